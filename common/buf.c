@@ -1,0 +1,122 @@
+/* Growable buffers and checked allocation. */
+#include "cm.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Noreturn void cm_panic(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ratchet: internal error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	abort();
+}
+
+void *cm_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		cm_panic("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *cm_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (p == NULL)
+		cm_panic("out of memory (%zu x %zu bytes)", n, size);
+	return p;
+}
+
+void *cm_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		cm_panic("out of memory (%zu bytes)", n);
+	return q;
+}
+
+char *cm_xstrndup(const char *s, size_t n)
+{
+	char *p = cm_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *cm_xstrdup(const char *s)
+{
+	return cm_xstrndup(s, strlen(s));
+}
+
+void cm_buf_reserve(cm_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	b->data = cm_xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void cm_buf_append(cm_buf *b, const void *p, size_t n)
+{
+	cm_buf_reserve(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void cm_buf_puts(cm_buf *b, const char *s)
+{
+	cm_buf_append(b, s, strlen(s));
+}
+
+void cm_buf_putc(cm_buf *b, char c)
+{
+	cm_buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void cm_buf_printf(cm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char small[256];
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		cm_panic("cm_buf_printf: bad format");
+	if ((size_t)n < sizeof(small)) {
+		cm_buf_append(b, small, (size_t)n);
+		return;
+	}
+	cm_buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void cm_buf_clear(cm_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void cm_buf_free(cm_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,114 @@
+/* cm: small shared data types used by every ratchet library.
+ * Flag sets, UID sets, growable buffers, hashing, a seeded PRNG and clocks.
+ * Nothing here knows about IMAP semantics; see model.h for that. */
+#ifndef CM_H
+#define CM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CM_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CM_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* ---- growable byte buffer ------------------------------------------- */
+typedef struct cm_buf {
+	char *data;   /* always NUL-terminated when data != NULL */
+	size_t len;
+	size_t cap;
+} cm_buf;
+
+void cm_buf_reserve(cm_buf *b, size_t extra);
+void cm_buf_append(cm_buf *b, const void *p, size_t n);
+void cm_buf_puts(cm_buf *b, const char *s);
+void cm_buf_putc(cm_buf *b, char c);
+void cm_buf_printf(cm_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void cm_buf_clear(cm_buf *b);
+void cm_buf_free(cm_buf *b);
+
+/* ---- flags ------------------------------------------------------------
+ * A permanent-flag set is a 64-bit mask: five system flags, then keywords
+ * interned process-wide (case-insensitive, first spelling kept). \Recent is
+ * not a permanent flag and never appears in a cm_flags. */
+typedef uint64_t cm_flags;
+enum {
+	CM_FLAG_ANSWERED = 1u << 0,
+	CM_FLAG_FLAGGED = 1u << 1,
+	CM_FLAG_DELETED = 1u << 2,
+	CM_FLAG_SEEN = 1u << 3,
+	CM_FLAG_DRAFT = 1u << 4,
+};
+#define CM_FLAGS_SYSTEM ((cm_flags)0x1f)
+#define CM_FLAGS_MAX 64
+
+/* Bit index for a flag name (system or keyword), interning keywords.
+ * Returns -1 for an invalid name or a full table, -2 for \Recent. */
+int cm_flag_intern(const char *name, size_t len);
+/* Like cm_flag_intern but never interns: -1 if unknown. */
+int cm_flag_lookup(const char *name, size_t len);
+const char *cm_flag_name(int bit);
+/* Parses a space-separated list, optionally in parentheses.
+ * \Recent is reported through *recent_r (may be NULL). 0 or -1. */
+int cm_flags_parse(const char *s, size_t len, cm_flags *flags_r, bool *recent_r);
+/* Appends "\Seen $Junk" (no parentheses). */
+void cm_flags_format(cm_buf *b, cm_flags flags);
+/* Every interned flag: the complement of a FLAGS replace. */
+cm_flags cm_flags_all_known(void);
+
+/* ---- UID / sequence sets ----------------------------------------------
+ * Sorted, merged, inclusive ranges of 32-bit nonzero numbers. */
+typedef struct cm_range {
+	uint32_t lo, hi;
+} cm_range;
+
+typedef struct cm_uidset {
+	cm_range *r;
+	size_t n, cap;
+} cm_uidset;
+
+void cm_uidset_clear(cm_uidset *s);
+void cm_uidset_free(cm_uidset *s);
+void cm_uidset_add(cm_uidset *s, uint32_t uid);
+void cm_uidset_add_range(cm_uidset *s, uint32_t lo, uint32_t hi);
+void cm_uidset_add_set(cm_uidset *s, const cm_uidset *other);
+void cm_uidset_remove(cm_uidset *s, uint32_t uid);
+bool cm_uidset_contains(const cm_uidset *s, uint32_t uid);
+uint64_t cm_uidset_count(const cm_uidset *s);
+uint32_t cm_uidset_max(const cm_uidset *s);
+bool cm_uidset_equal(const cm_uidset *a, const cm_uidset *b);
+void cm_uidset_copy(cm_uidset *dst, const cm_uidset *src);
+/* IMAP sequence-set syntax ("1:3,7,9:*"); '*' means star (0 = refuse '*').
+ * Ranges are normalised (3:1 = 1:3). 0 on success, -1 on bad syntax. */
+int cm_uidset_parse(cm_uidset *s, const char *text, size_t len, uint32_t star);
+void cm_uidset_format(cm_buf *b, const cm_uidset *s);
+/* The idx-th member in ascending order (idx < count). */
+uint32_t cm_uidset_nth(const cm_uidset *s, uint64_t idx);
+
+/* ---- hashing, PRNG, clocks -------------------------------------------- */
+uint64_t cm_hash64(const void *p, size_t n);
+
+typedef struct cm_rng {
+	uint64_t s[4];
+} cm_rng;
+
+void cm_rng_seed(cm_rng *r, uint64_t seed);
+uint64_t cm_rng_next(cm_rng *r);
+/* Uniform in [0, n); n > 0. */
+uint64_t cm_rng_below(cm_rng *r, uint64_t n);
+/* True with probability per_million / 1e6. */
+bool cm_rng_chance(cm_rng *r, uint32_t per_million);
+
+uint64_t cm_now_ns(void);      /* CLOCK_MONOTONIC */
+uint64_t cm_wall_ns(void);     /* CLOCK_REALTIME */
+
+/* Aborts with a message: for impossible states (exit code 3 territory). */
+_Noreturn void cm_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *cm_xmalloc(size_t n);
+void *cm_xcalloc(size_t n, size_t size);
+void *cm_xrealloc(void *p, size_t n);
+char *cm_xstrdup(const char *s);
+char *cm_xstrndup(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,93 @@
+#include "cm.h"
+#include "cm_test.h"
+
+static void test_uidset_basic(void)
+{
+	cm_uidset s = {0};
+	cm_buf b = {0};
+	cm_uidset_add(&s, 5);
+	cm_uidset_add(&s, 3);
+	cm_uidset_add(&s, 4);
+	cm_uidset_add_range(&s, 10, 12);
+	cm_uidset_add(&s, 1);
+	cm_uidset_format(&b, &s);
+	CHECK_STR(b.data, "1,3:5,10:12");
+	CHECK_EQ(cm_uidset_count(&s), 7);
+	CHECK(cm_uidset_contains(&s, 11));
+	CHECK(!cm_uidset_contains(&s, 9));
+	cm_uidset_add_range(&s, 2, 10);
+	cm_buf_clear(&b);
+	cm_uidset_format(&b, &s);
+	CHECK_STR(b.data, "1:12");
+	cm_uidset_remove(&s, 6);
+	cm_uidset_remove(&s, 1);
+	cm_uidset_remove(&s, 12);
+	cm_buf_clear(&b);
+	cm_uidset_format(&b, &s);
+	CHECK_STR(b.data, "2:5,7:11");
+	CHECK_EQ(cm_uidset_nth(&s, 4), 7);
+	CHECK_EQ(cm_uidset_max(&s), 11);
+	cm_uidset_free(&s);
+	cm_buf_free(&b);
+}
+
+static void test_uidset_parse(void)
+{
+	cm_uidset s = {0};
+	cm_buf b = {0};
+	CHECK_EQ(cm_uidset_parse(&s, "7,1:3,9:*", 9, 20), 0);
+	cm_uidset_format(&b, &s);
+	CHECK_STR(b.data, "1:3,7,9:20");
+	CHECK_EQ(cm_uidset_parse(&s, "3:1", 3, 0), 0);
+	CHECK_EQ(cm_uidset_count(&s), 3);
+	CHECK_EQ(cm_uidset_parse(&s, "1:*", 3, 0), -1);
+	CHECK_EQ(cm_uidset_parse(&s, "0", 1, 0), -1);
+	CHECK_EQ(cm_uidset_parse(&s, "1,,2", 4, 0), -1);
+	CHECK_EQ(cm_uidset_parse(&s, "4294967296", 10, 0), -1);
+	CHECK_EQ(cm_uidset_parse(&s, "1:4294967295", 12, 0), 0);
+	CHECK_EQ(cm_uidset_count(&s), 4294967295ULL);
+	CHECK_EQ(cm_uidset_parse(&s, "", 0, 0), -1);
+	CHECK_EQ(cm_uidset_parse(&s, "1,", 2, 0), -1);
+	cm_uidset_free(&s);
+	cm_buf_free(&b);
+}
+
+static void test_flags(void)
+{
+	cm_flags f;
+	bool recent;
+	cm_buf b = {0};
+	const char *in = "(\\Seen $Junk \\recent \\DELETED)";
+	CHECK_EQ(cm_flags_parse(in, strlen(in), &f, &recent), 0);
+	CHECK(recent);
+	CHECK(f & CM_FLAG_SEEN);
+	CHECK(f & CM_FLAG_DELETED);
+	cm_flags_format(&b, f);
+	CHECK_STR(b.data, "\\Deleted \\Seen $Junk");
+	CHECK_EQ(cm_flag_intern("$junk", 5), cm_flag_lookup("$Junk", 5));
+	CHECK_EQ(cm_flags_parse("(a\"b)", 5, &f, NULL), -1);
+	CHECK_EQ(cm_flags_parse("()", 2, &f, NULL), 0);
+	CHECK_EQ(f, 0);
+	cm_buf_free(&b);
+}
+
+static void test_rng(void)
+{
+	cm_rng a, b;
+	cm_rng_seed(&a, 42);
+	cm_rng_seed(&b, 42);
+	for (int i = 0; i < 100; i++)
+		CHECK_EQ(cm_rng_next(&a), cm_rng_next(&b));
+	for (int i = 0; i < 1000; i++)
+		CHECK(cm_rng_below(&a, 7) < 7);
+	CHECK(cm_hash64("a", 1) != cm_hash64("b", 1));
+}
+
+int main(void)
+{
+	RUN(test_uidset_basic);
+	RUN(test_uidset_parse);
+	RUN(test_flags);
+	RUN(test_rng);
+	TEST_EXIT();
+}

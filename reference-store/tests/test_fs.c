@@ -1,0 +1,2 @@
+#include "rs.h"
+int main(void){return 0;}
