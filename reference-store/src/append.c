@@ -1,1 +1,116 @@
-/* (in progress) */
+/* Delivery and APPEND, as seed 000: write to tmp/, take the lock, assign
+ * the UID and rename into new/, append the UID-list line, then commit the
+ * log record (the "index sync" of the seed) and release the lock. */
+#include "rs_private.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int write_tmp(rs_mailbox *mb, const char *path, const void *data, size_t len)
+{
+	rs_fs *fs = mb->fs;
+	int fd = fs->ops->open(fs, path, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
+	if (fd < 0)
+		return fd;
+	ssize_t n = len ? fs->ops->append(fs, fd, data, len) : 0;
+	int r = n < 0 ? (int)n : fs->ops->fsync(fs, fd);
+	fs->ops->close(fs, fd);
+	if (r < 0)
+		fs->ops->unlink(fs, path);
+	return r;
+}
+
+/* The deliver-nolock mutant: pick the UID from what we can read without
+ * the lock, as the seed's LDA that "generates the UID before" locking. */
+static uint32_t uid_without_lock(rs_mailbox *mb)
+{
+	rs_uidlist ul;
+	const char *why;
+	uint32_t next = 0;
+	rs_view_sync(mb);
+	if (rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL) == 0 &&
+	    rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) == RS_OK)
+		next = ul.nextuid;
+	rs_uidlist_free(&ul);
+	return CM_MAX(next, mb->nextuid);
+}
+
+/* Undo of a rename into new/ before the commit point. */
+static rs_err rollback_new(rs_mailbox *mb, const char *new_path, rs_err err)
+{
+	int r = mb->fs->ops->unlink(mb->fs, new_path);
+	if (r == 0)
+		r = mb->fs->ops->fsync_dir(mb->fs, mb->p_new);
+	if (r < 0 && r != -ENOENT)
+		return rs_fail(mb, RS_EUNKNOWN, "%s: rollback of a delivery failed",
+			       mb->path);
+	return err;
+}
+
+static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_path,
+			     const char *new_path, uint32_t uid, cm_flags flags,
+			     uint64_t *modseq_r)
+{
+	rs_fs *fs = mb->fs;
+	int r = fs->ops->rename(fs, tmp_path, new_path);
+	if (r == 0)
+		r = fs->ops->fsync_dir(fs, mb->p_new);
+	if (r < 0) {
+		fs->ops->unlink(fs, tmp_path);
+		if (fs->ops->stat(fs, new_path, &(rs_fs_stat){0}) == 0)
+			return rollback_new(mb, new_path, rs_err_from_errno(r));
+		return rs_fail(mb, rs_err_from_errno(r), "%s: rename into new/ failed",
+			       mb->path);
+	}
+	cm_buf line = {0};
+	cm_buf_printf(&line, "%" PRIu32 " %s\n", uid, name);
+	rs_err err = rs_uidlist_append(mb, &line);
+	cm_buf_free(&line);
+	if (err != RS_OK)
+		return rollback_new(mb, new_path, err);
+	mb->ul_nextuid = CM_MAX(mb->ul_nextuid, uid + 1);
+	cm_buf rec = {0};
+	cm_buf_printf(&rec, "%" PRIu32 " %s ", uid, name);
+	rs_format_flags(&rec, flags);
+	err = rs_log_commit(mb, 'A', &rec, modseq_r);
+	cm_buf_free(&rec);
+	if (err != RS_OK && err != RS_EUNKNOWN)
+		return rollback_new(mb, new_path, err);
+	return err;
+}
+
+rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,
+		 uint32_t *uid_r, uint64_t *modseq_r)
+{
+	char name[RS_NAME_MAX];
+	uint64_t modseq = 0;
+	rs_make_name(mb, name);
+	char *tmp_path = rs_join(mb->p_tmp, name);
+	char *new_path = rs_join(mb->p_new, name);
+	rs_err err = RS_OK;
+	int r = write_tmp(mb, tmp_path, data, len);
+	if (r < 0)
+		err = rs_fail(mb, rs_err_from_errno(r), "%s: writing tmp/ failed",
+			      mb->path);
+	uint32_t stale_uid = 0;
+	if (err == RS_OK && rs_mutant_on(mb, RS_MUTANT_DELIVER_NOLOCK))
+		stale_uid = uid_without_lock(mb);
+	if (err == RS_OK) {
+		err = rs_write_begin(mb);
+		if (err != RS_OK)
+			mb->fs->ops->unlink(mb->fs, tmp_path);
+	}
+	if (err == RS_OK) {
+		uint32_t uid = stale_uid ? stale_uid : rs_uidnext(mb);
+		err = deliver_locked(mb, name, tmp_path, new_path, uid, flags, &modseq);
+		rs_write_end(mb);
+		if (uid_r != NULL)
+			*uid_r = uid;
+	}
+	if (modseq_r != NULL)
+		*modseq_r = modseq;
+	free(tmp_path);
+	free(new_path);
+	return err;
+}

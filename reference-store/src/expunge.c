@@ -1,1 +1,62 @@
-/* (in progress) */
+/* EXPUNGE and UID EXPUNGE: only \Deleted messages; the E record commits,
+ * then the files go (a reader that still finds the UID re-syncs and sees
+ * the expunge before it could miss the file). */
+#include "rs_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq_r)
+{
+	if (uids->n == 0) {
+		*modseq_r = 0;
+		return RS_OK;
+	}
+	/* Names first: the commit removes the messages from the view. */
+	size_t count = (size_t)cm_uidset_count(uids), k = 0;
+	char (*names)[RS_NAME_MAX] = cm_xmalloc((count + 1) * RS_NAME_MAX);
+	for (size_t i = 0; i < mb->n && k < count; i++)
+		if (cm_uidset_contains(uids, mb->msgs[i].uid))
+			memcpy(names[k++], mb->msgs[i].name, RS_NAME_MAX);
+	cm_buf body = {0};
+	cm_uidset_format(&body, uids);
+	rs_err err = rs_log_commit(mb, 'E', &body, modseq_r);
+	cm_buf_free(&body);
+	if (err == RS_OK) {
+		for (size_t i = 0; i < k; i++)
+			rs_unlink_msg(mb, names[i]);
+		/* Durable before the UID lines can be compacted away, or a
+		 * crash would bring the file back as a foreign drop. */
+		mb->fs->ops->fsync_dir(mb->fs, mb->p_new);
+		mb->fs->ops->fsync_dir(mb->fs, mb->p_cur);
+	}
+	free(names);
+	return err;
+}
+
+rs_err rs_expunge(rs_mailbox *mb, const cm_uidset *uids, cm_uidset *expunged_r,
+		  uint64_t *modseq_r)
+{
+	cm_uidset set = {0};
+	uint64_t modseq = 0;
+	rs_err err = rs_write_begin(mb);
+	if (err == RS_OK) {
+		for (size_t i = 0; i < mb->n; i++) {
+			const rs_msg *m = &mb->msgs[i];
+			if ((m->flags & CM_FLAG_DELETED) &&
+			    (uids == NULL || cm_uidset_contains(uids, m->uid)))
+				cm_uidset_add(&set, m->uid);
+		}
+		err = rs_expunge_locked(mb, &set, &modseq);
+		rs_write_end(mb);
+	}
+	if (expunged_r != NULL) {
+		cm_uidset_clear(expunged_r);
+		if (err == RS_OK || err == RS_EUNKNOWN)
+			cm_uidset_add_set(expunged_r, &set);
+	}
+	if (modseq_r != NULL)
+		*modseq_r = modseq;
+	cm_uidset_free(&set);
+	return err;
+}

@@ -1,1 +1,30 @@
-/* (in progress) */
+/* Names of the switchable mutants (see rs.h). */
+#include "rs_private.h"
+
+#include <string.h>
+
+static const char *const mutant_names[] = {
+	"move-rename", "deliver-nolock", "unchangedsince-stale",
+	"modseq-reset", "flags-last-writer", "copy-visible-early", NULL,
+};
+
+unsigned rs_mutant_parse(const char *name)
+{
+	for (unsigned i = 0; mutant_names[i] != NULL; i++)
+		if (strcmp(mutant_names[i], name) == 0)
+			return 1u << i;
+	return 0;
+}
+
+const char *rs_mutant_name(unsigned mutant_bit)
+{
+	for (unsigned i = 0; mutant_names[i] != NULL; i++)
+		if (mutant_bit == 1u << i)
+			return mutant_names[i];
+	return NULL;
+}
+
+const char *const *rs_mutant_names(void)
+{
+	return mutant_names;
+}

@@ -1,1 +1,365 @@
-/* (in progress) */
+/* The view: messages, flags, modseqs and expunges as the log says. */
+#include "rs_private.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void clear_move(rs_mailbox *mb)
+{
+	mb->move_pending = false;
+	cm_uidset_clear(&mb->move_uids);
+	free(mb->move_dst);
+	mb->move_dst = NULL;
+}
+
+void rs_view_reset(rs_mailbox *mb)
+{
+	clear_move(mb);
+	mb->n = 0;
+	mb->ntombs = 0;
+	mb->nextuid = 1;
+	mb->highestmodseq = 0;
+	mb->floor_uid = 0;
+	mb->floor_modseq = 0;
+	mb->generation++;
+}
+
+size_t rs_msg_lower(const rs_mailbox *mb, uint32_t uid)
+{
+	size_t a = 0, b = mb->n;
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (mb->msgs[m].uid < uid)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+rs_msg *rs_view_find(rs_mailbox *mb, uint32_t uid)
+{
+	size_t i = rs_msg_lower(mb, uid);
+	return i < mb->n && mb->msgs[i].uid == uid ? &mb->msgs[i] : NULL;
+}
+
+void rs_view_insert(rs_mailbox *mb, uint32_t uid, const char *name,
+		    cm_flags flags, uint64_t modseq)
+{
+	size_t i = mb->n;
+	if (mb->n > 0 && mb->msgs[mb->n - 1].uid >= uid) {
+		/* Only a mutant (or a hand-edited log) adds below the top. */
+		mb->stats.uidlist_anomalies++;
+		i = rs_msg_lower(mb, uid);
+		if (i < mb->n && mb->msgs[i].uid == uid) {
+			snprintf(mb->msgs[i].name, RS_NAME_MAX, "%s", name);
+			mb->msgs[i].flags = flags;
+			mb->msgs[i].modseq = modseq;
+			return;
+		}
+	}
+	if (mb->n == mb->cap) {
+		mb->cap = mb->cap ? mb->cap * 2 : 64;
+		mb->msgs = cm_xrealloc(mb->msgs, mb->cap * sizeof(*mb->msgs));
+	}
+	memmove(&mb->msgs[i + 1], &mb->msgs[i], (mb->n - i) * sizeof(*mb->msgs));
+	mb->n++;
+	rs_msg *m = &mb->msgs[i];
+	m->uid = uid;
+	m->flags = flags;
+	m->modseq = modseq;
+	snprintf(m->name, RS_NAME_MAX, "%s", name);
+	if (uid >= mb->nextuid)
+		mb->nextuid = uid + 1;
+}
+
+static void add_tomb(rs_mailbox *mb, uint32_t lo, uint32_t hi, uint64_t modseq)
+{
+	if (mb->ntombs == mb->tombcap) {
+		mb->tombcap = mb->tombcap ? mb->tombcap * 2 : 64;
+		mb->tombs = cm_xrealloc(mb->tombs, mb->tombcap * sizeof(*mb->tombs));
+	}
+	mb->tombs[mb->ntombs++] = (rs_tomb){lo, hi, modseq};
+	if (hi >= mb->nextuid)
+		mb->nextuid = hi + 1;
+}
+
+/* ---- tokenizer over a record body ---- */
+
+typedef struct tok {
+	const char *p, *end;
+} tok;
+
+static bool tok_word(tok *t, const char **w, size_t *len)
+{
+	while (t->p < t->end && *t->p == ' ')
+		t->p++;
+	if (t->p >= t->end)
+		return false;
+	*w = t->p;
+	while (t->p < t->end && *t->p != ' ')
+		t->p++;
+	*len = (size_t)(t->p - *w);
+	return true;
+}
+
+static bool tok_u64(tok *t, uint64_t *v)
+{
+	const char *w;
+	size_t len;
+	if (!tok_word(t, &w, &len) || len == 0 || len > 20)
+		return false;
+	uint64_t x = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (w[i] < '0' || w[i] > '9')
+			return false;
+		uint64_t d = (uint64_t)(w[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
+}
+
+static bool tok_uid(tok *t, uint32_t *uid)
+{
+	uint64_t v;
+	if (!tok_u64(t, &v) || v == 0 || v > UINT32_MAX)
+		return false;
+	*uid = (uint32_t)v;
+	return true;
+}
+
+static bool tok_name(tok *t, char name[RS_NAME_MAX])
+{
+	const char *w;
+	size_t len;
+	if (!tok_word(t, &w, &len) || len == 0 || len >= RS_NAME_MAX ||
+	    memchr(w, '/', len) != NULL || memchr(w, '(', len) != NULL)
+		return false;
+	memcpy(name, w, len);
+	name[len] = '\0';
+	return true;
+}
+
+static bool tok_flags(tok *t, cm_flags *flags)
+{
+	while (t->p < t->end && *t->p == ' ')
+		t->p++;
+	return rs_parse_flags(&t->p, t->end, flags) == 0;
+}
+
+static bool tok_set(tok *t, cm_uidset *set)
+{
+	const char *w;
+	size_t len;
+	return tok_word(t, &w, &len) && cm_uidset_parse(set, w, len, 0) == 0;
+}
+
+static bool tok_done(tok *t)
+{
+	while (t->p < t->end && *t->p == ' ')
+		t->p++;
+	return t->p == t->end;
+}
+
+/* ---- record application ---- */
+
+static int apply_append(rs_mailbox *mb, tok *t, uint64_t modseq)
+{
+	int count = 0;
+	while (!tok_done(t)) {
+		uint32_t uid;
+		char name[RS_NAME_MAX];
+		cm_flags flags;
+		if (!tok_uid(t, &uid) || !tok_name(t, name) || !tok_flags(t, &flags))
+			return -1;
+		rs_view_insert(mb, uid, name, flags, modseq);
+		count++;
+	}
+	return count > 0 ? 0 : -1;
+}
+
+static int apply_flags(rs_mailbox *mb, tok *t, uint64_t modseq)
+{
+	cm_uidset *set = &mb->scratch;
+	cm_flags add = 0, rm = 0;
+	bool replace_rest = false, final_state = false;
+	if (!tok_set(t, set))
+		return -1;
+	while (t->p < t->end && *t->p == ' ')
+		t->p++;
+	if (t->p < t->end && *t->p == '=') {
+		t->p++;
+		if (!tok_flags(t, &add))
+			return -1;
+		final_state = true;
+	} else {
+		if (t->p >= t->end || *t->p++ != '+' || !tok_flags(t, &add))
+			return -1;
+		while (t->p < t->end && *t->p == ' ')
+			t->p++;
+		if (t->p >= t->end || *t->p++ != '-')
+			return -1;
+		if (t->p < t->end && *t->p == '*') {
+			t->p++;
+			replace_rest = true;
+		} else if (!tok_flags(t, &rm)) {
+			return -1;
+		}
+	}
+	if (!tok_done(t))
+		return -1;
+	for (size_t r = 0; r < set->n; r++) {
+		size_t i = rs_msg_lower(mb, set->r[r].lo);
+		for (; i < mb->n && mb->msgs[i].uid <= set->r[r].hi; i++) {
+			rs_msg *m = &mb->msgs[i];
+			if (final_state || replace_rest)
+				m->flags = add;
+			else
+				m->flags = (m->flags | add) & ~rm;
+			m->modseq = modseq;
+		}
+	}
+	return 0;
+}
+
+static int apply_expunge(rs_mailbox *mb, tok *t, uint64_t modseq)
+{
+	cm_uidset *set = &mb->scratch;
+	if (!tok_set(t, set) || !tok_done(t))
+		return -1;
+	size_t w = 0;
+	for (size_t i = 0; i < mb->n; i++)
+		if (!cm_uidset_contains(set, mb->msgs[i].uid))
+			mb->msgs[w++] = mb->msgs[i];
+	mb->n = w;
+	for (size_t r = 0; r < set->n; r++)
+		add_tomb(mb, set->r[r].lo, set->r[r].hi, modseq);
+	clear_move(mb);
+	return 0;
+}
+
+static int apply_move_intent(rs_mailbox *mb, tok *t)
+{
+	const char *w;
+	size_t len;
+	clear_move(mb);
+	if (!tok_set(t, &mb->move_uids) || !tok_word(t, &w, &len) || len == 0 ||
+	    w[0] != '/' || !tok_name(t, mb->move_name) || !tok_done(t))
+		return -1;
+	mb->move_dst = cm_xstrndup(w, len);
+	mb->move_pending = true;
+	return 0;
+}
+
+static int apply_move_abort(rs_mailbox *mb, tok *t)
+{
+	if (!tok_set(t, &mb->scratch) || !tok_done(t))
+		return -1;
+	clear_move(mb);
+	return 0;
+}
+
+static int apply_snapshot(rs_mailbox *mb, tok *t)
+{
+	uint32_t uid;
+	uint64_t modseq;
+	char name[RS_NAME_MAX];
+	cm_flags flags;
+	if (!tok_uid(t, &uid) || !tok_u64(t, &modseq) || !tok_name(t, name) ||
+	    !tok_flags(t, &flags) || !tok_done(t) || modseq == 0)
+		return -1;
+	rs_view_insert(mb, uid, name, flags, modseq);
+	mb->highestmodseq = CM_MAX(mb->highestmodseq, modseq);
+	return 0;
+}
+
+static int apply_tomb(rs_mailbox *mb, tok *t)
+{
+	cm_uidset *set = &mb->scratch;
+	uint64_t modseq;
+	if (!tok_set(t, set) || !tok_u64(t, &modseq) || !tok_done(t) || modseq == 0)
+		return -1;
+	for (size_t r = 0; r < set->n; r++)
+		add_tomb(mb, set->r[r].lo, set->r[r].hi, modseq);
+	mb->highestmodseq = CM_MAX(mb->highestmodseq, modseq);
+	return 0;
+}
+
+static int apply_floor(rs_mailbox *mb, tok *t)
+{
+	uint32_t uid;
+	uint64_t modseq;
+	if (!tok_uid(t, &uid) || !tok_u64(t, &modseq) || !tok_done(t) || modseq == 0)
+		return -1;
+	mb->floor_uid = uid;
+	mb->floor_modseq = modseq;
+	mb->highestmodseq = CM_MAX(mb->highestmodseq, modseq);
+	if (uid > mb->nextuid)
+		mb->nextuid = uid;
+	return 0;
+}
+
+int rs_view_apply(rs_mailbox *mb, const rs_log_record *rec, uint64_t base)
+{
+	tok t = {rec->body, rec->body + rec->body_len};
+	uint64_t modseq = (base << 32) | (rec->offset & 0xffffffffu);
+	int r;
+	switch (rec->type) {
+	case 'A': r = apply_append(mb, &t, modseq); break;
+	case 'F': r = apply_flags(mb, &t, modseq); break;
+	case 'E': r = apply_expunge(mb, &t, modseq); break;
+	case 'S': return apply_snapshot(mb, &t);
+	case 'T': return apply_tomb(mb, &t);
+	case 'V': return apply_floor(mb, &t);
+	/* Intents change no message: HIGHESTMODSEQ stays. */
+	case 'M': return apply_move_intent(mb, &t);
+	case 'X': return apply_move_abort(mb, &t);
+	default: return -1;
+	}
+	if (r == 0)
+		mb->highestmodseq = CM_MAX(mb->highestmodseq, modseq);
+	return r;
+}
+
+/* ---- public accessors ---- */
+
+size_t rs_count(const rs_mailbox *mb)
+{
+	return mb->n;
+}
+
+const rs_msg *rs_msg_at(const rs_mailbox *mb, size_t idx)
+{
+	return idx < mb->n ? &mb->msgs[idx] : NULL;
+}
+
+const rs_msg *rs_msg_find(const rs_mailbox *mb, uint32_t uid)
+{
+	return rs_view_find((rs_mailbox *)mb, uid);
+}
+
+uint32_t rs_uidvalidity(const rs_mailbox *mb)
+{
+	return mb->uidvalidity;
+}
+
+uint32_t rs_uidnext(const rs_mailbox *mb)
+{
+	/* UIDs reserved in the UID list by a writer we saw are spent too. */
+	return CM_MAX(mb->nextuid, mb->ul_nextuid);
+}
+
+uint64_t rs_highestmodseq(const rs_mailbox *mb)
+{
+	return mb->highestmodseq;
+}
+
+uint64_t rs_view_generation(const rs_mailbox *mb)
+{
+	return mb->generation;
+}
