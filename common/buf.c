@@ -64,6 +64,7 @@ void cm_buf_reserve(cm_buf *b, size_t extra)
 		cap *= 2;
 	b->data = cm_xrealloc(b->data, cap);
 	b->cap = cap;
+	b->data[b->len] = '\0'; /* the invariant holds from the first byte */
 }
 
 void cm_buf_append(cm_buf *b, const void *p, size_t n)

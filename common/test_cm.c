@@ -68,6 +68,10 @@ static void test_flags(void)
 	CHECK_EQ(cm_flags_parse("(a\"b)", 5, &f, NULL), -1);
 	CHECK_EQ(cm_flags_parse("()", 2, &f, NULL), 0);
 	CHECK_EQ(f, 0);
+	cm_buf empty = {0};
+	cm_flags_format(&empty, 0);
+	CHECK_STR(empty.data, "");
+	cm_buf_free(&empty);
 	cm_buf_free(&b);
 }
 
