@@ -138,6 +138,11 @@ void rs_memfs_set_pid_alive(rs_fs *fs, rs_memfs_pid_cb *cb, void *ctx);
 void rs_memfs_set_clock(rs_fs *fs, uint64_t start_ns, uint64_t step_ns);
 /* Count of calls made so far (crash-point enumeration uses it). */
 uint64_t rs_memfs_calls(rs_fs *fs);
+/* Checks every internal invariant (panics on a violation) and reports live
+ * inodes, directory entries (current or journalled) and journal length.
+ * For tests; any pointer may be NULL. */
+void rs_memfs_check(rs_fs *fs, uint64_t *inodes_r, uint64_t *entries_r,
+		    uint64_t *journal_r);
 /* Whole-file helpers for tests and fuzzers (bypass the hook). */
 int rs_memfs_write_file(rs_fs *fs, const char *path, const void *data, size_t len);
 int rs_memfs_read_file(rs_fs *fs, const char *path, cm_buf *out);

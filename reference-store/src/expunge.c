@@ -13,11 +13,13 @@ rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq
 		return RS_OK;
 	}
 	/* Names first: the commit removes the messages from the view. */
-	size_t count = (size_t)cm_uidset_count(uids), k = 0;
+	size_t count = (size_t)CM_MIN(cm_uidset_count(uids), mb->n), k = 0;
 	char (*names)[RS_NAME_MAX] = cm_xmalloc((count + 1) * RS_NAME_MAX);
-	for (size_t i = 0; i < mb->n && k < count; i++)
-		if (cm_uidset_contains(uids, mb->msgs[i].uid))
+	for (size_t r = 0; r < uids->n; r++) {
+		size_t i = rs_msg_lower(mb, uids->r[r].lo);
+		for (; i < mb->n && mb->msgs[i].uid <= uids->r[r].hi && k < count; i++)
 			memcpy(names[k++], mb->msgs[i].name, RS_NAME_MAX);
+	}
 	cm_buf body = {0};
 	cm_uidset_format(&body, uids);
 	rs_err err = rs_log_commit(mb, 'E', &body, modseq_r);
@@ -41,12 +43,17 @@ rs_err rs_expunge(rs_mailbox *mb, const cm_uidset *uids, cm_uidset *expunged_r,
 	uint64_t modseq = 0;
 	rs_err err = rs_write_begin(mb);
 	if (err == RS_OK) {
-		for (size_t i = 0; i < mb->n; i++) {
-			const rs_msg *m = &mb->msgs[i];
-			if ((m->flags & CM_FLAG_DELETED) &&
-			    (uids == NULL || cm_uidset_contains(uids, m->uid)))
-				cm_uidset_add(&set, m->uid);
+		cm_uidset every = {0};
+		if (uids == NULL)
+			cm_uidset_add_range(&every, 1, UINT32_MAX);
+		const cm_uidset *want = uids ? uids : &every;
+		for (size_t r = 0; r < want->n; r++) {
+			size_t i = rs_msg_lower(mb, want->r[r].lo);
+			for (; i < mb->n && mb->msgs[i].uid <= want->r[r].hi; i++)
+				if (mb->msgs[i].flags & CM_FLAG_DELETED)
+					cm_uidset_add(&set, mb->msgs[i].uid);
 		}
+		cm_uidset_free(&every);
 		err = rs_expunge_locked(mb, &set, &modseq);
 		rs_write_end(mb);
 	}

@@ -47,6 +47,7 @@ struct rs_mailbox {
 	int log_fd;
 	uint64_t log_ino;
 	uint64_t log_off;        /* bytes of terminated records consumed */
+	uint64_t snap_end;       /* end of the snapshot at the log's start */
 	uint32_t indexid, log_seq;
 
 	/* UID list as last read by this writer (under the lock). */

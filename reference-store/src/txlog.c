@@ -410,7 +410,10 @@ rs_err rs_log_write_new(rs_mailbox *mb, uint32_t indexid, uint32_t log_seq,
 
 rs_err rs_log_maybe_rotate(rs_mailbox *mb)
 {
-	if (mb->log_off < mb->opts.log_rotate_bytes)
+	/* Count only what was appended since the snapshot: a big mailbox's
+	 * snapshot alone may exceed the threshold. Offsets must stay 32-bit. */
+	if (mb->log_off - CM_MIN(mb->snap_end, mb->log_off) < mb->opts.log_rotate_bytes &&
+	    mb->log_off < 0xc0000000u)
 		return RS_OK;
 	return rs_rotate_log(mb);
 }

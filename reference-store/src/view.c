@@ -23,6 +23,7 @@ void rs_view_reset(rs_mailbox *mb)
 	mb->highestmodseq = 0;
 	mb->floor_uid = 0;
 	mb->floor_modseq = 0;
+	mb->snap_end = 0;
 	mb->generation++;
 }
 
@@ -232,9 +233,18 @@ static int apply_expunge(rs_mailbox *mb, tok *t, uint64_t modseq)
 	cm_uidset *set = &mb->scratch;
 	if (!tok_set(t, set) || !tok_done(t))
 		return -1;
-	size_t w = 0;
-	for (size_t i = 0; i < mb->n; i++)
-		if (!cm_uidset_contains(set, mb->msgs[i].uid))
+	/* Walk the set's ranges; compact once from the first removal. */
+	size_t first = mb->n;
+	for (size_t r = 0; r < set->n; r++) {
+		size_t i = rs_msg_lower(mb, set->r[r].lo);
+		for (; i < mb->n && mb->msgs[i].uid <= set->r[r].hi; i++) {
+			mb->msgs[i].uid = 0; /* mark */
+			first = CM_MIN(first, i);
+		}
+	}
+	size_t w = first;
+	for (size_t i = first; i < mb->n; i++)
+		if (mb->msgs[i].uid != 0)
 			mb->msgs[w++] = mb->msgs[i];
 	mb->n = w;
 	for (size_t r = 0; r < set->n; r++)
@@ -308,6 +318,8 @@ int rs_view_apply(rs_mailbox *mb, const rs_log_record *rec, uint64_t base)
 {
 	tok t = {rec->body, rec->body + rec->body_len};
 	uint64_t modseq = (base << 32) | (rec->offset & 0xffffffffu);
+	if (rec->type == 'S' || rec->type == 'T' || rec->type == 'V')
+		mb->snap_end = rec->offset + rec->body_len + 12; /* "T " crc "\n" */
 	int r;
 	switch (rec->type) {
 	case 'A': r = apply_append(mb, &t, modseq); break;

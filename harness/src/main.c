@@ -1,0 +1,46 @@
+/* ratchet: command dispatch. */
+#include "rt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void rt_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ratchet: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"bench", rt_cmd_bench, "measure the hot paths; --json prints one JSON object"},
+};
+
+static int usage(FILE *to)
+{
+	fputs("usage: ratchet COMMAND [OPTIONS]\n\ncommands:\n", to);
+	for (size_t i = 0; i < CM_ARRAY_LEN(commands); i++)
+		fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fputs("\n'ratchet COMMAND --help' for its options.\n", to);
+	return to == stdout ? RT_EXIT_CLEAN : RT_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
+		return usage(stdout);
+	for (size_t i = 0; i < CM_ARRAY_LEN(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	rt_error("unknown command '%s' (try 'ratchet help')", argv[1]);
+	return RT_EXIT_USAGE;
+}
