@@ -1,0 +1,40 @@
+# The README's two commands. Everything else is CMake presets.
+#   make run    the main job (default campaign on the embedded reference store)
+#   make test   every test: default build, then again under ASan+UBSan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST = /usr/bin/python3 -m pytest
+
+.PHONY: run test deps deps-test build build-asan bench clean
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+build: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+
+build-asan: deps
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build --preset asan-ubsan -j $(JOBS)
+
+run: build
+	./build/ratchet bench
+
+bench: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	./build-release/ratchet bench --json
+
+test: deps-test
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+	ctest --preset default -j $(JOBS)
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build --preset asan-ubsan -j $(JOBS)
+	ctest --preset asan-ubsan -j $(JOBS)
+
+clean:
+	rm -rf build build-asan build-release build-fuzz build-afl
