@@ -20,6 +20,9 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{"run", rt_cmd_run, "the main job: a campaign on the embedded store, or --target a server"},
+	{"check", rt_cmd_check, "check a recorded history (JSON Lines, docs/history.md)"},
+	{"replay", rt_cmd_replay, "run a replay file again (a failure's minimal case)"},
 	{"bench", rt_cmd_bench, "measure the hot paths; --json prints one JSON object"},
 };
 

@@ -109,6 +109,10 @@ struct rs_fs_ops {
 
 struct rs_fs {
 	const struct rs_fs_ops *ops;
+	/* File names made through this fs: with the pid, it keeps names
+	 * unique across every handle of one process (simulated clients
+	 * share a pid's handles and a virtual clock). */
+	uint64_t names;
 };
 
 /* Real directories; any number of processes. */

@@ -252,7 +252,7 @@ static const struct rs_fs_ops posix_ops = {
 
 rs_fs *rs_posixfs_new(void)
 {
-	rs_fs *fs = cm_xmalloc(sizeof(*fs));
+	rs_fs *fs = cm_xcalloc(1, sizeof(*fs));
 	fs->ops = &posix_ops;
 	return fs;
 }

@@ -28,7 +28,7 @@ void rs_make_name(rs_mailbox *mb, char out[RS_NAME_MAX])
 	uint64_t now = mb->fs->ops->now_ns(mb->fs);
 	snprintf(out, RS_NAME_MAX, "%" PRIu64 ".M%" PRIu64 "P%" PRIu32 "Q%" PRIu64 ".%s",
 		 now / 1000000000u, (now / 1000u) % 1000000u, mb->opts.pid,
-		 ++mb->counter, mb->host);
+		 ++mb->fs->names, mb->host);
 }
 
 int rs_read_file(rs_fs *fs, const char *path, cm_buf *out, rs_fs_stat *st_r)

@@ -124,6 +124,9 @@ rs_err rs_write_begin(rs_mailbox *mb)
 			err = rs_uidlist_rewrite(mb, mb->ul_floor);
 		}
 	}
+	/* Rotate while nothing of this writer is in flight. */
+	if (err == RS_OK)
+		err = rs_log_maybe_rotate(mb);
 	if (err != RS_OK)
 		rs_unlock(mb);
 	return err;
@@ -400,5 +403,7 @@ rs_err rs_sync(rs_mailbox *mb, bool scan_new)
 	}
 	if (err == RS_OK && scan_new)
 		err = scan_new_if_needed(mb);
+	if (err == RS_OK && !mb->locked)
+		rs_uidlist_peek(mb);
 	return err;
 }

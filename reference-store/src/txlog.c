@@ -286,9 +286,9 @@ rs_err rs_log_commit(rs_mailbox *mb, char type, const cm_buf *body,
 	rs_fs *fs = mb->fs;
 	if (!mb->locked || mb->log_off != mb->log_size)
 		cm_panic("rs_log_commit: not locked or view behind the log");
-	rs_err err = rs_log_maybe_rotate(mb);
-	if (err != RS_OK)
-		return err;
+	/* No rotation here: it rewrites the UID list, and a writer between
+	 * its UID lines and this commit (COPY, delivery) would lose its
+	 * files to the rollback of uncommitted ones. rs_write_begin rotates. */
 	cm_buf *w = &mb->wbuf;
 	cm_buf_clear(w);
 	cm_buf_putc(w, type);

@@ -291,3 +291,47 @@ rs_err rs_uidlist_rewrite(rs_mailbox *mb, uint64_t floor)
 	mb->ul_floor = floor;
 	return RS_OK;
 }
+
+/* Lock-free: learns the UIDs the UID list has reserved (spent even when
+ * their writer then failed), so a reader's UIDNEXT never goes back below
+ * what a writer's showed. Never writes: torn tails and damage are left to
+ * the next writer's refresh. */
+void rs_uidlist_peek(rs_mailbox *mb)
+{
+	rs_fs *fs = mb->fs;
+	rs_fs_stat st;
+	if (fs->ops->stat(fs, mb->p_uidlist, &st) < 0 ||
+	    (st.ino == mb->ul_ino && st.size <= mb->ul_size))
+		return;
+	rs_uidlist ul;
+	const char *why;
+	if (st.ino == mb->ul_ino) {
+		uint64_t len = st.size - mb->ul_size;
+		int fd = fs->ops->open(fs, mb->p_uidlist, RS_O_RDONLY);
+		if (fd < 0)
+			return;
+		cm_buf_clear(&mb->rbuf);
+		cm_buf_reserve(&mb->rbuf, len);
+		ssize_t n = fs->ops->pread(fs, fd, mb->rbuf.data, len, mb->ul_size);
+		fs->ops->close(fs, fd);
+		memset(&ul, 0, sizeof(ul));
+		ul.nextuid = mb->ul_nextuid;
+		if (n == (ssize_t)len && parse_lines(&ul, mb->rbuf.data, mb->rbuf.data,
+						     mb->rbuf.data + len, &why) == RS_OK) {
+			mb->ul_nextuid = CM_MAX(mb->ul_nextuid, ul.nextuid);
+			mb->ul_size += ul.valid_len;
+		}
+		rs_uidlist_free(&ul);
+		return;
+	}
+	if (rs_read_file(fs, mb->p_uidlist, &mb->rbuf, &st) < 0)
+		return;
+	if (rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) == RS_OK &&
+	    ul.uidvalidity == mb->uidvalidity) {
+		mb->ul_nextuid = CM_MAX(mb->ul_nextuid, ul.nextuid);
+		mb->ul_floor = ul.base_floor;
+		mb->ul_ino = st.ino;
+		mb->ul_size = ul.valid_len;
+	}
+	rs_uidlist_free(&ul);
+}

@@ -1,0 +1,34 @@
+/* Options of `ratchet run` (simulated or wire). */
+#ifndef RT_OPTS_H
+#define RT_OPTS_H
+
+#include "rt.h"
+
+typedef struct rt_opts {
+	uint64_t seed;
+	unsigned clients;
+	uint64_t ops;
+	double seconds;
+	uint64_t runs;
+	const char *mutant;
+	unsigned mutants;
+	const char *report, *junit, *history;
+	bool keep_going, no_shrink, quiet;
+	double shrink_seconds;
+	/* wire target */
+	const char *target;
+	char target_display[128];   /* the URL without the password */
+	const char *mailbox_prefix;
+	bool keep, allow_inbox, reuse;
+	double timeout;             /* per command, seconds */
+	bool ops_set, seconds_set;
+} rt_opts;
+
+/* Parses argv; returns -1 to go on, or the exit code to return (help: 0,
+ * bad usage: 2 after a one-line error). */
+int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out));
+
+/* wire.c */
+int rt_wire_campaign(const rt_opts *o, rt_report *r);
+
+#endif

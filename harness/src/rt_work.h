@@ -1,0 +1,53 @@
+/* The workload generator and the client-side view (shared by the simulator
+ * and the wire driver). */
+#ifndef RT_WORK_H
+#define RT_WORK_H
+
+#include "rt.h"
+#include "model.h"
+
+typedef struct rt_view_entry {
+	uint32_t uid;
+	bool has_flags, has_id;
+	cm_flags flags;
+	uint64_t modseq;
+} rt_view_entry;
+
+/* What a client knows about its session, from its own responses. */
+typedef struct rt_view {
+	bool connected, selected, readonly, condstore, qresync, need_sync;
+	int box;                        /* selected mailbox index, -1 none */
+	uint32_t uidvalidity;
+	rt_view_entry *e;               /* by sequence number - 1 */
+	size_t n, cap;
+	uint64_t hms;
+	struct rt_view_cache {          /* for SELECT (QRESYNC ...) later */
+		uint32_t uidvalidity;
+		uint64_t modseq;
+		cm_uidset known;
+	} cache[RT_MAX_BOXES];
+} rt_view;
+
+typedef struct rt_workload {
+	rt_mix mix;
+	unsigned caps;                  /* MODEL_CAP_* of the target */
+	char boxes[RT_MAX_BOXES][MODEL_NAME_MAX];
+	char id_prefix[24];
+	uint64_t next_id;
+	cm_flags flag_bits[8];
+	/* The exact bytes the target will store for a message id. */
+	void (*message_bytes)(const char *id, cm_buf *out);
+} rt_workload;
+
+void rt_workload_init(rt_workload *w, const rt_mix *mix, unsigned caps,
+		      const char *const *boxes, const char *id_prefix);
+int rt_workload_box_index(const rt_workload *w, const char *name);
+void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op);
+void rt_workload_deliver(rt_workload *w, rt_choice *c, model_op *op);
+
+void rt_view_reset(rt_view *v);
+void rt_view_free(rt_view *v);
+void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
+		   const model_result *res);
+
+#endif

@@ -1,0 +1,489 @@
+/* History reader: JSON Lines in, events out, one at a time (docs/history.md).
+ * Completions do not repeat their op, so the reader keeps the ops still in
+ * flight; memory follows the number of in-flight ops, never the length of
+ * the history. The input is untrusted: every problem is an error with its
+ * line number, never a crash, and the checker's preconditions (nonzero
+ * unique ids, strictly increasing times) hold for every event returned. */
+#include "history_json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+/* ======================================================================
+ * In-flight invokes: a pool of ops (reused with their set buffers) and an
+ * open-addressing index by op id with backward-shift deletion.
+ * ==================================================================== */
+
+typedef struct pending {
+	uint64_t id;
+	uint32_t client;
+	model_op op;
+} pending;
+
+typedef struct pend_table {
+	pending *pool;
+	size_t npool, cappool;
+	uint32_t *freel;       /* free pool indices */
+	size_t nfree;
+	uint32_t *slot;        /* pool index + 1; 0 = empty */
+	size_t nslot;          /* a power of two, at least twice count */
+	size_t count;
+} pend_table;
+
+static size_t pend_home(const pend_table *t, uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return (size_t)id & (t->nslot - 1);
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t pend_slot(const pend_table *t, uint64_t id)
+{
+	size_t i = pend_home(t, id);
+	while (t->slot[i] != 0 && t->pool[t->slot[i] - 1].id != id)
+		i = (i + 1) & (t->nslot - 1);
+	return i;
+}
+
+static pending *pend_find(const pend_table *t, uint64_t id)
+{
+	if (t->count == 0)
+		return NULL;
+	size_t i = pend_slot(t, id);
+	return t->slot[i] ? &t->pool[t->slot[i] - 1] : NULL;
+}
+
+static void pend_rehash(pend_table *t)
+{
+	uint32_t *old = t->slot;
+	size_t nold = t->nslot;
+	t->nslot = nold ? nold * 2 : 64;
+	t->slot = cm_xcalloc(t->nslot, sizeof(*t->slot));
+	for (size_t i = 0; i < nold; i++)
+		if (old[i] != 0)
+			t->slot[pend_slot(t, t->pool[old[i] - 1].id)] = old[i];
+	free(old);
+}
+
+static uint32_t pend_alloc(pend_table *t)
+{
+	if (t->nfree > 0)
+		return t->freel[--t->nfree];
+	if (t->npool == t->cappool) {
+		if (t->cappool >= UINT32_MAX / 2)
+			cm_panic("history reader: too many ops in flight");
+		t->cappool = t->cappool ? t->cappool * 2 : 64;
+		t->pool = cm_xrealloc(t->pool, t->cappool * sizeof(*t->pool));
+		t->freel = cm_xrealloc(t->freel, t->cappool * sizeof(*t->freel));
+	}
+	model_op_init(&t->pool[t->npool].op, MODEL_OP_NONE);
+	return (uint32_t)t->npool++;
+}
+
+/* id must not be in the table. */
+static void pend_add(pend_table *t, uint64_t id, uint32_t client, const model_op *op)
+{
+	if ((t->count + 1) * 2 > t->nslot)
+		pend_rehash(t);
+	uint32_t k = pend_alloc(t);
+	pending *p = &t->pool[k];
+	p->id = id;
+	p->client = client;
+	model_op_copy(&p->op, op);
+	t->slot[pend_slot(t, id)] = k + 1;
+	t->count++;
+}
+
+static void pend_del(pend_table *t, const pending *p)
+{
+	size_t mask = t->nslot - 1, i = pend_slot(t, p->id);
+	t->freel[t->nfree++] = t->slot[i] - 1;
+	/* Pull later members of the cluster into the hole. */
+	for (size_t j = (i + 1) & mask; t->slot[j] != 0; j = (j + 1) & mask) {
+		size_t home = pend_home(t, t->pool[t->slot[j] - 1].id);
+		bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (movable) {
+			t->slot[i] = t->slot[j];
+			i = j;
+		}
+	}
+	t->slot[i] = 0;
+	t->count--;
+}
+
+static void pend_free(pend_table *t)
+{
+	for (size_t i = 0; i < t->npool; i++)
+		model_op_free(&t->pool[i].op);
+	free(t->pool);
+	free(t->freel);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ======================================================================
+ * The reader
+ * ==================================================================== */
+
+struct model_history_reader {
+	FILE *in;
+	char *line;            /* getline's buffer, reused */
+	size_t cap;
+	uint64_t lineno;
+	uint64_t last_t;
+	bool started;          /* an event has been returned */
+	pend_table pend;
+	bool failed;           /* errors are sticky: state is unknown after one */
+	bool ended;            /* met the next run's header */
+	char err[320];
+};
+
+/* A file may hold several runs, each with its own header (ratchet run
+ * writes them so). A reader that meets the next header returns 2 and
+ * leaves that line here for the next model_history_reader_new on the same
+ * FILE: a line cannot be pushed back portably, and stdin may be a pipe.
+ * Any reader_new takes or drops it; pos guards against a recycled FILE. */
+static _Thread_local struct {
+	FILE *in;
+	off_t pos;
+	char *line;
+	size_t cap, len;
+	uint64_t lineno;
+} next_header;
+
+static void stash_header(model_history_reader *r, size_t len)
+{
+	free(next_header.line);
+	next_header.in = r->in;
+	next_header.pos = ftello(r->in);
+	next_header.line = r->line;
+	next_header.cap = r->cap;
+	next_header.len = len;
+	next_header.lineno = r->lineno;
+	r->line = NULL;
+	r->cap = 0;
+	r->ended = true;
+}
+
+/* Takes the stashed header line if it belongs here: 1, else 0. */
+static int take_header(model_history_reader *r, size_t *len_r)
+{
+	bool mine = next_header.line != NULL && next_header.in == r->in &&
+		    next_header.pos == ftello(r->in);
+	if (mine) {
+		r->line = next_header.line;
+		r->cap = next_header.cap;
+		r->lineno = next_header.lineno;
+		*len_r = next_header.len;
+	} else {
+		free(next_header.line);
+	}
+	memset(&next_header, 0, sizeof(next_header));
+	return mine;
+}
+
+void hj_reader_pending(const model_history_reader *r, size_t *now_r, size_t *peak_r)
+{
+	*now_r = r->pend.count;
+	*peak_r = r->pend.npool;
+}
+
+static int reader_fail(model_history_reader *r, const hj_err *e, char *err,
+		       size_t errlen)
+{
+	if (!r->failed)
+		snprintf(r->err, sizeof(r->err), "line %" PRIu64 ": %s", r->lineno, e->msg);
+	r->failed = true;
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", r->err);
+	return -1;
+}
+
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	return true;
+}
+
+/* The next non-blank line, without its end of line: 1, 0 at the end, -1. */
+static int next_line(model_history_reader *r, size_t *len_r, hj_err *e)
+{
+	for (;;) {
+		errno = 0;
+		ssize_t n = getline(&r->line, &r->cap, r->in);
+		if (n < 0) {
+			if (ferror(r->in))
+				return hj_fail(e, "read error: %s", strerror(errno));
+			return 0;
+		}
+		r->lineno++;
+		size_t len = (size_t)n;
+		if (len > 0 && r->line[len - 1] == '\n')
+			len--;
+		if (len > 0 && r->line[len - 1] == '\r')
+			len--;
+		if (!blank(r->line, len)) {
+			*len_r = len;
+			return 1;
+		}
+	}
+}
+
+static json_t *parse_line(model_history_reader *r, size_t len, hj_err *e)
+{
+	json_error_t je;
+	json_t *root = json_loadb(r->line, len, 0, &je);
+	if (root == NULL)
+		hj_fail(e, "invalid JSON at column %d: %s", je.column, je.text);
+	else if (!json_is_object(root))
+		hj_fail(e, "expected a JSON object");
+	else
+		return root;
+	json_decref(root);
+	return NULL;
+}
+
+/* ---- one event ---- */
+
+enum { E_ANOMALY, E_C, E_CODE, E_EV, E_ID, E_OP, E_HEADER, E_STATUS, E_T, E_TEXT,
+       E_UNTAGGED, E_COUNT };
+static const hj_key ev_keys[] = {
+	{"anomaly", E_ANOMALY}, {"c", E_C}, {"code", E_CODE}, {"ev", E_EV},
+	{"id", E_ID}, {"op", E_OP}, {"ratchet_history", E_HEADER}, {"status", E_STATUS},
+	{"t", E_T}, {"text", E_TEXT}, {"untagged", E_UNTAGGED},
+};
+
+typedef struct ev_fields {
+	const json_t *v[E_COUNT];
+} ev_fields;
+
+static int event_type(const json_t *v, model_ev_type *type, hj_err *e)
+{
+	static const model_ev_type types[] = {MODEL_EV_INVOKE, MODEL_EV_OK, MODEL_EV_FAIL,
+					      MODEL_EV_INFO};
+	const char *s = json_string_value(v);
+	if (s == NULL)
+		return hj_fail(e, "ev: expected a string");
+	for (size_t i = 0; i < CM_ARRAY_LEN(types); i++) {
+		if (strcasecmp(s, model_ev_name(types[i])) == 0) {
+			*type = types[i];
+			return 0;
+		}
+	}
+	return hj_fail(e, "ev: unknown value \"%.40s\" (invoke, ok, fail or info)", s);
+}
+
+/* t, c, id and ev: required on every event. */
+static int event_head(model_history_reader *r, const ev_fields *f, model_event *ev,
+		      hj_err *e)
+{
+	static const char *const names[] = {[E_T] = "t", [E_C] = "c", [E_ID] = "id",
+					    [E_EV] = "ev"};
+	static const int req[] = {E_T, E_C, E_ID, E_EV};
+	for (size_t i = 0; i < CM_ARRAY_LEN(req); i++)
+		if (f->v[req[i]] == NULL)
+			return hj_fail(e, "missing \"%s\"", names[req[i]]);
+	if (hj_get_u64("t", f->v[E_T], &ev->t_ns, e) < 0 ||
+	    hj_get_u32("c", f->v[E_C], &ev->client, e) < 0 ||
+	    hj_get_u64("id", f->v[E_ID], &ev->op_id, e) < 0 ||
+	    event_type(f->v[E_EV], &ev->type, e) < 0)
+		return -1;
+	if (ev->op_id == 0)
+		return hj_fail(e, "id: must not be 0");
+	if (r->started && ev->t_ns <= r->last_t)
+		return hj_fail(e, "t %" PRIu64 " is not after the previous event's t %" PRIu64
+			       " (times must strictly increase)", ev->t_ns, r->last_t);
+	return 0;
+}
+
+static int event_invoke(model_history_reader *r, const ev_fields *f, model_event *ev,
+			hj_err *e)
+{
+	if (f->v[E_OP] == NULL)
+		return hj_fail(e, "invoke without \"op\"");
+	if (hj_op_from_json(f->v[E_OP], &ev->op, e) < 0)
+		return -1;
+	if (pend_find(&r->pend, ev->op_id) != NULL)
+		return hj_fail(e, "duplicate invoke id %" PRIu64 " (still in flight)",
+			       ev->op_id);
+	pend_add(&r->pend, ev->op_id, ev->client, &ev->op);
+	return 0;
+}
+
+static int result_untagged(const json_t *a, model_result *res, hj_err *e)
+{
+	size_t i;
+	const json_t *x;
+	if (!json_is_array(a))
+		return hj_fail(e, "untagged: expected an array");
+	json_array_foreach(a, i, x) {
+		if (hj_untagged_from_json(x, res, e) < 0) {
+			hj_prefix(e, "untagged[%zu]: ", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int event_result(const ev_fields *f, model_result *res, hj_err *e)
+{
+	const char *s = json_string_value(f->v[E_STATUS]);
+	if (f->v[E_STATUS] == NULL)
+		return hj_fail(e, "missing \"status\"");
+	if (s == NULL)
+		return hj_fail(e, "status: expected a string");
+	if (hj_status_parse(s, &res->status) < 0)
+		return hj_fail(e, "status: unknown value \"%.40s\" (OK, NO, BAD or unknown)", s);
+	if (f->v[E_CODE] != NULL && hj_code_from_json(f->v[E_CODE], &res->code, e) < 0)
+		return -1;
+	if (f->v[E_UNTAGGED] != NULL && result_untagged(f->v[E_UNTAGGED], res, e) < 0)
+		return -1;
+	if (f->v[E_TEXT] != NULL &&
+	    hj_get_text("text", f->v[E_TEXT], res->text, sizeof(res->text), e) < 0)
+		return -1;
+	if (f->v[E_ANOMALY] != NULL &&
+	    hj_get_text("anomaly", f->v[E_ANOMALY], res->anomaly, sizeof(res->anomaly), e) < 0)
+		return -1;
+	return 0;
+}
+
+/* A completion takes its op from the invoke; only an info event with no
+ * invoke (a fault) carries its own. */
+static int event_complete(model_history_reader *r, const ev_fields *f, model_event *ev,
+			  hj_err *e)
+{
+	pending *p = pend_find(&r->pend, ev->op_id);
+	if (f->v[E_OP] != NULL) {
+		if (ev->type != MODEL_EV_INFO)
+			return hj_fail(e, "\"op\" on an %s event (completions take the op "
+				       "of their invoke)", model_ev_name(ev->type));
+		if (p != NULL)
+			return hj_fail(e, "info event for in-flight op %" PRIu64
+				       " repeats \"op\"", ev->op_id);
+		if (hj_op_from_json(f->v[E_OP], &ev->op, e) < 0)
+			return -1;
+	} else if (p == NULL) {
+		return hj_fail(e, "completion for unknown op id %" PRIu64
+			       " (no invoke in flight)", ev->op_id);
+	} else if (p->client != ev->client) {
+		return hj_fail(e, "client %" PRIu32 " completes op %" PRIu64
+			       " invoked by client %" PRIu32, ev->client, ev->op_id, p->client);
+	}
+	if (event_result(f, &ev->res, e) < 0)
+		return -1;
+	if (p != NULL) {
+		model_op_copy(&ev->op, &p->op);
+		pend_del(&r->pend, p);
+	}
+	return 0;
+}
+
+static int event_from_json(model_history_reader *r, const json_t *root,
+			   model_event *ev, hj_err *e)
+{
+	ev_fields f = {{0}};
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)root, key, v) {
+		int id = hj_key_find(ev_keys, CM_ARRAY_LEN(ev_keys), key);
+		if (id >= 0)
+			f.v[id] = v;
+	}
+	if (f.v[E_HEADER] != NULL)
+		return 2; /* the next run begins */
+	if (event_head(r, &f, ev, e) < 0)
+		return -1;
+	int rc = ev->type == MODEL_EV_INVOKE ? event_invoke(r, &f, ev, e)
+					     : event_complete(r, &f, ev, e);
+	if (rc == 0) {
+		r->started = true;
+		r->last_t = ev->t_ns;
+	}
+	return rc;
+}
+
+/* Empties ev but keeps its buffers: callers reuse one event for millions. */
+static void event_reset(model_event *ev)
+{
+	cm_uidset set = ev->op.set, known = ev->op.q_known;
+	cm_uidset_clear(&set);
+	cm_uidset_clear(&known);
+	model_op_init(&ev->op, MODEL_OP_NONE);
+	ev->op.set = set;
+	ev->op.q_known = known;
+	model_result_clear(&ev->res);
+	ev->type = MODEL_EV_INVOKE;
+	ev->client = 0;
+	ev->op_id = 0;
+	ev->t_ns = 0;
+}
+
+/* Beyond model.h's 1/0/-1: 2 = this run ended at the header of another;
+ * model_history_reader_new on the same FILE reads that run. */
+int model_history_read(model_history_reader *r, model_event *ev, char *err,
+		       size_t errlen)
+{
+	hj_err e = {{0}};
+	size_t len;
+	int rc = r->failed ? -1 : r->ended ? 2 : next_line(r, &len, &e);
+	if (rc == 1) {
+		json_t *root = parse_line(r, len, &e);
+		event_reset(ev);
+		rc = root != NULL ? event_from_json(r, root, ev, &e) : -1;
+		json_decref(root);
+		if (rc == 0)
+			return 1;
+		if (rc == 2)
+			stash_header(r, len);
+	}
+	/* Nothing to hand out: leave ev freed, so a caller that stops here
+	 * without model_event_free does not leak. */
+	model_event_free(ev);
+	model_event_init(ev);
+	return rc >= 0 ? rc : reader_fail(r, &e, err, errlen);
+}
+
+model_history_reader *model_history_reader_new(FILE *in, model_history_header *h_r,
+					       char *err, size_t errlen)
+{
+	model_history_header h;
+	model_history_reader *r = cm_xcalloc(1, sizeof(*r));
+	hj_err e;
+	size_t len;
+	json_t *root = NULL;
+	r->in = in;
+	int rc = take_header(r, &len) ? 1 : next_line(r, &len, &e);
+	if (rc == 0) {
+		r->lineno++;
+		hj_fail(&e, "empty history (no header)");
+	} else if (rc > 0) {
+		root = parse_line(r, len, &e);
+		rc = root != NULL && hj_header_from_json(root, &h, &e) == 0 ? 1 : -1;
+		json_decref(root);
+	}
+	if (rc <= 0) {
+		reader_fail(r, &e, err, errlen);
+		model_history_reader_free(r);
+		return NULL;
+	}
+	if (h_r != NULL)
+		*h_r = h;
+	return r;
+}
+
+void model_history_reader_free(model_history_reader *r)
+{
+	if (r == NULL)
+		return;
+	pend_free(&r->pend);
+	free(r->line);
+	free(r);
+}

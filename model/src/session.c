@@ -1,0 +1,540 @@
+/* The session machine: replays what one client was told, in order, as a
+ * client library would, and checks what only the session's own view can
+ * show (section B, UID-ASCENDING, VANISHED-INSTEAD, in-session modseqs). */
+#include "ck.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+void ck_session_reset(ck_session *s)
+{
+	s->connected = false;
+	s->condstore = s->qresync = s->nomodseq = false;
+	s->box = NULL;
+	s->mailbox[0] = '\0';
+	s->n = 0;
+	s->max_uid_known = 0;
+	s->hms = 0;
+}
+
+static void map_resize(ck_session *s, size_t n)
+{
+	if (n > s->cap) {
+		s->cap = n < 16 ? 16 : n * 2;
+		s->map = cm_xrealloc(s->map, s->cap * sizeof(*s->map));
+	}
+	for (size_t i = s->n; i < n; i++)
+		memset(&s->map[i], 0, sizeof(s->map[i]));
+	s->n = n;
+}
+
+static void map_remove(ck_session *s, size_t idx)
+{
+	memmove(&s->map[idx], &s->map[idx + 1], (s->n - idx - 1) * sizeof(*s->map));
+	s->n--;
+}
+
+uint32_t ck_session_max_uid(const ck_session *s)
+{
+	for (size_t i = s->n; i > 0; i--)
+		if (s->map[i - 1].uid != 0)
+			return s->map[i - 1].uid;
+	return 0;
+}
+
+static ck_entry *find_uid(ck_session *s, uint32_t uid, size_t *idx_r)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->map[i].uid == uid) {
+			if (idx_r != NULL)
+				*idx_r = i;
+			return &s->map[i];
+		}
+	return NULL;
+}
+
+/* ---- invoke: resolve what the op targets, as the session knows it ---- */
+
+static bool wide_uid_set(const ck_session *s, const ck_box *b, const cm_uidset *set)
+{
+	uint32_t known = CM_MAX(ck_session_max_uid(s), b ? b->max_uid_seen : 0);
+	return cm_uidset_max(set) > known;
+}
+
+static void resolve_targets(model_checker *c, ck_session *s, ck_op *op)
+{
+	const model_op *o = &op->op;
+	cm_uidset_clear(&op->uids);
+	if (o->uid) {
+		/* Every UID in the set the session or anybody knows exists. */
+		for (size_t i = 0; i < s->n; i++)
+			if (s->map[i].uid && cm_uidset_contains(&o->set, s->map[i].uid))
+				cm_uidset_add(&op->uids, s->map[i].uid);
+		if (op->box != NULL) {
+			for (size_t r = 0; r < o->set.n && o->set.n < 64; r++)
+				for (uint64_t u = o->set.r[r].lo; u <= o->set.r[r].hi &&
+				     u <= op->box->max_uid_seen; u++)
+					if (ck_map_get(&op->box->msgs, u))
+						cm_uidset_add(&op->uids, (uint32_t)u);
+		}
+		return;
+	}
+	cm_uidset_clear(&op->maybe_uids);
+	for (size_t r = 0; r < o->set.n; r++)
+		for (uint64_t q = o->set.r[r].lo; q <= o->set.r[r].hi && q <= s->n; q++) {
+			if (s->map[q - 1].uid != 0) {
+				cm_uidset_add(&op->uids, s->map[q - 1].uid);
+				continue;
+			}
+			/* Only EXISTS told of it: its UID lies between the
+			 * known neighbours. */
+			uint32_t lo = 1, hi = UINT32_MAX;
+			for (size_t i = q - 1; i > 0; i--)
+				if (s->map[i - 1].uid != 0) {
+					lo = s->map[i - 1].uid + 1;
+					break;
+				}
+			for (size_t i = q; i < s->n; i++)
+				if (s->map[i].uid != 0) {
+					hi = s->map[i].uid - 1;
+					break;
+				}
+			if (lo <= hi)
+				cm_uidset_add_range(&op->maybe_uids, lo, hi);
+		}
+	(void)c;
+}
+
+static void register_wide(ck_box *b, const ck_op *op, const cm_uidset *uids)
+{
+	if (b->nwides == b->capwides) {
+		b->capwides = b->capwides ? b->capwides * 2 : 8;
+		b->wides = cm_xrealloc(b->wides, b->capwides * sizeof(*b->wides));
+	}
+	ck_wide *w = &b->wides[b->nwides++];
+	memset(w, 0, sizeof(*w));
+	w->op_id = op->id;
+	w->client = op->client;
+	cm_uidset_copy(&w->uids, uids);
+	w->inv_t = op->inv_t;
+	w->cmp_t = CK_NEVER;
+	w->mode = op->op.mode;
+	w->flags = op->op.flags;
+}
+
+/* A sequence STORE on messages known only by EXISTS: it may touch any
+ * message in the ranges they can be, known now or learnt later. */
+static void maybe_writes(model_checker *c, ck_op *op)
+{
+	ck_box *b = op->box;
+	const cm_uidset *u = &op->maybe_uids;
+	for (size_t r = 0; r < u->n; r++)
+		for (uint64_t x = u->r[r].lo; x <= u->r[r].hi && x <= b->max_uid_seen; x++)
+			if (ck_map_get(&b->msgs, x) != NULL)
+				ck_flags_write(c, b, (uint32_t)x, op, CK_EFF_MAYBE, 0);
+	register_wide(b, op, u);
+}
+
+void ck_session_invoke(model_checker *c, ck_session *s, ck_op *op)
+{
+	op->box = s->box;
+	switch (op->op.kind) {
+	case MODEL_OP_STORE:
+		resolve_targets(c, s, op);
+		if (op->box != NULL) {
+			for (size_t r = 0; r < op->uids.n; r++)
+				for (uint64_t u = op->uids.r[r].lo; u <= op->uids.r[r].hi; u++)
+					ck_flags_write(c, op->box, (uint32_t)u, op,
+						       CK_EFF_MAYBE, 0);
+			if (op->op.uid && wide_uid_set(s, op->box, &op->op.set))
+				register_wide(op->box, op, &op->op.set);
+			if (op->maybe_uids.n > 0)
+				maybe_writes(c, op);
+		}
+		break;
+	case MODEL_OP_FETCH:
+	case MODEL_OP_COPY:
+	case MODEL_OP_MOVE:
+	case MODEL_OP_EXPUNGE:
+		resolve_targets(c, s, op);
+		break;
+	default:
+		break;
+	}
+	if (op->op.kind == MODEL_OP_APPEND || op->op.kind == MODEL_OP_DELIVER ||
+	    op->op.kind == MODEL_OP_COPY || op->op.kind == MODEL_OP_MOVE ||
+	    op->op.kind == MODEL_OP_STATUS || op->op.kind == MODEL_OP_SELECT)
+		op->dst = ck_box_current(c, op->op.mailbox);
+	/* Snapshots of the mailbox the op reads or adds to. */
+	if (op->dst != NULL)
+		ck_box_invoke_snap(op->dst, op);
+	else if (op->box != NULL)
+		ck_box_invoke_snap(op->box, op);
+}
+
+/* ---- completion: the untagged responses, in order ---- */
+
+static bool expunge_forbidden(const ck_op *op)
+{
+	/* RFC 3501 7.4.1: not during FETCH, STORE or SEARCH (non-UID). */
+	model_op_kind k = op->op.kind;
+	return !op->op.uid && (k == MODEL_OP_FETCH || k == MODEL_OP_STORE ||
+			       k == MODEL_OP_SEARCH);
+}
+
+static void on_exists(model_checker *c, ck_session *s, ck_op *op, uint32_t n,
+		      bool selecting)
+{
+	if (n < s->n) {
+		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+			     "EXISTS %" PRIu32 " lowered the count from %zu (only EXPUNGE "
+			     "may)", n, s->n);
+		return;
+	}
+	size_t old = s->n;
+	map_resize(s, n);
+	for (size_t i = old; i < n; i++) {
+		s->map[i].fresh_new = !selecting;
+		s->map[i].arrival_floor = s->max_uid_known;
+	}
+}
+
+static void gone(model_checker *c, ck_session *s, ck_op *op, size_t idx)
+{
+	uint32_t uid = s->map[idx].uid;
+	map_remove(s, idx);
+	if (uid != 0 && s->box != NULL)
+		ck_box_told_gone(c, s->box, op, uid, s->client);
+}
+
+static void on_expunge(model_checker *c, ck_session *s, ck_op *op, uint32_t n)
+{
+	if (s->qresync)
+		ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, 0, 0,
+			     "'%" PRIu32 " EXPUNGE' after QRESYNC was enabled (VANISHED "
+			     "must be used)", n);
+	if (expunge_forbidden(op))
+		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+			     "EXPUNGE sent during a non-UID %s",
+			     model_op_name(op->op.kind));
+	if (n < 1 || n > s->n) {
+		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+			     "'%" PRIu32 " EXPUNGE' but the session has %zu messages",
+			     n, s->n);
+		return;
+	}
+	gone(c, s, op, n - 1);
+}
+
+/* A live VANISHED UID the session has not been told yet may be one of the
+ * messages it knows only by sequence number: find the one place it fits. */
+/* The entry a VANISHED UID the session never learnt must be: an unknown
+ * one after the last known UID below it and before the first above it
+ * (any of them: they are indistinguishable). */
+static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
+{
+	size_t lo = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->map[i].uid != 0 && s->map[i].uid < uid)
+			lo = i + 1;
+	for (size_t i = lo; i < s->n; i++) {
+		if (s->map[i].uid != 0)
+			return false;
+		*idx_r = i;
+		return true;
+	}
+	return false;
+}
+
+static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
+			const model_untagged *u)
+{
+	if (u->earlier) {
+		bool ok = (op->op.kind == MODEL_OP_SELECT && op->op.qresync) ||
+			  (op->op.kind == MODEL_OP_FETCH && op->op.vanished);
+		if (!ok)
+			ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, 0, 0,
+				     "VANISHED (EARLIER) outside SELECT (QRESYNC) or UID "
+				     "FETCH (VANISHED)");
+		return; /* judged with the op (ops.c) */
+	}
+	if (!s->qresync)
+		ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, 0, 0,
+			     "VANISHED sent without QRESYNC enabled");
+	if (expunge_forbidden(op))
+		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+			     "VANISHED sent during a non-UID %s", model_op_name(op->op.kind));
+	for (size_t r = 0; r < u->set.n; r++) {
+		for (uint64_t uid = u->set.r[r].lo; uid <= u->set.r[r].hi; uid++) {
+			size_t idx;
+			if (find_uid(s, (uint32_t)uid, &idx) != NULL) {
+				gone(c, s, op, idx);
+			} else if (vanish_unknown(s, (uint32_t)uid, &idx)) {
+				s->map[idx].uid = (uint32_t)uid;
+				gone(c, s, op, idx);
+			} else {
+				ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, (uint32_t)uid, 0,
+					     "VANISHED names UID %" PRIu64 " the session never "
+					     "had", uid);
+			}
+			if (u->set.r[r].hi - u->set.r[r].lo > 100000)
+				break; /* a hostile range: one report is enough */
+		}
+	}
+}
+
+static bool fetch_was_asked(const ck_op *op, const ck_entry *e, uint32_t seq)
+{
+	if (op->op.kind != MODEL_OP_FETCH || !(op->op.items & MODEL_F_FLAGS))
+		return false;
+	if (op->op.uid)
+		return e->uid != 0 && cm_uidset_contains(&op->op.set, e->uid);
+	return cm_uidset_contains(&op->op.set, seq);
+}
+
+static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
+		      uint32_t uid)
+{
+	ck_entry *e = &s->map[idx];
+	if (e->uid == uid)
+		return;
+	if (e->uid != 0) {
+		ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+			     "FETCH for sequence %zu says UID %" PRIu32 " but the session "
+			     "knows it as UID %" PRIu32, idx + 1, uid, e->uid);
+		return;
+	}
+	for (size_t i = idx; i > 0; i--)
+		if (s->map[i - 1].uid != 0) {
+			if (s->map[i - 1].uid >= uid)
+				ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+					     "UID %" PRIu32 " at sequence %zu is not above UID %"
+					     PRIu32 " at sequence %zu", uid, idx + 1,
+					     s->map[i - 1].uid, i);
+			break;
+		}
+	for (size_t i = idx + 1; i < s->n; i++)
+		if (s->map[i].uid != 0) {
+			if (s->map[i].uid <= uid)
+				ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+					     "UID %" PRIu32 " at sequence %zu is not below UID %"
+					     PRIu32 " at sequence %zu", uid, idx + 1,
+					     s->map[i].uid, i + 1);
+			break;
+		}
+	if (e->fresh_new && uid <= e->arrival_floor)
+		ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+			     "a new message got UID %" PRIu32 ", not above UID %" PRIu32
+			     " the session knew when it arrived", uid, e->arrival_floor);
+	e->uid = uid;
+	if (uid > s->max_uid_known)
+		s->max_uid_known = uid;
+	if (s->box != NULL)
+		ck_box_seen(c, s, s->box, op, uid);
+}
+
+static void fetch_modseq(model_checker *c, ck_session *s, ck_op *op, ck_entry *e,
+			 const model_fetch *f)
+{
+	if (f->modseq == 0 || f->modseq > INT64_MAX)
+		ck_violation(c, INV_MODSEQ_POSITIVE, op, s->box, e->uid, 0,
+			     "MODSEQ %" PRIu64 " is outside 1..2^63-1", f->modseq);
+	if (e->modseq > f->modseq && !s->nomodseq)
+		ck_violation(c, INV_MODSEQ_MONO, op, s->box, e->uid, 0,
+			     "MODSEQ of UID %" PRIu32 " went down from %" PRIu64 " to %"
+			     PRIu64 " in one session", e->uid, e->modseq, f->modseq);
+	e->modseq = f->modseq;
+}
+
+static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
+		     const model_untagged *u)
+{
+	const model_fetch *f = &u->fetch;
+	if (u->n < 1 || u->n > s->n) {
+		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+			     "FETCH for sequence %" PRIu32 " but the session has %zu "
+			     "messages", u->n, s->n);
+		return;
+	}
+	size_t idx = u->n - 1;
+	if (f->has & MODEL_F_UID)
+		learn_uid(c, s, op, idx, f->uid);
+	ck_entry *e = &s->map[idx];
+	bool asked = fetch_was_asked(op, e, u->n);
+	if ((f->has & MODEL_F_FLAGS) && !asked && s->condstore && !s->nomodseq &&
+	    !(f->has & MODEL_F_MODSEQ))
+		ck_violation(c, INV_MODSEQ_IN_FETCH, op, s->box, e->uid, 0,
+			     "FETCH of flags for sequence %" PRIu32 " lacks MODSEQ although "
+			     "CONDSTORE is enabled", u->n);
+	if ((f->has & MODEL_F_FLAGS) && !asked && s->qresync && !(f->has & MODEL_F_UID))
+		ck_violation(c, INV_MODSEQ_IN_FETCH, op, s->box, e->uid, 0,
+			     "FETCH of flags for sequence %" PRIu32 " lacks UID although "
+			     "QRESYNC is enabled", u->n);
+	if (f->has & MODEL_F_MODSEQ)
+		fetch_modseq(c, s, op, e, f);
+	if (f->has & MODEL_F_FLAGS) {
+		e->has_flags = true;
+		e->flags = f->flags;
+		if (f->recent)
+			e->recent = true;
+	}
+	if (e->uid == 0 || s->box == NULL)
+		return;
+	if (f->has & (MODEL_F_ID | MODEL_F_BODY | MODEL_F_SIZE | MODEL_F_IDATE))
+		ck_box_identity(c, s->box, op, e->uid, f);
+	if (f->has & MODEL_F_FLAGS)
+		ck_flags_observe(c, s, s->box, e->uid, op, f->flags,
+				 (f->has & MODEL_F_MODSEQ) ? f->modseq : 0);
+	if (f->has & MODEL_F_MODSEQ)
+		ck_box_modseq(c, s, s->box, op, e->uid, f->modseq, f->flags,
+			      (f->has & MODEL_F_FLAGS) != 0);
+}
+
+static void on_search(model_checker *c, ck_session *s, ck_op *op,
+		      const model_untagged *u)
+{
+	if (op->op.kind != MODEL_OP_SEARCH || !op->op.uid)
+		return;
+	/* UID SEARCH ALL: exactly the UIDs of the session's view, in order. */
+	if (cm_uidset_count(&u->set) != s->n) {
+		ck_violation(c, INV_UID_ASCENDING, op, s->box, 0, 0,
+			     "UID SEARCH ALL returned %" PRIu64 " UIDs but the session "
+			     "has %zu messages", cm_uidset_count(&u->set), s->n);
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		learn_uid(c, s, op, i, cm_uidset_nth(&u->set, i));
+}
+
+static void on_code(model_checker *c, ck_session *s, ck_op *op, const model_code *code)
+{
+	switch (code->kind) {
+	case MODEL_CODE_UIDVALIDITY:
+		if (s->box != NULL && op->op.kind != MODEL_OP_SELECT &&
+		    code->value != s->box->uidvalidity)
+			ck_violation(c, INV_UIDVALIDITY_STABLE, op, s->box, 0, 0,
+				     "UIDVALIDITY changed to %" PRIu64 " while selected",
+				     code->value);
+		break;
+	case MODEL_CODE_HIGHESTMODSEQ:
+		if (code->value == 0 || code->value > INT64_MAX)
+			ck_violation(c, INV_MODSEQ_POSITIVE, op, s->box, 0, 0,
+				     "HIGHESTMODSEQ %" PRIu64 " is outside 1..2^63-1",
+				     code->value);
+		if (code->value < s->hms && s->box != NULL)
+			ck_violation(c, INV_HIGHESTMODSEQ_MONO, op, s->box, 0, 0,
+				     "HIGHESTMODSEQ in one session went down from %" PRIu64
+				     " to %" PRIu64, s->hms, code->value);
+		s->hms = CM_MAX(s->hms, code->value);
+		break;
+	case MODEL_CODE_NOMODSEQ:
+		s->nomodseq = true;
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_enabled(ck_session *s, unsigned caps)
+{
+	if (caps & MODEL_CAP_QRESYNC)
+		s->qresync = s->condstore = true;
+	if (caps & MODEL_CAP_CONDSTORE)
+		s->condstore = true;
+}
+
+/* SELECT/EXAMINE: the old selection ends; a new one starts with the
+ * UIDVALIDITY the response carries. */
+static void begin_select(model_checker *c, ck_session *s, ck_op *op,
+			 const model_result *res)
+{
+	uint32_t uv = 0;
+	for (size_t i = 0; i < res->nut; i++)
+		if (res->ut[i].kind == MODEL_UT_CODE &&
+		    res->ut[i].code.kind == MODEL_CODE_UIDVALIDITY)
+			uv = (uint32_t)res->ut[i].code.value;
+	s->box = NULL;
+	s->n = 0;
+	s->max_uid_known = 0;
+	s->hms = 0;
+	s->nomodseq = false;
+	if (res->status != MODEL_ST_OK || uv == 0)
+		return;
+	s->box = ck_box_epoch(c, op, op->op.mailbox, uv);
+	op->box = s->box;
+	snprintf(s->mailbox, sizeof(s->mailbox), "%s", op->op.mailbox);
+	s->readonly = op->op.readonly;
+	s->select_inv_t = op->inv_t;
+	if (op->op.condstore || op->op.qresync)
+		s->condstore = true;
+}
+
+/* In a STORE's response, a FETCH followed by another of the same message
+ * may show the state before the STORE (pending updates go out first). */
+static bool flags_fetch_follows(const model_result *res, size_t i, size_t to)
+{
+	const model_untagged *u = &res->ut[i];
+	for (size_t k = i + 1; k < to; k++) {
+		const model_untagged *x = &res->ut[k];
+		if (x->kind != MODEL_UT_FETCH || !(x->fetch.has & MODEL_F_FLAGS))
+			continue;
+		if (x->n == u->n || ((x->fetch.has & u->fetch.has & MODEL_F_UID) &&
+				     x->fetch.uid == u->fetch.uid))
+			return true;
+	}
+	return false;
+}
+
+static void apply_range(model_checker *c, ck_session *s, ck_op *op,
+			const model_result *res, size_t from, size_t to, bool selecting)
+{
+	for (size_t i = from; i < to; i++) {
+		const model_untagged *u = &res->ut[i];
+		switch (u->kind) {
+		case MODEL_UT_EXISTS: on_exists(c, s, op, u->n, selecting); break;
+		case MODEL_UT_EXPUNGE: on_expunge(c, s, op, u->n); break;
+		case MODEL_UT_VANISHED: on_vanished(c, s, op, u); break;
+		case MODEL_UT_FETCH:
+			c->obs_before_own = op->op.kind == MODEL_OP_STORE &&
+					    flags_fetch_follows(res, i, to);
+			on_fetch(c, s, op, u);
+			c->obs_before_own = false;
+			break;
+		case MODEL_UT_SEARCH: on_search(c, s, op, u); break;
+		case MODEL_UT_CODE: on_code(c, s, op, &u->code); break;
+		case MODEL_UT_ENABLED: on_enabled(s, u->caps); break;
+		case MODEL_UT_BYE: s->connected = false; break;
+		default: break;
+		}
+	}
+}
+
+void ck_session_apply(model_checker *c, ck_session *s, ck_op *op,
+		      const model_result *res)
+{
+	if (op->op.kind == MODEL_OP_CONNECT) {
+		ck_session_reset(s);
+		s->connected = res->status == MODEL_ST_OK;
+		return;
+	}
+	s->hms_before = s->hms;
+	size_t start = 0;
+	bool selecting = op->op.kind == MODEL_OP_SELECT;
+	if (selecting) {
+		/* Responses before [CLOSED] belong to the old mailbox. */
+		for (size_t i = 0; i < res->nut; i++)
+			if (res->ut[i].kind == MODEL_UT_CODE &&
+			    res->ut[i].code.kind == MODEL_CODE_CLOSED) {
+				apply_range(c, s, op, res, 0, i, false);
+				start = i + 1;
+				break;
+			}
+		begin_select(c, s, op, res);
+		s->hms_before = 0;
+	}
+	apply_range(c, s, op, res, start, res->nut, selecting);
+	if (res->code.kind != MODEL_CODE_NONE && res->code.kind != MODEL_CODE_COPYUID)
+		on_code(c, s, op, &res->code);
+	if (op->op.kind == MODEL_OP_LOGOUT || res->status == MODEL_ST_UNKNOWN)
+		ck_session_reset(s);
+}

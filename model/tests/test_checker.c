@@ -1,0 +1,541 @@
+/* The checker on hand-built histories: each rule fires on a history that
+ * breaks it, and stays silent on the legal variants the RFCs allow
+ * (lagging sessions, overlapping STOREs, lost replies). */
+#include "model.h"
+#include "cm_test.h"
+
+#include <stdarg.h>
+
+#define UV 77
+
+/* ---- a tiny history builder ---- */
+
+typedef struct hb {
+	model_checker *c;
+	uint64_t t, id;
+} hb;
+
+static void hb_init(hb *h, unsigned caps)
+{
+	model_checker_options o = {.capabilities = caps};
+	h->c = model_checker_new(&o);
+	h->t = 0;
+	h->id = 0;
+}
+
+static uint64_t hb_invoke(hb *h, uint32_t client, const model_op *op)
+{
+	model_event ev;
+	model_event_init(&ev);
+	ev.type = MODEL_EV_INVOKE;
+	ev.client = client;
+	ev.op_id = ++h->id;
+	ev.t_ns = ++h->t;
+	model_op_copy(&ev.op, op);
+	model_checker_feed(h->c, &ev);
+	model_event_free(&ev);
+	return ev.op_id;
+}
+
+static void hb_done(hb *h, uint32_t client, uint64_t id, model_result *res)
+{
+	model_event ev;
+	model_event_init(&ev);
+	ev.type = res->status == MODEL_ST_OK ? MODEL_EV_OK
+		: res->status == MODEL_ST_UNKNOWN ? MODEL_EV_INFO : MODEL_EV_FAIL;
+	ev.client = client;
+	ev.op_id = id;
+	ev.t_ns = ++h->t;
+	ev.res = *res;
+	model_checker_feed(h->c, &ev);
+	model_result_free(res);
+}
+
+static uint64_t count(hb *h, model_inv inv)
+{
+	return model_checker_get_stats(h->c)->violations[inv];
+}
+
+static uint64_t total(hb *h)
+{
+	const model_checker_stats *s = model_checker_get_stats(h->c);
+	return s->errors + s->warnings;
+}
+
+static void dump(hb *h)
+{
+	size_t n;
+	const model_violation *v = model_checker_violations(h->c, &n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "    %s: %s\n", model_inv_get(v[i].inv)->id, v[i].detail);
+}
+
+static void hb_free(hb *h)
+{
+	model_checker_free(h->c);
+}
+
+/* ---- result builders ---- */
+
+static model_result ok(void)
+{
+	model_result r;
+	model_result_init(&r);
+	r.status = MODEL_ST_OK;
+	return r;
+}
+
+static void ut_exists(model_result *r, uint32_t n)
+{
+	model_result_add(r, MODEL_UT_EXISTS)->n = n;
+}
+
+static void ut_expunge(model_result *r, uint32_t n)
+{
+	model_result_add(r, MODEL_UT_EXPUNGE)->n = n;
+}
+
+static void ut_code(model_result *r, model_code_kind k, uint64_t v)
+{
+	model_untagged *u = model_result_add(r, MODEL_UT_CODE);
+	u->code.kind = k;
+	u->code.value = v;
+}
+
+static void ut_fetch(model_result *r, uint32_t seq, uint32_t uid, cm_flags flags,
+		     uint64_t modseq, const char *id)
+{
+	model_untagged *u = model_result_add(r, MODEL_UT_FETCH);
+	u->n = seq;
+	u->fetch.has = MODEL_F_UID | MODEL_F_FLAGS;
+	u->fetch.uid = uid;
+	u->fetch.flags = flags;
+	if (modseq) {
+		u->fetch.has |= MODEL_F_MODSEQ;
+		u->fetch.modseq = modseq;
+	}
+	if (id != NULL) {
+		u->fetch.has |= MODEL_F_ID;
+		snprintf(u->fetch.id, sizeof(u->fetch.id), "%s", id);
+	}
+}
+
+static cm_flags fl(const char *name)
+{
+	return (cm_flags)1 << cm_flag_intern(name, strlen(name));
+}
+
+/* ---- op builders ---- */
+
+static void connect(hb *h, uint32_t client)
+{
+	model_op op;
+	model_op_init(&op, MODEL_OP_CONNECT);
+	model_result r = ok();
+	hb_done(h, client, hb_invoke(h, client, &op), &r);
+}
+
+/* SELECT INBOX showing n messages with UIDs 1..n, all \Seen-free, modseq
+ * base+uid; the session learns them with a FETCH. */
+static void select_box(hb *h, uint32_t client, uint32_t n, uint32_t uidnext,
+		       uint64_t hms)
+{
+	model_op op;
+	model_op_init(&op, MODEL_OP_SELECT);
+	snprintf(op.mailbox, sizeof(op.mailbox), "INBOX");
+	op.condstore = true;
+	model_result r = ok();
+	ut_exists(&r, n);
+	ut_code(&r, MODEL_CODE_UIDVALIDITY, UV);
+	ut_code(&r, MODEL_CODE_UIDNEXT, uidnext);
+	ut_code(&r, MODEL_CODE_HIGHESTMODSEQ, hms);
+	hb_done(h, client, hb_invoke(h, client, &op), &r);
+}
+
+static void fetch_all(hb *h, uint32_t client, uint32_t n, const cm_flags *flags,
+		      const uint64_t *modseq)
+{
+	model_op op;
+	model_op_init(&op, MODEL_OP_FETCH);
+	op.uid = true;
+	cm_uidset_add_range(&op.set, 1, UINT32_MAX);
+	op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ | MODEL_F_ID;
+	model_result r = ok();
+	for (uint32_t i = 1; i <= n; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "m%u", i);
+		ut_fetch(&r, i, i, flags ? flags[i - 1] : 0, modseq ? modseq[i - 1] : 10 + i, id);
+	}
+	hb_done(h, client, hb_invoke(h, client, &op), &r);
+	model_op_free(&op);
+}
+
+static model_op store_op(uint32_t uid, model_store_mode mode, cm_flags f)
+{
+	model_op op;
+	model_op_init(&op, MODEL_OP_STORE);
+	op.uid = true;
+	cm_uidset_add(&op.set, uid);
+	op.mode = mode;
+	op.flags = f;
+	return op;
+}
+
+/* Two sessions on a mailbox with three messages. */
+static void two_sessions(hb *h)
+{
+	for (uint32_t c = 1; c <= 2; c++) {
+		connect(h, c);
+		select_box(h, c, 3, 4, 13);
+		fetch_all(h, c, 3, NULL, NULL);
+	}
+}
+
+/* ---- tests ---- */
+
+static void t_clean(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE | MODEL_CAP_UIDPLUS);
+	two_sessions(&h);
+	model_op op = store_op(1, MODEL_STORE_ADD, CM_FLAG_SEEN);
+	model_result r = ok();
+	ut_fetch(&r, 1, 1, CM_FLAG_SEEN, 20, NULL);
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	model_op_free(&op);
+	/* Client 2 lags: it may still say \Seen is clear (no fresh read). */
+	fetch_all(&h, 2, 3, NULL, NULL);
+	/* Client 1 reads its own write. */
+	cm_flags f[3] = {CM_FLAG_SEEN, 0, 0};
+	uint64_t ms[3] = {20, 12, 13};
+	fetch_all(&h, 1, 3, f, ms);
+	CHECK_EQ(total(&h), 0);
+	if (total(&h))
+		dump(&h);
+	hb_free(&h);
+}
+
+static void t_lost_update(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE);
+	two_sessions(&h);
+	/* +\Seen by 1 and +\Flagged by 2, overlapping; both OK. */
+	model_op a = store_op(1, MODEL_STORE_ADD, CM_FLAG_SEEN);
+	model_op b = store_op(1, MODEL_STORE_ADD, CM_FLAG_FLAGGED);
+	uint64_t ia = hb_invoke(&h, 1, &a), ib = hb_invoke(&h, 2, &b);
+	model_result ra = ok(), rb = ok();
+	hb_done(&h, 1, ia, &ra);
+	hb_done(&h, 2, ib, &rb);
+	/* Client 1 then sees \Flagged but not its own \Seen: lost update. */
+	cm_flags f[3] = {CM_FLAG_FLAGGED, 0, 0};
+	uint64_t ms[3] = {30, 12, 13};
+	fetch_all(&h, 1, 3, f, ms);
+	CHECK_EQ(count(&h, INV_FLAGS_MERGE), 1);
+	model_op_free(&a);
+	model_op_free(&b);
+	hb_free(&h);
+}
+
+static void t_overlap_is_fine(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE);
+	two_sessions(&h);
+	/* +\Seen by 1 overlaps -\Seen by 2: either order is legal. */
+	model_op a = store_op(1, MODEL_STORE_ADD, CM_FLAG_SEEN);
+	model_op b = store_op(1, MODEL_STORE_REMOVE, CM_FLAG_SEEN);
+	uint64_t ia = hb_invoke(&h, 1, &a), ib = hb_invoke(&h, 2, &b);
+	model_result ra = ok(), rb = ok();
+	hb_done(&h, 2, ib, &rb);
+	hb_done(&h, 1, ia, &ra);
+	fetch_all(&h, 1, 3, NULL, NULL); /* \Seen clear: 2 went last */
+	CHECK_EQ(total(&h), 0);
+	if (total(&h))
+		dump(&h);
+	model_op_free(&a);
+	model_op_free(&b);
+	hb_free(&h);
+}
+
+static void t_store_response(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE);
+	two_sessions(&h);
+	model_op a = store_op(2, MODEL_STORE_ADD, fl("$Junk"));
+	model_result r = ok();
+	ut_fetch(&r, 2, 2, 0, 21, NULL); /* the response lacks what it added */
+	hb_done(&h, 1, hb_invoke(&h, 1, &a), &r);
+	CHECK_EQ(count(&h, INV_STORE_RESPONSE_VALUE), 1);
+	model_op_free(&a);
+	hb_free(&h);
+}
+
+static void t_unchangedsince(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE);
+	two_sessions(&h);
+	/* Client 2 changes message 1 (modseq 12 -> 40) and completes. */
+	model_op b = store_op(1, MODEL_STORE_ADD, CM_FLAG_SEEN);
+	model_result rb = ok();
+	ut_fetch(&rb, 1, 1, CM_FLAG_SEEN, 40, NULL);
+	hb_done(&h, 2, hb_invoke(&h, 2, &b), &rb);
+	/* Client 1, still believing modseq 11, stores conditionally: the
+	 * server must refuse with MODIFIED. This one accepts. */
+	model_op a = store_op(1, MODEL_STORE_REPLACE, CM_FLAG_FLAGGED);
+	a.has_unchangedsince = true;
+	a.unchangedsince = 11;
+	model_result ra = ok();
+	ut_fetch(&ra, 1, 1, CM_FLAG_FLAGGED, 41, NULL);
+	hb_done(&h, 1, hb_invoke(&h, 1, &a), &ra);
+	CHECK_EQ(count(&h, INV_UNCHANGEDSINCE_REJECT), 1);
+	/* And the honest answer raises nothing. */
+	hb h2;
+	hb_init(&h2, MODEL_CAP_CONDSTORE);
+	two_sessions(&h2);
+	rb = ok();
+	ut_fetch(&rb, 1, 1, CM_FLAG_SEEN, 40, NULL);
+	hb_done(&h2, 2, hb_invoke(&h2, 2, &b), &rb);
+	ra = ok();
+	ra.code.kind = MODEL_CODE_MODIFIED;
+	cm_uidset_add(&ra.code.set1, 1);
+	hb_done(&h2, 1, hb_invoke(&h2, 1, &a), &ra);
+	CHECK_EQ(total(&h2), 0);
+	if (total(&h2))
+		dump(&h2);
+	model_op_free(&a);
+	model_op_free(&b);
+	hb_free(&h);
+	hb_free(&h2);
+}
+
+static void t_uid_ascending(void)
+{
+	hb h;
+	hb_init(&h, 0);
+	connect(&h, 1);
+	select_box(&h, 1, 2, 10, 5);
+	model_op op;
+	model_op_init(&op, MODEL_OP_FETCH);
+	op.items = MODEL_F_UID | MODEL_F_FLAGS;
+	cm_uidset_add_range(&op.set, 1, 2);
+	model_result r = ok();
+	ut_fetch(&r, 1, 7, 0, 0, NULL);
+	ut_fetch(&r, 2, 5, 0, 0, NULL); /* below sequence 1's UID */
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_UID_ASCENDING), 1);
+	model_op_free(&op);
+	hb_free(&h);
+}
+
+static void t_expunge_seqnum(void)
+{
+	hb h;
+	hb_init(&h, 0);
+	connect(&h, 1);
+	select_box(&h, 1, 3, 10, 5);
+	model_op op;
+	model_op_init(&op, MODEL_OP_NOOP);
+	model_result r = ok();
+	ut_expunge(&r, 5);     /* only 3 messages */
+	ut_exists(&r, 1);      /* EXISTS may not lower the count */
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_EXPUNGE_SEQNUM_VALID), 2);
+	/* EXPUNGE during a non-UID FETCH. */
+	model_op_init(&op, MODEL_OP_FETCH);
+	cm_uidset_add(&op.set, 1);
+	op.items = MODEL_F_FLAGS;
+	r = ok();
+	ut_expunge(&r, 1);
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_EXPUNGE_SEQNUM_VALID), 3);
+	model_op_free(&op);
+	hb_free(&h);
+}
+
+static void t_uid_order_and_reuse(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_UIDPLUS);
+	connect(&h, 1);
+	select_box(&h, 1, 0, 1, 5);
+	model_op op;
+	model_op_init(&op, MODEL_OP_APPEND);
+	snprintf(op.mailbox, sizeof(op.mailbox), "INBOX");
+	snprintf(op.msg_id, sizeof(op.msg_id), "a");
+	model_result r = ok();
+	r.code.kind = MODEL_CODE_APPENDUID;
+	r.code.uidvalidity = UV;
+	cm_uidset_add(&r.code.set1, 5);
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	/* A later APPEND gets a lower UID. */
+	snprintf(op.msg_id, sizeof(op.msg_id), "b");
+	r = ok();
+	r.code.kind = MODEL_CODE_APPENDUID;
+	r.code.uidvalidity = UV;
+	cm_uidset_add(&r.code.set1, 4);
+	hb_done(&h, 2, hb_invoke(&h, 2, &op), &r);
+	CHECK_EQ(count(&h, INV_UID_ORDER_GLOBAL), 1);
+	model_op_free(&op);
+	hb_free(&h);
+}
+
+static void t_modseq_on_change(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE);
+	two_sessions(&h);
+	cm_flags f1[3] = {CM_FLAG_SEEN, 0, 0}, f2[3] = {CM_FLAG_FLAGGED, 0, 0};
+	uint64_t ms[3] = {50, 12, 13};
+	model_op a = store_op(1, MODEL_STORE_REPLACE, CM_FLAG_SEEN);
+	model_result r = ok();
+	hb_done(&h, 1, hb_invoke(&h, 1, &a), &r);
+	model_op b = store_op(1, MODEL_STORE_REPLACE, CM_FLAG_FLAGGED);
+	r = ok();
+	hb_done(&h, 2, hb_invoke(&h, 2, &b), &r);
+	fetch_all(&h, 1, 3, f1, ms);
+	fetch_all(&h, 2, 3, f2, ms); /* same MODSEQ, other flags */
+	CHECK_EQ(count(&h, INV_MODSEQ_ON_CHANGE), 1);
+	model_op_free(&a);
+	model_op_free(&b);
+	hb_free(&h);
+}
+
+static void t_highestmodseq(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC);
+	connect(&h, 1);
+	select_box(&h, 1, 0, 1, 100);
+	connect(&h, 2);
+	select_box(&h, 2, 0, 1, 90); /* fresh read went down */
+	CHECK_EQ(count(&h, INV_HIGHESTMODSEQ_MONO), 1);
+	hb_free(&h);
+}
+
+static void t_vanished_instead(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC);
+	connect(&h, 1);
+	model_op op;
+	model_op_init(&op, MODEL_OP_ENABLE);
+	op.caps = MODEL_CAP_QRESYNC;
+	model_result r = ok();
+	model_result_add(&r, MODEL_UT_ENABLED)->caps = MODEL_CAP_QRESYNC | MODEL_CAP_CONDSTORE;
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	select_box(&h, 1, 2, 3, 5);
+	fetch_all(&h, 1, 2, NULL, NULL);
+	model_op_init(&op, MODEL_OP_NOOP);
+	r = ok();
+	ut_expunge(&r, 1); /* must be VANISHED now */
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK(count(&h, INV_VANISHED_INSTEAD) >= 1);
+	hb_free(&h);
+}
+
+static void t_expunge_needs_deleted(void)
+{
+	hb h;
+	hb_init(&h, 0);
+	connect(&h, 1);
+	select_box(&h, 1, 2, 3, 5);
+	fetch_all(&h, 1, 2, NULL, NULL);
+	model_op op;
+	model_op_init(&op, MODEL_OP_EXPUNGE);
+	model_result r = ok();
+	ut_expunge(&r, 1); /* nothing was ever \Deleted */
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_EXPUNGE_DELETED_ONLY), 1);
+	/* A message vanishing with no command that could remove it. */
+	model_op_init(&op, MODEL_OP_NOOP);
+	r = ok();
+	ut_expunge(&r, 1);
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_EXPUNGE_DELETED_ONLY), 2);
+	hb_free(&h);
+}
+
+static void t_copy_atomic(void)
+{
+	hb h;
+	hb_init(&h, MODEL_CAP_UIDPLUS);
+	connect(&h, 1);
+	select_box(&h, 1, 2, 3, 5);
+	fetch_all(&h, 1, 2, NULL, NULL);
+	/* COPY of UID 1 (message m1) to Archive fails... */
+	model_op op;
+	model_op_init(&op, MODEL_OP_COPY);
+	op.uid = true;
+	cm_uidset_add(&op.set, 1);
+	snprintf(op.mailbox, sizeof(op.mailbox), "Archive");
+	/* (client 2 has Archive known: select it first) */
+	connect(&h, 2);
+	model_op sel;
+	model_op_init(&sel, MODEL_OP_SELECT);
+	snprintf(sel.mailbox, sizeof(sel.mailbox), "Archive");
+	model_result r = ok();
+	ut_exists(&r, 0);
+	ut_code(&r, MODEL_CODE_UIDVALIDITY, 99);
+	ut_code(&r, MODEL_CODE_UIDNEXT, 1);
+	hb_done(&h, 2, hb_invoke(&h, 2, &sel), &r);
+	r = ok();
+	r.status = MODEL_ST_NO;
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	/* ... yet m1 shows up there. */
+	model_op noop;
+	model_op_init(&noop, MODEL_OP_NOOP);
+	r = ok();
+	ut_exists(&r, 1);
+	ut_fetch(&r, 1, 1, 0, 0, "m1");
+	hb_done(&h, 2, hb_invoke(&h, 2, &noop), &r);
+	CHECK_EQ(count(&h, INV_COPY_ATOMIC), 1);
+	model_op_free(&op);
+	hb_free(&h);
+}
+
+static void t_anomaly(void)
+{
+	hb h;
+	hb_init(&h, 0);
+	connect(&h, 1);
+	model_op op;
+	model_op_init(&op, MODEL_OP_NOOP);
+	model_result r = ok();
+	snprintf(r.anomaly, sizeof(r.anomaly), "UID 3 listed but its file is missing");
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_STORE_LOCK_FREE_READ), 1);
+	hb_free(&h);
+}
+
+static void t_catalogue(void)
+{
+	for (int i = 0; i < INV_COUNT; i++) {
+		const model_inv_info *info = model_inv_get((model_inv)i);
+		CHECK(model_inv_find(info->id) == info);
+		CHECK(info->section >= 'A' && info->section <= 'H');
+	}
+	CHECK(model_inv_find("NOPE") == NULL);
+}
+
+int main(void)
+{
+	RUN(t_catalogue);
+	RUN(t_clean);
+	RUN(t_lost_update);
+	RUN(t_overlap_is_fine);
+	RUN(t_store_response);
+	RUN(t_unchangedsince);
+	RUN(t_uid_ascending);
+	RUN(t_expunge_seqnum);
+	RUN(t_uid_order_and_reuse);
+	RUN(t_modseq_on_change);
+	RUN(t_highestmodseq);
+	RUN(t_vanished_instead);
+	RUN(t_expunge_needs_deleted);
+	RUN(t_copy_atomic);
+	RUN(t_anomaly);
+	TEST_EXIT();
+}
