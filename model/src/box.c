@@ -91,21 +91,43 @@ ck_expunger *ck_expunger_find(ck_box *b, uint64_t op_id)
 	return NULL;
 }
 
+/* An op whose outcome is unknown may still take effect later (its
+ * writer's intent is finished by the next one): kept, the newest few. */
+#define CK_KEEP_UNKNOWN 64
+
+static bool keep(model_status st, size_t *unknown_left)
+{
+	if (st == MODEL_ST_NONE)
+		return true;
+	if (st != MODEL_ST_UNKNOWN || *unknown_left == 0)
+		return false;
+	--*unknown_left;
+	return true;
+}
+
 /* Forgets completed adders, expungers and wide STOREs: at a quiet
  * checkpoint every message has been seen, so they explain nothing new. */
 void ck_box_forget(ck_box *b)
 {
-	size_t w = 0;
+	size_t w = 0, left = CK_KEEP_UNKNOWN;
+	/* Newest first for the budget, order kept. */
+	for (size_t i = b->nadders; i > 0; i--)
+		if (!keep(b->adders[i - 1].status, &left))
+			b->adders[i - 1].op_id = 0;
 	for (size_t i = 0; i < b->nadders; i++) {
-		if (b->adders[i].status == MODEL_ST_NONE)
+		if (b->adders[i].op_id != 0)
 			b->adders[w++] = b->adders[i];
 		else
 			adder_free(&b->adders[i]);
 	}
 	b->nadders = w;
 	w = 0;
+	left = CK_KEEP_UNKNOWN;
+	for (size_t i = b->nexps; i > 0; i--)
+		if (!keep(b->exps[i - 1].status, &left))
+			b->exps[i - 1].op_id = 0;
 	for (size_t i = 0; i < b->nexps; i++) {
-		if (b->exps[i].status == MODEL_ST_NONE)
+		if (b->exps[i].op_id != 0)
 			b->exps[w++] = b->exps[i];
 		else
 			cm_uidset_free(&b->exps[i].uids);

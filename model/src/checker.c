@@ -135,6 +135,27 @@ ck_box *ck_box_current(model_checker *c, const char *name)
 	return NULL;
 }
 
+struct bind_ctx {
+	model_checker *c;
+	ck_box *b;
+};
+
+/* An op in flight that adds to a mailbox nobody had read when it was
+ * invoked: it adds to this first epoch. */
+static void bind_pending(void *ctx, void *val)
+{
+	struct bind_ctx *x = ctx;
+	ck_op *op = val;
+	model_op_kind k = op->op.kind;
+	if (op->done || op->dst != NULL || strcmp(op->op.mailbox, x->b->name) != 0 ||
+	    (k != MODEL_OP_APPEND && k != MODEL_OP_DELIVER && k != MODEL_OP_COPY &&
+	     k != MODEL_OP_MOVE))
+		return;
+	op->dst = x->b;
+	ck_box_no_snap(op);
+	ck_ops_bind_adder(x->c, op);
+}
+
 /* UIDVALIDITY-STABLE across fresh reads of a name. Returns the epoch. */
 ck_box *ck_box_epoch(model_checker *c, const ck_op *op, const char *name,
 		     uint32_t uv)
@@ -152,6 +173,9 @@ ck_box *ck_box_epoch(model_checker *c, const ck_op *op, const char *name,
 		c->names[i].max_uv = uv;
 		c->names[i].recreated = false;
 		c->nnames++;
+		struct bind_ctx x = {c, ck_box_get(c, name, uv, true)};
+		ck_map_each(&c->ops, bind_pending, &x);
+		return x.b;
 	} else if (uv < c->names[i].max_uv) {
 		ck_violation(c, INV_UIDVALIDITY_STABLE, op, NULL, 0, 0,
 			     "fresh UIDVALIDITY of %s went down from %" PRIu32 " to %" PRIu32,

@@ -295,6 +295,7 @@ void ck_box_no_snap(ck_op *op);
 
 /* ops.c: per-op completion rules (STORE, COPY/MOVE, EXPUNGE, FETCH...) */
 void ck_ops_invoke(model_checker *c, ck_session *s, ck_op *op);
+void ck_ops_bind_adder(model_checker *c, ck_op *op);
 void ck_ops_settle(model_checker *c, ck_session *s, ck_op *op, const model_result *res);
 void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 		     const model_result *res);

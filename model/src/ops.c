@@ -28,6 +28,9 @@ static bool has_expunges(const model_result *res)
 	return false;
 }
 
+static bool removed_later(const ck_box *b, uint64_t self, uint64_t after_t,
+			  uint32_t uid);
+
 /* The FETCH in res for uid, via its UID item or the session map. */
 static const model_fetch *fetch_for(const ck_session *s, const model_result *res,
 				    uint32_t uid)
@@ -45,8 +48,6 @@ static const model_fetch *fetch_for(const ck_session *s, const model_result *res
 	return NULL;
 }
 
-static bool removed_later(const ck_box *b, uint64_t self, uint64_t after_t,
-			  uint32_t uid);
 
 /* Could every target of op have been expunged by someone else first?
  * Then an OK that copies nothing (and so has no COPYUID) is legal. */
@@ -63,6 +64,29 @@ static bool all_maybe_gone(const ck_op *op)
 
 /* ---- invoke-time registration ---- */
 
+/* The op may add messages to op->dst: one slot per message. */
+void ck_ops_bind_adder(model_checker *c, ck_op *op)
+{
+	(void)c;
+	const model_op *o = &op->op;
+	if (op->dst == NULL)
+		return;
+	if (o->kind == MODEL_OP_APPEND || o->kind == MODEL_OP_DELIVER) {
+		ck_adder *a = ck_adder_new(op->dst, op, 1);
+		snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", o->msg_id);
+		return;
+	}
+	if (op->box == NULL)
+		return;
+	ck_adder *a = ck_adder_new(op->dst, op,
+				   (size_t)CM_MIN(cm_uidset_count(&op->uids), 4096));
+	for (size_t i = 0; i < a->nslots; i++) {
+		ck_msg *m = ck_map_get(&op->box->msgs, cm_uidset_nth(&op->uids, i));
+		if (m != NULL && m->has_id)
+			snprintf(a->slots[i].id, MODEL_ID_MAX, "%s", m->id);
+	}
+}
+
 void ck_ops_invoke(model_checker *c, ck_session *s, ck_op *op)
 {
 	(void)c;
@@ -70,23 +94,11 @@ void ck_ops_invoke(model_checker *c, ck_session *s, ck_op *op)
 	switch (o->kind) {
 	case MODEL_OP_APPEND:
 	case MODEL_OP_DELIVER:
-		if (op->dst != NULL) {
-			ck_adder *a = ck_adder_new(op->dst, op, 1);
-			snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", o->msg_id);
-		}
+		ck_ops_bind_adder(c, op);
 		break;
 	case MODEL_OP_COPY:
 	case MODEL_OP_MOVE:
-		if (op->dst != NULL && op->box != NULL) {
-			ck_adder *a = ck_adder_new(op->dst, op,
-						   (size_t)CM_MIN(cm_uidset_count(&op->uids), 4096));
-			for (size_t i = 0; i < a->nslots; i++) {
-				ck_msg *m = ck_map_get(&op->box->msgs,
-						       cm_uidset_nth(&op->uids, i));
-				if (m != NULL && m->has_id)
-					snprintf(a->slots[i].id, MODEL_ID_MAX, "%s", m->id);
-			}
-		}
+		ck_ops_bind_adder(c, op);
 		if (o->kind == MODEL_OP_MOVE && op->box != NULL) {
 			ck_expunger *e = ck_expunger_new(op->box, op, false,
 							 o->uid ? &o->set : &op->uids);
@@ -182,7 +194,8 @@ static void check_conditional(model_checker *c, ck_session *s, ck_op *op,
 	for (size_t r = 0; r < op->uids.n; r++)
 		for (uint64_t uid = op->uids.r[r].lo; uid <= op->uids.r[r].hi; uid++) {
 			ck_msg *m = ck_map_get(&b->msgs, uid);
-			if (m == NULL || m->told_gone_t < op->cmp_t)
+			if (m == NULL || m->told_gone_t <= op->cmp_t ||
+			    removed_later(b, 0, op->inv_t, (uint32_t)uid))
 				continue; /* expunged meanwhile: NO, OK or MODIFIED */
 			bool in_mod = cm_uidset_contains(modified, (uint32_t)uid);
 			/* Evidence completed before invoke: m->seen[] entries are
@@ -227,13 +240,26 @@ static bool store_overlapped(const ck_msg *m, const ck_op *op)
 	return false;
 }
 
+/* Was this MODSEQ (or a higher one) of m observed before t? Then a STORE
+ * invoked at t that shows it changed nothing (or its FETCH predates it). */
+static bool modseq_seen_before(const ck_msg *m, uint64_t modseq, uint64_t t)
+{
+	if (m->max_modseq >= modseq && m->max_modseq_t < t)
+		return true;
+	for (unsigned i = 0; i < m->nseen && i < 8; i++)
+		if (m->seen[i].modseq >= modseq && m->seen[i].t < t)
+			return true;
+	return false;
+}
+
 static void store_unique(model_checker *c, ck_box *b, const ck_op *op,
 			 const model_fetch *f, uint32_t uid)
 {
 	/* A conditional STORE with no other STORE overlapping it on the
 	 * message: the MODSEQ its response shows is its own. */
 	ck_msg *m = ck_map_get(&b->msgs, uid);
-	if (m == NULL || store_overlapped(m, op) || f->modseq <= op->op.unchangedsince)
+	if (m == NULL || store_overlapped(m, op) || f->modseq <= op->op.unchangedsince ||
+	    modseq_seen_before(m, f->modseq, op->inv_t))
 		return;
 	for (size_t i = 0; i < b->nclaims; i++)
 		if (b->claims[i].modseq == f->modseq && b->claims[i].op != op->id) {
@@ -347,8 +373,9 @@ static ck_box *add_target(model_checker *c, ck_op *op, uint32_t uv)
 			a->nslots = 0;
 			a->status = MODEL_ST_BAD;
 		}
-		ck_box_no_snap(op);
 	}
+	if (op->dst != b)
+		ck_box_no_snap(op); /* its snapshots were of another mailbox */
 	op->dst = b;
 	return b;
 }

@@ -229,21 +229,36 @@ static void on_expunge(model_checker *c, ck_session *s, ck_op *op, uint32_t n)
 /* A live VANISHED UID the session has not been told yet may be one of the
  * messages it knows only by sequence number: find the one place it fits. */
 /* The entry a VANISHED UID the session never learnt must be: an unknown
- * one after the last known UID below it and before the first above it
- * (any of them: they are indistinguishable). */
+ * one after the last known UID below it, before the first above it, and
+ * (if it arrived by EXISTS) arrived when UIDs up to below it were known.
+ * If several qualify and differ, the others keep only the weakest floor,
+ * so a wrong pick cannot turn into a false report. */
 static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 {
-	size_t lo = 0;
+	size_t lo = 0, hi = s->n;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->map[i].uid != 0 && s->map[i].uid < uid)
 			lo = i + 1;
-	for (size_t i = lo; i < s->n; i++) {
-		if (s->map[i].uid != 0)
-			return false;
-		*idx_r = i;
-		return true;
+	for (size_t i = lo; i < s->n; i++)
+		if (s->map[i].uid != 0) {
+			hi = i;
+			break;
+		}
+	bool found = false;
+	uint32_t min_floor = UINT32_MAX;
+	for (size_t i = lo; i < hi; i++) {
+		const ck_entry *e = &s->map[i];
+		uint32_t floor = e->fresh_new ? e->arrival_floor : 0;
+		min_floor = CM_MIN(min_floor, floor);
+		if (floor < uid) {
+			*idx_r = i; /* the last: new arrivals are at the end */
+			found = true;
+		}
 	}
-	return false;
+	for (size_t i = lo; found && i < hi; i++)
+		if (s->map[i].fresh_new)
+			s->map[i].arrival_floor = min_floor;
+	return found;
 }
 
 static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
@@ -469,13 +484,25 @@ static void begin_select(model_checker *c, ck_session *s, ck_op *op,
 		s->condstore = true;
 }
 
-/* In a STORE's response, a FETCH followed by another of the same message
- * may show the state before the STORE (pending updates go out first). */
+/* In a STORE's response, a FETCH followed by another of the same message,
+ * or by its expunge, may show the state before the STORE (pending updates
+ * go out first; an expunged message is not stored to). */
 static bool flags_fetch_follows(const model_result *res, size_t i, size_t to)
 {
 	const model_untagged *u = &res->ut[i];
+	uint32_t seq = u->n;
 	for (size_t k = i + 1; k < to; k++) {
 		const model_untagged *x = &res->ut[k];
+		/* Expunged meanwhile: the STORE may have found it gone. */
+		if (x->kind == MODEL_UT_EXPUNGE) {
+			if (x->n == seq)
+				return true;
+			seq -= x->n < seq;
+			continue;
+		}
+		if (x->kind == MODEL_UT_VANISHED && (u->fetch.has & MODEL_F_UID) &&
+		    cm_uidset_contains(&x->set, u->fetch.uid))
+			return true;
 		if (x->kind != MODEL_UT_FETCH || !(x->fetch.has & MODEL_F_FLAGS))
 			continue;
 		if (x->n == u->n || ((x->fetch.has & u->fetch.has & MODEL_F_UID) &&
@@ -495,8 +522,9 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 		case MODEL_UT_EXPUNGE: on_expunge(c, s, op, u->n); break;
 		case MODEL_UT_VANISHED: on_vanished(c, s, op, u); break;
 		case MODEL_UT_FETCH:
+			/* .SILENT: what it shows may all predate the STORE. */
 			c->obs_before_own = op->op.kind == MODEL_OP_STORE &&
-					    flags_fetch_follows(res, i, to);
+					    (op->op.silent || flags_fetch_follows(res, i, to));
 			on_fetch(c, s, op, u);
 			c->obs_before_own = false;
 			break;

@@ -239,6 +239,11 @@ void rs_close(rs_mailbox *mb);
 const char *rs_path(const rs_mailbox *mb);
 const char *rs_last_error(const rs_mailbox *mb);
 
+/* Takes the lock once and releases it: finishes or undoes whatever dead
+ * writers left behind (a torn or unterminated commit, a MOVE intent, files
+ * in new/), as any writer would first. */
+rs_err rs_recover(rs_mailbox *mb);
+
 /* Refreshes the view from the log (lock-free). scan_new also adopts files
  * found in new/ without a UID (a crashed delivery, a plain Maildir MDA). */
 rs_err rs_sync(rs_mailbox *mb, bool scan_new);

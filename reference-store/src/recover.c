@@ -393,6 +393,16 @@ rs_err rs_recover_open(rs_mailbox *mb)
 	return scan_new_if_needed(mb);
 }
 
+rs_err rs_recover(rs_mailbox *mb)
+{
+	rs_err err = rs_write_begin(mb);
+	if (err != RS_OK)
+		return err;
+	err = rs_scan_new_locked(mb);
+	rs_write_end(mb);
+	return err;
+}
+
 rs_err rs_sync(rs_mailbox *mb, bool scan_new)
 {
 	rs_err err = rs_view_sync(mb);
