@@ -257,9 +257,20 @@ void ck_box_told_gone(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid
 		m->told_gone_by_move = e && e->kind == MODEL_OP_MOVE &&
 				       e->status == MODEL_ST_OK;
 	}
-	if (e != NULL && e->status == MODEL_ST_OK && e->cmp_t < m->expunged_t) {
-		m->expunged_t = e->cmp_t;
-		m->expunged_floor = e->hms_floor;
+	/* When it was expunged, as late as any candidate allows: only then
+	 * may "expunged before op X" rules use it. */
+	uint64_t latest = 0, floor = UINT64_MAX;
+	for (size_t i = 0; i < b->nexps; i++) {
+		const ck_expunger *x = &b->exps[i];
+		if (x->inv_t >= op->cmp_t || x->status == MODEL_ST_NO ||
+		    x->status == MODEL_ST_BAD || (!x->all && !cm_uidset_contains(&x->uids, uid)))
+			continue;
+		latest = x->status == MODEL_ST_OK ? CM_MAX(latest, x->cmp_t) : CK_NEVER;
+		floor = CM_MIN(floor, x->hms_floor);
+	}
+	if (e != NULL && latest != CK_NEVER && latest < m->expunged_t) {
+		m->expunged_t = latest;
+		m->expunged_floor = floor;
 	}
 }
 
@@ -285,6 +296,10 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 {
 	ck_adder *loose = NULL, *failed = NULL, *taken = NULL;
 	ck_slot *loose_slot = NULL;
+	if (m->uid <= b->index_loss_uids) {
+		m->explained = true; /* resurrected by the rebuild after index loss */
+		return;
+	}
 	for (size_t i = 0; i < b->nadders; i++) {
 		ck_adder *a = &b->adders[i];
 		if (a->inv_t >= op->cmp_t)

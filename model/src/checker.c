@@ -242,8 +242,11 @@ static void fault(model_checker *c, const model_event *ev)
 		c->crash_epoch++;
 		c->last_crash_t = ev->t_ns;
 		for (ck_box *b = c->boxes; b != NULL; b = b->next)
-			if (strcmp(b->name, ev->op.mailbox) == 0)
+			if (strcmp(b->name, ev->op.mailbox) == 0) {
 				ck_flags_fault(b, ev->t_ns, ev->op_id);
+				b->index_loss_uids = CM_MAX(b->index_loss_uids,
+							    b->max_uid_seen);
+			}
 		break;
 	default:
 		break; /* ENOSPC and rename failures show in the ops they hit */

@@ -176,6 +176,9 @@ typedef struct ck_box {
 	ck_wide *wides;
 	size_t nwides, capwides;
 	uint64_t last_checkpoint_t;
+	uint32_t index_loss_uids;   /* UIDs up to this existed when its log was
+				     * lost: the rebuild may bring back those an
+				     * unacknowledged EXPUNGE removed */
 	cm_uidset ckpt_uids;        /* UIDs a fresh read saw in the open checkpoint */
 	bool ckpt_seen;
 	struct { uint64_t modseq, op; } claims[64]; /* MODSEQ-STORE-UNIQUE */
