@@ -80,7 +80,8 @@ void ss_store_error(rt_session *s, model_result *res, rs_mailbox *mb,
 	case RS_ECORRUPT:
 		ss_code_other(&res->code, "SERVERBUG");
 		snprintf(res->anomaly, sizeof(res->anomaly), "%s",
-			 mb != NULL ? rs_last_error(mb) : "store corrupt");
+			 mb != NULL ? rs_last_error(mb)
+			 : s->open_error[0] ? s->open_error : "store corrupt");
 		break;
 	default: break;
 	}
@@ -121,6 +122,7 @@ static rs_err handle_open(rt_session *s, const char *canon, const char *path,
 			.log_rotate_bytes = s->opt.log_rotate_bytes};
 	char *msg = NULL;
 	rs_err err = rs_open(s->fs, path, &o, mb_r, &msg);
+	snprintf(s->open_error, sizeof(s->open_error), "%s", msg ? msg : "");
 	free(msg);
 	if (err != RS_OK)
 		return err;

@@ -55,6 +55,7 @@ struct rt_session {
 	cm_uidset set;            /* targets' UIDs */
 	cm_uidset set2;
 	cm_buf buf;
+	char open_error[96];     /* why the last handle failed to open */
 };
 
 /* session_root.c: CREATE and DELETE on behalf of a session's pid */

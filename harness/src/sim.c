@@ -167,6 +167,8 @@ static void kill_client(sim *s, sim_client *cl, bool record)
 		return;
 	cl->dead = true;
 	pid_dies(s, cl->pid);
+	if (cl->session != NULL)
+		rt_session_kill(cl->session); /* what it is in the middle of is lost */
 	if (record)
 		record_fault(s, MODEL_FAULT_KILL, cl->id, NULL);
 }
