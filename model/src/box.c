@@ -168,6 +168,13 @@ static void new_message(ck_box *b, ck_msg *m)
 			ck_flags_wide(m, &b->wides[i]);
 }
 
+/* Lost with its log after it was said to be gone: the rebuild may bring
+ * back what an unacknowledged EXPUNGE or MOVE removed. */
+static bool resurrected(const ck_box *b, const ck_msg *m, uint64_t gone_t)
+{
+	return m->uid <= b->index_loss_uids && gone_t < b->index_loss_t;
+}
+
 void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		 uint32_t uid)
 {
@@ -178,6 +185,10 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		new_message(b, m);
 	if (uid > b->max_uid_seen)
 		b->max_uid_seen = uid;
+	if (m->told_gone_t < op->inv_t && resurrected(b, m, m->told_gone_t))
+		m->told_gone_t = CK_NEVER;
+	if (m->vanished_claim_t < op->inv_t && resurrected(b, m, m->vanished_claim_t))
+		m->vanished_claim_t = CK_NEVER;
 	if (m->told_gone_t < op->inv_t) {
 		model_inv inv = INV_UID_NO_REUSE;
 		if (m->told_gone_epoch < op->crash_epoch)

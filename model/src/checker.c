@@ -246,6 +246,7 @@ static void fault(model_checker *c, const model_event *ev)
 				ck_flags_fault(b, ev->t_ns, ev->op_id);
 				b->index_loss_uids = CM_MAX(b->index_loss_uids,
 							    b->max_uid_seen);
+				b->index_loss_t = ev->t_ns;
 			}
 		break;
 	default:

@@ -176,6 +176,7 @@ typedef struct ck_box {
 	ck_wide *wides;
 	size_t nwides, capwides;
 	uint64_t last_checkpoint_t;
+	uint64_t index_loss_t;      /* the last loss of its log */
 	uint32_t index_loss_uids;   /* UIDs up to this existed when its log was
 				     * lost: the rebuild may bring back those an
 				     * unacknowledged EXPUNGE removed */

@@ -798,7 +798,9 @@ static void move_no_loss(model_checker *c, ck_op *cp, ck_box *src)
 				    cm_uidset_contains(&src->ckpt_uids, (uint32_t)u) ||
 				    id_in(e->dst, m->id) ||
 				    ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER) ||
-				    removed_later(src, e->op_id, e->inv_t, (uint32_t)u) ||
+				    removed_later(src, e->op_id, 0, (uint32_t)u) ||
+				    (e->status == MODEL_ST_OK && ck_cap(c, MODEL_CAP_UIDPLUS) &&
+				     moved_to_uid(e->dst, e->op_id, m->id) == 0) ||
 				    removed_later(e->dst, 0, e->inv_t,
 						  moved_to_uid(e->dst, e->op_id, m->id)))
 					continue;
