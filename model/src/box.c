@@ -208,6 +208,8 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 			     ", which still exists", m->vanished_claim_op, uid);
 		m->vanished_claim_t = CK_NEVER;
 	}
+	if (m->must_exist_since != 0 && resurrected(b, m, m->must_exist_since))
+		m->must_exist_since = 0;
 	if (m->must_exist_since != 0 && op->inv_t > m->must_exist_since) {
 		ck_violation(c, INV_CHANGEDSINCE_COMPLETE, op, b, uid, m->must_exist_op,
 			     "UID %" PRIu32 " changed before op %" PRIu64 " and still "

@@ -300,6 +300,8 @@ void ck_box_no_snap(ck_op *op);
 /* ops.c: per-op completion rules (STORE, COPY/MOVE, EXPUNGE, FETCH...) */
 void ck_ops_invoke(model_checker *c, ck_session *s, ck_op *op);
 void ck_ops_bind_adder(model_checker *c, ck_op *op);
+/* Could an expunger not completed before after_t have removed uid? */
+bool ck_ops_maybe_removed(const ck_box *b, uint64_t after_t, uint32_t uid);
 void ck_ops_settle(model_checker *c, ck_session *s, ck_op *op, const model_result *res);
 void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 		     const model_result *res);

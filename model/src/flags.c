@@ -264,7 +264,10 @@ void ck_flags_observe(model_checker *c, ck_session *s, ck_box *b, uint32_t uid,
 {
 	(void)modseq;
 	ck_msg *m = ck_msg_get(b, uid, true);
-	obs o = {s, op, s->select_inv_t, c->obs_before_own};
+	/* A STORE finds a message expunged meanwhile untouched. */
+	obs o = {s, op, s->select_inv_t,
+		 c->obs_before_own || (op->op.kind == MODEL_OP_STORE &&
+				       ck_ops_maybe_removed(b, op->inv_t, uid))};
 	m->clear_seen |= ~flags;
 	m->last_obs_flags = flags;
 	m->last_obs_inv_t = op->inv_t;

@@ -771,6 +771,11 @@ static bool removed_later(const ck_box *b, uint64_t self, uint64_t after_t, uint
 	return false;
 }
 
+bool ck_ops_maybe_removed(const ck_box *b, uint64_t after_t, uint32_t uid)
+{
+	return removed_later(b, 0, after_t, uid);
+}
+
 /* The UID the MOVE gave the message in its target, 0 if unknown. */
 static uint32_t moved_to_uid(ck_box *dst, uint64_t op_id, const char *id)
 {
