@@ -96,8 +96,15 @@ void ss_cmd_store(rt_session *s, const model_op *op, model_result *res)
 		ss_status(res, MODEL_ST_NO, "Mailbox is read-only");
 		return;
 	}
-	if (!ss_prepare(s, op, res, true, op->has_unchangedsince))
+	/* No sync first: the STORE acts on what the client was last told
+	 * (the store re-reads under its lock); others' changes go out with
+	 * the sync that ends the command. A store that trusted that stale
+	 * view (the unchangedsince-stale and flags-last-writer mutants) is
+	 * then wrong across a client's whole think time, not a few calls. */
+	if (!ss_resolve(s, op, res))
 		return;
+	if (op->has_unchangedsince)
+		ss_enable_condstore(s);
 	rs_store_result r = {0};
 	int64_t since = op->has_unchangedsince ? (int64_t)op->unchangedsince : -1;
 	rs_err err = s->set.n == 0 ? RS_OK

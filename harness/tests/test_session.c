@@ -649,8 +649,8 @@ static void test_unchangedsince(void)
 	do_store(b, false, "3", MODEL_STORE_ADD, "\\Draft", true, -1);
 	uint64_t hms = m1b;
 	CHECK_STR(do_store(a, false, "2:3", MODEL_STORE_ADD, "\\Answered", false, (int64_t)hms),
-		  "* 3 FETCH (UID 3 FLAGS (\\Draft) MODSEQ) | "
-		  "* 2 FETCH (UID 2 FLAGS (\\Answered) MODSEQ) | OK [MODIFIED 3]");
+		  "* 2 FETCH (UID 2 FLAGS (\\Answered) MODSEQ) | "
+		  "* 3 FETCH (UID 3 FLAGS (\\Draft) MODSEQ) | OK [MODIFIED 3]");
 	/* .SILENT with UNCHANGEDSINCE still reports the new modseq. */
 	CHECK_STR(do_store(a, true, "2", MODEL_STORE_ADD, "\\Seen", true, INT64_MAX),
 		  "* 2 FETCH (UID 2 MODSEQ) | OK");
@@ -1068,15 +1068,14 @@ static void test_store_race(void)
 		  "* 3 FETCH (FLAGS (\\Seen)) | OK");
 	h.actor = 0;
 	do_store(b, false, "3", MODEL_STORE_REMOVE, "\\Seen", true, -1);
-	/* The sync before the STORE reports the other change first. */
+	/* No sync before the STORE: the other change (already in the store)
+	 * shows in our STORE's own FETCH, once, after our change. */
 	uint64_t m3 = store_modseq(fs, "INBOX", 3);
 	h.fired = false;
 	h.actor = 10;
 	CHECK_STR(do_store(a, false, "3", MODEL_STORE_ADD, "\\Answered", false, (int64_t)m3),
-		  "* 3 FETCH (UID 3 FLAGS () MODSEQ) | * 3 FETCH (UID 3 FLAGS (\\Answered) MODSEQ) | "
-		  "* OK [HIGHESTMODSEQ] | OK");
-	CHECK_EQ(find_ut(MODEL_UT_FETCH, 0)->fetch.modseq, m3);
-	CHECK(find_ut(MODEL_UT_FETCH, 1)->fetch.modseq > m3);
+		  "* 3 FETCH (UID 3 FLAGS (\\Answered) MODSEQ) | * OK [HIGHESTMODSEQ] | OK");
+	CHECK(find_ut(MODEL_UT_FETCH, 0)->fetch.modseq > m3);
 	h.actor = 0;
 	rs_memfs_set_hook(fs, NULL, NULL);
 	rt_session_free(a);

@@ -324,7 +324,8 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 				m->explained = true;
 				m->add_op = a->op_id;
 				if (sl->id[0] != '\0' && strcmp(sl->id, id) != 0)
-					ck_violation(c, a->kind == MODEL_OP_APPEND
+					ck_violation(c, a->kind == MODEL_OP_APPEND ||
+						     a->kind == MODEL_OP_DELIVER
 						     ? INV_APPENDUID_CONSISTENT : INV_COPY_ATOMIC,
 						     op, b, m->uid, a->op_id,
 						     "UID %" PRIu32 " holds message '%s' but %s op %"
