@@ -100,6 +100,20 @@ static rs_err repair_log_tail(rs_mailbox *mb)
 	return rs_view_sync(mb);
 }
 
+/* Before appending to the log or the UID list, their names must be
+ * durable (once per inode and handle). */
+static rs_err make_names_durable(rs_mailbox *mb)
+{
+	if (mb->log_ino == mb->log_durable_ino && mb->ul_ino == mb->ul_durable_ino)
+		return RS_OK;
+	if (mb->fs->ops->fsync_dir(mb->fs, mb->path) < 0)
+		return rs_fail(mb, RS_EFAIL, "%s: cannot sync the mailbox directory",
+			       mb->path);
+	mb->log_durable_ino = mb->log_ino;
+	mb->ul_durable_ino = mb->ul_ino;
+	return RS_OK;
+}
+
 rs_err rs_write_begin(rs_mailbox *mb)
 {
 	rs_err err = rs_lock(mb);
@@ -124,6 +138,8 @@ rs_err rs_write_begin(rs_mailbox *mb)
 			err = rs_uidlist_rewrite(mb, mb->ul_floor);
 		}
 	}
+	if (err == RS_OK)
+		err = make_names_durable(mb);
 	/* Rotate while nothing of this writer is in flight. */
 	if (err == RS_OK)
 		err = rs_log_maybe_rotate(mb);

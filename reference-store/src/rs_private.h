@@ -52,6 +52,11 @@ struct rs_mailbox {
 
 	/* UID list as last read by this writer (under the lock). */
 	uint64_t ul_ino, ul_size;
+	/* The log and UID list inodes whose directory entries this handle
+	 * made durable: a writer that replaced a file and died before its
+	 * fsync of the directory leaves a rename a crash may undo, and with
+	 * it every record appended to the new file since. */
+	uint64_t log_durable_ino, ul_durable_ino;
 	uint32_t ul_nextuid;
 	uint64_t ul_floor;
 
