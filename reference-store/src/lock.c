@@ -63,6 +63,29 @@ static bool break_lock(rs_mailbox *mb, const struct lock_owner *o)
 	return true;
 }
 
+/* A lock whose content a crash tore (its name made durable by a directory
+ * fsync, its data not): no live process can own it, since locks are only
+ * ever link()ed complete. The instance is its inode; broken once, like any. */
+static void break_torn(rs_mailbox *mb, uint64_t ino)
+{
+	rs_fs *fs = mb->fs;
+	char *marker = cm_xmalloc(strlen(mb->p_lock) + 48);
+	sprintf(marker, "%s.break.torn-%" PRIu64, mb->p_lock, ino);
+	int fd = fs->ops->open(fs, marker, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
+	free(marker);
+	if (fd < 0)
+		return;
+	fs->ops->close(fs, fd);
+	cm_buf now = {0};
+	rs_fs_stat st;
+	struct lock_owner cur;
+	if (rs_read_file(fs, mb->p_lock, &now, &st) == 0 && st.ino == ino &&
+	    !parse_owner(now.data ? now.data : "", &cur))
+		fs->ops->unlink(fs, mb->p_lock);
+	cm_buf_free(&now);
+	mb->stats.lock_breaks++;
+}
+
 /* One look at the current lock: breaks it when stale. */
 static void check_holder(rs_mailbox *mb)
 {
@@ -70,7 +93,9 @@ static void check_holder(rs_mailbox *mb)
 	cm_buf content = {0};
 	struct lock_owner o;
 	int r = rs_read_file(mb->fs, mb->p_lock, &content, &st);
-	if (r == 0 && parse_owner(content.data, &o) && lock_is_stale(mb, &o, &st))
+	if (r == 0 && !parse_owner(content.data ? content.data : "", &o))
+		break_torn(mb, st.ino);
+	else if (r == 0 && lock_is_stale(mb, &o, &st))
 		break_lock(mb, &o);
 	cm_buf_free(&content);
 }
