@@ -222,6 +222,43 @@ rs_err rs_scan_new_locked(rs_mailbox *mb)
 	return err;
 }
 
+/* Files in cur/ the view does not have but the UID list names are
+ * expunged messages whose unlink a crash undid: without their UID lines
+ * (which a rewrite drops) they would look like foreign drops and come back
+ * under new UIDs. */
+rs_err rs_drop_orphans_locked(rs_mailbox *mb)
+{
+	name_list unknown;
+	if (list_unknown(mb, mb->p_cur, &unknown) < 0)
+		return rs_fail(mb, RS_EFAIL, "%s: cannot list cur/", mb->path);
+	if (unknown.n == 0)
+		return RS_OK;
+	rs_uidlist ul;
+	const char *why;
+	int r = rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL);
+	if (r < 0 || rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) != RS_OK) {
+		if (r >= 0)
+			rs_uidlist_free(&ul);
+		name_list_free(&unknown);
+		return RS_OK; /* no evidence: leave them */
+	}
+	bool unlinked = false;
+	for (size_t i = 0; i < unknown.n; i++) {
+		const struct rs_uidlist_entry *e = rs_uidlist_find(&ul, unknown.v[i]);
+		/* Below the view's next UID: committed once, now expunged. */
+		if (e == NULL || e->uid >= mb->nextuid)
+			continue;
+		char *p = rs_join(mb->p_cur, unknown.v[i]);
+		unlinked |= mb->fs->ops->unlink(mb->fs, p) == 0;
+		free(p);
+	}
+	rs_uidlist_free(&ul);
+	name_list_free(&unknown);
+	if (unlinked && mb->fs->ops->fsync_dir(mb->fs, mb->p_cur) < 0)
+		return rs_fail(mb, RS_EFAIL, "%s: cannot sync cur/", mb->path);
+	return RS_OK;
+}
+
 /* ---- rebuild ---- */
 
 struct rebuild_file {

@@ -137,6 +137,7 @@ void rs_uidlist_peek(rs_mailbox *mb);
 void rs_write_end(rs_mailbox *mb);
 rs_err rs_recover_open(rs_mailbox *mb);
 rs_err rs_scan_new_locked(rs_mailbox *mb);
+rs_err rs_drop_orphans_locked(rs_mailbox *mb);
 rs_err rs_rebuild(rs_mailbox *mb, const char *why);
 
 /* read.c */

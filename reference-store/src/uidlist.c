@@ -262,6 +262,8 @@ rs_err rs_uidlist_rewrite(rs_mailbox *mb, uint64_t floor)
 	/* Files of uncommitted writers are told apart from foreign drops by
 	 * their UID lines, so resolve them before dropping lines. */
 	rs_err err = rs_scan_new_locked(mb);
+	if (err == RS_OK)
+		err = rs_drop_orphans_locked(mb);
 	if (err != RS_OK)
 		return err;
 	/* Unlinks of expunged files must be durable before their lines go. */
