@@ -102,7 +102,7 @@ rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,
 			mb->fs->ops->unlink(mb->fs, tmp_path);
 	}
 	if (err == RS_OK) {
-		uint32_t uid = stale_uid ? stale_uid : rs_uidnext(mb);
+		uint32_t uid = stale_uid ? stale_uid : rs_free_uid(mb);
 		err = deliver_locked(mb, name, tmp_path, new_path, uid, flags, &modseq);
 		rs_write_end(mb);
 		if (uid_r != NULL)

@@ -120,7 +120,7 @@ static rs_err batch_rename_new(rs_mailbox *dst, copy_batch *b)
 /* Stage 2 (destination locked): reserve UIDs, rename, commit. */
 static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 {
-	uint32_t first = rs_uidnext(dst);
+	uint32_t first = rs_free_uid(dst);
 	cm_buf lines = {0}, rec = {0};
 	for (size_t i = 0; i < b->n; i++) {
 		cm_buf_printf(&lines, "%" PRIu32 " %s\n", first + (uint32_t)i,

@@ -160,7 +160,7 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 	if (names->n == 0)
 		return RS_OK;
 	cm_buf lines = {0}, rec = {0};
-	uint32_t uid = rs_uidnext(mb);
+	uint32_t uid = rs_free_uid(mb);
 	for (size_t i = 0; i < names->n; i++, uid++) {
 		cm_buf_printf(&lines, "%" PRIu32 " %s\n", uid, names->v[i]);
 		cm_buf_printf(&rec, "%s%" PRIu32 " %s ()", i ? " " : "", uid,
@@ -466,7 +466,5 @@ rs_err rs_sync(rs_mailbox *mb, bool scan_new)
 	}
 	if (err == RS_OK && scan_new)
 		err = scan_new_if_needed(mb);
-	if (err == RS_OK && !mb->locked)
-		rs_uidlist_peek(mb);
 	return err;
 }

@@ -133,7 +133,8 @@ void rs_view_insert(rs_mailbox *mb, uint32_t uid, const char *name,
 /* recover.c */
 /* Lock + sync + repair of torn tails; the start of every write. */
 rs_err rs_write_begin(rs_mailbox *mb);
-void rs_uidlist_peek(rs_mailbox *mb);
+/* The next UID a writer may assign (under the lock). */
+uint32_t rs_free_uid(const rs_mailbox *mb);
 void rs_write_end(rs_mailbox *mb);
 rs_err rs_recover_open(rs_mailbox *mb);
 rs_err rs_scan_new_locked(rs_mailbox *mb);

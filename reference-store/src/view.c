@@ -362,7 +362,16 @@ uint32_t rs_uidvalidity(const rs_mailbox *mb)
 
 uint32_t rs_uidnext(const rs_mailbox *mb)
 {
-	/* UIDs reserved in the UID list by a writer we saw are spent too. */
+	/* What the log committed: UIDs a writer reserved in the UID list are
+	 * spent (rs_free_uid skips them), but a reader cannot tell a durable
+	 * reservation from one a crash will undo, so it does not show them. */
+	return mb->nextuid;
+}
+
+uint32_t rs_free_uid(const rs_mailbox *mb)
+{
+	if (!mb->locked)
+		cm_panic("rs_free_uid: not locked");
 	return CM_MAX(mb->nextuid, mb->ul_nextuid);
 }
 
