@@ -247,7 +247,8 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 		s->sleeper = cl;
 	if (call == RS_FS_SLEEP || v < s->bands[4])
 		switch_away(s);
-	return 0;
+	/* Killed or crashed while others ran: the call never happens. */
+	return cl->dead ? -EIO : 0;
 }
 
 /* ---- clients ---- */
