@@ -166,7 +166,11 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 		cm_buf_printf(&rec, "%s%" PRIu32 " %s ()", i ? " " : "", uid,
 			      names->v[i]);
 	}
-	rs_err err = rs_uidlist_append(mb, &lines);
+	/* Their names in new/ must be durable before the log names them: the
+	 * writer that put them there may have died before its fsync. */
+	rs_err err = mb->fs->ops->fsync_dir(mb->fs, mb->p_new) < 0
+		     ? rs_fail(mb, RS_EFAIL, "%s: cannot sync new/", mb->path)
+		     : rs_uidlist_append(mb, &lines);
 	if (err == RS_OK) {
 		mb->ul_nextuid = uid;
 		uint64_t modseq;
