@@ -825,6 +825,8 @@ void ck_ops_checkpoint(model_checker *c, ck_op *op)
 		if (b->ckpt_seen)
 			move_no_loss(c, op, b);
 	for (ck_box *b = c->boxes; b != NULL; b = b->next) {
+		if (!b->ckpt_seen)
+			continue; /* its fresh read failed: nothing was seen */
 		ck_flags_reset(b, op->cmp_t, op->inv_t);
 		ck_box_forget(b);
 		for (size_t i = 0; i < b->msgs.cap; i++) {

@@ -2,10 +2,11 @@
  *
  * Taken by link()ing a private file that already holds the content, so the
  * lock never exists empty. A stale lock (dead pid on this host, or too old
- * on another host) is broken by whoever first creates
- * "ratchet-uidlist.lock.break.<nonce>" with O_EXCL: each lock instance can
- * be broken once, so two breakers can never remove each other's fresh
- * lock. Break markers stay (they are tiny) until very old. */
+ * on another host) is broken by whoever first links its own lock file to
+ * "ratchet-uidlist.lock.break.<nonce>.<k>": each lock instance is broken
+ * by one breaker, so two breakers can never remove each other's fresh
+ * lock, and a breaker that dies hands over to generation k+1. Break
+ * markers stay (they are tiny) until very old. */
 #include "rs_private.h"
 
 #include <inttypes.h>
@@ -41,62 +42,81 @@ static bool lock_is_stale(rs_mailbox *mb, const struct lock_owner *o,
 	return age > mb->opts.lock_stale_ns;
 }
 
-/* Breaks the lock instance o; true if we did (or it is gone already). */
-static bool break_lock(rs_mailbox *mb, const struct lock_owner *o)
+/* The right to break one lock instance goes to whoever first links its
+ * own lock file to "<lock>.break.<instance>.<k>": the file names the
+ * breaker, and if that breaker died before finishing, generation k+1 is
+ * up for grabs. Markers are never removed while they matter, so two
+ * breakers never both act on one instance, and a dead breaker cannot
+ * leave the lock stuck. */
+static bool claim_break(rs_mailbox *mb, const char *mine, const char *instance)
 {
 	rs_fs *fs = mb->fs;
-	char *marker = cm_xmalloc(strlen(mb->p_lock) + strlen(o->nonce) + 8);
-	sprintf(marker, "%s.break.%s", mb->p_lock, o->nonce);
-	int fd = fs->ops->open(fs, marker, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
+	char *marker = cm_xmalloc(strlen(mb->p_lock) + strlen(instance) + 32);
+	bool won = false;
+	for (int k = 0; k < 64; k++) {
+		sprintf(marker, "%s.break.%s.%d", mb->p_lock, instance, k);
+		int r = fs->ops->link(fs, mine, marker);
+		if (r == 0) {
+			won = true;
+			break;
+		}
+		if (r != -EEXIST)
+			break;
+		/* Taken: go on only past a breaker that died. */
+		rs_fs_stat st;
+		cm_buf content = {0};
+		struct lock_owner o;
+		bool dead = rs_read_file(fs, marker, &content, &st) == 0 &&
+			    (!parse_owner(content.data ? content.data : "", &o) ||
+			     lock_is_stale(mb, &o, &st));
+		cm_buf_free(&content);
+		if (!dead)
+			break;
+	}
 	free(marker);
-	if (fd < 0)
-		return false; /* somebody else breaks (or broke) this instance */
-	fs->ops->close(fs, fd);
-	/* Only this instance's owner or its unique breaker removes it. */
-	cm_buf now = {0};
-	struct lock_owner cur;
-	if (rs_read_file(fs, mb->p_lock, &now, NULL) == 0 &&
-	    parse_owner(now.data, &cur) && strcmp(cur.nonce, o->nonce) == 0)
-		fs->ops->unlink(fs, mb->p_lock);
-	cm_buf_free(&now);
-	mb->stats.lock_breaks++;
-	return true;
+	return won;
 }
 
-/* A lock whose content a crash tore (its name made durable by a directory
- * fsync, its data not): no live process can own it, since locks are only
- * ever link()ed complete. The instance is its inode; broken once, like any. */
-static void break_torn(rs_mailbox *mb, uint64_t ino)
+/* Breaks the lock instance o (or, o == NULL, the torn one with inode
+ * ino) if we win the right to; removes it only if it is still that
+ * instance. */
+static void break_lock(rs_mailbox *mb, const char *mine, const struct lock_owner *o,
+		       uint64_t ino)
 {
 	rs_fs *fs = mb->fs;
-	char *marker = cm_xmalloc(strlen(mb->p_lock) + 48);
-	sprintf(marker, "%s.break.torn-%" PRIu64, mb->p_lock, ino);
-	int fd = fs->ops->open(fs, marker, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
-	free(marker);
-	if (fd < 0)
+	char instance[96];
+	if (o != NULL)
+		snprintf(instance, sizeof(instance), "%s", o->nonce);
+	else
+		snprintf(instance, sizeof(instance), "torn-%" PRIu64, ino);
+	if (!claim_break(mb, mine, instance))
 		return;
-	fs->ops->close(fs, fd);
 	cm_buf now = {0};
 	rs_fs_stat st;
 	struct lock_owner cur;
-	if (rs_read_file(fs, mb->p_lock, &now, &st) == 0 && st.ino == ino &&
-	    !parse_owner(now.data ? now.data : "", &cur))
-		fs->ops->unlink(fs, mb->p_lock);
+	if (rs_read_file(fs, mb->p_lock, &now, &st) == 0) {
+		bool parsed = parse_owner(now.data ? now.data : "", &cur);
+		if (o != NULL ? parsed && strcmp(cur.nonce, o->nonce) == 0
+			      : !parsed && st.ino == ino)
+			fs->ops->unlink(fs, mb->p_lock);
+	}
 	cm_buf_free(&now);
 	mb->stats.lock_breaks++;
 }
 
-/* One look at the current lock: breaks it when stale. */
-static void check_holder(rs_mailbox *mb)
+/* One look at the current lock: breaks it when stale. A lock whose content
+ * a crash tore (its name made durable by a directory fsync, its data not)
+ * has no live owner: locks are only ever link()ed complete. */
+static void check_holder(rs_mailbox *mb, const char *mine)
 {
 	rs_fs_stat st;
 	cm_buf content = {0};
 	struct lock_owner o;
 	int r = rs_read_file(mb->fs, mb->p_lock, &content, &st);
 	if (r == 0 && !parse_owner(content.data ? content.data : "", &o))
-		break_torn(mb, st.ino);
+		break_lock(mb, mine, NULL, st.ino);
 	else if (r == 0 && lock_is_stale(mb, &o, &st))
-		break_lock(mb, &o);
+		break_lock(mb, mine, &o, 0);
 	cm_buf_free(&content);
 }
 
@@ -138,7 +158,7 @@ rs_err rs_lock(rs_mailbox *mb)
 				      mb->path);
 			break;
 		}
-		check_holder(mb);
+		check_holder(mb, tmp);
 		if (fs->ops->now_ns(fs) - start > mb->opts.lock_timeout_ns) {
 			err = rs_fail(mb, RS_ELOCKED, "%s: lock held too long",
 				      mb->path);
