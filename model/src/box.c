@@ -159,15 +159,6 @@ void ck_box_free_lists(ck_box *b)
 
 /* ---- existence ---- */
 
-static void new_message(ck_box *b, ck_msg *m)
-{
-	/* A STORE with a UID range reaching past what was known may have
-	 * touched this message too. */
-	for (size_t i = 0; i < b->nwides; i++)
-		if (cm_uidset_contains(&b->wides[i].uids, m->uid))
-			ck_flags_wide(m, &b->wides[i]);
-}
-
 /* Lost with its log after it was said to be gone: the rebuild may bring
  * back what an unacknowledged EXPUNGE or MOVE removed. */
 static bool resurrected(const ck_box *b, const ck_msg *m, uint64_t gone_t)
@@ -179,10 +170,7 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		 uint32_t uid)
 {
 	(void)s;
-	bool fresh = ck_map_get(&b->msgs, uid) == NULL;
 	ck_msg *m = ck_msg_get(b, uid, true);
-	if (fresh)
-		new_message(b, m);
 	if (uid > b->max_uid_seen)
 		b->max_uid_seen = uid;
 	if (m->told_gone_t < op->inv_t && resurrected(b, m, m->told_gone_t))
@@ -319,10 +307,13 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 			continue;
 		for (size_t k = 0; k < a->nslots; k++) {
 			ck_slot *sl = &a->slots[k];
+			if (sl->none)
+				continue;
 			bool same = sl->id[0] == '\0' || strcmp(sl->id, id) == 0;
 			if (sl->uid == m->uid && a->status != MODEL_ST_NO) {
 				m->explained = true;
 				m->add_op = a->op_id;
+				m->add_exact = true;
 				if (sl->id[0] != '\0' && strcmp(sl->id, id) != 0)
 					ck_violation(c, a->kind == MODEL_OP_APPEND ||
 						     a->kind == MODEL_OP_DELIVER
@@ -442,7 +433,7 @@ void ck_box_modseq(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 			     "having been %" PRIu64 "%s", uid, modseq, m->max_modseq,
 			     crashed ? " before a crash/rebuild" : "");
 	}
-	if (m->max_modseq == 0 && m->add_op != 0) {
+	if (m->max_modseq == 0 && m->add_op != 0 && m->add_exact) {
 		ck_adder *a = ck_adder_find(b, m->add_op);
 		if (a != NULL && modseq <= a->snap_max_modseq)
 			ck_violation(c, INV_MODSEQ_ON_APPEND, op, b, uid, a->op_id,

@@ -210,6 +210,11 @@ ck_msg *ck_msg_get(ck_box *b, uint32_t uid, bool create)
 		m->vanished_claim_t = CK_NEVER;
 		m->expunged_t = CK_NEVER;
 		ck_map_put(&b->msgs, uid, m);
+		/* A STORE whose range reached past what was known when it was
+		 * invoked may have touched this message too. */
+		for (size_t i = 0; i < b->nwides; i++)
+			if (cm_uidset_contains(&b->wides[i].uids, uid))
+				ck_flags_wide(m, &b->wides[i]);
 	}
 	return m;
 }

@@ -105,6 +105,7 @@ typedef struct ck_msg {
 	unsigned nseen;
 	/* provenance */
 	uint64_t add_op;            /* the op that explains it (0 unknown yet) */
+	bool add_exact;             /* ... by the UID its response gave */
 	bool explained;
 	/* expunge knowledge for QRESYNC */
 	uint64_t expunged_t;        /* completion of the op that expunged it */
@@ -118,6 +119,7 @@ typedef struct ck_slot {
 	char id[MODEL_ID_MAX];      /* expected identity, "" if unknown */
 	uint32_t uid;               /* exact UID (APPENDUID/COPYUID), 0 unknown */
 	bool used;
+	bool none;                  /* the op's response says it added nothing here */
 } ck_slot;
 
 typedef struct ck_adder {

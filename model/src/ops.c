@@ -357,6 +357,11 @@ static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 		}
 		a->slots[slot].uid = cm_uidset_nth(dst, i);
 	}
+	/* A successful op that names its UIDs added nothing else. */
+	if (op->status == MODEL_ST_OK)
+		for (size_t k = 0; k < a->nslots; k++)
+			if (a->slots[k].uid == 0)
+				a->slots[k].none = true;
 }
 
 static ck_box *add_target(model_checker *c, ck_op *op, uint32_t uv)
