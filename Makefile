@@ -21,7 +21,7 @@ build-asan: deps
 	@cmake --build --preset asan-ubsan -j $(JOBS)
 
 run: build
-	./build/ratchet bench
+	./build/ratchet run
 
 bench: deps
 	@cmake --preset release >/dev/null
@@ -32,6 +32,7 @@ test: deps-test
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default -j $(JOBS)
 	ctest --preset default -j $(JOBS)
+	$(PYTEST) -q tests
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build --preset asan-ubsan -j $(JOBS)
 	ctest --preset asan-ubsan -j $(JOBS)

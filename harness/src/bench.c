@@ -59,6 +59,7 @@ int rt_cmd_bench(int argc, char **argv)
 	}
 	b.verbose = !json;
 	int rc = rt_bench_store(&b);
+	rc |= rt_bench_sim(&b);
 	if (json) {
 		json_t *results = json_array();
 		for (size_t i = 0; i < b.n; i++)

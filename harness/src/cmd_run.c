@@ -37,14 +37,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static uint64_t derive_seed(uint64_t master, uint64_t i)
-{
-	uint64_t z = master + 0x9e3779b97f4a7c15ULL * (i + 1);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (z ^ (z >> 31)) >> 1; /* 63 bits: JSON integers stay positive */
-}
-
 /* ---- progress ---- */
 
 typedef struct progress {
@@ -70,24 +62,6 @@ static void progress_show(progress *p, const rt_report *r, bool force)
 }
 
 /* ---- shrinking ---- */
-
-typedef struct shrink_ctx {
-	rt_run_spec spec;
-	model_inv inv;
-} shrink_ctx;
-
-static bool still_fails(void *ctx, const uint64_t *tape, size_t n, uint64_t *ops_r)
-{
-	shrink_ctx *s = ctx;
-	rt_run_spec spec = s->spec;
-	spec.tape = tape;
-	spec.ntape = n;
-	rt_run_out out;
-	bool fails = rt_run_sim(&spec, false, NULL, &out) == 0 && rt_run_has(&out, s->inv);
-	*ops_r = out.sim.ops;
-	rt_run_out_free(&out);
-	return fails;
-}
 
 static void replay_path(char *out, size_t size, const rt_opts *o, uint64_t seed,
 			uint64_t run, const char *suffix)
@@ -119,30 +93,20 @@ static void write_replay(const char *path, const rt_opts *o, const rt_run_spec *
 		rt_error("cannot write %s", path);
 }
 
-static model_inv first_error(const rt_run_out *out)
-{
-	for (size_t i = 0; i < out->nv; i++)
-		if (out->v[i].severity == MODEL_SEV_ERROR)
-			return out->v[i].inv;
-	return INV_COUNT;
-}
 
 static void shrink_failure(const rt_opts *o, rt_report *r, const rt_run_spec *spec,
 			   uint64_t run, const rt_run_out *failed)
 {
-	model_inv inv = first_error(failed);
+	model_inv inv = rt_run_first_error(failed);
 	replay_path(r->replay, sizeof(r->replay), o, r->seed, run, "");
 	write_replay(r->replay, o, spec, NULL, 0, inv);
 	if (o->no_shrink)
 		return;
-	rt_run_out rec;
-	rt_run_sim(spec, true, NULL, &rec); /* the same run, with its tape */
-	shrink_ctx sc = {*spec, inv};
 	rt_shrink_result sr;
 	if (!o->quiet)
 		fprintf(stderr, "shrinking the failing run (%s, %" PRIu64 " ops)...\n",
 			model_inv_get(inv)->id, failed->sim.ops);
-	if (rt_shrink(rec.tape, rec.ntape, still_fails, &sc, o->shrink_seconds, 0, &sr) == 0) {
+	if (rt_shrink_run(spec, inv, o->shrink_seconds, &sr) == 0) {
 		replay_path(r->minimal_replay, sizeof(r->minimal_replay), o, r->seed, run, "-min");
 		write_replay(r->minimal_replay, o, spec, sr.tape, sr.n, inv);
 		r->shrunk = true;
@@ -151,7 +115,6 @@ static void shrink_failure(const rt_opts *o, rt_report *r, const rt_run_spec *sp
 		r->shrink_attempts = sr.attempts;
 		free(sr.tape);
 	}
-	rt_run_out_free(&rec);
 }
 
 /* ---- the campaign on the embedded store ---- */
@@ -171,7 +134,7 @@ static int campaign(const rt_opts *o, rt_report *r)
 		    (run > 0 && cm_now_ns() > deadline))
 			break;
 		rt_run_spec spec = {
-			.seed = derive_seed(r->seed, run), .clients = o->clients,
+			.seed = rt_derive_seed(r->seed, run), .clients = o->clients,
 			.ops = CM_MIN((uint64_t)RUN_OPS, o->ops - r->ops), .mutants = o->mutants,
 		};
 		model_history_writer *hw = NULL;

@@ -59,3 +59,48 @@ bool rt_run_has(const rt_run_out *out, model_inv inv)
 			return true;
 	return out->stats.violations[inv] > 0 && out->nv >= 200;
 }
+
+uint64_t rt_derive_seed(uint64_t master, uint64_t i)
+{
+	uint64_t z = master + 0x9e3779b97f4a7c15ULL * (i + 1);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31)) >> 1; /* 63 bits: JSON integers stay positive */
+}
+
+model_inv rt_run_first_error(const rt_run_out *out)
+{
+	for (size_t i = 0; i < out->nv; i++)
+		if (out->v[i].severity == MODEL_SEV_ERROR)
+			return out->v[i].inv;
+	return INV_COUNT;
+}
+
+typedef struct shrink_ctx {
+	rt_run_spec spec;
+	model_inv inv;
+} shrink_ctx;
+
+static bool still_fails(void *ctx, const uint64_t *tape, size_t n, uint64_t *ops_r)
+{
+	shrink_ctx *s = ctx;
+	rt_run_spec spec = s->spec;
+	spec.tape = tape;
+	spec.ntape = n;
+	rt_run_out out;
+	bool fails = rt_run_sim(&spec, false, NULL, &out) == 0 && rt_run_has(&out, s->inv);
+	*ops_r = out.sim.ops;
+	rt_run_out_free(&out);
+	return fails;
+}
+
+int rt_shrink_run(const rt_run_spec *spec, model_inv inv, double seconds,
+		  rt_shrink_result *out)
+{
+	rt_run_out rec;
+	rt_run_sim(spec, true, NULL, &rec); /* the same run, with its tape */
+	shrink_ctx sc = {*spec, inv};
+	int rc = rt_shrink(rec.tape, rec.ntape, still_fails, &sc, seconds, 0, out);
+	rt_run_out_free(&rec);
+	return rc;
+}
