@@ -1,21 +1,43 @@
 /* Hashing, the seeded PRNG and clocks. */
 #include "cm.h"
 
+#include <string.h>
+
 #include <time.h>
 
-uint64_t cm_hash64(const void *p, size_t n)
+static inline uint64_t load64(const unsigned char *s)
 {
-	/* FNV-1a, then a final avalanche so that short inputs spread. */
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
+	uint64_t w;
+	memcpy(&w, s, 8);
+	return w;
+}
+
+static inline uint64_t mix64(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return h;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+uint64_t cm_hash64(const void *p, size_t n)
+{
+	/* Eight bytes per step (bodies and paths are hashed on hot paths),
+	 * then a murmur-style finaliser so that short inputs spread. Not
+	 * cryptographic; equal inputs give equal hashes everywhere. */
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ULL ^ (n * 0x9e3779b97f4a7c15ULL);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		h = (h ^ load64(s + i)) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	uint64_t tail = 0;
+	for (size_t k = 0; i + k < n; k++)
+		tail |= (uint64_t)s[i + k] << (8 * k);
+	h = (h ^ tail) * 0x100000001b3ULL;
+	return mix64(h);
 }
 
 static uint64_t splitmix64(uint64_t *x)
