@@ -33,7 +33,8 @@ int rt_run_sim(const rt_run_spec *spec, bool record_tape, model_history_writer *
 	size_t nv;
 	const model_violation *v = model_checker_violations(c, &nv);
 	out->v = cm_xmalloc((nv + 1) * sizeof(*v));
-	memcpy(out->v, v, nv * sizeof(*v));
+	if (nv > 0)
+		memcpy(out->v, v, nv * sizeof(*v));
 	out->nv = nv;
 	model_checker_free(c);
 	if (record_tape && spec->tape == NULL) {

@@ -11,8 +11,10 @@ enum { BODY_ITEMS = MODEL_F_BODY | MODEL_F_SIZE | MODEL_F_IDATE | MODEL_F_ID };
 static void parse_id(const char *p, size_t len, char out[MODEL_ID_MAX])
 {
 	static const char key[] = "X-Ratchet-Id:";
-	const char *end = p + len;
 	out[0] = '\0';
+	if (p == NULL)
+		return; /* an empty file */
+	const char *end = p + len;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t l = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);

@@ -128,17 +128,19 @@ static void record_completion(sim *s, uint32_t client, uint64_t op_id,
 	if (lost || res->status == MODEL_ST_UNKNOWN) {
 		ev.type = MODEL_EV_INFO;
 		res->status = MODEL_ST_UNKNOWN;
-		res->nut = lost ? 0 : res->nut; /* a dead client heard nothing */
 		if (lost)
 			snprintf(res->text, sizeof(res->text), "connection lost");
 	} else {
 		ev.type = res->status == MODEL_ST_OK ? MODEL_EV_OK : MODEL_EV_FAIL;
 	}
-	ev.res = *res;
+	ev.res = *res; /* shallow: emit only reads it */
+	if (lost)
+		ev.res.nut = 0; /* a dead client heard nothing */
 	emit(s, &ev);
 	if (lost) {
-		/* The untagged list was cut; keep the allocation consistent. */
+		/* Nor does its view learn anything. */
 		model_result_clear(res);
+		res->status = MODEL_ST_UNKNOWN;
 	}
 }
 

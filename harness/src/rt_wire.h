@@ -1,0 +1,82 @@
+/* Internals of the wire driver: `ratchet run --target imap://...`.
+ *
+ *  wire_url.c    the target URL
+ *  wire_cmd.c    model_op -> IMAP command text
+ *  wire_conv.c   parsed IMAP responses -> model_result
+ *  wire_setup.c  the blocking admin connection: log-in, capabilities,
+ *                the run's mailboxes (create, refuse, delete)
+ *  wire_client.c one virtual client = one non-blocking connection
+ *  wire.c        the campaign: one poll() loop, checkpoints, report */
+#ifndef RT_WIRE_H
+#define RT_WIRE_H
+
+#include "imapc.h"
+#include "rt_opts.h"
+#include "rt_work.h"
+
+/* ---- the target URL ---- */
+
+typedef struct rt_wire_url {
+	char user[256], pass[256];
+	char host[256];      /* without brackets for IPv6 literals */
+	char port[8];
+	char display[160];   /* imap://user@host:port (no password) */
+} rt_wire_url;
+
+/* imap://USER:PASS@HOST[:PORT] with %XX escapes in USER and PASS.
+ * 0, or -1 with err filled (one line, never the password). */
+int rt_wire_url_parse(const char *url, rt_wire_url *u, char *err, size_t errlen);
+
+/* ---- capabilities ---- */
+
+/* MODEL_CAP_* bits of an imapc capability mask. */
+unsigned rt_wire_model_caps(uint32_t imapc_mask);
+
+/* ---- commands ---- */
+
+/* Renders op as command text (no tag). The op must be sendable: see
+ * rt_wire_op_fit. */
+void rt_wire_render(imapc_cmd *cmd, const model_op *op);
+/* Adapts an op to the target's capabilities (UID EXPUNGE without UIDPLUS
+ * becomes EXPUNGE, CONDSTORE/QRESYNC parts are dropped without them);
+ * false if the op cannot be sent at all (then send something else). */
+bool rt_wire_op_fit(model_op *op, unsigned caps);
+
+/* ---- responses ---- */
+
+/* Adds the model form of an untagged response to res (responses the
+ * model has no use for are skipped). */
+void rt_wire_conv_untagged(const imapc_response *r, model_result *res);
+/* Fills status, code and text from a tagged reply. */
+void rt_wire_conv_tagged(const imapc_response *r, model_result *res);
+void rt_wire_conv_code(const imapc_code *in, model_code *out);
+
+/* ---- set-up and tear-down (blocking) ---- */
+
+typedef struct rt_wire_setup {
+	rt_wire_url url;
+	imapc_client *admin;
+	uint32_t timeout_ms;
+	unsigned caps;                      /* MODEL_CAP_* */
+	uint32_t imapc_caps;
+	char sep;                           /* hierarchy separator, '\0' flat */
+	char ns[MODEL_NAME_MAX];            /* personal namespace prefix */
+	char prefix[MODEL_NAME_MAX];        /* ns + the run's prefix */
+	char boxes[RT_MAX_BOXES][MODEL_NAME_MAX];
+	bool created[RT_MAX_BOXES];
+	int nboxes;
+	bool inbox;                         /* boxes[0] is INBOX */
+} rt_wire_setup;
+
+/* Connects and logs in with the admin connection: RT_EXIT_CLEAN or
+ * RT_EXIT_USAGE after one error line. */
+int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o);
+/* Creates the run's mailboxes under the prefix (refusing a prefix that
+ * holds messages unless o->reuse). */
+int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
+/* Deletes what the run created (unless o->keep); with INBOX in the run,
+ * expunges the messages whose X-Ratchet-Id starts with id_prefix. */
+void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix);
+void rt_wire_setup_close(rt_wire_setup *s);
+
+#endif

@@ -1,0 +1,258 @@
+"""Real IMAP servers on 127.0.0.1 for tests and benchmarks (non-root mail
+processes, temporary folders under /tmp, stopped by PID).
+
+Recipes: ../shared/servers.md. Used by tests/test_wire.py and
+tests/bench_wire.py; also runnable by hand:
+
+    /usr/bin/python3 scripts/servers/servers.py dovecot maildir
+    (prints the imap:// URL, serves until Ctrl-C)
+"""
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+USERS = (("alice", "pass1"), ("bob", "pass2"))
+
+
+def install(kind):
+    """Installs the server packages when missing (scripts/deps.sh servers:
+    root runs apt-get, anyone else gets the command printed)."""
+    binary = {"dovecot": "/usr/sbin/dovecot", "imap4d": "/usr/sbin/imap4d"}[kind]
+    if os.path.exists(binary):
+        return None
+    p = subprocess.run([str(ROOT / "scripts" / "deps.sh"), "servers"],
+                       capture_output=True, text=True, timeout=1800)
+    if os.path.exists(binary):
+        return None
+    return (p.stderr or p.stdout).strip() or f"{binary} is missing"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.settimeout(2)
+                if s.recv(1).startswith(b"*"):
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def chown_nobody(path):
+    subprocess.run(["chown", "-R", "nobody:nogroup", str(path)], check=True)
+
+
+def as_nobody(argv):
+    if os.getuid() != 0:
+        return argv  # already unprivileged: run as ourselves
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+            "--", *argv]
+
+
+class Server:
+    """A started server: url(user), stop()."""
+
+    def __init__(self, kind, proc, port, folder, log):
+        self.kind, self.proc, self.port = kind, proc, port
+        self.dir, self.log = folder, log
+
+    def url(self, user="alice", password=None):
+        password = password or dict(USERS)[user]
+        return f"imap://{user}:{password}@127.0.0.1:{self.port}"
+
+    def log_tail(self, n=40):
+        try:
+            return "\n".join(pathlib.Path(self.log).read_text(
+                errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+DOVECOT_CONF = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = {location}
+postmaster_address = postmaster@example.test
+mail_max_userip_connections = 200
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {d}/passwd
+  default_fields = uid={user} gid={group} home={d}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service ipc {{
+  chroot =
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+
+def start_dovecot(storage="maildir"):
+    """Dovecot on a free port with users alice and bob; storage is
+    'maildir' or 'mdbox'."""
+    location = {"maildir": "maildir:~/Maildir", "mdbox": "mdbox:~/mdbox"}[storage]
+    d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-dovecot-", dir="/tmp"))
+    for sub in ("run", "state", "home"):
+        (d / sub).mkdir()
+    port = free_port()
+    user, group = ("nobody", "nogroup") if os.getuid() == 0 else (
+        os.environ.get("USER", "nobody"), "nogroup")
+    (d / "dovecot.conf").write_text(DOVECOT_CONF.format(
+        d=d, port=port, location=location, user=user, group=group))
+    (d / "passwd").write_text("".join(f"{u}:{p}::::::\n" for u, p in USERS))
+    if os.getuid() == 0:
+        chown_nobody(d)
+    proc = subprocess.Popen(as_nobody(["/usr/sbin/dovecot", "-c",
+                                       str(d / "dovecot.conf"), "-F"]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    srv = Server("dovecot-" + storage, proc, port, d, d / "dovecot.log")
+    if not wait_port(port, proc):
+        log = srv.log_tail()
+        srv.stop()
+        raise RuntimeError(f"dovecot did not start on port {port}:\n{log}")
+    return srv
+
+
+IMAP4D_CONF = """\
+logging {{
+  syslog no;
+}};
+mailbox {{
+  mailbox-type mbox;
+  mail-spool "{d}/spool/%u";
+}};
+imap4d {{
+  homedir "{d}/home/%u";
+  personal-namespace "";
+  login-disabled no;
+  tls-mode no;
+}};
+server 127.0.0.1:{port} {{
+  transcript no;
+}};
+"""
+
+
+def start_imap4d():
+    """GNU mailutils imap4d: no UIDPLUS, CONDSTORE, QRESYNC, MOVE or
+    ENABLE. Runs pre-authenticated per connection (inetd mode behind a
+    tiny accept loop), so any user name and password are accepted."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-imap4d-", dir="/tmp"))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "imap4d-inetd", str(port), str(d)],
+        stdout=subprocess.DEVNULL, stderr=open(d / "inetd.log", "w"),
+        start_new_session=True)
+    srv = Server("imap4d", proc, port, d, d / "inetd.log")
+    if not wait_port(port, proc):
+        log = srv.log_tail()
+        srv.stop()
+        raise RuntimeError(f"imap4d did not start on port {port}:\n{log}")
+    return srv
+
+
+def imap4d_inetd(port, folder):
+    """Accept loop: each connection gets `imap4d --inetd --preauth` as
+    nobody, with HOME and the mail spool in folder."""
+    d = pathlib.Path(folder)
+    home = d / "home"
+    (home / "Mail").mkdir(parents=True, exist_ok=True)
+    (d / "spool").mkdir(exist_ok=True)
+    if os.getuid() == 0:
+        chown_nobody(d)
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", int(port)))
+    lsock.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "USER": "nobody",
+           "LOGNAME": "nobody", "MAIL": str(d / "spool" / "nobody")}
+    while True:
+        conn, _ = lsock.accept()
+        subprocess.Popen(as_nobody(["/usr/sbin/imap4d", "--inetd", "--preauth",
+                                    "--no-config"]),
+                         stdin=conn.fileno(), stdout=conn.fileno(),
+                         stderr=subprocess.DEVNULL, env=env, cwd=str(home),
+                         start_new_session=True)
+        conn.close()
+
+
+def main(argv):
+    if len(argv) >= 1 and argv[0] == "imap4d-inetd":
+        imap4d_inetd(argv[1], argv[2])
+        return 0
+    kind = argv[0] if argv else "dovecot"
+    why = install("imap4d" if kind == "imap4d" else "dovecot")
+    if why:
+        print(why, file=sys.stderr)
+        return 2
+    srv = start_imap4d() if kind == "imap4d" else start_dovecot(
+        argv[1] if len(argv) > 1 else "maildir")
+    print(srv.url(), flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
