@@ -39,3 +39,13 @@ test: deps-test
 
 clean:
 	rm -rf build build-asan build-release build-fuzz build-afl
+
+# make fuzz TARGET=ops SECONDS=60: libFuzzer (ASan+UBSan) on a copy of
+# fuzz/corpus/TARGET for SECONDS; on a crash prints the reproducer's path
+# and fails. Targets: the fuzz/*.c sources (see fuzz/README.md).
+.PHONY: fuzz
+fuzz:
+	@scripts/deps.sh build fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS) --target fuzz_$(or $(TARGET),ops)
+	@fuzz/run.sh $(or $(TARGET),ops) $(or $(SECONDS),60) >/dev/null

@@ -47,6 +47,8 @@ bool imapd_lx_char(imapd_lx *l, char c)
 		return true;
 	if (c == ' ')
 		return imapd_lx_fail(l, "Missing argument");
+	if (c == '\r' || c == '\n')
+		return imapd_lx_fail(l, "Expected CRLF after a literal");
 	return imapd_lx_fail(l, "Expected '%c'", c);
 }
 

@@ -1,8 +1,9 @@
 /* FETCH arguments: the item list (or a macro) and the CONDSTORE/QRESYNC
  * modifiers (3501 6.4.5, 7162 3.1.4, 3.2.6). Body items are kept as
  * sections for the formatter; for the model, a HEADER.FIELDS naming
- * X-Ratchet-Id is MODEL_F_ID and any other body item MODEL_F_BODY (the
- * session reads the message for either). */
+ * X-Ratchet-Id is MODEL_F_ID, the whole message or header MODEL_F_BODY |
+ * MODEL_F_ID (the id comes with it), any other body item MODEL_F_BODY
+ * (the session reads the message for each). */
 #include "imapd_int.h"
 
 #include <string.h>
@@ -137,8 +138,12 @@ static bool body_item(imapd_lx *l, imapd_cmd *cmd, bool peek)
 	if (sec == NULL || !imapd_lx_char(l, '[') || !section_spec(l, sec) ||
 	    !imapd_lx_char(l, ']') || !partial(l, sec))
 		return false;
-	bool id = sec->kind == IMAPD_SEC_FIELDS && mentions_id(sec->fields);
-	cmd->op.items |= id ? MODEL_F_ID : MODEL_F_BODY;
+	if (sec->kind == IMAPD_SEC_FIELDS)
+		cmd->op.items |= mentions_id(sec->fields) ? MODEL_F_ID : MODEL_F_BODY;
+	else if (sec->kind == IMAPD_SEC_ALL || sec->kind == IMAPD_SEC_HEADER)
+		cmd->op.items |= MODEL_F_BODY | MODEL_F_ID; /* the id comes with it */
+	else
+		cmd->op.items |= MODEL_F_BODY;
 	return true;
 }
 
@@ -149,7 +154,7 @@ static bool rfc822_item(imapd_lx *l, imapd_cmd *cmd, imapd_sec_kind kind,
 	bool peek = form == IMAPD_FORM_RFC822_HEADER;
 	if (add_section(l, cmd, kind, form, peek) == NULL)
 		return false;
-	cmd->op.items |= MODEL_F_BODY;
+	cmd->op.items |= MODEL_F_BODY | (kind != IMAPD_SEC_TEXT ? MODEL_F_ID : 0);
 	return true;
 }
 

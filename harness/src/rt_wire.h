@@ -66,6 +66,7 @@ typedef struct rt_wire_setup {
 	bool created[RT_MAX_BOXES];
 	int nboxes;
 	bool inbox;                         /* boxes[0] is INBOX */
+	bool ready;                         /* the boxes are made: clean up */
 } rt_wire_setup;
 
 /* Connects and logs in with the admin connection: RT_EXIT_CLEAN or
@@ -78,5 +79,70 @@ int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
  * expunges the messages whose X-Ratchet-Id starts with id_prefix. */
 void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix);
 void rt_wire_setup_close(rt_wire_setup *s);
+
+/* ---- virtual clients ---- */
+
+typedef enum rt_wire_role {
+	RT_WIRE_USER,      /* ops from the workload */
+	RT_WIRE_LDA,       /* deliveries: APPENDs from their own connection */
+	RT_WIRE_AUDITOR,   /* the checkpoints' fresh reader */
+} rt_wire_role;
+
+typedef enum rt_wire_state {
+	RT_WIRE_IDLE,      /* no op in flight */
+	RT_WIRE_GREETING,  /* CONNECT: waiting for the greeting */
+	RT_WIRE_LOGIN,     /* CONNECT: LOGIN sent */
+	RT_WIRE_BUSY,      /* a command in flight */
+} rt_wire_state;
+
+typedef struct rt_wire rt_wire;
+
+typedef struct rt_wire_client {
+	rt_wire *w;
+	uint32_t id;                 /* client number in the history */
+	rt_wire_role role;
+	rt_wire_state state;
+	imapc_conn *conn;
+	bool closed;                 /* the connection ended (free it when idle) */
+	uint64_t greet_deadline;
+	bool recorded;               /* the op in flight is in the history */
+	model_op op;
+	uint64_t op_id;
+	model_result res;
+	model_result early;          /* untagged data that came between ops */
+	rt_view view;
+	rt_choice ch;
+	model_op *queue;             /* scripted ops (checkpoints) */
+	size_t nqueue, capqueue;
+	unsigned fails;              /* connection failures in a row */
+	uint64_t retry_at;           /* no new connection before this */
+	char last_error[160];
+} rt_wire_client;
+
+/* The campaign's state shared by the loop and the clients. */
+struct rt_wire {
+	const rt_opts *o;
+	rt_wire_setup *setup;
+	rt_workload work;
+	model_checker *checker;
+	model_history_writer *hist;
+	rt_wire_client *cl;
+	unsigned ncl, users;
+	uint64_t last_t, op_id;
+	uint64_t ops, events, timeouts, reconnects, unknown;
+	imapc_cmd cmd;               /* scratch */
+};
+
+void rt_wire_client_init(rt_wire_client *cl, rt_wire *w, uint32_t id, rt_wire_role role);
+void rt_wire_client_free(rt_wire_client *cl);
+/* Starts op (taken over). A CONNECT opens a new connection and logs in;
+ * record = false keeps it out of the history (the LDA's connections). */
+void rt_wire_client_start(rt_wire_client *cl, model_op *op, bool record);
+/* Timeouts of a greeting; frees a connection that ended while idle. */
+void rt_wire_client_tick(rt_wire_client *cl, uint64_t now);
+bool rt_wire_client_usable(const rt_wire_client *cl);
+void rt_wire_client_push(rt_wire_client *cl, const model_op *op);
+/* A checkpoint marker event (client 0): invoke returns its op id. */
+uint64_t rt_wire_record_checkpoint(rt_wire *w, uint64_t op_id);
 
 #endif

@@ -1,9 +1,443 @@
-/* The wire target: ratchet run --target imap://... (issue 4, in progress). */
-#include "rt_opts.h"
+/* The wire target: `ratchet run --target imap://USER:PASS@HOST:PORT`.
+ *
+ * N virtual clients (one connection each) plus a delivery connection run
+ * the shared workload against a real server from one poll() loop; every
+ * op is recorded with monotonic times and judged online by the checker.
+ * Every so many ops the campaign goes quiet (no new ops until all are
+ * answered), sends NOOP in every session that has a mailbox selected, and
+ * an auditor connection reads each mailbox fresh (EXAMINE, UID SEARCH ALL,
+ * UID FETCH 1:*): the checkpoint the simulator makes (sim.c).
+ *
+ * Exit codes: 0 clean, 1 violations, 2 bad URL / unreachable server /
+ * failed login / refused prefix (one line on stderr). */
+#include "rt_wire.h"
+#include "rt_session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CONNECT_FAILS 8
+
+typedef enum phase {
+	PH_RUN,     /* clients take ops from the workload */
+	PH_DRAIN,   /* waiting for every op in flight to end */
+	PH_NOOP,    /* the checkpoint's NOOPs */
+	PH_AUDIT,   /* the checkpoint's fresh reads */
+	PH_DONE,
+} phase;
+
+typedef struct loop {
+	rt_wire w;
+	phase ph;
+	bool stopping;              /* budget spent: one last checkpoint */
+	uint64_t budget, started;   /* workload ops */
+	uint64_t deadline;
+	uint64_t every, next_ckpt;  /* checkpoint spacing in ops */
+	uint64_t ckpt_id, checkpoints;
+	uint64_t start_ns, progress_ns;
+	bool progress;
+	char fatal[256];
+	struct pollfd *pfd;
+	rt_wire_client **pcl;
+} loop;
+
+/* ---- what clients do next ---- */
+
+static rt_wire_client *auditor(loop *L)
+{
+	return &L->w.cl[L->w.ncl - 1];
+}
+
+static void next_workload_op(loop *L, rt_wire_client *cl, model_op *op)
+{
+	rt_wire *w = &L->w;
+	if (cl->role == RT_WIRE_LDA)
+		rt_workload_deliver(&w->work, &cl->ch, op);
+	else
+		rt_workload_next(&w->work, &cl->view, &cl->ch, op);
+	if (!rt_wire_op_fit(op, w->setup->caps)) {
+		model_op_free(op);
+		model_op_init(op, MODEL_OP_NOOP);
+	}
+}
+
+static void connect_op(rt_wire_client *cl, uint64_t now, bool record)
+{
+	if (now < cl->retry_at)
+		return;
+	model_op op;
+	model_op_init(&op, MODEL_OP_CONNECT);
+	rt_wire_client_start(cl, &op, record);
+}
+
+/* One idle client of the running phase. */
+static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
+{
+	if (L->started >= L->budget || now >= L->deadline) {
+		L->stopping = true;
+		return;
+	}
+	if (cl->role == RT_WIRE_LDA && !rt_wire_client_usable(cl)) {
+		connect_op(cl, now, false); /* deliveries have no session to record */
+		return;
+	}
+	if (!cl->view.connected && now < cl->retry_at)
+		return;
+	model_op op;
+	next_workload_op(L, cl, &op);
+	L->started++;
+	if (L->started >= L->next_ckpt && L->every) {
+		L->ph = PH_DRAIN;
+		L->next_ckpt += L->every;
+	}
+	rt_wire_client_start(cl, &op, true);
+}
+
+/* A scripted op (checkpoint); the auditor reconnects first if needed. */
+static void feed_queue(rt_wire_client *cl, uint64_t now)
+{
+	if (cl->role == RT_WIRE_AUDITOR && !rt_wire_client_usable(cl)) {
+		connect_op(cl, now, true);
+		return;
+	}
+	model_op op = cl->queue[0];
+	memmove(cl->queue, cl->queue + 1, (cl->nqueue - 1) * sizeof(*cl->queue));
+	cl->nqueue--;
+	rt_wire_client_start(cl, &op, true);
+}
+
+static bool all_idle(const loop *L)
+{
+	for (unsigned i = 0; i < L->w.ncl; i++)
+		if (L->w.cl[i].state != RT_WIRE_IDLE || L->w.cl[i].nqueue > 0)
+			return false;
+	return true;
+}
+
+/* ---- checkpoints ---- */
+
+static void begin_checkpoint(loop *L)
+{
+	rt_wire *w = &L->w;
+	L->ckpt_id = rt_wire_record_checkpoint(w, 0);
+	for (unsigned i = 0; i < w->users; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (!rt_wire_client_usable(cl) || !cl->view.selected)
+			continue;
+		model_op op;
+		model_op_init(&op, MODEL_OP_NOOP);
+		rt_wire_client_push(cl, &op);
+	}
+	L->ph = PH_NOOP;
+}
+
+static void audit_ops(loop *L)
+{
+	rt_wire *w = &L->w;
+	rt_wire_client *a = auditor(L);
+	bool cs = (w->setup->caps & MODEL_CAP_CONDSTORE) != 0;
+	for (int b = 0; b < w->work.mix.boxes; b++) {
+		model_op op;
+		model_op_init(&op, MODEL_OP_SELECT);
+		op.readonly = true;
+		op.condstore = cs;
+		snprintf(op.mailbox, sizeof(op.mailbox), "%s", w->work.boxes[b]);
+		rt_wire_client_push(a, &op);
+		model_op_init(&op, MODEL_OP_SEARCH);
+		op.uid = true;
+		rt_wire_client_push(a, &op);
+		model_op_init(&op, MODEL_OP_FETCH);
+		op.uid = true;
+		cm_uidset_add_range(&op.set, 1, UINT32_MAX);
+		op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_ID | (cs ? MODEL_F_MODSEQ : 0);
+		rt_wire_client_push(a, &op);
+	}
+	L->ph = PH_AUDIT;
+}
+
+static void end_checkpoint(loop *L)
+{
+	rt_wire_record_checkpoint(&L->w, L->ckpt_id);
+	L->checkpoints++;
+	L->ph = L->stopping ? PH_DONE : PH_RUN;
+}
+
+/* ---- the scheduler: one pass over the clients ---- */
+
+static void schedule(loop *L, uint64_t now)
+{
+	rt_wire *w = &L->w;
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (cl->state != RT_WIRE_IDLE)
+			continue;
+		if (cl->nqueue > 0)
+			feed_queue(cl, now);
+		else if (L->ph == PH_RUN && cl->role != RT_WIRE_AUDITOR && !L->stopping)
+			feed_client(L, cl, now);
+	}
+	if (L->stopping && L->ph == PH_RUN)
+		L->ph = PH_DRAIN;
+	if (!all_idle(L))
+		return;
+	switch (L->ph) {
+	case PH_DRAIN: begin_checkpoint(L); break;
+	case PH_NOOP: audit_ops(L); break;
+	case PH_AUDIT: end_checkpoint(L); break;
+	default: break;
+	}
+}
+
+/* A client that cannot connect again and again: the server is gone. */
+static bool server_lost(loop *L)
+{
+	for (unsigned i = 0; i < L->w.ncl; i++) {
+		const rt_wire_client *cl = &L->w.cl[i];
+		if (cl->fails >= MAX_CONNECT_FAILS) {
+			snprintf(L->fatal, sizeof(L->fatal), "lost %.60s: %u connections in a "
+				 "row failed (%.60s)", L->w.setup->url.display, cl->fails,
+				 cl->last_error);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- the poll loop ---- */
+
+static int poll_timeout(loop *L, uint64_t now)
+{
+	int ms = 100; /* retries, greetings, the deadline: coarse is enough */
+	for (unsigned i = 0; i < L->w.ncl; i++) {
+		const rt_wire_client *cl = &L->w.cl[i];
+		if (cl->conn == NULL || cl->closed)
+			continue;
+		int t = imapc_conn_timeout_ms(cl->conn, now);
+		if (t >= 0 && t < ms)
+			ms = t;
+	}
+	return ms;
+}
+
+static void poll_once(loop *L)
+{
+	rt_wire *w = &L->w;
+	nfds_t n = 0;
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (cl->conn == NULL || cl->closed)
+			continue;
+		L->pfd[n] = (struct pollfd){.fd = imapc_conn_fd(cl->conn),
+					    .events = imapc_conn_poll_events(cl->conn)};
+		L->pcl[n++] = cl;
+	}
+	int rc = poll(L->pfd, n, poll_timeout(L, cm_now_ns()));
+	if (rc < 0 && errno != EINTR)
+		cm_panic("wire: poll: %s", strerror(errno));
+	for (nfds_t i = 0; i < n; i++) {
+		rt_wire_client *cl = L->pcl[i];
+		if (cl->conn != NULL && !cl->closed)
+			imapc_conn_handle(cl->conn, rc > 0 ? L->pfd[i].revents : 0);
+	}
+	uint64_t now = cm_now_ns();
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (cl->conn != NULL && !cl->closed)
+			imapc_conn_check_timeouts(cl->conn, now);
+		rt_wire_client_tick(cl, now);
+	}
+}
+
+static void show_progress(loop *L, bool force)
+{
+	uint64_t now = cm_now_ns();
+	if (!L->progress || (!force && now - L->progress_ns < 200000000u))
+		return;
+	L->progress_ns = now;
+	double el = (double)(now - L->start_ns) / 1e9;
+	const model_checker_stats *st = model_checker_get_stats(L->w.checker);
+	fprintf(stderr, "\r  ops %" PRIu64 "  %.0f ops/s  checkpoints %" PRIu64
+		"  reconnects %" PRIu64 "  violations %" PRIu64 "   ", L->w.ops,
+		el > 0 ? (double)L->w.ops / el : 0.0, L->checkpoints, L->w.reconnects,
+		st->errors + st->warnings);
+	if (force)
+		fputc('\n', stderr);
+}
+
+static void run_loop(loop *L)
+{
+	while (L->ph != PH_DONE) {
+		schedule(L, cm_now_ns());
+		if (L->ph == PH_DONE)
+			break;
+		if (server_lost(L))
+			return;
+		poll_once(L);
+		show_progress(L, false);
+	}
+}
+
+/* ---- set-up ---- */
+
+static void budget(loop *L, const rt_opts *o)
+{
+	/* --ops alone runs that many ops, --seconds alone that long; both:
+	 * whichever ends first; neither: the defaults, whichever first. */
+	L->start_ns = cm_now_ns();
+	L->budget = o->ops_set || !o->seconds_set ? o->ops : UINT64_MAX;
+	L->deadline = o->seconds_set || !o->ops_set
+			      ? L->start_ns + (uint64_t)(o->seconds * 1e9) : UINT64_MAX;
+}
+
+static void make_clients(loop *L, const rt_opts *o)
+{
+	rt_wire *w = &L->w;
+	w->users = o->clients ? o->clients : 4;
+	w->ncl = w->users + 2;
+	w->cl = cm_xcalloc(w->ncl, sizeof(*w->cl));
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_role role = i < w->users ? RT_WIRE_USER
+				    : i == w->users ? RT_WIRE_LDA : RT_WIRE_AUDITOR;
+		rt_wire_client_init(&w->cl[i], w, i + 1, role);
+	}
+	L->pfd = cm_xcalloc(w->ncl, sizeof(*L->pfd));
+	L->pcl = cm_xcalloc(w->ncl, sizeof(*L->pcl));
+}
+
+static void make_workload(loop *L, rt_choice *ch)
+{
+	rt_wire *w = &L->w;
+	rt_mix mix;
+	rt_mix_default(&mix);
+	mix.boxes = w->setup->nboxes;
+	const char *names[RT_MAX_BOXES];
+	for (int i = 0; i < RT_MAX_BOXES; i++)
+		names[i] = w->setup->boxes[i];
+	/* Ids unique across runs, so that a --reuse'd or --keep'd mailbox
+	 * never holds two messages with one id. */
+	char idp[24];
+	uint64_t salt[2] = {w->o->seed, cm_wall_ns() ^ (uint64_t)getpid()};
+	snprintf(idp, sizeof(idp), "w%010" PRIx64, (uint64_t)(cm_hash64(salt, sizeof(salt)) & 0xffffffffffULL));
+	rt_workload_init(&w->work, &mix, w->setup->caps, names, idp);
+	w->work.message_bytes = rt_session_message_bytes;
+	L->every = 200 + rt_choice_below(ch, 400);
+	L->next_ckpt = L->every;
+}
+
+static int open_history(loop *L, const rt_opts *o, FILE **f)
+{
+	rt_wire *w = &L->w;
+	*f = NULL;
+	if (o->history == NULL)
+		return 0;
+	if ((*f = fopen(o->history, "w")) == NULL) {
+		rt_error("cannot write %s: %s", o->history, strerror(errno));
+		return -1;
+	}
+	model_history_header h = {.version = 1, .seed = o->seed,
+				  .capabilities = w->setup->caps, .clients = w->users + 1};
+	snprintf(h.target, sizeof(h.target), "%.127s", w->setup->url.display);
+	w->hist = model_history_writer_new(*f, &h);
+	return 0;
+}
+
+static void fill_report(loop *L, rt_report *r)
+{
+	rt_wire *w = &L->w;
+	snprintf(r->target, sizeof(r->target), "%.127s", w->setup->url.display);
+	r->capabilities = w->setup->caps;
+	rt_report_add_checker(r, 0, w->checker);
+	r->runs = 1;
+	r->clients_min = r->clients_max = w->users;
+	r->checkpoints = L->checkpoints;
+	for (unsigned i = 0; i < w->ncl; i++)
+		r->decisions += w->cl[i].ch.decisions;
+	r->seconds = (double)(cm_now_ns() - L->start_ns) / 1e9;
+}
+
+static void print_intro(const loop *L, const rt_opts *o)
+{
+	const rt_wire_setup *s = L->w.setup;
+	if (o->quiet)
+		return;
+	printf("ratchet: %s, %u clients + delivery, mailboxes", s->url.display,
+	       L->w.users);
+	for (int i = 0; i < L->w.work.mix.boxes; i++)
+		printf(" %s", s->boxes[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void teardown(loop *L)
+{
+	rt_wire *w = &L->w;
+	for (unsigned i = 0; i < w->ncl; i++)
+		rt_wire_client_free(&w->cl[i]);
+	free(w->cl);
+	free(L->pfd);
+	free(L->pcl);
+	imapc_cmd_free(&w->cmd);
+	model_checker_free(w->checker);
+}
+
+static int campaign(loop *L, const rt_opts *o, rt_report *r)
+{
+	rt_wire *w = &L->w;
+	FILE *hf;
+	make_clients(L, o);
+	if (open_history(L, o, &hf) != 0) {
+		teardown(L);
+		return RT_EXIT_USAGE;
+	}
+	model_checker_options co = {
+		.capabilities = w->setup->caps,
+		.imap4rev2 = (w->setup->caps & MODEL_CAP_IMAP4REV2) != 0,
+	};
+	w->checker = model_checker_new(&co);
+	print_intro(L, o);
+	budget(L, o);
+	L->progress = !o->quiet && isatty(2);
+	run_loop(L);
+	show_progress(L, true);
+	model_checker_finish(w->checker);
+	if (w->hist != NULL)
+		model_history_writer_finish(w->hist);
+	if (hf != NULL)
+		fclose(hf);
+	fill_report(L, r);
+	teardown(L);
+	if (L->fatal[0] != '\0') {
+		rt_error("%s", L->fatal);
+		return RT_EXIT_USAGE;
+	}
+	return RT_EXIT_CLEAN;
+}
 
 int rt_wire_campaign(const rt_opts *o, rt_report *r)
 {
-	(void)r;
-	rt_error("--target %s: the wire driver is not built yet", o->target_display);
-	return RT_EXIT_USAGE;
+	static loop L;
+	rt_wire_setup setup;
+	memset(&L, 0, sizeof(L));
+	L.w.o = o;
+	L.w.setup = &setup;
+	int rc = rt_wire_setup_open(&setup, o);
+	if (rc != RT_EXIT_CLEAN) {
+		rt_wire_setup_close(&setup);
+		return rc;
+	}
+	rt_choice ch;
+	rt_choice_prng(&ch, o->seed, false);
+	rc = rt_wire_setup_boxes(&setup, o, 2 + (int)rt_choice_below(&ch, 2));
+	if (rc == RT_EXIT_CLEAN) {
+		make_workload(&L, &ch);
+		rc = campaign(&L, o, r);
+	}
+	rt_wire_setup_cleanup(&setup, o, L.w.work.id_prefix);
+	rt_wire_setup_close(&setup);
+	rt_choice_free(&ch);
+	return rc;
 }

@@ -108,10 +108,24 @@ static void fetch_identity(const imapc_fetch *in, model_fetch *f)
 	}
 }
 
+/* RFC 2180 4.1.3: for a message another session expunged, a server may
+ * answer with a "NIL FETCH response": NIL bodies, RFC822.SIZE 0, an epoch
+ * INTERNALDATE (Dovecot does, with OK [EXPUNGEISSUED]). Those items are
+ * placeholders, not data: the model has no NIL, so they are left out. */
+static bool nil_fetch(const imapc_fetch *in)
+{
+	for (size_t i = 0; i < in->n_bodies; i++)
+		if (in->bodies[i].nil)
+			return true;
+	return (in->has & IMAPC_FETCH_SIZE) && in->size == 0 &&
+	       (in->has & IMAPC_FETCH_INTERNALDATE) && in->internaldate == 0;
+}
+
 static void conv_fetch(const imapc_response *r, model_untagged *u)
 {
 	const imapc_fetch *in = &r->fetch;
 	model_fetch *f = &u->fetch;
+	bool placeholder = nil_fetch(in);
 	u->n = r->number;
 	if (in->has & IMAPC_FETCH_UID) {
 		f->has |= MODEL_F_UID;
@@ -126,6 +140,9 @@ static void conv_fetch(const imapc_response *r, model_untagged *u)
 		f->has |= MODEL_F_MODSEQ;
 		f->modseq = in->modseq;
 	}
+	f->duplicate_items = in->dup != 0;
+	if (placeholder)
+		return;
 	if (in->has & IMAPC_FETCH_INTERNALDATE) {
 		f->has |= MODEL_F_IDATE;
 		f->idate = in->internaldate;
@@ -138,7 +155,6 @@ static void conv_fetch(const imapc_response *r, model_untagged *u)
 		f->has |= MODEL_F_SIZE;
 		f->size = (uint32_t)CM_MIN(in->size, UINT32_MAX);
 	}
-	f->duplicate_items = in->dup != 0;
 }
 
 /* ---- the rest ---- */

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_FOUND 64
 
@@ -27,7 +28,7 @@ static void why(const imapc_result *res, char *out, size_t outlen)
 		snprintf(out, outlen, "%s %.*s", imapc_type_name(res->status),
 			 (int)CM_MIN(res->tagged->text.len, 160), res->tagged->text.p);
 	else
-		snprintf(out, outlen, "%s (%s)", imapc_outcome_name(res->outcome),
+		snprintf(out, outlen, "%s (%.180s)", imapc_outcome_name(res->outcome),
 			 res->reason);
 }
 
@@ -258,6 +259,7 @@ int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 		}
 		s->created[i] = true;
 	}
+	s->ready = true;
 	return RT_EXIT_CLEAN;
 }
 
@@ -316,16 +318,19 @@ static void clean_inbox(rt_wire_setup *s, const char *id_prefix)
 void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix)
 {
 	char err[256];
-	if (o->keep || !admin_alive(s))
+	bool any = false;
+	for (int i = 0; i < s->nboxes; i++)
+		any |= s->created[i];
+	if (o->keep || (!any && !s->ready) || !admin_alive(s))
 		return;
-	if (s->inbox)
+	if (s->inbox && s->ready)
 		clean_inbox(s, id_prefix);
 	for (int i = s->nboxes - 1; i >= 0; i--)
 		if (s->created[i] && box_cmd(s, "DELETE", s->boxes[i], err, sizeof(err)) != 0)
 			rt_error("clean-up: cannot delete '%s': %s", s->boxes[i], err);
-	/* The parent the hierarchy may have made (\Noselect): gone or not,
-	 * nothing else depends on it. */
-	if (s->sep)
+	/* The parent the hierarchy may have made (\Noselect); set-up emptied
+	 * the prefix first, so nothing else lives there. */
+	if (s->sep && any)
 		box_cmd(s, "DELETE", s->prefix, NULL, 0);
 }
 

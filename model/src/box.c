@@ -166,10 +166,28 @@ static bool resurrected(const ck_box *b, const ck_msg *m, uint64_t gone_t)
 	return m->uid <= b->index_loss_uids && gone_t < b->index_loss_t;
 }
 
+/* May the session's view still hold uid although it was gone at gone_t?
+ * A server keeps an expunged message in a session's view until it can
+ * report the expunge to that session, and may answer FETCH for it
+ * meanwhile (RFC 3501 7.4.1; RFC 2180 4.1.1 and 4.1.3: Dovecot does). So
+ * only a selection that began after gone_t, in an entry the SELECT itself
+ * announced, proves that uid exists again; an entry announced by a later
+ * EXISTS may be a message whose expunge is still held back. */
+static bool holdover(const ck_session *s, uint32_t uid, uint64_t gone_t)
+{
+	if (s == NULL)
+		return false;
+	if (s->select_inv_t < gone_t)
+		return true;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->map[i].uid == uid)
+			return s->map[i].fresh_new;
+	return false;
+}
+
 void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		 uint32_t uid)
 {
-	(void)s;
 	ck_msg *m = ck_msg_get(b, uid, true);
 	if (uid > b->max_uid_seen)
 		b->max_uid_seen = uid;
@@ -177,7 +195,11 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		m->told_gone_t = CK_NEVER;
 	if (m->vanished_claim_t < op->inv_t && resurrected(b, m, m->vanished_claim_t))
 		m->vanished_claim_t = CK_NEVER;
-	if (m->told_gone_t < op->inv_t) {
+	bool held_gone = m->told_gone_t < op->inv_t && holdover(s, uid, m->told_gone_t);
+	bool held_claim = m->vanished_claim_t < op->inv_t &&
+			  holdover(s, uid, m->vanished_claim_t);
+	bool held_must = m->must_exist_since != 0 && holdover(s, uid, m->must_exist_since);
+	if (m->told_gone_t < op->inv_t && !held_gone) {
 		model_inv inv = INV_UID_NO_REUSE;
 		if (m->told_gone_epoch < op->crash_epoch)
 			inv = INV_STORE_DURABLE;
@@ -189,7 +211,7 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 			     m->told_gone_by_move ? "moved away" : "expunged");
 		m->told_gone_t = CK_NEVER; /* one report per resurrection */
 	}
-	if (m->vanished_claim_t < op->inv_t) {
+	if (m->vanished_claim_t < op->inv_t && !held_claim) {
 		ck_violation(c, INV_VANISHED_EARLIER_COMPLETE, op, b, uid,
 			     m->vanished_claim_op,
 			     "VANISHED (EARLIER) in op %" PRIu64 " listed UID %" PRIu32
@@ -198,7 +220,7 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	}
 	if (m->must_exist_since != 0 && resurrected(b, m, m->must_exist_since))
 		m->must_exist_since = 0;
-	if (m->must_exist_since != 0 && op->inv_t > m->must_exist_since) {
+	if (m->must_exist_since != 0 && op->inv_t > m->must_exist_since && !held_must) {
 		ck_violation(c, INV_CHANGEDSINCE_COMPLETE, op, b, uid, m->must_exist_op,
 			     "UID %" PRIu32 " changed before op %" PRIu64 " and still "
 			     "exists, but that CHANGEDSINCE fetch did not return it",

@@ -19,12 +19,47 @@ static const model_code *find_code(const model_result *res, model_code_kind kind
 	return NULL;
 }
 
-static bool has_expunges(const model_result *res)
+/* Could an expunger other than op, invoked before op completed, have
+ * removed uid? Its expunge may be reported during op (C2). */
+static bool other_expunger(const ck_box *b, const ck_op *op, uint32_t uid)
 {
-	for (size_t i = 0; i < res->nut; i++)
-		if (res->ut[i].kind == MODEL_UT_EXPUNGE ||
-		    (res->ut[i].kind == MODEL_UT_VANISHED && !res->ut[i].earlier))
+	for (size_t i = 0; i < b->nexps; i++) {
+		const ck_expunger *x = &b->exps[i];
+		if (x->op_id == op->id || x->inv_t >= op->cmp_t ||
+		    x->status == MODEL_ST_NO || x->status == MODEL_ST_BAD)
+			continue;
+		if (x->kind == MODEL_OP_DELETE || cm_uidset_contains(&x->uids, uid))
 			return true;
+		if (x->all) {
+			const ck_msg *m = ck_map_get(&b->msgs, uid);
+			if (m == NULL || ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Did this (UID) EXPUNGE itself remove a message? Only then must its
+ * tagged OK carry HIGHESTMODSEQ (7162 3.2.7: "if at least one message got
+ * expunged"); the VANISHED it carries may all be other sessions' expunges
+ * the server reports now. With QRESYNC only VANISHED is used (an EXPUNGE
+ * response is a VANISHED-INSTEAD error of its own). */
+static bool expunged_by_itself(const ck_box *b, const ck_op *op,
+			       const model_result *res)
+{
+	for (size_t i = 0; i < res->nut; i++) {
+		const model_untagged *u = &res->ut[i];
+		if (u->kind == MODEL_UT_EXPUNGE)
+			return true;
+		if (u->kind != MODEL_UT_VANISHED || u->earlier)
+			continue;
+		for (size_t r = 0; r < u->set.n; r++)
+			for (uint64_t uid = u->set.r[r].lo; uid <= u->set.r[r].hi &&
+			     uid - u->set.r[r].lo < 100000; uid++)
+				if ((!op->op.uid || cm_uidset_contains(&op->op.set, (uint32_t)uid)) &&
+				    !other_expunger(b, op, (uint32_t)uid))
+					return true;
+	}
 	return false;
 }
 
@@ -473,6 +508,15 @@ static void complete_copy(model_checker *c, ck_session *s, ck_op *op,
 
 /* ---- EXPUNGE ---- */
 
+static uint64_t max_fetch_modseq(const model_result *res)
+{
+	uint64_t max = 0;
+	for (size_t i = 0; i < res->nut; i++)
+		if (res->ut[i].kind == MODEL_UT_FETCH && (res->ut[i].fetch.has & MODEL_F_MODSEQ))
+			max = CM_MAX(max, res->ut[i].fetch.modseq);
+	return max;
+}
+
 static void complete_expunge(model_checker *c, ck_session *s, ck_op *op,
 			     const model_result *res)
 {
@@ -487,9 +531,19 @@ static void complete_expunge(model_checker *c, ck_session *s, ck_op *op,
 	const model_code *h = find_code(res, MODEL_CODE_HIGHESTMODSEQ);
 	if (h != NULL && op->status == MODEL_ST_OK && h->value > b->max_hms_expunge)
 		b->max_hms_expunge = h->value;
-	if (!s->qresync || op->status != MODEL_ST_OK || !has_expunges(res))
+	if (!s->qresync || op->status != MODEL_ST_OK || !expunged_by_itself(b, op, res))
 		return;
-	if (h == NULL || res->code.kind != MODEL_CODE_HIGHESTMODSEQ)
+	if ((h == NULL || res->code.kind != MODEL_CODE_HIGHESTMODSEQ) &&
+	    max_fetch_modseq(res) > s->hms_before)
+		/* Dovecot leaves the code out when a FETCH of the same reply
+		 * already carried a MODSEQ at least as high as the new
+		 * HIGHESTMODSEQ: no client resynchronising from it can lose
+		 * the expunge, but 7162 3.2.7 asks for the code. */
+		ck_warning(c, INV_EXPUNGE_MODSEQ, op, b, 0, 0,
+			   "expunging %s with QRESYNC enabled ended without [HIGHESTMODSEQ] "
+			   "in its tagged OK (a FETCH in the reply carried MODSEQ %" PRIu64 ")",
+			   op->op.uid ? "UID EXPUNGE" : "EXPUNGE", max_fetch_modseq(res));
+	else if (h == NULL || res->code.kind != MODEL_CODE_HIGHESTMODSEQ)
 		ck_violation(c, INV_EXPUNGE_MODSEQ, op, b, 0, 0,
 			     "expunging %s with QRESYNC enabled ended without [HIGHESTMODSEQ] "
 			     "in its tagged OK", op->op.uid ? "UID EXPUNGE" : "EXPUNGE");
@@ -501,14 +555,34 @@ static void complete_expunge(model_checker *c, ck_session *s, ck_op *op,
 
 /* ---- CHANGEDSINCE and VANISHED (EARLIER) ---- */
 
-static void vanished_earlier(model_checker *c, ck_box *b, ck_op *op,
+/* UIDs the session still held when op ran: the server may keep an
+ * expunged message in a session's view (and answer FETCH for it) until it
+ * reports the expunge to that session (RFC 2180 4.1.1), so VANISHED
+ * (EARLIER) need not list it; a live VANISHED in the reply ends it. */
+static void still_held(const ck_session *s, const model_result *res, cm_uidset *out)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->map[i].uid != 0)
+			cm_uidset_add(out, s->map[i].uid);
+	for (size_t i = 0; i < res->nut; i++) {
+		const model_untagged *u = &res->ut[i];
+		if (u->kind == MODEL_UT_VANISHED && !u->earlier)
+			cm_uidset_add_set(out, &u->set);
+		else if (u->kind == MODEL_UT_FETCH && (u->fetch.has & MODEL_F_UID))
+			cm_uidset_add(out, u->fetch.uid);
+	}
+}
+
+static void vanished_earlier(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
 			     const model_result *res, const cm_uidset *asked,
 			     uint64_t since)
 {
-	cm_uidset listed = {0};
+	cm_uidset listed = {0}, held = {0};
 	for (size_t i = 0; i < res->nut; i++)
 		if (res->ut[i].kind == MODEL_UT_VANISHED && res->ut[i].earlier)
 			cm_uidset_add_set(&listed, &res->ut[i].set);
+	if (op->op.kind == MODEL_OP_FETCH)
+		still_held(s, res, &held);
 	/* Listed UIDs that exist later are wrong (below UIDNEXT only: UIDs
 	 * never used may be reported). */
 	for (size_t r = 0; r < listed.n && listed.n < 4096; r++)
@@ -528,13 +602,23 @@ static void vanished_earlier(model_checker *c, ck_box *b, ck_op *op,
 			continue;
 		if (m->expunged_t < op->inv_t && since <= m->expunged_floor &&
 		    cm_uidset_contains(asked, m->uid) &&
-		    !cm_uidset_contains(&listed, m->uid))
+		    !cm_uidset_contains(&listed, m->uid) &&
+		    !cm_uidset_contains(&held, m->uid))
 			ck_violation(c, INV_VANISHED_EARLIER_COMPLETE, op, b, m->uid, 0,
 				     "UID %" PRIu32 " was expunged before this command with a "
 				     "modseq above %" PRIu64 ", but VANISHED (EARLIER) omits it",
 				     m->uid, since);
 	}
 	cm_uidset_free(&listed);
+	cm_uidset_free(&held);
+}
+
+static bool session_knows(const ck_session *s, uint32_t uid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->map[i].uid == uid)
+			return true;
+	return false;
 }
 
 static void changedsince(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
@@ -551,9 +635,17 @@ static void changedsince(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
 				     "CHANGEDSINCE %" PRIu64 " returned UID %" PRIu32 " with "
 				     "MODSEQ %" PRIu64, since, uid, u->fetch.modseq);
 	}
+	bool fetch = op->op.kind == MODEL_OP_FETCH;
 	for (size_t i = 0; i < b->msgs.cap; i++) {
 		ck_msg *m = b->msgs.vals[i];
 		if (b->msgs.keys[i] == 0 || m == NULL || !cm_uidset_contains(asked, m->uid))
+			continue;
+		/* A FETCH runs on the session's view, which may not hold a
+		 * message added meanwhile until an EXISTS (sent after the
+		 * FETCH data, as Dovecot does) announces it (C3): only
+		 * messages the session knew by UID must be returned. SELECT
+		 * builds a fresh view: there every message counts. */
+		if (fetch && !session_knows(s, m->uid))
 			continue;
 		if (m->max_modseq > since && m->max_modseq_t < op->inv_t &&
 		    m->told_gone_t == CK_NEVER && fetch_for(s, res, m->uid) == NULL &&
@@ -573,7 +665,7 @@ static void complete_fetch(model_checker *c, ck_session *s, ck_op *op,
 	changedsince(c, s, b, op, res, op->op.uid ? &op->op.set : &op->uids,
 		     op->op.changedsince);
 	if (op->op.vanished)
-		vanished_earlier(c, b, op, res, &op->op.set, op->op.changedsince);
+		vanished_earlier(c, s, b, op, res, &op->op.set, op->op.changedsince);
 }
 
 /* ---- SELECT and STATUS: fresh reads ---- */
@@ -605,7 +697,7 @@ static void complete_select(model_checker *c, ck_session *s, ck_op *op,
 	cm_uidset all = {0};
 	cm_uidset_add_range(&all, 1, UINT32_MAX);
 	const cm_uidset *asked = op->op.q_known.n ? &op->op.q_known : &all;
-	vanished_earlier(c, b, op, res, asked, op->op.q_modseq);
+	vanished_earlier(c, s, b, op, res, asked, op->op.q_modseq);
 	changedsince(c, s, b, op, res, asked, op->op.q_modseq);
 	cm_uidset_free(&all);
 }

@@ -110,6 +110,8 @@ auth_mechanisms = plain login
 mail_location = {location}
 postmaster_address = postmaster@example.test
 mail_max_userip_connections = 200
+# Test servers need no durability: fsync would dominate every write.
+mail_fsync = never
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs every libFuzzer target for N seconds each (default 30), one at a
+# time, each on a fresh copy of its committed corpus; fails if any target
+# finds a crash, printing the reproducer's path.
+#
+#   fuzz/smoke.sh [SECONDS]
+#
+# Builds the fuzz preset first (SKIP_BUILD=1 to use build-fuzz/ as it is).
+# A target is every fuzz/*.c except the drivers, so a new target is picked
+# up once fuzz/CMakeLists.txt builds it.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-30}
+cd "$root" || exit 2
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  cmake --preset fuzz >/dev/null || exit 2
+  cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)" >/dev/null || {
+    echo "smoke: the fuzz build failed" >&2; exit 2; }
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/ratchet-fuzz-smoke.XXXXXX")
+failed=0 ran=0
+for src in fuzz/*.c; do
+  t=$(basename "$src" .c)
+  case "$t" in driver_*) continue ;; esac
+  if [ ! -x "build-fuzz/fuzz_$t" ]; then
+    echo "smoke: $t: no build-fuzz/fuzz_$t (not in fuzz/CMakeLists.txt?), skipped" >&2
+    continue
+  fi
+  ran=$((ran + 1))
+  if repro=$(RATCHET_FUZZ_WORK=$work fuzz/run.sh "$t" "$secs"); then
+    :
+  else
+    failed=$((failed + 1))
+    echo "smoke: $t FAILED; reproducer: ${repro:-none (see $work/$t/fuzz.log)}"
+  fi
+done
+echo "smoke: work dir $work" >&2
+echo "smoke: $((ran - failed)) passed, $failed failed"
+[ $failed -eq 0 ] && [ $ran -gt 0 ]

@@ -1,0 +1,76 @@
+/* ratchet-imapd's connections and server (not part of the imapd library:
+ * these do I/O). One process per connection; the processes share the
+ * store through its locks, as independent IMAP servers on one Maildir
+ * would. */
+#ifndef IMAPD_CONN_H
+#define IMAPD_CONN_H
+
+#include <signal.h>
+
+#include "imapd.h"
+#include "rt_session.h"
+
+typedef struct imapd_config {
+	const char *root;          /* absolute, no spaces, exists */
+	const char *user, *pass;   /* the one account */
+	unsigned mutants;          /* rs_mutant bits for every store handle */
+	unsigned caps;             /* MODEL_CAP_* offered */
+	unsigned idle_timeout_s;   /* authenticated; before login min(60, it) */
+	unsigned max_conns;        /* concurrent connections */
+	int log_fd;                /* -1: no log */
+} imapd_config;
+
+/* Set by SIGTERM: connections say BYE at their next wait, the server
+ * stops accepting. */
+extern volatile sig_atomic_t imapd_stop;
+
+/* Serves one client on fd (taken over) until it leaves. */
+void imapd_conn_serve(int fd, const imapd_config *cfg);
+
+/* Listens on 127.0.0.1:port (0 = any free port), prints
+ * "ratchet-imapd: listening on 127.0.0.1:PORT" and serves until SIGTERM.
+ * Returns an exit code. */
+int imapd_server_run(const imapd_config *cfg, int port);
+
+/* One log line "time pid text" (sanitised), if a log is configured. */
+void imapd_log(const imapd_config *cfg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- between imapd_conn.c and imapd_exec.c ---- */
+
+typedef struct imapd_conn {
+	int fd;
+	const imapd_config *cfg;
+	rs_fs *fs;
+	rt_session *s;              /* NULL until logged in */
+	rt_session_options sopt;
+	unsigned auth_failures;
+	bool closing;               /* stop after this command's output */
+	/* input */
+	char *in;
+	size_t in_pos, in_len, in_cap;
+	cm_buf cmd;                 /* the command being assembled */
+	/* output */
+	cm_buf out;
+	/* our own handle on the selected mailbox, for FETCH bodies */
+	rs_mailbox *body_mb;
+	char body_name[MODEL_NAME_MAX];
+} imapd_conn;
+
+/* imapd_conn.c */
+/* Writes and clears c->out; false (and closing) on a dead peer. */
+bool imapd_conn_flush(imapd_conn *c);
+/* Reads one line without its line end (a view valid until the next
+ * read). 1, or 0 at EOF, -1 timeout/error/too long, -2 shutdown. */
+int imapd_conn_line(imapd_conn *c, const char **line, size_t *len);
+void imapd_conn_caps(const imapd_conn *c, cm_buf *out, bool authed);
+
+/* imapd_exec.c: the commands that need more than one session call */
+void imapd_exec_login(imapd_conn *c, const imapd_cmd *cmd);
+void imapd_exec_authenticate(imapd_conn *c, const imapd_cmd *cmd);
+void imapd_exec_op(imapd_conn *c, imapd_cmd *cmd);
+void imapd_exec_close(imapd_conn *c, const imapd_cmd *cmd);
+void imapd_exec_list(imapd_conn *c, const imapd_cmd *cmd);
+void imapd_exec_cleanup(imapd_conn *c);
+
+#endif
