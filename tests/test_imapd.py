@@ -491,3 +491,17 @@ def test_mutants_and_caps(imapd):
     finally:
         assert s.stop() == 0
         shutil.rmtree(s.dir, ignore_errors=True)
+
+
+def test_idle_timeout(imapd):
+    s = Server(imapd, "--idle-timeout", "1")
+    try:
+        r = raw_login(s)
+        time.sleep(1.5)
+        assert r.response()[0] == "* BYE Idle timeout or read error"
+        with pytest.raises((EOFError, ConnectionError)):
+            r.response()
+        r.close()
+    finally:
+        assert s.stop() == 0
+        shutil.rmtree(s.dir, ignore_errors=True)

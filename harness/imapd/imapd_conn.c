@@ -17,14 +17,19 @@
 
 volatile sig_atomic_t imapd_stop;
 
-enum { PRE_AUTH_TIMEOUT_S = 60 };
+/* Before login: at most a minute of silence, two minutes in all (a
+ * client trickling bytes must not hold a slot for ever). */
+enum { PRE_AUTH_IDLE_S = 60, PRE_AUTH_TOTAL_S = 120 };
 
 static int timeout_ms(const imapd_conn *c)
 {
-	unsigned s = c->cfg->idle_timeout_s;
-	if (c->s == NULL && s > PRE_AUTH_TIMEOUT_S)
-		s = PRE_AUTH_TIMEOUT_S;
-	return (int)CM_MIN((uint64_t)s * 1000, (uint64_t)INT32_MAX);
+	uint64_t ms = (uint64_t)c->cfg->idle_timeout_s * 1000;
+	if (c->s == NULL) {
+		uint64_t now = cm_now_ns() / 1000000, end = c->login_deadline_ms;
+		ms = CM_MIN(ms, (uint64_t)PRE_AUTH_IDLE_S * 1000);
+		ms = CM_MIN(ms, end > now ? end - now : 0);
+	}
+	return (int)CM_MIN(ms, (uint64_t)INT32_MAX);
 }
 
 /* Waits for the socket: 1 ready, -1 timeout or error, -2 shutdown. */
@@ -34,7 +39,10 @@ static int wait_fd(imapd_conn *c, short events)
 	for (;;) {
 		if (imapd_stop)
 			return -2;
-		int r = poll(&p, 1, timeout_ms(c));
+		int t = timeout_ms(c);
+		if (t == 0)
+			return -1; /* the login deadline passed */
+		int r = poll(&p, 1, t);
 		if (r > 0)
 			return 1;
 		if (r == 0 || errno != EINTR)
@@ -128,12 +136,14 @@ static int read_literal(imapd_conn *c, size_t n)
 	cm_buf_append(&c->cmd, c->in + c->in_pos, have);
 	c->in_pos += have;
 	n -= have;
-	cm_buf_reserve(&c->cmd, n);
 	while (n > 0) {
+		/* Grown as the bytes come: an announcement alone costs nothing. */
+		size_t chunk = CM_MIN(n, (size_t)1 << 20);
+		cm_buf_reserve(&c->cmd, chunk);
 		int w = wait_fd(c, POLLIN);
 		if (w < 0)
 			return w;
-		ssize_t r = read(c->fd, c->cmd.data + c->cmd.len, n);
+		ssize_t r = read(c->fd, c->cmd.data + c->cmd.len, chunk);
 		if (r == 0)
 			return 0;
 		if (r < 0) {
@@ -312,6 +322,8 @@ static void serve_loop(imapd_conn *c)
 		}
 		if (r == CMD_READY && c->cmd.len > 0)
 			handle(c, &cmd);
+		if (c->cmd.cap > ((size_t)8 << 20))
+			cm_buf_free(&c->cmd); /* do not keep a big APPEND's buffer */
 	}
 	imapd_cmd_free(&cmd);
 }
@@ -325,6 +337,7 @@ void imapd_conn_serve(int fd, const imapd_config *cfg)
 	c.in_cap = IMAPD_LINE_MAX + 4096;
 	c.in = cm_xmalloc(c.in_cap);
 	c.sopt.pid = (uint32_t)getpid();
+	c.login_deadline_ms = cm_now_ns() / 1000000 + (uint64_t)PRE_AUTH_TOTAL_S * 1000;
 	c.sopt.mutants = cfg->mutants;
 	c.sopt.caps = cfg->caps;
 	imapd_log(cfg, "connected");

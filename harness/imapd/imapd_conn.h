@@ -15,7 +15,8 @@ typedef struct imapd_config {
 	const char *user, *pass;   /* the one account */
 	unsigned mutants;          /* rs_mutant bits for every store handle */
 	unsigned caps;             /* MODEL_CAP_* offered */
-	unsigned idle_timeout_s;   /* authenticated; before login min(60, it) */
+	unsigned idle_timeout_s;   /* authenticated; before login min(60, it)
+				    * and two minutes in all */
 	unsigned max_conns;        /* concurrent connections */
 	int log_fd;                /* -1: no log */
 } imapd_config;
@@ -45,6 +46,7 @@ typedef struct imapd_conn {
 	rt_session *s;              /* NULL until logged in */
 	rt_session_options sopt;
 	unsigned auth_failures;
+	uint64_t login_deadline_ms;  /* cm_now_ns() / 1e6 limit before login */
 	bool closing;               /* stop after this command's output */
 	/* input */
 	char *in;

@@ -291,7 +291,7 @@ static void test_bad_commands(void)
 	static const char *const bad[] = {
 		"a1", "a1 ", "a1 FOO", "a1 UID NOOP", "a1 UID", "a1 NOOP extra",
 		"a1  NOOP", "a1 SELECT", "a1 SELECT \"unterminated", "a1 SELECT \"a\\b\"",
-		"a1 SELECT \"a\x01" "b\"", "a1 SELECT INBOX ()", "a1 SELECT INBOX (FOO)",
+		"a1 SELECT \"a\001b\"", "a1 SELECT INBOX ()", "a1 SELECT INBOX (FOO)",
 		"a1 SELECT INBOX (QRESYNC (0 1))", "a1 SELECT INBOX (QRESYNC (1))",
 		"a1 SELECT INBOX (QRESYNC (1 99999999999999999999))",
 		"a1 SELECT INBOX (CONDSTORE CONDSTORE)", "a1 FETCH 0 UID",
@@ -347,8 +347,8 @@ static void test_mutations(void)
 	static const char *const seeds[] = {
 		"a SELECT INBOX (QRESYNC (7 9 1:5,7 (1:3 4:6)))",
 		"a UID STORE 1:3,5 (UNCHANGEDSINCE 12) +FLAGS.SILENT (\\Seen $Junk)",
-		"a UID FETCH 1:* (UID FLAGS MODSEQ BODY.PEEK[HEADER.FIELDS (X-Ratchet-Id)] "
-		"BODY[]<1.5>) (CHANGEDSINCE 5 VANISHED)",
+		("a UID FETCH 1:* (UID FLAGS MODSEQ BODY.PEEK[HEADER.FIELDS (X-Ratchet-Id)] "
+		 "BODY[]<1.5>) (CHANGEDSINCE 5 VANISHED)"),
 		"a APPEND INBOX (\\Seen) \" 1-Jan-2000 00:00:00 +0000\" {5}\r\nX: y\n",
 		"a LOGIN {3}\r\nabc \"d\\\"e\"", "a STATUS \"x\" (MESSAGES HIGHESTMODSEQ)",
 		"a AUTHENTICATE PLAIN AHUAcA==", "a LIST \"\" \"%\"", "a UID MOVE 1:2 y",
