@@ -29,7 +29,9 @@ echo "bench: building $rep (-O2) and $fz (libFuzzer)" >&2
 cmake -S "$root" -B "$rep" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g" >/dev/null || exit 2
 for t in $targets; do
-  cmake --build "$rep" -j "$jobs" --target "fuzz_${t}_replay" >/dev/null || exit 2
+  # A source not yet in fuzz/CMakeLists.txt has no target: skipped below.
+  cmake --build "$rep" -j "$jobs" --target "fuzz_${t}_replay" >/dev/null 2>&1 ||
+    echo "bench: $t: no fuzz_${t}_replay target, skipped" >&2
 done
 cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j "$jobs" >/dev/null || exit 2
 

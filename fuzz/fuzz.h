@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* One input: must return 0; a bug aborts (or trips a sanitizer). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

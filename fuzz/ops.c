@@ -102,10 +102,15 @@ static void export_replay(const rt_choice *ch, const rt_sim_config *cfg,
 	rt_run_sim(&spec, false, NULL, &out);
 	model_inv got = rt_run_first_error(&out);
 	const char *got_id = got == INV_COUNT ? "" : model_inv_get(got)->id;
+	const char *verdict = expect[0] == '\0'
+				      ? (got_id[0] ? "fails, though this run did not"
+						   : "runs clean too")
+			      : strcmp(got_id, expect) == 0 ? "reproduces it"
+			      : got_id[0] ? "fails differently"
+					  : "runs clean: not reproduced";
 	fprintf(stderr, "fuzz_ops: wrote %s (%zu tape values, %llu ops); "
 		"`ratchet replay` %s\n", g_export, r.ntape, (unsigned long long)out.sim.ops,
-		strcmp(got_id, expect) == 0 ? "reproduces it"
-		: got_id[0] ? "fails differently" : "runs clean");
+		verdict);
 	rt_run_out_free(&out);
 }
 

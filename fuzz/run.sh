@@ -65,7 +65,7 @@ echo "fuzz: $t FAILED after ${execs:-?} execs: ${why:-exit $rc (see $log)}" >&2
 if [ -n "$repro" ]; then
   echo "fuzz: reproducer: $repro" >&2
   echo "fuzz: re-run it:  $bin $repro   (or build-fuzzrep/fuzz_${t}_replay $repro)" >&2
-  [ "$t" = ops ] && echo "fuzz: as a replay file: RATCHET_FUZZ_EXPORT=case.replay $build/fuzz_ops_replay $repro; ratchet replay case.replay" >&2
+  [ "$t" = ops ] && echo "fuzz: as a replay file: RATCHET_FUZZ_EXPORT=case.replay $build/fuzz_ops_replay $repro; ratchet replay case.replay (with the same RATCHET_FUZZ_MUTANT)" >&2
 fi
 echo "$repro"
 exit 1
