@@ -35,15 +35,12 @@
 #include <string.h>
 
 static unsigned g_mutants;
-static bool g_strict; /* RATCHET_FUZZ_STRICT=1: no known-finding skips */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	g_mutants = fx_mutant_from_env();
-	const char *strict = getenv("RATCHET_FUZZ_STRICT");
-	g_strict = strict != NULL && strcmp(strict, "1") == 0;
 	return 0;
 }
 
@@ -230,25 +227,6 @@ static void check_store(const uint8_t *img, size_t len, uint8_t flags)
 	rs_fs_destroy(fs);
 }
 
-/* Known finding (reported, not fixed here: the store is not the fuzzers'
- * to change): an EMPTY ratchet-log passes rs_open. rs_view_sync sees size
- * == offset 0 and reads no header, so the view is an empty mailbox with
- * UIDVALIDITY 0, the next append commits a headerless record and reports
- * modseq 0. The store itself never leaves a 0-byte log (it writes logs by
- * temp + fsync + rename), so this needs a truncated file from outside.
- * Skipped unless RATCHET_FUZZ_STRICT=1, so the fuzzer can look further. */
-static bool skip_known(size_t len)
-{
-	static bool told;
-	if (len != 0 || g_strict)
-		return false;
-	if (!told)
-		fprintf(stderr, "fuzz_txlog: skipping the known empty-log finding "
-			"(RATCHET_FUZZ_STRICT=1 checks it)\n");
-	told = true;
-	return true;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
@@ -262,8 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fix_crcs(img, len);
 		check_scan(img, len);
 	}
-	if (!skip_known(len))
-		check_store(img, len, flags);
+	check_store(img, len, flags);
 	free(img);
 	return 0;
 }

@@ -29,10 +29,11 @@ static uint32_t uid_without_lock(rs_mailbox *mb)
 	const char *why;
 	uint32_t next = 0;
 	rs_view_sync(mb);
-	if (rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL) == 0 &&
-	    rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) == RS_OK)
-		next = ul.nextuid;
-	rs_uidlist_free(&ul);
+	if (rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL) == 0) {
+		if (rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) == RS_OK)
+			next = ul.nextuid;
+		rs_uidlist_free(&ul);
+	}
 	return CM_MAX(next, mb->nextuid);
 }
 

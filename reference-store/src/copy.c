@@ -232,24 +232,28 @@ static bool contains(const char *hay, size_t len, const char *needle)
 	return false;
 }
 
-/* Did the destination commit the copy named name? A durable record not
- * yet terminated counts: the destination's recovery will keep it. */
-static bool dst_has_copy(rs_fs *fs, const char *dst_path, const char *name,
-			 const rs_options *opts)
+/* Did the destination commit the copy named name? 1 yes, 0 no, -1 cannot
+ * tell. A record with a valid checksum but no terminator counts (the
+ * destination's recovery will keep it), but a valid checksum does not
+ * prove the record was fsynced: its writer may have died between the
+ * append and the fsync. So the record is made durable here before it is
+ * counted, or a crash could take the copy back after the source's expunge. */
+static int dst_has_copy(rs_fs *fs, const char *dst_path, const char *name,
+			const rs_options *opts)
 {
 	rs_mailbox *d = rs_open_reader(fs, dst_path, opts);
 	if (d == NULL)
-		return false;
-	bool found = false;
+		return 0;
+	int found = 0;
 	if (rs_view_sync(d) == RS_OK) {
 		for (size_t i = 0; i < d->n && !found; i++)
 			found = strcmp(d->msgs[i].name, name) == 0;
 		if (!found && d->log_durable > d->log_off) {
 			cm_buf all = {0};
 			if (rs_read_file(fs, d->p_log, &all, NULL) == 0 &&
-			    all.len >= d->log_durable)
-				found = contains(all.data + d->log_off,
-						 d->log_durable - d->log_off, name);
+			    all.len >= d->log_durable &&
+			    contains(all.data + d->log_off, d->log_durable - d->log_off, name))
+				found = fs->ops->fsync(fs, d->log_fd) == 0 ? 1 : -1;
 			cm_buf_free(&all);
 		}
 	}
@@ -263,7 +267,11 @@ rs_err rs_move_resolve(rs_mailbox *mb)
 		cm_panic("rs_move_resolve: no pending move under the lock");
 	/* We hold the lock, so the MOVE's writer is gone. */
 	rs_options o = mb->opts;
-	bool done = dst_has_copy(mb->fs, mb->move_dst, mb->move_name, &o);
+	int found = dst_has_copy(mb->fs, mb->move_dst, mb->move_name, &o);
+	if (found < 0)
+		return rs_fail(mb, RS_EFAIL, "%s: cannot tell whether a MOVE into %s "
+			       "committed", mb->path, mb->move_dst);
+	bool done = found == 1;
 	cm_uidset set = {0};
 	cm_uidset_copy(&set, &mb->move_uids);
 	rs_err err;

@@ -237,6 +237,10 @@ rs_err rs_view_sync(rs_mailbox *mb)
 	if (st.size < mb->log_off)
 		return rs_fail(mb, RS_ECORRUPT, "%s: log shrank under a reader",
 			       mb->path);
+	/* A log always starts with its header (written whole and fsynced
+	 * before the rename that installs it): an empty one is damage. */
+	if (st.size == 0)
+		return rs_fail(mb, RS_ECORRUPT, "%s: log empty", mb->path);
 	if (st.size == mb->log_off) {
 		mb->log_durable = mb->log_off;
 		return RS_OK;
