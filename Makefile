@@ -36,6 +36,8 @@ test: deps-test
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build --preset asan-ubsan -j $(JOBS)
 	ctest --preset asan-ubsan -j $(JOBS)
+	@scripts/deps.sh libfuzzer
+	fuzz/smoke.sh 30
 
 clean:
 	rm -rf build build-asan build-release build-fuzz build-afl

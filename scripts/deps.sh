@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages a job needs, idempotently.
-# Usage: scripts/deps.sh [build|test|fuzz|servers]...
+# Usage: scripts/deps.sh [build|test|fuzz|libfuzzer|servers]...
 # Root runs apt-get; anyone else gets the exact command printed.
 set -eu
 
 pkgs_build="cmake make gcc clang libjansson-dev pkg-config"
 pkgs_test="python3-pytest python3-hypothesis"
 pkgs_fuzz="clang libclang-rt-14-dev afl++"
+pkgs_libfuzzer="clang libclang-rt-14-dev"
 pkgs_servers="dovecot-imapd dovecot-core mailutils-imap4d sasl2-bin libsasl2-modules libsasl2-modules-db libclamav12 libical3 libicu72 libjansson4 libxapian30 libzephyr4 libpq5 libwrap0 libpcre3"
 
 want=""
@@ -15,8 +16,9 @@ for group in "${@:-build}"; do
     build) want="$want $pkgs_build" ;;
     test) want="$want $pkgs_build $pkgs_test" ;;
     fuzz) want="$want $pkgs_fuzz" ;;
+    libfuzzer) want="$want $pkgs_libfuzzer" ;;
     servers) want="$want $pkgs_servers" ;;
-    *) echo "deps.sh: unknown group '$group' (build|test|fuzz|servers)" >&2; exit 2 ;;
+    *) echo "deps.sh: unknown group '$group' (build|test|fuzz|libfuzzer|servers)" >&2; exit 2 ;;
   esac
 done
 
