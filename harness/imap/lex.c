@@ -121,7 +121,7 @@ bool imapc_lex_number64(imapc_lex *l, uint64_t *out)
 bool imapc_lex_number(imapc_lex *l, uint32_t *out)
 {
 	const char *s = l->p;
-	uint64_t v;
+	uint64_t v = 0;
 	if (!imapc_lex_number64(l, &v))
 		return false;
 	if (v > UINT32_MAX) {

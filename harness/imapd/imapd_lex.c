@@ -135,7 +135,7 @@ static bool lx_quoted(imapd_lx *l, char *out, size_t cap, size_t *len_r)
 
 bool imapd_lx_literal(imapd_lx *l, const char **data, size_t *len)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	if (!imapd_lx_char(l, '{') || !imapd_lx_number(l, IMAPD_LITERAL_MAX, &n))
 		return imapd_lx_fail(l, "Bad literal");
 	imapd_lx_accept(l, '+');
@@ -167,8 +167,8 @@ bool imapd_lx_astring(imapd_lx *l, char *out, size_t cap, size_t *len_r)
 	int c = imapd_lx_peek(l);
 	if (c == '"' || c == '{')
 		return imapd_lx_string(l, out, cap, len_r);
-	const char *s;
-	size_t n;
+	const char *s = NULL;
+	size_t n = 0;
 	return imapd_lx_atom(l, true, &s, &n) && put_bytes(l, out, cap, len_r, s, n);
 }
 
