@@ -38,9 +38,10 @@ unsigned rt_wire_model_caps(uint32_t imapc_mask);
  * rt_wire_op_fit. */
 void rt_wire_render(imapc_cmd *cmd, const model_op *op);
 /* Adapts an op to the target's capabilities (UID EXPUNGE without UIDPLUS
- * becomes EXPUNGE, CONDSTORE/QRESYNC parts are dropped without them);
- * false if the op cannot be sent at all (then send something else). */
-bool rt_wire_op_fit(model_op *op, unsigned caps);
+ * becomes EXPUNGE, CONDSTORE/QRESYNC parts are dropped without them) and
+ * to the flags it can keep (PERMANENTFLAGS); false if the op cannot be
+ * sent at all (then send something else). */
+bool rt_wire_op_fit(model_op *op, unsigned caps, cm_flags allowed);
 
 /* ---- responses ---- */
 
@@ -67,6 +68,8 @@ typedef struct rt_wire_setup {
 	int nboxes;
 	bool inbox;                         /* boxes[0] is INBOX */
 	bool ready;                         /* the boxes are made: clean up */
+	bool prefix_existed;                /* keep the prefix mailbox itself */
+	cm_flags allowed;                   /* flags the mailboxes keep */
 } rt_wire_setup;
 
 /* Connects and logs in with the admin connection: RT_EXIT_CLEAN or

@@ -180,8 +180,13 @@ static void drop_condstore(model_op *op)
 	op->status_items &= ~(unsigned)MODEL_S_HIGHESTMODSEQ;
 }
 
-bool rt_wire_op_fit(model_op *op, unsigned caps)
+bool rt_wire_op_fit(model_op *op, unsigned caps, cm_flags allowed)
 {
+	/* A flag the server cannot keep would make STORE and APPEND fail
+	 * (imap4d: BAD for any keyword) or be dropped: not worth a test. */
+	if (op->kind == MODEL_OP_STORE || op->kind == MODEL_OP_APPEND ||
+	    op->kind == MODEL_OP_DELIVER)
+		op->flags &= allowed;
 	if (!(caps & MODEL_CAP_CONDSTORE))
 		drop_condstore(op);
 	if (!(caps & MODEL_CAP_QRESYNC)) {

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #define MAX_FOUND 64
+#define ALL_FLAGS (~(cm_flags)0)
 
 /* ---- small helpers ---- */
 
@@ -54,6 +55,8 @@ static int box_cmd(rt_wire_setup *s, const char *verb, const char *name, char *e
 static int login(rt_wire_setup *s, imapc_client *cl, imapc_error *err)
 {
 	const imapc_caps *caps = imapc_client_caps(cl);
+	if (imapc_client_greeting(cl)->type == IMAPC_T_PREAUTH)
+		return 0; /* logged in already (imap4d --preauth) */
 	if ((caps->mask & IMAPC_CAP_LOGINDISABLED) && (caps->mask & IMAPC_CAP_AUTH_PLAIN))
 		return imapc_client_authenticate_plain(cl, s->url.user, s->url.pass, err);
 	return imapc_client_login(cl, s->url.user, s->url.pass, err);
@@ -189,8 +192,18 @@ static int by_length_desc(const void *a, const void *b)
 	return (int)strlen(b) - (int)strlen(a);
 }
 
+static bool is_our_box(const rt_wire_setup *s, const char *name)
+{
+	for (int i = 0; i < s->nboxes; i++)
+		if (strcmp(s->boxes[i], name) == 0 && !(i == 0 && s->inbox))
+			return true;
+	return false;
+}
+
 /* What the prefix already holds: refused when it holds messages (unless
- * --reuse); otherwise removed, children first, so the run starts fresh. */
+ * --reuse, which deletes everything under it, children first). Otherwise
+ * only the run's own (empty) mailboxes are made afresh; anything else is
+ * left alone, and so is a prefix mailbox that existed before. */
 static int clear_prefix(rt_wire_setup *s, const rt_opts *o)
 {
 	found f = {0};
@@ -206,11 +219,21 @@ static int clear_prefix(rt_wire_setup *s, const rt_opts *o)
 				 "--mailbox-prefix", f.names[i], n);
 			return RT_EXIT_USAGE;
 		}
+		if (strcmp(f.names[i], s->prefix) == 0)
+			s->prefix_existed = true;
 	}
 	qsort(f.names, (size_t)f.n, MODEL_NAME_MAX, by_length_desc);
 	for (int i = 0; i < f.n; i++)
-		box_cmd(s, "DELETE", f.names[i], NULL, 0);
+		if (o->reuse || is_our_box(s, f.names[i]))
+			box_cmd(s, "DELETE", f.names[i], NULL, 0);
 	return RT_EXIT_CLEAN;
+}
+
+/* LIST wildcards in the prefix would reach other mailboxes. */
+static bool prefix_ok(const char *p)
+{
+	return p[0] != '\0' && strpbrk(p, "*%\"\r\n") == NULL &&
+	       strncasecmp(p, "INBOX", 5) != 0;
 }
 
 static void name_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
@@ -235,17 +258,40 @@ static void name_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 	}
 }
 
+/* The flags a mailbox keeps: PERMANENTFLAGS, all keywords with \*, all
+ * flags when the server does not say (3501 7.1). Read with EXAMINE, then
+ * CLOSE: the admin session must not keep a mailbox it will delete open. */
+static void learn_flags(rt_wire_setup *s, const char *name)
+{
+	imapc_cmd cmd;
+	imapc_result res;
+	s->allowed = ALL_FLAGS;
+	imapc_cmd_init(&cmd);
+	imapc_cmd_raw(&cmd, "EXAMINE ");
+	imapc_cmd_astring(&cmd, name, strlen(name));
+	if (run_cmd(s, &cmd, &res) == 0)
+		for (size_t i = 0; i < res.n_untagged; i++) {
+			const imapc_code *c = &res.untagged[i]->code;
+			if (res.untagged[i]->type == IMAPC_T_OK &&
+			    c->kind == IMAPC_CODE_PERMANENTFLAGS)
+				s->allowed = c->flags.star ? ALL_FLAGS
+					     : c->flags.flags;
+		}
+	imapc_result_free(&res);
+	imapc_client_runf(s->admin, &res, "CLOSE");
+	imapc_result_free(&res);
+	imapc_cmd_free(&cmd);
+}
+
 int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 {
 	char err[256];
-	name_boxes(s, o, nboxes);
-	if (o->mailbox_prefix != NULL &&
-	    (o->mailbox_prefix[0] == '\0' || strncasecmp(s->prefix, "INBOX", 5) == 0) &&
-	    s->ns[0] == '\0') {
-		rt_error("--mailbox-prefix '%s' would put the run's mailboxes in or "
-			 "beside INBOX: choose another", o->mailbox_prefix);
+	if (o->mailbox_prefix != NULL && !prefix_ok(o->mailbox_prefix)) {
+		rt_error("--mailbox-prefix '%s': give a name that is not INBOX or "
+			 "below it and has no LIST wildcards (* %%)", o->mailbox_prefix);
 		return RT_EXIT_USAGE;
 	}
+	name_boxes(s, o, nboxes);
 	int rc = clear_prefix(s, o);
 	if (rc != RT_EXIT_CLEAN)
 		return rc;
@@ -259,6 +305,7 @@ int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 		}
 		s->created[i] = true;
 	}
+	learn_flags(s, s->boxes[nboxes - 1]);
 	s->ready = true;
 	return RT_EXIT_CLEAN;
 }
@@ -328,9 +375,9 @@ void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_pr
 	for (int i = s->nboxes - 1; i >= 0; i--)
 		if (s->created[i] && box_cmd(s, "DELETE", s->boxes[i], err, sizeof(err)) != 0)
 			rt_error("clean-up: cannot delete '%s': %s", s->boxes[i], err);
-	/* The parent the hierarchy may have made (\Noselect); set-up emptied
-	 * the prefix first, so nothing else lives there. */
-	if (s->sep && any)
+	/* The parent the hierarchy may have made (\Noselect), unless it was
+	 * there before; with other children left, the server refuses. */
+	if (s->sep && any && !s->prefix_existed)
 		box_cmd(s, "DELETE", s->prefix, NULL, 0);
 }
 

@@ -367,6 +367,37 @@ static void complete_store(model_checker *c, ck_session *s, ck_op *op,
 
 /* ---- adds ---- */
 
+/* Message uid was explained by a loose slot of another adder (same id, no
+ * UID yet) before op named it exactly: two adders of one message (two
+ * sessions MOVE or COPY it at once; a server that keeps an expunged
+ * message readable, RFC 2180 4.1.1 and 4.4, lets both succeed) must not
+ * leave that slot taken, or the message the other adder really added
+ * finds none. The slot goes back to the other adder. */
+static void reclaim_slot(ck_box *b, const ck_op *op, uint32_t uid)
+{
+	ck_msg *m = ck_map_get(&b->msgs, uid);
+	if (m == NULL || !m->explained || m->add_exact || m->add_op == op->id ||
+	    m->add_op == 0)
+		return;
+	ck_adder *x = ck_adder_find(b, m->add_op);
+	ck_slot *any = NULL;
+	for (size_t k = 0; x != NULL && k < x->nslots; k++) {
+		ck_slot *sl = &x->slots[k];
+		if (!sl->used || sl->uid != 0)
+			continue;
+		if (strcmp(sl->id, m->id) == 0) {
+			any = sl;
+			break;
+		}
+		if (sl->id[0] == '\0' && any == NULL)
+			any = sl; /* an id-less slot it may have taken */
+	}
+	if (any != NULL)
+		any->used = false;
+	m->add_op = op->id;
+	m->add_exact = true;
+}
+
 static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 			 const cm_uidset *dst)
 {
@@ -391,6 +422,7 @@ static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 					slot = k;
 		}
 		a->slots[slot].uid = cm_uidset_nth(dst, i);
+		reclaim_slot(b, op, a->slots[slot].uid);
 	}
 	/* A successful op that names its UIDs added nothing else. */
 	if (op->status == MODEL_ST_OK)
