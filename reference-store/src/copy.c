@@ -383,13 +383,14 @@ rs_err rs_move(rs_mailbox *src, rs_mailbox *dst, const cm_uidset *uids,
 	if (err == RS_OK && b.n > 0) {
 		err = rs_expunge_locked(src, &res->src, &res->expunge_modseq);
 		if (err != RS_OK && err != RS_EUNKNOWN) {
-			/* The copies are committed: take them back, or the
-			 * messages would stay in both mailboxes. */
-			uint64_t m;
-			if (rs_expunge_locked(dst, &res->dst, &m) != RS_OK)
-				err = rs_fail(src, RS_EUNKNOWN, "MOVE half done");
-			else
-				move_abort(src, &b);
+			/* The copies are committed, and readers may have seen
+			 * them: taking them back would show a MOVE that failed
+			 * after all. The MOVE has happened; the intent makes the
+			 * next holder of the source's lock finish the expunge,
+			 * and until then the caller cannot know the outcome. */
+			err = rs_fail(src, RS_EUNKNOWN, "%s: MOVE committed in %s; the "
+				      "source's expunge is left to its next writer",
+				      src->path, dst->path);
 			cm_uidset_clear(&res->src);
 			cm_uidset_clear(&res->dst);
 		}
