@@ -1,7 +1,8 @@
 """The wire driver against real servers on 127.0.0.1:
 `ratchet run --target imap://USER:PASS@HOST:PORT`.
 
-Dovecot (maildir and mdbox) must give exit 0 and zero errors; a server
+Dovecot (maildir and mdbox) and Cyrus IMAP must give exit 0 and zero
+errors (Cyrus is an expected failure: see CYRUS_XFAIL); a server
 without the extensions (GNU mailutils imap4d) must be driven without them
 and have the checks that need them listed as skipped. The servers are
 installed when missing (scripts/deps.sh servers: apt as root) and run
@@ -12,7 +13,9 @@ import imaplib
 import json
 import os
 import pathlib
+import shutil
 import sys
+import time
 
 import pytest
 
@@ -47,6 +50,14 @@ def need(kind):
 def dovecot(request):
     need("dovecot")
     srv = servers.start_dovecot(request.param)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def cyrus():
+    need("cyrus")
+    srv = servers.start_cyrus()
     yield srv
     srv.stop()
 
@@ -98,11 +109,54 @@ def ratchet_run(ratchet, tmp_path, url, *args, timeout=900):
 
 
 def test_dovecot_clean(ratchet, tmp_path, dovecot):
+    clean_run(ratchet, tmp_path, dovecot)
+
+
+# Cyrus 3.6.1 (Debian 12) shows, in most 4-client runs of 5000 ops,
+# violations that are Cyrus behaviour, not checker mistakes (evidence:
+# /tmp/wire-evidence/cyrus-*, kept by the test when it happens):
+# - FLAGS-MERGE: a concurrent session gets "* n FETCH (FLAGS (\Deleted))"
+#   for a message another session took away with UID MOVE: Cyrus expunges
+#   by setting \Deleted (with a new MODSEQ) and reports that flag change
+#   before the EXPUNGE. RFC 6851 3.3: the intermediate states of COPY +
+#   STORE \Deleted + EXPUNGE "do not occur" and "the \Deleted flag MUST
+#   NOT be set for any message".
+# - UID-ASCENDING: UID SEARCH ALL leaves out such a message although no
+#   EXPUNGE for it was sent (the session still has it), and it lists the
+#   UID of a message appended meanwhile before any EXISTS announced it
+#   (the EXISTS comes with the next command; RFC 3501 5.2: a size change
+#   observed while processing a command MUST be reported).
+CYRUS_XFAIL = ("Cyrus 3.6.1 shows \\Deleted on messages MOVEd by another session "
+               "(RFC 6851 3.3) and UID SEARCH results that disagree with the "
+               "EXISTS/EXPUNGE it sent (RFC 3501 5.2)")
+
+
+@pytest.mark.xfail(reason=CYRUS_XFAIL, strict=False)
+def test_cyrus_clean(ratchet, tmp_path, cyrus):
+    clean_run(ratchet, tmp_path, cyrus)
+
+
+def keep_evidence(srv, tmp_path, r):
+    """Copies the history and report of a failing run to /tmp/wire-evidence."""
+    dest = pathlib.Path("/tmp/wire-evidence") / f"{srv.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("h.jsonl", "r.json", "j.xml"):
+        if (tmp_path / name).exists():
+            shutil.copy(tmp_path / name, dest / name)
+    return dest
+
+
+def clean_run(ratchet, tmp_path, srv):
+    """4 clients, 5000 ops: exit 0, zero errors, every op kind reached,
+    the offline checker agrees and nothing is left behind."""
     hist, junit = tmp_path / "h.jsonl", tmp_path / "j.xml"
-    p, r = ratchet_run(ratchet, tmp_path, dovecot.url(), "--clients", "4",
+    p, r = ratchet_run(ratchet, tmp_path, srv.url(), "--clients", "4",
                        "--ops", "5000", "--seed", "1", "--history", str(hist),
                        "--junit", str(junit))
-    assert p.returncode == 0, p.stdout + p.stderr + dovecot.log_tail()
+    if p.returncode != 0 or (r and r["summary"]["errors"]):
+        where = keep_evidence(srv, tmp_path, r)
+        print(f"{srv.kind}: evidence kept in {where}")
+    assert p.returncode == 0, p.stdout + p.stderr + srv.log_tail()
     s = r["summary"]
     assert s["errors"] == 0, r["violations"][:5]
     assert s["ops"] >= 5000 and s["checkpoints"] >= 2
@@ -132,7 +186,7 @@ def test_dovecot_clean(ratchet, tmp_path, dovecot):
     c = run([ratchet, "check", str(hist)], cwd=tmp_path)
     assert c.returncode == 0, c.stdout + c.stderr
     # Nothing is left behind.
-    assert not [b for b in mailboxes(dovecot) if "ratchet-1" in b]
+    assert not [b for b in mailboxes(srv) if "ratchet-1" in b]
 
 
 def test_unreachable_port_is_one_line_exit_2(ratchet, tmp_path):

@@ -119,6 +119,8 @@ typedef struct rt_wire_client {
 	size_t nqueue, capqueue;
 	unsigned fails;              /* connection failures in a row */
 	uint64_t retry_at;           /* no new connection before this */
+	uint64_t resume_at;          /* think time: start no op before the
+				      * campaign has started this many */
 	char last_error[160];
 } rt_wire_client;
 

@@ -34,6 +34,7 @@ typedef struct loop {
 	rt_wire w;
 	phase ph;
 	bool stopping;              /* budget spent: one last checkpoint */
+	bool keep_going;            /* else stop at the first error */
 	uint64_t budget, started;   /* workload ops */
 	uint64_t deadline;
 	uint64_t every, next_ckpt;  /* checkpoint spacing in ops */
@@ -77,7 +78,8 @@ static void connect_op(rt_wire_client *cl, uint64_t now, bool record)
 /* One idle client of the running phase. */
 static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
 {
-	if (L->started >= L->budget || now >= L->deadline) {
+	if (L->started >= L->budget || now >= L->deadline ||
+	    (!L->keep_going && model_checker_get_stats(L->w.checker)->errors > 0)) {
 		L->stopping = true;
 		return;
 	}
@@ -90,6 +92,12 @@ static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
 	model_op op;
 	next_workload_op(L, cl, &op);
 	L->started++;
+	/* Think time, counted in other clients' ops: without it a client
+	 * sends its next command the moment the last one ends, and a STORE
+	 * would never act on a view others have changed since (what a server
+	 * that trusts a stale view gets wrong). */
+	if (cl->role != RT_WIRE_LDA)
+		cl->resume_at = L->started + rt_choice_below(&cl->ch, L->w.users + 1);
 	if (L->started >= L->next_ckpt && L->every) {
 		L->ph = PH_DRAIN;
 		L->next_ckpt += L->every;
@@ -169,17 +177,39 @@ static void end_checkpoint(loop *L)
 /* ---- the scheduler: one pass over the clients ---- */
 
 /* Returns true if the phase changed: schedule again before polling. */
+/* Clients still thinking; if every idle one is and none is busy, the
+ * nearest wakes up (nobody else would start an op to wake them). */
+static rt_wire_client *thinker_to_wake(loop *L)
+{
+	rt_wire_client *best = NULL;
+	for (unsigned i = 0; i < L->w.ncl; i++) {
+		rt_wire_client *cl = &L->w.cl[i];
+		if (cl->role == RT_WIRE_AUDITOR || cl->role == RT_WIRE_LDA)
+			continue;
+		if (cl->state != RT_WIRE_IDLE)
+			return NULL; /* a busy client will start more */
+		if (cl->resume_at > L->started &&
+		    (best == NULL || cl->resume_at < best->resume_at))
+			best = cl;
+	}
+	return best;
+}
+
 static bool schedule(loop *L, uint64_t now)
 {
 	rt_wire *w = &L->w;
 	phase before = L->ph;
+	bool run = L->ph == PH_RUN && !L->stopping;
+	rt_wire_client *wake = run ? thinker_to_wake(L) : NULL;
+	if (wake != NULL)
+		wake->resume_at = L->started;
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (cl->state != RT_WIRE_IDLE)
 			continue;
 		if (cl->nqueue > 0)
 			feed_queue(cl, now);
-		else if (L->ph == PH_RUN && cl->role != RT_WIRE_AUDITOR && !L->stopping)
+		else if (run && cl->role != RT_WIRE_AUDITOR && cl->resume_at <= L->started)
 			feed_client(L, cl, now);
 	}
 	if (L->stopping && L->ph == PH_RUN)
@@ -293,6 +323,7 @@ static void budget(loop *L, const rt_opts *o)
 	/* --ops alone runs that many ops, --seconds alone that long; both:
 	 * whichever ends first; neither: the defaults, whichever first. */
 	L->start_ns = cm_now_ns();
+	L->keep_going = o->keep_going;
 	L->budget = o->ops_set || !o->seconds_set ? o->ops : UINT64_MAX;
 	L->deadline = o->seconds_set || !o->ops_set
 			      ? L->start_ns + (uint64_t)(o->seconds * 1e9) : UINT64_MAX;

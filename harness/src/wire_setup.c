@@ -259,15 +259,17 @@ static void name_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 }
 
 /* The flags a mailbox keeps: PERMANENTFLAGS, all keywords with \*, all
- * flags when the server does not say (3501 7.1). Read with EXAMINE, then
- * CLOSE: the admin session must not keep a mailbox it will delete open. */
+ * flags when the server does not say (3501 7.1). Read with SELECT, as
+ * EXAMINE is read-only and answers PERMANENTFLAGS () (Dovecot, Cyrus),
+ * then CLOSE: the admin session must not keep a mailbox it will delete
+ * open (the run's own mailbox, so CLOSE's expunge is harmless). */
 static void learn_flags(rt_wire_setup *s, const char *name)
 {
 	imapc_cmd cmd;
 	imapc_result res;
 	s->allowed = ALL_FLAGS;
 	imapc_cmd_init(&cmd);
-	imapc_cmd_raw(&cmd, "EXAMINE ");
+	imapc_cmd_raw(&cmd, "SELECT ");
 	imapc_cmd_astring(&cmd, name, strlen(name));
 	if (run_cmd(s, &cmd, &res) == 0)
 		for (size_t i = 0; i < res.n_untagged; i++) {

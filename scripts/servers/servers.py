@@ -5,6 +5,7 @@ Recipes: ../shared/servers.md. Used by tests/test_wire.py and
 tests/bench_wire.py; also runnable by hand:
 
     /usr/bin/python3 scripts/servers/servers.py dovecot maildir
+    /usr/bin/python3 scripts/servers/servers.py cyrus
     (prints the imap:// URL, serves until Ctrl-C)
 """
 import os
@@ -23,7 +24,11 @@ USERS = (("alice", "pass1"), ("bob", "pass2"))
 
 def install(kind):
     """Installs the server packages when missing (scripts/deps.sh servers:
-    root runs apt-get, anyone else gets the command printed)."""
+    root runs apt-get, anyone else gets the command printed). Cyrus is
+    not apt-installed (it conflicts with dovecot-imapd): its libraries
+    come from deps.sh, its debs are unpacked by install_cyrus()."""
+    if kind == "cyrus":
+        return install_cyrus()
     binary = {"dovecot": "/usr/sbin/dovecot", "imap4d": "/usr/sbin/imap4d"}[kind]
     if os.path.exists(binary):
         return None
@@ -267,17 +272,144 @@ def imap4d_inetd(port, folder):
         conn.close()
 
 
+CYRUS_ROOT = ROOT / "build-servers" / "cyrus"
+CYRUS_BIN = CYRUS_ROOT / "usr" / "lib" / "cyrus" / "bin"
+CYRUS_LIB = CYRUS_ROOT / "usr" / "lib" / "x86_64-linux-gnu"
+CYRUS_DEBS = ("cyrus-common", "cyrus-imapd")
+
+
+def install_cyrus():
+    """Fetches the Cyrus debs once (apt-get download) and unpacks them
+    into build-servers/cyrus (dpkg-deb -x); None when ready, else why not.
+    Idempotent: a finished unpack leaves a .done stamp."""
+    why = unpack_cyrus()
+    if why or not cyrus_missing():
+        return why
+    p = subprocess.run([str(ROOT / "scripts" / "deps.sh"), "servers"],
+                       capture_output=True, text=True, timeout=1800)
+    missing = cyrus_missing()
+    if missing:
+        return ((p.stderr or p.stdout).strip() or
+                "missing for Cyrus: " + " ".join(missing))
+    return None
+
+
+def cyrus_missing():
+    """What Cyrus still lacks on this machine: saslpasswd2 and the shared
+    libraries of its binaries (ldd "not found")."""
+    missing = [] if os.path.exists("/usr/sbin/saslpasswd2") else ["saslpasswd2"]
+    env = dict(os.environ, LD_LIBRARY_PATH=str(CYRUS_LIB))
+    for b in ("master", "imapd", "ctl_cyrusdb", "idled"):
+        p = subprocess.run(["ldd", str(CYRUS_BIN / b)], capture_output=True,
+                           text=True, env=env, timeout=60)
+        missing += [ln.split()[0] for ln in p.stdout.splitlines()
+                    if "not found" in ln and ln.split()[0] not in missing]
+    return missing
+
+
+def unpack_cyrus():
+    stamp = CYRUS_ROOT / ".done"
+    if stamp.exists() and (CYRUS_BIN / "master").exists():
+        return None
+    CYRUS_ROOT.mkdir(parents=True, exist_ok=True)
+    dl = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-cyrus-debs-", dir="/tmp"))
+    try:
+        p = subprocess.run(["apt-get", "download", *CYRUS_DEBS], cwd=dl,
+                           capture_output=True, text=True, timeout=600)
+        debs = sorted(dl.glob("*.deb"))
+        if len(debs) != len(CYRUS_DEBS):
+            return ("apt-get download " + " ".join(CYRUS_DEBS) + " failed: " +
+                    (p.stderr or p.stdout).strip()[-500:])
+        for deb in debs:
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(CYRUS_ROOT)],
+                           check=True, capture_output=True, timeout=300)
+    finally:
+        shutil.rmtree(dl, ignore_errors=True)
+    if not (CYRUS_BIN / "master").exists():
+        return f"{CYRUS_BIN}/master is missing after unpacking the debs"
+    stamp.write_text(" ".join(CYRUS_DEBS) + "\n")
+    return None
+
+
+CYRUS_IMAPD_CONF = """\
+configdirectory: {d}/conf
+defaultpartition: default
+partition-default: {d}/spool
+cyrus_user: {user}
+admins: admin
+allowplaintext: yes
+sasl_mech_list: PLAIN LOGIN
+sasl_pwcheck_method: auxprop
+sasl_auxprop_plugin: sasldb
+sasl_sasldb_path: {d}/sasldb2
+autocreate_quota: 0
+"""
+
+# prefork=0: one imapd per connection, forked on accept. The idled daemon
+# binds {d}/conf/socket/idle: that folder must exist beforehand.
+CYRUS_CONF = """\
+START {{
+  recover cmd="{b}/ctl_cyrusdb -C {d}/imapd.conf -r"
+}}
+SERVICES {{
+  imap cmd="{b}/imapd -C {d}/imapd.conf" listen="127.0.0.1:{port}" prefork=0
+  lmtpunix cmd="{b}/lmtpd -C {d}/imapd.conf" listen="{d}/conf/lmtp.sock" prefork=0
+}}
+DAEMON {{
+  idled cmd="{b}/idled -C {d}/imapd.conf"
+}}
+"""
+
+
+def start_cyrus():
+    """Cyrus IMAP 3.6 (unpacked debs, see install_cyrus) on a free port
+    with users alice and bob in a sasldb; runs as nobody (the master drops
+    to cyrus_user when started as root). Logs go to syslog only: the
+    Server's log is the master's own stderr."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-cyrus-", dir="/tmp"))
+    for sub in ("conf", "conf/socket", "spool"):
+        (d / sub).mkdir()
+    port = free_port()
+    user = "nobody" if os.getuid() == 0 else os.environ.get("USER", "nobody")
+    (d / "imapd.conf").write_text(CYRUS_IMAPD_CONF.format(d=d, user=user))
+    (d / "cyrus.conf").write_text(CYRUS_CONF.format(d=d, b=CYRUS_BIN, port=port))
+    for u, pw in USERS:
+        subprocess.run(["saslpasswd2", "-p", "-c", "-f", str(d / "sasldb2"), u],
+                       input=pw + "\n", text=True, check=True,
+                       capture_output=True, timeout=30)
+    if os.getuid() == 0:
+        chown_nobody(d)
+    env = dict(os.environ, LD_LIBRARY_PATH=str(CYRUS_LIB))
+    log = open(d / "master.log", "w")
+    proc = subprocess.Popen([str(CYRUS_BIN / "master"), "-C", str(d / "imapd.conf"),
+                             "-M", str(d / "cyrus.conf"), "-p", str(d / "master.pid"),
+                             "-D"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    log.close()
+    srv = Server("cyrus", proc, port, d, d / "master.log")
+    if not wait_port(port, proc):
+        out = srv.log_tail()
+        srv.stop()
+        raise RuntimeError(f"cyrus did not start on port {port}:\n{out}")
+    return srv
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "imap4d-inetd":
         imap4d_inetd(argv[1], argv[2])
         return 0
     kind = argv[0] if argv else "dovecot"
-    why = install("imap4d" if kind == "imap4d" else "dovecot")
+    why = install(kind if kind in ("imap4d", "cyrus") else "dovecot")
     if why:
         print(why, file=sys.stderr)
         return 2
-    srv = start_imap4d() if kind == "imap4d" else start_dovecot(
-        argv[1] if len(argv) > 1 else "maildir")
+    if kind == "imap4d":
+        srv = start_imap4d()
+    elif kind == "cyrus":
+        srv = start_cyrus()
+    else:
+        srv = start_dovecot(argv[1] if len(argv) > 1 else "maildir")
     print(srv.url(), flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
