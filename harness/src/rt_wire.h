@@ -120,7 +120,7 @@ typedef struct rt_wire_client {
 	unsigned fails;              /* connection failures in a row */
 	uint64_t retry_at;           /* no new connection before this */
 	uint64_t resume_at;          /* think time: start no op before the
-				      * campaign has started this many */
+				      * campaign has recorded this many events */
 	char last_error[160];
 } rt_wire_client;
 

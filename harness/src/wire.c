@@ -75,6 +75,13 @@ static void connect_op(rt_wire_client *cl, uint64_t now, bool record)
 	rt_wire_client_start(cl, &op, record);
 }
 
+/* Recorded events so far: think time is counted in them, so that what
+ * other clients did while one thinks has completed, not only started. */
+static uint64_t events_now(const loop *L)
+{
+	return model_checker_get_stats(L->w.checker)->events;
+}
+
 /* One idle client of the running phase. */
 static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
 {
@@ -97,7 +104,7 @@ static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
 	 * would never act on a view others have changed since (what a server
 	 * that trusts a stale view gets wrong). */
 	if (cl->role != RT_WIRE_LDA)
-		cl->resume_at = L->started + rt_choice_below(&cl->ch, L->w.users + 1);
+		cl->resume_at = events_now(L) + 2 * rt_choice_below(&cl->ch, L->w.users + 1);
 	if (L->started >= L->next_ckpt && L->every) {
 		L->ph = PH_DRAIN;
 		L->next_ckpt += L->every;
@@ -188,7 +195,7 @@ static rt_wire_client *thinker_to_wake(loop *L)
 			continue;
 		if (cl->state != RT_WIRE_IDLE)
 			return NULL; /* a busy client will start more */
-		if (cl->resume_at > L->started &&
+		if (cl->resume_at > events_now(L) &&
 		    (best == NULL || cl->resume_at < best->resume_at))
 			best = cl;
 	}
@@ -202,14 +209,14 @@ static bool schedule(loop *L, uint64_t now)
 	bool run = L->ph == PH_RUN && !L->stopping;
 	rt_wire_client *wake = run ? thinker_to_wake(L) : NULL;
 	if (wake != NULL)
-		wake->resume_at = L->started;
+		wake->resume_at = events_now(L);
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (cl->state != RT_WIRE_IDLE)
 			continue;
 		if (cl->nqueue > 0)
 			feed_queue(cl, now);
-		else if (run && cl->role != RT_WIRE_AUDITOR && cl->resume_at <= L->started)
+		else if (run && cl->role != RT_WIRE_AUDITOR && cl->resume_at <= events_now(L))
 			feed_client(L, cl, now);
 	}
 	if (L->stopping && L->ph == PH_RUN)

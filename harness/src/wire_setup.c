@@ -317,8 +317,14 @@ int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 /* The admin connection may have died during a long run: log in again. */
 static bool admin_alive(rt_wire_setup *s)
 {
-	if (s->admin != NULL && !imapc_conn_closed(imapc_client_conn(s->admin)))
-		return true;
+	/* A server's idle BYE shows only when we next talk: ask. */
+	if (s->admin != NULL && !imapc_conn_closed(imapc_client_conn(s->admin))) {
+		imapc_result res;
+		int rc = imapc_client_runf(s->admin, &res, "NOOP");
+		imapc_result_free(&res);
+		if (rc == 0)
+			return true;
+	}
 	imapc_client_free(s->admin);
 	s->admin = NULL;
 	imapc_error err = {{0}};

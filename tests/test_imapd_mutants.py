@@ -1,0 +1,118 @@
+"""Every reference-store mutant, served by ratchet-imapd --mutant NAME, is
+caught over the wire by ratchet run --target, with a violation of the
+family its seed predicts; the correct store over the wire runs clean."""
+import json
+import os
+import pathlib
+import shutil
+import threading
+import time
+
+import pytest
+
+from conftest import run
+from test_imapd import PASSWORD, USER, Server, imapd  # noqa: F401 (fixture)
+from test_mutants import EXPECTED
+
+
+def url(server):
+    return f"imap://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{server.port}"
+
+
+def campaign(ratchet, tmp_path, server, seconds="30", *extra):
+    report = tmp_path / "report.json"
+    p = run([ratchet, "run", "--quiet", "--target", url(server), "--clients", "6",
+             "--seconds", seconds, "--seed", "3", "--report", str(report), *extra],
+            cwd=tmp_path, timeout=300)
+    r = json.loads(report.read_text()) if report.exists() else None
+    return p, r
+
+
+class LogLoss:
+    """An administrator losing mailboxes' logs while the server runs: the
+    store rebuilds them, which is when modseq-reset shows."""
+
+    def __init__(self, root, every=0.3):
+        self.root, self.every = root, every
+        self.stop_ev = threading.Event()
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop_ev.wait(self.every):
+            for d, _, files in os.walk(self.root):
+                if "ratchet-log" in files and "INBOX" not in d:
+                    try:
+                        os.unlink(os.path.join(d, "ratchet-log"))
+                    except OSError:
+                        pass
+
+    def stop(self):
+        self.stop_ev.set()
+        self.t.join()
+
+
+def modseq_errors(r):
+    return [v for v in r["violations"]
+            if v["severity"] == "error" and "MODSEQ" in v["invariant"]]
+
+
+def wire_cases():
+    for m in sorted(EXPECTED):
+        if m == "modseq-reset":
+            continue  # needs lost logs: its own test below
+        if m == "unchangedsince-stale":
+            # Caught in the simulator in seconds, but over the wire only
+            # rarely so far (once in about 100,000 ops): the conflicting
+            # change must be observed between the session's last sync and
+            # its conditional STORE. Known gap of issue 4.
+            yield pytest.param(m, marks=pytest.mark.xfail(
+                reason="rarely caught over the wire yet", strict=False))
+        else:
+            yield m
+
+
+@pytest.mark.parametrize("mutant", wire_cases())
+def test_mutant_caught_over_the_wire(ratchet, imapd, tmp_path, mutant):
+    s = Server(imapd, "--mutant", mutant)
+    try:
+        p, r = campaign(ratchet, tmp_path, s)
+    finally:
+        s.stop()
+        shutil.rmtree(s.dir, ignore_errors=True)
+    assert p.returncode == 1, p.stdout + p.stderr
+    families = {v["family"].split(".")[0] for v in r["violations"]
+                if v["severity"] == "error"}
+    assert families & EXPECTED[mutant], (mutant, families, p.stdout)
+
+
+def test_modseq_reset_caught_over_the_wire(ratchet, imapd, tmp_path):
+    """With logs lost under it, the correct store keeps modseqs rising
+    (indexid above the floor in the UID list); the mutant restarts them."""
+    results = {}
+    for mutant in (None, "modseq-reset"):
+        s = Server(imapd, *(["--mutant", mutant] if mutant else []))
+        loss = LogLoss(s.root)
+        try:
+            # Flags lost with a log are what an index loss means, so keep
+            # going past those and judge the modseq families only.
+            p, r = campaign(ratchet, tmp_path, s, "20", "--keep-going")
+        finally:
+            loss.stop()
+            s.stop()
+            shutil.rmtree(s.dir, ignore_errors=True)
+        assert p.returncode in (0, 1), p.stdout + p.stderr
+        results[mutant] = modseq_errors(r)
+    assert results[None] == [], results[None][:3]
+    assert results["modseq-reset"], "modseq-reset not caught"
+
+
+def test_correct_store_over_the_wire_is_clean(ratchet, imapd, tmp_path):
+    s = Server(imapd)
+    try:
+        p, r = campaign(ratchet, tmp_path, s, "20")
+    finally:
+        s.stop()
+        shutil.rmtree(s.dir, ignore_errors=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert r["summary"]["ops"] > 1000
