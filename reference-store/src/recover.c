@@ -183,6 +183,20 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 	return err;
 }
 
+/* The UID list as it is on disk; on error nothing is left to free. */
+static rs_err read_uidlist(rs_mailbox *mb, rs_uidlist *ul)
+{
+	const char *why;
+	if (rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL) < 0) {
+		memset(ul, 0, sizeof(*ul));
+		return RS_ECORRUPT;
+	}
+	rs_err err = rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, ul, &why);
+	if (err != RS_OK)
+		rs_uidlist_free(ul);
+	return err;
+}
+
 rs_err rs_scan_new_locked(rs_mailbox *mb)
 {
 	name_list unknown;
@@ -194,13 +208,8 @@ rs_err rs_scan_new_locked(rs_mailbox *mb)
 	 * before its commit point: roll it back. Without a line it was put
 	 * there by something that does not lock (a plain Maildir MDA): adopt. */
 	rs_uidlist ul;
-	const char *why;
-	int r = rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL);
-	rs_err err = r < 0 ? RS_ECORRUPT
-			   : rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why);
+	rs_err err = read_uidlist(mb, &ul);
 	if (err != RS_OK) {
-		if (r >= 0)
-			rs_uidlist_free(&ul);
 		name_list_free(&unknown);
 		return rs_fail(mb, RS_ECORRUPT, "%s: UID list unreadable while "
 			       "resolving new/", mb->path);
@@ -238,11 +247,7 @@ rs_err rs_drop_orphans_locked(rs_mailbox *mb)
 	if (unknown.n == 0)
 		return RS_OK;
 	rs_uidlist ul;
-	const char *why;
-	int r = rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL);
-	if (r < 0 || rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) != RS_OK) {
-		if (r >= 0)
-			rs_uidlist_free(&ul);
+	if (read_uidlist(mb, &ul) != RS_OK) {
 		name_list_free(&unknown);
 		return RS_OK; /* no evidence: leave them */
 	}
