@@ -35,6 +35,11 @@ typedef struct loop {
 	phase ph;
 	bool stopping;              /* budget spent: one last checkpoint */
 	bool keep_going;            /* else stop at the first error */
+	struct conflict {           /* a scripted conflict, see conflict_step */
+		rt_wire_client *a, *b;
+		uint32_t uid;
+		int stage;          /* 0 none, 1 A reads, 2 B writes, 3 A stores */
+	} cf;
 	uint64_t budget, started;   /* workload ops */
 	uint64_t deadline;
 	uint64_t every, next_ckpt;  /* checkpoint spacing in ops */
@@ -184,6 +189,88 @@ static void end_checkpoint(loop *L)
 /* ---- the scheduler: one pass over the clients ---- */
 
 /* Returns true if the phase changed: schedule again before polling. */
+/* ---- scripted conflicts ----
+ *
+ * The issue's "read a modseq, let another client change the message, then
+ * store conditionally", in that order across two connections: A fetches
+ * UID x's MODSEQ, B changes x (and completes), then A stores with
+ * UNCHANGEDSINCE what it read. A correct server answers MODIFIED; one that
+ * compares with a stale view of its own (unchangedsince-stale) applies it,
+ * and the checker has B's completed change as evidence. */
+
+static const rt_view_entry *view_uid(const rt_view *v, uint32_t uid)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->e[i].uid == uid)
+			return &v->e[i];
+	return NULL;
+}
+
+static bool ready(const rt_wire_client *cl)
+{
+	return cl->state == RT_WIRE_IDLE && cl->nqueue == 0 && cl->view.selected &&
+	       !cl->view.readonly && cl->view.condstore && rt_wire_client_usable(cl);
+}
+
+/* Picks A, B and a UID both know, with a probability from A's choices. */
+static void conflict_start(loop *L, rt_wire_client *a)
+{
+	if (!(L->w.setup->caps & MODEL_CAP_CONDSTORE) || !ready(a) ||
+	    a->role != RT_WIRE_USER || !rt_choice_chance(&a->ch, 100000))
+		return;
+	for (unsigned i = 0; i < L->w.users; i++) {
+		rt_wire_client *b = &L->w.cl[i];
+		if (b == a || !ready(b) || b->view.box != a->view.box || a->view.n == 0)
+			continue;
+		const rt_view_entry *e = &a->view.e[rt_choice_below(&a->ch, a->view.n)];
+		if (e->uid == 0 || view_uid(&b->view, e->uid) == NULL)
+			return;
+		L->cf = (struct conflict){a, b, e->uid, 1};
+		model_op op;
+		model_op_init(&op, MODEL_OP_FETCH);
+		op.uid = true;
+		cm_uidset_add(&op.set, e->uid);
+		op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
+		rt_wire_client_push(a, &op);
+		L->started++;
+		return;
+	}
+}
+
+static void conflict_step(loop *L)
+{
+	struct conflict *cf = &L->cf;
+	if (cf->stage == 0 || cf->a->state != RT_WIRE_IDLE || cf->a->nqueue ||
+	    cf->b->state != RT_WIRE_IDLE || cf->b->nqueue)
+		return;
+	const rt_view_entry *e = view_uid(&cf->a->view, cf->uid);
+	if (!rt_wire_client_usable(cf->a) || !rt_wire_client_usable(cf->b) || e == NULL ||
+	    cf->stage == 3) {
+		cf->stage = 0; /* done, or the scene fell apart */
+		return;
+	}
+	model_op op;
+	model_op_init(&op, MODEL_OP_STORE);
+	op.uid = true;
+	cm_uidset_add(&op.set, cf->uid);
+	op.flags = (cf->stage == 2 ? CM_FLAG_SEEN : CM_FLAG_FLAGGED) & L->w.setup->allowed;
+	if (cf->stage == 1) {
+		/* B toggles \Flagged, so that its STORE changes something. */
+		const rt_view_entry *eb = view_uid(&cf->b->view, cf->uid);
+		op.mode = eb != NULL && (eb->flags & CM_FLAG_FLAGGED) ? MODEL_STORE_REMOVE
+								       : MODEL_STORE_ADD;
+		rt_wire_client_push(cf->b, &op);
+		cf->stage = 2;
+	} else {
+		op.mode = MODEL_STORE_REPLACE;
+		op.has_unchangedsince = true;
+		op.unchangedsince = e->modseq;
+		rt_wire_client_push(cf->a, &op);
+		cf->stage = 3;
+	}
+	L->started++;
+}
+
 /* Clients still thinking; if every idle one is and none is busy, the
  * nearest wakes up (nobody else would start an op to wake them). */
 static rt_wire_client *thinker_to_wake(loop *L)
@@ -210,13 +297,21 @@ static bool schedule(loop *L, uint64_t now)
 	rt_wire_client *wake = run ? thinker_to_wake(L) : NULL;
 	if (wake != NULL)
 		wake->resume_at = events_now(L);
+	if (run)
+		conflict_step(L);
+	else
+		L->cf.stage = 0;
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (cl->state != RT_WIRE_IDLE)
 			continue;
+		bool in_scene = L->cf.stage != 0 && (cl == L->cf.a || cl == L->cf.b);
+		if (run && !in_scene && L->cf.stage == 0 && cl->nqueue == 0)
+			conflict_start(L, cl);
 		if (cl->nqueue > 0)
 			feed_queue(cl, now);
-		else if (run && cl->role != RT_WIRE_AUDITOR && cl->resume_at <= events_now(L))
+		else if (run && !in_scene && cl->role != RT_WIRE_AUDITOR &&
+			 cl->resume_at <= events_now(L))
 			feed_client(L, cl, now);
 	}
 	if (L->stopping && L->ph == PH_RUN)

@@ -251,4 +251,9 @@ void rt_wire_conv_tagged(const imapc_response *r, model_result *res)
 		rt_wire_conv_code(&r->code, &res->code);
 	if (res->status != MODEL_ST_OK)
 		copy_str(res->text, sizeof(res->text), r->text);
+	/* RFC 5530: the server says it met a bug or broke an invariant of its
+	 * own (a store that finds its files gone from under its log). */
+	if (r->code.kind == IMAPC_CODE_SERVERBUG)
+		snprintf(res->anomaly, sizeof(res->anomaly), "[SERVERBUG] %.80s",
+			 res->text[0] ? res->text : "(no text)");
 }
