@@ -44,23 +44,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* CRC-32 (IEEE), the log's record checksum. */
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	static uint32_t table[256];
-	if (table[1] == 0)
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-	uint32_t c = 0xffffffffu;
-	for (size_t i = 0; i < n; i++)
-		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
-}
-
 /* Rewrites the 8 hex digits ending each terminated line of 12+ bytes
  * whose 9th byte from the end is a space. The header line never has one. */
 static void fix_crcs(uint8_t *d, size_t len)
@@ -72,7 +55,7 @@ static void fix_crcs(uint8_t *d, size_t len)
 		size_t l = i - start;
 		if (l >= 12 && d[i - 9] == ' ') {
 			char hex[9];
-			snprintf(hex, sizeof(hex), "%08x", crc32_ieee(d + start, l - 9));
+			snprintf(hex, sizeof(hex), "%08x", rs_crc32(d + start, l - 9));
 			memcpy(d + i - 8, hex, 8);
 		}
 		start = i + 1;

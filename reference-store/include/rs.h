@@ -361,6 +361,10 @@ rs_err rs_uidlist_parse(const char *data, size_t len, rs_uidlist *out,
 			const char **err_r);
 void rs_uidlist_free(rs_uidlist *ul);
 
+/* CRC-32 (IEEE) of a log record's text before " crc8hex" (readers and
+ * tools that write logs by hand, such as the fuzzers, use the same). */
+uint32_t rs_crc32(const void *p, size_t n);
+
 /* Walks a log image, calling cb for each terminated, checksummed record.
  * *valid_len_r: bytes of good records; *durable_len_r: the same plus an
  * unterminated last record whose checksum is good (fsynced, not yet

@@ -22,7 +22,7 @@ uint32_t rs_my_pid(const rs_mailbox *mb)
 	return mb->opts.pid;
 }
 
-/* Maildir-style unique name: time, pid, per-handle counter, host. */
+/* Maildir-style unique name: time, pid, a counter per file system, host. */
 void rs_make_name(rs_mailbox *mb, char out[RS_NAME_MAX])
 {
 	uint64_t now = mb->fs->ops->now_ns(mb->fs);

@@ -61,7 +61,7 @@ struct rs_mailbox {
 	uint64_t ul_floor;
 
 	bool locked;
-	uint64_t counter;        /* unique names and nonces */
+	uint64_t counter;        /* lock nonces */
 	rs_stats stats;
 	cm_buf rbuf;             /* scratch read buffer */
 	cm_buf wbuf;             /* scratch record buffer */
@@ -77,7 +77,6 @@ rs_err rs_fail(rs_mailbox *mb, rs_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* crc32.c */
-uint32_t rs_crc32(const void *p, size_t n);
 
 /* mailbox.c */
 void rs_make_name(rs_mailbox *mb, char out[RS_NAME_MAX]);

@@ -81,7 +81,6 @@ static void t_log_durable_unterminated(void)
 	snprintf(rec, sizeof(rec), "%s %08x", body,
 		 (unsigned)0); /* placeholder, replaced below */
 	/* Build the correct checksum the same way the store does. */
-	extern uint32_t rs_crc32(const void *p, size_t n);
 	snprintf(rec, sizeof(rec), "%s %08x", body, rs_crc32(body, strlen(body)));
 	cm_buf_puts(&b, rec);
 	put(&f, "INBOX/ratchet-log", b.data, b.len);
@@ -270,7 +269,6 @@ static void t_random_damage(void)
  * definition (the fast path reads eight bytes at a time). */
 static void t_crc32_vectors(void)
 {
-	extern uint32_t rs_crc32(const void *p, size_t n);
 	CHECK(rs_crc32("123456789", 9) == 0xcbf43926u);
 	char buf[64];
 	for (size_t i = 0; i < sizeof(buf); i++)
