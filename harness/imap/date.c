@@ -95,7 +95,7 @@ bool imapc_parse_date_time(const char *s, size_t len, int64_t *t,
 	if (!digits(s, len, &i, 2, &zh) || !digits(s, len, &i, 2, &zm) || i != len)
 		return false;
 	if (day < 1 || day > month_days(year, mon) || hh > 23 || mm > 59 ||
-	    ss > 60 || zm > 59)
+	    ss > 60 || zh > 23 || zm > 59)
 		return false;
 	int32_t tz = sign * (int32_t)(zh * 3600 + zm * 60);
 	*t = days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss - tz;

@@ -262,20 +262,17 @@ static void put_search(cm_buf *out, const model_untagged *u)
 
 static void put_status(cm_buf *out, const model_status_data *d)
 {
-	static const struct { unsigned bit; const char *name; } items[] = {
-		{MODEL_S_MESSAGES, "MESSAGES"}, {MODEL_S_RECENT, "RECENT"},
-		{MODEL_S_UIDNEXT, "UIDNEXT"}, {MODEL_S_UIDVALIDITY, "UIDVALIDITY"},
-		{MODEL_S_UNSEEN, "UNSEEN"}, {MODEL_S_HIGHESTMODSEQ, "HIGHESTMODSEQ"},
-	};
-	const uint64_t values[] = {d->messages, d->recent, d->uidnext, d->uidvalidity,
-				   d->unseen, d->highestmodseq};
+	/* By MODEL_S_* bit position, as model_status_item_names. */
+	const uint64_t values[MODEL_S_COUNT] = {d->messages, d->recent, d->uidnext,
+						d->uidvalidity, d->unseen, d->highestmodseq};
 	const char *sep = "";
 	cm_buf_puts(out, "* STATUS ");
 	imapd_format_astring(out, d->mailbox, strnlen(d->mailbox, sizeof(d->mailbox)));
 	cm_buf_puts(out, " (");
-	for (size_t i = 0; i < CM_ARRAY_LEN(items); i++) {
-		if (d->has & items[i].bit) {
-			cm_buf_printf(out, "%s%s %" PRIu64, sep, items[i].name, values[i]);
+	for (unsigned i = 0; i < MODEL_S_COUNT; i++) {
+		if (d->has & (1u << i)) {
+			cm_buf_printf(out, "%s%s %" PRIu64, sep, model_status_item_names[i],
+				      values[i]);
 			sep = " ";
 		}
 	}

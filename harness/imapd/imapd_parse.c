@@ -238,14 +238,9 @@ static bool p_list(imapd_lx *l, const imapd_parse_ctx *c, imapd_cmd *cmd)
 
 static bool status_item(imapd_lx *l, unsigned *items)
 {
-	static const struct { const char *name; unsigned bit; } names[] = {
-		{"MESSAGES", MODEL_S_MESSAGES}, {"RECENT", MODEL_S_RECENT},
-		{"UIDNEXT", MODEL_S_UIDNEXT}, {"UIDVALIDITY", MODEL_S_UIDVALIDITY},
-		{"UNSEEN", MODEL_S_UNSEEN}, {"HIGHESTMODSEQ", MODEL_S_HIGHESTMODSEQ},
-	};
-	for (size_t i = 0; i < CM_ARRAY_LEN(names); i++) {
-		if (imapd_lx_kw(l, names[i].name)) {
-			*items |= names[i].bit;
+	for (unsigned i = 0; i < MODEL_S_COUNT; i++) {
+		if (imapd_lx_kw(l, model_status_item_names[i])) {
+			*items |= 1u << i;
 			return true;
 		}
 	}

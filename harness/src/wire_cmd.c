@@ -30,18 +30,13 @@ static void render_select(imapc_cmd *c, const model_op *op)
 
 static void render_status(imapc_cmd *c, const model_op *op)
 {
-	static const struct { unsigned bit; const char *name; } items[] = {
-		{MODEL_S_MESSAGES, "MESSAGES"}, {MODEL_S_RECENT, "RECENT"},
-		{MODEL_S_UIDNEXT, "UIDNEXT"}, {MODEL_S_UIDVALIDITY, "UIDVALIDITY"},
-		{MODEL_S_UNSEEN, "UNSEEN"}, {MODEL_S_HIGHESTMODSEQ, "HIGHESTMODSEQ"},
-	};
 	imapc_cmd_raw(c, "STATUS ");
 	mailbox(c, op->mailbox);
 	const char *sep = " (";
-	for (size_t i = 0; i < CM_ARRAY_LEN(items); i++)
-		if (op->status_items & items[i].bit) {
+	for (unsigned i = 0; i < MODEL_S_COUNT; i++)
+		if (op->status_items & (1u << i)) {
 			imapc_cmd_raw(c, sep);
-			imapc_cmd_raw(c, items[i].name);
+			imapc_cmd_raw(c, model_status_item_names[i]);
 			sep = " ";
 		}
 	imapc_cmd_raw(c, strcmp(sep, " (") == 0 ? " (MESSAGES)" : ")");

@@ -82,6 +82,9 @@ enum {
 	MODEL_S_UNSEEN = 1 << 4,
 	MODEL_S_HIGHESTMODSEQ = 1 << 5,
 };
+#define MODEL_S_COUNT 6
+/* The IMAP names of the STATUS items, by bit position of MODEL_S_*. */
+extern const char *const model_status_item_names[MODEL_S_COUNT];
 
 typedef enum model_fault {
 	MODEL_FAULT_NONE = 0,

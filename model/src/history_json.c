@@ -66,9 +66,6 @@ static const char *const cap_names[] = {
 	"IMAP4rev2", "UIDPLUS", "CONDSTORE", "QRESYNC",
 	"MOVE", "ENABLE", "LITERAL+", "ESEARCH",
 };
-static const char *const sitem_names[] = {
-	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ",
-};
 static const char *const fault_names[] = {
 	[MODEL_FAULT_NONE] = "none", [MODEL_FAULT_CRASH] = "crash",
 	[MODEL_FAULT_KILL] = "kill", [MODEL_FAULT_ENOSPC] = "enospc",
@@ -303,7 +300,7 @@ static void op_other_fields(jb *b, const model_op *op)
 		jb_put(b, "caps", bits_to_json(op->caps, cap_names, CM_ARRAY_LEN(cap_names)));
 	if (op->status_items)
 		jb_put(b, "status_items",
-		       bits_to_json(op->status_items, sitem_names, CM_ARRAY_LEN(sitem_names)));
+		       bits_to_json(op->status_items, model_status_item_names, MODEL_S_COUNT));
 	if (op->fault != MODEL_FAULT_NONE)
 		jb_put(b, "fault", op->fault < CM_ARRAY_LEN(fault_names)
 			   ? json_string_nocheck(fault_names[op->fault]) : NULL);
@@ -789,7 +786,7 @@ static int op_field(model_op *op, int id, const char *key, const json_t *v, hj_e
 	case O_SILENT: return hj_get_bool(key, v, &op->silent, e);
 	case O_SIZE: return hj_get_u32(key, v, &op->size, e);
 	case O_STATUS_ITEMS:
-		return get_bits(key, v, sitem_names, CM_ARRAY_LEN(sitem_names), false,
+		return get_bits(key, v, model_status_item_names, MODEL_S_COUNT, false,
 				&op->status_items, e);
 	case O_UID: return hj_get_bool(key, v, &op->uid, e);
 	case O_UNCHANGEDSINCE:

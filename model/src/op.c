@@ -5,6 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
+const char *const model_status_item_names[MODEL_S_COUNT] = {
+	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ",
+};
+
 static const char *const op_names[MODEL_OP_KIND_COUNT] = {
 	[MODEL_OP_NONE] = "none",       [MODEL_OP_CONNECT] = "connect",
 	[MODEL_OP_LOGOUT] = "logout",   [MODEL_OP_SELECT] = "select",
