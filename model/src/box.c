@@ -83,6 +83,18 @@ ck_expunger *ck_expunger_new(ck_box *b, const ck_op *op, bool all,
 	return e;
 }
 
+bool ck_expunger_covers(const ck_box *b, const ck_expunger *x, uint32_t uid)
+{
+	if (x->status == MODEL_ST_NO || x->status == MODEL_ST_BAD)
+		return false;
+	if (x->kind == MODEL_OP_DELETE || cm_uidset_contains(&x->uids, uid))
+		return true;
+	if (!x->all)
+		return false;
+	const ck_msg *m = ck_map_get(&b->msgs, uid);
+	return m == NULL || ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER);
+}
+
 ck_expunger *ck_expunger_find(ck_box *b, uint64_t op_id)
 {
 	for (size_t i = b->nexps; i > 0; i--)

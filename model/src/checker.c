@@ -73,26 +73,31 @@ static void record(model_checker *c, model_inv inv, model_severity sev,
 		c->opts.on_violation(c->opts.ctx, &v);
 }
 
+static void recordv(model_checker *c, model_inv inv, model_severity sev, const ck_op *op,
+		    const ck_box *box, uint32_t uid, uint64_t other_op, const char *fmt,
+		    va_list ap)
+{
+	char detail[320];
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	record(c, inv, sev, op, box, uid, other_op, detail);
+}
+
 void ck_violation(model_checker *c, model_inv inv, const ck_op *op, const ck_box *box,
 		  uint32_t uid, uint64_t other_op, const char *fmt, ...)
 {
-	char detail[320];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	recordv(c, inv, severity_of(c, inv), op, box, uid, other_op, fmt, ap);
 	va_end(ap);
-	record(c, inv, severity_of(c, inv), op, box, uid, other_op, detail);
 }
 
 void ck_warning(model_checker *c, model_inv inv, const ck_op *op, const ck_box *box,
 		uint32_t uid, uint64_t other_op, const char *fmt, ...)
 {
-	char detail[320];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	recordv(c, inv, MODEL_SEV_WARNING, op, box, uid, other_op, fmt, ap);
 	va_end(ap);
-	record(c, inv, MODEL_SEV_WARNING, op, box, uid, other_op, detail);
 }
 
 /* ---- registries ---- */

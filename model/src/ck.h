@@ -295,6 +295,9 @@ ck_adder *ck_adder_find(ck_box *b, uint64_t op_id);
 ck_expunger *ck_expunger_new(ck_box *b, const ck_op *op, bool all,
 			     const cm_uidset *uids);
 ck_expunger *ck_expunger_find(ck_box *b, uint64_t op_id);
+/* Could x (unless it failed) have removed uid from b? A plain EXPUNGE only
+ * if \Deleted could have been set. */
+bool ck_expunger_covers(const ck_box *b, const ck_expunger *x, uint32_t uid);
 void ck_box_forget(ck_box *b);
 void ck_box_invoke_snap(ck_box *b, ck_op *op);
 void ck_box_no_snap(ck_op *op);

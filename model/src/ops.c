@@ -25,16 +25,9 @@ static bool other_expunger(const ck_box *b, const ck_op *op, uint32_t uid)
 {
 	for (size_t i = 0; i < b->nexps; i++) {
 		const ck_expunger *x = &b->exps[i];
-		if (x->op_id == op->id || x->inv_t >= op->cmp_t ||
-		    x->status == MODEL_ST_NO || x->status == MODEL_ST_BAD)
-			continue;
-		if (x->kind == MODEL_OP_DELETE || cm_uidset_contains(&x->uids, uid))
+		if (x->op_id != op->id && x->inv_t < op->cmp_t &&
+		    ck_expunger_covers(b, x, uid))
 			return true;
-		if (x->all) {
-			const ck_msg *m = ck_map_get(&b->msgs, uid);
-			if (m == NULL || ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER))
-				return true;
-		}
 	}
 	return false;
 }
@@ -890,16 +883,11 @@ static bool removed_later(const ck_box *b, uint64_t self, uint64_t after_t, uint
 {
 	for (size_t i = 0; i < b->nexps; i++) {
 		const ck_expunger *x = &b->exps[i];
-		if (x->op_id == self || x->status == MODEL_ST_NO || x->status == MODEL_ST_BAD ||
-		    (x->cmp_t != CK_NEVER && x->cmp_t < after_t))
+		if (x->op_id == self || (x->cmp_t != CK_NEVER && x->cmp_t < after_t))
 			continue;
-		if (uid == 0 || x->kind == MODEL_OP_DELETE || cm_uidset_contains(&x->uids, uid))
+		if (uid == 0 ? x->status != MODEL_ST_NO && x->status != MODEL_ST_BAD
+			     : ck_expunger_covers(b, x, uid))
 			return true;
-		if (x->all) {
-			const ck_msg *m = ck_map_get(&b->msgs, uid);
-			if (m == NULL || ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER))
-				return true;
-		}
 	}
 	return false;
 }
