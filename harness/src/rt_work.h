@@ -44,6 +44,9 @@ void rt_workload_init(rt_workload *w, const rt_mix *mix, unsigned caps,
 int rt_workload_box_index(const rt_workload *w, const char *name);
 void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op);
 void rt_workload_deliver(rt_workload *w, rt_choice *c, model_op *op);
+/* A quiet checkpoint's fresh read of mailbox box: EXAMINE, UID SEARCH ALL
+ * and UID FETCH 1:* of what the checker compares (MODSEQ with condstore). */
+void rt_workload_audit(const rt_workload *w, int box, bool condstore, model_op ops[3]);
 
 void rt_view_reset(rt_view *v);
 void rt_view_free(rt_view *v);

@@ -431,19 +431,10 @@ static void checkpoint(sim *s)
 		audit_op(s, &op);
 	}
 	for (int b = 0; b < s->work.mix.boxes; b++) {
-		model_op_init(&op, MODEL_OP_SELECT);
-		op.readonly = true;
-		snprintf(op.mailbox, sizeof(op.mailbox), "%s", s->work.boxes[b]);
-		op.condstore = true;
-		audit_op(s, &op);
-		model_op_init(&op, MODEL_OP_SEARCH);
-		op.uid = true;
-		audit_op(s, &op);
-		model_op_init(&op, MODEL_OP_FETCH);
-		op.uid = true;
-		cm_uidset_add_range(&op.set, 1, UINT32_MAX);
-		op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ | MODEL_F_ID;
-		audit_op(s, &op);
+		model_op ops[3];
+		rt_workload_audit(&s->work, b, true, ops);
+		for (int k = 0; k < 3; k++)
+			audit_op(s, &ops[k]);
 	}
 	model_op_init(&op, MODEL_OP_CHECKPOINT);
 	model_result res;

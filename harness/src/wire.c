@@ -161,20 +161,10 @@ static void audit_ops(loop *L)
 	rt_wire_client *a = auditor(L);
 	bool cs = (w->setup->caps & MODEL_CAP_CONDSTORE) != 0;
 	for (int b = 0; b < w->work.mix.boxes; b++) {
-		model_op op;
-		model_op_init(&op, MODEL_OP_SELECT);
-		op.readonly = true;
-		op.condstore = cs;
-		snprintf(op.mailbox, sizeof(op.mailbox), "%s", w->work.boxes[b]);
-		rt_wire_client_push(a, &op);
-		model_op_init(&op, MODEL_OP_SEARCH);
-		op.uid = true;
-		rt_wire_client_push(a, &op);
-		model_op_init(&op, MODEL_OP_FETCH);
-		op.uid = true;
-		cm_uidset_add_range(&op.set, 1, UINT32_MAX);
-		op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_ID | (cs ? MODEL_F_MODSEQ : 0);
-		rt_wire_client_push(a, &op);
+		model_op ops[3];
+		rt_workload_audit(&w->work, b, cs, ops);
+		for (int k = 0; k < 3; k++)
+			rt_wire_client_push(a, &ops[k]);
 	}
 	L->ph = PH_AUDIT;
 }

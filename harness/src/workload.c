@@ -537,3 +537,18 @@ void rt_workload_init(rt_workload *w, const rt_mix *mix, unsigned caps,
 		w->flag_bits[i] = bit >= 0 ? (cm_flags)1 << bit : 0;
 	}
 }
+
+void rt_workload_audit(const rt_workload *w, int box, bool condstore, model_op ops[3])
+{
+	model_op_init(&ops[0], MODEL_OP_SELECT);
+	ops[0].readonly = true;
+	ops[0].condstore = condstore;
+	snprintf(ops[0].mailbox, sizeof(ops[0].mailbox), "%s", w->boxes[box]);
+	model_op_init(&ops[1], MODEL_OP_SEARCH);
+	ops[1].uid = true;
+	model_op_init(&ops[2], MODEL_OP_FETCH);
+	ops[2].uid = true;
+	cm_uidset_add_range(&ops[2].set, 1, UINT32_MAX);
+	ops[2].items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_ID |
+		       (condstore ? MODEL_F_MODSEQ : 0);
+}
