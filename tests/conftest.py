@@ -1,4 +1,5 @@
-"""Shared fixtures: the ratchet binary built by CMake (build/ratchet)."""
+"""Shared fixtures: the binaries built by CMake (build/ratchet,
+build/ratchet-imapd); RATCHET_BIN and RATCHET_IMAPD point elsewhere."""
 import os
 import pathlib
 import subprocess
@@ -8,12 +9,21 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def ratchet():
-    path = pathlib.Path(os.environ.get("RATCHET_BIN", ROOT / "build" / "ratchet"))
+def binary(env, name):
+    path = pathlib.Path(os.environ.get(env, ROOT / "build" / name))
     if not path.exists():
         pytest.fail(f"{path} is missing: build first (make test does)")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def ratchet():
+    return binary("RATCHET_BIN", "ratchet")
+
+
+@pytest.fixture(scope="session")
+def imapd():
+    return binary("RATCHET_IMAPD", "ratchet-imapd")
 
 
 def run(args, cwd, timeout=600):

@@ -5,7 +5,6 @@ reference store through its locks."""
 import base64
 import imaplib
 import os
-import pathlib
 import re
 import shutil
 import signal
@@ -17,16 +16,7 @@ import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 USER, PASSWORD = "alice", "s3cret pass"
-
-
-@pytest.fixture(scope="session")
-def imapd():
-    path = pathlib.Path(os.environ.get("RATCHET_IMAPD", ROOT / "build" / "ratchet-imapd"))
-    if not path.exists():
-        pytest.fail(f"{path} is missing: build first (make test does)")
-    return str(path)
 
 
 class Server:

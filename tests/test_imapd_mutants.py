@@ -3,15 +3,13 @@ caught over the wire by ratchet run --target, with a violation of the
 family its seed predicts; the correct store over the wire runs clean."""
 import json
 import os
-import pathlib
 import shutil
 import threading
-import time
 
 import pytest
 
 from conftest import run
-from test_imapd import PASSWORD, USER, Server, imapd  # noqa: F401 (fixture)
+from test_imapd import PASSWORD, USER, Server
 from test_mutants import EXPECTED
 
 

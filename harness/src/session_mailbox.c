@@ -91,18 +91,28 @@ void ss_cmd_append(rt_session *s, const model_op *op, model_result *res)
 	res->status = MODEL_ST_OK;
 }
 
-void ss_cmd_create(rt_session *s, const model_op *op, model_result *res)
+/* CREATE and DELETE name a mailbox, and never INBOX: false (answered)
+ * otherwise; canon gets the canonical name. */
+static bool name_ok(const model_op *op, model_result *res, const char *verb,
+		    char canon[MODEL_NAME_MAX])
 {
-	char canon[MODEL_NAME_MAX];
 	if (op->mailbox[0] == '\0') {
 		ss_status(res, MODEL_ST_BAD, "Missing mailbox name");
-		return;
+		return false;
 	}
 	rt_store_canon(op->mailbox, canon);
 	if (strcmp(canon, "INBOX") == 0) {
-		ss_status(res, MODEL_ST_NO, "Cannot create INBOX");
-		return;
+		ss_status(res, MODEL_ST_NO, "Cannot %s INBOX", verb);
+		return false;
 	}
+	return true;
+}
+
+void ss_cmd_create(rt_session *s, const model_op *op, model_result *res)
+{
+	char canon[MODEL_NAME_MAX];
+	if (!name_ok(op, res, "create", canon))
+		return;
 	rs_err err = ss_root_create(s->fs, s->root, op->mailbox, s->opt.pid);
 	if (s->dead || err == RS_EUNKNOWN)
 		ss_store_error(s, res, NULL, RS_EUNKNOWN, "CREATE");
@@ -119,15 +129,8 @@ void ss_cmd_create(rt_session *s, const model_op *op, model_result *res)
 void ss_cmd_delete(rt_session *s, const model_op *op, model_result *res)
 {
 	char canon[MODEL_NAME_MAX];
-	if (op->mailbox[0] == '\0') {
-		ss_status(res, MODEL_ST_BAD, "Missing mailbox name");
+	if (!name_ok(op, res, "delete", canon))
 		return;
-	}
-	rt_store_canon(op->mailbox, canon);
-	if (strcmp(canon, "INBOX") == 0) {
-		ss_status(res, MODEL_ST_NO, "Cannot delete INBOX");
-		return;
-	}
 	/* A rename: our handle (selected or not) is simply left behind. */
 	rs_err err = ss_root_delete(s->fs, s->root, canon, s->opt.pid);
 	if (err == RS_OK) {
