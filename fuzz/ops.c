@@ -24,6 +24,7 @@
  *   RATCHET_FUZZ_OPS=N         override OPS_CAP (and the replay's ops)
  */
 #include "fuzz.h"
+#include "fuzz_mutant.h"
 #include "model.h"
 #include "rs.h"
 #include "rt.h"
@@ -48,22 +49,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *name = getenv("RATCHET_FUZZ_MUTANT");
-#ifdef RATCHET_FUZZ_MUTANT
-	if (name == NULL || name[0] == '\0')
-		name = RATCHET_FUZZ_MUTANT;
-#endif
-	if (name != NULL && name[0] != '\0') {
-		g_mutants = rs_mutant_parse(name);
-		if (g_mutants == 0) {
-			fprintf(stderr, "fuzz_ops: unknown mutant '%s'; one of:", name);
-			for (const char *const *n = rs_mutant_names(); *n != NULL; n++)
-				fprintf(stderr, " %s", *n);
-			fputc('\n', stderr);
-			exit(2);
-		}
+	const char *name;
+	g_mutants = fx_mutant_from_env(&name);
+	if (g_mutants != 0) {
 		snprintf(g_mutant_name, sizeof(g_mutant_name), "%s", name);
-		fprintf(stderr, "fuzz_ops: hunting mutant %s\n", name);
+		fprintf(stderr, "fuzz_ops: hunting mutant %s\n", g_mutant_name);
 	}
 	const char *ops = getenv("RATCHET_FUZZ_OPS");
 	if (ops != NULL && atoll(ops) > 0)

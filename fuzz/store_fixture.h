@@ -5,6 +5,7 @@
 #define RATCHET_FUZZ_STORE_FIXTURE_H
 
 #include "fuzz.h"
+#include "fuzz_mutant.h"
 #include "rs.h"
 
 #include <stdio.h>
@@ -17,28 +18,6 @@
 #define FX_LOG FX_BOX "/ratchet-log"
 #define FX_UIDVALIDITY 1700000000u
 #define FX_PID 4242u
-
-/* RATCHET_FUZZ_MUTANT=name (or -DRATCHET_FUZZ_MUTANT="name") makes the store
- * targets run a mutant too; unknown names stop the program. */
-static inline unsigned fx_mutant_from_env(void)
-{
-	const char *name = getenv("RATCHET_FUZZ_MUTANT");
-#ifdef RATCHET_FUZZ_MUTANT
-	if (name == NULL || name[0] == '\0')
-		name = RATCHET_FUZZ_MUTANT;
-#endif
-	if (name == NULL || name[0] == '\0')
-		return 0;
-	unsigned m = rs_mutant_parse(name);
-	if (m == 0) {
-		fprintf(stderr, "fuzz: unknown mutant '%s'; one of:", name);
-		for (const char *const *n = rs_mutant_names(); *n != NULL; n++)
-			fprintf(stderr, " %s", *n);
-		fputc('\n', stderr);
-		exit(2);
-	}
-	return m;
-}
 
 static inline rs_options fx_options(unsigned mutants, bool repair, uint32_t rotate)
 {

@@ -27,7 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	g_mutants = fx_mutant_from_env();
+	g_mutants = fx_mutant_from_env(NULL);
 	return 0;
 }
 
