@@ -236,8 +236,6 @@ struct model_checker {
 	uint64_t last_crash_t;
 	uint64_t checkpoint_open;   /* op id of an open checkpoint, 0 none */
 	uint64_t checkpoint_inv_t;
-	bool obs_before_own;        /* the FETCH being applied may predate the
-				     * STORE whose response carries it */
 	/* scratch */
 	cm_buf tmp;
 };
@@ -272,8 +270,10 @@ void ck_flags_write(model_checker *c, ck_box *b, uint32_t uid, const ck_op *op,
 void ck_flags_initial(model_checker *c, ck_box *b, uint32_t uid, const ck_op *op,
 		      bool known, cm_flags flags);
 void ck_flags_wide(ck_msg *m, const ck_wide *wd);
+/* before_own: in a STORE's response, this FETCH may predate the STORE's
+ * own change (pending updates go out first). */
 void ck_flags_observe(model_checker *c, ck_session *s, ck_box *b, uint32_t uid,
-		      const ck_op *op, cm_flags flags, uint64_t modseq);
+		      const ck_op *op, cm_flags flags, bool before_own);
 bool ck_flags_could_be_set(const ck_msg *m, cm_flags bit, uint64_t before_t);
 void ck_flags_reset(ck_box *b, uint64_t t, uint64_t quiet_since);
 void ck_flags_fault(ck_box *b, uint64_t t, uint64_t op_id);

@@ -260,14 +260,13 @@ static model_inv classify(model_checker *c, const ck_msg *m, const obs *o,
 }
 
 void ck_flags_observe(model_checker *c, ck_session *s, ck_box *b, uint32_t uid,
-		      const ck_op *op, cm_flags flags, uint64_t modseq)
+		      const ck_op *op, cm_flags flags, bool before_own)
 {
-	(void)modseq;
 	ck_msg *m = ck_msg_get(b, uid, true);
 	/* A STORE finds a message expunged meanwhile untouched. */
 	obs o = {s, op, s->select_inv_t,
-		 c->obs_before_own || (op->op.kind == MODEL_OP_STORE &&
-				       ck_ops_maybe_removed(b, op->inv_t, uid))};
+		 before_own || (op->op.kind == MODEL_OP_STORE &&
+				ck_ops_maybe_removed(b, op->inv_t, uid))};
 	m->clear_seen |= ~flags;
 	m->last_obs_flags = flags;
 	m->last_obs_inv_t = op->inv_t;

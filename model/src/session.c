@@ -362,7 +362,7 @@ static void fetch_modseq(model_checker *c, ck_session *s, ck_op *op, ck_entry *e
 }
 
 static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
-		     const model_untagged *u)
+		     const model_untagged *u, bool before_own)
 {
 	const model_fetch *f = &u->fetch;
 	if (u->n < 1 || u->n > s->n) {
@@ -398,8 +398,7 @@ static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
 	if (f->has & (MODEL_F_ID | MODEL_F_BODY | MODEL_F_SIZE | MODEL_F_IDATE))
 		ck_box_identity(c, s->box, op, e->uid, f);
 	if (f->has & MODEL_F_FLAGS)
-		ck_flags_observe(c, s, s->box, e->uid, op, f->flags,
-				 (f->has & MODEL_F_MODSEQ) ? f->modseq : 0);
+		ck_flags_observe(c, s, s->box, e->uid, op, f->flags, before_own);
 	if (f->has & MODEL_F_MODSEQ)
 		ck_box_modseq(c, s, s->box, op, e->uid, f->modseq, f->flags,
 			      (f->has & MODEL_F_FLAGS) != 0);
@@ -523,10 +522,8 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 		case MODEL_UT_VANISHED: on_vanished(c, s, op, u); break;
 		case MODEL_UT_FETCH:
 			/* .SILENT: what it shows may all predate the STORE. */
-			c->obs_before_own = op->op.kind == MODEL_OP_STORE &&
-					    (op->op.silent || flags_fetch_follows(res, i, to));
-			on_fetch(c, s, op, u);
-			c->obs_before_own = false;
+			on_fetch(c, s, op, u, op->op.kind == MODEL_OP_STORE &&
+				 (op->op.silent || flags_fetch_follows(res, i, to)));
 			break;
 		case MODEL_UT_SEARCH: on_search(c, s, op, u); break;
 		case MODEL_UT_CODE: on_code(c, s, op, &u->code); break;
