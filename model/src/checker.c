@@ -271,6 +271,7 @@ static void op_free(ck_op *op)
 	model_op_free(&op->op);
 	cm_uidset_free(&op->uids);
 	cm_uidset_free(&op->maybe_uids);
+	free(op->ut_uid);
 	free(op);
 }
 
@@ -319,6 +320,8 @@ static void complete(model_checker *c, const model_event *ev)
 		c->checkpoint_open = 0;
 	} else {
 		ck_session *s = ck_session_get(c, op->client);
+		op->ut_uid = cm_xmalloc((ev->res.nut + 1) * sizeof(*op->ut_uid));
+		ck_session_fetch_uids(s, op, &ev->res, op->ut_uid);
 		ck_ops_settle(c, s, op, &ev->res);
 		ck_session_apply(c, s, op, &ev->res);
 		ck_ops_complete(c, s, op, &ev->res);

@@ -38,6 +38,8 @@ typedef struct ck_op {
 	cm_uidset uids;               /* target UIDs resolved at invoke */
 	cm_uidset maybe_uids;         /* sequence numbers the session could not
 				       * resolve: the UID ranges they may be */
+	uint32_t *ut_uid;             /* completion: UID of each untagged FETCH
+				       * (ck_session_fetch_uids), else NULL */
 	/* snapshots taken at invoke, for "completed before invoked" rules */
 	uint32_t snap_max_add_uid;    /* in dst (or box) */
 	uint32_t snap_uidnext;        /* max fresh UIDNEXT completed, dst */
@@ -263,6 +265,8 @@ void ck_session_apply(model_checker *c, ck_session *s, ck_op *op,
 void ck_session_invoke(model_checker *c, ck_session *s, ck_op *op);
 void ck_session_reset(ck_session *s);
 uint32_t ck_session_max_uid(const ck_session *s);
+void ck_session_fetch_uids(const ck_session *s, const ck_op *op,
+			   const model_result *res, uint32_t *out);
 
 /* flags.c: FLAGS-MERGE and friends */
 void ck_flags_write(model_checker *c, ck_box *b, uint32_t uid, const ck_op *op,

@@ -534,6 +534,58 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 	}
 }
 
+/* The UID behind each untagged FETCH of res (0: unknown), as the session's
+ * view stood when that line arrived: an EXPUNGE later in the same reply
+ * renumbers the view, so a FETCH without UID item (a flag change another
+ * session made, reported before the expunges) is resolved in order on a
+ * copy of the map, not on the map after the reply. */
+void ck_session_fetch_uids(const ck_session *s, const ck_op *op,
+			   const model_result *res, uint32_t *out)
+{
+	bool all_uid = true;
+	for (size_t i = 0; i < res->nut; i++) {
+		const model_untagged *u = &res->ut[i];
+		out[i] = u->kind == MODEL_UT_FETCH && (u->fetch.has & MODEL_F_UID) ?
+			 u->fetch.uid : 0;
+		all_uid &= u->kind != MODEL_UT_FETCH || out[i] != 0;
+	}
+	if (all_uid)
+		return;
+	size_t n = s->n, cap = s->n + 16;
+	uint32_t *v = cm_xmalloc(cap * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = s->map[i].uid;
+	for (size_t i = 0; i < res->nut; i++) {
+		const model_untagged *u = &res->ut[i];
+		if (u->kind == MODEL_UT_CODE && u->code.kind == MODEL_CODE_CLOSED &&
+		    op->op.kind == MODEL_OP_SELECT) {
+			n = 0;
+		} else if (u->kind == MODEL_UT_EXISTS && u->n > n && u->n < (1u << 24)) {
+			if (u->n > cap) {
+				cap = (size_t)u->n * 2;
+				v = cm_xrealloc(v, cap * sizeof(*v));
+			}
+			memset(v + n, 0, (u->n - n) * sizeof(*v));
+			n = u->n;
+		} else if (u->kind == MODEL_UT_EXPUNGE && u->n >= 1 && u->n <= n) {
+			memmove(v + u->n - 1, v + u->n, (n - u->n) * sizeof(*v));
+			n--;
+		} else if (u->kind == MODEL_UT_VANISHED && !u->earlier) {
+			size_t k = 0;
+			for (size_t j = 0; j < n; j++)
+				if (v[j] == 0 || !cm_uidset_contains(&u->set, v[j]))
+					v[k++] = v[j];
+			n = k;
+		} else if (u->kind == MODEL_UT_FETCH && u->n >= 1 && u->n <= n) {
+			if (out[i] != 0)
+				v[u->n - 1] = out[i];
+			else
+				out[i] = v[u->n - 1];
+		}
+	}
+	free(v);
+}
+
 void ck_session_apply(model_checker *c, ck_session *s, ck_op *op,
 		      const model_result *res)
 {
