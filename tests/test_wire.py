@@ -13,6 +13,7 @@ import imaplib
 import json
 import os
 import pathlib
+import re
 import shutil
 import sys
 import time
@@ -108,16 +109,45 @@ def ratchet_run(ratchet, tmp_path, url, *args, timeout=900):
     return p, r
 
 
-# Since the wire workload sets flags on real servers (it set none before:
-# EXAMINE's PERMANENTFLAGS are empty) and scripts conflicts, about one run
-# in six on Dovecot reports an error the checker may not be entitled to
-# (EXPUNGE-MODSEQ, CHANGEDSINCE-COMPLETE, once COPY-ATOMIC); each is kept in
-# /tmp/wire-evidence/ and under analysis (issue 4 stays open). Until each is
-# judged a Dovecot bug or a checker rule is fixed, this is not a gate.
-@pytest.mark.xfail(reason="intermittent findings on Dovecot under analysis (issue 4)",
-                   strict=False)
-def test_dovecot_clean(ratchet, tmp_path, dovecot):
-    clean_run(ratchet, tmp_path, dovecot)
+# Dovecot 2.3 maildir resurrects an expunged message under concurrency: a
+# session syncing the folder finds the file of a message another session
+# has just expunged (or moved away) and logs "Expunged message reappeared,
+# giving a new UID"; clients then see it under a UID no command announced,
+# which ratchet reports as COPY-ATOMIC ("added twice"). In 60 runs of 5000
+# ops (4 clients) every such error matched one of those log lines in the
+# same folder, and every log line gave one error. The maildir run may
+# therefore show errors only where Dovecot's own log admits a reappearance;
+# anything else fails, and mdbox must be clean outright.
+REAPPEARED = re.compile(r"Maildir/\.([^:]+): Expunged message reappeared")
+
+
+def reappearances(srv):
+    """Folder name (IMAP form, "/" separator) -> count of reappearances."""
+    counts = {}
+    for m in REAPPEARED.finditer(pathlib.Path(srv.log).read_text(errors="replace")):
+        box = m.group(1).replace(".", "/")
+        counts[box] = counts.get(box, 0) + 1
+    return counts
+
+
+def unexplained(srv, violations):
+    """The errors Dovecot's log does not explain (see REAPPEARED)."""
+    errors = [v for v in violations if v["severity"] == "error"]
+    if srv.kind != "dovecot-maildir":
+        return errors
+    left = reappearances(srv)
+    out = []
+    for v in errors:
+        if v["invariant"] == "COPY-ATOMIC" and left.get(v.get("mailbox"), 0) > 0:
+            left[v["mailbox"]] -= 1
+        else:
+            out.append(v)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_dovecot_clean(ratchet, tmp_path, dovecot, seed):
+    clean_run(ratchet, tmp_path, dovecot, seed, explain=True)
 
 
 # Cyrus 3.6.1 (Debian 12) shows, in most 4-client runs of 5000 ops,
@@ -154,19 +184,24 @@ def keep_evidence(srv, tmp_path, r):
     return dest
 
 
-def clean_run(ratchet, tmp_path, srv):
-    """4 clients, 5000 ops: exit 0, zero errors, every op kind reached,
-    the offline checker agrees and nothing is left behind."""
+def clean_run(ratchet, tmp_path, srv, seed=1, explain=False):
+    """4 clients, 5000 ops: exit 0, zero errors (with explain, zero errors
+    the server's own log does not admit: see REAPPEARED), every op kind
+    reached, the offline checker agrees and nothing is left behind."""
     hist, junit = tmp_path / "h.jsonl", tmp_path / "j.xml"
     p, r = ratchet_run(ratchet, tmp_path, srv.url(), "--clients", "4",
-                       "--ops", "5000", "--seed", "1", "--history", str(hist),
-                       "--junit", str(junit))
+                       "--ops", "5000", "--seed", str(seed), "--history", str(hist),
+                       "--junit", str(junit), "--keep-going")
     if p.returncode != 0 or (r and r["summary"]["errors"]):
         where = keep_evidence(srv, tmp_path, r)
         print(f"{srv.kind}: evidence kept in {where}")
-    assert p.returncode == 0, p.stdout + p.stderr + srv.log_tail()
+    assert r is not None, p.stdout + p.stderr + srv.log_tail()
     s = r["summary"]
-    assert s["errors"] == 0, r["violations"][:5]
+    bad = unexplained(srv, r["violations"]) if explain else [
+        v for v in r["violations"] if v["severity"] == "error"]
+    assert not bad, bad[:5]
+    assert s["errors"] == len([v for v in r["violations"] if v["severity"] == "error"])
+    assert p.returncode == (1 if s["errors"] else 0), p.stdout + p.stderr + srv.log_tail()
     assert s["ops"] >= 5000 and s["checkpoints"] >= 2
     assert s["target"].startswith("imap://alice@127.0.0.1:")
     assert {"UIDPLUS", "CONDSTORE", "QRESYNC", "MOVE"} <= set(s["capabilities"])
@@ -191,10 +226,13 @@ def clean_run(ratchet, tmp_path, srv):
               "connect", "logout", "checkpoint"):
         assert k in kinds, (k, sorted(kinds))
     # The standalone checker agrees with the online one.
-    c = run([ratchet, "check", str(hist)], cwd=tmp_path)
-    assert c.returncode == 0, c.stdout + c.stderr
+    c = run([ratchet, "check", str(hist), "--report", str(tmp_path / "c.json")],
+            cwd=tmp_path)
+    assert c.returncode == p.returncode, c.stdout + c.stderr
+    cr = json.loads((tmp_path / "c.json").read_text())
+    assert cr["summary"]["errors"] == s["errors"]
     # Nothing is left behind.
-    assert not [b for b in mailboxes(srv) if "ratchet-1" in b]
+    assert not [b for b in mailboxes(srv) if re.search(rf'ratchet-{seed}(/|"?$)', b)]
 
 
 def test_unreachable_port_is_one_line_exit_2(ratchet, tmp_path):
