@@ -26,7 +26,8 @@ run: build
 bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
-	./build-release/ratchet bench --json
+	@scripts/deps.sh servers
+	scripts/bench.sh build-release --json
 
 test: deps-test
 	@cmake --preset default >/dev/null

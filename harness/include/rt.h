@@ -246,6 +246,7 @@ typedef struct rt_bench {
 	bool quick;          /* shorter runs, for smoke tests */
 	const char *only;    /* run only benchmarks whose name starts so */
 	const char *dir;     /* real directory for the .disk figures */
+	const char *dovecot; /* imap:// URL for wire.dovecot (NULL: skipped) */
 	bool verbose;
 } rt_bench;
 
@@ -260,6 +261,7 @@ int rt_cmd_run(int argc, char **argv);
 int rt_cmd_replay(int argc, char **argv);
 int rt_cmd_check(int argc, char **argv);
 int rt_bench_sim(rt_bench *b);
+int rt_bench_wire(rt_bench *b);
 
 /* One-line error to stderr in the shape every command uses. */
 void rt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,17 +29,20 @@ bool rt_bench_wanted(const rt_bench *b, const char *name)
 static int bench_usage(void)
 {
 	fputs("usage: ratchet bench [--json] [--quick] [--only PREFIX] [--dir DIR]\n"
+	      "                     [--dovecot URL]\n"
 	      "  --json         print one JSON object {\"results\": [...]}\n"
 	      "  --quick        short runs (smoke test; figures are rough)\n"
 	      "  --only PREFIX  only benchmarks whose name starts with PREFIX\n"
-	      "  --dir DIR      real directory for the .disk figures (default /var/tmp)\n",
+	      "  --dir DIR      real directory for the .disk figures (default /var/tmp)\n"
+	      "  --dovecot URL  imap://USER:PASS@127.0.0.1:PORT of a local Dovecot for\n"
+	      "                 wire.dovecot.* (default $RATCHET_BENCH_DOVECOT; none: skipped)\n",
 	      stderr);
 	return RT_EXIT_USAGE;
 }
 
 int rt_cmd_bench(int argc, char **argv)
 {
-	rt_bench b = {.dir = "/var/tmp"};
+	rt_bench b = {.dir = "/var/tmp", .dovecot = getenv("RATCHET_BENCH_DOVECOT")};
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -50,6 +53,8 @@ int rt_cmd_bench(int argc, char **argv)
 			b.only = argv[++i];
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			b.dir = argv[++i];
+		else if (strcmp(argv[i], "--dovecot") == 0 && i + 1 < argc)
+			b.dovecot = argv[++i];
 		else if (strcmp(argv[i], "--help") == 0)
 			return bench_usage(), RT_EXIT_CLEAN;
 		else {
@@ -60,6 +65,7 @@ int rt_cmd_bench(int argc, char **argv)
 	b.verbose = !json;
 	int rc = rt_bench_store(&b);
 	rc |= rt_bench_sim(&b);
+	rc |= rt_bench_wire(&b);
 	if (json) {
 		json_t *results = json_array();
 		for (size_t i = 0; i < b.n; i++)
