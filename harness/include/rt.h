@@ -83,6 +83,7 @@ typedef struct rt_mix {
 	uint32_t w[RT_WK_COUNT];        /* weights */
 	uint32_t deleted_per_million;   /* how often STOREs set \Deleted */
 	int boxes;                      /* mailboxes used (2..RT_MAX_BOXES) */
+	uint32_t box_target;            /* trim a mailbox above this size (0 never) */
 } rt_mix;
 
 void rt_mix_swarm(rt_mix *m, rt_choice *c);

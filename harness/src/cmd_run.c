@@ -33,7 +33,8 @@ static void usage(FILE *out)
 	      "  --shrink-seconds S  shrinking budget (default 30)\n"
 	      "  --quiet             no progress line\n"
 	      "  --target imap://USER:PASS@HOST:PORT  test a real server instead\n"
-	      "      --mailbox-prefix P, --keep, --allow-inbox, --reuse (see README)\n",
+	      "      --mailbox-prefix P, --keep, --allow-inbox, --reuse (see README)\n"
+	      "      --mailbox-size N  trim mailboxes above N messages (default 300; 0 never)\n",
 	      out);
 }
 

@@ -59,6 +59,7 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
 	o->seconds = 30;
 	o->shrink_seconds = 30;
 	o->timeout = 10;
+	o->box_size = 300;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -109,6 +110,10 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
 			o->target = v;
 		} else if (strcmp(a, "--mailbox-prefix") == 0) {
 			o->mailbox_prefix = v;
+		} else if (strcmp(a, "--mailbox-size") == 0) {
+			if (!parse_u64(v, 1000000, &n))
+				return bad("--mailbox-size needs a number up to 1000000, not '%s'", v);
+			o->box_size = (uint32_t)n;
 		} else {
 			takes = false;
 			if (strcmp(a, "--keep-going") == 0)

@@ -21,6 +21,7 @@ typedef struct rt_opts {
 	const char *mailbox_prefix;
 	bool keep, allow_inbox, reuse;
 	double timeout;             /* per command, seconds */
+	uint32_t box_size;          /* trim mailboxes above this (0: never) */
 	bool ops_set, seconds_set;
 } rt_opts;
 

@@ -16,6 +16,7 @@ typedef struct rt_view_entry {
 /* What a client knows about its session, from its own responses. */
 typedef struct rt_view {
 	bool connected, selected, readonly, condstore, qresync, need_sync;
+	bool trim_next;                 /* a trim set \Deleted: EXPUNGE next */
 	int box;                        /* selected mailbox index, -1 none */
 	uint32_t uidvalidity;
 	rt_view_entry *e;               /* by sequence number - 1 */

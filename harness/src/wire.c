@@ -441,6 +441,7 @@ static void make_workload(loop *L, rt_choice *ch)
 	rt_mix mix;
 	rt_mix_default(&mix);
 	mix.boxes = w->setup->nboxes;
+	mix.box_target = w->o->box_size;
 	const char *names[RT_MAX_BOXES];
 	for (int i = 0; i < RT_MAX_BOXES; i++)
 		names[i] = w->setup->boxes[i];

@@ -34,7 +34,7 @@ void rt_view_reset(rt_view *v)
 	v->box = -1;
 	v->n = 0;
 	v->hms = 0;
-	v->need_sync = false;
+	v->need_sync = v->trim_next = false;
 }
 
 void rt_view_free(rt_view *v)
@@ -98,8 +98,10 @@ static void view_search(rt_view *v, const cm_uidset *set)
 {
 	if (cm_uidset_count(set) != v->n)
 		return;
-	for (size_t i = 0; i < v->n; i++)
-		v->e[i].uid = cm_uidset_nth(set, i);
+	size_t i = 0;
+	for (size_t r = 0; r < set->n; r++)
+		for (uint64_t uid = set->r[r].lo; uid <= set->r[r].hi; uid++)
+			v->e[i++].uid = (uint32_t)uid;
 }
 
 /* Remembers a mailbox's state for a later SELECT (QRESYNC ...). */
@@ -125,6 +127,9 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 		v->connected = res->status == MODEL_ST_OK;
 		return;
 	}
+	v->trim_next = op->kind == MODEL_OP_STORE && op->silent &&
+		       op->mode == MODEL_STORE_ADD && op->flags == CM_FLAG_DELETED &&
+		       res->status == MODEL_ST_OK;
 	if (op->kind == MODEL_OP_SELECT) {
 		view_remember(v);
 		v->selected = false;
@@ -391,6 +396,27 @@ static bool make_expunge(const rt_view *v, rt_choice *c, model_op *op)
 	return true;
 }
 
+/* Above mix.box_target messages a client trims the selected mailbox:
+ * UID STORE +FLAGS.SILENT (\\Deleted) on a few UIDs, then EXPUNGE, racing
+ * with everyone else. Long wire runs stay at a steady size, as load tools
+ * keep them, instead of every op slowing down as the mailboxes grow. */
+static bool make_trim(const rt_workload *w, const rt_view *v, rt_choice *c,
+		      model_op *op)
+{
+	if (v->trim_next) {
+		model_op_init(op, MODEL_OP_EXPUNGE);
+		return true;
+	}
+	if (v->n <= w->mix.box_target || !rt_choice_chance(c, 250000))
+		return false;
+	model_op_init(op, MODEL_OP_STORE);
+	op->uid = true;
+	op->mode = MODEL_STORE_ADD;
+	op->flags = CM_FLAG_DELETED;
+	op->silent = true;
+	return pick_uids(v, c, &op->set, 8);
+}
+
 static bool make_fetch(rt_workload *w, const rt_view *v, rt_choice *c,
 		       model_op *op, rt_wk kind)
 {
@@ -455,6 +481,8 @@ void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *
 		make_sync_fetch(w, v, op);
 		return;
 	}
+	if (w->mix.box_target != 0 && !v->readonly && make_trim(w, v, c, op))
+		return;
 	for (int tries = 0; tries < 4; tries++) {
 		rt_wk k = pick_kind(&w->mix, c);
 		switch (k) {
