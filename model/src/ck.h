@@ -214,6 +214,7 @@ typedef struct ck_session {
 	uint64_t select_inv_t;      /* fresh floor for visibility */
 	ck_entry *map;
 	size_t n, cap;
+	size_t known_end;           /* map[known_end..n) hold no UID */
 	uint32_t max_uid_known;     /* in this selection */
 	uint64_t hms;               /* last HIGHESTMODSEQ code in this selection */
 	uint64_t hms_before;        /* hms before the op being applied */

@@ -12,7 +12,7 @@ void ck_session_reset(ck_session *s)
 	s->condstore = s->qresync = s->nomodseq = false;
 	s->box = NULL;
 	s->mailbox[0] = '\0';
-	s->n = 0;
+	s->n = s->known_end = 0;
 	s->max_uid_known = 0;
 	s->hms = 0;
 }
@@ -32,6 +32,8 @@ static void map_remove(ck_session *s, size_t idx)
 {
 	memmove(&s->map[idx], &s->map[idx + 1], (s->n - idx - 1) * sizeof(*s->map));
 	s->n--;
+	if (idx < s->known_end)
+		s->known_end--;
 }
 
 uint32_t ck_session_max_uid(const ck_session *s)
@@ -226,13 +228,12 @@ static void on_expunge(model_checker *c, ck_session *s, ck_op *op, uint32_t n)
 	gone(c, s, op, n - 1);
 }
 
-/* A live VANISHED UID the session has not been told yet may be one of the
- * messages it knows only by sequence number: find the one place it fits. */
 /* The entry a VANISHED UID the session never learnt must be: an unknown
  * one after the last known UID below it, before the first above it, and
  * (if it arrived by EXISTS) arrived when UIDs up to below it were known.
- * If several qualify and differ, the others keep only the weakest floor,
- * so a wrong pick cannot turn into a false report. */
+ * If several qualify, the others keep only the weakest floor and forget
+ * the MODSEQ and flags they were shown (the removed entry may have been
+ * any of them), so a wrong pick cannot turn into a false report. */
 static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 {
 	size_t lo = 0, hi = s->n;
@@ -244,7 +245,7 @@ static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 			hi = i;
 			break;
 		}
-	bool found = false;
+	size_t found = 0;
 	uint32_t min_floor = UINT32_MAX;
 	for (size_t i = lo; i < hi; i++) {
 		const ck_entry *e = &s->map[i];
@@ -252,13 +253,18 @@ static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 		min_floor = CM_MIN(min_floor, floor);
 		if (floor < uid) {
 			*idx_r = i; /* the last: new arrivals are at the end */
-			found = true;
+			found++;
 		}
 	}
-	for (size_t i = lo; found && i < hi; i++)
+	for (size_t i = lo; found > 0 && i < hi; i++) {
 		if (s->map[i].fresh_new)
 			s->map[i].arrival_floor = min_floor;
-	return found;
+		if (found > 1) {
+			s->map[i].modseq = 0;
+			s->map[i].has_flags = false;
+		}
+	}
+	return found > 0;
 }
 
 static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
@@ -328,7 +334,9 @@ static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 					     s->map[i - 1].uid, i);
 			break;
 		}
-	for (size_t i = idx + 1; i < s->n; i++)
+	/* Entries from s->known_end on hold no UID: a FETCH 1:* after SELECT
+	 * learns in order without rescanning the unknown tail. */
+	for (size_t i = idx + 1; i < s->n && i < s->known_end; i++)
 		if (s->map[i].uid != 0) {
 			if (s->map[i].uid <= uid)
 				ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
@@ -342,6 +350,8 @@ static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 			     "a new message got UID %" PRIu32 ", not above UID %" PRIu32
 			     " the session knew when it arrived", uid, e->arrival_floor);
 	e->uid = uid;
+	if (idx + 1 > s->known_end)
+		s->known_end = idx + 1;
 	if (uid > s->max_uid_known)
 		s->max_uid_known = uid;
 	if (s->box != NULL)
@@ -349,12 +359,21 @@ static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 }
 
 static void fetch_modseq(model_checker *c, ck_session *s, ck_op *op, ck_entry *e,
-			 const model_fetch *f)
+			 const model_fetch *f, bool gone)
 {
 	if (f->modseq == 0 || f->modseq > INT64_MAX)
 		ck_violation(c, INV_MODSEQ_POSITIVE, op, s->box, e->uid, 0,
 			     "MODSEQ %" PRIu64 " is outside 1..2^63-1", f->modseq);
-	if (e->modseq > f->modseq && !s->nomodseq)
+	if (e->modseq > f->modseq && !s->nomodseq && gone)
+		/* Dovecot answers FETCH for a message another session has just
+		 * expunged with its state from before the change the session
+		 * was already shown, then reports the expunge in the same
+		 * reply: wrong, but no client keeps that state. */
+		ck_warning(c, INV_MODSEQ_MONO, op, s->box, e->uid, 0,
+			   "MODSEQ of UID %" PRIu32 " went down from %" PRIu64 " to %"
+			   PRIu64 " in a FETCH of it just before its expunge was "
+			   "reported", e->uid, e->modseq, f->modseq);
+	else if (e->modseq > f->modseq && !s->nomodseq)
 		ck_violation(c, INV_MODSEQ_MONO, op, s->box, e->uid, 0,
 			     "MODSEQ of UID %" PRIu32 " went down from %" PRIu64 " to %"
 			     PRIu64 " in one session", e->uid, e->modseq, f->modseq);
@@ -362,7 +381,7 @@ static void fetch_modseq(model_checker *c, ck_session *s, ck_op *op, ck_entry *e
 }
 
 static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
-		     const model_untagged *u, bool before_own)
+		     const model_untagged *u, bool before_own, bool gone)
 {
 	const model_fetch *f = &u->fetch;
 	if (u->n < 1 || u->n > s->n) {
@@ -386,7 +405,7 @@ static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
 			     "FETCH of flags for sequence %" PRIu32 " lacks UID although "
 			     "QRESYNC is enabled", u->n);
 	if (f->has & MODEL_F_MODSEQ)
-		fetch_modseq(c, s, op, e, f);
+		fetch_modseq(c, s, op, e, f, gone);
 	if (f->has & MODEL_F_FLAGS) {
 		e->has_flags = true;
 		e->flags = f->flags;
@@ -416,8 +435,10 @@ static void on_search(model_checker *c, ck_session *s, ck_op *op,
 			     "has %zu messages", cm_uidset_count(&u->set), s->n);
 		return;
 	}
-	for (size_t i = 0; i < s->n; i++)
-		learn_uid(c, s, op, i, cm_uidset_nth(&u->set, i));
+	size_t i = 0;
+	for (size_t r = 0; r < u->set.n; r++)
+		for (uint64_t uid = u->set.r[r].lo; uid <= u->set.r[r].hi; uid++)
+			learn_uid(c, s, op, i++, (uint32_t)uid);
 }
 
 static void on_code(model_checker *c, ck_session *s, ck_op *op, const model_code *code)
@@ -468,7 +489,7 @@ static void begin_select(model_checker *c, ck_session *s, ck_op *op,
 		    res->ut[i].code.kind == MODEL_CODE_UIDVALIDITY)
 			uv = (uint32_t)res->ut[i].code.value;
 	s->box = NULL;
-	s->n = 0;
+	s->n = s->known_end = 0;
 	s->max_uid_known = 0;
 	s->hms = 0;
 	s->nomodseq = false;
@@ -483,25 +504,36 @@ static void begin_select(model_checker *c, ck_session *s, ck_op *op,
 		s->condstore = true;
 }
 
+/* Is the message of FETCH i expunged later in res (before index to)? */
+static bool gone_later(const model_result *res, size_t i, size_t to)
+{
+	const model_untagged *u = &res->ut[i];
+	uint32_t seq = u->n;
+	for (size_t k = i + 1; k < to; k++) {
+		const model_untagged *x = &res->ut[k];
+		if (x->kind == MODEL_UT_EXPUNGE) {
+			if (x->n == seq)
+				return true;
+			seq -= x->n < seq;
+		} else if (x->kind == MODEL_UT_VANISHED && !x->earlier &&
+			   (u->fetch.has & MODEL_F_UID) &&
+			   cm_uidset_contains(&x->set, u->fetch.uid)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* In a STORE's response, a FETCH followed by another of the same message,
  * or by its expunge, may show the state before the STORE (pending updates
  * go out first; an expunged message is not stored to). */
 static bool flags_fetch_follows(const model_result *res, size_t i, size_t to)
 {
 	const model_untagged *u = &res->ut[i];
-	uint32_t seq = u->n;
+	if (gone_later(res, i, to))
+		return true;
 	for (size_t k = i + 1; k < to; k++) {
 		const model_untagged *x = &res->ut[k];
-		/* Expunged meanwhile: the STORE may have found it gone. */
-		if (x->kind == MODEL_UT_EXPUNGE) {
-			if (x->n == seq)
-				return true;
-			seq -= x->n < seq;
-			continue;
-		}
-		if (x->kind == MODEL_UT_VANISHED && (u->fetch.has & MODEL_F_UID) &&
-		    cm_uidset_contains(&x->set, u->fetch.uid))
-			return true;
 		if (x->kind != MODEL_UT_FETCH || !(x->fetch.has & MODEL_F_FLAGS))
 			continue;
 		if (x->n == u->n || ((x->fetch.has & u->fetch.has & MODEL_F_UID) &&
@@ -523,7 +555,8 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 		case MODEL_UT_FETCH:
 			/* .SILENT: what it shows may all predate the STORE. */
 			on_fetch(c, s, op, u, op->op.kind == MODEL_OP_STORE &&
-				 (op->op.silent || flags_fetch_follows(res, i, to)));
+				 (op->op.silent || flags_fetch_follows(res, i, to)),
+				 gone_later(res, i, to));
 			break;
 		case MODEL_UT_SEARCH: on_search(c, s, op, u); break;
 		case MODEL_UT_CODE: on_code(c, s, op, &u->code); break;
