@@ -634,12 +634,25 @@ static void vanished_earlier(model_checker *c, ck_session *s, ck_box *b, ck_op *
 	cm_uidset_free(&held);
 }
 
-static bool session_knows(const ck_session *s, uint32_t uid)
+static void fetched_uids(const ck_op *op, const model_result *res, cm_uidset *out)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->map[i].uid == uid)
-			return true;
-	return false;
+	for (size_t i = 0; i < res->nut; i++)
+		if (res->ut[i].kind == MODEL_UT_FETCH && op->ut_uid[i] != 0)
+			cm_uidset_add(out, op->ut_uid[i]);
+}
+
+/* m changed above since before op and still exists: unless op returned
+ * it, it must be gone by the time a later op sees it (CHANGEDSINCE-COMPLETE
+ * is judged in ck_box_seen). */
+static void must_return(const ck_op *op, ck_msg *m, const cm_uidset *fetched,
+			uint64_t since)
+{
+	if (m != NULL && m->max_modseq > since && m->max_modseq_t < op->inv_t &&
+	    m->told_gone_t == CK_NEVER && !cm_uidset_contains(fetched, m->uid) &&
+	    m->must_exist_since == 0) {
+		m->must_exist_since = op->cmp_t;
+		m->must_exist_op = op->id;
+	}
 }
 
 static void changedsince(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
@@ -660,25 +673,26 @@ static void changedsince(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
 				   "MODSEQ %" PRIu64 " (or an unsolicited FETCH came late)",
 				   since, uid, u->fetch.modseq);
 	}
-	bool fetch = op->op.kind == MODEL_OP_FETCH;
-	for (size_t i = 0; i < b->msgs.cap; i++) {
-		ck_msg *m = b->msgs.vals[i];
-		if (b->msgs.keys[i] == 0 || m == NULL || !cm_uidset_contains(asked, m->uid))
-			continue;
-		/* A FETCH runs on the session's view, which may not hold a
-		 * message added meanwhile until an EXISTS (sent after the
-		 * FETCH data, as Dovecot does) announces it (C3): only
-		 * messages the session knew by UID must be returned. SELECT
-		 * builds a fresh view: there every message counts. */
-		if (fetch && !session_knows(s, m->uid))
-			continue;
-		if (m->max_modseq > since && m->max_modseq_t < op->inv_t &&
-		    m->told_gone_t == CK_NEVER && fetch_for(op, res, m->uid) == NULL &&
-		    m->must_exist_since == 0) {
-			m->must_exist_since = op->cmp_t;
-			m->must_exist_op = op->id;
+	cm_uidset fetched = {0};
+	fetched_uids(op, res, &fetched);
+	/* A FETCH runs on the session's view, which may not hold a message
+	 * added meanwhile until an EXISTS (sent after the FETCH data, as
+	 * Dovecot does) announces it (C3): only messages the session knew by
+	 * UID must be returned. SELECT builds a fresh view: there every
+	 * message counts. */
+	if (op->op.kind == MODEL_OP_FETCH) {
+		for (size_t i = 0; i < s->n; i++)
+			if (s->map[i].uid != 0 && cm_uidset_contains(asked, s->map[i].uid))
+				must_return(op, ck_map_get(&b->msgs, s->map[i].uid),
+					    &fetched, since);
+	} else {
+		for (size_t i = 0; i < b->msgs.cap; i++) {
+			ck_msg *m = b->msgs.vals[i];
+			if (b->msgs.keys[i] != 0 && m != NULL && cm_uidset_contains(asked, m->uid))
+				must_return(op, m, &fetched, since);
 		}
 	}
+	cm_uidset_free(&fetched);
 }
 
 static void complete_fetch(model_checker *c, ck_session *s, ck_op *op,
