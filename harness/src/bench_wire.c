@@ -115,7 +115,7 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	if (have_cpu) {
 		double hz = (double)sysconf(_SC_CLK_TCK);
 		snprintf(key, sizeof(key), "wire.%s.harness_cpu", name);
-		rt_bench_add(b, key, "share", cpu / ((double)(busy1 - busy0) / hz));
+		rt_bench_add(b, key, "%", 100.0 * cpu / ((double)(busy1 - busy0) / hz));
 	}
 	return 0;
 }

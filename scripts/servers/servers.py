@@ -2,7 +2,7 @@
 processes, temporary folders under /tmp, stopped by PID).
 
 Recipes: ../shared/servers.md. Used by tests/test_wire.py and
-tests/bench_wire.py; also runnable by hand:
+scripts/bench.sh (make bench); also runnable by hand:
 
     /usr/bin/python3 scripts/servers/servers.py dovecot maildir
     /usr/bin/python3 scripts/servers/servers.py cyrus
