@@ -313,6 +313,17 @@ static bool fetch_was_asked(const ck_op *op, const ck_entry *e, uint32_t seq)
 	return cm_uidset_contains(&op->op.set, seq);
 }
 
+static void forget_view(ck_session *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		s->map[i].uid = 0;
+		s->map[i].modseq = 0;
+		s->map[i].has_flags = false;
+		s->map[i].fresh_new = false;
+	}
+	s->known_end = 0;
+}
+
 static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 		      uint32_t uid)
 {
@@ -323,7 +334,10 @@ static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 		ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
 			     "FETCH for sequence %zu says UID %" PRIu32 " but the session "
 			     "knows it as UID %" PRIu32, idx + 1, uid, e->uid);
-		return;
+		/* The server's numbering and the session's have parted: one
+		 * report, then the session learns its view afresh rather than
+		 * blaming every later FETCH on the same divergence. */
+		forget_view(s);
 	}
 	for (size_t i = idx; i > 0; i--)
 		if (s->map[i - 1].uid != 0) {

@@ -191,6 +191,8 @@ static void two_sessions(hb *h)
 	}
 }
 
+static void do_op(hb *h, uint32_t client, model_op *op, model_result *r);
+
 /* ---- tests ---- */
 
 static void t_clean(void)
@@ -327,6 +329,33 @@ static void t_uid_ascending(void)
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
 	CHECK_EQ(count(&h, INV_UID_ASCENDING), 1);
 	model_op_free(&op);
+	hb_free(&h);
+}
+
+/* A server whose numbering parts from the session's (sequence 1 was UID 1,
+ * now it says UID 2) is reported once, not at every later FETCH. */
+static void t_uid_divergence_once(void)
+{
+	hb h;
+	hb_init(&h, 0);
+	connect(&h, 1);
+	select_box(&h, 1, 3, 4, 5);
+	fetch_all(&h, 1, 3, NULL, NULL);
+	for (int round = 0; round < 3; round++) {
+		model_op op;
+		model_op_init(&op, MODEL_OP_FETCH);
+		op.uid = true;
+		cm_uidset_add_range(&op.set, 1, UINT32_MAX);
+		op.items = MODEL_F_UID | MODEL_F_FLAGS;
+		model_result r = ok();
+		ut_fetch(&r, 1, 2, 0, 0, NULL);
+		ut_fetch(&r, 2, 3, 0, 0, NULL);
+		ut_fetch(&r, 3, 4, 0, 0, NULL);
+		do_op(&h, 1, &op, &r);
+	}
+	CHECK_EQ(count(&h, INV_UID_ASCENDING), 1);
+	if (count(&h, INV_UID_ASCENDING) != 1)
+		dump(&h);
 	hb_free(&h);
 }
 
@@ -683,6 +712,7 @@ int main(void)
 	RUN(t_store_response);
 	RUN(t_unchangedsince);
 	RUN(t_uid_ascending);
+	RUN(t_uid_divergence_once);
 	RUN(t_expunge_seqnum);
 	RUN(t_uid_order_and_reuse);
 	RUN(t_modseq_on_change);
