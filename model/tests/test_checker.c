@@ -192,6 +192,7 @@ static void two_sessions(hb *h)
 }
 
 static void do_op(hb *h, uint32_t client, model_op *op, model_result *r);
+static model_op fetch_all_op(void);
 
 /* ---- tests ---- */
 
@@ -342,11 +343,7 @@ static void t_uid_divergence_once(void)
 	select_box(&h, 1, 3, 4, 5);
 	fetch_all(&h, 1, 3, NULL, NULL);
 	for (int round = 0; round < 3; round++) {
-		model_op op;
-		model_op_init(&op, MODEL_OP_FETCH);
-		op.uid = true;
-		cm_uidset_add_range(&op.set, 1, UINT32_MAX);
-		op.items = MODEL_F_UID | MODEL_F_FLAGS;
+		model_op op = fetch_all_op();
 		model_result r = ok();
 		ut_fetch(&r, 1, 2, 0, 0, NULL);
 		ut_fetch(&r, 2, 3, 0, 0, NULL);
@@ -550,28 +547,49 @@ static void do_op(hb *h, uint32_t client, model_op *op, model_result *r)
 	model_op_free(op);
 }
 
+/* UID STORE +FLAGS (\Deleted) of uid, shown at seq with modseq. */
+static void store_deleted(hb *h, uint32_t client, uint32_t uid, uint32_t seq,
+			  uint64_t modseq)
+{
+	model_op op = store_op(uid, MODEL_STORE_ADD, CM_FLAG_DELETED);
+	model_result r = ok();
+	ut_fetch(&r, seq, uid, CM_FLAG_DELETED, modseq, NULL);
+	do_op(h, client, &op, &r);
+}
+
+static void expunge_seq(hb *h, uint32_t client, uint32_t seq)
+{
+	model_op op;
+	model_op_init(&op, MODEL_OP_EXPUNGE);
+	model_result r = ok();
+	ut_expunge(&r, seq);
+	do_op(h, client, &op, &r);
+}
+
+/* UID FETCH 1:* (UID FLAGS MODSEQ) */
+static model_op fetch_all_op(void)
+{
+	model_op op;
+	model_op_init(&op, MODEL_OP_FETCH);
+	op.uid = true;
+	cm_uidset_add_range(&op.set, 1, UINT32_MAX);
+	op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
+	return op;
+}
+
 /* Client 2 expunges UID 1 and flags UID 3; client 1's CHANGEDSINCE fetch
  * then answers (told) with an unsolicited FETCH of UID 3 by sequence
  * number, before the EXPUNGE that renumbers it. */
 static void changedsince_case(hb *h, bool told)
 {
 	two_sessions(h);
-	model_op op = store_op(1, MODEL_STORE_ADD, CM_FLAG_DELETED);
+	store_deleted(h, 2, 1, 1, 20);
+	expunge_seq(h, 2, 1);
+	model_op op = store_op(3, MODEL_STORE_ADD, CM_FLAG_FLAGGED);
 	model_result r = ok();
-	ut_fetch(&r, 1, 1, CM_FLAG_DELETED, 20, NULL);
-	do_op(h, 2, &op, &r);
-	model_op_init(&op, MODEL_OP_EXPUNGE);
-	r = ok();
-	ut_expunge(&r, 1);
-	do_op(h, 2, &op, &r);
-	op = store_op(3, MODEL_STORE_ADD, CM_FLAG_FLAGGED);
-	r = ok();
 	ut_fetch(&r, 2, 3, CM_FLAG_FLAGGED, 30, NULL);
 	do_op(h, 2, &op, &r);
-	model_op_init(&op, MODEL_OP_FETCH);
-	op.uid = true;
-	cm_uidset_add_range(&op.set, 1, UINT32_MAX);
-	op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
+	op = fetch_all_op();
 	op.has_changedsince = true;
 	op.changedsince = 25;
 	r = ok();
@@ -589,10 +607,7 @@ static void changedsince_case(hb *h, bool told)
 	ut_exists(&r, 2);
 	ut_code(&r, MODEL_CODE_UIDVALIDITY, UV);
 	do_op(h, 3, &op, &r);
-	model_op_init(&op, MODEL_OP_FETCH);
-	op.uid = true;
-	cm_uidset_add_range(&op.set, 1, UINT32_MAX);
-	op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
+	op = fetch_all_op();
 	r = ok();
 	ut_fetch(&r, 1, 2, 0, 12, NULL);
 	ut_fetch(&r, 2, 3, CM_FLAG_FLAGGED, 30, NULL);
@@ -621,18 +636,13 @@ static void t_changedsince_complete(void)
 static void modseq_case(hb *h, bool gone)
 {
 	two_sessions(h);
-	model_op op = store_op(2, MODEL_STORE_ADD, CM_FLAG_DELETED);
+	store_deleted(h, 2, 2, 2, 40);
+	model_op op;
+	model_op_init(&op, MODEL_OP_NOOP);
 	model_result r = ok();
 	ut_fetch(&r, 2, 2, CM_FLAG_DELETED, 40, NULL);
-	do_op(h, 2, &op, &r);
-	model_op_init(&op, MODEL_OP_NOOP);
-	r = ok();
-	ut_fetch(&r, 2, 2, CM_FLAG_DELETED, 40, NULL);
 	do_op(h, 1, &op, &r);
-	model_op_init(&op, MODEL_OP_EXPUNGE);
-	r = ok();
-	ut_expunge(&r, 2);
-	do_op(h, 2, &op, &r);
+	expunge_seq(h, 2, 2);
 	model_op_init(&op, MODEL_OP_NOOP);
 	r = ok();
 	ut_fetch(&r, 2, 2, 0, 12, NULL);
