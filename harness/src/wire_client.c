@@ -1,8 +1,9 @@
 /* One virtual client = one connection, driven by the campaign's poll loop.
  * At most one command is in flight per client, so every untagged response
  * belongs to the op in flight (or, between ops, to the next one: a server
- * may legally push EXISTS or FETCH at any time; arriving late only widens
- * the op's window, which never makes a violation out of nothing).
+ * may legally push EXISTS or FETCH at any time, though Dovecot and Cyrus
+ * push nothing without IDLE; such data is then judged in a window that
+ * starts after it was produced: see the README's known limit).
  *
  * Every op is recorded as invoke (before its first byte is queued) and
  * completion (after its tagged reply is parsed): both stamps lie outside
