@@ -98,9 +98,9 @@ def test_modseq_reset_caught_over_the_wire(ratchet, imapd, tmp_path):
 def test_correct_store_over_the_wire_is_clean(ratchet, imapd, tmp_path):
     s = Server(imapd)
     try:
-        p, r = campaign(ratchet, tmp_path, s, "20")
+        p, r = campaign(ratchet, tmp_path, s, "120", "--ops", "5000")
     finally:
         s.stop()
         shutil.rmtree(s.dir, ignore_errors=True)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert r["summary"]["ops"] > 1000
+    assert r["summary"]["ops"] >= 5000 and r["summary"]["errors"] == 0

@@ -1,9 +1,9 @@
 """The wire driver against real servers on 127.0.0.1:
 `ratchet run --target imap://USER:PASS@HOST:PORT`.
 
-Dovecot (maildir and mdbox) and Cyrus IMAP must give exit 0 and zero
-errors (Cyrus is an expected failure: see CYRUS_XFAIL); a server
-without the extensions (GNU mailutils imap4d) must be driven without them
+Dovecot must give zero errors (mdbox outright, maildir except the
+resurrections its own log admits: see REAPPEARED), Cyrus IMAP none but its
+two documented bugs (see CYRUS_KNOWN); a server without the extensions (GNU mailutils imap4d) must be driven without them
 and have the checks that need them listed as skipped. The servers are
 installed when missing (scripts/deps.sh servers: apt as root) and run
 non-root, stopped by PID (scripts/servers/servers.py).
@@ -150,7 +150,7 @@ def test_dovecot_clean(ratchet, tmp_path, dovecot, seed):
     clean_run(ratchet, tmp_path, dovecot, seed, explain=True)
 
 
-# Cyrus 3.6.1 (Debian 12) shows, in most 4-client runs of 5000 ops,
+# Cyrus 3.6.1 (Debian 12) shows, in every 4-client run of 5000 ops,
 # violations that are Cyrus behaviour, not checker mistakes (evidence:
 # /tmp/wire-evidence/cyrus-*, kept by the test when it happens):
 # - FLAGS-MERGE: a concurrent session gets "* n FETCH (FLAGS (\Deleted))"
@@ -163,15 +163,34 @@ def test_dovecot_clean(ratchet, tmp_path, dovecot, seed):
 #   EXPUNGE for it was sent (the session still has it), and it lists the
 #   UID of a message appended meanwhile before any EXISTS announced it
 #   (the EXISTS comes with the next command; RFC 3501 5.2: a size change
-#   observed while processing a command MUST be reported).
-CYRUS_XFAIL = ("Cyrus 3.6.1 shows \\Deleted on messages MOVEd by another session "
-               "(RFC 6851 3.3) and UID SEARCH results that disagree with the "
-               "EXISTS/EXPUNGE it sent (RFC 3501 5.2)")
+#   observed while processing a command MUST be reported). The session's
+#   numbering and Cyrus's then differ (FETCH for a sequence number names
+#   another UID, a quiet NOOP leaves another count than a fresh EXAMINE).
+# The test fails on any other error.
+CYRUS_KNOWN = (
+    ("FLAGS-MERGE", re.compile(r"shows \\Deleted set")),
+    ("UID-ASCENDING", re.compile(r"UID SEARCH ALL returned|FETCH for sequence \d+ says"
+                                 r"|is not (above|below) UID|a new message got UID")),
+    ("SESSION-VIEW-CONVERGES", re.compile(r"after NOOP in a quiet mailbox")),
+)
 
 
-@pytest.mark.xfail(reason=CYRUS_XFAIL, strict=False)
-def test_cyrus_clean(ratchet, tmp_path, cyrus):
-    clean_run(ratchet, tmp_path, cyrus)
+def cyrus_unexplained(violations):
+    return [v for v in violations if v["severity"] == "error" and not any(
+        v["invariant"] == inv and pat.search(v["detail"]) for inv, pat in CYRUS_KNOWN)]
+
+
+def test_cyrus_only_known_bugs(ratchet, tmp_path, cyrus):
+    hist = tmp_path / "h.jsonl"
+    p, r = ratchet_run(ratchet, tmp_path, cyrus.url(), "--clients", "4", "--ops", "5000",
+                       "--seed", "1", "--history", str(hist), "--keep-going")
+    assert r is not None and p.returncode in (0, 1), p.stdout + p.stderr
+    bad = cyrus_unexplained(r["violations"])
+    if bad:
+        print(f"cyrus: evidence kept in {keep_evidence(cyrus, tmp_path, r)}")
+    assert not bad, bad[:5]
+    assert r["summary"]["ops"] >= 5000
+    assert {"UIDPLUS", "CONDSTORE", "QRESYNC", "MOVE"} <= set(r["summary"]["capabilities"])
 
 
 def keep_evidence(srv, tmp_path, r):

@@ -321,8 +321,13 @@ void ck_ops_settle(model_checker *c, ck_session *s, ck_op *op, const model_resul
 		for (uint64_t uid = op->uids.r[r].lo; uid <= op->uids.r[r].hi; uid++) {
 			const model_fetch *f = fetch_for(op, res, (uint32_t)uid);
 			uint64_t ms = f && (f->has & MODEL_F_MODSEQ) ? f->modseq : 0;
-			ck_flags_write(c, b, (uint32_t)uid, op,
-				       store_eff(op, &modified, (uint32_t)uid), ms);
+			ck_effect eff = store_eff(op, &modified, (uint32_t)uid);
+			/* Expunged by another session first, the message took
+			 * nothing: an OK STORE may change no flags (RFC 2180
+			 * 4.2), and its reply may show the flags it had. */
+			if (eff == CK_EFF_DEFINITE && other_expunger(b, op, (uint32_t)uid))
+				eff = CK_EFF_MAYBE;
+			ck_flags_write(c, b, (uint32_t)uid, op, eff, ms);
 		}
 	for (size_t i = 0; i < b->nwides; i++)
 		if (b->wides[i].op_id == op->id)
