@@ -117,7 +117,7 @@ postmaster_address = postmaster@example.test
 mail_max_userip_connections = 200
 # Test servers need no durability: fsync would dominate every write.
 mail_fsync = never
-{hardlinks}passdb {{
+{hardlinks}{capability}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}
@@ -167,10 +167,12 @@ namespace inbox {{
 NO_HARDLINKS = "maildir_copy_with_hardlinks = no\n"
 
 
-def start_dovecot(storage="maildir", hardlinks=False):
+def start_dovecot(storage="maildir", hardlinks=False, capability=None):
     """Dovecot on a free port with users alice and bob; storage is
     'maildir' or 'mdbox'; hardlinks=True keeps Dovecot's default maildir
-    COPY by hard link (see NO_HARDLINKS)."""
+    COPY by hard link (see NO_HARDLINKS); capability replaces the CAPABILITY
+    it announces after login (e.g. "IMAP4rev1 LITERAL+": a server without
+    UIDPLUS, CONDSTORE, QRESYNC, MOVE and ENABLE)."""
     location = {"maildir": "maildir:~/Maildir", "mdbox": "mdbox:~/mdbox"}[storage]
     d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-dovecot-", dir="/tmp"))
     for sub in ("run", "state", "home"):
@@ -180,7 +182,8 @@ def start_dovecot(storage="maildir", hardlinks=False):
         os.environ.get("USER", "nobody"), "nogroup")
     (d / "dovecot.conf").write_text(DOVECOT_CONF.format(
         d=d, port=port, location=location, user=user, group=group,
-        hardlinks="" if hardlinks else NO_HARDLINKS))
+        hardlinks="" if hardlinks else NO_HARDLINKS,
+        capability=f"imap_capability = {capability}\n" if capability else ""))
     (d / "passwd").write_text("".join(f"{u}:{p}::::::\n" for u, p in USERS))
     if os.getuid() == 0:
         chown_nobody(d)
