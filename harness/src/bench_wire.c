@@ -120,9 +120,10 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	return 0;
 }
 
-/* Starts ratchet-imapd on a free port over scratch/root: its pid, and the
- * URL in url; -1 after an error line. */
-static pid_t imapd_start(const char *scratch, char *url, size_t len)
+/* Starts ratchet-imapd on a free port over scratch/root: its pid, the URL
+ * in url and its stdout in *out (kept open while it runs: a write to a
+ * closed pipe would kill it); -1 after an error line. */
+static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
 {
 	char bin[PATH_MAX], root[PATH_MAX + 8];
 	self_path(bin, sizeof(bin), "ratchet-imapd");
@@ -147,8 +148,7 @@ static pid_t imapd_start(const char *scratch, char *url, size_t len)
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL &&
 	       sscanf(line, "ratchet-imapd: listening on 127.0.0.1:%d", &port) != 1)
 		;
-	if (f != NULL)
-		fclose(f);
+	*out = f;
 	if (pid < 0 || port <= 0) {
 		rt_error("bench: %s did not start", bin);
 		if (pid > 0) {
@@ -188,12 +188,15 @@ int rt_bench_wire(rt_bench *b)
 	int rc = 0;
 	if (imapd) {
 		char url[128];
-		pid_t pid = imapd_start(scratch, url, sizeof(url));
+		FILE *out = NULL;
+		pid_t pid = imapd_start(scratch, url, sizeof(url), &out);
 		rc |= pid < 0 ? -1 : wire_run(b, "refimapd", url, scratch);
 		if (pid > 0) {
 			kill(pid, SIGTERM);
 			waitpid(pid, NULL, 0);
 		}
+		if (out != NULL)
+			fclose(out);
 	}
 	if (dovecot && b->dovecot == NULL)
 		fprintf(stderr, "  %-28s %14s (give --dovecot imap://USER:PASS@127.0.0.1:PORT;"
