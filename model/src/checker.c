@@ -271,7 +271,6 @@ static void op_free(ck_op *op)
 	model_op_free(&op->op);
 	cm_uidset_free(&op->uids);
 	cm_uidset_free(&op->maybe_uids);
-	free(op->ut_uid);
 	free(op);
 }
 
@@ -320,8 +319,12 @@ static void complete(model_checker *c, const model_event *ev)
 		c->checkpoint_open = 0;
 	} else {
 		ck_session *s = ck_session_get(c, op->client);
-		op->ut_uid = cm_xmalloc((ev->res.nut + 1) * sizeof(*op->ut_uid));
-		ck_session_fetch_uids(s, op, &ev->res, op->ut_uid);
+		if (ev->res.nut > c->cap_ut_uid) {
+			c->cap_ut_uid = ev->res.nut * 2;
+			c->ut_uid = cm_xrealloc(c->ut_uid, c->cap_ut_uid * sizeof(*c->ut_uid));
+		}
+		ck_session_fetch_uids(s, op, &ev->res, c->ut_uid);
+		op->ut_uid = c->ut_uid;
 		ck_ops_settle(c, s, op, &ev->res);
 		ck_session_apply(c, s, op, &ev->res);
 		ck_ops_complete(c, s, op, &ev->res);
@@ -423,5 +426,6 @@ void model_checker_free(model_checker *c)
 	free(c->names);
 	free(c->v);
 	cm_buf_free(&c->tmp);
+	free(c->ut_uid);
 	free(c);
 }

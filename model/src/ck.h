@@ -38,8 +38,8 @@ typedef struct ck_op {
 	cm_uidset uids;               /* target UIDs resolved at invoke */
 	cm_uidset maybe_uids;         /* sequence numbers the session could not
 				       * resolve: the UID ranges they may be */
-	uint32_t *ut_uid;             /* completion: UID of each untagged FETCH
-				       * (ck_session_fetch_uids), else NULL */
+	const uint32_t *ut_uid;       /* while completing: UID of each untagged
+				       * FETCH (ck_session_fetch_uids) */
 	/* snapshots taken at invoke, for "completed before invoked" rules */
 	uint32_t snap_max_add_uid;    /* in dst (or box) */
 	uint32_t snap_uidnext;        /* max fresh UIDNEXT completed, dst */
@@ -241,6 +241,8 @@ struct model_checker {
 	uint64_t checkpoint_inv_t;
 	/* scratch */
 	cm_buf tmp;
+	uint32_t *ut_uid;           /* the completing op's ck_op.ut_uid */
+	size_t cap_ut_uid;
 };
 
 /* checker.c */

@@ -394,9 +394,13 @@ static void fetch_modseq(model_checker *c, ck_session *s, ck_op *op, ck_entry *e
 	e->modseq = f->modseq;
 }
 
+static bool gone_later(const model_result *res, size_t i, size_t to);
+
+/* FETCH res->ut[i] of a reply applied up to index to. */
 static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
-		     const model_untagged *u, bool before_own, bool gone)
+		     const model_result *res, size_t i, size_t to, bool before_own)
 {
+	const model_untagged *u = &res->ut[i];
 	const model_fetch *f = &u->fetch;
 	if (u->n < 1 || u->n > s->n) {
 		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
@@ -419,7 +423,8 @@ static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
 			     "FETCH of flags for sequence %" PRIu32 " lacks UID although "
 			     "QRESYNC is enabled", u->n);
 	if (f->has & MODEL_F_MODSEQ)
-		fetch_modseq(c, s, op, e, f, gone);
+		fetch_modseq(c, s, op, e, f,
+			     e->modseq > f->modseq && gone_later(res, i, to));
 	if (f->has & MODEL_F_FLAGS) {
 		e->has_flags = true;
 		e->flags = f->flags;
@@ -568,9 +573,8 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 		case MODEL_UT_VANISHED: on_vanished(c, s, op, u); break;
 		case MODEL_UT_FETCH:
 			/* .SILENT: what it shows may all predate the STORE. */
-			on_fetch(c, s, op, u, op->op.kind == MODEL_OP_STORE &&
-				 (op->op.silent || flags_fetch_follows(res, i, to)),
-				 gone_later(res, i, to));
+			on_fetch(c, s, op, res, i, to, op->op.kind == MODEL_OP_STORE &&
+				 (op->op.silent || flags_fetch_follows(res, i, to)));
 			break;
 		case MODEL_UT_SEARCH: on_search(c, s, op, u); break;
 		case MODEL_UT_CODE: on_code(c, s, op, &u->code); break;
@@ -585,7 +589,8 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
  * view stood when that line arrived: an EXPUNGE later in the same reply
  * renumbers the view, so a FETCH without UID item (a flag change another
  * session made, reported before the expunges) is resolved in order on a
- * copy of the map, not on the map after the reply. */
+ * copy of the map, not on the map after the reply. Done before
+ * ck_session_apply, because ck_ops_settle needs it first. */
 void ck_session_fetch_uids(const ck_session *s, const ck_op *op,
 			   const model_result *res, uint32_t *out)
 {
