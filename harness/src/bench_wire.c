@@ -27,23 +27,20 @@
 
 #define WIRE_CLIENTS "10"
 
-/* Busy and total jiffies of all CPUs (/proc/stat's first line). */
-static bool cpu_jiffies(unsigned long long *busy, unsigned long long *total)
+/* Busy jiffies of all CPUs (/proc/stat's first line, less idle and
+ * iowait); 0 if unreadable. */
+static unsigned long long cpu_busy_jiffies(void)
 {
 	FILE *f = fopen("/proc/stat", "r");
 	if (f == NULL)
-		return false;
-	unsigned long long v[8] = {0};
+		return 0;
+	unsigned long long v[8] = {0}, busy = 0;
 	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
 		       &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
 	fclose(f);
-	if (n < 4)
-		return false;
-	*total = 0;
-	for (int i = 0; i < 8; i++)
-		*total += v[i];
-	*busy = *total - v[3] - v[4]; /* minus idle and iowait */
-	return true;
+	for (int i = 0; n >= 4 && i < 8; i++)
+		busy += i == 3 || i == 4 ? 0 : v[i];
+	return busy;
 }
 
 static double child_cpu_seconds(void)
@@ -76,8 +73,7 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	char *argv[] = {self, "run", "--quiet", "--target", (char *)url, "--clients",
 			WIRE_CLIENTS, "--seconds", secs, "--seed", "1", "--report",
 			report, NULL};
-	unsigned long long busy0, tot0, busy1, tot1;
-	bool have_cpu = cpu_jiffies(&busy0, &tot0);
+	unsigned long long busy0 = cpu_busy_jiffies();
 	double cpu0 = child_cpu_seconds();
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -92,14 +88,14 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 		return -1;
 	}
 	double cpu = child_cpu_seconds() - cpu0;
-	have_cpu = have_cpu && cpu_jiffies(&busy1, &tot1) && busy1 > busy0;
-	json_error_t jerr;
-	json_t *r = json_load_file(report, 0, &jerr);
+	unsigned long long busy1 = cpu_busy_jiffies();
+	json_t *r = json_load_file(report, 0, NULL);
 	json_t *s = json_object_get(r, "summary");
+	bool have_report = s != NULL;
 	double ops = json_number_value(json_object_get(s, "ops_per_second"));
 	json_int_t errors = json_integer_value(json_object_get(s, "errors"));
 	json_decref(r);
-	if (s == NULL || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+	if (!have_report || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {
 		rt_error("bench: wire.%s: ratchet run exited %d (no report)", name,
 			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 		return -1;
@@ -112,7 +108,7 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	char key[64];
 	snprintf(key, sizeof(key), "wire.%s.ops", name);
 	rt_bench_add(b, key, "ops/s", ops);
-	if (have_cpu) {
+	if (busy0 > 0 && busy1 > busy0) {
 		double hz = (double)sysconf(_SC_CLK_TCK);
 		snprintf(key, sizeof(key), "wire.%s.harness_cpu", name);
 		rt_bench_add(b, key, "%", 100.0 * cpu / ((double)(busy1 - busy0) / hz));
