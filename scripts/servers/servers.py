@@ -100,6 +100,16 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def started(srv):
+    """srv once its port greets; else it is stopped and RuntimeError raised
+    with the tail of its log."""
+    if not wait_port(srv.port, srv.proc):
+        log = srv.log_tail()
+        srv.stop()
+        raise RuntimeError(f"{srv.kind} did not start on port {srv.port}:\n{log}")
+    return srv
+
+
 DOVECOT_CONF = """\
 protocols = imap
 listen = 127.0.0.1
@@ -191,12 +201,7 @@ def start_dovecot(storage="maildir", hardlinks=False, capability=None):
                                        str(d / "dovecot.conf"), "-F"]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    srv = Server("dovecot-" + storage, proc, port, d, d / "dovecot.log")
-    if not wait_port(port, proc):
-        log = srv.log_tail()
-        srv.stop()
-        raise RuntimeError(f"dovecot did not start on port {port}:\n{log}")
-    return srv
+    return started(Server("dovecot-" + storage, proc, port, d, d / "dovecot.log"))
 
 
 IMAP4D_CONF = """\
@@ -230,12 +235,7 @@ def start_imap4d():
         [sys.executable, __file__, "imap4d-inetd", str(port), str(d)],
         stdout=subprocess.DEVNULL, stderr=open(d / "inetd.log", "w"),
         start_new_session=True)
-    srv = Server("imap4d", proc, port, d, d / "inetd.log")
-    if not wait_port(port, proc):
-        log = srv.log_tail()
-        srv.stop()
-        raise RuntimeError(f"imap4d did not start on port {port}:\n{log}")
-    return srv
+    return started(Server("imap4d", proc, port, d, d / "inetd.log"))
 
 
 def imap4d_inetd(port, folder):
@@ -390,12 +390,7 @@ def start_cyrus():
                             stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     log.close()
-    srv = Server("cyrus", proc, port, d, d / "master.log")
-    if not wait_port(port, proc):
-        out = srv.log_tail()
-        srv.stop()
-        raise RuntimeError(f"cyrus did not start on port {port}:\n{out}")
-    return srv
+    return started(Server("cyrus", proc, port, d, d / "master.log"))
 
 
 def main(argv):
