@@ -96,6 +96,7 @@ def test_proxy_dropping_nothing_is_clean(ratchet, imapd, tmp_path):
     p, r = proxied_run(ratchet, imapd, tmp_path, policy)
     assert policy.n > 0
     assert p.returncode == 0, p.stdout + p.stderr
+    assert r["summary"]["adds_checked"] > 100
     assert r["summary"]["violations_by_id"] == {}
 
 

@@ -214,6 +214,7 @@ typedef struct rt_report {
 	size_t nv, capv;
 	uint64_t violations[INV_COUNT];
 	uint64_t errors, warnings;
+	uint64_t adds_checked;
 	bool skipped[INV_COUNT];
 	bool checked_any;
 	/* shrinking and replay */

@@ -46,6 +46,7 @@ static void add_stats(rt_report *r, const model_checker_stats *st)
 	}
 	r->errors += st->errors;
 	r->warnings += st->warnings;
+	r->adds_checked += st->adds_checked;
 	r->checked_any = true;
 }
 
@@ -237,6 +238,7 @@ int rt_report_write_json(const rt_report *r, const char *path)
 		"faults_injected", faults, "violations_by_id", by_id,
 		"errors", (json_int_t)r->errors, "warnings", (json_int_t)r->warnings,
 		"checks_skipped", skipped, "capabilities", caps_json(r->capabilities));
+	json_object_set_new(summary, "adds_checked", json_integer((json_int_t)r->adds_checked));
 	if (r->mutant[0])
 		json_object_set_new(summary, "mutant", json_string(r->mutant));
 	if (r->replay[0])

@@ -396,6 +396,7 @@ typedef struct model_checker_stats {
 	uint64_t errors, warnings;
 	bool skipped[INV_COUNT];          /* rules not checkable on this target */
 	uint64_t flag_searches;           /* FLAGS-MERGE explanations tried */
+	uint64_t adds_checked;            /* ADD-NO-LOSS: acknowledged adds judged */
 } model_checker_stats;
 
 const model_checker_stats *model_checker_get_stats(const model_checker *c);

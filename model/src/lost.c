@@ -154,11 +154,12 @@ static bool judge_slot(model_checker *c, const ck_session *s, const ck_op *op,
 	uint32_t uid = slot_uid(sl);
 	if (sl->none || sl->lost_reported)
 		return true;
+	if (uid == 0 && sl->id[0] != '\0' && !source_maybe_gone(a, sl) && !v->all_ids)
+		return false;
+	c->stats.adds_checked++;
 	if (uid != 0 ? cm_uidset_contains(&v->uids, uid)
 		     : sl->id[0] == '\0' || source_maybe_gone(a, sl))
 		return true; /* present, or nothing to look for */
-	if (uid == 0 && !v->all_ids)
-		return false;
 	if (uid == 0 && view_has_id(v, s, sl->id))
 		return true;
 	if (removal_explains(s->box, a, uid))
