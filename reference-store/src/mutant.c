@@ -5,7 +5,7 @@
 
 static const char *const mutant_names[] = {
 	"move-rename", "deliver-nolock", "unchangedsince-stale",
-	"modseq-reset", "flags-last-writer", "copy-visible-early", NULL,
+	"modseq-reset", "flags-last-writer", "copy-visible-early", "deliver-unsynced", NULL,
 };
 
 unsigned rs_mutant_parse(const char *name)
