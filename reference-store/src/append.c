@@ -2,10 +2,12 @@
  * the UID and rename into new/, append the UID-list line, then commit the
  * log record (the "index sync" of the seed) and release the lock.
  *
- * The message file's fsync and new/'s fsync after the rename are what make
- * an acknowledged message survive a crash: the deliver-unsynced mutant
- * skips both, so a power cut can take the file while the UID list and the
- * log, which fsync themselves, keep its UID. */
+ * new/'s fsync after the rename is what makes the acknowledged message's
+ * name survive a crash (tmp/ is never synced, so until then the file is in
+ * no durable directory). The deliver-unsynced mutant skips it, as Maildir
+ * deliverers did on file systems that do not order metadata: a power cut
+ * can take the file while the UID list and the log, which fsync
+ * themselves, keep its UID. */
 #include "rs_private.h"
 
 #include <inttypes.h>
@@ -15,12 +17,11 @@
 static int write_tmp(rs_mailbox *mb, const char *path, const void *data, size_t len)
 {
 	rs_fs *fs = mb->fs;
-	bool sync = !rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED);
 	int fd = fs->ops->open(fs, path, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
 	if (fd < 0)
 		return fd;
 	ssize_t n = len ? fs->ops->append(fs, fd, data, len) : 0;
-	int r = n < 0 ? (int)n : sync ? fs->ops->fsync(fs, fd) : 0;
+	int r = n < 0 ? (int)n : fs->ops->fsync(fs, fd);
 	fs->ops->close(fs, fd);
 	if (r < 0)
 		fs->ops->unlink(fs, path);
