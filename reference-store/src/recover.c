@@ -282,10 +282,12 @@ static int find_lost(rs_mailbox *mb, cm_uidset *lost)
 	if (r >= 0)
 		r = mb->fs->ops->list(mb->fs, mb->p_cur, collect_unknown, &names);
 	if (r >= 0) {
+		/* No file at all: names.v is NULL, and every message is lost. */
 		name_index ix = {(const char **)names.v, names.n};
-		qsort(ix.v, ix.n, sizeof(*ix.v), cmp_str);
+		if (ix.n > 0)
+			qsort(ix.v, ix.n, sizeof(*ix.v), cmp_str);
 		for (size_t i = 0; i < mb->n; i++)
-			if (!name_index_has(&ix, mb->msgs[i].name))
+			if (ix.n == 0 || !name_index_has(&ix, mb->msgs[i].name))
 				cm_uidset_add(lost, mb->msgs[i].uid);
 	}
 	name_list_free(&names);
