@@ -221,6 +221,10 @@ typedef struct rt_report {
 	uint64_t original_ops, minimal_ops;
 	unsigned shrink_attempts;
 	char replay[512], minimal_replay[512];
+	/* wire runs: ops that got no answer, and why connections ended */
+	bool wire;
+	uint64_t unknown, timeouts, connections_lost, protocol_errors;
+	char failure[256];          /* a failure besides violations ("" none) */
 } rt_report;
 
 void rt_report_init(rt_report *r, uint64_t seed, const char *target);

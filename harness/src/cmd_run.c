@@ -34,7 +34,10 @@ static void usage(FILE *out)
 	      "  --quiet             no progress line\n"
 	      "  --target imap://USER:PASS@HOST:PORT  test a real server instead\n"
 	      "      --mailbox-prefix P, --keep, --allow-inbox, --reuse (see README)\n"
-	      "      --mailbox-size N  trim mailboxes above N messages (default 300; 0 never)\n",
+	      "      --mailbox-size N  trim mailboxes above N messages (default 300; 0 never)\n"
+	      "      --timeout S       per-command timeout (default 10)\n"
+	      "      --max-unknown N|P%  fail (exit 1) when more than N ops, or P% of them,\n"
+	      "                        ended with outcome unknown (default 50%)\n",
 	      out);
 }
 
@@ -192,7 +195,9 @@ static int finish_report(const rt_opts *o, rt_report *r, int rc)
 		rt_error("cannot write %s", o->junit);
 		rc = RT_EXIT_USAGE;
 	}
-	if (rc == RT_EXIT_CLEAN && r->errors > 0)
+	if (r->failure[0] != '\0')
+		rt_error("%s", r->failure);
+	if (rc == RT_EXIT_CLEAN && (r->errors > 0 || r->failure[0] != '\0'))
 		rc = RT_EXIT_VIOLATIONS;
 	return rc;
 }

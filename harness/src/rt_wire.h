@@ -122,6 +122,8 @@ typedef struct rt_wire_client {
 	uint64_t resume_at;          /* think time: start no op before the
 				      * campaign has recorded this many events */
 	char last_error[160];
+	bool end_counted;            /* the connection's end was classified */
+	char protocol[256];          /* a protocol error not yet in the history */
 } rt_wire_client;
 
 /* The campaign's state shared by the loop and the clients. */
@@ -134,7 +136,10 @@ struct rt_wire {
 	rt_wire_client *cl;
 	unsigned ncl, users;
 	uint64_t last_t, op_id;
-	uint64_t ops, events, timeouts, reconnects, unknown;
+	uint64_t ops, events, timeouts, reconnects;
+	uint64_t unknown;            /* recorded ops whose outcome is unknown */
+	uint64_t connections_lost;   /* ended by the server (EOF, BYE, errors) */
+	uint64_t protocol_errors;    /* ended by a malformed response */
 	imapc_cmd cmd;               /* scratch */
 };
 

@@ -487,6 +487,13 @@ static void fill_report(loop *L, rt_report *r)
 	for (unsigned i = 0; i < w->ncl; i++)
 		r->decisions += w->cl[i].ch.decisions;
 	r->seconds = (double)(cm_now_ns() - L->start_ns) / 1e9;
+	r->wire = true;
+	r->unknown = w->unknown;
+	r->timeouts = w->timeouts;
+	r->connections_lost = w->connections_lost;
+	r->protocol_errors = w->protocol_errors;
+	/* A run that mostly got no answers proved little: it fails. */
+	rt_opts_unknown_ok(w->o, w->unknown, w->ops, r->failure, sizeof(r->failure));
 }
 
 static void print_intro(const loop *L, const rt_opts *o)
@@ -494,10 +501,13 @@ static void print_intro(const loop *L, const rt_opts *o)
 	const rt_wire_setup *s = L->w.setup;
 	if (o->quiet)
 		return;
-	printf("ratchet: %s, %u clients + delivery, mailboxes", s->url.display,
-	       L->w.users);
-	for (int i = 0; i < L->w.work.mix.boxes; i++)
-		printf(" %s", s->boxes[i]);
+	printf("ratchet: ");
+	cm_escape_puts(stdout, s->url.display);
+	printf(", %u clients + delivery, mailboxes", L->w.users);
+	for (int i = 0; i < L->w.work.mix.boxes; i++) {
+		putchar(' ');
+		cm_escape_puts(stdout, s->boxes[i]); /* the namespace is the server's */
+	}
 	printf("\n");
 	fflush(stdout);
 }

@@ -237,6 +237,10 @@ typedef struct model_result {
 	char text[96];             /* NO/BAD/unknown reason, short */
 	/* Embedded target only: what the store itself reported. */
 	char anomaly[96];          /* e.g. "UID 7 listed but its file is missing" */
+	/* Wire targets: the server broke the response grammar (RFC 3501 9,
+	 * RFC 9051 9) and the connection was dropped: what rule, and the
+	 * offending bytes, escaped (cm_escape). "" when not. */
+	char protocol[256];
 } model_result;
 
 void model_result_init(model_result *r);
@@ -337,13 +341,15 @@ typedef enum model_inv {
 	/* H */
 	INV_STORE_DURABLE, INV_STORE_LOCK_FREE_READ, INV_MODSEQ_REBUILD_MONO,
 	INV_REPL_CONVERGE, INV_REPL_UID_FIXUP,
+	/* I */
+	INV_RESPONSE_SYNTAX,
 	INV_COUNT
 } model_inv;
 
 typedef struct model_inv_info {
 	model_inv inv;
 	const char *id;          /* "UID-ASCENDING" */
-	char section;            /* 'A'..'H' */
+	char section;            /* 'A'..'I' */
 	model_severity severity; /* default */
 	bool derived;            /* DERIVED: may be switched off */
 	const char *source;      /* "RFC 3501 2.3.1.1" */

@@ -253,11 +253,12 @@ static json_t *parse_line(model_history_reader *r, size_t len, hj_err *e)
 
 /* ---- one event ---- */
 
-enum { E_ANOMALY, E_C, E_CODE, E_EV, E_ID, E_OP, E_HEADER, E_STATUS, E_T, E_TEXT,
-       E_UNTAGGED, E_COUNT };
+enum { E_ANOMALY, E_C, E_CODE, E_EV, E_ID, E_OP, E_PROTOCOL, E_HEADER, E_STATUS, E_T,
+       E_TEXT, E_UNTAGGED, E_COUNT };
 static const hj_key ev_keys[] = {
 	{"anomaly", E_ANOMALY}, {"c", E_C}, {"code", E_CODE}, {"ev", E_EV},
-	{"id", E_ID}, {"op", E_OP}, {"ratchet_history", E_HEADER}, {"status", E_STATUS},
+	{"id", E_ID}, {"op", E_OP}, {"protocol_error", E_PROTOCOL},
+	{"ratchet_history", E_HEADER}, {"status", E_STATUS},
 	{"t", E_T}, {"text", E_TEXT}, {"untagged", E_UNTAGGED},
 };
 
@@ -351,6 +352,10 @@ static int event_result(const ev_fields *f, model_result *res, hj_err *e)
 		return -1;
 	if (f->v[E_ANOMALY] != NULL &&
 	    hj_get_text("anomaly", f->v[E_ANOMALY], res->anomaly, sizeof(res->anomaly), e) < 0)
+		return -1;
+	if (f->v[E_PROTOCOL] != NULL &&
+	    hj_get_text("protocol_error", f->v[E_PROTOCOL], res->protocol,
+			sizeof(res->protocol), e) < 0)
 		return -1;
 	return 0;
 }

@@ -179,6 +179,7 @@ static void ut_eq(const model_untagged *a, const model_untagged *b)
 static void result_eq(const model_result *a, const model_result *b)
 {
 	EQ(a, b, status); EQ(a, b, nut); EQ_STR(a, b, text); EQ_STR(a, b, anomaly);
+	EQ_STR(a, b, protocol);
 	code_eq(&a->code, &b->code);
 	for (size_t i = 0; i < a->nut && i < b->nut; i++)
 		ut_eq(&a->ut[i], &b->ut[i]);
@@ -701,6 +702,36 @@ static int read_all(const char *text, char *err, size_t errlen, size_t *n_r,
 	if (n_r != NULL)
 		*n_r = n;
 	return rc;
+}
+
+/* Issue 10 (3): a protocol error rides on its completion, so that
+ * `ratchet check` of the history reports it too. */
+static void test_protocol_error_field(void)
+{
+	const char *text = HDR
+		"{\"t\":1,\"c\":1,\"id\":1,\"ev\":\"invoke\",\"op\":{\"kind\":\"noop\"}}\n"
+		"{\"t\":2,\"c\":1,\"id\":1,\"ev\":\"info\",\"status\":\"unknown\","
+		"\"text\":\"protocol error\",\"protocol_error\":\"bad; began \\\"x\\\\x00\\\"\"}\n";
+	char err[256] = "";
+	size_t n;
+	model_event last;
+	model_event_init(&last);
+	CHECK_EQ(read_all(text, err, sizeof(err), &n, &last), 0);
+	CHECK_EQ(n, 2);
+	CHECK_STR(last.res.protocol, "bad; began \"x\\x00\"");
+	/* Written back only when set, byte for byte. */
+	last.type = MODEL_EV_INFO;
+	last.client = 1;
+	last.t_ns = 2;
+	size_t len;
+	char *out = write_history(&test_header, &last, 1, &len);
+	CHECK(strstr(out, "\"protocol_error\":\"bad; began \\\"x\\\\x00\\\"\"") != NULL);
+	free(out);
+	model_result_clear(&last.res);
+	out = write_history(&test_header, &last, 1, &len);
+	CHECK(strstr(out, "protocol_error") == NULL);
+	free(out);
+	model_event_free(&last);
 }
 
 static void test_lenient_input(void)
@@ -1371,6 +1402,7 @@ int main(int argc, char **argv)
 	}
 	RUN(test_coverage);
 	RUN(test_round_trip);
+	RUN(test_protocol_error_field);
 	RUN(test_byte_identical);
 	RUN(test_format);
 	RUN(test_lenient_input);
