@@ -237,6 +237,20 @@ void rt_report_print(const rt_report *r, FILE *out, bool color);
 /* One line per violation: "ERROR UID-ORDER-GLOBAL INBOX uid 7: ..." */
 void rt_violation_print(const model_violation *v, FILE *out, bool color);
 
+/* ---- the files a command touches (paths.c) ---- */
+
+typedef struct rt_path {
+	const char *what;           /* "--report", "the history", ... */
+	const char *path;           /* NULL: not given (skipped) */
+	bool input;
+} rt_path;
+
+/* Before any work: every input can be read (an input "-" is stdin), every
+ * output can be written (its directory exists and is writable, it is not
+ * a directory), and no two outputs, nor an output and an input, are one
+ * file. 0, or -1 with err filled (one line naming the option and path). */
+int rt_paths_check(const rt_path *paths, size_t n, char *err, size_t errlen);
+
 /* ---- benchmarks ---- */
 
 typedef struct rt_bench_result {

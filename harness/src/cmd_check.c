@@ -41,6 +41,14 @@ int rt_cmd_check(int argc, char **argv)
 	}
 	if (file == NULL)
 		return usage();
+	rt_path paths[] = {
+		{"the history", file, true}, {"--report", report, false}, {"--junit", junit, false},
+	};
+	char perr[512];
+	if (rt_paths_check(paths, CM_ARRAY_LEN(paths), perr, sizeof(perr)) != 0) {
+		rt_error("check: %s", perr);
+		return RT_EXIT_USAGE;
+	}
 	FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	if (in == NULL) {
 		rt_error("check: cannot read %s: %s", file, strerror(errno));

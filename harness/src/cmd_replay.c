@@ -33,6 +33,15 @@ int rt_cmd_replay(int argc, char **argv)
 	}
 	if (file == NULL)
 		return usage();
+	rt_path paths[] = {
+		{"the replay file", file, true}, {"--history", history, false},
+		{"--report", report, false},
+	};
+	char perr[512];
+	if (rt_paths_check(paths, CM_ARRAY_LEN(paths), perr, sizeof(perr)) != 0) {
+		rt_error("replay: %s", perr);
+		return RT_EXIT_USAGE;
+	}
 	rt_replay rp;
 	char err[512];
 	if (rt_replay_read(file, &rp, err, sizeof(err)) != 0) {

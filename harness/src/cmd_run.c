@@ -202,12 +202,40 @@ static int finish_report(const rt_opts *o, rt_report *r, int rc)
 	return rc;
 }
 
+/* Every output, before the run: a bad path fails now, not after hours. */
+static int check_outputs(const rt_opts *o)
+{
+	char replay_dir[4096] = ".", err[512];
+	if (o->report != NULL) {
+		char *copy = cm_xstrdup(o->report);
+		snprintf(replay_dir, sizeof(replay_dir), "%s", dirname(copy));
+		free(copy);
+	}
+	rt_path paths[] = {
+		{"--history", o->history, false},
+		{"--report", o->report, false},
+		{"--junit", o->junit, false},
+	};
+	if (rt_paths_check(paths, CM_ARRAY_LEN(paths), err, sizeof(err)) != 0) {
+		rt_error("run: %s", err);
+		return RT_EXIT_USAGE;
+	}
+	/* Replay files of a failing simulated run go beside the report. */
+	if (o->target == NULL && access(replay_dir, W_OK | X_OK) != 0) {
+		rt_error("run: cannot write replay files in %s: %s", replay_dir, strerror(errno));
+		return RT_EXIT_USAGE;
+	}
+	return RT_EXIT_CLEAN;
+}
+
 int rt_cmd_run(int argc, char **argv)
 {
 	rt_opts o;
 	int prc = rt_opts_parse(&o, argc, argv, usage);
 	if (prc >= 0)
 		return prc;
+	if (check_outputs(&o) != RT_EXIT_CLEAN)
+		return RT_EXIT_USAGE;
 	printf("ratchet: seed %" PRIu64 "\n", o.seed);
 	fflush(stdout);
 	rt_report r;

@@ -78,6 +78,10 @@ int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o);
 /* Creates the run's mailboxes under the prefix (refusing a prefix that
  * holds messages unless o->reuse). */
 int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
+/* Whether a mailbox name LIST returned lies under the run's prefix: the
+ * prefix itself, or prefix + separator ('-' when flat) + more; never
+ * INBOX. Only such names are ever deleted. */
+bool rt_wire_name_under(const char *prefix, char sep, const char *name);
 /* Deletes what the run created (unless o->keep); with INBOX in the run,
  * expunges the messages whose X-Ratchet-Id starts with id_prefix. */
 void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix);

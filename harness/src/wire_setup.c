@@ -7,6 +7,7 @@
  * refused unless --reuse, so two runs (or a person's mail) never mix. */
 #include "rt_wire.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,19 @@ typedef struct found {
 	int n;
 } found;
 
+bool rt_wire_name_under(const char *prefix, char sep, const char *name)
+{
+	size_t n = strlen(prefix);
+	assert(n > 0);
+	if (strcasecmp(name, "INBOX") == 0)
+		return false;
+	if (strncmp(name, prefix, n) != 0)
+		return false;
+	return name[n] == '\0' || (name[n] == (sep ? sep : '-') && name[n + 1] != '\0');
+}
+
+/* What LIST answers, but only names under the run's prefix: a server may
+ * answer any names for a pattern, and --reuse deletes what is found. */
 static void list_into(rt_wire_setup *s, const char *pattern, found *f)
 {
 	imapc_cmd cmd;
@@ -154,7 +168,8 @@ static void list_into(rt_wire_setup *s, const char *pattern, found *f)
 	if (run_cmd(s, &cmd, &res) == 0)
 		for (size_t i = 0; i < res.n_untagged && f->n < MAX_FOUND; i++) {
 			const imapc_response *r = res.untagged[i];
-			if (r->type != IMAPC_T_LIST || r->list.name.len >= MODEL_NAME_MAX)
+			if (r->type != IMAPC_T_LIST || r->list.name.len >= MODEL_NAME_MAX ||
+			    memchr(r->list.name.p, '\0', r->list.name.len) != NULL)
 				continue;
 			bool nosel = false;
 			for (size_t k = 0; k < r->list.n_attrs; k++)
@@ -162,6 +177,8 @@ static void list_into(rt_wire_setup *s, const char *pattern, found *f)
 					 imapc_str_eq(r->list.attrs[k], "\\NonExistent");
 			snprintf(f->names[f->n], MODEL_NAME_MAX, "%.*s",
 				 (int)r->list.name.len, r->list.name.p);
+			if (!rt_wire_name_under(s->prefix, s->sep, f->names[f->n]))
+				continue;
 			f->noselect[f->n++] = nosel;
 		}
 	imapc_result_free(&res);
