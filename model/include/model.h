@@ -297,6 +297,11 @@ model_history_writer *model_history_writer_new(FILE *out, const model_history_he
 int model_history_write(model_history_writer *w, const model_event *ev);
 int model_history_writer_finish(model_history_writer *w); /* flushes, frees */
 
+/* The longest line a reader accepts, without its line end: 16 MiB (a reply
+ * of about 150,000 FETCH items). Longer is an error naming the line, read
+ * no further: memory stays bounded whatever the file holds. */
+#define MODEL_HISTORY_MAX_LINE (16u << 20)
+
 /* Streaming reader: events one by one; completions get their op filled in
  * from the matching invoke. */
 typedef struct model_history_reader model_history_reader;

@@ -1033,6 +1033,38 @@ static void test_errors_results(void)
 #undef DONE
 }
 
+/* Issue 10 (4e): a 1.5 GB line cost 3.6 GB. A line is capped at
+ * MODEL_HISTORY_MAX_LINE: the error names it, and the reader stops there. */
+static void test_line_cap(void)
+{
+	size_t max = MODEL_HISTORY_MAX_LINE, hdr = strlen(HDR);
+	size_t cap = hdr + max + 64;
+	char *text = cm_xmalloc(cap);
+	memcpy(text, HDR, hdr);
+	/* Exactly the limit, with \r\n: read, then judged as JSON. */
+	memset(text + hdr, ' ', max);
+	text[hdr] = '{';
+	memcpy(text + hdr + max, "\r\n", 3);
+	expect_error(text, 2, "invalid JSON");
+	/* One byte more: too long, and nothing after it is read. */
+	memset(text + hdr, 'x', max + 1);
+	memcpy(text + hdr + max + 1, "\nmore\n", 7);
+	FILE *f = fmemopen(text, strlen(text), "r");
+	REQUIRE(f != NULL);
+	char err[256] = "";
+	model_history_reader *r = model_history_reader_new(f, NULL, err, sizeof(err));
+	REQUIRE(r != NULL);
+	model_event ev;
+	model_event_init(&ev);
+	CHECK_EQ(model_history_read(r, &ev, err, sizeof(err)), -1);
+	CHECK(strstr(err, "line 2: line longer than 16777216 bytes") != NULL);
+	CHECK(ftell(f) <= (long)(hdr + max + 2));
+	model_event_free(&ev);
+	model_history_reader_free(r);
+	fclose(f);
+	free(text);
+}
+
 static void test_error_sticky(void)
 {
 	const char *text = HDR INV(1, 1) NOOP "{oops\n" INV(3, 2) NOOP;
@@ -1403,6 +1435,7 @@ int main(int argc, char **argv)
 	RUN(test_coverage);
 	RUN(test_round_trip);
 	RUN(test_protocol_error_field);
+	RUN(test_line_cap);
 	RUN(test_byte_identical);
 	RUN(test_format);
 	RUN(test_lenient_input);
