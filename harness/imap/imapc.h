@@ -581,6 +581,11 @@ const imapc_caps *imapc_client_caps(const imapc_client *cl);
  * Returns 0 on OK, -1 otherwise (res tells; free it in both cases). */
 int imapc_client_run(imapc_client *cl, const imapc_cmd *cmd,
 		     uint32_t timeout_ms, imapc_result *res);
+/* No command runs past deadline_ns (cm_now_ns clock; 0: no deadline):
+ * each gets the smaller of its timeout and the time left, and once it has
+ * passed imapc_client_run sends nothing and returns -1 (IMAPC_NOT_SENT,
+ * reason "the time allowed is up"). */
+void imapc_client_set_deadline(imapc_client *cl, uint64_t deadline_ns);
 /* Same with a verbatim printf-formatted command text. */
 int imapc_client_runf(imapc_client *cl, imapc_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -70,11 +70,13 @@ typedef struct rt_wire_setup {
 	bool ready;                         /* the boxes are made: clean up */
 	bool prefix_existed;                /* keep the prefix mailbox itself */
 	cm_flags allowed;                   /* flags the mailboxes keep */
+	uint64_t deadline_ns;               /* admin commands end by then (0: none) */
 } rt_wire_setup;
 
 /* Connects and logs in with the admin connection: RT_EXIT_CLEAN or
- * RT_EXIT_USAGE after one error line. */
-int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o);
+ * RT_EXIT_USAGE after one error line. No admin command of the set-up
+ * runs past deadline_ns (cm_now_ns clock; 0: none). */
+int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns);
 /* Creates the run's mailboxes under the prefix (refusing a prefix that
  * holds messages unless o->reuse). */
 int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
@@ -84,7 +86,8 @@ int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
 bool rt_wire_name_under(const char *prefix, char sep, const char *name);
 /* Deletes what the run created (unless o->keep); with INBOX in the run,
  * expunges the messages whose X-Ratchet-Id starts with id_prefix. */
-void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix);
+void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix,
+			   uint64_t deadline_ns);
 void rt_wire_setup_close(rt_wire_setup *s);
 
 /* ---- virtual clients ---- */

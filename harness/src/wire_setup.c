@@ -72,6 +72,7 @@ static int connect_admin(rt_wire_setup *s)
 		rt_error("cannot reach %s: %s", s->url.display, err.text);
 		return RT_EXIT_USAGE;
 	}
+	imapc_client_set_deadline(s->admin, s->deadline_ns);
 	if (login(s, s->admin, &err) != 0) {
 		rt_error("login to %s failed: %s", s->url.display, err.text);
 		imapc_client_free(s->admin);
@@ -118,10 +119,11 @@ static void learn_namespace(rt_wire_setup *s)
 	imapc_result_free(&res);
 }
 
-int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o)
+int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns)
 {
 	char err[256];
 	memset(s, 0, sizeof(*s));
+	s->deadline_ns = deadline_ns;
 	s->timeout_ms = (uint32_t)CM_MAX(o->timeout * 1000.0, 1.0);
 	if (rt_wire_url_parse(o->target, &s->url, err, sizeof(err)) != 0) {
 		rt_error("%s", err);
@@ -347,6 +349,8 @@ static bool admin_alive(rt_wire_setup *s)
 	imapc_error err = {{0}};
 	imapc_conn_opts co = {.tag_prefix = "adm", .timeout_ms = s->timeout_ms};
 	s->admin = imapc_client_connect(s->url.host, s->url.port, s->timeout_ms, &co, &err);
+	if (s->admin != NULL)
+		imapc_client_set_deadline(s->admin, s->deadline_ns);
 	if (s->admin != NULL && login(s, s->admin, &err) == 0)
 		return true;
 	rt_error("clean-up: cannot log in to %s again: %s", s->url.display, err.text);
@@ -387,10 +391,14 @@ static void clean_inbox(rt_wire_setup *s, const char *id_prefix)
 	cm_uidset_free(&uids);
 }
 
-void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix)
+void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix,
+			   uint64_t deadline_ns)
 {
 	char err[256];
 	bool any = false;
+	s->deadline_ns = deadline_ns;
+	if (s->admin != NULL)
+		imapc_client_set_deadline(s->admin, deadline_ns);
 	for (int i = 0; i < s->nboxes; i++)
 		any |= s->created[i];
 	if (o->keep || (!any && !s->ready) || !admin_alive(s))

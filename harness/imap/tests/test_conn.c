@@ -660,6 +660,42 @@ static void test_blocking_no_greeting(void)
 	CHECK(imapc_connect_tcp("no such host.invalid", "143", 500, &err) < 0);
 }
 
+/* Issue 10 (4d): a server slow to answer must not stretch --seconds. A
+ * deadline shortens every command's timeout, and past it nothing is sent. */
+static void test_blocking_deadline(void)
+{
+	static const char *const steps[] = {
+		"a0001 CAPABILITY", "* CAPABILITY IMAP4rev1\r\na0001 OK done\r\n",
+		"a0002 NOOP", NULL, /* never answered: */
+		"(silence until the client gives up)", NULL,
+		NULL,
+	};
+	char port[16];
+	script sc = {.listen_fd = listener(port, sizeof(port)), .greeting = "* OK hi\r\n",
+		     .steps = steps};
+	pthread_t th;
+	REQUIRE(pthread_create(&th, NULL, server_main, &sc) == 0);
+	imapc_error err = {{0}};
+	imapc_client *cl = imapc_client_connect("127.0.0.1", port, 30000, NULL, &err);
+	REQUIRE(cl != NULL);
+	imapc_client_set_deadline(cl, cm_now_ns() + 300000000ull);
+	imapc_result res;
+	CHECK_EQ(imapc_client_runf(cl, &res, "NOOP"), -1);
+	CHECK_EQ(res.outcome, IMAPC_UNKNOWN);
+	/* The 30 s timeout became at most what was left of the 300 ms. */
+	unsigned ms = 0;
+	const char *w = strstr(res.reason, "within ");
+	CHECK(w != NULL && sscanf(w, "within %u ms", &ms) == 1 && ms <= 300);
+	imapc_result_free(&res);
+	CHECK_EQ(imapc_client_runf(cl, &res, "NOOP"), -1);
+	CHECK_EQ(res.outcome, IMAPC_NOT_SENT);
+	imapc_result_free(&res);
+	imapc_client_free(cl);
+	pthread_join(th, NULL);
+	close(sc.listen_fd);
+	CHECK_STR(sc.failure, "no line for step 2");
+}
+
 int main(void)
 {
 	RUN(test_pipelining);
@@ -674,5 +710,6 @@ int main(void)
 	RUN(test_blocking_authenticate);
 	RUN(test_blocking_login);
 	RUN(test_blocking_no_greeting);
+	RUN(test_blocking_deadline);
 	TEST_EXIT();
 }
