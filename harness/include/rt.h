@@ -250,6 +250,9 @@ typedef struct rt_path {
  * a directory), and no two outputs, nor an output and an input, are one
  * file. 0, or -1 with err filled (one line naming the option and path). */
 int rt_paths_check(const rt_path *paths, size_t n, char *err, size_t errlen);
+/* rt_paths_check for command cmd: RT_EXIT_CLEAN, or RT_EXIT_USAGE after
+ * the one-line error "ratchet: CMD: ...". */
+int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
 
 /* ---- benchmarks ---- */
 

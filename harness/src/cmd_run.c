@@ -205,7 +205,7 @@ static int finish_report(const rt_opts *o, rt_report *r, int rc)
 /* Every output, before the run: a bad path fails now, not after hours. */
 static int check_outputs(const rt_opts *o)
 {
-	char replay_dir[4096] = ".", err[512];
+	char replay_dir[4096] = ".";
 	if (o->report != NULL) {
 		char *copy = cm_xstrdup(o->report);
 		snprintf(replay_dir, sizeof(replay_dir), "%s", dirname(copy));
@@ -216,10 +216,8 @@ static int check_outputs(const rt_opts *o)
 		{"--report", o->report, false},
 		{"--junit", o->junit, false},
 	};
-	if (rt_paths_check(paths, CM_ARRAY_LEN(paths), err, sizeof(err)) != 0) {
-		rt_error("run: %s", err);
+	if (rt_paths_refuse("run", paths, CM_ARRAY_LEN(paths)) != RT_EXIT_CLEAN)
 		return RT_EXIT_USAGE;
-	}
 	/* Replay files of a failing simulated run go beside the report. */
 	if (o->target == NULL && access(replay_dir, W_OK | X_OK) != 0) {
 		rt_error("run: cannot write replay files in %s: %s", replay_dir, strerror(errno));

@@ -82,7 +82,7 @@ static int bad(const char *fmt, const char *arg)
 	return RT_EXIT_USAGE;
 }
 
-int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
+static void defaults(rt_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->seed = (cm_wall_ns() ^ ((uint64_t)getpid() << 32)) >> 1 & 0xffffffffffffULL;
@@ -93,6 +93,11 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
 	o->box_size = 300;
 	o->max_unknown = 50;
 	o->max_unknown_pct = true;
+}
+
+int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
+{
+	defaults(o);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;

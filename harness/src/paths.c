@@ -99,3 +99,12 @@ int rt_paths_check(const rt_path *paths, size_t n, char *err, size_t errlen)
 	free(ids);
 	return rc;
 }
+
+int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n)
+{
+	char err[1024];
+	if (rt_paths_check(paths, n, err, sizeof(err)) == 0)
+		return RT_EXIT_CLEAN;
+	rt_error("%s: %s", cmd, err);
+	return RT_EXIT_USAGE;
+}

@@ -158,6 +158,14 @@ bool rt_wire_name_under(const char *prefix, char sep, const char *name)
 	return name[n] == '\0' || (name[n] == (sep ? sep : '-') && name[n + 1] != '\0');
 }
 
+static bool listed(const found *f, const char *name)
+{
+	for (int i = 0; i < f->n; i++)
+		if (strcmp(f->names[i], name) == 0)
+			return true;
+	return false;
+}
+
 /* What LIST answers, but only names under the run's prefix: a server may
  * answer any names for a pattern, and --reuse deletes what is found. */
 static void list_into(rt_wire_setup *s, const char *pattern, found *f)
@@ -179,7 +187,8 @@ static void list_into(rt_wire_setup *s, const char *pattern, found *f)
 					 imapc_str_eq(r->list.attrs[k], "\\NonExistent");
 			snprintf(f->names[f->n], MODEL_NAME_MAX, "%.*s",
 				 (int)r->list.name.len, r->list.name.p);
-			if (!rt_wire_name_under(s->prefix, s->sep, f->names[f->n]))
+			if (!rt_wire_name_under(s->prefix, s->sep, f->names[f->n]) ||
+			    listed(f, f->names[f->n]))
 				continue;
 			f->noselect[f->n++] = nosel;
 		}
