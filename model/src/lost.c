@@ -80,7 +80,10 @@ static bool source_maybe_gone(const ck_adder *a, const ck_slot *sl)
 }
 
 typedef struct lost_view {
+	const ck_session *s;
 	cm_uidset uids;             /* the view's UIDs */
+	bool ids_built;             /* ids and all_ids are valid (built lazily:
+				     * with UIDPLUS no slot needs them) */
 	ck_map ids;                 /* cm_hash64(id) | 1 -> ck_msg, with an id */
 	bool all_ids;               /* every message of the view has an id */
 } lost_view;
@@ -88,12 +91,19 @@ typedef struct lost_view {
 static void view_build(const ck_session *s, lost_view *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->all_ids = true;
+	v->s = s;
 	for (size_t i = 0; i < s->n; i++) {
-		uint32_t uid = s->map[i].uid;
-		assert(uid != 0);
-		cm_uidset_add(&v->uids, uid);
-		ck_msg *m = ck_map_get(&s->box->msgs, uid);
+		assert(s->map[i].uid != 0);
+		cm_uidset_add(&v->uids, s->map[i].uid);
+	}
+}
+
+static void view_build_ids(lost_view *v)
+{
+	const ck_session *s = v->s;
+	v->ids_built = v->all_ids = true;
+	for (size_t i = 0; i < s->n; i++) {
+		ck_msg *m = ck_map_get(&s->box->msgs, s->map[i].uid);
 		if (m == NULL || !m->has_id) {
 			v->all_ids = false;
 			continue;
@@ -104,8 +114,19 @@ static void view_build(const ck_session *s, lost_view *v)
 	}
 }
 
-static bool view_has_id(const lost_view *v, const ck_session *s, const char *id)
+/* Are the identities of every message of the view known? */
+static bool view_all_ids(lost_view *v)
 {
+	if (!v->ids_built)
+		view_build_ids(v);
+	return v->all_ids;
+}
+
+static bool view_has_id(lost_view *v, const char *id)
+{
+	const ck_session *s = v->s;
+	if (!v->ids_built)
+		view_build_ids(v);
 	const ck_msg *m = ck_map_get(&v->ids, cm_hash64(id, strlen(id)) | 1);
 	if (m != NULL && strcmp(m->id, id) == 0)
 		return true;
@@ -153,18 +174,19 @@ static void report(model_checker *c, const ck_session *s, const ck_op *op,
 /* Judges slot sl of adder a against the view. Returns false if it cannot
  * be decided yet (identities of the view not all known). */
 static bool judge_slot(model_checker *c, const ck_session *s, const ck_op *op,
-		       const lost_view *v, ck_adder *a, ck_slot *sl)
+		       lost_view *v, ck_adder *a, ck_slot *sl)
 {
 	uint32_t uid = slot_uid(sl);
 	if (sl->none || sl->lost_reported)
 		return true;
-	if (uid == 0 && sl->id[0] != '\0' && !source_maybe_gone(a, sl) && !v->all_ids)
+	if (uid == 0 && sl->id[0] != '\0' && !source_maybe_gone(a, sl) &&
+	    !view_all_ids(v))
 		return false;
 	c->stats.adds_checked++;
 	if (uid != 0 ? cm_uidset_contains(&v->uids, uid)
 		     : sl->id[0] == '\0' || source_maybe_gone(a, sl))
 		return true; /* present, or nothing to look for */
-	if (uid == 0 && view_has_id(v, s, sl->id))
+	if (uid == 0 && view_has_id(v, sl->id))
 		return true;
 	if (removal_explains(s->box, a, uid))
 		return true;
