@@ -43,6 +43,10 @@ typedef struct rs_fs_stat {
 	uint64_t ino;
 	uint64_t mtime_ns;
 	bool is_dir;
+	/* The name itself is a symbolic link; the fields above describe its
+	 * target, as stat(2) does. Code that walks or removes a tree checks
+	 * it and never goes through a link (the in-memory FS has none). */
+	bool is_link;
 } rs_fs_stat;
 
 enum {
@@ -98,6 +102,9 @@ struct rs_fs_ops {
 	int (*rmdir)(rs_fs *fs, const char *path);
 	/* Makes the directory's entries (creations, renames, unlinks) durable. */
 	int (*fsync_dir)(rs_fs *fs, const char *path);
+	/* Lists a directory, never through a symbolic link named by dir's
+	 * last component (then -ELOOP or -ENOTDIR): a tree walk that checked
+	 * an entry with stat cannot be sent elsewhere by a swap meanwhile. */
 	int (*list)(rs_fs *fs, const char *dir, rs_fs_list_cb *cb, void *ctx);
 	/* Lock back-off. The in-memory FS advances its virtual clock and calls
 	 * the hook, so a simulator switches to another client here. */
@@ -227,7 +234,9 @@ typedef struct rs_status {
 /* Creates the mailbox directory (parent must exist). uidvalidity 0 picks
  * one from the clock. */
 rs_err rs_create(rs_fs *fs, const char *path, uint32_t uidvalidity);
-/* Removes a mailbox and all its files (caller ensures nobody uses it). */
+/* Removes a mailbox and all its files (caller ensures nobody uses it).
+ * Never follows a symbolic link: one inside is removed as a name, and a
+ * path that is itself a link is refused (RS_EFAIL), its target untouched. */
 rs_err rs_delete(rs_fs *fs, const char *path);
 
 /* Opens and recovers: stale lock, leftovers in tmp/, torn log tail, a UID

@@ -465,6 +465,7 @@ static void fill_stat(const struct inode *n, rs_fs_stat *st)
 	st->ino = n->ino;
 	st->mtime_ns = n->mtime_ns;
 	st->is_dir = n->is_dir;
+	st->is_link = false; /* no links here */
 }
 
 /* ---- paths --------------------------------------------------------------- */

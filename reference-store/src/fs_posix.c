@@ -108,6 +108,7 @@ static void fill_stat(rs_fs_stat *st, const struct stat *sb)
 	st->mtime_ns = (uint64_t)sb->st_mtim.tv_sec * 1000000000ULL +
 		       (uint64_t)sb->st_mtim.tv_nsec;
 	st->is_dir = S_ISDIR(sb->st_mode);
+	st->is_link = false;
 }
 
 static int px_fstat(rs_fs *fs, int fd, rs_fs_stat *st)
@@ -127,12 +128,17 @@ static int px_close(rs_fs *fs, int fd)
 	return 0;
 }
 
+/* lstat first: one call when the name is not a link (nearly always). */
 static int px_stat(rs_fs *fs, const char *path, rs_fs_stat *st)
 {
 	struct stat sb;
-	if (stat(path, &sb) < 0)
+	if (lstat(path, &sb) < 0)
+		return neg_errno();
+	bool link = S_ISLNK(sb.st_mode);
+	if (link && stat(path, &sb) < 0)
 		return neg_errno();
 	fill_stat(st, &sb);
+	st->is_link = link;
 	return 0;
 }
 
@@ -176,9 +182,18 @@ static int px_fsync_dir(rs_fs *fs, const char *path)
 
 static int px_list(rs_fs *fs, const char *dir, rs_fs_list_cb *cb, void *ctx)
 {
-	DIR *d = opendir(dir);
-	if (d == NULL)
+	int fd;
+	do
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
 		return neg_errno();
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		int r = neg_errno();
+		close(fd);
+		return r;
+	}
 	int r = 0;
 	for (;;) {
 		errno = 0;

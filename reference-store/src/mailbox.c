@@ -141,17 +141,21 @@ struct rm_ctx {
 	int err;
 };
 
+/* Never through a symbolic link: a link is an entry like a file and is
+ * unlinked, whatever it points to (list() refuses a link swapped in after
+ * the stat). A failed stat (gone, or a dangling link) is unlinked too. */
 static int rm_entry(void *ctx, const char *name)
 {
 	struct rm_ctx *c = ctx;
 	char *p = rs_join(c->dir, name);
 	rs_fs_stat st;
 	int r = c->fs->ops->stat(c->fs, p, &st);
-	if (r == 0 && st.is_dir) {
+	if (r == 0 && st.is_dir && !st.is_link) {
 		struct rm_ctx sub = {c->fs, p, 0};
-		c->fs->ops->list(c->fs, p, rm_entry, &sub);
-		r = sub.err ? sub.err : c->fs->ops->rmdir(c->fs, p);
-	} else if (r == 0) {
+		r = c->fs->ops->list(c->fs, p, rm_entry, &sub);
+		if (r == 0)
+			r = sub.err ? sub.err : c->fs->ops->rmdir(c->fs, p);
+	} else {
 		r = c->fs->ops->unlink(c->fs, p);
 	}
 	if (r < 0 && r != -ENOENT && c->err == 0)

@@ -164,7 +164,7 @@ static void remove_tree(rs_fs *fs, const char *path)
 	rs_fs_stat st;
 	if (fs->ops->stat(fs, path, &st) < 0)
 		return;
-	if (!st.is_dir) {
+	if (!st.is_dir || st.is_link) {
 		CHECK_EQ(fs->ops->unlink(fs, path), 0);
 		return;
 	}
@@ -446,6 +446,49 @@ static void test_posix_pid(void)
 	CHECK_EQ(fs->ops->pid_alive(fs, 1), 1); /* init: alive, maybe EPERM */
 	CHECK_EQ(fs->ops->pid_alive(fs, 0), -1);
 	rs_fs_destroy(fs);
+}
+
+/* A symbolic link is a name, never a way elsewhere: stat tells it, list
+ * refuses to go through it, rs_delete removes the link and leaves what it
+ * points to. (Before: rs_delete of a mailbox holding a link to a directory
+ * emptied that directory.) */
+static void test_posix_no_follow(void)
+{
+	char *dir = make_tmpdir(), p[6][600];
+	const char *rel[6] = {"/outside", "/outside/keep", "/box", "/box/cur",
+			      "/box/cur/link", "/boxlink"};
+	for (int i = 0; i < 6; i++)
+		snprintf(p[i], sizeof(p[i]), "%s%s", dir, rel[i]);
+	rs_fs *fs = rs_posixfs_new();
+	REQUIRE(fs->ops->mkdir(fs, p[0]) == 0);
+	int fd = fs->ops->open(fs, p[1], RS_O_CREAT | RS_O_APPEND);
+	REQUIRE(fd >= 0);
+	CHECK_EQ(fs->ops->append(fs, fd, "x", 1), 1);
+	fs->ops->close(fs, fd);
+	REQUIRE(fs->ops->mkdir(fs, p[2]) == 0 && fs->ops->mkdir(fs, p[3]) == 0);
+	REQUIRE(symlink(p[0], p[4]) == 0 && symlink(p[0], p[5]) == 0);
+	char dangling[620];
+	snprintf(dangling, sizeof(dangling), "%s/dangling", p[3]);
+	REQUIRE(symlink("/nonexistent/ratchet", dangling) == 0);
+	rs_fs_stat st;
+	CHECK(fs->ops->stat(fs, p[4], &st) == 0 && st.is_dir && st.is_link);
+	CHECK(fs->ops->stat(fs, p[0], &st) == 0 && st.is_dir && !st.is_link);
+	struct names ns = {0};
+	CHECK(fs->ops->list(fs, p[4], collect, &ns) < 0);
+	CHECK_EQ(ns.n, 0);
+	CHECK(fs->ops->list(fs, p[0], collect, &ns) == 0 && ns.n == 1);
+	names_free(&ns);
+	/* A path that is itself a link is refused, its target untouched. */
+	CHECK(rs_delete(fs, p[5]) != RS_OK);
+	CHECK(exists(fs, p[1]));
+	CHECK_EQ(fs->ops->unlink(fs, p[5]), 0);
+	/* Links inside are removed as names, dangling or not. */
+	CHECK_EQ(rs_delete(fs, p[2]), RS_OK);
+	CHECK(!exists(fs, p[2]));
+	CHECK(exists(fs, p[1]));
+	remove_tree(fs, dir);
+	rs_fs_destroy(fs);
+	free(dir);
 }
 
 /* ---- memfs: crash semantics ----------------------------------------------- */
@@ -2011,6 +2054,7 @@ int main(void)
 	RUN(common_misc_posix);
 	RUN(test_call_names);
 	RUN(test_posix_pid);
+	RUN(test_posix_no_follow);
 	RUN(test_crash_data);
 	RUN(test_crash_entries);
 	RUN(test_crash_rename_two_dirs);
