@@ -17,19 +17,28 @@
 
 volatile sig_atomic_t imapd_stop;
 
-/* Before login: at most a minute of silence, two minutes in all (a
- * client trickling bytes must not hold a slot for ever). */
-enum { PRE_AUTH_IDLE_S = 60, PRE_AUTH_TOTAL_S = 120 };
-
+/* Before login, IMAPD_PREAUTH_S in all, idle or trickling: a slot held
+ * by nobody is freed soon (--max-conns such sockets locked everyone out
+ * for two minutes before). */
 static int timeout_ms(const imapd_conn *c)
 {
 	uint64_t ms = (uint64_t)c->cfg->idle_timeout_s * 1000;
 	if (c->s == NULL) {
 		uint64_t now = cm_now_ns() / 1000000, end = c->login_deadline_ms;
-		ms = CM_MIN(ms, (uint64_t)PRE_AUTH_IDLE_S * 1000);
 		ms = CM_MIN(ms, end > now ? end - now : 0);
 	}
 	return (int)CM_MIN(ms, (uint64_t)INT32_MAX);
+}
+
+void imapd_conn_pause(const imapd_conn *c, unsigned ms)
+{
+	(void)c;
+	uint64_t end = cm_now_ns() + (uint64_t)ms * 1000000;
+	for (uint64_t now = cm_now_ns(); now < end && !imapd_stop; now = cm_now_ns()) {
+		/* poll() is never restarted: SIGTERM ends the pause at once. */
+		int step = (int)CM_MIN((end - now + 999999) / 1000000, (uint64_t)1000);
+		poll(NULL, 0, step);
+	}
 }
 
 /* Waits for the socket: 1 ready, -1 timeout or error, -2 shutdown. */
@@ -112,6 +121,8 @@ int imapd_conn_line(imapd_conn *c, const char **line, size_t *len)
 		const char *nl = memchr(start + scanned, '\n', avail - scanned);
 		if (nl != NULL) {
 			size_t n = (size_t)(nl - start);
+			if (n > imapd_line_limit(c->s != NULL))
+				return -3; /* arrived whole, still too long */
 			c->in_pos += n + 1;
 			if (n > 0 && start[n - 1] == '\r')
 				n--;
@@ -119,8 +130,8 @@ int imapd_conn_line(imapd_conn *c, const char **line, size_t *len)
 			*len = n;
 			return 1;
 		}
-		if (avail > IMAPD_LINE_MAX)
-			return -1;
+		if (avail > imapd_line_limit(c->s != NULL))
+			return -3;
 		scanned = avail;
 		int r = fill(c);
 		if (r <= 0)
@@ -160,20 +171,23 @@ static int read_literal(imapd_conn *c, size_t n)
 
 enum { CMD_READY = 1, CMD_SKIP = 2 };
 
-/* A literal that is not accepted. A synchronizing one is simply refused
- * (the client sends nothing more, 3501 7.5); after a LITERAL+ one the
- * stream cannot be followed any more. */
+/* A literal (or command) that is not accepted. A synchronizing one is
+ * refused (the client sends nothing more, 3501 7.5); after a LITERAL+ one
+ * the stream cannot be followed any more, and before login it is not
+ * worth following: the connection ends. */
 static int refuse_literal(imapd_conn *c, bool plus)
 {
 	char tag[IMAPD_TAG_MAX];
-	if (plus) {
+	if (!plus) {
+		if (!imapd_parse_tag(c->cmd.data, c->cmd.len, tag, sizeof(tag)))
+			snprintf(tag, sizeof(tag), "*");
+		cm_buf_printf(&c->out, "%s BAD [TOOBIG] Literal too large\r\n", tag);
+	}
+	if (plus || c->s == NULL) {
 		cm_buf_puts(&c->out, "* BYE Literal too large\r\n");
 		c->closing = true;
 		return -1;
 	}
-	if (!imapd_parse_tag(c->cmd.data, c->cmd.len, tag, sizeof(tag)))
-		snprintf(tag, sizeof(tag), "*");
-	cm_buf_printf(&c->out, "%s BAD [TOOBIG] Literal too large\r\n", tag);
 	return CMD_SKIP;
 }
 
@@ -189,19 +203,20 @@ static int read_command(imapd_conn *c)
 		uint64_t n = 0;
 		bool plus = false;
 		int r = imapd_conn_line(c, &line, &len);
-		if (r <= 0) {
-			if (r == -1 && c->in_len - c->in_pos > IMAPD_LINE_MAX)
-				cm_buf_puts(&c->out, "* BYE Line too long\r\n");
-			return r;
+		if (r == -3) {
+			cm_buf_puts(&c->out, "* BYE Line too long\r\n");
+			return -1;
 		}
-		if (c->cmd.len + len > IMAPD_COMMAND_MAX)
+		if (r <= 0)
+			return r;
+		/* A line after a literal: counted as a literal of its length. */
+		if (literals > 0 && !imapd_literal_fits(c->s != NULL, c->cmd.len, len, literals))
 			return refuse_literal(c, true);
 		cm_buf_append(&c->cmd, line, len);
 		int lit = imapd_line_literal(line, len, &n, &plus);
 		if (lit == 0)
 			return CMD_READY;
-		if (lit < 0 || n > IMAPD_LITERAL_MAX || ++literals > IMAPD_LITERALS_MAX ||
-		    c->cmd.len + n > IMAPD_COMMAND_MAX)
+		if (lit < 0 || !imapd_literal_fits(c->s != NULL, c->cmd.len, n, ++literals))
 			return refuse_literal(c, plus);
 		if (!plus) {
 			cm_buf_puts(&c->out, "+ Ready for literal data\r\n");
@@ -337,7 +352,7 @@ void imapd_conn_serve(int fd, const imapd_config *cfg)
 	c.in_cap = IMAPD_LINE_MAX + 4096;
 	c.in = cm_xmalloc(c.in_cap);
 	c.sopt.pid = (uint32_t)getpid();
-	c.login_deadline_ms = cm_now_ns() / 1000000 + (uint64_t)PRE_AUTH_TOTAL_S * 1000;
+	c.login_deadline_ms = cm_now_ns() / 1000000 + (uint64_t)IMAPD_PREAUTH_S * 1000;
 	c.sopt.mutants = cfg->mutants;
 	c.sopt.caps = cfg->caps;
 	imapd_log(cfg, "connected");

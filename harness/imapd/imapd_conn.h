@@ -15,8 +15,8 @@ typedef struct imapd_config {
 	const char *user, *pass;   /* the one account */
 	unsigned mutants;          /* rs_mutant bits for every store handle */
 	unsigned caps;             /* MODEL_CAP_* offered */
-	unsigned idle_timeout_s;   /* authenticated; before login min(60, it)
-				    * and two minutes in all */
+	unsigned idle_timeout_s;   /* authenticated; before login at most
+				    * IMAPD_PREAUTH_S in all */
 	unsigned max_conns;        /* concurrent connections */
 	int log_fd;                /* -1: no log */
 } imapd_config;
@@ -63,8 +63,11 @@ typedef struct imapd_conn {
 /* Writes and clears c->out; false (and closing) on a dead peer. */
 bool imapd_conn_flush(imapd_conn *c);
 /* Reads one line without its line end (a view valid until the next
- * read). 1, or 0 at EOF, -1 timeout/error/too long, -2 shutdown. */
+ * read). 1, or 0 at EOF, -1 timeout/error, -2 shutdown, -3 longer than
+ * imapd_line_limit (nothing consumed; the connection must end). */
 int imapd_conn_line(imapd_conn *c, const char **line, size_t *len);
+/* Waits ms milliseconds, less if the server is told to stop. */
+void imapd_conn_pause(const imapd_conn *c, unsigned ms);
 void imapd_conn_caps(const imapd_conn *c, cm_buf *out, bool authed);
 
 /* imapd_exec.c: the commands that need more than one session call */

@@ -75,10 +75,14 @@ static void login_as(imapd_conn *c, const imapd_cmd *cmd, const char *user,
 		     const char *pass)
 {
 	if (!secret_eq(user, c->cfg->user) || !secret_eq(pass, c->cfg->pass)) {
+		/* The delay is the guessing bound: a connection has at most
+		 * IMAPD_AUTH_FAILS_MAX guesses in at least 1 + 2 + 4 s, and
+		 * reconnecting costs a slot of --max-conns for as long. */
+		imapd_conn_pause(c, imapd_auth_delay_ms(++c->auth_failures));
 		cm_buf_printf(&c->out, "%s NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
 			      cmd->tag);
 		imapd_log(c->cfg, "login failed");
-		if (++c->auth_failures >= 3) {
+		if (c->auth_failures >= IMAPD_AUTH_FAILS_MAX) {
 			cm_buf_puts(&c->out, "* BYE Too many failed logins\r\n");
 			c->closing = true;
 		}
