@@ -328,6 +328,7 @@ static void complete(model_checker *c, const model_event *ev)
 		ck_ops_settle(c, s, op, &ev->res);
 		ck_session_apply(c, s, op, &ev->res);
 		ck_ops_complete(c, s, op, &ev->res);
+		ck_lost_complete(c, s, op);
 	}
 	ck_map_del(&c->ops, op->id);
 	op_free(op);

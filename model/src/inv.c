@@ -81,6 +81,8 @@ static const model_inv_info catalogue[INV_COUNT] = {
 	 "a failed COPY copies nothing; copies are identical"},
 	{INV_COPYUID_CONSISTENT, "COPYUID-CONSISTENT", 'G', E, false, "RFC 4315 3",
 	 "COPYUID pairs the copied UIDs with new destination UIDs"},
+	{INV_ADD_NO_LOSS, "ADD-NO-LOSS", 'G', E, false, "RFC 3501 6.3.11, 4315 3, 6851 3.3",
+	 "an acknowledged APPEND, delivery, COPY or MOVE is in every later fresh read"},
 	{INV_MOVE_NO_LOSS, "MOVE-NO-LOSS", 'G', E, false, "RFC 6851 3.3",
 	 "after MOVE every message is in the source or the target"},
 	{INV_MOVE_NO_DUP, "MOVE-NO-DUP", 'G', E, false, "RFC 6851 3.3, 9051",
