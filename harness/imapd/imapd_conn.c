@@ -343,6 +343,28 @@ static void serve_loop(imapd_conn *c)
 	imapd_cmd_free(&cmd);
 }
 
+/* Our last words (a BYE) must not be destroyed unread: closing with the
+ * peer's bytes still unread makes the kernel send a reset, which discards
+ * what the peer has not read yet. So: end our side, then discard what
+ * still comes, into a fixed buffer, for at most LINGER_MS or until EOF. */
+enum { LINGER_MS = 1000 };
+
+static void linger(int fd)
+{
+	char sink[4096];
+	uint64_t end = cm_now_ns() / 1000000 + LINGER_MS;
+	shutdown(fd, SHUT_WR);
+	for (uint64_t now = cm_now_ns() / 1000000; now < end && !imapd_stop;
+	     now = cm_now_ns() / 1000000) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, (int)(end - now)) <= 0)
+			break;
+		ssize_t n = read(fd, sink, sizeof(sink));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+}
+
 void imapd_conn_serve(int fd, const imapd_config *cfg)
 {
 	imapd_conn c = {.fd = fd, .cfg = cfg};
@@ -358,6 +380,7 @@ void imapd_conn_serve(int fd, const imapd_config *cfg)
 	imapd_log(cfg, "connected");
 	serve_loop(&c);
 	imapd_log(cfg, "disconnected");
+	linger(fd);
 	imapd_exec_cleanup(&c);
 	rs_fs_destroy(c.fs);
 	free(c.in);
