@@ -293,3 +293,17 @@ def test_killed_rs_deliver_has_recorded_its_deliveries(tmp_path):
     delivered = len(os.listdir(box / "new")) + len(os.listdir(box / "cur"))
     # Every delivery made is recorded, but at most the one in progress.
     assert len(records) <= delivered <= len(records) + 1, (len(records), delivered)
+
+
+# ---- the same strict parser behind `ratchet run` ----
+
+@pytest.mark.parametrize("args", [["--seed", " 7"], ["--seed", "+7"],
+                                  ["--ops", "99999999999999999999"], ["--clients", "+2"]])
+def test_ratchet_run_numbers_are_strict(ratchet, tmp_path, args):
+    # Before, " 7" and "+7" were taken: keep such a run short.
+    extra = [] if "--ops" in args else ["--ops", "10"]
+    p = subprocess.run([ratchet, "run", "--quiet", *args, *extra],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 2, p
+    assert p.stderr.count("\n") == 1 and p.stderr.startswith("ratchet: run: "), p.stderr
+    assert args[0] in p.stderr
