@@ -6,7 +6,8 @@
 - Before login a client could send a 64 MiB literal (65.6 MiB of RSS per
   connection); now a command is at most 4 KiB before login, over it BYE.
 - Failed logins were answered at once (about 6,300 guesses a second
-  through reconnects); now after 1, 2, 4 s, then BYE.
+  through reconnects); now after 1, 2, 4 s, then BYE, and one password is
+  checked at a time server-wide, so reconnecting does not multiply guesses.
 - An idle pre-auth socket held its slot for 60 s (120 s in all); now 10 s.
 - --max-conns 0 and other out-of-range numbers were accepted.
 - rs-deliver --repeat 99999999999999999999 was accepted (strtol saturates)
@@ -193,6 +194,23 @@ def test_failed_logins_are_throttled_then_bye(server):
     m = server.client()
     assert m.select("INBOX")[0] == "OK"
     m.logout()
+
+
+def test_failed_logins_are_serialized_server_wide(server):
+    """Reconnecting does not multiply the guesses: one password is checked
+    at a time and a wrong one holds the turn for its delay, even when its
+    client has hung up (a right guess would only be answered after it)."""
+    start = time.monotonic()
+    socks = [connect(server.port) for _ in range(3)]
+    for sock, _ in socks:
+        sock.sendall(f'a1 LOGIN {USER} "wrong"\r\n'.encode())
+    socks[0][0].close()  # gone at once: its turn is still taken for 1 s
+    for sock, f in socks[1:]:
+        assert f.readline() == b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"
+        sock.close()
+    # Three first failures, one after the other: at least 3 x 1 s (a
+    # lower bound; before, each connection waited alone: about 1 s).
+    assert time.monotonic() - start >= 2.85
 
 
 def test_idle_preauth_sockets_do_not_lock_everyone_out(imapd):

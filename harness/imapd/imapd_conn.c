@@ -5,6 +5,7 @@
  * bounded buffer and at most the timeout. */
 #include "imapd_conn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,6 +58,42 @@ static int wait_fd(imapd_conn *c, short events)
 		if (r == 0 || errno != EINTR)
 			return -1;
 	}
+}
+
+static bool login_lock(int fd, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+	return fcntl(fd, F_SETLK, &fl) == 0;
+}
+
+bool imapd_conn_login_turn(imapd_conn *c, bool take)
+{
+	int fd = c->cfg->login_lock_fd;
+	assert(fd >= 0);
+	if (!take)
+		return login_lock(fd, F_UNLCK);
+	/* Polled, not F_SETLKW: the wait must end at the login deadline. */
+	while (!login_lock(fd, F_WRLCK)) {
+		if ((errno != EAGAIN && errno != EACCES) || imapd_stop ||
+		    timeout_ms(c) == 0)
+			return false;
+		imapd_conn_pause(c, 20);
+	}
+	return true;
+}
+
+int imapd_login_lock_open(const char *dir)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/.ratchet-imapd-login.XXXXXX", dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = mkstemp(path);
+	if (fd >= 0)
+		unlink(path); /* a dot name: never a mailbox, and gone at once */
+	return fd;
 }
 
 /* ---- output ---- */

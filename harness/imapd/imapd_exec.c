@@ -71,14 +71,23 @@ static bool secret_eq(const char *a, const char *b)
 	return d == 0;
 }
 
+/* The guessing bound: a password is checked only with the server-wide
+ * turn, and a wrong one keeps it for its delay (1, 2, 4 s). A client
+ * cannot skip the delay by hanging up (a right guess is answered only
+ * after its turn), nor multiply it by connecting many times. */
 static void login_as(imapd_conn *c, const imapd_cmd *cmd, const char *user,
 		     const char *pass)
 {
-	if (!secret_eq(user, c->cfg->user) || !secret_eq(pass, c->cfg->pass)) {
-		/* The delay is the guessing bound: a connection has at most
-		 * IMAPD_AUTH_FAILS_MAX guesses in at least 1 + 2 + 4 s, and
-		 * reconnecting costs a slot of --max-conns for as long. */
+	if (!imapd_conn_login_turn(c, true)) {
+		cm_buf_puts(&c->out, "* BYE No login turn before the login deadline\r\n");
+		c->closing = true;
+		return;
+	}
+	bool ok = secret_eq(user, c->cfg->user) && secret_eq(pass, c->cfg->pass);
+	if (!ok)
 		imapd_conn_pause(c, imapd_auth_delay_ms(++c->auth_failures));
+	imapd_conn_login_turn(c, false);
+	if (!ok) {
 		cm_buf_printf(&c->out, "%s NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
 			      cmd->tag);
 		imapd_log(c->cfg, "login failed");

@@ -207,6 +207,12 @@ int main(int argc, char **argv)
 	}
 	if (setup_root(&o) < 0)
 		return 2;
+	o.cfg.login_lock_fd = imapd_login_lock_open(o.root_abs);
+	if (o.cfg.login_lock_fd < 0) {
+		fprintf(stderr, "ratchet-imapd: cannot make the login lock in %s: %s\n",
+			o.root_abs, strerror(errno));
+		return 2;
+	}
 	if (o.cfg.caps & MODEL_CAP_QRESYNC)
 		o.cfg.caps |= MODEL_CAP_CONDSTORE; /* 7162 3: QRESYNC implies it */
 	return imapd_server_run(&o.cfg, o.port);
