@@ -12,6 +12,7 @@
 #include "rs.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,11 @@ int main(int argc, char **argv)
 		cm_buf_free(&msg);
 		return 3;
 	}
+	/* The store never goes through a link in a mailbox's own path (its
+	 * listings refuse one); a DIR the user names may be one: resolved. */
+	char real[PATH_MAX];
+	if (realpath(d.dir, real) != NULL)
+		d.dir = real;
 	rs_mailbox *mb;
 	char *why;
 	err = rs_open(fs, d.dir, &d.opts, &mb, &why);
