@@ -106,6 +106,11 @@ struct rs_fs_ops {
 	 * last component (then -ELOOP or -ENOTDIR): a tree walk that checked
 	 * an entry with stat cannot be sent elsewhere by a swap meanwhile. */
 	int (*list)(rs_fs *fs, const char *dir, rs_fs_list_cb *cb, void *ctx);
+	/* Removes path and everything under it; a symbolic link, at any
+	 * depth (path itself included), is removed as a name and never
+	 * followed, whatever is swapped in meanwhile. -ENOENT if path does not
+	 * exist; -ELOOP for a tree deeper than RS_FS_TREE_DEPTH_MAX. */
+	int (*remove_tree)(rs_fs *fs, const char *path);
 	/* Lock back-off. The in-memory FS advances its virtual clock and calls
 	 * the hook, so a simulator switches to another client here. */
 	void (*sleep)(rs_fs *fs, uint64_t ns);
@@ -113,6 +118,9 @@ struct rs_fs_ops {
 	int (*pid_alive)(rs_fs *fs, uint32_t pid); /* 1 alive, 0 dead, -1 unknown */
 	void (*destroy)(rs_fs *fs);
 };
+
+/* A mailbox is two levels deep; a deeper tree is not the store's. */
+#define RS_FS_TREE_DEPTH_MAX 16
 
 struct rs_fs {
 	const struct rs_fs_ops *ops;
@@ -234,9 +242,9 @@ typedef struct rs_status {
 /* Creates the mailbox directory (parent must exist). uidvalidity 0 picks
  * one from the clock. */
 rs_err rs_create(rs_fs *fs, const char *path, uint32_t uidvalidity);
-/* Removes a mailbox and all its files (caller ensures nobody uses it).
- * Never follows a symbolic link: one inside is removed as a name, and a
- * path that is itself a link is refused (RS_EFAIL), its target untouched. */
+/* Removes a mailbox and all its files (caller ensures nobody uses it),
+ * by remove_tree: a symbolic link, inside or at path, is removed as a name,
+ * its target untouched. */
 rs_err rs_delete(rs_fs *fs, const char *path);
 
 /* Opens and recovers: stale lock, leftovers in tmp/, torn log tail, a UID

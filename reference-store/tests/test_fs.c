@@ -478,10 +478,9 @@ static void test_posix_no_follow(void)
 	CHECK_EQ(ns.n, 0);
 	CHECK(fs->ops->list(fs, p[0], collect, &ns) == 0 && ns.n == 1);
 	names_free(&ns);
-	/* A path that is itself a link is refused, its target untouched. */
-	CHECK(rs_delete(fs, p[5]) != RS_OK);
-	CHECK(exists(fs, p[1]));
-	CHECK_EQ(fs->ops->unlink(fs, p[5]), 0);
+	/* A path that is itself a link is removed as a name. */
+	CHECK_EQ(rs_delete(fs, p[5]), RS_OK);
+	CHECK(!exists(fs, p[5]) && exists(fs, p[1]));
 	/* Links inside are removed as names, dangling or not. */
 	CHECK_EQ(rs_delete(fs, p[2]), RS_OK);
 	CHECK(!exists(fs, p[2]));
@@ -490,6 +489,36 @@ static void test_posix_no_follow(void)
 	rs_fs_destroy(fs);
 	free(dir);
 }
+
+/* remove_tree on both: nested directories and files, a missing path, a
+ * tree deeper than RS_FS_TREE_DEPTH_MAX refused part-way. */
+static void common_remove_tree(const struct env *e)
+{
+	const struct rs_fs_ops *o = e->fs->ops;
+	char deep[1024];
+	CHECK_EQ(o->mkdir(e->fs, P(e, "/t")), 0);
+	CHECK_EQ(o->mkdir(e->fs, P(e, "/t/a")), 0);
+	int fd = o->open(e->fs, P(e, "/t/a/f"), RS_O_CREAT | RS_O_APPEND);
+	CHECK(fd >= 0);
+	o->close(e->fs, fd);
+	CHECK_EQ(o->remove_tree(e->fs, P(e, "/t")), 0);
+	CHECK(!exists(e->fs, P(e, "/t")));
+	CHECK_EQ(o->remove_tree(e->fs, P(e, "/t")), -ENOENT);
+	snprintf(deep, sizeof(deep), "%s", P(e, "/d"));
+	for (int i = 0; i <= RS_FS_TREE_DEPTH_MAX + 1; i++) {
+		CHECK_EQ(o->mkdir(e->fs, deep), 0);
+		strcat(deep, "/d");
+	}
+	CHECK_EQ(o->remove_tree(e->fs, P(e, "/d")), -ELOOP);
+	CHECK(exists(e->fs, P(e, "/d")));
+	/* Bottom up, as a caller who knows the depth would. */
+	while (strlen(deep) > strlen(P(e, "/d"))) {
+		*strrchr(deep, '/') = '\0';
+		o->rmdir(e->fs, deep);
+	}
+	CHECK(!exists(e->fs, P(e, "/d")));
+}
+BOTH(common_remove_tree)
 
 /* ---- memfs: crash semantics ----------------------------------------------- */
 
@@ -2055,6 +2084,8 @@ int main(void)
 	RUN(test_call_names);
 	RUN(test_posix_pid);
 	RUN(test_posix_no_follow);
+	RUN(common_remove_tree_mem);
+	RUN(common_remove_tree_posix);
 	RUN(test_crash_data);
 	RUN(test_crash_entries);
 	RUN(test_crash_rename_two_dirs);
