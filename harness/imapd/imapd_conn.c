@@ -31,9 +31,8 @@ static int timeout_ms(const imapd_conn *c)
 	return (int)CM_MIN(ms, (uint64_t)INT32_MAX);
 }
 
-void imapd_conn_pause(const imapd_conn *c, unsigned ms)
+void imapd_conn_pause(unsigned ms)
 {
-	(void)c;
 	uint64_t end = cm_now_ns() + (uint64_t)ms * 1000000;
 	for (uint64_t now = cm_now_ns(); now < end && !imapd_stop; now = cm_now_ns()) {
 		/* poll() is never restarted: SIGTERM ends the pause at once. */
@@ -77,7 +76,7 @@ bool imapd_conn_login_turn(imapd_conn *c, bool take)
 		if ((errno != EAGAIN && errno != EACCES) || imapd_stop ||
 		    timeout_ms(c) == 0)
 			return false;
-		imapd_conn_pause(c, 20);
+		imapd_conn_pause(20);
 	}
 	return true;
 }

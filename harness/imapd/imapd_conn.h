@@ -70,7 +70,7 @@ bool imapd_conn_flush(imapd_conn *c);
  * imapd_line_limit (nothing consumed; the connection must end). */
 int imapd_conn_line(imapd_conn *c, const char **line, size_t *len);
 /* Waits ms milliseconds, less if the server is told to stop. */
-void imapd_conn_pause(const imapd_conn *c, unsigned ms);
+void imapd_conn_pause(unsigned ms);
 /* The server-wide login turn: take (true once held; false if the login
  * deadline passed or the server stops first) or give back (true). One
  * password is checked at a time, and a failed one keeps the turn for its

@@ -83,9 +83,10 @@ static void login_as(imapd_conn *c, const imapd_cmd *cmd, const char *user,
 		c->closing = true;
 		return;
 	}
-	bool ok = secret_eq(user, c->cfg->user) && secret_eq(pass, c->cfg->pass);
+	/* & not &&: both compared whatever the first says. */
+	bool ok = secret_eq(user, c->cfg->user) & secret_eq(pass, c->cfg->pass);
 	if (!ok)
-		imapd_conn_pause(c, imapd_auth_delay_ms(++c->auth_failures));
+		imapd_conn_pause(imapd_auth_delay_ms(++c->auth_failures));
 	imapd_conn_login_turn(c, false);
 	if (!ok) {
 		cm_buf_printf(&c->out, "%s NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
