@@ -325,3 +325,22 @@ def test_ratchet_run_numbers_are_strict(ratchet, tmp_path, args):
     assert p.returncode == 2, p
     assert p.stderr.count("\n") == 1 and p.stderr.startswith("ratchet: run: "), p.stderr
     assert args[0] in p.stderr
+
+
+def test_rs_deliver_through_a_linked_dir_still_cleans_stale_locks(tmp_path):
+    """DIR may be a link the user names: resolved, so the store's own
+    listings (which refuse to go through a link) still see the mailbox."""
+    box, link = tmp_path / "box", tmp_path / "link"
+    msg = "Subject: x\r\n\r\nbody\r\n"
+    subprocess.run([rs_deliver(), "--create", str(box)], input=msg, text=True,
+                   check=True, timeout=30)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = box / f"ratchet-uidlist.lock.P{dead.pid}"
+    stale.write_text("")
+    os.symlink(box, link)
+    p = subprocess.run([rs_deliver(), "--repeat", "1", str(link)], input=msg,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert re.fullmatch(r"2 deliver-\d+-0\n", p.stdout)
+    assert not stale.exists()
