@@ -96,6 +96,7 @@ def test_proxy_dropping_nothing_is_clean(ratchet, imapd, tmp_path):
     p, r = proxied_run(ratchet, imapd, tmp_path, policy)
     assert policy.n > 0
     assert p.returncode == 0, p.stdout + p.stderr
+    assert r["summary"]["adds_checked"] > 100
     assert r["summary"]["violations_by_id"] == {}
 
 
@@ -114,3 +115,31 @@ def test_append_dropped_while_another_session_selected_is_caught(ratchet, imapd,
     assert policy.dropped > 0
     assert p.returncode == 1, p.stdout + p.stderr
     assert "ADD-NO-LOSS" in errors_by_id(r), r["summary"]["violations_by_id"]
+
+
+class DropStores(hostile.Policy):
+    """Answers OK to every tenth STORE without passing it on."""
+
+    def __init__(self):
+        self.n = self.dropped = 0
+        self.lock = threading.Lock()
+
+    def on_command(self, proxy, sess, cmd):
+        if cmd.verb not in ("STORE", "UID STORE"):
+            return None
+        with self.lock:
+            self.n += 1
+            if self.n % 10:
+                return None
+            self.dropped += 1
+        return cmd.tag + b" OK STORE completed\r\n"
+
+
+def test_every_tenth_store_dropped_is_caught(ratchet, imapd, tmp_path):
+    """A STORE acknowledged OK must show in every fresh read after it:
+    FLAGS-MERGE holds the read to it (no separate rule needed)."""
+    policy = DropStores()
+    p, r = proxied_run(ratchet, imapd, tmp_path, policy, ops="1500")
+    assert policy.dropped > 0
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "FLAGS-MERGE" in errors_by_id(r), r["summary"]["violations_by_id"]

@@ -99,6 +99,8 @@ static const model_inv_info catalogue[INV_COUNT] = {
 	 "replicas converge to the same messages, flags and expunges"},
 	{INV_REPL_UID_FIXUP, "REPL-UID-FIXUP", 'H', E, false, "seed 001",
 	 "a UID assigned twice in a partition is fixed without rebinding"},
+	{INV_RESPONSE_SYNTAX, "RESPONSE-SYNTAX", 'I', E, false, "RFC 3501 9, RFC 9051 9",
+	 "every server response follows the formal syntax"},
 };
 
 const model_inv_info *model_inv_get(model_inv inv)
@@ -127,6 +129,7 @@ const char *model_section_name(char section)
 	case 'F': return "F. QRESYNC";
 	case 'G': return "G. APPEND, COPY, MOVE";
 	case 'H': return "H. Store-level invariants";
+	case 'I': return "I. Protocol";
 	}
 	return "?";
 }

@@ -138,12 +138,16 @@ static void report(model_checker *c, const ck_session *s, const ck_op *op,
 	char where[40] = "";
 	if (uid != 0)
 		snprintf(where, sizeof(where), " as UID %" PRIu32, uid);
+	/* A crash between the acknowledgement and the read points at
+	 * durability: say so, the invariant stays the same. */
+	bool crashed = c->last_crash_t > a->cmp_t && c->last_crash_t < s->select_inv_t;
 	ck_violation(c, INV_ADD_NO_LOSS, op, s->box, uid, a->op_id,
 		     "%s op %" PRIu64 " was acknowledged OK, adding message '%s'%s, "
 		     "before client %" PRIu32 " selected %s; its fresh view (%zu "
 		     "messages) lacks it, and no EXPUNGE, UID EXPUNGE, MOVE or DELETE "
-		     "could have removed it", model_op_name(a->kind), a->op_id,
-		     sl->id[0] ? sl->id : "?", where, s->client, s->box->name, s->n);
+		     "could have removed it%s", model_op_name(a->kind), a->op_id,
+		     sl->id[0] ? sl->id : "?", where, s->client, s->box->name, s->n,
+		     crashed ? " (the store crashed in between: lost on crash)" : "");
 }
 
 /* Judges slot sl of adder a against the view. Returns false if it cannot
@@ -154,11 +158,12 @@ static bool judge_slot(model_checker *c, const ck_session *s, const ck_op *op,
 	uint32_t uid = slot_uid(sl);
 	if (sl->none || sl->lost_reported)
 		return true;
+	if (uid == 0 && sl->id[0] != '\0' && !source_maybe_gone(a, sl) && !v->all_ids)
+		return false;
+	c->stats.adds_checked++;
 	if (uid != 0 ? cm_uidset_contains(&v->uids, uid)
 		     : sl->id[0] == '\0' || source_maybe_gone(a, sl))
 		return true; /* present, or nothing to look for */
-	if (uid == 0 && !v->all_ids)
-		return false;
 	if (uid == 0 && view_has_id(v, s, sl->id))
 		return true;
 	if (removal_explains(s->box, a, uid))

@@ -554,6 +554,37 @@ static void t_anomaly(void)
 	hb_free(&h);
 }
 
+/* Issue 10 (3): a malformed response is a finding, not only an op of
+ * unknown outcome. */
+static void t_response_syntax(void)
+{
+	hb h;
+	hb_init(&h, 0);
+	connect(&h, 1);
+	model_op op;
+	model_op_init(&op, MODEL_OP_NOOP);
+	model_result r;
+	model_result_init(&r);
+	r.status = MODEL_ST_UNKNOWN;
+	snprintf(r.text, sizeof(r.text), "protocol error: NUL byte in a line");
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_RESPONSE_SYNTAX), 0); /* a lost reply alone is not */
+	model_result_init(&r);
+	r.status = MODEL_ST_UNKNOWN;
+	snprintf(r.protocol, sizeof(r.protocol), "imapc: NUL byte in a line; the response "
+		 "began \"* OK a\\x00b\"");
+	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
+	CHECK_EQ(count(&h, INV_RESPONSE_SYNTAX), 1);
+	size_t n;
+	const model_violation *v = model_checker_violations(h.c, &n);
+	REQUIRE(n == 1);
+	CHECK_EQ(v->severity, MODEL_SEV_ERROR);
+	CHECK(strstr(v->detail, "the response began \"* OK a\\x00b\"") != NULL);
+	CHECK_EQ(v->client, 1);
+	model_op_free(&op);
+	hb_free(&h);
+}
+
 static uint64_t errors(hb *h)
 {
 	return model_checker_get_stats(h->c)->errors;
@@ -723,7 +754,7 @@ static void t_catalogue(void)
 	for (int i = 0; i < INV_COUNT; i++) {
 		const model_inv_info *info = model_inv_get((model_inv)i);
 		CHECK(model_inv_find(info->id) == info);
-		CHECK(info->section >= 'A' && info->section <= 'H');
+		CHECK(info->section >= 'A' && info->section <= 'I');
 	}
 	CHECK(model_inv_find("NOPE") == NULL);
 }
@@ -965,6 +996,7 @@ int main(void)
 	RUN(t_expunge_needs_deleted);
 	RUN(t_copy_atomic);
 	RUN(t_anomaly);
+	RUN(t_response_syntax);
 	RUN(t_add_no_loss_uidplus);
 	RUN(t_add_no_loss_by_id);
 	RUN(t_add_no_loss_expunged);
