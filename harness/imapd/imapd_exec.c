@@ -83,8 +83,10 @@ static void login_as(imapd_conn *c, const imapd_cmd *cmd, const char *user,
 		c->closing = true;
 		return;
 	}
-	/* & not &&: both compared whatever the first says. */
-	bool ok = secret_eq(user, c->cfg->user) & secret_eq(pass, c->cfg->pass);
+	/* Both compared, whatever the first says. */
+	bool user_ok = secret_eq(user, c->cfg->user);
+	bool pass_ok = secret_eq(pass, c->cfg->pass);
+	bool ok = user_ok && pass_ok;
 	if (!ok)
 		imapd_conn_pause(imapd_auth_delay_ms(++c->auth_failures));
 	imapd_conn_login_turn(c, false);
