@@ -87,6 +87,12 @@ void cm_uidset_format(cm_buf *b, const cm_uidset *s);
 /* The idx-th member in ascending order (idx < count). */
 uint32_t cm_uidset_nth(const cm_uidset *s, uint64_t idx);
 
+/* ---- numbers ----------------------------------------------------------
+ * A decimal number, strictly: one or more ASCII digits and nothing else (no
+ * sign, no space, no empty string), within [min, max] and without overflow.
+ * Returns true and sets *v, or false leaving *v untouched. */
+bool cm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+
 /* ---- hashing, PRNG, clocks -------------------------------------------- */
 uint64_t cm_hash64(const void *p, size_t n);
 

@@ -87,6 +87,29 @@ static void test_rng(void)
 	CHECK(cm_hash64("a", 1) != cm_hash64("b", 1));
 }
 
+static void test_parse_u64(void)
+{
+	uint64_t v = 7;
+	CHECK(cm_parse_u64("0", 0, 10, &v) && v == 0);
+	CHECK(cm_parse_u64("18446744073709551615", 0, UINT64_MAX, &v));
+	CHECK(v == UINT64_MAX);
+	v = 7;
+	/* strtol's overflow: saturated and accepted before (rs-deliver). */
+	CHECK(!cm_parse_u64("99999999999999999999", 0, UINT64_MAX, &v));
+	CHECK(!cm_parse_u64("18446744073709551616", 0, UINT64_MAX, &v));
+	CHECK(!cm_parse_u64("", 0, 10, &v));
+	CHECK(!cm_parse_u64(NULL, 0, 10, &v));
+	CHECK(!cm_parse_u64("-1", 0, UINT64_MAX, &v));
+	CHECK(!cm_parse_u64("+1", 0, 10, &v));
+	CHECK(!cm_parse_u64(" 1", 0, 10, &v));
+	CHECK(!cm_parse_u64("1 ", 0, 10, &v));
+	CHECK(!cm_parse_u64("0x10", 0, 100, &v));
+	CHECK(!cm_parse_u64("0", 1, 10, &v));
+	CHECK(!cm_parse_u64("11", 1, 10, &v));
+	CHECK_EQ(v, 7);
+	CHECK(cm_parse_u64("010", 1, 10, &v) && v == 10);
+}
+
 /* Issue 10 (4c): a server's ESC ] 0 ; ... BEL reached the terminal raw. */
 static void test_escape(void)
 {
@@ -117,6 +140,7 @@ static void test_escape(void)
 
 int main(void)
 {
+	RUN(test_parse_u64);
 	RUN(test_escape);
 	RUN(test_uidset_basic);
 	RUN(test_uidset_parse);

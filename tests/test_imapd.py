@@ -401,13 +401,16 @@ def test_hostile_clients_do_not_hurt_the_server(server):
     r.send(b"\r\n")  # empty lines are ignored
     r.send(b"a2 NOOP\r\n")
     assert r.response()[0] == "a2 OK NOOP completed"
-    # a synchronizing literal that is too large is refused, the stream goes on
-    r.send(b"a3 LOGIN {99999999999}\r\n")
+    r.close()
+    # logged in, a synchronizing literal that is too large is refused, the
+    # stream goes on (before login the connection ends: test_hostile_imapd)
+    r = raw_login(server)
+    r.send(b"a3 APPEND INBOX {99999999999}\r\n")
     assert r.response()[0] == "a3 BAD [TOOBIG] Literal too large"
     r.send(b"a4 NOOP\r\n")
     assert r.response()[0] == "a4 OK NOOP completed"
     # a LITERAL+ that is too large cannot be skipped: BYE
-    r.send(b"a5 LOGIN {99999999999+}\r\n")
+    r.send(b"a5 APPEND INBOX {99999999999+}\r\n")
     assert r.response()[0].startswith("* BYE")
     with pytest.raises((EOFError, ConnectionError)):
         r.response()

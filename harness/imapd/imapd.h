@@ -31,6 +31,25 @@
 #define IMAPD_LITERAL_MAX ((uint64_t)64 << 20) /* one literal */
 #define IMAPD_COMMAND_MAX (IMAPD_LITERAL_MAX + ((size_t)1 << 20))
 #define IMAPD_LITERALS_MAX 64                  /* literals in one command */
+/* Before login: a whole command (its line and any literal) is at most
+ * this; LOGIN needs two IMAPD_AUTH_MAX strings, AUTHENTICATE PLAIN their
+ * base64. Over it the connection ends (BAD for the tag, then BYE). */
+#define IMAPD_PREAUTH_MAX ((size_t)4 << 10)
+/* Before login: seconds from connect to a successful login, idle or not
+ * (the authenticated idle timeout is --idle-timeout). */
+#define IMAPD_PREAUTH_S 10
+/* Failed logins: each answer is delayed, the first by this, doubling
+ * (1 s, 2 s, 4 s); after IMAPD_AUTH_FAILS_MAX the connection ends. */
+#define IMAPD_AUTH_DELAY_MS 1000u
+#define IMAPD_AUTH_FAILS_MAX 3u
+
+/* The longest line (without literals) a client may send. */
+size_t imapd_line_limit(bool authed);
+/* Whether the nth literal (from 1) of a command, n bytes announced after
+ * cmd_len bytes of the command so far, is accepted. */
+bool imapd_literal_fits(bool authed, size_t cmd_len, uint64_t n, unsigned nth);
+/* The delay before answering the failures-th failed login (0 for 0). */
+unsigned imapd_auth_delay_ms(unsigned failures);
 
 #define IMAPD_TAG_MAX 64
 #define IMAPD_NAME_MAX 24       /* "UID STORE" */

@@ -5,6 +5,7 @@
  * bounded buffer and at most the timeout. */
 #include "imapd_conn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,19 +18,27 @@
 
 volatile sig_atomic_t imapd_stop;
 
-/* Before login: at most a minute of silence, two minutes in all (a
- * client trickling bytes must not hold a slot for ever). */
-enum { PRE_AUTH_IDLE_S = 60, PRE_AUTH_TOTAL_S = 120 };
-
+/* Before login, IMAPD_PREAUTH_S in all, idle or trickling: a slot held
+ * by nobody is freed soon (--max-conns such sockets locked everyone out
+ * for two minutes before). */
 static int timeout_ms(const imapd_conn *c)
 {
 	uint64_t ms = (uint64_t)c->cfg->idle_timeout_s * 1000;
 	if (c->s == NULL) {
 		uint64_t now = cm_now_ns() / 1000000, end = c->login_deadline_ms;
-		ms = CM_MIN(ms, (uint64_t)PRE_AUTH_IDLE_S * 1000);
 		ms = CM_MIN(ms, end > now ? end - now : 0);
 	}
 	return (int)CM_MIN(ms, (uint64_t)INT32_MAX);
+}
+
+void imapd_conn_pause(unsigned ms)
+{
+	uint64_t end = cm_now_ns() + (uint64_t)ms * 1000000;
+	for (uint64_t now = cm_now_ns(); now < end && !imapd_stop; now = cm_now_ns()) {
+		/* poll() is never restarted: SIGTERM ends the pause at once. */
+		int step = (int)CM_MIN((end - now + 999999) / 1000000, (uint64_t)1000);
+		poll(NULL, 0, step);
+	}
 }
 
 /* Waits for the socket: 1 ready, -1 timeout or error, -2 shutdown. */
@@ -48,6 +57,42 @@ static int wait_fd(imapd_conn *c, short events)
 		if (r == 0 || errno != EINTR)
 			return -1;
 	}
+}
+
+static bool login_lock(int fd, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+	return fcntl(fd, F_SETLK, &fl) == 0;
+}
+
+bool imapd_conn_login_turn(imapd_conn *c, bool take)
+{
+	int fd = c->cfg->login_lock_fd;
+	assert(fd >= 0);
+	if (!take)
+		return login_lock(fd, F_UNLCK);
+	/* Polled, not F_SETLKW: the wait must end at the login deadline. */
+	while (!login_lock(fd, F_WRLCK)) {
+		if ((errno != EAGAIN && errno != EACCES) || imapd_stop ||
+		    timeout_ms(c) == 0)
+			return false;
+		imapd_conn_pause(20);
+	}
+	return true;
+}
+
+int imapd_login_lock_open(const char *dir)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/.ratchet-imapd-login.XXXXXX", dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = mkstemp(path);
+	if (fd >= 0)
+		unlink(path); /* a dot name: never a mailbox, and gone at once */
+	return fd;
 }
 
 /* ---- output ---- */
@@ -112,6 +157,8 @@ int imapd_conn_line(imapd_conn *c, const char **line, size_t *len)
 		const char *nl = memchr(start + scanned, '\n', avail - scanned);
 		if (nl != NULL) {
 			size_t n = (size_t)(nl - start);
+			if (n > imapd_line_limit(c->s != NULL))
+				return -3; /* arrived whole, still too long */
 			c->in_pos += n + 1;
 			if (n > 0 && start[n - 1] == '\r')
 				n--;
@@ -119,8 +166,8 @@ int imapd_conn_line(imapd_conn *c, const char **line, size_t *len)
 			*len = n;
 			return 1;
 		}
-		if (avail > IMAPD_LINE_MAX)
-			return -1;
+		if (avail > imapd_line_limit(c->s != NULL))
+			return -3;
 		scanned = avail;
 		int r = fill(c);
 		if (r <= 0)
@@ -160,20 +207,23 @@ static int read_literal(imapd_conn *c, size_t n)
 
 enum { CMD_READY = 1, CMD_SKIP = 2 };
 
-/* A literal that is not accepted. A synchronizing one is simply refused
- * (the client sends nothing more, 3501 7.5); after a LITERAL+ one the
- * stream cannot be followed any more. */
+/* A literal (or command) that is not accepted. A synchronizing one is
+ * refused (the client sends nothing more, 3501 7.5); after a LITERAL+ one
+ * the stream cannot be followed any more, and before login it is not
+ * worth following: the connection ends. */
 static int refuse_literal(imapd_conn *c, bool plus)
 {
 	char tag[IMAPD_TAG_MAX];
-	if (plus) {
+	if (!plus) {
+		if (!imapd_parse_tag(c->cmd.data, c->cmd.len, tag, sizeof(tag)))
+			snprintf(tag, sizeof(tag), "*");
+		cm_buf_printf(&c->out, "%s BAD [TOOBIG] Literal too large\r\n", tag);
+	}
+	if (plus || c->s == NULL) {
 		cm_buf_puts(&c->out, "* BYE Literal too large\r\n");
 		c->closing = true;
 		return -1;
 	}
-	if (!imapd_parse_tag(c->cmd.data, c->cmd.len, tag, sizeof(tag)))
-		snprintf(tag, sizeof(tag), "*");
-	cm_buf_printf(&c->out, "%s BAD [TOOBIG] Literal too large\r\n", tag);
 	return CMD_SKIP;
 }
 
@@ -189,19 +239,20 @@ static int read_command(imapd_conn *c)
 		uint64_t n = 0;
 		bool plus = false;
 		int r = imapd_conn_line(c, &line, &len);
-		if (r <= 0) {
-			if (r == -1 && c->in_len - c->in_pos > IMAPD_LINE_MAX)
-				cm_buf_puts(&c->out, "* BYE Line too long\r\n");
-			return r;
+		if (r == -3) {
+			cm_buf_puts(&c->out, "* BYE Line too long\r\n");
+			return -1;
 		}
-		if (c->cmd.len + len > IMAPD_COMMAND_MAX)
+		if (r <= 0)
+			return r;
+		/* A line after a literal: counted as a literal of its length. */
+		if (literals > 0 && !imapd_literal_fits(c->s != NULL, c->cmd.len, len, literals))
 			return refuse_literal(c, true);
 		cm_buf_append(&c->cmd, line, len);
 		int lit = imapd_line_literal(line, len, &n, &plus);
 		if (lit == 0)
 			return CMD_READY;
-		if (lit < 0 || n > IMAPD_LITERAL_MAX || ++literals > IMAPD_LITERALS_MAX ||
-		    c->cmd.len + n > IMAPD_COMMAND_MAX)
+		if (lit < 0 || !imapd_literal_fits(c->s != NULL, c->cmd.len, n, ++literals))
 			return refuse_literal(c, plus);
 		if (!plus) {
 			cm_buf_puts(&c->out, "+ Ready for literal data\r\n");
@@ -328,6 +379,28 @@ static void serve_loop(imapd_conn *c)
 	imapd_cmd_free(&cmd);
 }
 
+/* Our last words (a BYE) must not be destroyed unread: closing with the
+ * peer's bytes still unread makes the kernel send a reset, which discards
+ * what the peer has not read yet. So: end our side, then discard what
+ * still comes, into a fixed buffer, for at most LINGER_MS or until EOF. */
+enum { LINGER_MS = 1000 };
+
+static void linger(int fd)
+{
+	char sink[4096];
+	uint64_t end = cm_now_ns() / 1000000 + LINGER_MS;
+	shutdown(fd, SHUT_WR);
+	for (uint64_t now = cm_now_ns() / 1000000; now < end && !imapd_stop;
+	     now = cm_now_ns() / 1000000) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, (int)(end - now)) <= 0)
+			break;
+		ssize_t n = read(fd, sink, sizeof(sink));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+}
+
 void imapd_conn_serve(int fd, const imapd_config *cfg)
 {
 	imapd_conn c = {.fd = fd, .cfg = cfg};
@@ -337,12 +410,13 @@ void imapd_conn_serve(int fd, const imapd_config *cfg)
 	c.in_cap = IMAPD_LINE_MAX + 4096;
 	c.in = cm_xmalloc(c.in_cap);
 	c.sopt.pid = (uint32_t)getpid();
-	c.login_deadline_ms = cm_now_ns() / 1000000 + (uint64_t)PRE_AUTH_TOTAL_S * 1000;
+	c.login_deadline_ms = cm_now_ns() / 1000000 + (uint64_t)IMAPD_PREAUTH_S * 1000;
 	c.sopt.mutants = cfg->mutants;
 	c.sopt.caps = cfg->caps;
 	imapd_log(cfg, "connected");
 	serve_loop(&c);
 	imapd_log(cfg, "disconnected");
+	linger(fd);
 	imapd_exec_cleanup(&c);
 	rs_fs_destroy(c.fs);
 	free(c.in);

@@ -15,10 +15,13 @@ typedef struct imapd_config {
 	const char *user, *pass;   /* the one account */
 	unsigned mutants;          /* rs_mutant bits for every store handle */
 	unsigned caps;             /* MODEL_CAP_* offered */
-	unsigned idle_timeout_s;   /* authenticated; before login min(60, it)
-				    * and two minutes in all */
+	unsigned idle_timeout_s;   /* authenticated; before login at most
+				    * IMAPD_PREAUTH_S in all */
 	unsigned max_conns;        /* concurrent connections */
 	int log_fd;                /* -1: no log */
+	/* An unlinked file every connection process inherits: its fcntl
+	 * lock is the server-wide login turn (imapd_conn_login_turn). */
+	int login_lock_fd;
 } imapd_config;
 
 /* Set by SIGTERM: connections say BYE at their next wait, the server
@@ -63,8 +66,21 @@ typedef struct imapd_conn {
 /* Writes and clears c->out; false (and closing) on a dead peer. */
 bool imapd_conn_flush(imapd_conn *c);
 /* Reads one line without its line end (a view valid until the next
- * read). 1, or 0 at EOF, -1 timeout/error/too long, -2 shutdown. */
+ * read). 1, or 0 at EOF, -1 timeout/error, -2 shutdown, -3 longer than
+ * imapd_line_limit (nothing consumed; the connection must end). */
 int imapd_conn_line(imapd_conn *c, const char **line, size_t *len);
+/* Waits ms milliseconds, less if the server is told to stop. */
+void imapd_conn_pause(unsigned ms);
+/* The server-wide login turn: take (true once held; false if the login
+ * deadline passed or the server stops first) or give back (true). One
+ * password is checked at a time, and a failed one keeps the turn for its
+ * delay: the whole server answers at most one failed login a second,
+ * however many connections guess. A dead holder's turn is freed by the
+ * kernel (fcntl locks die with their process). */
+bool imapd_conn_login_turn(imapd_conn *c, bool take);
+/* Opens the lock file of login_lock_fd in dir (created and unlinked at
+ * once): the fd, or -1 with errno. */
+int imapd_login_lock_open(const char *dir);
 void imapd_conn_caps(const imapd_conn *c, cm_buf *out, bool authed);
 
 /* imapd_exec.c: the commands that need more than one session call */

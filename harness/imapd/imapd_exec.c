@@ -71,14 +71,30 @@ static bool secret_eq(const char *a, const char *b)
 	return d == 0;
 }
 
+/* The guessing bound: a password is checked only with the server-wide
+ * turn, and a wrong one keeps it for its delay (1, 2, 4 s). A client
+ * cannot skip the delay by hanging up (a right guess is answered only
+ * after its turn), nor multiply it by connecting many times. */
 static void login_as(imapd_conn *c, const imapd_cmd *cmd, const char *user,
 		     const char *pass)
 {
-	if (!secret_eq(user, c->cfg->user) || !secret_eq(pass, c->cfg->pass)) {
+	if (!imapd_conn_login_turn(c, true)) {
+		cm_buf_puts(&c->out, "* BYE No login turn before the login deadline\r\n");
+		c->closing = true;
+		return;
+	}
+	/* Both compared, whatever the first says. */
+	bool user_ok = secret_eq(user, c->cfg->user);
+	bool pass_ok = secret_eq(pass, c->cfg->pass);
+	bool ok = user_ok && pass_ok;
+	if (!ok)
+		imapd_conn_pause(imapd_auth_delay_ms(++c->auth_failures));
+	imapd_conn_login_turn(c, false);
+	if (!ok) {
 		cm_buf_printf(&c->out, "%s NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
 			      cmd->tag);
 		imapd_log(c->cfg, "login failed");
-		if (++c->auth_failures >= 3) {
+		if (c->auth_failures >= IMAPD_AUTH_FAILS_MAX) {
 			cm_buf_puts(&c->out, "* BYE Too many failed logins\r\n");
 			c->closing = true;
 		}

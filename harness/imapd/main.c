@@ -31,14 +31,17 @@ static const char usage[] =
 	"                     [--mutant NAME]... [--caps LIST] [--log FILE]\n"
 	"                     [--idle-timeout SEC] [--max-conns N]\n"
 	"  --root DIR          mail root (created with INBOX if missing)\n"
-	"  --port N            TCP port on 127.0.0.1; 0 (default) picks a free one\n"
+	"  --port N            TCP port on 127.0.0.1, 0 to 65535; 0 (default) picks\n"
+	"                      a free one\n"
 	"  --user, --password  the one account (default ratchet / ratchet)\n"
 	"  --mutant NAME       switch on a store mutant (repeatable, or a,b,c)\n"
 	"  --caps LIST         extensions offered, from UIDPLUS,CONDSTORE,QRESYNC,\n"
 	"                      MOVE,ENABLE,LITERAL+ (default all; \"\" for none)\n"
 	"  --log FILE          append a line per connection event and command\n"
-	"  --idle-timeout SEC  drop idle clients (default 1800; 60 before login)\n"
-	"  --max-conns N       concurrent connections (default 100)\n";
+	"  --idle-timeout SEC  drop idle clients, 1 to 604800 (default 1800); before\n"
+	"                      login a client has 10 s in all, 4 KiB per command and\n"
+	"                      3 failed logins, each answered after 1, 2, 4 s\n"
+	"  --max-conns N       concurrent connections, 1 to 10000 (default 100)\n";
 
 static _Noreturn void die_usage(const char *fmt, const char *arg)
 {
@@ -48,14 +51,16 @@ static _Noreturn void die_usage(const char *fmt, const char *arg)
 	exit(2);
 }
 
-static unsigned long number(const char *flag, const char *v, unsigned long max)
+/* Every numeric option: digits only, within its range, or exit 2. */
+static unsigned number(const char *flag, const char *v, unsigned min, unsigned max)
 {
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n > max || v[0] == '-')
-		die_usage("bad value for %s", flag);
-	return n;
+	uint64_t n;
+	if (!cm_parse_u64(v, min, max, &n)) {
+		fprintf(stderr, "ratchet-imapd: %s needs a number from %u to %u, not '%s'"
+			" (see --help)\n", flag, min, max, v);
+		exit(2);
+	}
+	return (unsigned)n;
 }
 
 /* Comma-separated names; fn returns the bit of one name or 0. */
@@ -98,7 +103,7 @@ static void set_option(opts *o, const char *flag, const char *v)
 	if (strcmp(flag, "--root") == 0)
 		o->root = v;
 	else if (strcmp(flag, "--port") == 0)
-		o->port = (int)number(flag, v, 65535);
+		o->port = (int)number(flag, v, 0, 65535);
 	else if (strcmp(flag, "--user") == 0)
 		o->cfg.user = v;
 	else if (strcmp(flag, "--password") == 0)
@@ -111,9 +116,9 @@ static void set_option(opts *o, const char *flag, const char *v)
 	else if (strcmp(flag, "--log") == 0)
 		o->log = v;
 	else if (strcmp(flag, "--idle-timeout") == 0)
-		o->cfg.idle_timeout_s = (unsigned)number(flag, v, 86400 * 7);
+		o->cfg.idle_timeout_s = number(flag, v, 1, 86400 * 7);
 	else if (strcmp(flag, "--max-conns") == 0)
-		o->cfg.max_conns = (unsigned)number(flag, v, 10000);
+		o->cfg.max_conns = number(flag, v, 1, 10000);
 	else
 		die_usage("unknown option %s", flag);
 }
@@ -202,9 +207,13 @@ int main(int argc, char **argv)
 	}
 	if (setup_root(&o) < 0)
 		return 2;
+	o.cfg.login_lock_fd = imapd_login_lock_open(o.root_abs);
+	if (o.cfg.login_lock_fd < 0) {
+		fprintf(stderr, "ratchet-imapd: cannot make the login lock in %s: %s\n",
+			o.root_abs, strerror(errno));
+		return 2;
+	}
 	if (o.cfg.caps & MODEL_CAP_QRESYNC)
 		o.cfg.caps |= MODEL_CAP_CONDSTORE; /* 7162 3: QRESYNC implies it */
-	if (o.cfg.idle_timeout_s == 0)
-		o.cfg.idle_timeout_s = 1;
 	return imapd_server_run(&o.cfg, o.port);
 }

@@ -83,6 +83,9 @@ rs_err rt_store_create_mailbox(rs_fs *fs, const char *root, const char *name);
 /* DELETE: RS_ENOENT if there is no such mailbox. The directory is renamed
  * aside (atomic for everyone using it), then removed. */
 rs_err rt_store_delete_mailbox(rs_fs *fs, const char *root, const char *name);
+/* Whether name is a mailbox of the store (a real directory with its
+ * Maildir tmp, new and cur, no symbolic link on the way): what LIST shows
+ * and DELETE accepts. */
 bool rt_store_exists(rs_fs *fs, const char *root, const char *name);
 
 /* ======================================================================

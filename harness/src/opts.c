@@ -4,24 +4,16 @@
 #include "rs.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The shared strict parser (strtoull took " 5" and "+5"). */
 static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
 {
-	char *end;
-	if (s == NULL || *s == '\0' || *s == '-')
-		return false;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || x > max)
-		return false;
-	*v = x;
-	return true;
+	return cm_parse_u64(s, 0, max, v);
 }
 
 static bool parse_seconds(const char *s, double *v)

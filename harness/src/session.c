@@ -49,7 +49,7 @@ void ss_lost(rt_session *s, model_result *res, bool bye, const char *why)
 bool ss_mailbox_exists(rt_session *s, rs_mailbox *mb)
 {
 	rs_fs_stat st;
-	if (s->fs->ops->stat(s->fs, rs_path(mb), &st) < 0 || !st.is_dir)
+	if (s->fs->ops->stat(s->fs, rs_path(mb), &st) < 0 || !st.is_dir || st.is_link)
 		return false;
 	for (size_t i = 0; i < s->nh; i++)
 		if (s->h[i].mb == mb)
@@ -154,7 +154,11 @@ rs_err ss_handle_get(rt_session *s, const char *name, rs_mailbox **mb_r)
 	}
 	if (h != NULL)
 		handle_close(s, h);
-	if (r < 0 || !st.is_dir)
+	/* Not through a link (free: the stat above says it). The full
+	 * ss_root_is_mailbox would cost three calls per open and change the
+	 * simulator's schedules; rs_open refuses a plain directory (no log,
+	 * no UID list) and writes nothing in it. */
+	if (r < 0 || !st.is_dir || st.is_link)
 		return r == -ENOENT || r == 0 ? RS_ENOENT : RS_EFAIL;
 	return handle_open(s, canon, path, st.ino, mb_r);
 }

@@ -59,6 +59,13 @@ struct rt_session {
 };
 
 /* session_root.c: CREATE and DELETE on behalf of a session's pid */
+/* Whether path is a mailbox of the store: a directory, not a symbolic
+ * link, holding tmp, new and cur as directories, not links (rs_create
+ * makes them first and nothing removes them; a mailbox appears by rename,
+ * complete). LIST, DELETE and opening a mailbox all ask this: a plain
+ * directory or a link under the root is no mailbox. *st_r: the
+ * directory's stat when true. */
+bool ss_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r);
 rs_err ss_root_create(rs_fs *fs, const char *root, const char *name, uint32_t pid);
 rs_err ss_root_delete(rs_fs *fs, const char *root, const char *name, uint32_t pid);
 

@@ -101,13 +101,33 @@ rs_err rt_store_init(rs_fs *fs, const char *root)
 	return r == 0 || r == -EEXIST ? RS_OK : RS_EFAIL;
 }
 
+/* A real directory (not a link to one) at path. */
+static bool real_dir(rs_fs *fs, const char *path, rs_fs_stat *st)
+{
+	return fs->ops->stat(fs, path, st) == 0 && st->is_dir && !st->is_link;
+}
+
+bool ss_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r)
+{
+	static const char *const triple[] = {"tmp", "new", "cur"};
+	char sub[RT_STORE_PATH_MAX];
+	rs_fs_stat st;
+	if (!real_dir(fs, path, st_r))
+		return false;
+	for (size_t i = 0; i < CM_ARRAY_LEN(triple); i++) {
+		int n = snprintf(sub, sizeof(sub), "%s/%s", path, triple[i]);
+		if (n < 0 || (size_t)n >= sizeof(sub) || !real_dir(fs, sub, &st))
+			return false;
+	}
+	return true;
+}
+
 bool rt_store_exists(rs_fs *fs, const char *root, const char *name)
 {
 	char path[RT_STORE_PATH_MAX];
 	rs_fs_stat st;
-	if (rt_store_path(root, name, path, sizeof(path)) < 0)
-		return false;
-	return fs->ops->stat(fs, path, &st) == 0 && st.is_dir;
+	return rt_store_path(root, name, path, sizeof(path)) == 0 &&
+	       ss_root_is_mailbox(fs, path, &st);
 }
 
 /* ---- small whole-file helpers ---- */
@@ -327,7 +347,8 @@ rs_err ss_root_delete(rs_fs *fs, const char *root, const char *name, uint32_t pi
 	rs_fs_stat st;
 	if (rt_store_path(root, name, path, sizeof(path)) < 0)
 		return RS_EINVAL;
-	if (fs->ops->stat(fs, path, &st) < 0 || !st.is_dir)
+	/* The one predicate LIST uses: what is not listed is not deleted. */
+	if (!ss_root_is_mailbox(fs, path, &st))
 		return RS_ENOENT;
 	side_name(fs, root, "deleted", pid, trash, sizeof(trash));
 	int r = fs->ops->rename(fs, path, trash);

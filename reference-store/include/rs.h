@@ -43,6 +43,10 @@ typedef struct rs_fs_stat {
 	uint64_t ino;
 	uint64_t mtime_ns;
 	bool is_dir;
+	/* The name itself is a symbolic link; the fields above describe its
+	 * target, as stat(2) does. Code that walks or removes a tree checks
+	 * it and never goes through a link (the in-memory FS has none). */
+	bool is_link;
 } rs_fs_stat;
 
 enum {
@@ -98,7 +102,15 @@ struct rs_fs_ops {
 	int (*rmdir)(rs_fs *fs, const char *path);
 	/* Makes the directory's entries (creations, renames, unlinks) durable. */
 	int (*fsync_dir)(rs_fs *fs, const char *path);
+	/* Lists a directory, never through a symbolic link named by dir's
+	 * last component (then -ELOOP or -ENOTDIR): a tree walk that checked
+	 * an entry with stat cannot be sent elsewhere by a swap meanwhile. */
 	int (*list)(rs_fs *fs, const char *dir, rs_fs_list_cb *cb, void *ctx);
+	/* Removes path and everything under it; a symbolic link, at any
+	 * depth (path itself included), is removed as a name and never
+	 * followed, whatever is swapped in meanwhile. -ENOENT if path does not
+	 * exist; -ELOOP for a tree deeper than RS_FS_TREE_DEPTH_MAX. */
+	int (*remove_tree)(rs_fs *fs, const char *path);
 	/* Lock back-off. The in-memory FS advances its virtual clock and calls
 	 * the hook, so a simulator switches to another client here. */
 	void (*sleep)(rs_fs *fs, uint64_t ns);
@@ -106,6 +118,9 @@ struct rs_fs_ops {
 	int (*pid_alive)(rs_fs *fs, uint32_t pid); /* 1 alive, 0 dead, -1 unknown */
 	void (*destroy)(rs_fs *fs);
 };
+
+/* A mailbox is two levels deep; a deeper tree is not the store's. */
+#define RS_FS_TREE_DEPTH_MAX 16
 
 struct rs_fs {
 	const struct rs_fs_ops *ops;
@@ -228,7 +243,9 @@ typedef struct rs_status {
 /* Creates the mailbox directory (parent must exist). uidvalidity 0 picks
  * one from the clock. */
 rs_err rs_create(rs_fs *fs, const char *path, uint32_t uidvalidity);
-/* Removes a mailbox and all its files (caller ensures nobody uses it). */
+/* Removes a mailbox and all its files (caller ensures nobody uses it),
+ * by remove_tree: a symbolic link, inside or at path, is removed as a name,
+ * its target untouched. */
 rs_err rs_delete(rs_fs *fs, const char *path);
 
 /* Opens and recovers: stale lock, leftovers in tmp/, torn log tail, a UID

@@ -465,6 +465,7 @@ static void fill_stat(const struct inode *n, rs_fs_stat *st)
 	st->ino = n->ino;
 	st->mtime_ns = n->mtime_ns;
 	st->is_dir = n->is_dir;
+	st->is_link = false; /* no links here */
 }
 
 /* ---- paths --------------------------------------------------------------- */
@@ -971,6 +972,51 @@ static void mem_destroy(rs_fs *fs)
 	free(m);
 }
 
+struct rm_ctx {
+	rs_fs *fs;
+	const char *dir;
+	unsigned depth;
+	int err;
+};
+
+static int rm_entry(void *ctx, const char *name);
+
+/* The same contract as the POSIX one, by path: nothing here is a link. */
+static int rm_path(rs_fs *fs, const char *p, unsigned depth)
+{
+	rs_fs_stat st;
+	int r = mem_stat(fs, p, &st);
+	if (r < 0 || !st.is_dir)
+		return r < 0 ? r : mem_unlink(fs, p);
+	if (depth >= RS_FS_TREE_DEPTH_MAX)
+		return -ELOOP;
+	struct rm_ctx sub = {fs, p, depth + 1, 0};
+	r = mem_list(fs, p, rm_entry, &sub);
+	if (r == 0)
+		r = sub.err ? sub.err : mem_rmdir(fs, p);
+	return r;
+}
+
+static int rm_entry(void *ctx, const char *name)
+{
+	struct rm_ctx *c = ctx;
+	size_t a = strlen(c->dir), b = strlen(name);
+	char *p = cm_xmalloc(a + b + 2);
+	memcpy(p, c->dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	int r = rm_path(c->fs, p, c->depth);
+	if (r < 0 && r != -ENOENT && c->err == 0)
+		c->err = r;
+	free(p);
+	return 0;
+}
+
+static int mem_remove_tree(rs_fs *fs, const char *path)
+{
+	return rm_path(fs, path, 0);
+}
+
 static const struct rs_fs_ops mem_ops = {
 	.open = mem_open,
 	.pread = mem_pread,
@@ -987,6 +1033,7 @@ static const struct rs_fs_ops mem_ops = {
 	.rmdir = mem_rmdir,
 	.fsync_dir = mem_fsync_dir,
 	.list = mem_list,
+	.remove_tree = mem_remove_tree,
 	.sleep = mem_sleep,
 	.now_ns = mem_now_ns,
 	.pid_alive = mem_pid_alive,

@@ -108,6 +108,7 @@ static void fill_stat(rs_fs_stat *st, const struct stat *sb)
 	st->mtime_ns = (uint64_t)sb->st_mtim.tv_sec * 1000000000ULL +
 		       (uint64_t)sb->st_mtim.tv_nsec;
 	st->is_dir = S_ISDIR(sb->st_mode);
+	st->is_link = false;
 }
 
 static int px_fstat(rs_fs *fs, int fd, rs_fs_stat *st)
@@ -127,12 +128,17 @@ static int px_close(rs_fs *fs, int fd)
 	return 0;
 }
 
+/* lstat first: one call when the name is not a link (nearly always). */
 static int px_stat(rs_fs *fs, const char *path, rs_fs_stat *st)
 {
 	struct stat sb;
-	if (stat(path, &sb) < 0)
+	if (lstat(path, &sb) < 0)
+		return neg_errno();
+	bool link = S_ISLNK(sb.st_mode);
+	if (link && stat(path, &sb) < 0)
 		return neg_errno();
 	fill_stat(st, &sb);
+	st->is_link = link;
 	return 0;
 }
 
@@ -176,9 +182,18 @@ static int px_fsync_dir(rs_fs *fs, const char *path)
 
 static int px_list(rs_fs *fs, const char *dir, rs_fs_list_cb *cb, void *ctx)
 {
-	DIR *d = opendir(dir);
-	if (d == NULL)
+	int fd;
+	do
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
 		return neg_errno();
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		int r = neg_errno();
+		close(fd);
+		return r;
+	}
 	int r = 0;
 	for (;;) {
 		errno = 0;
@@ -195,6 +210,63 @@ static int px_list(rs_fs *fs, const char *dir, rs_fs_list_cb *cb, void *ctx)
 			break;
 	}
 	closedir(d);
+	return r;
+}
+
+/* Removes name in dfd and everything under it by descriptors: each
+ * directory is entered from its parent's descriptor with O_NOFOLLOW |
+ * O_DIRECTORY, and unlinkat never follows a link, so no link, at any
+ * depth and whatever is swapped meanwhile, leads out of the tree. */
+static int rm_at(int dfd, const char *name, unsigned depth)
+{
+	if (unlinkat(dfd, name, 0) == 0)
+		return 0; /* a file or a link (as a name) */
+	if (errno != EISDIR && errno != EPERM)
+		return neg_errno();
+	if (depth >= RS_FS_TREE_DEPTH_MAX)
+		return -ELOOP;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (d == NULL) {
+		int r = neg_errno();
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	int r = 0;
+	struct dirent *e;
+	while (r == 0 && (errno = 0, e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			r = rm_at(fd, e->d_name, depth + 1);
+		if (r == -ENOENT)
+			r = 0; /* gone meanwhile: what we wanted */
+	}
+	if (r == 0 && errno != 0)
+		r = neg_errno();
+	closedir(d);
+	if (r == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+		r = neg_errno();
+	return r;
+}
+
+static int px_remove_tree(rs_fs *fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent = slash == NULL ? cm_xstrdup(".")
+		       : slash == path ? cm_xstrdup("/")
+				       : cm_xstrndup(path, (size_t)(slash - path));
+	const char *base = slash == NULL ? path : slash + 1;
+	/* The parent is the caller's path (the root, say): followed as given. */
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(parent);
+	if (pfd < 0)
+		return neg_errno();
+	struct stat sb;
+	int r = *base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0
+			? -EINVAL
+		: fstatat(pfd, base, &sb, AT_SYMLINK_NOFOLLOW) < 0 ? neg_errno()
+								  : rm_at(pfd, base, 0);
+	close(pfd);
 	return r;
 }
 
@@ -244,6 +316,7 @@ static const struct rs_fs_ops posix_ops = {
 	.rmdir = px_rmdir,
 	.fsync_dir = px_fsync_dir,
 	.list = px_list,
+	.remove_tree = px_remove_tree,
 	.sleep = px_sleep,
 	.now_ns = px_now_ns,
 	.pid_alive = px_pid_alive,

@@ -135,40 +135,9 @@ rs_err rs_create(rs_fs *fs, const char *path, uint32_t uidvalidity)
 	return r < 0 ? rs_err_from_errno(r) : RS_OK;
 }
 
-struct rm_ctx {
-	rs_fs *fs;
-	const char *dir;
-	int err;
-};
-
-static int rm_entry(void *ctx, const char *name)
-{
-	struct rm_ctx *c = ctx;
-	char *p = rs_join(c->dir, name);
-	rs_fs_stat st;
-	int r = c->fs->ops->stat(c->fs, p, &st);
-	if (r == 0 && st.is_dir) {
-		struct rm_ctx sub = {c->fs, p, 0};
-		c->fs->ops->list(c->fs, p, rm_entry, &sub);
-		r = sub.err ? sub.err : c->fs->ops->rmdir(c->fs, p);
-	} else if (r == 0) {
-		r = c->fs->ops->unlink(c->fs, p);
-	}
-	if (r < 0 && r != -ENOENT && c->err == 0)
-		c->err = r;
-	free(p);
-	return 0;
-}
-
 rs_err rs_delete(rs_fs *fs, const char *path)
 {
-	struct rm_ctx c = {fs, path, 0};
-	int r = fs->ops->list(fs, path, rm_entry, &c);
-	if (r < 0)
-		return rs_err_from_errno(r);
-	if (c.err != 0)
-		return rs_err_from_errno(c.err);
-	r = fs->ops->rmdir(fs, path);
+	int r = fs->ops->remove_tree(fs, path);
 	if (r == 0) {
 		char *parent = parent_dir(path);
 		fs->ops->fsync_dir(fs, parent);

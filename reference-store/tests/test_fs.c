@@ -164,7 +164,7 @@ static void remove_tree(rs_fs *fs, const char *path)
 	rs_fs_stat st;
 	if (fs->ops->stat(fs, path, &st) < 0)
 		return;
-	if (!st.is_dir) {
+	if (!st.is_dir || st.is_link) {
 		CHECK_EQ(fs->ops->unlink(fs, path), 0);
 		return;
 	}
@@ -447,6 +447,78 @@ static void test_posix_pid(void)
 	CHECK_EQ(fs->ops->pid_alive(fs, 0), -1);
 	rs_fs_destroy(fs);
 }
+
+/* A symbolic link is a name, never a way elsewhere: stat tells it, list
+ * refuses to go through it, rs_delete removes the link and leaves what it
+ * points to. (Before: rs_delete of a mailbox holding a link to a directory
+ * emptied that directory.) */
+static void test_posix_no_follow(void)
+{
+	char *dir = make_tmpdir(), p[6][600];
+	const char *rel[6] = {"/outside", "/outside/keep", "/box", "/box/cur",
+			      "/box/cur/link", "/boxlink"};
+	for (int i = 0; i < 6; i++)
+		snprintf(p[i], sizeof(p[i]), "%s%s", dir, rel[i]);
+	rs_fs *fs = rs_posixfs_new();
+	REQUIRE(fs->ops->mkdir(fs, p[0]) == 0);
+	int fd = fs->ops->open(fs, p[1], RS_O_CREAT | RS_O_APPEND);
+	REQUIRE(fd >= 0);
+	CHECK_EQ(fs->ops->append(fs, fd, "x", 1), 1);
+	fs->ops->close(fs, fd);
+	REQUIRE(fs->ops->mkdir(fs, p[2]) == 0 && fs->ops->mkdir(fs, p[3]) == 0);
+	REQUIRE(symlink(p[0], p[4]) == 0 && symlink(p[0], p[5]) == 0);
+	char dangling[620];
+	snprintf(dangling, sizeof(dangling), "%s/dangling", p[3]);
+	REQUIRE(symlink("/nonexistent/ratchet", dangling) == 0);
+	rs_fs_stat st;
+	CHECK(fs->ops->stat(fs, p[4], &st) == 0 && st.is_dir && st.is_link);
+	CHECK(fs->ops->stat(fs, p[0], &st) == 0 && st.is_dir && !st.is_link);
+	struct names ns = {0};
+	CHECK(fs->ops->list(fs, p[4], collect, &ns) < 0);
+	CHECK_EQ(ns.n, 0);
+	CHECK(fs->ops->list(fs, p[0], collect, &ns) == 0 && ns.n == 1);
+	names_free(&ns);
+	/* A path that is itself a link is removed as a name. */
+	CHECK_EQ(rs_delete(fs, p[5]), RS_OK);
+	CHECK(!exists(fs, p[5]) && exists(fs, p[1]));
+	/* Links inside are removed as names, dangling or not. */
+	CHECK_EQ(rs_delete(fs, p[2]), RS_OK);
+	CHECK(!exists(fs, p[2]));
+	CHECK(exists(fs, p[1]));
+	remove_tree(fs, dir);
+	rs_fs_destroy(fs);
+	free(dir);
+}
+
+/* remove_tree on both: nested directories and files, a missing path, a
+ * tree deeper than RS_FS_TREE_DEPTH_MAX refused part-way. */
+static void common_remove_tree(const struct env *e)
+{
+	const struct rs_fs_ops *o = e->fs->ops;
+	char deep[1024];
+	CHECK_EQ(o->mkdir(e->fs, P(e, "/t")), 0);
+	CHECK_EQ(o->mkdir(e->fs, P(e, "/t/a")), 0);
+	int fd = o->open(e->fs, P(e, "/t/a/f"), RS_O_CREAT | RS_O_APPEND);
+	CHECK(fd >= 0);
+	o->close(e->fs, fd);
+	CHECK_EQ(o->remove_tree(e->fs, P(e, "/t")), 0);
+	CHECK(!exists(e->fs, P(e, "/t")));
+	CHECK_EQ(o->remove_tree(e->fs, P(e, "/t")), -ENOENT);
+	snprintf(deep, sizeof(deep), "%s", P(e, "/d"));
+	for (int i = 0; i <= RS_FS_TREE_DEPTH_MAX + 1; i++) {
+		CHECK_EQ(o->mkdir(e->fs, deep), 0);
+		strcat(deep, "/d");
+	}
+	CHECK_EQ(o->remove_tree(e->fs, P(e, "/d")), -ELOOP);
+	CHECK(exists(e->fs, P(e, "/d")));
+	/* Bottom up, as a caller who knows the depth would. */
+	while (strlen(deep) > strlen(P(e, "/d"))) {
+		*strrchr(deep, '/') = '\0';
+		o->rmdir(e->fs, deep);
+	}
+	CHECK(!exists(e->fs, P(e, "/d")));
+}
+BOTH(common_remove_tree)
 
 /* ---- memfs: crash semantics ----------------------------------------------- */
 
@@ -2011,6 +2083,9 @@ int main(void)
 	RUN(common_misc_posix);
 	RUN(test_call_names);
 	RUN(test_posix_pid);
+	RUN(test_posix_no_follow);
+	RUN(common_remove_tree_mem);
+	RUN(common_remove_tree_posix);
 	RUN(test_crash_data);
 	RUN(test_crash_entries);
 	RUN(test_crash_rename_two_dirs);

@@ -808,6 +808,36 @@ static void test_pipeline(void)
 	cm_buf_free(&want);
 }
 
+/* Before login a client gets 4 KiB per command, whatever it announces
+ * (before: a 64 MiB literal each, 65.6 MiB of RSS per connection), and
+ * each failed login is answered later than the one before. */
+static void test_limits(void)
+{
+	CHECK_EQ(imapd_line_limit(false), 4096);
+	CHECK_EQ(imapd_line_limit(true), 64 << 10);
+	CHECK(imapd_literal_fits(false, 20, 200, 1));
+	CHECK(imapd_literal_fits(false, 96, 4000, 1));
+	CHECK(!imapd_literal_fits(false, 97, 4000, 1));
+	CHECK(!imapd_literal_fits(false, 20, (uint64_t)64 << 20, 1));
+	CHECK(!imapd_literal_fits(false, 20, UINT64_MAX, 1));
+	CHECK(imapd_literal_fits(true, 20, (uint64_t)64 << 20, 1));
+	CHECK(!imapd_literal_fits(true, 20, ((uint64_t)64 << 20) + 1, 1));
+	CHECK(!imapd_literal_fits(true, IMAPD_COMMAND_MAX, 1, 2));
+	CHECK(!imapd_literal_fits(true, 20, 10, IMAPD_LITERALS_MAX + 1));
+	CHECK(!imapd_literal_fits(true, 20, 10, 0));
+	CHECK_EQ(imapd_auth_delay_ms(0), 0);
+	CHECK_EQ(imapd_auth_delay_ms(1), 1000);
+	CHECK_EQ(imapd_auth_delay_ms(2), 2000);
+	CHECK_EQ(imapd_auth_delay_ms(3), 4000);
+	CHECK(imapd_auth_delay_ms(UINT32_MAX) > imapd_auth_delay_ms(3));
+	CHECK_EQ(IMAPD_AUTH_FAILS_MAX, 3);
+	/* Every delay before the last failure fits in the login time. */
+	unsigned total = 0;
+	for (unsigned f = 1; f <= IMAPD_AUTH_FAILS_MAX; f++)
+		total += imapd_auth_delay_ms(f);
+	CHECK(total < IMAPD_PREAUTH_S * 1000);
+}
+
 int main(void)
 {
 	imapd_cmd_init(&C);
@@ -830,6 +860,7 @@ int main(void)
 	RUN(test_pipeline);
 	/* Last: the mutations fill the process's keyword table. */
 	RUN(test_mutations);
+	RUN(test_limits);
 	imapd_cmd_free(&C);
 	TEST_EXIT();
 }
