@@ -10,7 +10,8 @@
  *  1. The result is exit code 0 (a valid history, violations or not) or 2
  *     (not a valid history) — never anything else.
  *  2. Exit code 2 comes with exactly one error, in the command's shape
- *     "check: <file>: line N: ..."; a valid history gives none.
+ *     "check: <file>: line N: ...", one printable line once escaped as the
+ *     command prints it; a valid history gives none.
  *  3. Memory and time follow the input, not the numbers in it: a claimed
  *     EXISTS of 4294967295 or a UID near 2^32 must not cost gigabytes or
  *     seconds. These are the engine's limits, set in history.options
@@ -31,8 +32,11 @@ static FILE *g_null;
 static unsigned g_errors;
 static char g_error[512];
 
-/* The command's error printer lives in main.c; this one keeps the line
- * for the checks instead of filling the fuzzer's log. */
+/* The commands' error printer (harness/src/error.c, alone in its object
+ * file, so this definition takes its place at link time) without the
+ * output: the message is kept for the checks, and escaped as error.c
+ * escapes it, which must leave one printable line whatever the history
+ * quoted. */
 void rt_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -40,6 +44,11 @@ void rt_error(const char *fmt, ...)
 	vsnprintf(g_error, sizeof(g_error), fmt, ap);
 	va_end(ap);
 	g_errors++;
+	char shown[4 * sizeof(g_error) + 4];
+	cm_escape(shown, sizeof(shown), g_error, strlen(g_error));
+	for (const char *p = shown; *p; p++)
+		FUZZ_ASSERT(*p >= 0x20 && *p < 0x7f, "CHECK-ERROR-TEXT",
+			    "escaped error has byte 0x%02x: \"%.200s\"", (unsigned char)*p, shown);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

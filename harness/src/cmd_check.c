@@ -15,8 +15,9 @@ static int usage(void)
 	return RT_EXIT_USAGE;
 }
 
-/* Each run (header and events) of the stream through its own checker. */
-int rt_check_stream(FILE *in, const char *name, bool no_derived, rt_report *r)
+/* Each run of the stream through its own checker (declared in rt.h: the
+ * history fuzz target runs this same code). */
+int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
 {
 	int rc = RT_EXIT_CLEAN;
 	char err[512];
@@ -27,7 +28,7 @@ int rt_check_stream(FILE *in, const char *name, bool no_derived, rt_report *r)
 		model_history_reader *rd = model_history_reader_new(in, &h, err, sizeof(err));
 		if (rd == NULL) {
 			if (segment == 0 || !feof(in)) {
-				rt_error("check: %s: %s", name, err);
+				rt_error("check: %s: %s", file, err);
 				rc = RT_EXIT_USAGE;
 			}
 			break;
@@ -49,7 +50,7 @@ int rt_check_stream(FILE *in, const char *name, bool no_derived, rt_report *r)
 		model_event_free(&ev);
 		bool next_segment = got == 2;
 		if (got < 0) {
-			rt_error("check: %s: %s", name, err);
+			rt_error("check: %s: %s", file, err);
 			rc = RT_EXIT_USAGE;
 		}
 		model_checker_finish(c);
@@ -90,6 +91,11 @@ int rt_cmd_check(int argc, char **argv)
 	}
 	if (file == NULL)
 		return usage();
+	rt_path paths[] = {
+		{"the history", file, true}, {"--report", report, false}, {"--junit", junit, false},
+	};
+	if (rt_paths_refuse("check", paths, CM_ARRAY_LEN(paths)) != RT_EXIT_CLEAN)
+		return RT_EXIT_USAGE;
 	FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	if (in == NULL) {
 		rt_error("check: cannot read %s: %s", file, strerror(errno));
