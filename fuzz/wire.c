@@ -112,6 +112,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static int fuzz_connect(rt_wire *w, rt_wire_client *cl, imapc_error *err)
 {
 	fuzz_run *run = w->connect_ctx;
+	FUZZ_ASSERT(cl->id >= 1 && cl->id <= MAX_CLIENTS, "WIRE-CLIENT", "client %u", cl->id);
 	server *s = &run->srv[cl->id - 1];
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -122,7 +123,7 @@ static int fuzz_connect(rt_wire *w, rt_wire_client *cl, imapc_error *err)
 		close(s->fd);
 	if (s->real >= 0)
 		close(s->real);
-	s->real = -1;
+	s->fd = s->real = -1;
 	if (run->record != NULL &&
 	    (s->real = imapc_connect_tcp(g_rec.host, g_rec.port, 5000, err)) < 0) {
 		close(sv[0]);
