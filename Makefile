@@ -38,7 +38,7 @@ test: deps-test
 	@cmake --build --preset asan-ubsan -j $(JOBS)
 	ctest --preset asan-ubsan -j $(JOBS)
 	@scripts/deps.sh libfuzzer
-	fuzz/smoke.sh 30
+	fuzz/smoke.sh 150
 
 clean:
 	rm -rf build build-asan build-release build-fuzz build-afl

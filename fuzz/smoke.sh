@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs every libFuzzer target for N seconds each (default 30), one at a
-# time, each on a fresh copy of its committed corpus; fails if any target
-# finds a crash, printing the reproducer's path.
+# Runs every libFuzzer target in turn, each on a fresh copy of its
+# committed corpus, sharing SECONDS between them (default 150: the same
+# total whatever the number of targets, at least 10 s each); fails if any
+# target finds a crash, printing the reproducer's path.
 #
 #   fuzz/smoke.sh [SECONDS]
 #
@@ -10,7 +11,7 @@
 # up once fuzz/CMakeLists.txt builds it.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-secs=${1:-30}
+total=${1:-150}
 cd "$root" || exit 2
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cmake --preset fuzz >/dev/null || exit 2
@@ -18,7 +19,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     echo "smoke: the fuzz build failed" >&2; exit 2; }
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ratchet-fuzz-smoke.XXXXXX")
-failed=0 ran=0
+failed=0 ran=0 targets=""
 for src in fuzz/*.c; do
   t=$(basename "$src" .c)
   case "$t" in driver_*) continue ;; esac
@@ -26,6 +27,14 @@ for src in fuzz/*.c; do
     echo "smoke: $t: no build-fuzz/fuzz_$t (not in fuzz/CMakeLists.txt?), skipped" >&2
     continue
   fi
+  targets="$targets $t"
+done
+n=$(echo $targets | wc -w)
+[ "$n" -gt 0 ] || { echo "smoke: no target built" >&2; exit 2; }
+secs=$((total / n))
+[ $secs -ge 10 ] || secs=10
+echo "smoke: $n targets, ${secs}s each" >&2
+for t in $targets; do
   ran=$((ran + 1))
   if repro=$(RATCHET_FUZZ_WORK=$work fuzz/run.sh "$t" "$secs"); then
     :

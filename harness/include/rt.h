@@ -283,6 +283,11 @@ int rt_cmd_bench(int argc, char **argv);
 int rt_cmd_run(int argc, char **argv);
 int rt_cmd_replay(int argc, char **argv);
 int rt_cmd_check(int argc, char **argv);
+/* `ratchet check`'s work without the command line: every run in the
+ * stream (one header each) through its own checker, into r (already
+ * initialised). RT_EXIT_CLEAN, or RT_EXIT_USAGE after a one-line error
+ * ("check: NAME: line N: ...") for input that is not a valid history. */
+int rt_check_stream(FILE *in, const char *name, bool no_derived, rt_report *r);
 int rt_bench_sim(rt_bench *b);
 int rt_bench_wire(rt_bench *b);
 

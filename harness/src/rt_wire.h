@@ -148,6 +148,12 @@ struct rt_wire {
 	uint64_t connections_lost;   /* ended by the server (EOF, BYE, errors) */
 	uint64_t protocol_errors;    /* ended by a malformed response */
 	imapc_cmd cmd;               /* scratch */
+	/* Where the clients' connections come from: NULL is TCP to
+	 * setup->url (the campaign); otherwise it returns a connected fd
+	 * (taken over), or -1 with err filled. The seam lets the wire fuzz
+	 * target play the server over socketpairs, in process. */
+	int (*connect_fd)(rt_wire *w, rt_wire_client *cl, imapc_error *err);
+	void *connect_ctx;           /* for connect_fd */
 };
 
 void rt_wire_client_init(rt_wire_client *cl, rt_wire *w, uint32_t id, rt_wire_role role);

@@ -244,8 +244,10 @@ static void start_connect(rt_wire_client *cl)
 	imapc_error err = {{0}};
 	drop_conn(cl);
 	w->reconnects++;
-	int fd = imapc_connect_tcp(w->setup->url.host, w->setup->url.port,
-				   w->setup->timeout_ms, &err);
+	int fd = w->connect_fd != NULL
+			 ? w->connect_fd(w, cl, &err)
+			 : imapc_connect_tcp(w->setup->url.host, w->setup->url.port,
+					     w->setup->timeout_ms, &err);
 	if (fd < 0) {
 		fail_op(cl, MODEL_ST_NO, err.text);
 		return;
