@@ -75,6 +75,9 @@ void cm_uidset_add_range(cm_uidset *s, uint32_t lo, uint32_t hi);
 void cm_uidset_add_set(cm_uidset *s, const cm_uidset *other);
 void cm_uidset_remove(cm_uidset *s, uint32_t uid);
 bool cm_uidset_contains(const cm_uidset *s, uint32_t uid);
+/* Is every member of sub in s? If not, *missing_r (may be NULL) is the
+ * lowest one that is not. Costs the ranges, not the members. */
+bool cm_uidset_covers(const cm_uidset *s, const cm_uidset *sub, uint32_t *missing_r);
 uint64_t cm_uidset_count(const cm_uidset *s);
 uint32_t cm_uidset_max(const cm_uidset *s);
 bool cm_uidset_equal(const cm_uidset *a, const cm_uidset *b);
