@@ -183,6 +183,9 @@ int rt_shrink_run(const rt_run_spec *spec, model_inv inv, double seconds,
 
 /* ---- replay files ---- */
 
+#define RT_MAX_CLIENTS 64              /* --clients and a replay's "clients" */
+#define RT_REPLAY_MAX_OPS 1000000u     /* a replay's "ops": one run (a run has 2000) */
+
 typedef struct rt_replay {
 	char target[128];           /* "sim" */
 	uint64_t seed;              /* the run's seed */
