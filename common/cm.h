@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CM_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -102,6 +103,14 @@ uint64_t cm_rng_next(cm_rng *r);
 uint64_t cm_rng_below(cm_rng *r, uint64_t n);
 /* True with probability per_million / 1e6. */
 bool cm_rng_chance(cm_rng *r, uint32_t per_million);
+
+/* Escapes len bytes of in for a terminal into out (outsz >= 4), always
+ * NUL-terminated: printable ASCII as is, \t \r \n, every other byte
+ * (controls, DEL, all bytes >= 0x80) as \xNN; when out is too small the
+ * text ends in "..." after a whole escape. Returns the input bytes used. */
+size_t cm_escape(char *out, size_t outsz, const void *in, size_t len);
+/* Writes s to f escaped as cm_escape does, whatever its length. */
+void cm_escape_puts(FILE *f, const char *s);
 
 uint64_t cm_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t cm_wall_ns(void);     /* CLOCK_REALTIME */

@@ -103,8 +103,37 @@ static void test_rng(void)
 	CHECK(cm_hash64("a", 1) != cm_hash64("b", 1));
 }
 
+/* Issue 10 (4c): a server's ESC ] 0 ; ... BEL reached the terminal raw. */
+static void test_escape(void)
+{
+	char out[64];
+	const char osc[] = "NO \033]0;pwned\007\033[2J done\r\n\t\\Seen\x9b\xc3\xa9";
+	CHECK_EQ(cm_escape(out, sizeof(out), osc, sizeof(osc) - 1), sizeof(osc) - 1);
+	CHECK_STR(out, "NO \\x1b]0;pwned\\x07\\x1b[2J done\\r\\n\\t\\Seen\\x9b\\xc3\\xa9");
+	char nul[] = {'a', 0, 'b'};
+	CHECK_EQ(cm_escape(out, sizeof(out), nul, 3), 3);
+	CHECK_STR(out, "a\\x00b");
+	/* Cut: never inside an escape, and "..." says so. */
+	char small[10];
+	CHECK_EQ(cm_escape(small, sizeof(small), "abc\001def", 7), 3);
+	CHECK_STR(small, "abc...");
+	CHECK_EQ(cm_escape(small, sizeof(small), "ab\001cdef", 7), 3);
+	CHECK_STR(small, "ab\\x01...");
+	CHECK_EQ(cm_escape(small, sizeof(small), "abcdef", 6), 6);
+	CHECK_STR(small, "abcdef");
+	CHECK_EQ(cm_escape(small, 4, "abcdef", 6), 0);
+	CHECK_STR(small, "...");
+	for (unsigned c = 0; c < 256; c++) {
+		unsigned char b = (unsigned char)c;
+		cm_escape(out, sizeof(out), &b, 1);
+		for (const char *q = out; *q; q++)
+			CHECK(*q >= 0x20 && *q < 0x7f);
+	}
+}
+
 int main(void)
 {
+	RUN(test_escape);
 	RUN(test_uidset_basic);
 	RUN(test_uidset_parse);
 	RUN(test_flags);

@@ -118,7 +118,9 @@ bool cm_uidset_covers(const cm_uidset *s, const cm_uidset *sub, uint32_t *missin
 	for (size_t k = 0; k < sub->n; k++)
 		for (uint64_t x = sub->r[k].lo; x <= sub->r[k].hi;) {
 			size_t i = uidset_lower(s, (uint32_t)x);
-			if (i == s->n || s->r[i].lo > x) {
+			/* r[i] may end just below x (uidset_lower's hi + 1 >= x);
+			 * ranges are merged, so then x is in none. */
+			if (i == s->n || s->r[i].lo > x || s->r[i].hi < x) {
 				if (missing_r != NULL)
 					*missing_r = (uint32_t)x;
 				return false;

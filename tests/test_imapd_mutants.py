@@ -57,7 +57,10 @@ def modseq_errors(r):
 
 def wire_cases():
     # modseq-reset needs lost logs: it has its own test below.
-    return sorted(m for m in EXPECTED if m != "modseq-reset")
+    # deliver-unsynced needs a power cut, which no process over the wire
+    # can cause: the simulator's crashes catch it (test_mutants.py).
+    return sorted(m for m in EXPECTED
+                  if m not in ("modseq-reset", "deliver-unsynced"))
 
 
 @pytest.mark.parametrize("mutant", wire_cases())

@@ -15,6 +15,7 @@ struct imapc_client {
 	imapc_conn *conn;
 	imapc_response *greeting;
 	uint32_t timeout_ms;
+	uint64_t deadline_ns;    /* no command runs past it (0: none) */
 	imapc_result *res;       /* of the command being run */
 	bool done;
 	bool greeted;
@@ -108,7 +109,17 @@ int imapc_client_run(imapc_client *cl, const imapc_cmd *cmd,
 	memset(res, 0, sizeof(*res));
 	if (cl->res != NULL)
 		cm_panic("imapc_client_run: not reentrant");
-	if (imapc_conn_send(cl->conn, cmd, cl, timeout_ms ? timeout_ms : cl->timeout_ms) == NULL) {
+	uint32_t ms = timeout_ms ? timeout_ms : cl->timeout_ms;
+	if (cl->deadline_ns != 0) {
+		uint64_t now = cm_now_ns();
+		if (now >= cl->deadline_ns) {
+			res->outcome = IMAPC_NOT_SENT;
+			snprintf(res->reason, sizeof(res->reason), "the time allowed is up");
+			return -1;
+		}
+		ms = (uint32_t)CM_MIN((uint64_t)ms, (cl->deadline_ns - now + 999999) / 1000000);
+	}
+	if (imapc_conn_send(cl->conn, cmd, cl, ms) == NULL) {
 		res->outcome = IMAPC_NOT_SENT;
 		snprintf(res->reason, sizeof(res->reason), "%s",
 			 imapc_conn_close_reason(cl->conn));
@@ -122,6 +133,11 @@ int imapc_client_run(imapc_client *cl, const imapc_cmd *cmd,
 	if (!cl->done)
 		cm_panic("imapc_client_run: command neither done nor failed");
 	return res->outcome == IMAPC_REPLIED && res->status == IMAPC_T_OK ? 0 : -1;
+}
+
+void imapc_client_set_deadline(imapc_client *cl, uint64_t deadline_ns)
+{
+	cl->deadline_ns = deadline_ns;
 }
 
 int imapc_client_runf(imapc_client *cl, imapc_result *res, const char *fmt, ...)

@@ -61,8 +61,10 @@ struct imapc_conn {
 	uint32_t enabled;
 	imapc_type greeting;
 	bool bye, closed;
+	bool protocol;           /* closed by imapc_conn_protocol_error */
 	char bye_text[160];
 	char reason[384];
+	char protocol_bytes[128];
 };
 
 /* ---- closing ----------------------------------------------------------------- */
@@ -103,6 +105,28 @@ static void conn_fail(imapc_conn *c, const char *fmt, ...)
 void imapc_conn_close(imapc_conn *c, const char *reason)
 {
 	conn_fail(c, "%s", reason ? reason : "closed by client");
+}
+
+void imapc_conn_protocol_error(imapc_conn *c, const void *bytes, size_t len,
+			       const char *fmt, ...)
+{
+	if (c->closed)
+		return;
+	char what[320];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	/* Set before closing: the done and closed callbacks ask for them. */
+	c->protocol = true;
+	cm_escape(c->protocol_bytes, sizeof(c->protocol_bytes), bytes ? bytes : "",
+		  bytes ? len : 0);
+	conn_fail(c, "protocol error: %s", what);
+}
+
+const char *imapc_conn_protocol_bytes(const imapc_conn *c)
+{
+	return c->protocol ? c->protocol_bytes : NULL;
 }
 
 /* ---- capabilities -------------------------------------------------------------- */
@@ -252,8 +276,8 @@ static int on_tagged(imapc_conn *c, const imapc_response *r)
 			break;
 	}
 	if (i == c->n_cmds) {
-		conn_fail(c, "tagged reply with a tag never sent: \"%.*s\"",
-			  (int)CM_MIN(r->tag.len, 40), r->tag.p);
+		imapc_conn_protocol_error(c, r->raw.p, r->raw.len,
+					  "tagged reply with a tag never sent");
 		return 1;
 	}
 	drop_rest(c, i);
@@ -296,7 +320,8 @@ static int on_response(void *ctx, const imapc_response *r)
 		if (r->kind != IMAPC_UNTAGGED ||
 		    (r->type != IMAPC_T_OK && r->type != IMAPC_T_PREAUTH &&
 		     r->type != IMAPC_T_BYE)) {
-			conn_fail(c, "bad greeting: not * OK, PREAUTH or BYE");
+			imapc_conn_protocol_error(c, r->raw.p, r->raw.len,
+						  "bad greeting: not * OK, PREAUTH or BYE");
 			return 1;
 		}
 		c->greeting = r->type;
@@ -333,8 +358,13 @@ void imapc_conn_on_readable(imapc_conn *c)
 	for (int round = 0; round < 4 && !c->closed; round++) {
 		ssize_t n = read(c->fd, c->rbuf, READ_CHUNK);
 		if (n > 0) {
-			if (imapc_parser_feed(c->parser, c->rbuf, (size_t)n, on_response, c) < 0)
-				conn_fail(c, "%s", imapc_parser_error(c->parser));
+			if (imapc_parser_feed(c->parser, c->rbuf, (size_t)n, on_response, c) < 0 &&
+			    !c->closed) {
+				size_t len;
+				const char *ev = imapc_parser_evidence(c->parser, &len);
+				imapc_conn_protocol_error(c, ev, len, "%s",
+							  imapc_parser_error(c->parser));
+			}
 			if (n < READ_CHUNK)
 				break;
 			continue;

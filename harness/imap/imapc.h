@@ -381,6 +381,10 @@ void imapc_parser_free(imapc_parser *p);
 int imapc_parser_feed(imapc_parser *p, const void *data, size_t len,
 		      imapc_response_fn *fn, void *ctx);
 const char *imapc_parser_error(const imapc_parser *p); /* NULL if none */
+/* After an error: the first bytes (at most IMAPC_EVIDENCE_MAX) of the
+ * response it was found in, raw; *len_r gets their count (0 if none). */
+#define IMAPC_EVIDENCE_MAX 64
+const char *imapc_parser_evidence(const imapc_parser *p, size_t *len_r);
 size_t imapc_parser_pending(const imapc_parser *p);    /* buffered bytes */
 uint64_t imapc_parser_count(const imapc_parser *p);    /* responses so far */
 
@@ -529,6 +533,19 @@ const char *imapc_conn_send(imapc_conn *c, const imapc_cmd *cmd, void *user,
 /* Queues raw bytes that are not a command ("DONE\r\n" after IDLE). */
 void imapc_conn_send_raw(imapc_conn *c, const void *data, size_t len);
 void imapc_conn_close(imapc_conn *c, const char *reason);
+/* The one path for a server that broke the protocol: a response outside
+ * the formal syntax (RFC 3501 9, RFC 9051 9) or the parser's limits, a
+ * tagged reply to a tag never sent, a bad greeting, a response beyond a
+ * command's budget. Closes the connection like imapc_conn_close (pending
+ * commands end IMAPC_UNKNOWN, reason "protocol error: WHAT") and keeps
+ * the offending bytes (may be NULL), escaped and cut, for
+ * imapc_conn_protocol_bytes. A no-op on a closed connection. */
+void imapc_conn_protocol_error(imapc_conn *c, const void *bytes, size_t len,
+			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* When the connection ended through imapc_conn_protocol_error: the
+ * offending bytes, escaped (cm_escape; "" if none were given); else NULL
+ * (a timeout, EOF, a write error or a close by the client). */
+const char *imapc_conn_protocol_bytes(const imapc_conn *c);
 
 bool imapc_conn_closed(const imapc_conn *c);
 const char *imapc_conn_close_reason(const imapc_conn *c);
@@ -570,6 +587,11 @@ const imapc_caps *imapc_client_caps(const imapc_client *cl);
  * Returns 0 on OK, -1 otherwise (res tells; free it in both cases). */
 int imapc_client_run(imapc_client *cl, const imapc_cmd *cmd,
 		     uint32_t timeout_ms, imapc_result *res);
+/* No command runs past deadline_ns (cm_now_ns clock; 0: no deadline):
+ * each gets the smaller of its timeout and the time left, and once it has
+ * passed imapc_client_run sends nothing and returns -1 (IMAPC_NOT_SENT,
+ * reason "the time allowed is up"). */
+void imapc_client_set_deadline(imapc_client *cl, uint64_t deadline_ns);
 /* Same with a verbatim printf-formatted command text. */
 int imapc_client_runf(imapc_client *cl, imapc_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -19,6 +19,8 @@ struct imapc_parser {
 	uint64_t since_n, since_bytes; /* since the last tagged reply */
 	bool failed;
 	char err[320];
+	char evidence[IMAPC_EVIDENCE_MAX]; /* the failing response's first bytes */
+	size_t n_evidence;
 };
 
 imapc_parser *imapc_parser_new(const imapc_limits *lim)
@@ -43,6 +45,12 @@ void imapc_parser_free(imapc_parser *p)
 const char *imapc_parser_error(const imapc_parser *p)
 {
 	return p->failed ? p->err : NULL;
+}
+
+const char *imapc_parser_evidence(const imapc_parser *p, size_t *len_r)
+{
+	*len_r = p->failed ? p->n_evidence : 0;
+	return p->evidence;
 }
 
 size_t imapc_parser_pending(const imapc_parser *p)
@@ -88,6 +96,13 @@ static bool within_budget(imapc_parser *p, size_t rl, char *err, size_t errsz)
 	return true;
 }
 
+/* Keeps the first bytes of the response an error was found in. */
+static void keep_evidence(imapc_parser *p, const char *resp, size_t avail)
+{
+	p->n_evidence = CM_MIN(avail, sizeof(p->evidence));
+	memcpy(p->evidence, resp, p->n_evidence);
+}
+
 /* Frames and parses every whole response in buf; *used gets the bytes
  * consumed. 0, or -1 on error. */
 static int parse_buffer(imapc_parser *p, const char *buf, size_t len,
@@ -101,15 +116,21 @@ static int parse_buffer(imapc_parser *p, const char *buf, size_t len,
 		size_t rl;
 		int rc = imapc_framer_next(&p->fr, buf + off, len - off, &rl, err,
 					   sizeof(err));
-		if (rc < 0)
+		if (rc < 0) {
+			keep_evidence(p, buf + off, len - off);
 			return parser_fail(p, offset + off, err);
+		}
 		if (rc == 0)
 			break;
 		if (!imapc_parse_response_(&p->resp, buf + off, rl, p->fr.lits,
-					   p->fr.n_lits, &p->lim, err, sizeof(err)))
+					   p->fr.n_lits, &p->lim, err, sizeof(err))) {
+			keep_evidence(p, buf + off, rl);
 			return parser_fail(p, offset + off, err);
-		if (!within_budget(p, rl, err, sizeof(err)))
+		}
+		if (!within_budget(p, rl, err, sizeof(err))) {
+			keep_evidence(p, buf + off, rl);
 			return parser_fail(p, offset + off, err);
+		}
 		p->resp.index = p->count;
 		p->resp.offset = offset + off;
 		imapc_framer_reset(&p->fr);

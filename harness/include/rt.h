@@ -217,6 +217,7 @@ typedef struct rt_report {
 	size_t nv, capv;
 	uint64_t violations[INV_COUNT];
 	uint64_t errors, warnings;
+	uint64_t adds_checked;
 	bool skipped[INV_COUNT];
 	bool checked_any;
 	/* shrinking and replay */
@@ -224,6 +225,10 @@ typedef struct rt_report {
 	uint64_t original_ops, minimal_ops;
 	unsigned shrink_attempts;
 	char replay[512], minimal_replay[512];
+	/* wire runs: ops that got no answer, and why connections ended */
+	bool wire;
+	uint64_t unknown, timeouts, connections_lost, protocol_errors;
+	char failure[256];          /* a failure besides violations ("" none) */
 } rt_report;
 
 void rt_report_init(rt_report *r, uint64_t seed, const char *target);
@@ -235,6 +240,23 @@ int rt_report_write_junit(const rt_report *r, const char *path);
 void rt_report_print(const rt_report *r, FILE *out, bool color);
 /* One line per violation: "ERROR UID-ORDER-GLOBAL INBOX uid 7: ..." */
 void rt_violation_print(const model_violation *v, FILE *out, bool color);
+
+/* ---- the files a command touches (paths.c) ---- */
+
+typedef struct rt_path {
+	const char *what;           /* "--report", "the history", ... */
+	const char *path;           /* NULL: not given (skipped) */
+	bool input;
+} rt_path;
+
+/* Before any work: every input can be read (an input "-" is stdin), every
+ * output can be written (its directory exists and is writable, it is not
+ * a directory), and no two outputs, nor an output and an input, are one
+ * file. 0, or -1 with err filled (one line naming the option and path). */
+int rt_paths_check(const rt_path *paths, size_t n, char *err, size_t errlen);
+/* rt_paths_check for command cmd: RT_EXIT_CLEAN, or RT_EXIT_USAGE after
+ * the one-line error "ratchet: CMD: ...". */
+int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
 
 /* ---- benchmarks ---- */
 

@@ -150,12 +150,12 @@ int rt_bench_sim(rt_bench *b)
 		bench_sim_ops(b);
 	if (rt_bench_wanted(b, "checker.") || rt_bench_wanted(b, "history."))
 		bench_checker(b);
-	for (unsigned bit = 1; bit <= RS_MUTANT_COPY_VISIBLE_EARLY; bit <<= 1) {
-		const char *name = rs_mutant_name(bit);
+	/* The store's own list, so that a new mutant is measured too. */
+	for (const char *const *name = rs_mutant_names(); *name != NULL; name++) {
 		char key[96];
-		snprintf(key, sizeof(key), "mutant.%s", name ? name : "");
-		if (name != NULL && rt_bench_wanted(b, key))
-			bench_mutant(b, name, bit);
+		snprintf(key, sizeof(key), "mutant.%s", *name);
+		if (rt_bench_wanted(b, key))
+			bench_mutant(b, *name, rs_mutant_parse(*name));
 	}
 	return 0;
 }

@@ -15,6 +15,56 @@ static int usage(void)
 	return RT_EXIT_USAGE;
 }
 
+/* Checks each run of the file (each starts with its own header) into r:
+ * RT_EXIT_CLEAN, or RT_EXIT_USAGE after the reader's one-line error. */
+static int check_runs(FILE *in, const char *file, bool no_derived, rt_report *r)
+{
+	int rc = RT_EXIT_CLEAN;
+	char err[512];
+	uint32_t segment = 0;
+	/* A file may hold several runs, each starting with its own header. */
+	for (;;) {
+		model_history_header h;
+		model_history_reader *rd = model_history_reader_new(in, &h, err, sizeof(err));
+		if (rd == NULL) {
+			if (segment == 0 || !feof(in)) {
+				rt_error("check: %s: %s", file, err);
+				rc = RT_EXIT_USAGE;
+			}
+			break;
+		}
+		if (segment == 0) {
+			r->seed = h.seed;
+			r->capabilities = h.capabilities;
+			snprintf(r->mutant, sizeof(r->mutant), "%s", h.mutant);
+		}
+		model_checker_options co = {.capabilities = h.capabilities,
+					    .imap4rev2 = (h.capabilities & MODEL_CAP_IMAP4REV2) != 0,
+					    .no_derived = no_derived, .max_violations = 1000};
+		model_checker *c = model_checker_new(&co);
+		model_event ev;
+		model_event_init(&ev);
+		int got;
+		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == 1)
+			model_checker_feed(c, &ev);
+		model_event_free(&ev);
+		bool next_segment = got == 2;
+		if (got < 0) {
+			rt_error("check: %s: %s", file, err);
+			rc = RT_EXIT_USAGE;
+		}
+		model_checker_finish(c);
+		rt_report_add_checker(r, segment, c);
+		r->runs++;
+		model_checker_free(c);
+		model_history_reader_free(rd);
+		segment++;
+		if (!next_segment || rc != RT_EXIT_CLEAN)
+			break;
+	}
+	return rc;
+}
+
 int rt_cmd_check(int argc, char **argv)
 {
 	const char *file = NULL, *report = NULL, *junit = NULL;
@@ -41,6 +91,11 @@ int rt_cmd_check(int argc, char **argv)
 	}
 	if (file == NULL)
 		return usage();
+	rt_path paths[] = {
+		{"the history", file, true}, {"--report", report, false}, {"--junit", junit, false},
+	};
+	if (rt_paths_refuse("check", paths, CM_ARRAY_LEN(paths)) != RT_EXIT_CLEAN)
+		return RT_EXIT_USAGE;
 	FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	if (in == NULL) {
 		rt_error("check: cannot read %s: %s", file, strerror(errno));
@@ -49,49 +104,7 @@ int rt_cmd_check(int argc, char **argv)
 	uint64_t start = cm_now_ns();
 	rt_report r;
 	rt_report_init(&r, 0, file);
-	int rc = RT_EXIT_CLEAN;
-	char err[512];
-	uint32_t segment = 0;
-	/* A file may hold several runs, each starting with its own header. */
-	for (;;) {
-		model_history_header h;
-		model_history_reader *rd = model_history_reader_new(in, &h, err, sizeof(err));
-		if (rd == NULL) {
-			if (segment == 0 || !feof(in)) {
-				rt_error("check: %s: %s", file, err);
-				rc = RT_EXIT_USAGE;
-			}
-			break;
-		}
-		if (segment == 0) {
-			r.seed = h.seed;
-			r.capabilities = h.capabilities;
-			snprintf(r.mutant, sizeof(r.mutant), "%s", h.mutant);
-		}
-		model_checker_options co = {.capabilities = h.capabilities,
-					    .imap4rev2 = (h.capabilities & MODEL_CAP_IMAP4REV2) != 0,
-					    .no_derived = no_derived, .max_violations = 1000};
-		model_checker *c = model_checker_new(&co);
-		model_event ev;
-		model_event_init(&ev);
-		int got;
-		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == 1)
-			model_checker_feed(c, &ev);
-		model_event_free(&ev);
-		bool next_segment = got == 2;
-		if (got < 0) {
-			rt_error("check: %s: %s", file, err);
-			rc = RT_EXIT_USAGE;
-		}
-		model_checker_finish(c);
-		rt_report_add_checker(&r, segment, c);
-		r.runs++;
-		model_checker_free(c);
-		model_history_reader_free(rd);
-		segment++;
-		if (!next_segment || rc != RT_EXIT_CLEAN)
-			break;
-	}
+	int rc = check_runs(in, file, no_derived, &r);
 	if (in != stdin)
 		fclose(in);
 	r.seconds = (double)(cm_now_ns() - start) / 1e9;

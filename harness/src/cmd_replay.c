@@ -15,6 +15,21 @@ static int usage(void)
 	return RT_EXIT_USAGE;
 }
 
+/* The replay's history: 0, or -1 after the error line. */
+static int open_history(const char *path, const rt_replay *rp, FILE **f_r,
+			model_history_writer **w_r)
+{
+	if ((*f_r = fopen(path, "w")) == NULL) {
+		rt_error("replay: cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	model_history_header h = {.version = 1, .seed = rp->seed, .capabilities = RT_SIM_CAPS};
+	snprintf(h.target, sizeof(h.target), "sim replay");
+	snprintf(h.mutant, sizeof(h.mutant), "%s", rp->mutant);
+	*w_r = model_history_writer_new(*f_r, &h);
+	return 0;
+}
+
 int rt_cmd_replay(int argc, char **argv)
 {
 	const char *file = NULL, *history = NULL, *report = NULL;
@@ -33,6 +48,12 @@ int rt_cmd_replay(int argc, char **argv)
 	}
 	if (file == NULL)
 		return usage();
+	rt_path paths[] = {
+		{"the replay file", file, true}, {"--history", history, false},
+		{"--report", report, false},
+	};
+	if (rt_paths_refuse("replay", paths, CM_ARRAY_LEN(paths)) != RT_EXIT_CLEAN)
+		return RT_EXIT_USAGE;
 	rt_replay rp;
 	char err[512];
 	if (rt_replay_read(file, &rp, err, sizeof(err)) != 0) {
@@ -54,17 +75,9 @@ int rt_cmd_replay(int argc, char **argv)
 			    .clients = rp.clients, .ops = rp.ops, .mutants = mutants};
 	FILE *hf = NULL;
 	model_history_writer *hw = NULL;
-	if (history != NULL) {
-		if ((hf = fopen(history, "w")) == NULL) {
-			rt_error("replay: cannot write %s: %s", history, strerror(errno));
-			rt_replay_free(&rp);
-			return RT_EXIT_USAGE;
-		}
-		model_history_header h = {.version = 1, .seed = rp.seed,
-					  .capabilities = RT_SIM_CAPS};
-		snprintf(h.target, sizeof(h.target), "sim replay");
-		snprintf(h.mutant, sizeof(h.mutant), "%s", rp.mutant);
-		hw = model_history_writer_new(hf, &h);
+	if (history != NULL && open_history(history, &rp, &hf, &hw) != 0) {
+		rt_replay_free(&rp);
+		return RT_EXIT_USAGE;
 	}
 	printf("ratchet: replaying %s (seed %" PRIu64 "%s%s)\n", file, rp.seed,
 	       rp.tape ? ", shrunk tape" : "", rp.mutant[0] ? ", mutant " : "");

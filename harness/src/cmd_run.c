@@ -34,7 +34,10 @@ static void usage(FILE *out)
 	      "  --quiet             no progress line\n"
 	      "  --target imap://USER:PASS@HOST:PORT  test a real server instead\n"
 	      "      --mailbox-prefix P, --keep, --allow-inbox, --reuse (see README)\n"
-	      "      --mailbox-size N  trim mailboxes above N messages (default 300; 0 never)\n",
+	      "      --mailbox-size N  trim mailboxes above N messages (default 300; 0 never)\n"
+	      "      --timeout S       per-command timeout (default 10)\n"
+	      "      --max-unknown N|P%  fail (exit 1) when more than N ops, or P% of them,\n"
+	      "                        ended with outcome unknown (default 50%)\n",
 	      out);
 }
 
@@ -192,9 +195,35 @@ static int finish_report(const rt_opts *o, rt_report *r, int rc)
 		rt_error("cannot write %s", o->junit);
 		rc = RT_EXIT_USAGE;
 	}
-	if (rc == RT_EXIT_CLEAN && r->errors > 0)
+	if (r->failure[0] != '\0')
+		rt_error("%s", r->failure);
+	if (rc == RT_EXIT_CLEAN && (r->errors > 0 || r->failure[0] != '\0'))
 		rc = RT_EXIT_VIOLATIONS;
 	return rc;
+}
+
+/* Every output, before the run: a bad path fails now, not after hours. */
+static int check_outputs(const rt_opts *o)
+{
+	char replay_dir[4096] = ".";
+	if (o->report != NULL) {
+		char *copy = cm_xstrdup(o->report);
+		snprintf(replay_dir, sizeof(replay_dir), "%s", dirname(copy));
+		free(copy);
+	}
+	rt_path paths[] = {
+		{"--history", o->history, false},
+		{"--report", o->report, false},
+		{"--junit", o->junit, false},
+	};
+	if (rt_paths_refuse("run", paths, CM_ARRAY_LEN(paths)) != RT_EXIT_CLEAN)
+		return RT_EXIT_USAGE;
+	/* Replay files of a failing simulated run go beside the report. */
+	if (o->target == NULL && access(replay_dir, W_OK | X_OK) != 0) {
+		rt_error("run: cannot write replay files in %s: %s", replay_dir, strerror(errno));
+		return RT_EXIT_USAGE;
+	}
+	return RT_EXIT_CLEAN;
 }
 
 int rt_cmd_run(int argc, char **argv)
@@ -203,6 +232,8 @@ int rt_cmd_run(int argc, char **argv)
 	int prc = rt_opts_parse(&o, argc, argv, usage);
 	if (prc >= 0)
 		return prc;
+	if (check_outputs(&o) != RT_EXIT_CLEAN)
+		return RT_EXIT_USAGE;
 	printf("ratchet: seed %" PRIu64 "\n", o.seed);
 	fflush(stdout);
 	rt_report r;

@@ -5,16 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void rt_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("ratchet: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);

@@ -3,6 +3,7 @@
 #include "rt_opts.h"
 #include "rs.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -35,6 +36,36 @@ static bool parse_seconds(const char *s, double *v)
 	return true;
 }
 
+/* "N" (ops) or "N%" (of the recorded ops, 0 to 100). */
+static bool parse_max_unknown(const char *s, rt_opts *o)
+{
+	char num[32];
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n >= sizeof(num))
+		return false;
+	bool pct = s[n - 1] == '%';
+	memcpy(num, s, n - pct);
+	num[n - pct] = '\0';
+	if (!parse_u64(num, pct ? 100 : UINT64_MAX / 2, &o->max_unknown))
+		return false;
+	o->max_unknown_pct = pct;
+	return true;
+}
+
+bool rt_opts_unknown_ok(const rt_opts *o, uint64_t unknown, uint64_t ops, char *why,
+			size_t whylen)
+{
+	assert(unknown <= ops);
+	/* unknown/ops > pct/100, in integers: no rounding lets one more pass. */
+	bool over = o->max_unknown_pct ? unknown * 100 > o->max_unknown * ops
+				       : unknown > o->max_unknown;
+	if (over)
+		snprintf(why, whylen, "%" PRIu64 " of %" PRIu64 " ops ended with outcome "
+			 "unknown (timeouts, lost connections), more than --max-unknown %"
+			 PRIu64 "%s", unknown, ops, o->max_unknown, o->max_unknown_pct ? "%" : "");
+	return !over;
+}
+
 static void mutant_list(void)
 {
 	fputs("ratchet: mutants:", stderr);
@@ -45,13 +76,13 @@ static void mutant_list(void)
 
 static int bad(const char *fmt, const char *arg)
 {
-	fputs("ratchet: run: ", stderr);
-	fprintf(stderr, fmt, arg ? arg : "");
-	fputc('\n', stderr);
+	char msg[1024];
+	snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+	rt_error("run: %s", msg);
 	return RT_EXIT_USAGE;
 }
 
-int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
+static void defaults(rt_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->seed = (cm_wall_ns() ^ ((uint64_t)getpid() << 32)) >> 1 & 0xffffffffffffULL;
@@ -60,6 +91,13 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
 	o->shrink_seconds = 30;
 	o->timeout = 10;
 	o->box_size = 300;
+	o->max_unknown = 50;
+	o->max_unknown_pct = true;
+}
+
+int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
+{
+	defaults(o);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -92,6 +130,10 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
 		} else if (strcmp(a, "--timeout") == 0) {
 			if (!parse_seconds(v, &o->timeout))
 				return bad("--timeout needs a positive number of seconds, not '%s'", v);
+		} else if (strcmp(a, "--max-unknown") == 0) {
+			if (!parse_max_unknown(v, o))
+				return bad("--max-unknown needs a number of ops or a percentage "
+					   "(0%%-100%%), not '%s'", v);
 		} else if (strcmp(a, "--mutant") == 0) {
 			unsigned m = v ? rs_mutant_parse(v) : 0;
 			if (m == 0) {

@@ -46,6 +46,7 @@ static void add_stats(rt_report *r, const model_checker_stats *st)
 	}
 	r->errors += st->errors;
 	r->warnings += st->warnings;
+	r->adds_checked += st->adds_checked;
 	r->checked_any = true;
 }
 
@@ -96,13 +97,17 @@ void rt_violation_print(const model_violation *v, FILE *out, bool color)
 	}
 	fprintf(out, "%s%s%s %s", on, v->severity == MODEL_SEV_ERROR ? "ERROR" : "WARNING",
 		off, info->id);
-	if (v->mailbox[0])
-		fprintf(out, " %s", v->mailbox);
+	/* Mailbox names and details quote the server: escaped (cm_escape). */
+	if (v->mailbox[0]) {
+		fputc(' ', out);
+		cm_escape_puts(out, v->mailbox);
+	}
 	if (v->uid)
 		fprintf(out, " uid %" PRIu32, v->uid);
 	if (v->client)
 		fprintf(out, " client %" PRIu32, v->client);
-	fprintf(out, ": %s", v->detail);
+	fputs(": ", out);
+	cm_escape_puts(out, v->detail);
 	if (v->events[0]) {
 		fputs(" [ops", out);
 		for (int i = 0; i < 4 && v->events[i]; i++)
@@ -117,8 +122,10 @@ static const char *const fault_names[8] = {"", "crash", "kill", "enospc",
 
 void rt_report_print(const rt_report *r, FILE *out, bool color)
 {
-	fprintf(out, "\n%s: %" PRIu64 " runs, %" PRIu64 " ops, %" PRIu64 " events in %.1f s"
-		" (%.0f ops/s)\n", r->target, r->runs, r->ops, r->events, r->seconds,
+	fputc('\n', out);
+	cm_escape_puts(out, r->target); /* a history's header names it */
+	fprintf(out, ": %" PRIu64 " runs, %" PRIu64 " ops, %" PRIu64 " events in %.1f s"
+		" (%.0f ops/s)\n", r->runs, r->ops, r->events, r->seconds,
 		r->seconds > 0 ? (double)r->ops / r->seconds : 0.0);
 	if (r->runs > 0)
 		fprintf(out, "  clients %u-%u, %" PRIu64 " client switches, %" PRIu64
@@ -132,6 +139,15 @@ void rt_report_print(const rt_report *r, FILE *out, bool color)
 		for (int i = 1; i < 6; i++)
 			if (r->faults[i])
 				fprintf(out, " %s %" PRIu64, fault_names[i], r->faults[i]);
+		fputc('\n', out);
+	}
+	if (r->wire)
+		fprintf(out, "  outcome unknown: %" PRIu64 " ops (timeouts %" PRIu64
+			", connections lost %" PRIu64 ", protocol errors %" PRIu64 ")\n",
+			r->unknown, r->timeouts, r->connections_lost, r->protocol_errors);
+	if (r->failure[0]) {
+		fputs("  failed: ", out);
+		cm_escape_puts(out, r->failure);
 		fputc('\n', out);
 	}
 	if (r->errors + r->warnings == 0) {
@@ -237,8 +253,17 @@ int rt_report_write_json(const rt_report *r, const char *path)
 		"faults_injected", faults, "violations_by_id", by_id,
 		"errors", (json_int_t)r->errors, "warnings", (json_int_t)r->warnings,
 		"checks_skipped", skipped, "capabilities", caps_json(r->capabilities));
+	json_object_set_new(summary, "adds_checked", json_integer((json_int_t)r->adds_checked));
 	if (r->mutant[0])
 		json_object_set_new(summary, "mutant", json_string(r->mutant));
+	if (r->wire)
+		json_object_set_new(summary, "outcome_unknown",
+			json_pack("{s:I, s:I, s:I, s:I}", "ops", (json_int_t)r->unknown,
+				  "timeouts", (json_int_t)r->timeouts,
+				  "connections_lost", (json_int_t)r->connections_lost,
+				  "protocol_errors", (json_int_t)r->protocol_errors));
+	if (r->failure[0])
+		json_object_set_new(summary, "failure", json_string(r->failure));
 	if (r->replay[0])
 		json_object_set_new(summary, "replay", json_string(r->replay));
 	if (r->shrunk)
@@ -275,7 +300,8 @@ int rt_report_write_junit(const rt_report *r, const char *path)
 	FILE *f = fopen(path, "w");
 	if (f == NULL)
 		return -1;
-	static const char families[] = "ABCDEFGH";
+	static const char families[] = "ABCDEFGHI";
+	const int ncases = (int)sizeof(families) - 1;
 	int failures = 0, skipped_cases = 0;
 	for (const char *fam = families; *fam; fam++) {
 		bool any_error = false, all_skipped = true;
@@ -292,11 +318,12 @@ int rt_report_write_junit(const rt_report *r, const char *path)
 		skipped_cases += all_skipped && !any_error;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<testsuites name=\"ratchet\" tests=\"8\" failures=\"%d\" skipped=\"%d\" "
-		"time=\"%.3f\">\n<testsuite name=\"", failures, skipped_cases, r->seconds);
+		"<testsuites name=\"ratchet\" tests=\"%d\" failures=\"%d\" skipped=\"%d\" "
+		"time=\"%.3f\">\n<testsuite name=\"", ncases, failures, skipped_cases,
+		r->seconds);
 	xml_escape(f, r->target);
-	fprintf(f, "\" tests=\"8\" failures=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
-		failures, skipped_cases, r->seconds);
+	fprintf(f, "\" tests=\"%d\" failures=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
+		ncases, failures, skipped_cases, r->seconds);
 	for (const char *fam = families; *fam; fam++) {
 		fputs("  <testcase classname=\"ratchet.invariants\" name=\"", f);
 		xml_escape(f, model_section_name(*fam));

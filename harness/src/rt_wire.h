@@ -70,17 +70,24 @@ typedef struct rt_wire_setup {
 	bool ready;                         /* the boxes are made: clean up */
 	bool prefix_existed;                /* keep the prefix mailbox itself */
 	cm_flags allowed;                   /* flags the mailboxes keep */
+	uint64_t deadline_ns;               /* admin commands end by then (0: none) */
 } rt_wire_setup;
 
 /* Connects and logs in with the admin connection: RT_EXIT_CLEAN or
- * RT_EXIT_USAGE after one error line. */
-int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o);
+ * RT_EXIT_USAGE after one error line. No admin command of the set-up
+ * runs past deadline_ns (cm_now_ns clock; 0: none). */
+int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns);
 /* Creates the run's mailboxes under the prefix (refusing a prefix that
  * holds messages unless o->reuse). */
 int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
+/* Whether a mailbox name LIST returned lies under the run's prefix: the
+ * prefix itself, or prefix + separator ('-' when flat) + more; never
+ * INBOX. Only such names are ever deleted. */
+bool rt_wire_name_under(const char *prefix, char sep, const char *name);
 /* Deletes what the run created (unless o->keep); with INBOX in the run,
  * expunges the messages whose X-Ratchet-Id starts with id_prefix. */
-void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix);
+void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix,
+			   uint64_t deadline_ns);
 void rt_wire_setup_close(rt_wire_setup *s);
 
 /* ---- virtual clients ---- */
@@ -122,6 +129,8 @@ typedef struct rt_wire_client {
 	uint64_t resume_at;          /* think time: start no op before the
 				      * campaign has recorded this many events */
 	char last_error[160];
+	bool end_counted;            /* the connection's end was classified */
+	char protocol[256];          /* a protocol error not yet in the history */
 } rt_wire_client;
 
 /* The campaign's state shared by the loop and the clients. */
@@ -134,7 +143,10 @@ struct rt_wire {
 	rt_wire_client *cl;
 	unsigned ncl, users;
 	uint64_t last_t, op_id;
-	uint64_t ops, events, timeouts, reconnects, unknown;
+	uint64_t ops, events, timeouts, reconnects;
+	uint64_t unknown;            /* recorded ops whose outcome is unknown */
+	uint64_t connections_lost;   /* ended by the server (EOF, BYE, errors) */
+	uint64_t protocol_errors;    /* ended by a malformed response */
 	imapc_cmd cmd;               /* scratch */
 };
 

@@ -8,6 +8,15 @@
  * an auditor connection reads each mailbox fresh (EXAMINE, UID SEARCH ALL,
  * UID FETCH 1:*): the checkpoint the simulator makes (sim.c).
  *
+ * Time: --seconds S is a wall-clock bound from the campaign's start (set-up
+ * included). No op starts after S; the ops in flight then and the final
+ * checkpoint get a grace G = --timeout, and at S + G whatever is still in
+ * flight is cut (outcome unknown) and the checkpoint is left open (lost
+ * replies, not judged). Clean-up then has G of its own: each admin
+ * command gets the smaller of --timeout and the time left, and a mailbox
+ * it cannot delete in time is named on stderr. So a server answering
+ * every command in 9 s ends a `--seconds 5` run within 5 + 2 x 10 s.
+ *
  * Exit codes: 0 clean, 1 violations, 2 bad URL / unreachable server /
  * failed login / refused prefix (one line on stderr). */
 #include "rt_wire.h"
@@ -41,7 +50,9 @@ typedef struct loop {
 		int stage;          /* 0 none, 1 A reads, 2 B writes, 3 A stores */
 	} cf;
 	uint64_t budget, started;   /* workload ops */
-	uint64_t deadline;
+	uint64_t deadline;          /* no op starts after it */
+	uint64_t hard_deadline;     /* nothing in flight after it (+ grace) */
+	bool cut;                   /* the run was cut at hard_deadline */
 	uint64_t every, next_ckpt;  /* checkpoint spacing in ops */
 	uint64_t ckpt_id, checkpoints;
 	uint64_t start_ns, progress_ns;
@@ -393,9 +404,31 @@ static void show_progress(loop *L, bool force)
 		fputc('\n', stderr);
 }
 
+/* The grace is over: every connection is closed (its op ends with outcome
+ * unknown), queued checkpoint ops are dropped, the run ends. */
+static void cut_run(loop *L)
+{
+	rt_wire *w = &L->w;
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		for (size_t k = 0; k < cl->nqueue; k++)
+			model_op_free(&cl->queue[k]);
+		cl->nqueue = 0;
+		if (cl->conn != NULL && !cl->closed)
+			imapc_conn_close(cl->conn, "closed by client: the run's time "
+					 "(--seconds and its grace) is up");
+	}
+	L->cut = true;
+	L->ph = PH_DONE;
+}
+
 static void run_loop(loop *L)
 {
 	while (L->ph != PH_DONE) {
+		if (cm_now_ns() >= L->hard_deadline) {
+			cut_run(L);
+			break;
+		}
 		/* Phase changes need no network: no poll wait in between. */
 		for (int i = 0; i < 8 && schedule(L, cm_now_ns()); i++)
 			;
@@ -410,15 +443,27 @@ static void run_loop(loop *L)
 
 /* ---- set-up ---- */
 
-static void budget(loop *L, const rt_opts *o)
+static uint64_t grace_ns(const rt_opts *o)
+{
+	return (uint64_t)(o->timeout * 1e9);
+}
+
+/* When the run must stop starting ops (UINT64_MAX: no time bound). */
+static uint64_t time_bound(const rt_opts *o, uint64_t start_ns)
 {
 	/* --ops alone runs that many ops, --seconds alone that long; both:
 	 * whichever ends first; neither: the defaults, whichever first. */
-	L->start_ns = cm_now_ns();
+	return o->seconds_set || !o->ops_set ? start_ns + (uint64_t)(o->seconds * 1e9)
+					     : UINT64_MAX;
+}
+
+static void budget(loop *L, const rt_opts *o, uint64_t start_ns)
+{
+	L->start_ns = start_ns;
 	L->keep_going = o->keep_going;
 	L->budget = o->ops_set || !o->seconds_set ? o->ops : UINT64_MAX;
-	L->deadline = o->seconds_set || !o->ops_set
-			      ? L->start_ns + (uint64_t)(o->seconds * 1e9) : UINT64_MAX;
+	L->deadline = time_bound(o, start_ns);
+	L->hard_deadline = L->deadline == UINT64_MAX ? UINT64_MAX : L->deadline + grace_ns(o);
 }
 
 static void make_clients(loop *L)
@@ -487,6 +532,13 @@ static void fill_report(loop *L, rt_report *r)
 	for (unsigned i = 0; i < w->ncl; i++)
 		r->decisions += w->cl[i].ch.decisions;
 	r->seconds = (double)(cm_now_ns() - L->start_ns) / 1e9;
+	r->wire = true;
+	r->unknown = w->unknown;
+	r->timeouts = w->timeouts;
+	r->connections_lost = w->connections_lost;
+	r->protocol_errors = w->protocol_errors;
+	/* A run that mostly got no answers proved little: it fails. */
+	rt_opts_unknown_ok(w->o, w->unknown, w->ops, r->failure, sizeof(r->failure));
 }
 
 static void print_intro(const loop *L, const rt_opts *o)
@@ -494,10 +546,13 @@ static void print_intro(const loop *L, const rt_opts *o)
 	const rt_wire_setup *s = L->w.setup;
 	if (o->quiet)
 		return;
-	printf("ratchet: %s, %u clients + delivery, mailboxes", s->url.display,
-	       L->w.users);
-	for (int i = 0; i < L->w.work.mix.boxes; i++)
-		printf(" %s", s->boxes[i]);
+	printf("ratchet: ");
+	cm_escape_puts(stdout, s->url.display);
+	printf(", %u clients + delivery, mailboxes", L->w.users);
+	for (int i = 0; i < L->w.work.mix.boxes; i++) {
+		putchar(' ');
+		cm_escape_puts(stdout, s->boxes[i]); /* the namespace is the server's */
+	}
 	printf("\n");
 	fflush(stdout);
 }
@@ -514,7 +569,7 @@ static void teardown(loop *L)
 	model_checker_free(w->checker);
 }
 
-static int campaign(loop *L, const rt_opts *o, rt_report *r)
+static int campaign(loop *L, const rt_opts *o, rt_report *r, uint64_t start_ns)
 {
 	rt_wire *w = &L->w;
 	FILE *hf;
@@ -529,7 +584,7 @@ static int campaign(loop *L, const rt_opts *o, rt_report *r)
 	};
 	w->checker = model_checker_new(&co);
 	print_intro(L, o);
-	budget(L, o);
+	budget(L, o, start_ns);
 	L->progress = !o->quiet && isatty(2);
 	/* A fresh read of every mailbox first: the checker then knows each
 	 * mailbox's epoch before any op adds to it (without UIDPLUS nothing
@@ -559,7 +614,8 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 	L.w.o = o;
 	L.w.setup = &setup;
 	L.w.users = o->clients ? o->clients : 4;
-	int rc = rt_wire_setup_open(&setup, o);
+	uint64_t start = cm_now_ns(), bound = time_bound(o, start);
+	int rc = rt_wire_setup_open(&setup, o, bound == UINT64_MAX ? 0 : bound + grace_ns(o));
 	if (rc != RT_EXIT_CLEAN) {
 		rt_wire_setup_close(&setup);
 		return rc;
@@ -569,9 +625,10 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 	rc = rt_wire_setup_boxes(&setup, o, 2 + (int)rt_choice_below(&ch, 2));
 	if (rc == RT_EXIT_CLEAN) {
 		make_workload(&L, &ch);
-		rc = campaign(&L, o, r);
+		rc = campaign(&L, o, r, start);
 	}
-	rt_wire_setup_cleanup(&setup, o, L.w.work.id_prefix);
+	rt_wire_setup_cleanup(&setup, o, L.w.work.id_prefix,
+			      bound == UINT64_MAX ? 0 : cm_now_ns() + grace_ns(o));
 	rt_wire_setup_close(&setup);
 	rt_choice_free(&ch);
 	return rc;

@@ -8,7 +8,14 @@
  * Every op is recorded as invoke (before its first byte is queued) and
  * completion (after its tagged reply is parsed): both stamps lie outside
  * the server's real execution, as the checker's windows (C2) require. A
- * lost connection or a timeout makes the op "info" (outcome unknown). */
+ * lost connection or a timeout makes the op "info" (outcome unknown).
+ *
+ * A protocol error (imapc_conn_protocol_error: a malformed response, a
+ * tag never sent, a response beyond its budget) is more than a lost
+ * connection: it is a finding. The completion of the op in flight (or,
+ * when none is, of the client's next recorded op) carries it in
+ * result.protocol, so that the history holds it and the checker, online
+ * and in `ratchet check`, reports RESPONSE-SYNTAX. */
 #include "rt_wire.h"
 
 #include <stdio.h>
@@ -86,10 +93,15 @@ static void finish(rt_wire_client *cl)
 	rt_wire *w = cl->w;
 	if (cl->res.status == MODEL_ST_NONE)
 		cl->res.status = MODEL_ST_UNKNOWN;
-	if (cl->res.status == MODEL_ST_UNKNOWN)
-		w->unknown++;
-	if (cl->recorded)
+	if (cl->recorded) {
+		if (cl->res.status == MODEL_ST_UNKNOWN)
+			w->unknown++;
+		if (cl->protocol[0] != '\0') {
+			memcpy(cl->res.protocol, cl->protocol, sizeof(cl->res.protocol));
+			cl->protocol[0] = '\0';
+		}
 		record_completion(w, cl->id, cl->op_id, &cl->op, &cl->res);
+	}
 	rt_view_apply(&cl->view, &w->work, &cl->op, &cl->res);
 	if (cl->op.kind == MODEL_OP_CONNECT) {
 		bool ok = cl->res.status == MODEL_ST_OK;
@@ -113,6 +125,25 @@ static void fail_op(rt_wire_client *cl, model_status st, const char *why)
 }
 
 /* ---- connection callbacks ---- */
+
+/* Why the connection ended, counted once per connection: a protocol error
+ * (kept for the history), a timeout (counted where it is detected), a
+ * close of our own ("closed by client..."), or the server dropped it. */
+static void connection_ended(rt_wire_client *cl, imapc_conn *c, const char *reason)
+{
+	if (cl->end_counted)
+		return;
+	cl->end_counted = true;
+	const char *bytes = imapc_conn_protocol_bytes(c);
+	if (bytes != NULL) {
+		cl->w->protocol_errors++;
+		snprintf(cl->protocol, sizeof(cl->protocol), "%.120s; the response began "
+			 "\"%.100s\"", reason, bytes);
+	} else if (strncmp(reason, "timeout", 7) != 0 &&
+		   strncmp(reason, "closed by client", 16) != 0) {
+		cl->w->connections_lost++;
+	}
+}
 
 static void send_login(rt_wire_client *cl)
 {
@@ -162,12 +193,12 @@ static void on_response(void *ctx, imapc_conn *c, const imapc_response *r,
 static void on_done(void *ctx, imapc_conn *c, const imapc_done *d)
 {
 	rt_wire_client *cl = ctx;
-	(void)c;
 	if (cl->state != RT_WIRE_LOGIN && cl->state != RT_WIRE_BUSY)
 		return;
 	if (d->outcome != IMAPC_REPLIED) {
 		if (strncmp(d->reason, "timeout", 7) == 0)
 			cl->w->timeouts++;
+		connection_ended(cl, c, d->reason);
 		fail_op(cl, MODEL_ST_UNKNOWN, d->reason);
 		return;
 	}
@@ -185,7 +216,8 @@ static void on_done(void *ctx, imapc_conn *c, const imapc_done *d)
 static void on_closed(void *ctx, imapc_conn *c, const char *reason)
 {
 	rt_wire_client *cl = ctx;
-	(void)c;
+	if (cl->conn == c)
+		connection_ended(cl, c, reason);
 	cl->closed = true;
 	/* Waiting for a greeting, no command is pending: nothing else ends it. */
 	if (cl->state == RT_WIRE_GREETING)
@@ -202,6 +234,7 @@ static void drop_conn(rt_wire_client *cl)
 	cl->conn = NULL;
 	imapc_conn_free(c); /* nothing pending: no callbacks change state */
 	cl->closed = false;
+	cl->end_counted = false;
 	model_result_clear(&cl->early);
 }
 

@@ -7,6 +7,7 @@
  * refused unless --reuse, so two runs (or a person's mail) never mix. */
 #include "rt_wire.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ static int connect_admin(rt_wire_setup *s)
 		rt_error("cannot reach %s: %s", s->url.display, err.text);
 		return RT_EXIT_USAGE;
 	}
+	imapc_client_set_deadline(s->admin, s->deadline_ns);
 	if (login(s, s->admin, &err) != 0) {
 		rt_error("login to %s failed: %s", s->url.display, err.text);
 		imapc_client_free(s->admin);
@@ -117,10 +119,11 @@ static void learn_namespace(rt_wire_setup *s)
 	imapc_result_free(&res);
 }
 
-int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o)
+int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns)
 {
 	char err[256];
 	memset(s, 0, sizeof(*s));
+	s->deadline_ns = deadline_ns;
 	s->timeout_ms = (uint32_t)CM_MAX(o->timeout * 1000.0, 1.0);
 	if (rt_wire_url_parse(o->target, &s->url, err, sizeof(err)) != 0) {
 		rt_error("%s", err);
@@ -144,6 +147,27 @@ typedef struct found {
 	int n;
 } found;
 
+bool rt_wire_name_under(const char *prefix, char sep, const char *name)
+{
+	size_t n = strlen(prefix);
+	assert(n > 0);
+	if (strcasecmp(name, "INBOX") == 0)
+		return false;
+	if (strncmp(name, prefix, n) != 0)
+		return false;
+	return name[n] == '\0' || (name[n] == (sep ? sep : '-') && name[n + 1] != '\0');
+}
+
+static bool listed(const found *f, const char *name)
+{
+	for (int i = 0; i < f->n; i++)
+		if (strcmp(f->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* What LIST answers, but only names under the run's prefix: a server may
+ * answer any names for a pattern, and --reuse deletes what is found. */
 static void list_into(rt_wire_setup *s, const char *pattern, found *f)
 {
 	imapc_cmd cmd;
@@ -154,7 +178,8 @@ static void list_into(rt_wire_setup *s, const char *pattern, found *f)
 	if (run_cmd(s, &cmd, &res) == 0)
 		for (size_t i = 0; i < res.n_untagged && f->n < MAX_FOUND; i++) {
 			const imapc_response *r = res.untagged[i];
-			if (r->type != IMAPC_T_LIST || r->list.name.len >= MODEL_NAME_MAX)
+			if (r->type != IMAPC_T_LIST || r->list.name.len >= MODEL_NAME_MAX ||
+			    memchr(r->list.name.p, '\0', r->list.name.len) != NULL)
 				continue;
 			bool nosel = false;
 			for (size_t k = 0; k < r->list.n_attrs; k++)
@@ -162,6 +187,9 @@ static void list_into(rt_wire_setup *s, const char *pattern, found *f)
 					 imapc_str_eq(r->list.attrs[k], "\\NonExistent");
 			snprintf(f->names[f->n], MODEL_NAME_MAX, "%.*s",
 				 (int)r->list.name.len, r->list.name.p);
+			if (!rt_wire_name_under(s->prefix, s->sep, f->names[f->n]) ||
+			    listed(f, f->names[f->n]))
+				continue;
 			f->noselect[f->n++] = nosel;
 		}
 	imapc_result_free(&res);
@@ -330,6 +358,8 @@ static bool admin_alive(rt_wire_setup *s)
 	imapc_error err = {{0}};
 	imapc_conn_opts co = {.tag_prefix = "adm", .timeout_ms = s->timeout_ms};
 	s->admin = imapc_client_connect(s->url.host, s->url.port, s->timeout_ms, &co, &err);
+	if (s->admin != NULL)
+		imapc_client_set_deadline(s->admin, s->deadline_ns);
 	if (s->admin != NULL && login(s, s->admin, &err) == 0)
 		return true;
 	rt_error("clean-up: cannot log in to %s again: %s", s->url.display, err.text);
@@ -370,10 +400,14 @@ static void clean_inbox(rt_wire_setup *s, const char *id_prefix)
 	cm_uidset_free(&uids);
 }
 
-void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix)
+void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix,
+			   uint64_t deadline_ns)
 {
 	char err[256];
 	bool any = false;
+	s->deadline_ns = deadline_ns;
+	if (s->admin != NULL)
+		imapc_client_set_deadline(s->admin, deadline_ns);
 	for (int i = 0; i < s->nboxes; i++)
 		any |= s->created[i];
 	if (o->keep || (!any && !s->ready) || !admin_alive(s))

@@ -237,6 +237,10 @@ typedef struct model_result {
 	char text[96];             /* NO/BAD/unknown reason, short */
 	/* Embedded target only: what the store itself reported. */
 	char anomaly[96];          /* e.g. "UID 7 listed but its file is missing" */
+	/* Wire targets: the server broke the response grammar (RFC 3501 9,
+	 * RFC 9051 9) and the connection was dropped: what rule, and the
+	 * offending bytes, escaped (cm_escape). "" when not. */
+	char protocol[256];
 } model_result;
 
 void model_result_init(model_result *r);
@@ -293,6 +297,11 @@ model_history_writer *model_history_writer_new(FILE *out, const model_history_he
 int model_history_write(model_history_writer *w, const model_event *ev);
 int model_history_writer_finish(model_history_writer *w); /* flushes, frees */
 
+/* The longest line a reader accepts, without its line end: 16 MiB (a reply
+ * of about 150,000 FETCH items). Longer is an error naming the line, read
+ * no further: memory stays bounded whatever the file holds. */
+#define MODEL_HISTORY_MAX_LINE (16u << 20)
+
 /* Streaming reader: events one by one; completions get their op filled in
  * from the matching invoke. */
 typedef struct model_history_reader model_history_reader;
@@ -333,17 +342,19 @@ typedef enum model_inv {
 	INV_CHANGEDSINCE_COMPLETE, INV_SELECT_QRESYNC, INV_QRESYNC_NO_GAP,
 	/* G */
 	INV_APPEND_ATOMIC, INV_APPENDUID_CONSISTENT, INV_COPY_ATOMIC,
-	INV_COPYUID_CONSISTENT, INV_MOVE_NO_LOSS, INV_MOVE_NO_DUP, INV_MOVE_SHAPE,
+	INV_COPYUID_CONSISTENT, INV_ADD_NO_LOSS, INV_MOVE_NO_LOSS, INV_MOVE_NO_DUP, INV_MOVE_SHAPE,
 	/* H */
 	INV_STORE_DURABLE, INV_STORE_LOCK_FREE_READ, INV_MODSEQ_REBUILD_MONO,
 	INV_REPL_CONVERGE, INV_REPL_UID_FIXUP,
+	/* I */
+	INV_RESPONSE_SYNTAX,
 	INV_COUNT
 } model_inv;
 
 typedef struct model_inv_info {
 	model_inv inv;
 	const char *id;          /* "UID-ASCENDING" */
-	char section;            /* 'A'..'H' */
+	char section;            /* 'A'..'I' */
 	model_severity severity; /* default */
 	bool derived;            /* DERIVED: may be switched off */
 	const char *source;      /* "RFC 3501 2.3.1.1" */
@@ -396,6 +407,7 @@ typedef struct model_checker_stats {
 	uint64_t errors, warnings;
 	bool skipped[INV_COUNT];          /* rules not checkable on this target */
 	uint64_t flag_searches;           /* FLAGS-MERGE explanations tried */
+	uint64_t adds_checked;            /* ADD-NO-LOSS: acknowledged adds judged */
 } model_checker_stats;
 
 const model_checker_stats *model_checker_get_stats(const model_checker *c);

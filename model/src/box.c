@@ -42,6 +42,7 @@ ck_adder *ck_adder_new(ck_box *b, const ck_op *op, size_t nslots)
 	a->inv_t = op->inv_t;
 	a->cmp_t = CK_NEVER;
 	a->snap_max_modseq = b->max_modseq;
+	a->uid_floor = CM_MAX(b->max_add_uid + 1, b->max_uidnext);
 	a->nslots = nslots;
 	a->slots = cm_xcalloc(nslots + 1, sizeof(*a->slots));
 	return a;
@@ -395,6 +396,7 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 	}
 	if (loose != NULL) {
 		loose_slot->used = true;
+		loose_slot->seen_uid = m->uid;
 		m->explained = true;
 		m->add_op = loose->op_id;
 		return;

@@ -315,6 +315,12 @@ static void complete(model_checker *c, const model_event *ev)
 	else
 		op->cmp_t = ev->t_ns;
 	op->done = true;
+	/* The server broke the grammar and the client had to drop the
+	 * connection: a finding, whatever the op's outcome became. */
+	if (ev->res.protocol[0] != '\0')
+		ck_violation(c, INV_RESPONSE_SYNTAX, op, NULL, 0, 0,
+			     "malformed response, connection dropped: %.250s",
+			     ev->res.protocol);
 	if (op->op.kind == MODEL_OP_CHECKPOINT) {
 		ck_ops_checkpoint(c, op);
 		c->checkpoint_open = 0;
@@ -329,6 +335,7 @@ static void complete(model_checker *c, const model_event *ev)
 		ck_ops_settle(c, s, op, &ev->res);
 		ck_session_apply(c, s, op, &ev->res);
 		ck_ops_complete(c, s, op, &ev->res);
+		ck_lost_complete(c, s, op);
 	}
 	ck_map_del(&c->ops, op->id);
 	op_free(op);

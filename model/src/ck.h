@@ -123,6 +123,9 @@ typedef struct ck_slot {
 	uint32_t uid;               /* exact UID (APPENDUID/COPYUID), 0 unknown */
 	bool used;
 	bool none;                  /* the op's response says it added nothing here */
+	uint32_t seen_uid;          /* UID it was first seen at, matched by id */
+	uint32_t src_uid;           /* COPY/MOVE: the source message's UID */
+	bool lost_reported;         /* ADD-NO-LOSS reported it */
 } ck_slot;
 
 typedef struct ck_adder {
@@ -134,6 +137,10 @@ typedef struct ck_adder {
 	size_t nslots;
 	cm_uidset uids;             /* exact UIDs once known */
 	uint64_t snap_max_modseq;   /* for MODSEQ-ON-APPEND */
+	uint32_t uid_floor;         /* every UID it assigns is at least this
+				     * (UID-ORDER-GLOBAL, UID-BELOW-UIDNEXT) */
+	cm_flags flags;             /* APPEND/deliver: the flags it sets */
+	struct ck_box *src;         /* COPY/MOVE: the source epoch */
 } ck_adder;
 
 /* An op that may remove messages from a mailbox. */
@@ -238,6 +245,8 @@ typedef struct ck_session {
 	uint64_t hms_before;        /* hms before the op being applied */
 	uint64_t hms_t;
 	uint64_t checkpoint_t;      /* synced at a quiet checkpoint */
+	bool lost_pending;          /* ADD-NO-LOSS not yet judged this selection */
+	bool lost_tried;            /* ... tried once, waiting for identities */
 } ck_session;
 
 /* ---- the checker ---- */
@@ -358,5 +367,10 @@ void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 		     const model_result *res);
 void ck_box_free_lists(ck_box *b);
 void ck_ops_checkpoint(model_checker *c, ck_op *op);
+/* Could an op other than self have removed uid from b (at any time)? */
+bool ck_ops_maybe_removed_by_other(const ck_box *b, uint64_t self, uint32_t uid);
+
+/* lost.c: ADD-NO-LOSS, judged when a selection's view is fully known */
+void ck_lost_complete(model_checker *c, ck_session *s, const ck_op *op);
 
 #endif

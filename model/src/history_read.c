@@ -133,7 +133,7 @@ static void pend_free(pend_table *t)
 
 struct model_history_reader {
 	FILE *in;
-	char *line;            /* getline's buffer, reused */
+	char *line;            /* the current line, reused */
 	size_t cap;
 	uint64_t lineno;
 	uint64_t last_t;
@@ -213,23 +213,54 @@ static bool blank(const char *s, size_t len)
 	return true;
 }
 
+/* One line into r->line with its end, at most MODEL_HISTORY_MAX_LINE
+ * bytes before "\r\n" (getline has no bound: a 1.5 GB line cost 3.6 GB).
+ * Its length (0 at the end of the file), or -1: too long, read no further. */
+static ssize_t read_bounded(model_history_reader *r)
+{
+	size_t len = 0;
+	int ch;
+	flockfile(r->in);
+	while ((ch = getc_unlocked(r->in)) != EOF) {
+		if (len + 2 > r->cap) {
+			r->cap = CM_MIN(CM_MAX(r->cap * 2, (size_t)4096),
+					(size_t)MODEL_HISTORY_MAX_LINE + 3);
+			r->line = cm_xrealloc(r->line, r->cap);
+		}
+		r->line[len++] = (char)ch;
+		if (ch == '\n')
+			break;
+		if (len > (size_t)MODEL_HISTORY_MAX_LINE + 1) { /* + 1: a '\r' */
+			funlockfile(r->in);
+			return -1;
+		}
+	}
+	funlockfile(r->in);
+	if (r->line != NULL)
+		r->line[len] = '\0';
+	return (ssize_t)len;
+}
+
 /* The next non-blank line, without its end of line: 1, 0 at the end, -1. */
 static int next_line(model_history_reader *r, size_t *len_r, hj_err *e)
 {
 	for (;;) {
 		errno = 0;
-		ssize_t n = getline(&r->line, &r->cap, r->in);
-		if (n < 0) {
+		ssize_t n = read_bounded(r);
+		if (n == 0) {
 			if (ferror(r->in))
 				return hj_fail(e, "read error: %s", strerror(errno));
 			return 0;
 		}
 		r->lineno++;
-		size_t len = (size_t)n;
-		if (len > 0 && r->line[len - 1] == '\n')
+		size_t len = n < 0 ? (size_t)MODEL_HISTORY_MAX_LINE + 2 : (size_t)n;
+		if (n > 0 && r->line[len - 1] == '\n')
 			len--;
-		if (len > 0 && r->line[len - 1] == '\r')
+		if (n > 0 && len > 0 && r->line[len - 1] == '\r')
 			len--;
+		if (len > MODEL_HISTORY_MAX_LINE)
+			return hj_fail(e, "line longer than %u bytes (the limit of one event; "
+				       "see docs/history.md)", MODEL_HISTORY_MAX_LINE);
 		if (!blank(r->line, len)) {
 			*len_r = len;
 			return 1;
@@ -253,11 +284,12 @@ static json_t *parse_line(model_history_reader *r, size_t len, hj_err *e)
 
 /* ---- one event ---- */
 
-enum { E_ANOMALY, E_C, E_CODE, E_EV, E_ID, E_OP, E_HEADER, E_STATUS, E_T, E_TEXT,
-       E_UNTAGGED, E_COUNT };
+enum { E_ANOMALY, E_C, E_CODE, E_EV, E_ID, E_OP, E_PROTOCOL, E_HEADER, E_STATUS, E_T,
+       E_TEXT, E_UNTAGGED, E_COUNT };
 static const hj_key ev_keys[] = {
 	{"anomaly", E_ANOMALY}, {"c", E_C}, {"code", E_CODE}, {"ev", E_EV},
-	{"id", E_ID}, {"op", E_OP}, {"ratchet_history", E_HEADER}, {"status", E_STATUS},
+	{"id", E_ID}, {"op", E_OP}, {"protocol_error", E_PROTOCOL},
+	{"ratchet_history", E_HEADER}, {"status", E_STATUS},
 	{"t", E_T}, {"text", E_TEXT}, {"untagged", E_UNTAGGED},
 };
 
@@ -351,6 +383,10 @@ static int event_result(const ev_fields *f, model_result *res, hj_err *e)
 		return -1;
 	if (f->v[E_ANOMALY] != NULL &&
 	    hj_get_text("anomaly", f->v[E_ANOMALY], res->anomaly, sizeof(res->anomaly), e) < 0)
+		return -1;
+	if (f->v[E_PROTOCOL] != NULL &&
+	    hj_get_text("protocol_error", f->v[E_PROTOCOL], res->protocol,
+			sizeof(res->protocol), e) < 0)
 		return -1;
 	return 0;
 }

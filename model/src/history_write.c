@@ -65,6 +65,8 @@ static bool put_result(json_t *o, const model_result *r)
 		ok &= put(o, "text", hj_str(r->text, sizeof(r->text)));
 	if (r->anomaly[0])
 		ok &= put(o, "anomaly", hj_str(r->anomaly, sizeof(r->anomaly)));
+	if (r->protocol[0])
+		ok &= put(o, "protocol_error", hj_str(r->protocol, sizeof(r->protocol)));
 	return ok;
 }
 

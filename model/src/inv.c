@@ -83,6 +83,8 @@ static const model_inv_info catalogue[INV_COUNT] = {
 	 "a failed COPY copies nothing; copies are identical"},
 	{INV_COPYUID_CONSISTENT, "COPYUID-CONSISTENT", 'G', E, false, "RFC 4315 3",
 	 "COPYUID pairs the copied UIDs with new destination UIDs"},
+	{INV_ADD_NO_LOSS, "ADD-NO-LOSS", 'G', E, false, "RFC 3501 6.3.11, 4315 3, 6851 3.3",
+	 "an acknowledged APPEND, delivery, COPY or MOVE is in every later fresh read"},
 	{INV_MOVE_NO_LOSS, "MOVE-NO-LOSS", 'G', E, false, "RFC 6851 3.3",
 	 "after MOVE every message is in the source or the target"},
 	{INV_MOVE_NO_DUP, "MOVE-NO-DUP", 'G', E, false, "RFC 6851 3.3, 9051",
@@ -99,6 +101,8 @@ static const model_inv_info catalogue[INV_COUNT] = {
 	 "replicas converge to the same messages, flags and expunges"},
 	{INV_REPL_UID_FIXUP, "REPL-UID-FIXUP", 'H', E, false, "seed 001",
 	 "a UID assigned twice in a partition is fixed without rebinding"},
+	{INV_RESPONSE_SYNTAX, "RESPONSE-SYNTAX", 'I', E, false, "RFC 3501 9, RFC 9051 9",
+	 "every server response follows the formal syntax"},
 };
 
 const model_inv_info *model_inv_get(model_inv inv)
@@ -127,6 +131,7 @@ const char *model_section_name(char section)
 	case 'F': return "F. QRESYNC";
 	case 'G': return "G. APPEND, COPY, MOVE";
 	case 'H': return "H. Store-level invariants";
+	case 'I': return "I. Protocol";
 	}
 	return "?";
 }

@@ -95,14 +95,17 @@ void ck_ops_bind_adder(model_checker *c, ck_op *op)
 	if (o->kind == MODEL_OP_APPEND || o->kind == MODEL_OP_DELIVER) {
 		ck_adder *a = ck_adder_new(op->dst, op, 1);
 		snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", o->msg_id);
+		a->flags = o->flags;
 		return;
 	}
 	if (op->box == NULL)
 		return;
 	ck_adder *a = ck_adder_new(op->dst, op,
 				   (size_t)CM_MIN(cm_uidset_count(&op->uids), 4096));
+	a->src = op->box;
 	for (size_t i = 0; i < a->nslots; i++) {
-		ck_msg *m = ck_map_get(&op->box->msgs, cm_uidset_nth(&op->uids, i));
+		a->slots[i].src_uid = cm_uidset_nth(&op->uids, i);
+		ck_msg *m = ck_map_get(&op->box->msgs, a->slots[i].src_uid);
 		if (m != NULL && m->has_id)
 			snprintf(a->slots[i].id, MODEL_ID_MAX, "%s", m->id);
 	}
@@ -383,8 +386,10 @@ static void reclaim_slot(ck_box *b, const ck_op *op, uint32_t uid)
 		if (sl->id[0] == '\0' && any == NULL)
 			any = sl; /* an id-less slot it may have taken */
 	}
-	if (any != NULL)
+	if (any != NULL) {
 		any->used = false;
+		any->seen_uid = 0;
+	}
 	m->add_op = op->id;
 	m->add_exact = true;
 }
@@ -393,9 +398,17 @@ static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 			 const cm_uidset *dst)
 {
 	ck_adder *a = ck_adder_find(b, op->id);
-	if (a == NULL)
-		/* As many slots as bind_adder gives: a COPYUID may claim 2^32. */
-		a = ck_adder_new(b, op, dst ? (size_t)CM_MIN(cm_uidset_count(dst), 4096) : 1);
+	if (a == NULL) {
+		/* Bound only now (its mailbox was unknown at invoke): an
+		 * APPEND still knows what it added. As many slots as
+		 * bind_adder gives: a COPYUID may claim 2^32. */
+		a = ck_adder_new(b, op, dst && dst->n > 0 ?
+				 (size_t)CM_MIN(cm_uidset_count(dst), 4096) : 1);
+		if (op->op.kind == MODEL_OP_APPEND || op->op.kind == MODEL_OP_DELIVER) {
+			snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", op->op.msg_id);
+			a->flags = op->op.flags;
+		}
+	}
 	a->status = op->status;
 	a->cmp_t = op->cmp_t;
 	if (dst == NULL || dst->n == 0)
@@ -924,6 +937,11 @@ static bool removed_later(const ck_box *b, uint64_t self, uint64_t after_t, uint
 bool ck_ops_maybe_removed(const ck_box *b, uint64_t after_t, uint32_t uid)
 {
 	return removed_later(b, 0, after_t, uid);
+}
+
+bool ck_ops_maybe_removed_by_other(const ck_box *b, uint64_t self, uint32_t uid)
+{
+	return removed_later(b, self, 0, uid);
 }
 
 /* The UID the MOVE gave the message in its target, 0 if unknown. */

@@ -42,6 +42,7 @@ void model_result_clear(model_result *r)
 	r->status = MODEL_ST_NONE;
 	r->text[0] = '\0';
 	r->anomaly[0] = '\0';
+	r->protocol[0] = '\0';
 }
 
 void model_result_free(model_result *r)
@@ -70,6 +71,7 @@ void model_result_copy(model_result *dst, const model_result *src)
 	model_code_copy(&dst->code, &src->code);
 	memcpy(dst->text, src->text, sizeof(dst->text));
 	memcpy(dst->anomaly, src->anomaly, sizeof(dst->anomaly));
+	memcpy(dst->protocol, src->protocol, sizeof(dst->protocol));
 	for (size_t i = 0; i < src->nut; i++) {
 		model_untagged *u = model_result_add(dst, src->ut[i].kind);
 		const model_untagged *s = &src->ut[i];

@@ -179,6 +179,7 @@ static void ut_eq(const model_untagged *a, const model_untagged *b)
 static void result_eq(const model_result *a, const model_result *b)
 {
 	EQ(a, b, status); EQ(a, b, nut); EQ_STR(a, b, text); EQ_STR(a, b, anomaly);
+	EQ_STR(a, b, protocol);
 	code_eq(&a->code, &b->code);
 	for (size_t i = 0; i < a->nut && i < b->nut; i++)
 		ut_eq(&a->ut[i], &b->ut[i]);
@@ -703,6 +704,36 @@ static int read_all(const char *text, char *err, size_t errlen, size_t *n_r,
 	return rc;
 }
 
+/* Issue 10 (3): a protocol error rides on its completion, so that
+ * `ratchet check` of the history reports it too. */
+static void test_protocol_error_field(void)
+{
+	const char *text = HDR
+		"{\"t\":1,\"c\":1,\"id\":1,\"ev\":\"invoke\",\"op\":{\"kind\":\"noop\"}}\n"
+		"{\"t\":2,\"c\":1,\"id\":1,\"ev\":\"info\",\"status\":\"unknown\","
+		"\"text\":\"protocol error\",\"protocol_error\":\"bad; began \\\"x\\\\x00\\\"\"}\n";
+	char err[256] = "";
+	size_t n;
+	model_event last;
+	model_event_init(&last);
+	CHECK_EQ(read_all(text, err, sizeof(err), &n, &last), 0);
+	CHECK_EQ(n, 2);
+	CHECK_STR(last.res.protocol, "bad; began \"x\\x00\"");
+	/* Written back only when set, byte for byte. */
+	last.type = MODEL_EV_INFO;
+	last.client = 1;
+	last.t_ns = 2;
+	size_t len;
+	char *out = write_history(&test_header, &last, 1, &len);
+	CHECK(strstr(out, "\"protocol_error\":\"bad; began \\\"x\\\\x00\\\"\"") != NULL);
+	free(out);
+	model_result_clear(&last.res);
+	out = write_history(&test_header, &last, 1, &len);
+	CHECK(strstr(out, "protocol_error") == NULL);
+	free(out);
+	model_event_free(&last);
+}
+
 static void test_lenient_input(void)
 {
 	/* Blank lines, CRLF, extra keys, any key order, no final newline,
@@ -1000,6 +1031,38 @@ static void test_errors_results(void)
 	expect_error(DONE(",\"text\":7"), 3, "text: expected a string");
 	expect_error(DONE(",\"anomaly\":[]"), 3, "anomaly: expected a string");
 #undef DONE
+}
+
+/* Issue 10 (4e): a 1.5 GB line cost 3.6 GB. A line is capped at
+ * MODEL_HISTORY_MAX_LINE: the error names it, and the reader stops there. */
+static void test_line_cap(void)
+{
+	size_t max = MODEL_HISTORY_MAX_LINE, hdr = strlen(HDR);
+	size_t cap = hdr + max + 64;
+	char *text = cm_xmalloc(cap);
+	memcpy(text, HDR, hdr);
+	/* Exactly the limit, with \r\n: read, then judged as JSON. */
+	memset(text + hdr, ' ', max);
+	text[hdr] = '{';
+	memcpy(text + hdr + max, "\r\n", 3);
+	expect_error(text, 2, "invalid JSON");
+	/* One byte more: too long, and nothing after it is read. */
+	memset(text + hdr, 'x', max + 1);
+	memcpy(text + hdr + max + 1, "\nmore\n", 7);
+	FILE *f = fmemopen(text, strlen(text), "r");
+	REQUIRE(f != NULL);
+	char err[256] = "";
+	model_history_reader *r = model_history_reader_new(f, NULL, err, sizeof(err));
+	REQUIRE(r != NULL);
+	model_event ev;
+	model_event_init(&ev);
+	CHECK_EQ(model_history_read(r, &ev, err, sizeof(err)), -1);
+	CHECK(strstr(err, "line 2: line longer than 16777216 bytes") != NULL);
+	CHECK(ftell(f) <= (long)(hdr + max + 2));
+	model_event_free(&ev);
+	model_history_reader_free(r);
+	fclose(f);
+	free(text);
 }
 
 static void test_error_sticky(void)
@@ -1371,6 +1434,8 @@ int main(int argc, char **argv)
 	}
 	RUN(test_coverage);
 	RUN(test_round_trip);
+	RUN(test_protocol_error_field);
+	RUN(test_line_cap);
 	RUN(test_byte_identical);
 	RUN(test_format);
 	RUN(test_lenient_input);

@@ -184,6 +184,7 @@ typedef enum rs_mutant {
 	RS_MUTANT_MODSEQ_RESET = 1 << 3,         /* rebuild restarts at 1 (003) */
 	RS_MUTANT_FLAGS_LAST_WRITER = 1 << 4,    /* final states, not +/- (002) */
 	RS_MUTANT_COPY_VISIBLE_EARLY = 1 << 5,   /* rename before UIDs (004) */
+	RS_MUTANT_DELIVER_UNSYNCED = 1 << 6,     /* no fsync of new/ (000) */
 } rs_mutant;
 
 /* "move-rename" etc.; 0 if unknown. */

@@ -5,8 +5,14 @@
 
 static const char *const mutant_names[] = {
 	"move-rename", "deliver-nolock", "unchangedsince-stale",
-	"modseq-reset", "flags-last-writer", "copy-visible-early", NULL,
+	"modseq-reset", "flags-last-writer", "copy-visible-early",
+	"deliver-unsynced", NULL,
 };
+
+/* Name i is bit 1 << i: the last name is the last mutant. */
+_Static_assert(RS_MUTANT_DELIVER_UNSYNCED ==
+	       1u << (sizeof(mutant_names) / sizeof(*mutant_names) - 2),
+	       "one name per rs_mutant bit, in bit order");
 
 unsigned rs_mutant_parse(const char *name)
 {

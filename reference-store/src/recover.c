@@ -1,5 +1,7 @@
 /* Starting a write (lock + catch up + repair), recovery on open, adoption
- * of files found in new/, and the rebuild of a lost or corrupt log. */
+ * of files found in new/, the rebuild of a lost or corrupt log, and, for
+ * the deliver-unsynced mutant only, the expunge of messages whose file a
+ * crash took. */
 #include "rs_private.h"
 
 #include <inttypes.h>
@@ -268,6 +270,66 @@ rs_err rs_drop_orphans_locked(rs_mailbox *mb)
 	return RS_OK;
 }
 
+/* ---- deliver-unsynced: a file a crash took is an expunge ---- */
+
+/* UIDs in the view whose file is in neither new/ nor cur/. new/ is listed
+ * first: a file moves new/ -> cur/ by link, then unlink, so one of the two
+ * listings has it. */
+static int find_lost(rs_mailbox *mb, cm_uidset *lost)
+{
+	name_list names = {0};
+	int r = mb->fs->ops->list(mb->fs, mb->p_new, collect_unknown, &names);
+	if (r >= 0)
+		r = mb->fs->ops->list(mb->fs, mb->p_cur, collect_unknown, &names);
+	if (r >= 0) {
+		/* No file at all: names.v is NULL, and every message is lost. */
+		name_index ix = {(const char **)names.v, names.n};
+		if (ix.n > 0)
+			qsort(ix.v, ix.n, sizeof(*ix.v), cmp_str);
+		for (size_t i = 0; i < mb->n; i++)
+			if (ix.n == 0 || !name_index_has(&ix, mb->msgs[i].name))
+				cm_uidset_add(lost, mb->msgs[i].uid);
+	}
+	name_list_free(&names);
+	return r;
+}
+
+/* Under the lock. The correct store never gets here: its deliverer makes
+ * the file durable before the UID list and the log name it. The naive one
+ * does not, so its store must follow the directory, as a Maildir reader
+ * does: the message is expunged (an E record) and its UID stays used. */
+static rs_err drop_lost_locked(rs_mailbox *mb)
+{
+	cm_uidset lost = {0};
+	uint64_t modseq;
+	rs_err err = find_lost(mb, &lost) < 0
+		     ? rs_fail(mb, RS_EFAIL, "%s: cannot list messages", mb->path)
+		     : rs_expunge_locked(mb, &lost, &modseq);
+	cm_uidset_free(&lost);
+	return err;
+}
+
+/* On open (after a crash every handle is a new one). Looks without the
+ * lock and takes it only when a file is missing; the locked pass looks
+ * again, as an expunge unlinks after its commit. */
+static rs_err drop_lost(rs_mailbox *mb)
+{
+	cm_uidset lost = {0};
+	int r = find_lost(mb, &lost);
+	size_t n = lost.n;
+	cm_uidset_free(&lost);
+	if (r < 0)
+		return rs_fail(mb, RS_EFAIL, "%s: cannot list messages", mb->path);
+	if (n == 0)
+		return RS_OK;
+	rs_err err = rs_write_begin(mb);
+	if (err != RS_OK)
+		return err;
+	err = drop_lost_locked(mb);
+	rs_write_end(mb);
+	return err;
+}
+
 /* ---- rebuild ---- */
 
 struct rebuild_file {
@@ -452,7 +514,10 @@ rs_err rs_recover_open(rs_mailbox *mb)
 		return err;
 	mb->fs->ops->list(mb->fs, mb->p_tmp, clean_tmp_entry, mb);
 	rs_lock_cleanup(mb);
-	return scan_new_if_needed(mb);
+	err = scan_new_if_needed(mb);
+	if (err == RS_OK && rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED))
+		err = drop_lost(mb);
+	return err;
 }
 
 rs_err rs_recover(rs_mailbox *mb)

@@ -294,6 +294,7 @@ static void test_timeout(void)
 	CHECK(cm_now_ns() - t0 < 2000000000ULL);
 	CHECK_EQ(x.outcome[0], IMAPC_UNKNOWN);
 	CHECK(strstr(x.reason[0], "timeout: no reply to a0001") != NULL);
+	CHECK(imapc_conn_protocol_bytes(c) == NULL); /* no answer is not bad syntax */
 	CHECK_EQ(x.outcome[1], IMAPC_NOT_SENT);
 	CHECK(x.closed);
 	CHECK(imapc_conn_closed(c));
@@ -372,7 +373,33 @@ static void test_protocol_errors(void)
 	srv_send(s, "x9 OK what\r\n");
 	pump_until_done(c, &x, 1);
 	CHECK_EQ(x.outcome[0], IMAPC_UNKNOWN);
-	CHECK(strstr(x.reason[0], "tag never sent: \"x9\"") != NULL);
+	CHECK(strstr(x.reason[0], "protocol error: tagged reply with a tag never sent") != NULL);
+	/* Issue 10 (3): a protocol error keeps the offending bytes, escaped. */
+	CHECK(imapc_conn_protocol_bytes(c) != NULL);
+	CHECK_STR(imapc_conn_protocol_bytes(c), "x9 OK what\\r\\n");
+	imapc_conn_free(c);
+	close(s);
+
+	/* A NUL in a line: the bytes kept are escaped, never raw. */
+	c = setup(&s, &x, "* OK hi\r\n");
+	send_text(c, "NOOP", NULL, 0);
+	srv_expect(c, s, "a0001 NOOP\r\n");
+	REQUIRE(write(s, "* OK a\0b\033]0;t\007\r\n", 16) == 16);
+	pump_until_done(c, &x, 1);
+	CHECK(strstr(x.reason[0], "protocol error: imapc: NUL byte") != NULL);
+	CHECK_STR(imapc_conn_protocol_bytes(c), "* OK a\\x00b\\x1b]0;t\\x07\\r\\n");
+	imapc_conn_free(c);
+	close(s);
+
+	/* One path for every caller (the response budget uses it too). */
+	c = setup(&s, &x, "* OK hi\r\n");
+	send_text(c, "NOOP", NULL, 0);
+	srv_expect(c, s, "a0001 NOOP\r\n");
+	imapc_conn_protocol_error(c, "* 1 EXISTS\r\n", 12, "over budget: %d", 7);
+	CHECK_EQ(x.n_done, 1);
+	CHECK_EQ(x.outcome[0], IMAPC_UNKNOWN);
+	CHECK_STR(x.reason[0], "protocol error: over budget: 7");
+	CHECK_STR(imapc_conn_protocol_bytes(c), "* 1 EXISTS\\r\\n");
 	imapc_conn_free(c);
 	close(s);
 
@@ -382,6 +409,7 @@ static void test_protocol_errors(void)
 	srv_send(s, "* 1 FETCH (UID x)\r\n");
 	pump_until_done(c, &x, 1);
 	CHECK(strstr(x.reason[0], "imapc: expected a number") != NULL);
+	CHECK(strncmp(imapc_conn_protocol_bytes(c), "* 1 FETCH (UID x)", 17) == 0);
 	imapc_conn_free(c);
 	close(s);
 
@@ -406,6 +434,7 @@ static void test_protocol_errors(void)
 	pump(c, 100);
 	CHECK(x.closed);
 	CHECK(strstr(x.closed_reason, "bad greeting") != NULL);
+	CHECK_STR(imapc_conn_protocol_bytes(c), "a1 OK hi\\r\\n");
 	imapc_conn_free(c);
 	close(sv[1]);
 }
@@ -631,6 +660,42 @@ static void test_blocking_no_greeting(void)
 	CHECK(imapc_connect_tcp("no such host.invalid", "143", 500, &err) < 0);
 }
 
+/* Issue 10 (4d): a server slow to answer must not stretch --seconds. A
+ * deadline shortens every command's timeout, and past it nothing is sent. */
+static void test_blocking_deadline(void)
+{
+	static const char *const steps[] = {
+		"a0001 CAPABILITY", "* CAPABILITY IMAP4rev1\r\na0001 OK done\r\n",
+		"a0002 NOOP", NULL, /* never answered: */
+		"(silence until the client gives up)", NULL,
+		NULL,
+	};
+	char port[16];
+	script sc = {.listen_fd = listener(port, sizeof(port)), .greeting = "* OK hi\r\n",
+		     .steps = steps};
+	pthread_t th;
+	REQUIRE(pthread_create(&th, NULL, server_main, &sc) == 0);
+	imapc_error err = {{0}};
+	imapc_client *cl = imapc_client_connect("127.0.0.1", port, 30000, NULL, &err);
+	REQUIRE(cl != NULL);
+	imapc_client_set_deadline(cl, cm_now_ns() + 300000000ull);
+	imapc_result res;
+	CHECK_EQ(imapc_client_runf(cl, &res, "NOOP"), -1);
+	CHECK_EQ(res.outcome, IMAPC_UNKNOWN);
+	/* The 30 s timeout became at most what was left of the 300 ms. */
+	unsigned ms = 0;
+	const char *w = strstr(res.reason, "within ");
+	CHECK(w != NULL && sscanf(w, "within %u ms", &ms) == 1 && ms <= 300);
+	imapc_result_free(&res);
+	CHECK_EQ(imapc_client_runf(cl, &res, "NOOP"), -1);
+	CHECK_EQ(res.outcome, IMAPC_NOT_SENT);
+	imapc_result_free(&res);
+	imapc_client_free(cl);
+	pthread_join(th, NULL);
+	close(sc.listen_fd);
+	CHECK_STR(sc.failure, "no line for step 2");
+}
+
 int main(void)
 {
 	RUN(test_pipelining);
@@ -645,5 +710,6 @@ int main(void)
 	RUN(test_blocking_authenticate);
 	RUN(test_blocking_login);
 	RUN(test_blocking_no_greeting);
+	RUN(test_blocking_deadline);
 	TEST_EXIT();
 }
