@@ -27,7 +27,7 @@ void imapc_limits_resolve(imapc_limits *out, const imapc_limits *in)
 	if (l.max_literals == 0)
 		l.max_literals = 4096;
 	if (l.max_untagged == 0)
-		l.max_untagged = 500000;
+		l.max_untagged = 200000;
 	if (l.max_between == 0)
 		l.max_between = (uint64_t)1 << 30;
 	*out = l;
