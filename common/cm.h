@@ -115,8 +115,19 @@ void cm_escape_puts(FILE *f, const char *s);
 uint64_t cm_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t cm_wall_ns(void);     /* CLOCK_REALTIME */
 
-/* Aborts with a message: for impossible states (exit code 3 territory). */
+/* An internal error: prints "ratchet: internal error: ..." and ends the
+ * process through cm_panic_exit. For impossible states and out of memory. */
 _Noreturn void cm_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What a program must still do when it dies of an internal error (flush
+ * its history, write its report, clean up): what = the error's text. */
+typedef void cm_panic_fn(void *ctx, const char *what);
+/* Registers the hook (NULL: none). Without one cm_panic aborts, as fuzzers
+ * and tests want; with one it exits 3. */
+void cm_panic_set_hook(cm_panic_fn *fn, void *ctx);
+/* Runs the hook once, with a 60 s alarm as a hang guard (a panic inside it,
+ * or a second one, goes straight out), then _exit(3); without a hook,
+ * abort(). Also the way out of a SIGABRT handler. */
+_Noreturn void cm_panic_exit(const char *what);
 void *cm_xmalloc(size_t n);
 void *cm_xcalloc(size_t n, size_t size);
 void *cm_xrealloc(void *p, size_t n);
