@@ -238,3 +238,35 @@ def test_internal_error_exits_3_and_saves_everything(ratchet, tmp_path):
     # Its mailboxes were named and deleted.
     assert "this run's mailboxes on" in p.stderr and "deleting them" in p.stderr
     assert set(box.boxes) == {"INBOX"}, box.boxes
+
+
+def test_check_internal_error_exits_3_with_a_report(ratchet, tmp_path):
+    """Out of memory while checking (400,000 messages under a 60 MB
+    address-space limit): exit 3 and a report of what was checked so far.
+    Before: the JSON library's failure read as 'invalid JSON at column -1'
+    (exit 2), and a checker allocation aborted (exit 134), no report."""
+    out = [HEADER, *START,
+           '{"t":4000,"c":1,"id":2,"ev":"ok","status":"OK","untagged":[{"exists":400000},'
+           '{"code":{"name":"UIDVALIDITY","value":1}}]}']
+    t, seq = 5000, 1
+    for i in range(3, 403):
+        items = ",".join('{"fetch":{"seq":%d,"uid":%d,"flags":[]}}' % (s, s)
+                         for s in range(seq, seq + 1000))
+        seq += 1000
+        out.append('{"t":%d,"c":1,"id":%d,"ev":"invoke","op":{"kind":"noop"}}' % (t, i))
+        out.append('{"t":%d,"c":1,"id":%d,"ev":"ok","status":"OK","untagged":[%s]}'
+                   % (t + 1, i, items))
+        t += 2
+    path, report = tmp_path / "big.jsonl", tmp_path / "r.json"
+    path.write_text("\n".join(out) + "\n")
+    limit = 60 << 20
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    p = subprocess.run([ratchet, "check", str(path), "--report", str(report)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120, preexec_fn=cap)
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert p.stderr.startswith("ratchet: internal error: out of memory"), p.stderr
+    summary = json.loads(report.read_text())["summary"]
+    assert summary["failure"].startswith("internal error: out of memory")
+    assert summary["events"] > 100

@@ -6,12 +6,18 @@
 #include "rt.h"
 #include "rt_wire.h"
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 rt_salvage rt_salvage_now;
+/* Given back first: out of memory is the commonest internal error, and
+ * writing the report needs some. */
+static void *parachute;
+#define PARACHUTE_BYTES ((size_t)8 << 20)
 
 static void save_report(rt_salvage *s, const char *what)
 {
@@ -43,6 +49,8 @@ static void clean_server(rt_salvage *s)
 static void salvage(void *ctx, const char *what)
 {
 	rt_salvage *s = ctx;
+	free(parachute);
+	parachute = NULL;
 	if (s->history != NULL)
 		fflush(s->history);
 	if (s->report != NULL)
@@ -66,6 +74,10 @@ void rt_salvage_arm(void)
 {
 	memset(&rt_salvage_now, 0, sizeof(rt_salvage_now));
 	cm_panic_set_hook(salvage, &rt_salvage_now);
+	/* Out of memory in the JSON library is ours too: it used to read as
+	 * "invalid JSON at column -1" (exit 2). */
+	json_set_alloc_funcs(cm_xmalloc, free);
+	parachute = malloc(PARACHUTE_BYTES);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_abort;
