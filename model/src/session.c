@@ -39,17 +39,6 @@ uint32_t ck_session_max_uid(const ck_session *s)
 	return 0;
 }
 
-static ck_entry *find_uid(ck_session *s, uint32_t uid, size_t *idx_r)
-{
-	for (size_t i = 0; i < s->mat; i++)
-		if (s->map[i].uid == uid) {
-			if (idx_r != NULL)
-				*idx_r = i;
-			return &s->map[i];
-		}
-	return NULL;
-}
-
 /* ---- invoke: resolve what the op targets, as the session knows it ---- */
 
 static bool wide_uid_set(const ck_session *s, const ck_box *b, const cm_uidset *set)
@@ -293,6 +282,45 @@ static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 	return found > 0;
 }
 
+/* Entries known only by EXISTS (no UID yet). */
+static size_t unknown_entries(const ck_session *s)
+{
+	size_t n = s->n - s->mat;
+	for (size_t i = 0; i < s->mat; i++)
+		n += s->map[i].uid == 0;
+	return n;
+}
+
+/* VANISHED lo:hi. The UIDs the session knows go in one pass over its
+ * view; each other UID must be an entry it knows only by EXISTS, tried
+ * while such entries are left, and the first that is not is reported
+ * (once: the cost follows the view, not the range's span). */
+static void vanish_range(model_checker *c, ck_session *s, ck_op *op, uint32_t lo,
+			 uint32_t hi)
+{
+	cm_uidset had = {0};
+	for (size_t i = 0; i < s->mat; i++) /* ascending: appends */
+		if (s->map[i].uid >= lo && s->map[i].uid <= hi)
+			cm_uidset_add(&had, s->map[i].uid);
+	for (size_t i = s->mat; i > 0 && had.n > 0; i--) {
+		uint32_t uid = s->map[i - 1].uid;
+		if (uid >= lo && uid <= hi)
+			gone_uid(c, s, op, i - 1, uid);
+	}
+	for (uint64_t uid = lo; uid <= hi; uid++) {
+		size_t idx = 0;
+		if (cm_uidset_contains(&had, (uint32_t)uid))
+			continue; /* at most one step per UID it had */
+		if (unknown_entries(s) == 0 || !vanish_unknown(s, (uint32_t)uid, &idx)) {
+			ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, (uint32_t)uid, 0,
+				     "VANISHED names UID %" PRIu64 " the session never had", uid);
+			break;
+		}
+		gone_uid(c, s, op, idx, (uint32_t)uid);
+	}
+	cm_uidset_free(&had);
+}
+
 static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
 			const model_untagged *u)
 {
@@ -311,21 +339,8 @@ static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
 	if (expunge_forbidden(op))
 		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
 			     "VANISHED sent during a non-UID %s", model_op_name(op->op.kind));
-	for (size_t r = 0; r < u->set.n; r++) {
-		for (uint64_t uid = u->set.r[r].lo; uid <= u->set.r[r].hi; uid++) {
-			size_t idx = 0;
-			if (find_uid(s, (uint32_t)uid, &idx) != NULL ||
-			    vanish_unknown(s, (uint32_t)uid, &idx)) {
-				gone_uid(c, s, op, idx, (uint32_t)uid);
-			} else {
-				ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, (uint32_t)uid, 0,
-					     "VANISHED names UID %" PRIu64 " the session never "
-					     "had", uid);
-			}
-			if (u->set.r[r].hi - u->set.r[r].lo > 100000)
-				break; /* a hostile range: one report is enough */
-		}
-	}
+	for (size_t r = 0; r < u->set.n; r++)
+		vanish_range(c, s, op, u->set.r[r].lo, u->set.r[r].hi);
 }
 
 static bool fetch_was_asked(const ck_op *op, const ck_entry *e, uint32_t seq)
