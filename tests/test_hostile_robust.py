@@ -31,8 +31,16 @@ START = [
 
 def timed(args, cwd, timeout=60, **kw):
     """Runs args under /usr/bin/time; returns (CompletedProcess, max RSS in KB)."""
-    p = subprocess.run(["/usr/bin/time", "-f", "rss=%M", *args], cwd=cwd,
-                       capture_output=True, text=True, timeout=timeout, **kw)
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "rss=%M", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **kw)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)          # ratchet too, not only time(1)
+        proc.communicate()
+        raise
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     lines = p.stderr.strip().splitlines()
     assert lines and lines[-1].startswith("rss="), p.stderr
     p.stderr = "\n".join(lines[:-1])
@@ -270,3 +278,15 @@ def test_check_internal_error_exits_3_with_a_report(ratchet, tmp_path):
     summary = json.loads(report.read_text())["summary"]
     assert summary["failure"].startswith("internal error: out of memory")
     assert summary["events"] > 100
+
+
+def test_check_vanished_over_a_claimed_count_is_cheap(ratchet, tmp_path):
+    # Each UID of the range was matched to a blank entry, one by one.
+    p, r = check(ratchet, tmp_path,
+                 '{"t":4000,"c":1,"id":2,"ev":"ok","status":"OK","untagged":[{"exists":4294967295},'
+                 '{"code":{"name":"UIDVALIDITY","value":1}}]}',
+                 '{"t":5000,"c":1,"id":3,"ev":"invoke","op":{"kind":"noop"}}',
+                 '{"t":6000,"c":1,"id":3,"ev":"ok","status":"OK","untagged":'
+                 '[{"fetch":{"seq":1000000,"flags":[]}},{"vanished":"1:4294967295"}]}')
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "VANISHED-INSTEAD" in ids(r)    # sent without QRESYNC
