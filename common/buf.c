@@ -3,18 +3,43 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static cm_panic_fn *panic_hook;
+static void *panic_ctx;
+static volatile sig_atomic_t panicking;
+
+void cm_panic_set_hook(cm_panic_fn *fn, void *ctx)
+{
+	panic_hook = fn;
+	panic_ctx = ctx;
+}
+
+_Noreturn void cm_panic_exit(const char *what)
+{
+	if (panic_hook == NULL)
+		abort();
+	if (!panicking) {
+		panicking = 1;
+		alarm(60); /* the hook talks to a server: never hang here */
+		panic_hook(panic_ctx, what);
+	}
+	_exit(3);
+}
 
 _Noreturn void cm_panic(const char *fmt, ...)
 {
+	/* No allocation here: out of memory comes this way. */
+	static char what[256];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("ratchet: internal error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	abort();
+	fprintf(stderr, "ratchet: internal error: %s\n", what);
+	cm_panic_exit(what);
 }
 
 void *cm_xmalloc(size_t n)

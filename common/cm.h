@@ -76,6 +76,9 @@ void cm_uidset_add_range(cm_uidset *s, uint32_t lo, uint32_t hi);
 void cm_uidset_add_set(cm_uidset *s, const cm_uidset *other);
 void cm_uidset_remove(cm_uidset *s, uint32_t uid);
 bool cm_uidset_contains(const cm_uidset *s, uint32_t uid);
+/* Is every member of sub in s? If not, *missing_r (may be NULL) is the
+ * lowest one that is not. Costs the ranges, not the members. */
+bool cm_uidset_covers(const cm_uidset *s, const cm_uidset *sub, uint32_t *missing_r);
 uint64_t cm_uidset_count(const cm_uidset *s);
 uint32_t cm_uidset_max(const cm_uidset *s);
 bool cm_uidset_equal(const cm_uidset *a, const cm_uidset *b);
@@ -118,8 +121,19 @@ void cm_escape_puts(FILE *f, const char *s);
 uint64_t cm_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t cm_wall_ns(void);     /* CLOCK_REALTIME */
 
-/* Aborts with a message: for impossible states (exit code 3 territory). */
+/* An internal error: prints "ratchet: internal error: ..." and ends the
+ * process through cm_panic_exit. For impossible states and out of memory. */
 _Noreturn void cm_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What a program must still do when it dies of an internal error (flush
+ * its history, write its report, clean up): what = the error's text. */
+typedef void cm_panic_fn(void *ctx, const char *what);
+/* Registers the hook (NULL: none). Without one cm_panic aborts, as fuzzers
+ * and tests want; with one it exits 3. */
+void cm_panic_set_hook(cm_panic_fn *fn, void *ctx);
+/* Runs the hook once, with a 60 s alarm as a hang guard (a panic inside it,
+ * or a second one, goes straight out), then _exit(3); without a hook,
+ * abort(). Also the way out of a SIGABRT handler. */
+_Noreturn void cm_panic_exit(const char *what);
 void *cm_xmalloc(size_t n);
 void *cm_xcalloc(size_t n, size_t size);
 void *cm_xrealloc(void *p, size_t n);

@@ -27,6 +27,22 @@ static void test_uidset_basic(void)
 	CHECK_STR(b.data, "2:5,7:11");
 	CHECK_EQ(cm_uidset_nth(&s, 4), 7);
 	CHECK_EQ(cm_uidset_max(&s), 11);
+	/* covers: by ranges, so 1:4294967295 costs nothing */
+	cm_uidset sub = {0}, all = {0};
+	uint32_t miss = 0;
+	cm_uidset_add_range(&all, 1, UINT32_MAX);
+	cm_uidset_add_range(&sub, 3, 5);
+	CHECK(cm_uidset_covers(&s, &sub, NULL));
+	cm_uidset_add(&sub, 7);
+	CHECK(cm_uidset_covers(&s, &sub, NULL));
+	CHECK(cm_uidset_covers(&all, &all, NULL));
+	CHECK(!cm_uidset_covers(&s, &all, &miss));
+	CHECK_EQ(miss, 1);
+	cm_uidset_add(&sub, 6);
+	CHECK(!cm_uidset_covers(&s, &sub, &miss));
+	CHECK_EQ(miss, 6);
+	cm_uidset_free(&sub);
+	cm_uidset_free(&all);
 	cm_uidset_free(&s);
 	cm_buf_free(&b);
 }

@@ -113,6 +113,23 @@ bool cm_uidset_contains(const cm_uidset *s, uint32_t uid)
 	return i < s->n && s->r[i].lo <= uid && uid <= s->r[i].hi;
 }
 
+bool cm_uidset_covers(const cm_uidset *s, const cm_uidset *sub, uint32_t *missing_r)
+{
+	for (size_t k = 0; k < sub->n; k++)
+		for (uint64_t x = sub->r[k].lo; x <= sub->r[k].hi;) {
+			size_t i = uidset_lower(s, (uint32_t)x);
+			/* r[i] may end just below x (uidset_lower's hi + 1 >= x);
+			 * ranges are merged, so then x is in none. */
+			if (i == s->n || s->r[i].lo > x || s->r[i].hi < x) {
+				if (missing_r != NULL)
+					*missing_r = (uint32_t)x;
+				return false;
+			}
+			x = (uint64_t)s->r[i].hi + 1; /* range by range, not value by value */
+		}
+	return true;
+}
+
 uint64_t cm_uidset_count(const cm_uidset *s)
 {
 	uint64_t n = 0;

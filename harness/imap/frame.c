@@ -26,6 +26,10 @@ void imapc_limits_resolve(imapc_limits *out, const imapc_limits *in)
 		l.max_items = 2000000;
 	if (l.max_literals == 0)
 		l.max_literals = 4096;
+	if (l.max_untagged == 0)
+		l.max_untagged = 200000;
+	if (l.max_between == 0)
+		l.max_between = (uint64_t)1 << 30;
 	*out = l;
 }
 

@@ -46,6 +46,13 @@ typedef struct imapc_limits {
 	unsigned max_depth;     /* parenthesis nesting: 256 */
 	size_t max_items;       /* tokens in one response: 2,000,000 */
 	size_t max_literals;    /* literals in one response: 4096 */
+	/* The response budget of a command: what may arrive between two
+	 * tagged replies (untagged responses and continuations). A flood of
+	 * "* 1 EXISTS" or "+" is a protocol error, not unbounded memory
+	 * (ratchet keeps ~0.8 KB per response until the reply: 200,000 are
+	 * ~170 MB). A UID FETCH 1:* of 200,000 messages fits. */
+	size_t max_untagged;    /* responses: 200,000 */
+	uint64_t max_between;   /* bytes, literals included: 1 GiB */
 } imapc_limits;
 
 /* Fills zero fields of *out from *in (NULL = all defaults). */

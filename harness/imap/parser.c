@@ -16,6 +16,7 @@ struct imapc_parser {
 	imapc_response resp;
 	uint64_t in_offset;      /* stream offset of in.data[0] */
 	uint64_t count;
+	uint64_t since_n, since_bytes; /* since the last tagged reply */
 	bool failed;
 	char err[320];
 	char evidence[IMAPC_EVIDENCE_MAX]; /* the failing response's first bytes */
@@ -71,6 +72,30 @@ static int parser_fail(imapc_parser *p, uint64_t at, const char *what)
 	return -1;
 }
 
+/* Counts p->resp (rl bytes) against the budget between tagged replies
+ * (imapc_limits.max_untagged, max_between). */
+static bool within_budget(imapc_parser *p, size_t rl, char *err, size_t errsz)
+{
+	if (p->resp.kind == IMAPC_TAGGED) {
+		p->since_n = p->since_bytes = 0;
+		return true;
+	}
+	p->since_n++;
+	p->since_bytes += rl;
+	if (p->since_n > p->lim.max_untagged) {
+		snprintf(err, errsz, "response budget exceeded: more than %zu untagged "
+			 "responses or continuations without a tagged reply",
+			 p->lim.max_untagged);
+		return false;
+	}
+	if (p->since_bytes > p->lim.max_between) {
+		snprintf(err, errsz, "response budget exceeded: more than %" PRIu64
+			 " bytes without a tagged reply", p->lim.max_between);
+		return false;
+	}
+	return true;
+}
+
 /* Keeps the first bytes of the response an error was found in. */
 static void keep_evidence(imapc_parser *p, const char *resp, size_t avail)
 {
@@ -99,6 +124,10 @@ static int parse_buffer(imapc_parser *p, const char *buf, size_t len,
 			break;
 		if (!imapc_parse_response_(&p->resp, buf + off, rl, p->fr.lits,
 					   p->fr.n_lits, &p->lim, err, sizeof(err))) {
+			keep_evidence(p, buf + off, rl);
+			return parser_fail(p, offset + off, err);
+		}
+		if (!within_budget(p, rl, err, sizeof(err))) {
 			keep_evidence(p, buf + off, rl);
 			return parser_fail(p, offset + off, err);
 		}

@@ -183,6 +183,9 @@ int rt_shrink_run(const rt_run_spec *spec, model_inv inv, double seconds,
 
 /* ---- replay files ---- */
 
+#define RT_MAX_CLIENTS 64              /* --clients and a replay's "clients" */
+#define RT_REPLAY_MAX_OPS 1000000u     /* a replay's "ops": one run (a run has 2000) */
+
 typedef struct rt_replay {
 	char target[128];           /* "sim" */
 	uint64_t seed;              /* the run's seed */
@@ -290,6 +293,26 @@ int rt_cmd_check(int argc, char **argv);
 int rt_check_stream(FILE *in, const char *name, bool no_derived, rt_report *r);
 int rt_bench_sim(rt_bench *b);
 int rt_bench_wire(rt_bench *b);
+
+/* ---- an internal error's last acts (salvage.c) ---- */
+
+struct rt_wire_setup;
+struct rt_opts;
+/* What cm_panic must save; each field NULL when there is nothing (yet). */
+typedef struct rt_salvage {
+	FILE *history;                  /* flushed */
+	rt_report *report;              /* printed and written, with: */
+	const model_checker *checker;   /* ... what it found so far */
+	uint32_t segment;               /* ... as this run of the report */
+	const char *report_path, *junit_path;
+	struct rt_wire_setup *setup;    /* its mailboxes named and deleted */
+	const struct rt_opts *opts;
+	const char *id_prefix;
+} rt_salvage;
+
+extern rt_salvage rt_salvage_now;
+/* Makes cm_panic and SIGABRT save rt_salvage_now and exit 3. */
+void rt_salvage_arm(void);
 
 /* One-line error to stderr in the shape every command uses. */
 void rt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -42,6 +42,8 @@ int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
 					    .imap4rev2 = (h.capabilities & MODEL_CAP_IMAP4REV2) != 0,
 					    .no_derived = no_derived, .max_violations = 1000};
 		model_checker *c = model_checker_new(&co);
+		rt_salvage_now.checker = c;
+		rt_salvage_now.segment = segment;
 		model_event ev;
 		model_event_init(&ev);
 		int got;
@@ -54,6 +56,7 @@ int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
 			rc = RT_EXIT_USAGE;
 		}
 		model_checker_finish(c);
+		rt_salvage_now.checker = NULL; /* added now */
 		rt_report_add_checker(r, segment, c);
 		r->runs++;
 		model_checker_free(c);
@@ -104,6 +107,9 @@ int rt_cmd_check(int argc, char **argv)
 	uint64_t start = cm_now_ns();
 	rt_report r;
 	rt_report_init(&r, 0, file);
+	rt_salvage_now.report = &r;
+	rt_salvage_now.report_path = report;
+	rt_salvage_now.junit_path = junit;
 	int rc = rt_check_stream(in, file, no_derived, &r);
 	if (in != stdin)
 		fclose(in);
@@ -120,6 +126,7 @@ int rt_cmd_check(int argc, char **argv)
 		if (rc == RT_EXIT_CLEAN && r.errors > 0)
 			rc = RT_EXIT_VIOLATIONS;
 	}
+	rt_salvage_now.report = NULL;
 	rt_report_free(&r);
 	return rc;
 }

@@ -130,6 +130,7 @@ static int campaign(const rt_opts *o, rt_report *r)
 		rt_error("cannot write %s: %s", o->history, strerror(errno));
 		return RT_EXIT_USAGE;
 	}
+	rt_salvage_now.history = hist;
 	progress pg = {.on = !o->quiet && isatty(2), .start = cm_now_ns()};
 	uint64_t deadline = pg.start + (uint64_t)(o->seconds * 1e9);
 	int rc = RT_EXIT_CLEAN;
@@ -178,6 +179,7 @@ static int campaign(const rt_opts *o, rt_report *r)
 	progress_show(&pg, r, true);
 	if (pg.on)
 		fputc('\n', stderr);
+	rt_salvage_now.history = NULL;
 	if (hist != NULL)
 		fclose(hist);
 	r->seconds = (double)(cm_now_ns() - pg.start) / 1e9;
@@ -239,6 +241,9 @@ int rt_cmd_run(int argc, char **argv)
 	rt_report r;
 	rt_report_init(&r, o.seed, o.target ? o.target_display : "sim");
 	snprintf(r.mutant, sizeof(r.mutant), "%s", o.mutant ? o.mutant : "");
+	rt_salvage_now.report = &r;
+	rt_salvage_now.report_path = o.report;
+	rt_salvage_now.junit_path = o.junit;
 	int rc;
 	if (o.target != NULL) {
 		rc = rt_wire_campaign(&o, &r);
@@ -246,6 +251,7 @@ int rt_cmd_run(int argc, char **argv)
 		r.capabilities = RT_SIM_CAPS;
 		rc = campaign(&o, &r);
 	}
+	rt_salvage_now.report = NULL; /* finish_report writes it */
 	if (rc == RT_EXIT_USAGE) {
 		rt_report_free(&r);
 		return rc;

@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage(stderr);
+	rt_salvage_arm(); /* an internal error exits 3, saving what it can */
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
 		return usage(stdout);
 	for (size_t i = 0; i < CM_ARRAY_LEN(commands); i++)

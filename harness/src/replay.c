@@ -3,6 +3,8 @@
  * one the seed regenerates them. */
 #include "rt.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,25 @@ static const char *get_str(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* An optional whole number in lo..hi (absent: 0). A replay file may come
+ * from anywhere: "ops": -1 ran for ever, "clients": 100000 aborted. */
+static bool get_num(json_t *o, const char *key, uint64_t lo, uint64_t hi,
+		    uint64_t *out, const char *path, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	*out = 0;
+	if (v == NULL)
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) < lo || (uint64_t)json_integer_value(v) > hi) {
+		snprintf(err, errlen, "%s: \"%s\" must be a whole number from %" PRIu64
+			 " to %" PRIu64, path, key, lo, hi);
+		return false;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
 int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen)
 {
 	json_error_t je;
@@ -45,27 +66,36 @@ int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen)
 		return -1;
 	}
 	int rc = -1;
-	json_t *seed = json_object_get(o, "seed"), *ops = json_object_get(o, "ops");
-	json_t *clients = json_object_get(o, "clients"), *tape = json_object_get(o, "tape");
+	json_t *tape = json_object_get(o, "tape");
 	const char *target = get_str(o, "target"), *mutant = get_str(o, "mutant");
-	if (!json_is_integer(json_object_get(o, "ratchet_replay")) || !json_is_integer(seed) ||
-	    target == NULL) {
+	if (!json_is_integer(json_object_get(o, "ratchet_replay")) ||
+	    !json_is_integer(json_object_get(o, "seed")) || target == NULL) {
 		snprintf(err, errlen, "%s: not a ratchet replay file", path);
 		goto out;
 	}
+	uint64_t version, clients;
+	if (!get_num(o, "ratchet_replay", 1, 1, &version, path, err, errlen) ||
+	    !get_num(o, "seed", 0, INT64_MAX, &r->seed, path, err, errlen) ||
+	    !get_num(o, "ops", 0, RT_REPLAY_MAX_OPS, &r->ops, path, err, errlen) ||
+	    !get_num(o, "clients", 0, RT_MAX_CLIENTS, &clients, path, err, errlen))
+		goto out;
+	if (tape != NULL && !json_is_array(tape)) {
+		snprintf(err, errlen, "%s: \"tape\" must be an array of hex strings", path);
+		goto out;
+	}
+	r->clients = (unsigned)clients;
 	snprintf(r->target, sizeof(r->target), "%s", target);
 	snprintf(r->mutant, sizeof(r->mutant), "%s", mutant ? mutant : "");
 	snprintf(r->expect, sizeof(r->expect), "%s", get_str(o, "expect") ? get_str(o, "expect") : "");
-	r->seed = (uint64_t)json_integer_value(seed);
-	r->ops = json_is_integer(ops) ? (uint64_t)json_integer_value(ops) : 0;
-	r->clients = json_is_integer(clients) ? (unsigned)json_integer_value(clients) : 0;
 	if (json_is_array(tape)) {
 		r->ntape = json_array_size(tape);
 		r->tape = cm_xmalloc((r->ntape + 1) * sizeof(*r->tape));
 		for (size_t i = 0; i < r->ntape; i++) {
 			const char *h = json_string_value(json_array_get(tape, i));
 			char *end;
-			if (h == NULL || (r->tape[i] = strtoull(h, &end, 16), *end != '\0')) {
+			errno = 0;
+			if (h == NULL || h[0] == '\0' || h[0] == '-' ||
+			    (r->tape[i] = strtoull(h, &end, 16), *end != '\0') || errno != 0) {
 				snprintf(err, errlen, "%s: tape value %zu is not hex", path, i);
 				goto out;
 			}

@@ -583,6 +583,9 @@ static int campaign(loop *L, const rt_opts *o, rt_report *r, uint64_t start_ns)
 		.imap4rev2 = (w->setup->caps & MODEL_CAP_IMAP4REV2) != 0,
 	};
 	w->checker = model_checker_new(&co);
+	rt_salvage_now.history = hf;
+	rt_salvage_now.checker = w->checker;
+	rt_salvage_now.segment = 0;
 	print_intro(L, o);
 	budget(L, o, start_ns);
 	L->progress = !o->quiet && isatty(2);
@@ -595,8 +598,10 @@ static int campaign(loop *L, const rt_opts *o, rt_report *r, uint64_t start_ns)
 	model_checker_finish(w->checker);
 	if (w->hist != NULL)
 		model_history_writer_finish(w->hist);
+	rt_salvage_now.history = NULL;
 	if (hf != NULL)
 		fclose(hf);
+	rt_salvage_now.checker = NULL; /* fill_report adds it */
 	fill_report(L, r);
 	teardown(L);
 	if (L->fatal[0] != '\0') {
@@ -622,11 +627,17 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 	}
 	rt_choice ch;
 	rt_choice_prng(&ch, o->seed, false);
+	/* From here an internal error deletes what the run created (INBOX
+	 * only once setup is ready, by then the id prefix is set). */
+	rt_salvage_now.setup = &setup;
+	rt_salvage_now.opts = o;
+	rt_salvage_now.id_prefix = L.w.work.id_prefix;
 	rc = rt_wire_setup_boxes(&setup, o, 2 + (int)rt_choice_below(&ch, 2));
 	if (rc == RT_EXIT_CLEAN) {
 		make_workload(&L, &ch);
 		rc = campaign(&L, o, r, start);
 	}
+	rt_salvage_now.setup = NULL; /* cleaned up here */
 	rt_wire_setup_cleanup(&setup, o, L.w.work.id_prefix,
 			      bound == UINT64_MAX ? 0 : cm_now_ns() + grace_ns(o));
 	rt_wire_setup_close(&setup);

@@ -141,7 +141,7 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 		switch (u->kind) {
 		case MODEL_UT_EXISTS:
 			if (u->n >= v->n)
-				view_resize(v, u->n);
+				view_resize(v, CM_MIN(u->n, RT_VIEW_MAX));
 			break;
 		case MODEL_UT_EXPUNGE:
 			if (u->n >= 1 && u->n <= v->n)

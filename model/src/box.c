@@ -192,7 +192,7 @@ static bool holdover(const ck_session *s, uint32_t uid, uint64_t gone_t)
 		return false;
 	if (s->select_inv_t < gone_t)
 		return true;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->mat; i++)
 		if (s->map[i].uid == uid)
 			return s->map[i].fresh_new;
 	return false;
@@ -579,18 +579,50 @@ void ck_box_add(model_checker *c, ck_box *b, const ck_op *op, const cm_uidset *u
 		ck_violation(c, uidplus, op, b, lo, b->max_uidnext_op,
 			     "assigned UID %" PRIu32 " below UIDNEXT %" PRIu32 " read "
 			     "before", lo, op->snap_uidnext);
-	for (size_t r = 0; r < uids->n; r++)
-		for (uint64_t u = uids->r[r].lo; u <= uids->r[r].hi; u++) {
+	cm_uidset known = {0};
+	ck_box_existing(b, uids, &known);
+	for (size_t r = 0; r < known.n; r++)
+		for (uint64_t u = known.r[r].lo; u <= known.r[r].hi; u++) {
 			ck_msg *m = ck_map_get(&b->msgs, u);
-			if (m != NULL && (m->seen_t < op->inv_t || m->told_gone_t < op->inv_t))
+			if (m->seen_t < op->inv_t || m->told_gone_t < op->inv_t)
 				ck_violation(c, uidplus, op, b, (uint32_t)u, 0,
 					     "assigned UID %" PRIu64 ", which already existed "
 					     "before", u);
-			if (hi - lo > 100000)
-				break;
 		}
+	cm_uidset_free(&known);
 	if (hi > b->max_add_uid)
 		b->max_add_uid = hi;
 	if (hi > b->max_uid_seen)
 		b->max_uid_seen = hi;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Walks the set's values when they are fewer than the records, else the
+ * records: a UID set's cost follows the UIDs that exist, not its span
+ * (UID FETCH 1:* once a UID near 2^32 was seen). */
+void ck_box_existing(const ck_box *b, const cm_uidset *set, cm_uidset *out)
+{
+	if (cm_uidset_count(set) <= 2 * (uint64_t)b->msgs.n + 16) {
+		for (size_t r = 0; r < set->n; r++)
+			for (uint64_t u = set->r[r].lo; u <= set->r[r].hi; u++)
+				if (ck_map_get(&b->msgs, u) != NULL)
+					cm_uidset_add(out, (uint32_t)u);
+		return;
+	}
+	uint32_t *v = cm_xmalloc(b->msgs.n * sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < b->msgs.cap; i++)
+		if (b->msgs.keys[i] != 0 && b->msgs.vals[i] != NULL &&
+		    cm_uidset_contains(set, (uint32_t)b->msgs.keys[i]))
+			v[k++] = (uint32_t)b->msgs.keys[i];
+	assert(k <= b->msgs.n);
+	qsort(v, k, sizeof(*v), cmp_u32);
+	for (size_t i = 0; i < k; i++)
+		cm_uidset_add(out, v[i]);
+	free(v);
 }

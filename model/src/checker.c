@@ -108,6 +108,7 @@ ck_session *ck_session_get(model_checker *c, uint32_t client)
 	ck_session *s = ck_map_get(&c->sessions, key);
 	if (s == NULL) {
 		s = cm_xcalloc(1, sizeof(*s));
+		s->c = c;
 		s->client = client;
 		ck_map_put(&c->sessions, key, s);
 	}
@@ -402,7 +403,7 @@ static void free_session(void *ctx, void *val)
 {
 	(void)ctx;
 	ck_session *s = val;
-	free(s->map);
+	ck_view_free(s);
 	free(s);
 }
 

@@ -4,6 +4,7 @@
 
 #include "model.h"
 
+#include <assert.h>
 #include <string.h>
 
 #define CK_NEVER UINT64_MAX  /* completion time of a lost or pending op */
@@ -210,7 +211,20 @@ typedef struct ck_entry {
 	uint32_t arrival_floor;     /* ... when the session knew UIDs up to this */
 } ck_entry;
 
+/* Blank view entries that arrived together (ck_view, view.c). */
+typedef struct ck_run {
+	size_t count;
+	uint32_t arrival_floor;
+	bool fresh_new;
+} ck_run;
+
+/* Entries all sessions' views may hold together (32 bytes each, plus the
+ * message record a learnt UID creates): 1M, far above any mailbox a run
+ * creates. Beyond it a session's view is given up (a warning). */
+#define CK_VIEW_MAX ((size_t)1 << 20)
+
 typedef struct ck_session {
+	struct model_checker *c;    /* owner: the view budget */
 	uint32_t client;
 	bool connected;
 	bool condstore, qresync;
@@ -219,9 +233,13 @@ typedef struct ck_session {
 	char mailbox[MODEL_NAME_MAX];
 	bool readonly;
 	uint64_t select_inv_t;      /* fresh floor for visibility */
-	ck_entry *map;
-	size_t n, cap;
+	ck_entry *map;              /* held entries map[0..mat) */
+	size_t n, mat, cap;         /* n: messages in the view */
+	ck_run *runs;               /* map[mat..n): blank, by arrival */
+	size_t nruns, caprun;
 	size_t known_end;           /* map[known_end..n) hold no UID */
+	bool view_lost;             /* over CK_VIEW_MAX: not followed until
+				     * the next SELECT */
 	uint32_t max_uid_known;     /* in this selection */
 	uint64_t hms;               /* last HIGHESTMODSEQ code in this selection */
 	uint64_t hms_before;        /* hms before the op being applied */
@@ -252,6 +270,7 @@ struct model_checker {
 	cm_buf tmp;
 	uint32_t *ut_uid;           /* the completing op's ck_op.ut_uid */
 	size_t cap_ut_uid;
+	size_t view_held;           /* entries held by all sessions' views */
 };
 
 /* checker.c */
@@ -270,6 +289,23 @@ ck_box *ck_box_get(model_checker *c, const char *name, uint32_t uidvalidity,
 ck_msg *ck_msg_get(ck_box *b, uint32_t uid, bool create);
 ck_op *ck_op_find(model_checker *c, uint64_t id);
 bool ck_cap(const model_checker *c, unsigned cap);
+
+/* view.c: a session's seq -> entry map (see ck_session) */
+void ck_view_clear(ck_session *s);
+void ck_view_free(ck_session *s);
+/* Appends n - s->n blank entries (n >= s->n) that arrived together. */
+void ck_view_grow(ck_session *s, size_t n, bool fresh_new, uint32_t floor);
+/* Entry idx (< n) by value: a blank one past the held entries. */
+ck_entry ck_view_peek(const ck_session *s, size_t idx);
+/* Entry idx (< n) to write to, held from now on; NULL when holding it
+ * would pass CK_VIEW_MAX. */
+ck_entry *ck_view_at(ck_session *s, size_t idx);
+void ck_view_remove(ck_session *s, size_t idx);
+/* Blank entries: no longer "arrived in this selection". */
+void ck_view_forget_tail(ck_session *s);
+/* Blank entries in [from, to) that arrived in this selection: floor at
+ * most floor. */
+void ck_view_tail_floor(ck_session *s, size_t from, size_t to, uint32_t floor);
 
 /* session.c: replays a completed op's untagged responses */
 void ck_session_apply(model_checker *c, ck_session *s, ck_op *op,
@@ -315,6 +351,9 @@ ck_expunger *ck_expunger_find(ck_box *b, uint64_t op_id);
  * if \Deleted could have been set. */
 bool ck_expunger_covers(const ck_box *b, const ck_expunger *x, uint32_t uid);
 void ck_box_forget(ck_box *b);
+/* Adds to out the UIDs of set that b has a record of, in time
+ * proportional to the smaller of the set and the records. */
+void ck_box_existing(const ck_box *b, const cm_uidset *set, cm_uidset *out);
 void ck_box_invoke_snap(ck_box *b, ck_op *op);
 void ck_box_no_snap(ck_op *op);
 

@@ -23,6 +23,8 @@ static const model_inv_info catalogue[INV_COUNT] = {
 	 "existing UIDs are below UIDNEXT; later additions are at least UIDNEXT"},
 	{INV_UID_NONEXISTENT_IGNORED, "UID-NONEXISTENT-IGNORED", 'A', E, false, "RFC 3501 6.4.8",
 	 "UID commands naming absent UIDs affect nothing else"},
+	{INV_UID_NONZERO, "UID-NONZERO", 'A', E, false, "RFC 3501 2.3.1.1, 9",
+	 "a UID a server reports is a nonzero 32-bit number"},
 	{INV_EXPUNGE_SEQNUM_VALID, "EXPUNGE-SEQNUM-VALID", 'B', E, false, "RFC 3501 7.4.1",
 	 "EXPUNGE numbers are valid; no EXPUNGE where forbidden"},
 	{INV_SESSION_VIEW_CONVERGES, "SESSION-VIEW-CONVERGES", 'B', E, true, "DERIVED",

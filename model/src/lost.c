@@ -92,7 +92,8 @@ static void view_build(const ck_session *s, lost_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->s = s;
-	for (size_t i = 0; i < s->n; i++) {
+	assert(s->mat == s->n); /* fully_known */
+	for (size_t i = 0; i < s->mat; i++) {
 		assert(s->map[i].uid != 0);
 		cm_uidset_add(&v->uids, s->map[i].uid);
 	}
@@ -102,7 +103,7 @@ static void view_build_ids(lost_view *v)
 {
 	const ck_session *s = v->s;
 	v->ids_built = v->all_ids = true;
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->mat; i++) {
 		ck_msg *m = ck_map_get(&s->box->msgs, s->map[i].uid);
 		if (m == NULL || !m->has_id) {
 			v->all_ids = false;
@@ -132,7 +133,7 @@ static bool view_has_id(lost_view *v, const char *id)
 		return true;
 	if (m == NULL)
 		return false;
-	for (size_t i = 0; i < s->n; i++) { /* a hash collision: look at all */
+	for (size_t i = 0; i < s->mat; i++) { /* a hash collision: look at all */
 		m = ck_map_get(&s->box->msgs, s->map[i].uid);
 		if (m != NULL && m->has_id && strcmp(m->id, id) == 0)
 			return true;
@@ -218,9 +219,11 @@ static bool audit(model_checker *c, ck_session *s, const ck_op *op)
 
 static bool fully_known(const ck_session *s)
 {
-	if (s->known_end != s->n)
+	/* A view given up (CK_VIEW_MAX) is empty, not known. */
+	if (s->known_end != s->n || s->view_lost)
 		return false;
-	for (size_t i = 0; i < s->n; i++)
+	assert(s->mat == s->n);
+	for (size_t i = 0; i < s->mat; i++)
 		if (s->map[i].uid == 0)
 			return false;
 	return true;

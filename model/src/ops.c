@@ -174,7 +174,7 @@ static void modified_uids(const ck_session *s, const ck_op *op,
 		return;
 	}
 	for (size_t r = 0; r < mod->set1.n; r++)
-		for (uint64_t q = mod->set1.r[r].lo; q <= mod->set1.r[r].hi && q <= s->n; q++)
+		for (uint64_t q = mod->set1.r[r].lo; q <= mod->set1.r[r].hi && q <= s->mat; q++)
 			if (s->map[q - 1].uid != 0)
 				cm_uidset_add(out, s->map[q - 1].uid);
 }
@@ -400,8 +400,10 @@ static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 	ck_adder *a = ck_adder_find(b, op->id);
 	if (a == NULL) {
 		/* Bound only now (its mailbox was unknown at invoke): an
-		 * APPEND still knows what it added. */
-		a = ck_adder_new(b, op, dst ? (size_t)cm_uidset_count(dst) : 1);
+		 * APPEND still knows what it added. As many slots as
+		 * bind_adder gives: a COPYUID may claim 2^32. */
+		a = ck_adder_new(b, op, dst && dst->n > 0 ?
+				 (size_t)CM_MIN(cm_uidset_count(dst), 4096) : 1);
 		if (op->op.kind == MODEL_OP_APPEND || op->op.kind == MODEL_OP_DELIVER) {
 			snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", op->op.msg_id);
 			a->flags = op->op.flags;
@@ -412,15 +414,18 @@ static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 	if (dst == NULL || dst->n == 0)
 		return;
 	cm_uidset_copy(&a->uids, dst);
-	uint64_t n = cm_uidset_count(dst);
+	uint64_t n = cm_uidset_count(dst), nsrc = src ? cm_uidset_count(src) : 0;
+	uint64_t nuids = cm_uidset_count(&op->uids);
 	for (uint64_t i = 0; i < n && i < a->nslots; i++) {
 		/* Pair by position in ascending order (RFC 4315). For COPY the
 		 * slot order is the op's source UIDs; COPYUID's source set may
 		 * be a subset of them. */
 		size_t slot = (size_t)i;
-		if (src != NULL && op->uids.n > 0) {
+		if (src != NULL && op->uids.n > 0 && i < nsrc) {
 			uint32_t su = cm_uidset_nth(src, i);
-			for (size_t k = 0; k < a->nslots; k++)
+			/* The slots may outnumber the UIDs the op resolved (an
+			 * adder made at completion has one per COPYUID pair). */
+			for (size_t k = 0; k < a->nslots && k < nuids; k++)
 				if (cm_uidset_nth(&op->uids, k) == su)
 					slot = k;
 		}
@@ -485,14 +490,13 @@ static bool copyuid_shape(model_checker *c, ck_op *op, const model_code *cu,
 		return false;
 	}
 	const cm_uidset *asked = op->op.uid ? &op->op.set : &op->uids;
-	for (size_t r = 0; r < cu->set1.n; r++)
-		for (uint64_t u = cu->set1.r[r].lo; u <= cu->set1.r[r].hi; u++)
-			if (!cm_uidset_contains(asked, (uint32_t)u)) {
-				ck_violation(c, INV_COPYUID_CONSISTENT, op, b, (uint32_t)u, 0,
-					     "COPYUID lists source UID %" PRIu64 " that the "
-					     "command did not name", u);
-				return false;
-			}
+	uint32_t u;
+	if (!cm_uidset_covers(asked, &cu->set1, &u)) {
+		ck_violation(c, INV_COPYUID_CONSISTENT, op, b, u, 0,
+			     "COPYUID lists source UID %" PRIu32 " that the command did "
+			     "not name", u);
+		return false;
+	}
 	return true;
 }
 
@@ -522,15 +526,11 @@ static void complete_copy(model_checker *c, ck_session *s, ck_op *op,
 				ck_flags_initial(c, b, cm_uidset_nth(&cu->set2, i), op, false, 0);
 		}
 		if (move && op->box != NULL)
-			for (size_t r = 0; r < cu->set1.n; r++)
-				for (uint64_t u = cu->set1.r[r].lo; u <= cu->set1.r[r].hi; u++)
-					for (size_t i = 0; i < s->n; i++)
-						if (s->map[i].uid == u)
-							ck_violation(c, INV_MOVE_SHAPE, op, op->box,
-								     (uint32_t)u, 0,
-								     "MOVE completed without expunging "
-								     "moved UID %" PRIu64 " in the moving "
-								     "session", u);
+			for (size_t i = 0; i < s->mat; i++)
+				if (s->map[i].uid != 0 && cm_uidset_contains(&cu->set1, s->map[i].uid))
+					ck_violation(c, INV_MOVE_SHAPE, op, op->box, s->map[i].uid, 0,
+						     "MOVE completed without expunging moved UID %"
+						     PRIu32 " in the moving session", s->map[i].uid);
 	} else if (op->status == MODEL_ST_OK && ck_cap(c, MODEL_CAP_UIDPLUS) &&
 		   op->uids.n > 0 && move && !all_maybe_gone(op)) {
 		ck_violation(c, INV_MOVE_SHAPE, op, op->box, 0, 0,
@@ -599,14 +599,15 @@ static void complete_expunge(model_checker *c, ck_session *s, ck_op *op,
  * (EARLIER) need not list it; a live VANISHED in the reply ends it. */
 static void still_held(const ck_session *s, const model_result *res, cm_uidset *out)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->mat; i++)
 		if (s->map[i].uid != 0)
 			cm_uidset_add(out, s->map[i].uid);
 	for (size_t i = 0; i < res->nut; i++) {
 		const model_untagged *u = &res->ut[i];
 		if (u->kind == MODEL_UT_VANISHED && !u->earlier)
 			cm_uidset_add_set(out, &u->set);
-		else if (u->kind == MODEL_UT_FETCH && (u->fetch.has & MODEL_F_UID))
+		else if (u->kind == MODEL_UT_FETCH && (u->fetch.has & MODEL_F_UID) &&
+			 u->fetch.uid != 0) /* UID 0: reported by the session */
 			cm_uidset_add(out, u->fetch.uid);
 	}
 }
@@ -623,16 +624,17 @@ static void vanished_earlier(model_checker *c, ck_session *s, ck_box *b, ck_op *
 		still_held(s, res, &held);
 	/* Listed UIDs that exist later are wrong (below UIDNEXT only: UIDs
 	 * never used may be reported). */
-	for (size_t r = 0; r < listed.n && listed.n < 4096; r++)
-		for (uint64_t u = listed.r[r].lo; u <= listed.r[r].hi &&
-		     u < b->max_uidnext && u - listed.r[r].lo < 100000; u++) {
+	cm_uidset known = {0};
+	ck_box_existing(b, &listed, &known);
+	for (size_t r = 0; r < known.n; r++)
+		for (uint64_t u = known.r[r].lo; u <= known.r[r].hi && u < b->max_uidnext; u++) {
 			ck_msg *m = ck_map_get(&b->msgs, u);
-			if (m != NULL && m->vanished_claim_t == CK_NEVER &&
-			    m->told_gone_t == CK_NEVER) {
+			if (m->vanished_claim_t == CK_NEVER && m->told_gone_t == CK_NEVER) {
 				m->vanished_claim_t = op->cmp_t;
 				m->vanished_claim_op = op->id;
 			}
 		}
+	cm_uidset_free(&known);
 	/* Every UID asked about whose expunge completed before, above since. */
 	for (size_t i = 0; i < b->msgs.cap; i++) {
 		ck_msg *m = b->msgs.vals[i];
@@ -698,7 +700,7 @@ static void changedsince(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
 	 * UID must be returned. SELECT builds a fresh view: there every
 	 * message counts. */
 	if (op->op.kind == MODEL_OP_FETCH) {
-		for (size_t i = 0; i < s->n; i++)
+		for (size_t i = 0; i < s->mat; i++)
 			if (s->map[i].uid != 0 && cm_uidset_contains(asked, s->map[i].uid))
 				must_return(op, ck_map_get(&b->msgs, s->map[i].uid),
 					    &fetched, since);
@@ -879,12 +881,22 @@ static void converge_one(void *ctx, void *val)
 	ck_session *s = val;
 	ck_box *b = s->box;
 	if (b == NULL || !b->ckpt_seen || s->checkpoint_t <= x->c->checkpoint_inv_t ||
-	    s->select_inv_t > x->c->checkpoint_inv_t)
+	    s->select_inv_t > x->c->checkpoint_inv_t || s->view_lost)
 		return; /* not part of this checkpoint, or the fresh reader itself */
 	bool same = cm_uidset_count(&b->ckpt_uids) == s->n;
-	for (size_t i = 0; same && i < s->n; i++)
-		if (s->map[i].uid != 0 && s->map[i].uid != cm_uidset_nth(&b->ckpt_uids, i))
+	/* Entry i against the i-th fresh UID, walking both in step. */
+	size_t r = 0;
+	uint64_t at = 0; /* members of ckpt_uids before range r */
+	for (size_t i = 0; same && i < s->mat; i++) {
+		while (r < b->ckpt_uids.n &&
+		       i >= at + b->ckpt_uids.r[r].hi - b->ckpt_uids.r[r].lo + 1) {
+			at += (uint64_t)b->ckpt_uids.r[r].hi - b->ckpt_uids.r[r].lo + 1;
+			r++;
+		}
+		assert(r < b->ckpt_uids.n); /* counts are equal */
+		if (s->map[i].uid != 0 && s->map[i].uid != b->ckpt_uids.r[r].lo + (i - at))
 			same = false;
+	}
 	if (!same)
 		ck_violation(x->c, INV_SESSION_VIEW_CONVERGES, x->op, b, 0, 0,
 			     "after NOOP in a quiet mailbox, client %" PRIu32 " has %zu "
@@ -894,13 +906,16 @@ static void converge_one(void *ctx, void *val)
 
 static bool id_in(const ck_box *b, const char *id)
 {
-	for (size_t r = 0; r < b->ckpt_uids.n; r++)
-		for (uint64_t u = b->ckpt_uids.r[r].lo; u <= b->ckpt_uids.r[r].hi; u++) {
+	cm_uidset known = {0};
+	ck_box_existing(b, &b->ckpt_uids, &known);
+	bool in = false;
+	for (size_t r = 0; r < known.n && !in; r++)
+		for (uint64_t u = known.r[r].lo; u <= known.r[r].hi && !in; u++) {
 			const ck_msg *m = ck_map_get(&b->msgs, u);
-			if (m != NULL && m->has_id && strcmp(m->id, id) == 0)
-				return true;
+			in = m->has_id && strcmp(m->id, id) == 0;
 		}
-	return false;
+	cm_uidset_free(&known);
+	return in;
 }
 
 /* Could an op other than `self`, not completed before `after_t`, have
@@ -948,11 +963,13 @@ static void move_no_loss(model_checker *c, ck_op *cp, ck_box *src)
 		if (e->kind != MODEL_OP_MOVE || e->status == MODEL_ST_NO ||
 		    e->status == MODEL_ST_BAD || e->dst == NULL || !e->dst->ckpt_seen)
 			continue;
-		for (size_t r = 0; r < e->uids.n && e->uids.n < 1024; r++)
-			for (uint64_t u = e->uids.r[r].lo; u <= e->uids.r[r].hi &&
-			     u <= src->max_uid_seen; u++) {
+		cm_uidset known = {0};
+		if (e->uids.n < 1024)
+			ck_box_existing(src, &e->uids, &known);
+		for (size_t r = 0; r < known.n; r++)
+			for (uint64_t u = known.r[r].lo; u <= known.r[r].hi; u++) {
 				const ck_msg *m = ck_map_get(&src->msgs, u);
-				if (m == NULL || !m->has_id || m->seen_t > e->inv_t ||
+				if (!m->has_id || m->seen_t > e->inv_t ||
 				    cm_uidset_contains(&src->ckpt_uids, (uint32_t)u) ||
 				    id_in(e->dst, m->id) ||
 				    ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER) ||
@@ -967,6 +984,7 @@ static void move_no_loss(model_checker *c, ck_op *cp, ck_box *src)
 					     ") is in neither %s nor %s", e->op_id, m->id, u,
 					     src->name, e->dst->name);
 			}
+		cm_uidset_free(&known);
 	}
 }
 

@@ -12,47 +12,31 @@ void ck_session_reset(ck_session *s)
 	s->condstore = s->qresync = s->nomodseq = false;
 	s->box = NULL;
 	s->mailbox[0] = '\0';
-	s->n = s->known_end = 0;
+	ck_view_clear(s);
+	s->view_lost = false;
 	s->max_uid_known = 0;
 	s->hms = 0;
 }
 
-static void map_resize(ck_session *s, size_t n)
+/* Past CK_VIEW_MAX held entries: say so once, and stop following this
+ * session until it selects again (its view would be a guess). */
+static void lose_view(model_checker *c, ck_session *s, ck_op *op, size_t seq)
 {
-	if (n > s->cap) {
-		s->cap = n < 16 ? 16 : n * 2;
-		s->map = cm_xrealloc(s->map, s->cap * sizeof(*s->map));
-	}
-	for (size_t i = s->n; i < n; i++)
-		memset(&s->map[i], 0, sizeof(s->map[i]));
-	s->n = n;
-}
-
-static void map_remove(ck_session *s, size_t idx)
-{
-	memmove(&s->map[idx], &s->map[idx + 1], (s->n - idx - 1) * sizeof(*s->map));
-	s->n--;
-	if (idx < s->known_end)
-		s->known_end--;
+	ck_warning(c, INV_SESSION_VIEW_CONVERGES, op, s->box, 0, 0,
+		   "client %" PRIu32 " was told of sequence number %zu of %zu: more "
+		   "than the checker follows (%zu messages in all sessions); its "
+		   "view is not checked until it selects again", s->client, seq,
+		   s->n, CK_VIEW_MAX);
+	ck_view_clear(s);
+	s->view_lost = true;
 }
 
 uint32_t ck_session_max_uid(const ck_session *s)
 {
-	for (size_t i = s->n; i > 0; i--)
+	for (size_t i = s->mat; i > 0; i--)
 		if (s->map[i - 1].uid != 0)
 			return s->map[i - 1].uid;
 	return 0;
-}
-
-static ck_entry *find_uid(ck_session *s, uint32_t uid, size_t *idx_r)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->map[i].uid == uid) {
-			if (idx_r != NULL)
-				*idx_r = i;
-			return &s->map[i];
-		}
-	return NULL;
 }
 
 /* ---- invoke: resolve what the op targets, as the session knows it ---- */
@@ -63,47 +47,63 @@ static bool wide_uid_set(const ck_session *s, const ck_box *b, const cm_uidset *
 	return cm_uidset_max(set) > known;
 }
 
+/* The UIDs behind a sequence set: the known ones in op->uids; for each
+ * number known only by EXISTS, the UIDs between its known neighbours in
+ * op->maybe_uids. One pass over the held entries; the blank tail shares
+ * one range (above the last known UID). */
+static void resolve_seqs(const ck_session *s, ck_op *op)
+{
+	const cm_uidset *set = &op->op.set;
+	if (s->view_lost) {
+		/* The numbers may be any message. */
+		if (set->n > 0)
+			cm_uidset_add_range(&op->maybe_uids, 1, UINT32_MAX);
+		return;
+	}
+	uint32_t prev = 0;          /* last known UID before entry i */
+	size_t next = 0, r = 0;     /* next: a known entry at or after i (mat: none) */
+	for (size_t i = 0; i < s->mat && r < set->n; i++) {
+		while (r < set->n && set->r[r].hi < i + 1)
+			r++;
+		uint32_t uid = s->map[i].uid;
+		if (r < set->n && set->r[r].lo <= i + 1) {
+			if (uid != 0) {
+				cm_uidset_add(&op->uids, uid);
+			} else {
+				if (next <= i)
+					for (next = i + 1; next < s->mat && s->map[next].uid == 0;)
+						next++;
+				uint32_t hi = next < s->mat ? s->map[next].uid - 1 : UINT32_MAX;
+				if (prev < UINT32_MAX && prev + 1 <= hi)
+					cm_uidset_add_range(&op->maybe_uids, prev + 1, hi);
+			}
+		}
+		if (uid != 0)
+			prev = uid;
+	}
+	bool tail = false;
+	for (size_t k = 0; k < set->n && !tail; k++)
+		tail = set->r[k].hi > s->mat && set->r[k].lo <= s->n;
+	uint32_t last = ck_session_max_uid(s);
+	if (tail && last < UINT32_MAX)
+		cm_uidset_add_range(&op->maybe_uids, last + 1, UINT32_MAX);
+}
+
 static void resolve_targets(model_checker *c, ck_session *s, ck_op *op)
 {
 	const model_op *o = &op->op;
 	cm_uidset_clear(&op->uids);
 	if (o->uid) {
 		/* Every UID in the set the session or anybody knows exists. */
-		for (size_t i = 0; i < s->n; i++)
+		for (size_t i = 0; i < s->mat; i++)
 			if (s->map[i].uid && cm_uidset_contains(&o->set, s->map[i].uid))
 				cm_uidset_add(&op->uids, s->map[i].uid);
-		if (op->box != NULL) {
-			for (size_t r = 0; r < o->set.n && o->set.n < 64; r++)
-				for (uint64_t u = o->set.r[r].lo; u <= o->set.r[r].hi &&
-				     u <= op->box->max_uid_seen; u++)
-					if (ck_map_get(&op->box->msgs, u))
-						cm_uidset_add(&op->uids, (uint32_t)u);
-		}
+		if (op->box != NULL && o->set.n < 64)
+			ck_box_existing(op->box, &o->set, &op->uids);
 		return;
 	}
 	cm_uidset_clear(&op->maybe_uids);
-	for (size_t r = 0; r < o->set.n; r++)
-		for (uint64_t q = o->set.r[r].lo; q <= o->set.r[r].hi && q <= s->n; q++) {
-			if (s->map[q - 1].uid != 0) {
-				cm_uidset_add(&op->uids, s->map[q - 1].uid);
-				continue;
-			}
-			/* Only EXISTS told of it: its UID lies between the
-			 * known neighbours. */
-			uint32_t lo = 1, hi = UINT32_MAX;
-			for (size_t i = q - 1; i > 0; i--)
-				if (s->map[i - 1].uid != 0) {
-					lo = s->map[i - 1].uid + 1;
-					break;
-				}
-			for (size_t i = q; i < s->n; i++)
-				if (s->map[i].uid != 0) {
-					hi = s->map[i].uid - 1;
-					break;
-				}
-			if (lo <= hi)
-				cm_uidset_add_range(&op->maybe_uids, lo, hi);
-		}
+	resolve_seqs(s, op);
 	(void)c;
 }
 
@@ -130,10 +130,12 @@ static void maybe_writes(model_checker *c, ck_op *op)
 {
 	ck_box *b = op->box;
 	const cm_uidset *u = &op->maybe_uids;
-	for (size_t r = 0; r < u->n; r++)
-		for (uint64_t x = u->r[r].lo; x <= u->r[r].hi && x <= b->max_uid_seen; x++)
-			if (ck_map_get(&b->msgs, x) != NULL)
-				ck_flags_write(c, b, (uint32_t)x, op, CK_EFF_MAYBE, 0);
+	cm_uidset known = {0};
+	ck_box_existing(b, u, &known);
+	for (size_t r = 0; r < known.n; r++)
+		for (uint64_t x = known.r[r].lo; x <= known.r[r].hi; x++)
+			ck_flags_write(c, b, (uint32_t)x, op, CK_EFF_MAYBE, 0);
+	cm_uidset_free(&known);
 	register_wide(b, op, u);
 }
 
@@ -193,18 +195,14 @@ static void on_exists(model_checker *c, ck_session *s, ck_op *op, uint32_t n,
 			     "may)", n, s->n);
 		return;
 	}
-	size_t old = s->n;
-	map_resize(s, n);
-	for (size_t i = old; i < n; i++) {
-		s->map[i].fresh_new = !selecting;
-		s->map[i].arrival_floor = s->max_uid_known;
-	}
+	ck_view_grow(s, n, !selecting, s->max_uid_known);
 }
 
-static void gone(model_checker *c, ck_session *s, ck_op *op, size_t idx)
+/* Entry idx left the view; uid (0: unknown) is what it was. */
+static void gone_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
+		     uint32_t uid)
 {
-	uint32_t uid = s->map[idx].uid;
-	map_remove(s, idx);
+	ck_view_remove(s, idx);
 	if (uid != 0 && s->box != NULL)
 		ck_box_told_gone(c, s->box, op, uid, s->client);
 }
@@ -225,7 +223,7 @@ static void on_expunge(model_checker *c, ck_session *s, ck_op *op, uint32_t n)
 			     n, s->n);
 		return;
 	}
-	gone(c, s, op, n - 1);
+	gone_uid(c, s, op, n - 1, ck_view_peek(s, n - 1).uid);
 }
 
 /* The entry a VANISHED UID the session never learnt must be: an unknown
@@ -237,17 +235,17 @@ static void on_expunge(model_checker *c, ck_session *s, ck_op *op, uint32_t n)
 static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 {
 	size_t lo = 0, hi = s->n;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->mat; i++)
 		if (s->map[i].uid != 0 && s->map[i].uid < uid)
 			lo = i + 1;
-	for (size_t i = lo; i < s->n; i++)
+	for (size_t i = lo; i < s->mat; i++)
 		if (s->map[i].uid != 0) {
 			hi = i;
 			break;
 		}
 	size_t found = 0;
 	uint32_t min_floor = UINT32_MAX;
-	for (size_t i = lo; i < hi; i++) {
+	for (size_t i = lo; i < hi && i < s->mat; i++) {
 		const ck_entry *e = &s->map[i];
 		uint32_t floor = e->fresh_new ? e->arrival_floor : 0;
 		min_floor = CM_MIN(min_floor, floor);
@@ -256,7 +254,22 @@ static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 			found++;
 		}
 	}
-	for (size_t i = lo; found > 0 && i < hi; i++) {
+	/* The blank tail, run by run. */
+	size_t at = s->mat;
+	for (size_t k = 0; k < s->nruns && at < hi; k++) {
+		const ck_run *run = &s->runs[k];
+		size_t a = CM_MAX(at, lo), b = CM_MIN(at + run->count, hi);
+		at += run->count;
+		if (a >= b)
+			continue;
+		uint32_t floor = run->fresh_new ? run->arrival_floor : 0;
+		min_floor = CM_MIN(min_floor, floor);
+		if (floor < uid) {
+			*idx_r = b - 1;
+			found += b - a;
+		}
+	}
+	for (size_t i = lo; found > 0 && i < hi && i < s->mat; i++) {
 		if (s->map[i].fresh_new)
 			s->map[i].arrival_floor = min_floor;
 		if (found > 1) {
@@ -264,7 +277,59 @@ static bool vanish_unknown(ck_session *s, uint32_t uid, size_t *idx_r)
 			s->map[i].has_flags = false;
 		}
 	}
+	if (found > 0 && hi > s->mat)
+		ck_view_tail_floor(s, CM_MAX(lo, s->mat), hi, min_floor);
 	return found > 0;
+}
+
+/* Entries known only by EXISTS (no UID yet). */
+static size_t unknown_entries(const ck_session *s)
+{
+	size_t n = s->n - s->mat;
+	for (size_t i = 0; i < s->mat; i++)
+		n += s->map[i].uid == 0;
+	return n;
+}
+
+/* UIDs of one VANISHED range matched to entries known only by EXISTS
+ * (fewer in a big view): each match scans the view, and a claimed count
+ * has billions. */
+#define VANISH_UNKNOWN_MAX 4096
+
+/* VANISHED lo:hi. The UIDs the session knows go in one pass over its
+ * view; each other UID must be an entry it knows only by EXISTS, tried
+ * while such entries are left (up to VANISH_UNKNOWN_MAX), and the first
+ * that is not is reported (once: the cost follows the view, not the
+ * range's span). */
+static void vanish_range(model_checker *c, ck_session *s, ck_op *op, uint32_t lo,
+			 uint32_t hi)
+{
+	cm_uidset had = {0};
+	for (size_t i = 0; i < s->mat; i++) /* ascending: appends */
+		if (s->map[i].uid >= lo && s->map[i].uid <= hi)
+			cm_uidset_add(&had, s->map[i].uid);
+	for (size_t i = s->mat; i > 0 && had.n > 0; i--) {
+		uint32_t uid = s->map[i - 1].uid;
+		if (uid >= lo && uid <= hi)
+			gone_uid(c, s, op, i - 1, uid);
+	}
+	/* Each match scans the view: at most ~2^26 steps per range. */
+	size_t limit = CM_MIN((size_t)VANISH_UNKNOWN_MAX,
+			      ((size_t)1 << 26) / (s->mat + s->nruns + 1) + 1);
+	size_t matched = 0, unknown = unknown_entries(s);
+	for (uint64_t uid = lo; uid <= hi && matched < limit; uid++) {
+		size_t idx = 0;
+		if (cm_uidset_contains(&had, (uint32_t)uid))
+			continue; /* at most one step per UID it had */
+		matched++;
+		if (unknown-- == 0 || !vanish_unknown(s, (uint32_t)uid, &idx)) {
+			ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, (uint32_t)uid, 0,
+				     "VANISHED names UID %" PRIu64 " the session never had", uid);
+			break;
+		}
+		gone_uid(c, s, op, idx, (uint32_t)uid);
+	}
+	cm_uidset_free(&had);
 }
 
 static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
@@ -285,23 +350,8 @@ static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
 	if (expunge_forbidden(op))
 		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
 			     "VANISHED sent during a non-UID %s", model_op_name(op->op.kind));
-	for (size_t r = 0; r < u->set.n; r++) {
-		for (uint64_t uid = u->set.r[r].lo; uid <= u->set.r[r].hi; uid++) {
-			size_t idx;
-			if (find_uid(s, (uint32_t)uid, &idx) != NULL) {
-				gone(c, s, op, idx);
-			} else if (vanish_unknown(s, (uint32_t)uid, &idx)) {
-				s->map[idx].uid = (uint32_t)uid;
-				gone(c, s, op, idx);
-			} else {
-				ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, (uint32_t)uid, 0,
-					     "VANISHED names UID %" PRIu64 " the session never "
-					     "had", uid);
-			}
-			if (u->set.r[r].hi - u->set.r[r].lo > 100000)
-				break; /* a hostile range: one report is enough */
-		}
-	}
+	for (size_t r = 0; r < u->set.n; r++)
+		vanish_range(c, s, op, u->set.r[r].lo, u->set.r[r].hi);
 }
 
 static bool fetch_was_asked(const ck_op *op, const ck_entry *e, uint32_t seq)
@@ -315,7 +365,8 @@ static bool fetch_was_asked(const ck_op *op, const ck_entry *e, uint32_t seq)
 
 static void forget_view(ck_session *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
+	ck_view_forget_tail(s);
+	for (size_t i = 0; i < s->mat; i++) {
 		s->map[i].uid = 0;
 		s->map[i].modseq = 0;
 		s->map[i].has_flags = false;
@@ -324,12 +375,18 @@ static void forget_view(ck_session *s)
 	s->known_end = 0;
 }
 
-static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
+/* False when the view had to be given up (lose_view). */
+static bool learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 		      uint32_t uid)
 {
-	ck_entry *e = &s->map[idx];
+	assert(uid != 0);
+	ck_entry *e = ck_view_at(s, idx);
+	if (e == NULL) {
+		lose_view(c, s, op, idx + 1);
+		return false;
+	}
 	if (e->uid == uid)
-		return;
+		return true;
 	if (e->uid != 0) {
 		ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
 			     "FETCH for sequence %zu says UID %" PRIu32 " but the session "
@@ -350,7 +407,7 @@ static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 		}
 	/* Entries from s->known_end on hold no UID: a FETCH 1:* after SELECT
 	 * learns in order without rescanning the unknown tail. */
-	for (size_t i = idx + 1; i < s->n && i < s->known_end; i++)
+	for (size_t i = idx + 1; i < s->mat && i < s->known_end; i++)
 		if (s->map[i].uid != 0) {
 			if (s->map[i].uid <= uid)
 				ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
@@ -370,6 +427,7 @@ static void learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 		s->max_uid_known = uid;
 	if (s->box != NULL)
 		ck_box_seen(c, s, s->box, op, uid);
+	return true;
 }
 
 static void fetch_modseq(model_checker *c, ck_session *s, ck_op *op, ck_entry *e,
@@ -409,9 +467,19 @@ static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
 		return;
 	}
 	size_t idx = u->n - 1;
-	if (f->has & MODEL_F_UID)
-		learn_uid(c, s, op, idx, f->uid);
-	ck_entry *e = &s->map[idx];
+	if ((f->has & MODEL_F_UID) && f->uid == 0)
+		/* nz-number: a server bug, and no key for any map below. */
+		ck_violation(c, INV_UID_NONZERO, op, s->box, 0, 0,
+			     "FETCH for sequence %" PRIu32 " says UID 0", u->n);
+	else if ((f->has & MODEL_F_UID) && !learn_uid(c, s, op, idx, f->uid))
+		return;
+	if (!(f->has & (MODEL_F_FLAGS | MODEL_F_MODSEQ)) && idx >= s->mat)
+		return; /* nothing to hold */
+	ck_entry *e = ck_view_at(s, idx);
+	if (e == NULL) {
+		lose_view(c, s, op, u->n);
+		return;
+	}
 	bool asked = fetch_was_asked(op, e, u->n);
 	if ((f->has & MODEL_F_FLAGS) && !asked && s->condstore && !s->nomodseq &&
 	    !(f->has & MODEL_F_MODSEQ))
@@ -457,7 +525,8 @@ static void on_search(model_checker *c, ck_session *s, ck_op *op,
 	size_t i = 0;
 	for (size_t r = 0; r < u->set.n; r++)
 		for (uint64_t uid = u->set.r[r].lo; uid <= u->set.r[r].hi; uid++)
-			learn_uid(c, s, op, i++, (uint32_t)uid);
+			if (!learn_uid(c, s, op, i++, (uint32_t)uid))
+				return;
 }
 
 static void on_code(model_checker *c, ck_session *s, ck_op *op, const model_code *code)
@@ -508,7 +577,8 @@ static void begin_select(model_checker *c, ck_session *s, ck_op *op,
 		    res->ut[i].code.kind == MODEL_CODE_UIDVALIDITY)
 			uv = (uint32_t)res->ut[i].code.value;
 	s->box = NULL;
-	s->n = s->known_end = 0;
+	ck_view_clear(s);
+	s->view_lost = false;
 	s->max_uid_known = 0;
 	s->hms = 0;
 	s->nomodseq = false;
@@ -567,6 +637,10 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 {
 	for (size_t i = from; i < to; i++) {
 		const model_untagged *u = &res->ut[i];
+		if (s->view_lost && (u->kind == MODEL_UT_EXISTS || u->kind == MODEL_UT_EXPUNGE ||
+				     u->kind == MODEL_UT_VANISHED || u->kind == MODEL_UT_FETCH ||
+				     u->kind == MODEL_UT_SEARCH))
+			continue; /* lose_view: not followed until SELECT */
 		switch (u->kind) {
 		case MODEL_UT_EXISTS: on_exists(c, s, op, u->n, selecting); break;
 		case MODEL_UT_EXPUNGE: on_expunge(c, s, op, u->n); break;
@@ -583,6 +657,28 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 		default: break;
 		}
 	}
+}
+
+/* Entry idx of a reply's running copy of the view: a FETCH with a UID
+ * records it, one without takes it. Held past the copy's end only within
+ * CK_VIEW_MAX (a sequence number far out stays unknown). */
+static void fetch_uid_at(uint32_t **v, size_t *m, size_t *cap, size_t idx,
+			 uint32_t *uid)
+{
+	if (idx >= *m) {
+		if (*uid == 0 || idx - *m >= CK_VIEW_MAX)
+			return;
+		if (idx + 1 > *cap) {
+			*cap = CM_MAX(idx + 1, *cap * 2);
+			*v = cm_xrealloc(*v, *cap * sizeof(**v));
+		}
+		memset(*v + *m, 0, (idx + 1 - *m) * sizeof(**v));
+		*m = idx + 1;
+	}
+	if (*uid != 0)
+		(*v)[idx] = *uid;
+	else
+		*uid = (*v)[idx];
 }
 
 /* The UID behind each untagged FETCH of res (0: unknown), as the session's
@@ -603,36 +699,33 @@ void ck_session_fetch_uids(const ck_session *s, const ck_op *op,
 	}
 	if (all_uid)
 		return;
-	size_t n = s->n, cap = s->n + 16;
+	/* v[0..m) mirrors the held entries; the rest of n are blank. */
+	size_t n = s->n, m = s->mat, cap = s->mat + 16;
 	uint32_t *v = cm_xmalloc(cap * sizeof(*v));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < m; i++)
 		v[i] = s->map[i].uid;
 	for (size_t i = 0; i < res->nut; i++) {
 		const model_untagged *u = &res->ut[i];
 		if (u->kind == MODEL_UT_CODE && u->code.kind == MODEL_CODE_CLOSED &&
 		    op->op.kind == MODEL_OP_SELECT) {
-			n = 0;
-		} else if (u->kind == MODEL_UT_EXISTS && u->n > n && u->n < (1u << 24)) {
-			if (u->n > cap) {
-				cap = (size_t)u->n * 2;
-				v = cm_xrealloc(v, cap * sizeof(*v));
-			}
-			memset(v + n, 0, (u->n - n) * sizeof(*v));
+			n = m = 0;
+		} else if (u->kind == MODEL_UT_EXISTS && u->n > n) {
 			n = u->n;
 		} else if (u->kind == MODEL_UT_EXPUNGE && u->n >= 1 && u->n <= n) {
-			memmove(v + u->n - 1, v + u->n, (n - u->n) * sizeof(*v));
+			if (u->n <= m) {
+				memmove(v + u->n - 1, v + u->n, (m - u->n) * sizeof(*v));
+				m--;
+			}
 			n--;
 		} else if (u->kind == MODEL_UT_VANISHED && !u->earlier) {
 			size_t k = 0;
-			for (size_t j = 0; j < n; j++)
+			for (size_t j = 0; j < m; j++)
 				if (v[j] == 0 || !cm_uidset_contains(&u->set, v[j]))
 					v[k++] = v[j];
-			n = k;
+			n -= m - k;
+			m = k;
 		} else if (u->kind == MODEL_UT_FETCH && u->n >= 1 && u->n <= n) {
-			if (out[i] != 0)
-				v[u->n - 1] = out[i];
-			else
-				out[i] = v[u->n - 1];
+			fetch_uid_at(&v, &m, &cap, u->n - 1, &out[i]);
 		}
 	}
 	free(v);
