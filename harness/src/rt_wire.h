@@ -130,6 +130,7 @@ typedef struct rt_wire_client {
 				      * campaign has recorded this many events */
 	char last_error[160];
 	bool end_counted;            /* the connection's end was classified */
+	bool logging_out;            /* LOGOUT sent: the server's close is ours */
 	char protocol[256];          /* a protocol error not yet in the history */
 } rt_wire_client;
 

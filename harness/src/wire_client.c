@@ -139,7 +139,7 @@ static void connection_ended(rt_wire_client *cl, imapc_conn *c, const char *reas
 		cl->w->protocol_errors++;
 		snprintf(cl->protocol, sizeof(cl->protocol), "%.120s; the response began "
 			 "\"%.100s\"", reason, bytes);
-	} else if (strncmp(reason, "timeout", 7) != 0 &&
+	} else if (strncmp(reason, "timeout", 7) != 0 && !cl->logging_out &&
 		   strncmp(reason, "closed by client", 16) != 0) {
 		cl->w->connections_lost++;
 	}
@@ -235,6 +235,7 @@ static void drop_conn(rt_wire_client *cl)
 	imapc_conn_free(c); /* nothing pending: no callbacks change state */
 	cl->closed = false;
 	cl->end_counted = false;
+	cl->logging_out = false;
 	model_result_clear(&cl->early);
 }
 
@@ -277,6 +278,7 @@ static void start_command(rt_wire_client *cl)
 	}
 	rt_wire_render(&cl->w->cmd, &cl->op);
 	cl->state = RT_WIRE_BUSY;
+	cl->logging_out = cl->op.kind == MODEL_OP_LOGOUT;
 	if (imapc_conn_send(cl->conn, &cl->w->cmd, cl, 0) == NULL) {
 		fail_op(cl, MODEL_ST_UNKNOWN, imapc_conn_close_reason(cl->conn));
 		return;
