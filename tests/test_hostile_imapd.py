@@ -31,7 +31,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from test_imapd import PASSWORD, USER, Server
+from test_imapd import PASSWORD, USER, Server, server  # noqa: F401 (fixture)
 
 PREAUTH_MAX = 4096
 
@@ -41,15 +41,6 @@ def rs_deliver():
     if not path.exists():
         pytest.fail(f"{path} is missing: build first")
     return str(path)
-
-
-@pytest.fixture
-def server(imapd):
-    s = Server(imapd)
-    yield s
-    rc = s.stop()
-    shutil.rmtree(s.dir, ignore_errors=True)
-    assert rc == 0
 
 
 def connect(port, timeout=30):
