@@ -30,6 +30,29 @@ static int open_history(const char *path, const rt_replay *rp, FILE **f_r,
 	return 0;
 }
 
+/* Reads a simulator replay file and its mutant bits: 0, or -1 after the
+ * error line (nothing left to free). */
+static int load_replay(const char *file, rt_replay *rp, unsigned *mutants_r)
+{
+	char err[512];
+	if (rt_replay_read(file, rp, err, sizeof(err)) != 0) {
+		rt_error("replay: %s", err);
+		return -1;
+	}
+	if (strcmp(rp->target, "sim") != 0) {
+		rt_error("replay: %s: target '%s' is not replayable here", file, rp->target);
+		rt_replay_free(rp);
+		return -1;
+	}
+	*mutants_r = rp->mutant[0] ? rs_mutant_parse(rp->mutant) : 0;
+	if (rp->mutant[0] && *mutants_r == 0) {
+		rt_error("replay: %s: unknown mutant '%s'", file, rp->mutant);
+		rt_replay_free(rp);
+		return -1;
+	}
+	return 0;
+}
+
 int rt_cmd_replay(int argc, char **argv)
 {
 	const char *file = NULL, *history = NULL, *report = NULL;
@@ -55,22 +78,9 @@ int rt_cmd_replay(int argc, char **argv)
 	if (rt_paths_refuse("replay", paths, CM_ARRAY_LEN(paths)) != RT_EXIT_CLEAN)
 		return RT_EXIT_USAGE;
 	rt_replay rp;
-	char err[512];
-	if (rt_replay_read(file, &rp, err, sizeof(err)) != 0) {
-		rt_error("replay: %s", err);
+	unsigned mutants;
+	if (load_replay(file, &rp, &mutants) != 0)
 		return RT_EXIT_USAGE;
-	}
-	if (strcmp(rp.target, "sim") != 0) {
-		rt_error("replay: %s: target '%s' is not replayable here", file, rp.target);
-		rt_replay_free(&rp);
-		return RT_EXIT_USAGE;
-	}
-	unsigned mutants = rp.mutant[0] ? rs_mutant_parse(rp.mutant) : 0;
-	if (rp.mutant[0] && mutants == 0) {
-		rt_error("replay: %s: unknown mutant '%s'", file, rp.mutant);
-		rt_replay_free(&rp);
-		return RT_EXIT_USAGE;
-	}
 	rt_run_spec spec = {.seed = rp.seed, .tape = rp.tape, .ntape = rp.ntape,
 			    .clients = rp.clients, .ops = rp.ops, .mutants = mutants};
 	FILE *hf = NULL;
