@@ -360,15 +360,14 @@ void ck_box_no_snap(ck_op *op);
 /* ops.c: per-op completion rules (STORE, COPY/MOVE, EXPUNGE, FETCH...) */
 void ck_ops_invoke(model_checker *c, ck_session *s, ck_op *op);
 void ck_ops_bind_adder(model_checker *c, ck_op *op);
-/* Could an expunger not completed before after_t have removed uid? */
-bool ck_ops_maybe_removed(const ck_box *b, uint64_t after_t, uint32_t uid);
+/* Could an expunger other than op self (0: none), not completed before
+ * after_t (0: any time), have removed uid from b? */
+bool ck_ops_maybe_removed(const ck_box *b, uint64_t self, uint64_t after_t, uint32_t uid);
 void ck_ops_settle(model_checker *c, ck_session *s, ck_op *op, const model_result *res);
 void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 		     const model_result *res);
 void ck_box_free_lists(ck_box *b);
 void ck_ops_checkpoint(model_checker *c, ck_op *op);
-/* Could an op other than self have removed uid from b (at any time)? */
-bool ck_ops_maybe_removed_by_other(const ck_box *b, uint64_t self, uint32_t uid);
 
 /* lost.c: ADD-NO-LOSS, judged when a selection's view is fully known */
 void ck_lost_complete(model_checker *c, ck_session *s, const ck_op *op);

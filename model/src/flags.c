@@ -266,7 +266,7 @@ void ck_flags_observe(model_checker *c, ck_session *s, ck_box *b, uint32_t uid,
 	/* A STORE finds a message expunged meanwhile untouched. */
 	obs o = {s, op, s->select_inv_t,
 		 before_own || (op->op.kind == MODEL_OP_STORE &&
-				ck_ops_maybe_removed(b, op->inv_t, uid))};
+				ck_ops_maybe_removed(b, 0, op->inv_t, uid))};
 	m->clear_seen |= ~flags;
 	m->last_obs_flags = flags;
 	m->last_obs_inv_t = op->inv_t;

@@ -61,9 +61,13 @@ static bool removal_explains(const ck_box *b, const ck_adder *a, uint32_t uid)
 			continue;
 		if (x->kind == MODEL_OP_DELETE)
 			return true;
-		if (x->all ? could_be_deleted(b, a, uid)
-			   : uid != 0 ? cm_uidset_contains(&x->uids, uid)
-				      : x->uids.n > 0 && cm_uidset_max(&x->uids) >= a->uid_floor)
+		if (x->all && could_be_deleted(b, a, uid))
+			return true;
+		if (x->all || x->uids.n == 0)
+			continue;
+		/* A UID set: the message's UID, or where it may lie. */
+		if (uid != 0 ? cm_uidset_contains(&x->uids, uid)
+			     : cm_uidset_max(&x->uids) >= a->uid_floor)
 			return true;
 	}
 	return false;
@@ -76,7 +80,7 @@ static bool source_maybe_gone(const ck_adder *a, const ck_slot *sl)
 	if (a->kind != MODEL_OP_COPY && a->kind != MODEL_OP_MOVE)
 		return false;
 	return a->src == NULL || sl->src_uid == 0 ||
-	       ck_ops_maybe_removed_by_other(a->src, a->op_id, sl->src_uid);
+	       ck_ops_maybe_removed(a->src, a->op_id, 0, sl->src_uid);
 }
 
 typedef struct lost_view {
@@ -177,21 +181,21 @@ static void report(model_checker *c, const ck_session *s, const ck_op *op,
 static bool judge_slot(model_checker *c, const ck_session *s, const ck_op *op,
 		       lost_view *v, ck_adder *a, ck_slot *sl)
 {
-	uint32_t uid = slot_uid(sl);
 	if (sl->none || sl->lost_reported)
 		return true;
-	if (uid == 0 && sl->id[0] != '\0' && !source_maybe_gone(a, sl) &&
-	    !view_all_ids(v))
+	uint32_t uid = slot_uid(sl);
+	bool by_id = uid == 0;
+	if (by_id && (sl->id[0] == '\0' || source_maybe_gone(a, sl)))
+		return true; /* nothing to look for */
+	if (by_id && !view_all_ids(v))
 		return false;
 	c->stats.adds_checked++;
-	if (uid != 0 ? cm_uidset_contains(&v->uids, uid)
-		     : sl->id[0] == '\0' || source_maybe_gone(a, sl))
-		return true; /* present, or nothing to look for */
-	if (uid == 0 && view_has_id(v, sl->id))
+	if (by_id ? view_has_id(v, sl->id) : cm_uidset_contains(&v->uids, uid))
 		return true;
 	if (removal_explains(s->box, a, uid))
 		return true;
-	if (uid != 0 && sl->uid == 0 && source_maybe_gone(a, sl))
+	/* Seen once (no COPYUID): the copy may never have been made. */
+	if (!by_id && sl->uid == 0 && source_maybe_gone(a, sl))
 		return true;
 	report(c, s, op, a, sl, uid);
 	sl->lost_reported = true;

@@ -934,14 +934,9 @@ static bool removed_later(const ck_box *b, uint64_t self, uint64_t after_t, uint
 	return false;
 }
 
-bool ck_ops_maybe_removed(const ck_box *b, uint64_t after_t, uint32_t uid)
+bool ck_ops_maybe_removed(const ck_box *b, uint64_t self, uint64_t after_t, uint32_t uid)
 {
-	return removed_later(b, 0, after_t, uid);
-}
-
-bool ck_ops_maybe_removed_by_other(const ck_box *b, uint64_t self, uint32_t uid)
-{
-	return removed_later(b, self, 0, uid);
+	return removed_later(b, self, after_t, uid);
 }
 
 /* The UID the MOVE gave the message in its target, 0 if unknown. */
