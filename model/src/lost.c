@@ -24,7 +24,6 @@
  * The check runs once per selection and reports each add's message once. */
 #include "ck.h"
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,10 +175,11 @@ static void report(model_checker *c, const ck_session *s, const ck_op *op,
 		     crashed ? " (the store crashed in between: lost on crash)" : "");
 }
 
-/* Judges slot sl of adder a against the view. Returns false if it cannot
- * be decided yet (identities of the view not all known). */
+/* Judges slot sl of adder a against the view, counting it in *judged.
+ * Returns false if it cannot be decided yet (identities of the view not
+ * all known). */
 static bool judge_slot(model_checker *c, const ck_session *s, const ck_op *op,
-		       lost_view *v, ck_adder *a, ck_slot *sl)
+		       lost_view *v, ck_adder *a, ck_slot *sl, uint64_t *judged)
 {
 	if (sl->none || sl->lost_reported)
 		return true;
@@ -189,7 +189,7 @@ static bool judge_slot(model_checker *c, const ck_session *s, const ck_op *op,
 		return true; /* nothing to look for */
 	if (by_id && !view_all_ids(v))
 		return false;
-	c->stats.adds_checked++;
+	++*judged;
 	if (by_id ? view_has_id(v, sl->id) : cm_uidset_contains(&v->uids, uid))
 		return true;
 	if (removal_explains(s->box, a, uid))
@@ -209,15 +209,19 @@ static bool audit(model_checker *c, ck_session *s, const ck_op *op)
 	ck_box *b = s->box;
 	lost_view v;
 	bool decided = true;
+	uint64_t judged = 0;
 	view_build(s, &v);
 	for (size_t i = 0; i < b->nadders; i++) {
 		ck_adder *a = &b->adders[i];
 		if (a->status != MODEL_ST_OK || a->cmp_t >= s->select_inv_t)
 			continue;
 		for (size_t k = 0; k < a->nslots; k++)
-			decided &= judge_slot(c, s, op, &v, a, &a->slots[k]);
+			decided &= judge_slot(c, s, op, &v, a, &a->slots[k], &judged);
 	}
 	view_free(&v);
+	/* A retry judges again what it found present: count the last. */
+	if (decided)
+		c->stats.adds_checked += judged;
 	return decided;
 }
 
@@ -243,9 +247,9 @@ void ck_lost_complete(model_checker *c, ck_session *s, const ck_op *op)
 		s->lost_pending = false;
 		return;
 	}
-	/* After the first audit only a FETCH can bring the identities a
+	/* After the first audit only a FETCH of identities can bring what a
 	 * waiting slot needs. */
-	if (s->lost_tried && op->op.kind != MODEL_OP_FETCH)
+	if (s->lost_tried && (op->op.kind != MODEL_OP_FETCH || !(op->op.items & MODEL_F_ID)))
 		return;
 	if (!fully_known(s))
 		return;

@@ -85,6 +85,21 @@ static bool all_maybe_gone(const ck_op *op)
 
 /* ---- invoke-time registration ---- */
 
+/* Slots an adder holds at most: a COPYUID may claim 2^32 UIDs. */
+#define CK_ADDER_SLOTS_MAX 4096
+
+/* A new adder of op in b with nslots slots (capped); an APPEND's or a
+ * delivery's slot knows the message it adds and its flags. */
+static ck_adder *adder_for(ck_box *b, const ck_op *op, uint64_t nslots)
+{
+	ck_adder *a = ck_adder_new(b, op, (size_t)CM_MIN(nslots, CK_ADDER_SLOTS_MAX));
+	if (op->op.kind == MODEL_OP_APPEND || op->op.kind == MODEL_OP_DELIVER) {
+		snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", op->op.msg_id);
+		a->flags = op->op.flags;
+	}
+	return a;
+}
+
 /* The op may add messages to op->dst: one slot per message. */
 void ck_ops_bind_adder(model_checker *c, ck_op *op)
 {
@@ -93,15 +108,12 @@ void ck_ops_bind_adder(model_checker *c, ck_op *op)
 	if (op->dst == NULL)
 		return;
 	if (o->kind == MODEL_OP_APPEND || o->kind == MODEL_OP_DELIVER) {
-		ck_adder *a = ck_adder_new(op->dst, op, 1);
-		snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", o->msg_id);
-		a->flags = o->flags;
+		adder_for(op->dst, op, 1);
 		return;
 	}
 	if (op->box == NULL)
 		return;
-	ck_adder *a = ck_adder_new(op->dst, op,
-				   (size_t)CM_MIN(cm_uidset_count(&op->uids), 4096));
+	ck_adder *a = adder_for(op->dst, op, cm_uidset_count(&op->uids));
 	a->src = op->box;
 	for (size_t i = 0; i < a->nslots; i++) {
 		a->slots[i].src_uid = cm_uidset_nth(&op->uids, i);
@@ -399,15 +411,8 @@ static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 {
 	ck_adder *a = ck_adder_find(b, op->id);
 	if (a == NULL) {
-		/* Bound only now (its mailbox was unknown at invoke): an
-		 * APPEND still knows what it added. As many slots as
-		 * bind_adder gives: a COPYUID may claim 2^32. */
-		a = ck_adder_new(b, op, dst && dst->n > 0 ?
-				 (size_t)CM_MIN(cm_uidset_count(dst), 4096) : 1);
-		if (op->op.kind == MODEL_OP_APPEND || op->op.kind == MODEL_OP_DELIVER) {
-			snprintf(a->slots[0].id, MODEL_ID_MAX, "%s", op->op.msg_id);
-			a->flags = op->op.flags;
-		}
+		/* Bound only now: its mailbox was unknown at invoke. */
+		a = adder_for(b, op, dst && dst->n > 0 ? cm_uidset_count(dst) : 1);
 	}
 	a->status = op->status;
 	a->cmp_t = op->cmp_t;
@@ -522,7 +527,7 @@ static void complete_copy(model_checker *c, ck_session *s, ck_op *op,
 		if (copyuid_shape(c, op, cu, b)) {
 			ck_box_add(c, b, op, &cu->set2);
 			settle_adder(b, op, &cu->set1, &cu->set2);
-			for (uint64_t i = 0; i < cm_uidset_count(&cu->set2) && i < 4096; i++)
+			for (uint64_t i = 0; i < cm_uidset_count(&cu->set2) && i < CK_ADDER_SLOTS_MAX; i++)
 				ck_flags_initial(c, b, cm_uidset_nth(&cu->set2, i), op, false, 0);
 		}
 		if (move && op->box != NULL)

@@ -94,12 +94,15 @@ static void resolve_targets(model_checker *c, ck_session *s, ck_op *op)
 	const model_op *o = &op->op;
 	cm_uidset_clear(&op->uids);
 	if (o->uid) {
-		/* Every UID in the set the session or anybody knows exists. */
+		/* Every UID in the set the session or anybody knows exists:
+		 * the box's records hold the session's UIDs too. */
+		if (op->box != NULL && o->set.n < 64) {
+			ck_box_existing(op->box, &o->set, &op->uids);
+			return;
+		}
 		for (size_t i = 0; i < s->mat; i++)
 			if (s->map[i].uid && cm_uidset_contains(&o->set, s->map[i].uid))
 				cm_uidset_add(&op->uids, s->map[i].uid);
-		if (op->box != NULL && o->set.n < 64)
-			ck_box_existing(op->box, &o->set, &op->uids);
 		return;
 	}
 	cm_uidset_clear(&op->maybe_uids);
@@ -660,13 +663,13 @@ static void apply_range(model_checker *c, ck_session *s, ck_op *op,
 }
 
 /* Entry idx of a reply's running copy of the view: a FETCH with a UID
- * records it, one without takes it. Held past the copy's end only within
- * CK_VIEW_MAX (a sequence number far out stays unknown). */
+ * records it, one without takes it. Held only below CK_VIEW_MAX entries in
+ * all (a sequence number far out stays unknown). */
 static void fetch_uid_at(uint32_t **v, size_t *m, size_t *cap, size_t idx,
 			 uint32_t *uid)
 {
 	if (idx >= *m) {
-		if (*uid == 0 || idx - *m >= CK_VIEW_MAX)
+		if (*uid == 0 || idx >= CK_VIEW_MAX)
 			return;
 		if (idx + 1 > *cap) {
 			*cap = CM_MAX(idx + 1, *cap * 2);

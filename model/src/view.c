@@ -11,9 +11,8 @@
 
 void ck_view_clear(ck_session *s)
 {
-	assert(s->c == NULL || s->c->view_held >= s->mat);
-	if (s->c != NULL)
-		s->c->view_held -= s->mat;
+	assert(s->c != NULL && s->c->view_held >= s->mat);
+	s->c->view_held -= s->mat;
 	s->n = s->mat = s->known_end = 0;
 	s->nruns = 0;
 }
@@ -82,7 +81,7 @@ ck_entry *ck_view_at(ck_session *s, size_t idx)
 	if (idx < s->mat)
 		return &s->map[idx];
 	size_t more = idx + 1 - s->mat;
-	if (s->c != NULL && more > CK_VIEW_MAX - s->c->view_held)
+	if (more > CK_VIEW_MAX - s->c->view_held)
 		return NULL;
 	if (idx + 1 > s->cap) {
 		s->cap = CM_MAX(idx + 1, s->cap * 2);
@@ -97,8 +96,7 @@ ck_entry *ck_view_at(ck_session *s, size_t idx)
 		/* mat moved past one entry of run 0: that run shrinks. */
 		drop_run_entry(s, 0);
 	}
-	if (s->c != NULL)
-		s->c->view_held += more;
+	s->c->view_held += more;
 	return &s->map[idx];
 }
 
@@ -108,8 +106,7 @@ void ck_view_remove(ck_session *s, size_t idx)
 	if (idx < s->mat) {
 		memmove(&s->map[idx], &s->map[idx + 1], (s->mat - idx - 1) * sizeof(*s->map));
 		s->mat--;
-		if (s->c != NULL)
-			s->c->view_held--;
+		s->c->view_held--;
 		if (idx < s->known_end)
 			s->known_end--;
 	} else {
