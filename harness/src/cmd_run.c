@@ -67,15 +67,25 @@ static void progress_show(progress *p, const rt_report *r, bool force)
 
 /* ---- shrinking ---- */
 
+/* Replay files go beside the report, or in the working directory; the
+ * directory's name leaves room for a file name in a 512-byte path. */
+#define REPLAY_DIR_MAX 400
+
+static void replay_dir(const rt_opts *o, char *dir, size_t size)
+{
+	snprintf(dir, size, ".");
+	if (o->report != NULL) {
+		char *copy = cm_xstrdup(o->report);
+		snprintf(dir, size, "%s", dirname(copy));
+		free(copy);
+	}
+}
+
 static void replay_path(char *out, size_t size, const rt_opts *o, uint64_t seed,
 			uint64_t run, const char *suffix)
 {
-	char dir[512] = ".";
-	if (o->report != NULL) {
-		char *copy = cm_xstrdup(o->report);
-		snprintf(dir, sizeof(dir), "%s", dirname(copy));
-		free(copy);
-	}
+	char dir[REPLAY_DIR_MAX];
+	replay_dir(o, dir, sizeof(dir));
 	snprintf(out, size, "%s/ratchet-%" PRIu64 "-run%" PRIu64 "%s.replay.json", dir, seed,
 		 run, suffix);
 }
@@ -207,12 +217,8 @@ static int finish_report(const rt_opts *o, rt_report *r, int rc)
 /* Every output, before the run: a bad path fails now, not after hours. */
 static int check_outputs(const rt_opts *o)
 {
-	char replay_dir[4096] = ".";
-	if (o->report != NULL) {
-		char *copy = cm_xstrdup(o->report);
-		snprintf(replay_dir, sizeof(replay_dir), "%s", dirname(copy));
-		free(copy);
-	}
+	char dir[REPLAY_DIR_MAX];
+	replay_dir(o, dir, sizeof(dir));
 	rt_path paths[] = {
 		{"--history", o->history, false},
 		{"--report", o->report, false},
@@ -221,8 +227,8 @@ static int check_outputs(const rt_opts *o)
 	if (rt_paths_refuse("run", paths, CM_ARRAY_LEN(paths)) != RT_EXIT_CLEAN)
 		return RT_EXIT_USAGE;
 	/* Replay files of a failing simulated run go beside the report. */
-	if (o->target == NULL && access(replay_dir, W_OK | X_OK) != 0) {
-		rt_error("run: cannot write replay files in %s: %s", replay_dir, strerror(errno));
+	if (o->target == NULL && access(dir, W_OK | X_OK) != 0) {
+		rt_error("run: cannot write replay files in %s: %s", dir, strerror(errno));
 		return RT_EXIT_USAGE;
 	}
 	return RT_EXIT_CLEAN;

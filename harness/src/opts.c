@@ -102,7 +102,8 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
 			if (!parse_u64(v, INT64_MAX, &o->seed))
 				return bad("--seed needs a number below 2^63, not '%s'", v);
 		} else if (strcmp(a, "--clients") == 0) {
-			if (!parse_u64(v, RT_MAX_CLIENTS, &n) || n < 1)
+			_Static_assert(RT_MAX_CLIENTS == 64, "the message below names it");
+			if (!cm_parse_u64(v, 1, RT_MAX_CLIENTS, &n))
 				return bad("--clients needs a number from 1 to 64, not '%s'", v);
 			o->clients = (unsigned)n;
 		} else if (strcmp(a, "--ops") == 0) {

@@ -94,7 +94,8 @@ int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen)
 			const char *h = json_string_value(json_array_get(tape, i));
 			char *end;
 			errno = 0;
-			if (h == NULL || h[0] == '\0' || h[0] == '-' ||
+			/* strtoull would also take " -1", "+1" and "0x1f". */
+			if (h == NULL || h[strspn(h, "0123456789abcdefABCDEF")] != '\0' || h[0] == '\0' ||
 			    (r->tape[i] = strtoull(h, &end, 16), *end != '\0') || errno != 0) {
 				snprintf(err, errlen, "%s: tape value %zu is not hex", path, i);
 				goto out;
