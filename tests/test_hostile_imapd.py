@@ -181,7 +181,7 @@ def test_failed_logins_are_throttled_then_bye(server):
     assert f.readline() == b"* BYE Too many failed logins\r\n"
     assert f.readline() == b""
     sock.close()
-    # The right password is not delayed by somebody else's failures.
+    # After the BYE the account still works.
     m = server.client()
     assert m.select("INBOX")[0] == "OK"
     m.logout()
