@@ -4,26 +4,12 @@ UIDPLUS; a proxy in front of ratchet-imapd that silently drops every tenth
 APPEND; one that drops an APPEND only while another session has the
 mailbox selected. Through the same proxy, nothing dropped, the run is
 clean: the rule fires on the loss, not on the proxy."""
-import json
-import shutil
 import threading
 
 import pytest
 
 import hostile
-from conftest import run
-from test_imapd import PASSWORD, USER, Server
-
-IMAPD_URL = "imap://{}:{}@127.0.0.1:{}"
-
-
-def ratchet_run(ratchet, tmp_path, url, *extra, ops="400"):
-    report = tmp_path / "report.json"
-    p = run([ratchet, "run", "--quiet", "--target", url, "--ops", ops,
-             "--seed", "5", "--report", str(report), *extra],
-            cwd=tmp_path, timeout=300)
-    r = json.loads(report.read_text()) if report.exists() else None
-    return p, r
+from test_hostile_findings import proxied, wire_run as ratchet_run
 
 
 def errors_by_id(r):
@@ -79,21 +65,9 @@ class DropAppends(hostile.Policy):
         return line
 
 
-def proxied_run(ratchet, imapd, tmp_path, policy, ops="600"):
-    s = Server(imapd)
-    proxy = hostile.Proxy(s.port, policy)
-    try:
-        url = IMAPD_URL.format(USER, PASSWORD.replace(" ", "%20"), proxy.port)
-        return ratchet_run(ratchet, tmp_path, url, ops=ops)
-    finally:
-        proxy.stop()
-        s.stop()
-        shutil.rmtree(s.dir, ignore_errors=True)
-
-
 def test_proxy_dropping_nothing_is_clean(ratchet, imapd, tmp_path):
     policy = DropAppends(every=10 ** 9)
-    p, r = proxied_run(ratchet, imapd, tmp_path, policy)
+    p, r = proxied(ratchet, imapd, tmp_path, policy, ops="600")
     assert policy.n > 0
     assert p.returncode == 0, p.stdout + p.stderr
     assert r["summary"]["adds_checked"] > 100
@@ -103,7 +77,7 @@ def test_proxy_dropping_nothing_is_clean(ratchet, imapd, tmp_path):
 @pytest.mark.parametrize("uidplus", [True, False])
 def test_every_tenth_append_dropped_is_caught(ratchet, imapd, tmp_path, uidplus):
     policy = DropAppends(every=10, uidplus=uidplus)
-    p, r = proxied_run(ratchet, imapd, tmp_path, policy)
+    p, r = proxied(ratchet, imapd, tmp_path, policy, ops="600")
     assert policy.dropped > 0
     assert p.returncode == 1, p.stdout + p.stderr
     assert "ADD-NO-LOSS" in errors_by_id(r), r["summary"]["violations_by_id"]
@@ -111,7 +85,7 @@ def test_every_tenth_append_dropped_is_caught(ratchet, imapd, tmp_path, uidplus)
 
 def test_append_dropped_while_another_session_selected_is_caught(ratchet, imapd, tmp_path):
     policy = DropAppends(when_others_selected=True)
-    p, r = proxied_run(ratchet, imapd, tmp_path, policy)
+    p, r = proxied(ratchet, imapd, tmp_path, policy, ops="600")
     assert policy.dropped > 0
     assert p.returncode == 1, p.stdout + p.stderr
     assert "ADD-NO-LOSS" in errors_by_id(r), r["summary"]["violations_by_id"]
@@ -139,7 +113,7 @@ def test_every_tenth_store_dropped_is_caught(ratchet, imapd, tmp_path):
     """A STORE acknowledged OK must show in every fresh read after it:
     FLAGS-MERGE holds the read to it (no separate rule needed)."""
     policy = DropStores()
-    p, r = proxied_run(ratchet, imapd, tmp_path, policy, ops="1500")
+    p, r = proxied(ratchet, imapd, tmp_path, policy, ops="1500")
     assert policy.dropped > 0
     assert p.returncode == 1, p.stdout + p.stderr
     assert "FLAGS-MERGE" in errors_by_id(r), r["summary"]["violations_by_id"]
