@@ -261,11 +261,8 @@ static int px_remove_tree(rs_fs *fs, const char *path)
 	free(parent);
 	if (pfd < 0)
 		return neg_errno();
-	struct stat sb;
 	int r = *base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0
-			? -EINVAL
-		: fstatat(pfd, base, &sb, AT_SYMLINK_NOFOLLOW) < 0 ? neg_errno()
-								  : rm_at(pfd, base, 0);
+			? -EINVAL : rm_at(pfd, base, 0);
 	close(pfd);
 	return r;
 }

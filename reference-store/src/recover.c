@@ -272,15 +272,23 @@ rs_err rs_drop_orphans_locked(rs_mailbox *mb)
 
 /* ---- deliver-unsynced: a file a crash took is an expunge ---- */
 
+/* The file names in new/ and cur/ (new/ first): >= 0, or < 0 if one
+ * could not be listed. */
+static int list_message_files(rs_mailbox *mb, name_list *names)
+{
+	int r = mb->fs->ops->list(mb->fs, mb->p_new, collect_unknown, names);
+	if (r >= 0)
+		r = mb->fs->ops->list(mb->fs, mb->p_cur, collect_unknown, names);
+	return r;
+}
+
 /* UIDs in the view whose file is in neither new/ nor cur/. new/ is listed
  * first: a file moves new/ -> cur/ by link, then unlink, so one of the two
  * listings has it. */
 static int find_lost(rs_mailbox *mb, cm_uidset *lost)
 {
 	name_list names = {0};
-	int r = mb->fs->ops->list(mb->fs, mb->p_new, collect_unknown, &names);
-	if (r >= 0)
-		r = mb->fs->ops->list(mb->fs, mb->p_cur, collect_unknown, &names);
+	int r = list_message_files(mb, &names);
 	if (r >= 0) {
 		/* No file at all: names.v is NULL, and every message is lost. */
 		name_index ix = {(const char **)names.v, names.n};
@@ -349,9 +357,7 @@ static rs_err rebuild_collect(rs_mailbox *mb, const rs_uidlist *ul,
 			      uint32_t *next_r, uint64_t *max_second_r)
 {
 	name_list names = {0};
-	int r = mb->fs->ops->list(mb->fs, mb->p_new, collect_unknown, &names);
-	if (r >= 0)
-		r = mb->fs->ops->list(mb->fs, mb->p_cur, collect_unknown, &names);
+	int r = list_message_files(mb, &names);
 	if (r < 0) {
 		name_list_free(&names);
 		return rs_fail(mb, RS_EFAIL, "%s: cannot list messages", mb->path);
