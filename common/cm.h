@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <assert.h>
 #include <stdio.h>
 
 #define CM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -117,6 +118,23 @@ bool cm_rng_chance(cm_rng *r, uint32_t per_million);
 size_t cm_escape(char *out, size_t outsz, const void *in, size_t len);
 /* Writes s to f escaped as cm_escape does, whatever its length. */
 void cm_escape_puts(FILE *f, const char *s);
+
+/* Exit codes of every program of the project. */
+enum {
+	CM_EXIT_CLEAN = 0,       /* ran, found nothing */
+	CM_EXIT_VIOLATIONS = 1,  /* ran, found violations */
+	CM_EXIT_USAGE = 2,       /* bad usage, bad input or set-up error */
+	CM_EXIT_INTERNAL = 3,    /* a bug of ratchet's own */
+};
+
+/* The one error convention: a single line on stderr, "PROGRAM: TEXT",
+ * TEXT escaped (cm_escape) so that quoted input stays one line. Functions
+ * that can fail for a reason the user must read take (char *err, size_t
+ * errlen), fill it with TEXT (no program name, no newline) and return -1;
+ * the command that called them passes it to cm_error. */
+void cm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The PROGRAM of cm_error's lines (default "ratchet"). */
+void cm_error_program(const char *name);
 
 uint64_t cm_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t cm_wall_ns(void);     /* CLOCK_REALTIME */

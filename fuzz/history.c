@@ -20,7 +20,7 @@
  */
 #include "fuzz.h"
 #include "model.h"
-#include "rt.h"
+#include "cli.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -32,12 +32,12 @@ static FILE *g_null;
 static unsigned g_errors;
 static char g_error[512];
 
-/* The commands' error printer (harness/src/error.c, alone in its object
+/* The commands' error printer (common/error.c, alone in its object
  * file, so this definition takes its place at link time) without the
  * output: the message is kept for the checks, and escaped as error.c
  * escapes it, which must leave one printable line whatever the history
  * quoted. */
-void rt_error(const char *fmt, ...)
+void cm_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -75,9 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rt_report_init(&r, 0, NAME);
 	int rc = rt_check_stream(in, NAME, false, &r);
 	fclose(in);
-	FUZZ_ASSERT(rc == RT_EXIT_CLEAN || rc == RT_EXIT_USAGE, "CHECK-EXIT",
+	FUZZ_ASSERT(rc == CM_EXIT_CLEAN || rc == CM_EXIT_USAGE, "CHECK-EXIT",
 		    "rt_check_stream returned %d", rc);
-	if (rc == RT_EXIT_USAGE) {
+	if (rc == CM_EXIT_USAGE) {
 		FUZZ_ASSERT(g_errors == 1, "CHECK-ERROR", "%u error lines for one bad history",
 			    g_errors);
 		FUZZ_ASSERT(strncmp(g_error, PLACE, sizeof(PLACE) - 1) == 0, "CHECK-ERROR",

@@ -65,7 +65,7 @@ static void touch_fetch(collect *c, const imapc_fetch *f)
 	if (f->internaldate_raw.len > 0) {
 		int64_t t;
 		int32_t tz;
-		if (imapc_parse_date_time(f->internaldate_raw.p, f->internaldate_raw.len,
+		if (imap_parse_date_time(f->internaldate_raw.p, f->internaldate_raw.len,
 					  &t, &tz))
 			c->sink += (uint64_t)t;
 	}

@@ -27,7 +27,7 @@
 #include "fuzz_mutant.h"
 #include "model.h"
 #include "rs.h"
-#include "rt.h"
+#include "campaign.h"
 
 #include <stdio.h>
 #include <stdlib.h>

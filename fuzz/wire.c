@@ -41,9 +41,9 @@
  */
 #include "fuzz.h"
 #include "model.h"
-#include "rt.h"
-#include "rt_session.h"
-#include "rt_wire.h"
+#include "wire.h"
+#include "rs_session.h"
+#include "wire_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -361,7 +361,7 @@ static void run_init(fuzz_run *run, const uint8_t *data, size_t size)
 	mix.box_target = run->o.box_size;
 	const char *names[RT_MAX_BOXES] = {s->boxes[0], s->boxes[1], s->boxes[2], s->boxes[3]};
 	rt_workload_init(&w->work, &mix, s->caps, names, "fz");
-	w->work.message_bytes = rt_session_message_bytes;
+	w->work.message_bytes = model_message_bytes;
 	w->cl = cm_xcalloc(w->ncl, sizeof(*w->cl));
 	for (unsigned i = 0; i < w->ncl; i++) {
 		run->srv[i].fd = run->srv[i].real = -1;

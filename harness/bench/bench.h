@@ -1,0 +1,42 @@
+/* `ratchet bench`: the benchmark suites and their figures. */
+#ifndef RT_BENCH_H
+#define RT_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cm.h"
+
+/* ---- benchmarks ---- */
+
+typedef struct rt_bench_result {
+	char name[64];
+	const char *unit;
+	double value;
+} rt_bench_result;
+
+typedef struct rt_bench {
+	rt_bench_result *v;
+	size_t n, cap;
+	bool quick;          /* shorter runs, for smoke tests */
+	const char *only;    /* run only benchmarks whose name starts so */
+	const char *dir;     /* real directory for the .disk figures */
+	const char *dovecot; /* imap:// URL for wire.dovecot (NULL: skipped) */
+	bool verbose;
+} rt_bench;
+
+void rt_bench_add(rt_bench *b, const char *name, const char *unit, double value);
+bool rt_bench_wanted(const rt_bench *b, const char *name);
+/* Each suite adds its figures; nonzero on an internal failure. */
+int rt_bench_store(rt_bench *b);
+
+/* The suites; each adds its figures, nonzero on an internal failure. */
+int rt_bench_sim(rt_bench *b);
+int rt_bench_wire(rt_bench *b);
+int rt_bench_client(rt_bench *b);
+/* `ratchet bench` (argv[0] is "bench"). */
+int rt_cmd_bench(int argc, char **argv);
+
+#endif

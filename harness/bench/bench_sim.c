@@ -1,0 +1,162 @@
+/* Benchmarks of the simulator and the checker: simulated ops/s with full
+ * checking, checker events/s on a recorded history, and per mutant the
+ * time the default campaign takes to catch it and the shrunk size. */
+#include "bench.h"
+#include "campaign.h"
+#include "rs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MASTER_SEED 1
+
+static double secs_since(uint64_t t0)
+{
+	return (double)(cm_now_ns() - t0) / 1e9;
+}
+
+/* sim.ops: whole runs (swarm shapes, faults, checkpoints, online checker). */
+static void bench_sim_ops(rt_bench *b)
+{
+	unsigned runs = b->quick ? 5 : 60;
+	uint64_t ops = 0, events = 0, t0 = cm_now_ns();
+	for (unsigned i = 0; i < runs; i++) {
+		rt_run_spec spec = {.seed = rt_derive_seed(MASTER_SEED, i)};
+		rt_run_out out;
+		if (rt_run_sim(&spec, false, NULL, &out) == 0) {
+			ops += out.sim.ops;
+			events += out.sim.events;
+		}
+		rt_run_out_free(&out);
+	}
+	double s = secs_since(t0);
+	rt_bench_add(b, "sim.ops", "ops/s", (double)ops / s);
+	rt_bench_add(b, "sim.events", "events/s", (double)events / s);
+}
+
+/* Records runs into f until it holds at least want events. */
+static uint64_t record_history(FILE *f, uint64_t want)
+{
+	uint64_t events = 0;
+	for (unsigned i = 0; events < want; i++) {
+		rt_run_spec spec = {.seed = rt_derive_seed(MASTER_SEED + 1, i)};
+		model_history_header h = {.version = 1, .seed = spec.seed,
+					  .capabilities = RT_SIM_CAPS};
+		snprintf(h.target, sizeof(h.target), "bench run %u", i);
+		model_history_writer *w = model_history_writer_new(f, &h);
+		rt_run_out out;
+		rt_run_sim(&spec, false, w, &out);
+		model_history_writer_finish(w);
+		events += out.sim.events;
+		rt_run_out_free(&out);
+	}
+	fflush(f);
+	return events;
+}
+
+/* Reads (and with check, checks) every run in f; returns events read. */
+static uint64_t replay_history(FILE *f, bool check)
+{
+	rewind(f);
+	uint64_t n = 0;
+	char err[256];
+	for (;;) {
+		model_history_header h;
+		model_history_reader *rd = model_history_reader_new(f, &h, err, sizeof(err));
+		if (rd == NULL)
+			break;
+		model_checker_options co = {.capabilities = h.capabilities,
+					    .max_violations = 100};
+		model_checker *c = check ? model_checker_new(&co) : NULL;
+		model_event ev;
+		model_event_init(&ev);
+		int got;
+		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == 1) {
+			n++;
+			if (c != NULL)
+				model_checker_feed(c, &ev);
+		}
+		model_event_free(&ev);
+		if (c != NULL) {
+			model_checker_finish(c);
+			model_checker_free(c);
+		}
+		model_history_reader_free(rd);
+		if (got != 2)
+			break;
+	}
+	return n;
+}
+
+static void bench_checker(rt_bench *b)
+{
+	FILE *f = tmpfile();
+	if (f == NULL)
+		return;
+	record_history(f, b->quick ? 100000 : 1000000);
+	uint64_t t0 = cm_now_ns();
+	uint64_t n = replay_history(f, false);
+	double parse_s = secs_since(t0);
+	t0 = cm_now_ns();
+	n = replay_history(f, true);
+	double check_s = secs_since(t0);
+	rt_bench_add(b, "history.parse.events", "events/s", (double)n / parse_s);
+	rt_bench_add(b, "checker.events", "events/s", (double)n / check_s);
+	/* The checker alone: what reading costs is measured just above. */
+	if (check_s > parse_s)
+		rt_bench_add(b, "checker.only.events", "events/s",
+			     (double)n / (check_s - parse_s));
+	rt_bench_add(b, "checker.history.events", "events", (double)n);
+	fclose(f);
+}
+
+/* Per mutant: the default campaign's time to the first failing run, and
+ * the size the shrinker brings that run down to. */
+static void bench_mutant(rt_bench *b, const char *name, unsigned mutants)
+{
+	char key[96];
+	uint64_t t0 = cm_now_ns();
+	unsigned max_runs = b->quick ? 40 : 400;
+	for (unsigned i = 0; i < max_runs; i++) {
+		rt_run_spec spec = {.seed = rt_derive_seed(MASTER_SEED, i), .mutants = mutants};
+		rt_run_out out;
+		rt_run_sim(&spec, false, NULL, &out);
+		model_inv inv = rt_run_first_error(&out);
+		uint64_t ops = out.sim.ops;
+		rt_run_out_free(&out);
+		if (inv == INV_COUNT)
+			continue;
+		snprintf(key, sizeof(key), "mutant.%s.detect", name);
+		rt_bench_add(b, key, "s", secs_since(t0));
+		snprintf(key, sizeof(key), "mutant.%s.detect_runs", name);
+		rt_bench_add(b, key, "runs", i + 1);
+		rt_shrink_result sr;
+		if (rt_shrink_run(&spec, inv, b->quick ? 2 : 20, &sr) == 0) {
+			snprintf(key, sizeof(key), "mutant.%s.original_ops", name);
+			rt_bench_add(b, key, "ops", (double)ops);
+			snprintf(key, sizeof(key), "mutant.%s.shrunk_ops", name);
+			rt_bench_add(b, key, "ops", (double)sr.ops);
+			free(sr.tape);
+		}
+		return;
+	}
+	snprintf(key, sizeof(key), "mutant.%s.detect", name);
+	rt_bench_add(b, key, "s (not caught)", -1);
+}
+
+int rt_bench_sim(rt_bench *b)
+{
+	if (rt_bench_wanted(b, "sim."))
+		bench_sim_ops(b);
+	if (rt_bench_wanted(b, "checker.") || rt_bench_wanted(b, "history."))
+		bench_checker(b);
+	/* The store's own list, so that a new mutant is measured too. */
+	for (const char *const *name = rs_mutant_names(); *name != NULL; name++) {
+		char key[96];
+		snprintf(key, sizeof(key), "mutant.%s", *name);
+		if (rt_bench_wanted(b, key))
+			bench_mutant(b, *name, rs_mutant_parse(*name));
+	}
+	return 0;
+}

@@ -1,0 +1,204 @@
+/* wire.* benchmarks: `ratchet run --target` (10 clients, every command
+ * recorded and checked online) as a child process, against ratchet-imapd
+ * started here over a scratch root on disk, and against the Dovecot URL
+ * given with --dovecot (`make bench` starts one: scripts/bench.sh).
+ *
+ * Figures per target T: wire.T.ops (the run's commands per second) and
+ * wire.T.harness_cpu (ratchet's CPU seconds over the whole machine's busy
+ * CPU seconds while it ran: the harness's share, the server has the rest
+ * on an otherwise idle machine). A run that reports violations gives no
+ * figure: it is a failure. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WIRE_CLIENTS "10"
+
+/* Busy jiffies of all CPUs (/proc/stat's first line, less idle and
+ * iowait); 0 if unreadable. */
+static unsigned long long cpu_busy_jiffies(void)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	if (f == NULL)
+		return 0;
+	unsigned long long v[8] = {0}, busy = 0;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		       &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	for (int i = 0; n >= 4 && i < 8; i++)
+		busy += i == 3 || i == 4 ? 0 : v[i];
+	return busy;
+}
+
+static double child_cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void self_path(char *out, size_t len, const char *sibling)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (sibling == NULL)
+		snprintf(out, len, "%s", exe);
+	else
+		snprintf(out, len, "%s/%s", dirname(exe), sibling);
+}
+
+/* Runs ratchet run against url; adds wire.<name>.ops and .harness_cpu.
+ * 0, or -1 after an error line. */
+static int wire_run(rt_bench *b, const char *name, const char *url, const char *scratch)
+{
+	char self[PATH_MAX], report[PATH_MAX + 80], secs[16];
+	self_path(self, sizeof(self), NULL);
+	snprintf(report, sizeof(report), "%s/%s.json", scratch, name);
+	snprintf(secs, sizeof(secs), "%d", b->quick ? 2 : 20);
+	char *argv[] = {self, "run", "--quiet", "--target", (char *)url, "--clients",
+			WIRE_CLIENTS, "--seconds", secs, "--seed", "1", "--report",
+			report, NULL};
+	unsigned long long busy0 = cpu_busy_jiffies();
+	double cpu0 = child_cpu_seconds();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, STDOUT_FILENO);
+		execv(self, argv);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0) {
+		cm_error("bench: cannot run %s: %s", self, strerror(errno));
+		return -1;
+	}
+	double cpu = child_cpu_seconds() - cpu0;
+	unsigned long long busy1 = cpu_busy_jiffies();
+	json_t *r = json_load_file(report, 0, NULL);
+	json_t *s = json_object_get(r, "summary");
+	bool have_report = s != NULL;
+	double ops = json_number_value(json_object_get(s, "ops_per_second"));
+	json_int_t errors = json_integer_value(json_object_get(s, "errors"));
+	json_decref(r);
+	if (!have_report || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+		cm_error("bench: wire.%s: ratchet run exited %d (no report)", name,
+			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		return -1;
+	}
+	if (errors > 0) {
+		cm_error("bench: wire.%s: the run reported %lld violations: no figure",
+			 name, (long long)errors);
+		return -1;
+	}
+	char key[64];
+	snprintf(key, sizeof(key), "wire.%s.ops", name);
+	rt_bench_add(b, key, "ops/s", ops);
+	if (busy0 > 0 && busy1 > busy0) {
+		double hz = (double)sysconf(_SC_CLK_TCK);
+		snprintf(key, sizeof(key), "wire.%s.harness_cpu", name);
+		rt_bench_add(b, key, "%", 100.0 * cpu / ((double)(busy1 - busy0) / hz));
+	}
+	return 0;
+}
+
+/* Starts ratchet-imapd on a free port over scratch/root: its pid, the URL
+ * in url and its stdout in *out (kept open while it runs: a write to a
+ * closed pipe would kill it); -1 after an error line. */
+static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
+{
+	char bin[PATH_MAX], root[PATH_MAX + 8];
+	self_path(bin, sizeof(bin), "ratchet-imapd");
+	snprintf(root, sizeof(root), "%s/root", scratch);
+	int fds[2];
+	if (access(bin, X_OK) != 0 || pipe(fds) != 0) {
+		cm_error("bench: cannot start %s: %s", bin, strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		execl(bin, bin, "--root", root, "--port", "0", "--user", "bench",
+		      "--password", "bench", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	char line[256] = "";
+	int port = 0;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL &&
+	       sscanf(line, "ratchet-imapd: listening on 127.0.0.1:%d", &port) != 1)
+		;
+	*out = f;
+	if (pid < 0 || port <= 0) {
+		cm_error("bench: %s did not start", bin);
+		if (pid > 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, NULL, 0);
+		}
+		return -1;
+	}
+	snprintf(url, len, "imap://bench:bench@127.0.0.1:%d", port);
+	return pid;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int rt_bench_wire(rt_bench *b)
+{
+	bool imapd = rt_bench_wanted(b, "wire.refimapd");
+	bool dovecot = rt_bench_wanted(b, "wire.dovecot");
+	if (!imapd && !dovecot)
+		return 0;
+	char scratch[PATH_MAX];
+	snprintf(scratch, sizeof(scratch), "%s/ratchet-bench-wire-XXXXXX", b->dir);
+	if (mkdtemp(scratch) == NULL) {
+		cm_error("bench: cannot make a folder in %s: %s", b->dir, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	if (imapd) {
+		char url[128];
+		FILE *out = NULL;
+		pid_t pid = imapd_start(scratch, url, sizeof(url), &out);
+		rc |= pid < 0 ? -1 : wire_run(b, "refimapd", url, scratch);
+		if (pid > 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, NULL, 0);
+		}
+		if (out != NULL)
+			fclose(out);
+	}
+	if (dovecot && b->dovecot == NULL)
+		fprintf(stderr, "  %-28s %14s (give --dovecot imap://USER:PASS@127.0.0.1:PORT;"
+			" make bench starts one)\n", "wire.dovecot.ops", "skipped");
+	else if (dovecot)
+		rc |= wire_run(b, "dovecot", b->dovecot, scratch);
+	rm_rf(scratch);
+	return rc;
+}

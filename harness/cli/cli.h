@@ -1,0 +1,49 @@
+/* The `ratchet` command line: subcommands, the files they touch, and an
+ * internal error's last acts. */
+#ifndef RT_CLI_H
+#define RT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cm.h"
+#include "model.h"
+#include "checker.h"
+#include "campaign.h"
+
+/* ---- the files a command touches (paths.c) ---- */
+
+typedef struct rt_path {
+	const char *what;           /* "--report", "the history", ... */
+	const char *path;           /* NULL: not given (skipped) */
+	bool input;
+} rt_path;
+
+/* Before any work: every input can be read (an input "-" is stdin), every
+ * output can be written (its directory exists and is writable, it is not
+ * a directory), and no two outputs, nor an output and an input, are one
+ * file. 0, or -1 with err filled (one line naming the option and path). */
+int rt_paths_check(const rt_path *paths, size_t n, char *err, size_t errlen);
+/* rt_paths_check for command cmd: CM_EXIT_CLEAN, or CM_EXIT_USAGE after
+ * the one-line error "ratchet: CMD: ...". */
+int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
+
+/* ---- commands (argv[0] is the subcommand name) ---- */
+int rt_cmd_run(int argc, char **argv);
+int rt_cmd_replay(int argc, char **argv);
+int rt_cmd_check(int argc, char **argv);
+/* `ratchet check`'s work without the command line: every run in the
+ * stream (one header each) through its own checker, into r (already
+ * initialised). CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line error
+ * ("check: NAME: line N: ...") for input that is not a valid history. */
+int rt_check_stream(FILE *in, const char *name, bool no_derived, rt_report *r);
+
+/* ---- `ratchet run`'s command line (opts.c) ---- */
+
+/* Parses argv; returns -1 to go on, or the exit code to return (help: 0,
+ * bad usage: 2 after a one-line error). */
+int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out));
+
+#endif

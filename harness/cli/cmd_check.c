@@ -1,0 +1,132 @@
+/* `ratchet check HISTORY.jsonl`: the checker on a recorded history, from
+ * any source that writes docs/history.md. */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int usage(void)
+{
+	fputs("usage: ratchet check HISTORY.jsonl [--report OUT.json] [--junit OUT.xml]"
+	      " [--no-derived] [--quiet]\n", stderr);
+	return CM_EXIT_USAGE;
+}
+
+/* Each run of the stream through its own checker (declared in cli.h: the
+ * history fuzz target runs this same code). */
+int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
+{
+	int rc = CM_EXIT_CLEAN;
+	char err[512];
+	uint32_t segment = 0;
+	/* A file may hold several runs, each starting with its own header. */
+	for (;;) {
+		model_history_header h;
+		model_history_reader *rd = model_history_reader_new(in, &h, err, sizeof(err));
+		if (rd == NULL) {
+			if (segment == 0 || !feof(in)) {
+				cm_error("check: %s: %s", file, err);
+				rc = CM_EXIT_USAGE;
+			}
+			break;
+		}
+		if (segment == 0) {
+			r->seed = h.seed;
+			r->capabilities = h.capabilities;
+			snprintf(r->mutant, sizeof(r->mutant), "%s", h.mutant);
+		}
+		model_checker_options co = {.capabilities = h.capabilities,
+					    .imap4rev2 = (h.capabilities & MODEL_CAP_IMAP4REV2) != 0,
+					    .no_derived = no_derived, .max_violations = 1000};
+		model_checker *c = model_checker_new(&co);
+		rt_salvage_now.checker = c;
+		rt_salvage_now.segment = segment;
+		model_event ev;
+		model_event_init(&ev);
+		int got;
+		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == 1)
+			model_checker_feed(c, &ev);
+		model_event_free(&ev);
+		bool next_segment = got == 2;
+		if (got < 0) {
+			cm_error("check: %s: %s", file, err);
+			rc = CM_EXIT_USAGE;
+		}
+		model_checker_finish(c);
+		rt_salvage_now.checker = NULL; /* added now */
+		rt_report_add_checker(r, segment, c);
+		r->runs++;
+		model_checker_free(c);
+		model_history_reader_free(rd);
+		segment++;
+		if (!next_segment || rc != CM_EXIT_CLEAN)
+			break;
+	}
+	return rc;
+}
+
+int rt_cmd_check(int argc, char **argv)
+{
+	const char *file = NULL, *report = NULL, *junit = NULL;
+	bool no_derived = false, quiet = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
+			report = argv[++i];
+		else if (strcmp(argv[i], "--junit") == 0 && i + 1 < argc)
+			junit = argv[++i];
+		else if (strcmp(argv[i], "--no-derived") == 0)
+			no_derived = true;
+		else if (strcmp(argv[i], "--quiet") == 0)
+			quiet = true;
+		else if (strcmp(argv[i], "--help") == 0)
+			return usage(), CM_EXIT_CLEAN;
+		else if (argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
+			cm_error("check: unknown option '%s'", argv[i]);
+			return usage();
+		} else if (file != NULL) {
+			cm_error("check: one history at a time");
+			return usage();
+		} else
+			file = argv[i];
+	}
+	if (file == NULL)
+		return usage();
+	rt_path paths[] = {
+		{"the history", file, true}, {"--report", report, false}, {"--junit", junit, false},
+	};
+	if (rt_paths_refuse("check", paths, CM_ARRAY_LEN(paths)) != CM_EXIT_CLEAN)
+		return CM_EXIT_USAGE;
+	FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	if (in == NULL) {
+		cm_error("check: cannot read %s: %s", file, strerror(errno));
+		return CM_EXIT_USAGE;
+	}
+	uint64_t start = cm_now_ns();
+	rt_report r;
+	rt_report_init(&r, 0, file);
+	rt_salvage_now.report = &r;
+	rt_salvage_now.report_path = report;
+	rt_salvage_now.junit_path = junit;
+	int rc = rt_check_stream(in, file, no_derived, &r);
+	if (in != stdin)
+		fclose(in);
+	r.seconds = (double)(cm_now_ns() - start) / 1e9;
+	if (rc == CM_EXIT_CLEAN) {
+		if (!quiet)
+			for (size_t i = 0; i < r.nv; i++)
+				rt_violation_print(&r.v[i], stdout, isatty(1));
+		rt_report_print(&r, stdout, isatty(1));
+		if (report != NULL && rt_report_write_json(&r, report) != 0)
+			rc = CM_EXIT_USAGE;
+		if (junit != NULL && rt_report_write_junit(&r, junit) != 0)
+			rc = CM_EXIT_USAGE;
+		if (rc == CM_EXIT_CLEAN && r.errors > 0)
+			rc = CM_EXIT_VIOLATIONS;
+	}
+	rt_salvage_now.report = NULL;
+	rt_report_free(&r);
+	return rc;
+}

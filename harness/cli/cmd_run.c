@@ -1,0 +1,268 @@
+/* `ratchet run`: the main job. Without --target, a campaign of simulated
+ * runs on the embedded reference store: each run draws its own shape (swarm
+ * testing) from a seed derived from the campaign's seed, which is printed
+ * first. On the first failing run the campaign stops (unless --keep-going),
+ * shrinks the run and writes replay files. */
+#include "cli.h"
+#include "wire.h"
+#include "rs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RUN_OPS 2000
+
+static void usage(FILE *out)
+{
+	fputs("usage: ratchet run [options]\n"
+	      "  --seed N            campaign seed (default: from the clock; printed first)\n"
+	      "  --clients N         clients per run (default: each run draws 2-8)\n"
+	      "  --ops N             total ops (default 400000)\n"
+	      "  --seconds S         time budget (default 30)\n"
+	      "  --runs N            number of runs (default: until --ops or --seconds)\n"
+	      "  --mutant NAME       switch on a reference-store mutant (see --list-mutants)\n"
+	      "  --report FILE.json  JSON report (violations + summary)\n"
+	      "  --junit FILE.xml    JUnit XML, one testcase per invariant family\n"
+	      "  --history FILE      every event, JSON Lines (docs/history.md)\n"
+	      "  --keep-going        do not stop at the first failing run\n"
+	      "  --no-shrink         do not minimise a failing run\n"
+	      "  --shrink-seconds S  shrinking budget (default 30)\n"
+	      "  --quiet             no progress line\n"
+	      "  --target imap://USER:PASS@HOST:PORT  test a real server instead\n"
+	      "      --mailbox-prefix P, --keep, --allow-inbox, --reuse (see README)\n"
+	      "      --mailbox-size N  trim mailboxes above N messages (default 300; 0 never)\n"
+	      "      --timeout S       per-command timeout (default 10)\n"
+	      "      --max-unknown N|P%  fail (exit 1) when more than N ops, or P% of them,\n"
+	      "                        ended with outcome unknown (default 50%)\n",
+	      out);
+}
+
+/* ---- progress ---- */
+
+typedef struct progress {
+	bool on;
+	uint64_t start, last;
+} progress;
+
+static void progress_show(progress *p, const rt_report *r, bool force)
+{
+	if (!p->on)
+		return;
+	uint64_t now = cm_now_ns();
+	if (!force && now - p->last < 200000000u)
+		return;
+	p->last = now;
+	double el = (double)(now - p->start) / 1e9;
+	fprintf(stderr, "\r  run %" PRIu64 "  ops %" PRIu64 "  %.0f ops/s  faults %" PRIu64
+		"  violations %" PRIu64 "   ", r->runs, r->ops,
+		el > 0 ? (double)r->ops / el : 0.0,
+		r->faults[1] + r->faults[2] + r->faults[3] + r->faults[4] + r->faults[5],
+		r->errors + r->warnings);
+	fflush(stderr);
+}
+
+/* ---- shrinking ---- */
+
+/* Replay files go beside the report, or in the working directory; the
+ * directory's name leaves room for a file name in a 512-byte path. */
+#define REPLAY_DIR_MAX 400
+
+static void replay_dir(const rt_opts *o, char *dir, size_t size)
+{
+	snprintf(dir, size, ".");
+	if (o->report != NULL) {
+		char *copy = cm_xstrdup(o->report);
+		snprintf(dir, size, "%s", dirname(copy));
+		free(copy);
+	}
+}
+
+static void replay_path(char *out, size_t size, const rt_opts *o, uint64_t seed,
+			uint64_t run, const char *suffix)
+{
+	char dir[REPLAY_DIR_MAX];
+	replay_dir(o, dir, sizeof(dir));
+	snprintf(out, size, "%s/ratchet-%" PRIu64 "-run%" PRIu64 "%s.replay.json", dir, seed,
+		 run, suffix);
+}
+
+static void write_replay(const char *path, const rt_opts *o, const rt_run_spec *spec,
+			 const uint64_t *tape, size_t ntape, model_inv inv)
+{
+	rt_replay rp;
+	memset(&rp, 0, sizeof(rp));
+	snprintf(rp.target, sizeof(rp.target), "sim");
+	rp.seed = spec->seed;
+	rp.clients = spec->clients;
+	rp.ops = spec->ops;
+	snprintf(rp.mutant, sizeof(rp.mutant), "%s", o->mutant ? o->mutant : "");
+	snprintf(rp.expect, sizeof(rp.expect), "%s", model_inv_get(inv)->id);
+	rp.tape = (uint64_t *)tape;
+	rp.ntape = ntape;
+	if (rt_replay_write(path, &rp) != 0)
+		cm_error("cannot write %s", path);
+}
+
+
+static void shrink_failure(const rt_opts *o, rt_report *r, const rt_run_spec *spec,
+			   uint64_t run, const rt_run_out *failed)
+{
+	model_inv inv = rt_run_first_error(failed);
+	replay_path(r->replay, sizeof(r->replay), o, r->seed, run, "");
+	write_replay(r->replay, o, spec, NULL, 0, inv);
+	if (o->no_shrink)
+		return;
+	rt_shrink_result sr;
+	if (!o->quiet)
+		fprintf(stderr, "shrinking the failing run (%s, %" PRIu64 " ops)...\n",
+			model_inv_get(inv)->id, failed->sim.ops);
+	if (rt_shrink_run(spec, inv, o->shrink_seconds, &sr) == 0) {
+		replay_path(r->minimal_replay, sizeof(r->minimal_replay), o, r->seed, run, "-min");
+		write_replay(r->minimal_replay, o, spec, sr.tape, sr.n, inv);
+		r->shrunk = true;
+		r->original_ops = failed->sim.ops;
+		r->minimal_ops = sr.ops;
+		r->shrink_attempts = sr.attempts;
+		free(sr.tape);
+	}
+}
+
+/* ---- the campaign on the embedded store ---- */
+
+static int campaign(const rt_opts *o, rt_report *r)
+{
+	FILE *hist = NULL;
+	if (o->history != NULL && (hist = fopen(o->history, "w")) == NULL) {
+		cm_error("cannot write %s: %s", o->history, strerror(errno));
+		return CM_EXIT_USAGE;
+	}
+	rt_salvage_now.history = hist;
+	progress pg = {.on = !o->quiet && isatty(2), .start = cm_now_ns()};
+	uint64_t deadline = pg.start + (uint64_t)(o->seconds * 1e9);
+	int rc = CM_EXIT_CLEAN;
+	for (uint64_t run = 0; ; run++) {
+		if ((o->runs && run >= o->runs) || r->ops >= o->ops ||
+		    (run > 0 && cm_now_ns() > deadline))
+			break;
+		rt_run_spec spec = {
+			.seed = rt_derive_seed(r->seed, run), .clients = o->clients,
+			.ops = CM_MIN((uint64_t)RUN_OPS, o->ops - r->ops), .mutants = o->mutants,
+		};
+		model_history_writer *hw = NULL;
+		if (hist != NULL) {
+			model_history_header h = {.version = 1, .seed = spec.seed,
+						  .capabilities = RT_SIM_CAPS};
+			snprintf(h.target, sizeof(h.target), "sim run %" PRIu64, run);
+			snprintf(h.mutant, sizeof(h.mutant), "%s", o->mutant ? o->mutant : "");
+			hw = model_history_writer_new(hist, &h);
+		}
+		rt_run_out out;
+		int err = rt_run_sim(&spec, false, hw, &out);
+		if (hw != NULL)
+			model_history_writer_finish(hw);
+		if (err != 0) {
+			cm_error("run %" PRIu64 ": simulator set-up failed", run);
+			rt_run_out_free(&out);
+			rc = CM_EXIT_INTERNAL;
+			break;
+		}
+		rt_report_add_run(r, (uint32_t)run, &out);
+		r->seconds = (double)(cm_now_ns() - pg.start) / 1e9;
+		progress_show(&pg, r, false);
+		bool failed = out.stats.errors > 0;
+		if (failed && r->replay[0] == '\0') {
+			progress_show(&pg, r, true);
+			if (pg.on)
+				fputc('\n', stderr);
+			for (size_t i = 0; i < out.nv && i < 5; i++)
+				rt_violation_print(&out.v[i], stdout, isatty(1));
+			shrink_failure(o, r, &spec, run, &out);
+		}
+		rt_run_out_free(&out);
+		if (failed && !o->keep_going)
+			break;
+	}
+	progress_show(&pg, r, true);
+	if (pg.on)
+		fputc('\n', stderr);
+	rt_salvage_now.history = NULL;
+	if (hist != NULL)
+		fclose(hist);
+	r->seconds = (double)(cm_now_ns() - pg.start) / 1e9;
+	return rc;
+}
+
+static int finish_report(const rt_opts *o, rt_report *r, int rc)
+{
+	rt_report_print(r, stdout, isatty(1));
+	if (o->report != NULL && rt_report_write_json(r, o->report) != 0) {
+		cm_error("cannot write %s", o->report);
+		rc = CM_EXIT_USAGE;
+	}
+	if (o->junit != NULL && rt_report_write_junit(r, o->junit) != 0) {
+		cm_error("cannot write %s", o->junit);
+		rc = CM_EXIT_USAGE;
+	}
+	if (r->failure[0] != '\0')
+		cm_error("%s", r->failure);
+	if (rc == CM_EXIT_CLEAN && (r->errors > 0 || r->failure[0] != '\0'))
+		rc = CM_EXIT_VIOLATIONS;
+	return rc;
+}
+
+/* Every output, before the run: a bad path fails now, not after hours. */
+static int check_outputs(const rt_opts *o)
+{
+	char dir[REPLAY_DIR_MAX];
+	replay_dir(o, dir, sizeof(dir));
+	rt_path paths[] = {
+		{"--history", o->history, false},
+		{"--report", o->report, false},
+		{"--junit", o->junit, false},
+	};
+	if (rt_paths_refuse("run", paths, CM_ARRAY_LEN(paths)) != CM_EXIT_CLEAN)
+		return CM_EXIT_USAGE;
+	/* Replay files of a failing simulated run go beside the report. */
+	if (o->target == NULL && access(dir, W_OK | X_OK) != 0) {
+		cm_error("run: cannot write replay files in %s: %s", dir, strerror(errno));
+		return CM_EXIT_USAGE;
+	}
+	return CM_EXIT_CLEAN;
+}
+
+int rt_cmd_run(int argc, char **argv)
+{
+	rt_opts o;
+	int prc = rt_opts_parse(&o, argc, argv, usage);
+	if (prc >= 0)
+		return prc;
+	if (check_outputs(&o) != CM_EXIT_CLEAN)
+		return CM_EXIT_USAGE;
+	printf("ratchet: seed %" PRIu64 "\n", o.seed);
+	fflush(stdout);
+	rt_report r;
+	rt_report_init(&r, o.seed, o.target ? o.target_display : "sim");
+	snprintf(r.mutant, sizeof(r.mutant), "%s", o.mutant ? o.mutant : "");
+	rt_salvage_now.report = &r;
+	rt_salvage_now.report_path = o.report;
+	rt_salvage_now.junit_path = o.junit;
+	int rc;
+	if (o.target != NULL) {
+		rc = rt_wire_campaign(&o, &r);
+	} else {
+		r.capabilities = RT_SIM_CAPS;
+		rc = campaign(&o, &r);
+	}
+	rt_salvage_now.report = NULL; /* finish_report writes it */
+	if (rc == CM_EXIT_USAGE) {
+		rt_report_free(&r);
+		return rc;
+	}
+	rc = finish_report(&o, &r, rc);
+	rt_report_free(&r);
+	return rc;
+}

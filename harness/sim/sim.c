@@ -1,0 +1,599 @@
+/* The deterministic simulator: N virtual IMAP clients and a local delivery
+ * agent as coroutines in one thread, against the reference store on the
+ * in-memory file system. The file system's yield hook runs before every
+ * file-system call; there the choice source decides whether to switch to
+ * another client (so a delivery's steps interleave with a MOVE's), and
+ * whether to inject a fault: a crash of the whole store, the death of one
+ * client (leaving its lock behind), ENOSPC, a failed rename, and, with a
+ * crash, the loss of a mailbox's log. Every op is recorded as invoke and
+ * completion events and judged online by the checker. */
+#include "sim_private.h"
+#include "workload.h"
+#include "rs_session.h"
+#include "rs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PID_BASE 1000u
+#define STACK_SIZE (256u * 1024u)
+
+typedef struct sim sim;
+
+typedef struct sim_client {
+	sim *sim;
+	uint32_t id;
+	uint32_t pid;
+	bool lda;
+	bool dead;           /* killed or crashed: its calls fail until it unwinds */
+	bool in_op;
+	bool parked;         /* waiting at an op boundary for a checkpoint */
+	bool finished;
+	rt_coro *co;
+	rt_session *session;
+	rs_mailbox *lda_mb[RT_MAX_BOXES];
+	rt_view view;
+} sim_client;
+
+struct sim {
+	rt_sim_config cfg;
+	rt_choice *ch;
+	rs_fs *fs;
+	const char *root;
+	sim_client *cl;
+	unsigned ncl;
+	sim_client *cur;
+	sim_client auditor;
+	rt_workload work;
+	uint64_t t, op_id, ops_started;
+	bool quiet;
+	bool want_checkpoint;
+	uint64_t next_checkpoint;
+	bool *dead_pids;
+	size_t npids;
+	uint32_t next_pid;
+	rt_sim_result *res;
+	const rt_sim_hooks *hooks;
+	model_checker *checker;
+	uint32_t bands[5];   /* cumulative fault/switch thresholds */
+	sim_client *sleeper; /* waiting for a lock: not first in line */
+};
+
+/* ---- pids ---- */
+
+static uint32_t new_pid(sim *s)
+{
+	uint32_t pid = s->next_pid++;
+	size_t idx = pid - PID_BASE;
+	if (idx >= s->npids) {
+		size_t n = s->npids ? s->npids * 2 : 64;
+		while (n <= idx)
+			n *= 2;
+		s->dead_pids = cm_xrealloc(s->dead_pids, n);
+		memset(s->dead_pids + s->npids, 0, n - s->npids);
+		s->npids = n;
+	}
+	return pid;
+}
+
+static void pid_dies(sim *s, uint32_t pid)
+{
+	if (pid >= PID_BASE && pid - PID_BASE < s->npids)
+		s->dead_pids[pid - PID_BASE] = true;
+}
+
+static int pid_alive(void *ctx, uint32_t pid)
+{
+	sim *s = ctx;
+	if (pid < PID_BASE || pid - PID_BASE >= s->npids)
+		return pid < PID_BASE ? -1 : 1;
+	return s->dead_pids[pid - PID_BASE] ? 0 : 1;
+}
+
+/* ---- recording ---- */
+
+static void emit(sim *s, model_event *ev)
+{
+	ev->t_ns = ++s->t;
+	s->res->events++;
+	if (s->checker != NULL)
+		model_checker_feed(s->checker, ev);
+	if (s->hooks != NULL && s->hooks->on_event != NULL)
+		s->hooks->on_event(s->hooks->ctx, ev);
+}
+
+static uint64_t record_invoke(sim *s, uint32_t client, const model_op *op)
+{
+	model_event ev;
+	model_event_init(&ev);
+	ev.type = MODEL_EV_INVOKE;
+	ev.client = client;
+	ev.op_id = ++s->op_id;
+	ev.op = *op; /* shallow: emit only reads it */
+	emit(s, &ev);
+	s->res->ops++;
+	return ev.op_id;
+}
+
+static void record_completion(sim *s, uint32_t client, uint64_t op_id,
+			      const model_op *op, model_result *res, bool lost)
+{
+	model_event ev;
+	model_event_init(&ev);
+	ev.client = client;
+	ev.op_id = op_id;
+	ev.op = *op;
+	if (lost || res->status == MODEL_ST_UNKNOWN) {
+		ev.type = MODEL_EV_INFO;
+		res->status = MODEL_ST_UNKNOWN;
+		if (lost)
+			snprintf(res->text, sizeof(res->text), "connection lost");
+	} else {
+		ev.type = res->status == MODEL_ST_OK ? MODEL_EV_OK : MODEL_EV_FAIL;
+	}
+	ev.res = *res; /* shallow: emit only reads it */
+	if (lost)
+		ev.res.nut = 0; /* a dead client heard nothing */
+	emit(s, &ev);
+	if (lost) {
+		/* Nor does its view learn anything. */
+		model_result_clear(res);
+		res->status = MODEL_ST_UNKNOWN;
+	}
+}
+
+static void record_fault(sim *s, model_fault f, uint32_t client, const char *mailbox)
+{
+	model_event ev;
+	model_event_init(&ev);
+	ev.type = MODEL_EV_INFO;
+	ev.client = 0;
+	ev.op_id = ++s->op_id;
+	ev.op.kind = MODEL_OP_FAULT;
+	ev.op.fault = f;
+	ev.op.fault_client = client;
+	if (mailbox != NULL)
+		snprintf(ev.op.mailbox, sizeof(ev.op.mailbox), "%s", mailbox);
+	ev.res.status = MODEL_ST_UNKNOWN;
+	emit(s, &ev);
+	s->res->faults[f]++;
+}
+
+/* ---- faults ---- */
+
+static void kill_client(sim *s, sim_client *cl, bool record)
+{
+	if (cl->dead)
+		return;
+	cl->dead = true;
+	pid_dies(s, cl->pid);
+	if (cl->session != NULL)
+		rt_session_kill(cl->session); /* what it is in the middle of is lost */
+	if (record)
+		record_fault(s, MODEL_FAULT_KILL, cl->id, NULL);
+}
+
+static void crash(sim *s)
+{
+	rs_memfs_crash(s->fs, rt_choice_chance(s->ch, 500000)
+				      ? 1 + rt_choice_below(s->ch, 1u << 30) : 0);
+	record_fault(s, MODEL_FAULT_CRASH, 0, NULL);
+	for (unsigned i = 0; i < s->ncl; i++)
+		kill_client(s, &s->cl[i], false);
+	kill_client(s, &s->auditor, false);
+	if (rt_choice_chance(s->ch, s->cfg.p_index_loss)) {
+		/* Everything is down: an administrator loses a mailbox's log. */
+		int box = (int)rt_choice_below(s->ch, (uint64_t)s->work.mix.boxes);
+		char *dir = rt_store_mailbox_path(s->root, s->work.boxes[box]);
+		char *log = cm_xmalloc(strlen(dir) + 16);
+		sprintf(log, "%s/ratchet-log", dir);
+		sim_client *saved = s->cur;
+		s->cur = NULL;
+		s->fs->ops->unlink(s->fs, log);
+		s->fs->ops->fsync_dir(s->fs, dir);
+		s->cur = saved;
+		free(log);
+		free(dir);
+		record_fault(s, MODEL_FAULT_INDEX_LOSS, 0, s->work.boxes[box]);
+	}
+}
+
+static bool quota_call(rs_fs_call call)
+{
+	return call == RS_FS_WRITE || call == RS_FS_LINK || call == RS_FS_RENAME;
+}
+
+static void switch_away(sim *s)
+{
+	sim_client *cl = s->cur;
+	s->res->switches++;
+	rt_coro_yield();
+	s->cur = cl;
+}
+
+static int hook(void *ctx, rs_fs_call call, const char *path)
+{
+	sim *s = ctx;
+	sim_client *cl = s->cur;
+	(void)path;
+	if (cl == NULL)
+		return 0; /* the simulator itself (checkpoints, set-up) */
+	if (cl->dead)
+		return -EIO;
+	if (s->quiet)
+		return 0;
+	/* One decision per call; the top of the range holds the events, so
+	 * that 0 (an exhausted tape) means "nothing happens". */
+	if (s->bands[4] == 0 && call != RS_FS_SLEEP)
+		return 0;
+	uint64_t v = 1000000u - 1 - rt_choice_below(s->ch, 1000000);
+	if (v < s->bands[0]) {
+		crash(s);
+		return -EIO;
+	}
+	if (v < s->bands[1]) {
+		kill_client(s, cl, true);
+		return -EIO;
+	}
+	if (v < s->bands[2] && quota_call(call)) {
+		record_fault(s, MODEL_FAULT_ENOSPC, cl->id, NULL);
+		return -ENOSPC;
+	}
+	if (v < s->bands[3] && call == RS_FS_RENAME) {
+		record_fault(s, MODEL_FAULT_RENAME, cl->id, NULL);
+		return -EIO;
+	}
+	if (call == RS_FS_SLEEP)
+		s->sleeper = cl;
+	if (call == RS_FS_SLEEP || v < s->bands[4])
+		switch_away(s);
+	/* Killed or crashed while others ran: the call never happens. */
+	return cl->dead ? -EIO : 0;
+}
+
+/* ---- clients ---- */
+
+static void client_restart(sim *s, sim_client *cl)
+{
+	rt_session_free(cl->session);
+	cl->session = NULL;
+	for (int i = 0; i < RT_MAX_BOXES; i++) {
+		rs_close(cl->lda_mb[i]);
+		cl->lda_mb[i] = NULL;
+	}
+	rt_view_reset(&cl->view);
+	cl->dead = false;
+	cl->pid = new_pid(s);
+}
+
+static void exec_deliver(sim *s, sim_client *cl, const model_op *op, model_result *res)
+{
+	int box = rt_workload_box_index(&s->work, op->mailbox);
+	if (cl->lda_mb[box] == NULL) {
+		rs_options o = {.pid = cl->pid, .mutants = s->cfg.mutants,
+				.log_rotate_bytes = s->cfg.log_rotate_bytes};
+		char *dir = rt_store_mailbox_path(s->root, op->mailbox);
+		char *why = NULL;
+		rs_err err = rs_open(s->fs, dir, &o, &cl->lda_mb[box], &why);
+		free(dir);
+		free(why);
+		if (err != RS_OK) {
+			res->status = err == RS_EUNKNOWN ? MODEL_ST_UNKNOWN : MODEL_ST_NO;
+			snprintf(res->text, sizeof(res->text), "open: %s", rs_strerror(err));
+			return;
+		}
+	}
+	cm_buf msg = {0};
+	model_message_bytes(op->msg_id, &msg);
+	uint32_t uid = 0;
+	rs_err err = rs_append(cl->lda_mb[box], msg.data, msg.len, op->flags, &uid, NULL);
+	cm_buf_free(&msg);
+	if (err == RS_OK) {
+		res->status = MODEL_ST_OK;
+		res->code.kind = MODEL_CODE_APPENDUID;
+		res->code.uidvalidity = rs_uidvalidity(cl->lda_mb[box]);
+		cm_uidset_add(&res->code.set1, uid);
+	} else {
+		res->status = err == RS_EUNKNOWN ? MODEL_ST_UNKNOWN : MODEL_ST_NO;
+		snprintf(res->text, sizeof(res->text), "%s", rs_strerror(err));
+	}
+}
+
+static void exec_op(sim *s, sim_client *cl, const model_op *op, model_result *res)
+{
+	if (cl->lda) {
+		exec_deliver(s, cl, op, res);
+		return;
+	}
+	if (op->kind == MODEL_OP_CONNECT) {
+		rt_session_free(cl->session);
+		rt_session_options o = {.pid = cl->pid, .mutants = s->cfg.mutants,
+					.log_rotate_bytes = s->cfg.log_rotate_bytes};
+		cl->session = rt_session_new(s->fs, s->root, &o);
+	}
+	if (cl->session == NULL) {
+		res->status = MODEL_ST_UNKNOWN;
+		return;
+	}
+	rt_session_exec(cl->session, op, res);
+	if (op->kind == MODEL_OP_LOGOUT) {
+		rt_session_free(cl->session);
+		cl->session = NULL;
+	}
+}
+
+/* One op, start to end, recorded. */
+static void run_op(sim *s, sim_client *cl, const model_op *op)
+{
+	model_result res;
+	model_result_init(&res);
+	uint64_t id = record_invoke(s, cl->id, op);
+	cl->in_op = true;
+	exec_op(s, cl, op, &res);
+	cl->in_op = false;
+	bool lost = cl->dead;
+	record_completion(s, cl->id, id, op, &res, lost);
+	rt_view_apply(&cl->view, &s->work, op, &res);
+	if (res.status == MODEL_ST_UNKNOWN && !cl->lda) {
+		rt_session_free(cl->session);
+		cl->session = NULL;
+	}
+	model_result_free(&res);
+}
+
+static void client_main(void *arg)
+{
+	sim_client *cl = arg;
+	sim *s = cl->sim;
+	s->cur = cl;
+	for (;;) {
+		if (cl->dead)
+			client_restart(s, cl);
+		/* An exhausted tape means "stop": a shorter tape, a shorter run. */
+		if (s->ops_started >= s->cfg.ops || s->ch->exhausted)
+			break;
+		model_op op;
+		if (cl->lda)
+			rt_workload_deliver(&s->work, s->ch, &op);
+		else
+			rt_workload_next(&s->work, &cl->view, s->ch, &op);
+		s->ops_started++;
+		if (s->ops_started >= s->next_checkpoint && s->cfg.checkpoint_every) {
+			s->want_checkpoint = true;
+			s->next_checkpoint += s->cfg.checkpoint_every;
+		}
+		run_op(s, cl, &op);
+		model_op_free(&op);
+		if (s->want_checkpoint)
+			cl->parked = true;
+		s->res->switches++;
+		rt_coro_yield(); /* the scheduler picks who goes on */
+		s->cur = cl;
+	}
+	cl->finished = true;
+	s->cur = NULL;
+}
+
+/* ---- checkpoints ---- */
+
+static void audit_op(sim *s, model_op *op)
+{
+	sim_client *a = &s->auditor;
+	if (a->dead)
+		client_restart(s, a);
+	s->cur = a;
+	run_op(s, a, op);
+	s->cur = NULL;
+	model_op_free(op);
+}
+
+/* Quiet checkpoint: every op done; NOOP in every session; then a fresh
+ * EXAMINE + UID SEARCH ALL + UID FETCH of every mailbox. */
+/* What lost ops left half done (an unterminated commit, a MOVE intent)
+ * takes effect at the next writer's lock; make that happen now, so that
+ * "quiet" means quiet for every reader of the checkpoint. */
+static void settle_store(sim *s)
+{
+	rs_options o = {.pid = s->auditor.pid, .mutants = s->cfg.mutants,
+			.log_rotate_bytes = s->cfg.log_rotate_bytes};
+	for (int b = 0; b < s->work.mix.boxes; b++) {
+		char *dir = rt_store_mailbox_path(s->root, s->work.boxes[b]);
+		rs_mailbox *mb = NULL;
+		char *why = NULL;
+		if (rs_open(s->fs, dir, &o, &mb, &why) == RS_OK)
+			rs_recover(mb);
+		rs_close(mb);
+		free(why);
+		free(dir);
+	}
+}
+
+static void checkpoint(sim *s)
+{
+	model_op op;
+	s->quiet = true;
+	settle_store(s);
+	model_op_init(&op, MODEL_OP_CHECKPOINT);
+	uint64_t id = record_invoke(s, 0, &op);
+	for (unsigned i = 0; i < s->ncl; i++) {
+		sim_client *cl = &s->cl[i];
+		if (cl->lda || cl->session == NULL || cl->dead || !cl->view.selected)
+			continue;
+		model_op_init(&op, MODEL_OP_NOOP);
+		s->cur = cl;
+		run_op(s, cl, &op);
+		s->cur = NULL;
+	}
+	if (s->auditor.session == NULL || s->auditor.dead) {
+		model_op_init(&op, MODEL_OP_CONNECT);
+		audit_op(s, &op);
+	}
+	for (int b = 0; b < s->work.mix.boxes; b++) {
+		model_op ops[3];
+		rt_workload_audit(&s->work, b, true, ops);
+		for (int k = 0; k < 3; k++)
+			audit_op(s, &ops[k]);
+	}
+	model_op_init(&op, MODEL_OP_CHECKPOINT);
+	model_result res;
+	model_result_init(&res);
+	res.status = MODEL_ST_OK;
+	record_completion(s, 0, id, &op, &res, false);
+	model_result_free(&res);
+	s->res->checkpoints++;
+	s->quiet = false;
+	s->want_checkpoint = false;
+	for (unsigned i = 0; i < s->ncl; i++)
+		s->cl[i].parked = false;
+}
+
+/* ---- scheduler ---- */
+
+static bool all_quiet(const sim *s)
+{
+	for (unsigned i = 0; i < s->ncl; i++)
+		if (!s->cl[i].finished && !s->cl[i].parked)
+			return false;
+	return true;
+}
+
+static sim_client *pick(sim *s, sim_client *last)
+{
+	/* Candidates: runnable clients; the last one first, so that 0 means
+	 * "carry on". */
+	sim_client *cand[64];
+	unsigned n = 0;
+	if (last != NULL && !last->finished && !last->parked && last != s->sleeper)
+		cand[n++] = last;
+	for (unsigned i = 0; i < s->ncl && n < 64; i++) {
+		sim_client *cl = &s->cl[i];
+		if ((cl != last || cl == s->sleeper) && !cl->finished && !cl->parked &&
+		    cl != s->sleeper)
+			cand[n++] = cl;
+	}
+	if (s->sleeper != NULL && !s->sleeper->finished && !s->sleeper->parked &&
+	    n < 64)
+		cand[n++] = s->sleeper;
+	s->sleeper = NULL;
+	if (n == 0)
+		return NULL;
+	return cand[rt_choice_below(s->ch, n)];
+}
+
+static void setup_bands(sim *s)
+{
+	const rt_sim_config *c = &s->cfg;
+	s->bands[0] = c->p_crash;
+	s->bands[1] = s->bands[0] + c->p_kill;
+	s->bands[2] = s->bands[1] + c->p_enospc;
+	s->bands[3] = s->bands[2] + c->p_rename;
+	s->bands[4] = s->bands[3] + c->p_switch;
+	if (s->bands[4] > 1000000)
+		cm_panic("sim: probabilities add up to more than 1");
+}
+
+static int setup_store(sim *s)
+{
+	s->fs->ops->mkdir(s->fs, s->root);
+	s->fs->ops->fsync_dir(s->fs, "/");
+	for (int b = 0; b < s->work.mix.boxes; b++)
+		if (rt_store_create_mailbox(s->fs, s->root, s->work.boxes[b]) != RS_OK)
+			return -1;
+	return 0;
+}
+
+int rt_sim_run(const rt_sim_config *cfg, rt_choice *ch, const rt_sim_hooks *hooks,
+	       model_checker *checker, rt_sim_result *res)
+{
+	static const char *const boxes[RT_MAX_BOXES] = {"INBOX", "Archive", "Work",
+							"Junk"};
+	sim s;
+	memset(&s, 0, sizeof(s));
+	memset(res, 0, sizeof(*res));
+	s.cfg = *cfg;
+	s.ch = ch;
+	s.res = res;
+	s.hooks = hooks;
+	s.checker = checker;
+	s.root = "/mail";
+	s.next_pid = PID_BASE;
+	s.next_checkpoint = cfg->checkpoint_every;
+	setup_bands(&s);
+	rt_workload_init(&s.work, &cfg->mix, RT_SIM_CAPS, boxes, "m");
+	s.work.message_bytes = model_message_bytes;
+	s.fs = rs_memfs_new();
+	rs_memfs_set_pid_alive(s.fs, pid_alive, &s);
+	if (setup_store(&s) < 0) {
+		rs_fs_destroy(s.fs);
+		return -1;
+	}
+	rs_memfs_set_hook(s.fs, hook, &s);
+	s.ncl = cfg->clients + (cfg->deliverer ? 1 : 0);
+	s.cl = cm_xcalloc(s.ncl, sizeof(*s.cl));
+	for (unsigned i = 0; i < s.ncl; i++) {
+		sim_client *cl = &s.cl[i];
+		cl->sim = &s;
+		cl->id = i + 1;
+		cl->lda = cfg->deliverer && i == s.ncl - 1;
+		cl->pid = new_pid(&s);
+		rt_view_reset(&cl->view);
+		cl->co = rt_coro_new(STACK_SIZE, client_main, cl);
+	}
+	s.auditor.sim = &s;
+	s.auditor.id = s.ncl + 1;
+	s.auditor.pid = new_pid(&s);
+	rt_view_reset(&s.auditor.view);
+
+	sim_client *last = NULL;
+	for (;;) {
+		if (s.want_checkpoint && all_quiet(&s))
+			checkpoint(&s);
+		sim_client *next = pick(&s, last);
+		if (next == NULL)
+			break;
+		last = next;
+		rt_coro_resume(next->co);
+		s.cur = NULL;
+	}
+	checkpoint(&s); /* the end state, judged quietly */
+	res->decisions = ch->decisions;
+
+	rs_memfs_set_hook(s.fs, NULL, NULL);
+	for (unsigned i = 0; i < s.ncl; i++) {
+		client_restart(&s, &s.cl[i]);
+		rt_view_free(&s.cl[i].view);
+		rt_coro_free(s.cl[i].co);
+	}
+	client_restart(&s, &s.auditor);
+	rt_view_free(&s.auditor.view);
+	free(s.cl);
+	free(s.dead_pids);
+	rs_fs_destroy(s.fs);
+	return 0;
+}
+
+/* ---- configuration ---- */
+
+void rt_sim_config_swarm(rt_sim_config *cfg, rt_choice *ch)
+{
+	/* Every run draws its own shape from the choice source (swarm
+	 * testing); 0 everywhere is the simplest run. */
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->clients = 2 + (unsigned)rt_choice_below(ch, 7);
+	cfg->deliverer = rt_choice_chance(ch, 700000);
+	rt_mix_swarm(&cfg->mix, ch);
+	cfg->p_switch = (uint32_t)rt_choice_below(ch, 400000);
+	bool faults = rt_choice_chance(ch, 600000);
+	if (faults) {
+		cfg->p_crash = (uint32_t)rt_choice_below(ch, 300);
+		cfg->p_kill = (uint32_t)rt_choice_below(ch, 300);
+		cfg->p_enospc = (uint32_t)rt_choice_below(ch, 3000);
+		cfg->p_rename = (uint32_t)rt_choice_below(ch, 5000);
+		cfg->p_index_loss = (uint32_t)rt_choice_below(ch, 400000);
+	}
+	cfg->checkpoint_every = 50 + (uint32_t)rt_choice_below(ch, 400);
+	cfg->log_rotate_bytes = rt_choice_chance(ch, 300000) ? 4096 : 0;
+	cfg->ops = 2000;
+}

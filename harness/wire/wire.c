@@ -1,0 +1,668 @@
+/* The wire target: `ratchet run --target imap://USER:PASS@HOST:PORT`.
+ *
+ * N virtual clients (one connection each) plus a delivery connection run
+ * the shared workload against a real server from one poll() loop; every
+ * op is recorded with monotonic times and judged online by the checker.
+ * Every so many ops the campaign goes quiet (no new ops until all are
+ * answered), sends NOOP in every session that has a mailbox selected, and
+ * an auditor connection reads each mailbox fresh (EXAMINE, UID SEARCH ALL,
+ * UID FETCH 1:*): the checkpoint the simulator makes (sim.c).
+ *
+ * Time: --seconds S is a wall-clock bound from the campaign's start (set-up
+ * included). No op starts after S; the ops in flight then and the final
+ * checkpoint get a grace G = --timeout, and at S + G whatever is still in
+ * flight is cut (outcome unknown) and the checkpoint is left open (lost
+ * replies, not judged). Clean-up then has G of its own: each admin
+ * command gets the smaller of --timeout and the time left, and a mailbox
+ * it cannot delete in time is named on stderr. So a server answering
+ * every command in 9 s ends a `--seconds 5` run within 5 + 2 x 10 s.
+ *
+ * Exit codes: 0 clean, 1 violations, 2 bad URL / unreachable server /
+ * failed login / refused prefix (one line on stderr). */
+#include "wire_private.h"
+#include "rs_session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CONNECT_FAILS 8
+
+typedef enum phase {
+	PH_RUN,     /* clients take ops from the workload */
+	PH_DRAIN,   /* waiting for every op in flight to end */
+	PH_NOOP,    /* the checkpoint's NOOPs */
+	PH_AUDIT,   /* the checkpoint's fresh reads */
+	PH_DONE,
+} phase;
+
+typedef struct loop {
+	rt_wire w;
+	phase ph;
+	bool stopping;              /* budget spent: one last checkpoint */
+	bool keep_going;            /* else stop at the first error */
+	struct conflict {           /* a scripted conflict, see conflict_step */
+		rt_wire_client *a, *b;
+		uint32_t uid;
+		int stage;          /* 0 none, 1 A reads, 2 B writes, 3 A stores */
+	} cf;
+	uint64_t budget, started;   /* workload ops */
+	uint64_t deadline;          /* no op starts after it */
+	uint64_t hard_deadline;     /* nothing in flight after it (+ grace) */
+	bool cut;                   /* the run was cut at hard_deadline */
+	uint64_t every, next_ckpt;  /* checkpoint spacing in ops */
+	uint64_t ckpt_id, checkpoints;
+	uint64_t start_ns, progress_ns;
+	bool progress;
+	char fatal[256];
+	struct pollfd *pfd;
+	rt_wire_client **pcl;
+} loop;
+
+/* ---- what clients do next ---- */
+
+static rt_wire_client *auditor(loop *L)
+{
+	return &L->w.cl[L->w.ncl - 1];
+}
+
+static void next_workload_op(loop *L, rt_wire_client *cl, model_op *op)
+{
+	rt_wire *w = &L->w;
+	if (cl->role == RT_WIRE_LDA)
+		rt_workload_deliver(&w->work, &cl->ch, op);
+	else
+		rt_workload_next(&w->work, &cl->view, &cl->ch, op);
+	if (!rt_wire_op_fit(op, w->setup->caps, w->setup->allowed)) {
+		model_op_free(op);
+		model_op_init(op, MODEL_OP_NOOP);
+	}
+}
+
+static void connect_op(rt_wire_client *cl, uint64_t now, bool record)
+{
+	if (now < cl->retry_at)
+		return;
+	model_op op;
+	model_op_init(&op, MODEL_OP_CONNECT);
+	rt_wire_client_start(cl, &op, record);
+}
+
+/* Recorded events so far: think time is counted in them, so that what
+ * other clients did while one thinks has completed, not only started. */
+static uint64_t events_now(const loop *L)
+{
+	return model_checker_get_stats(L->w.checker)->events;
+}
+
+/* One idle client of the running phase. */
+static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
+{
+	if (L->started >= L->budget || now >= L->deadline ||
+	    (!L->keep_going && model_checker_get_stats(L->w.checker)->errors > 0)) {
+		L->stopping = true;
+		return;
+	}
+	if (cl->role == RT_WIRE_LDA && !rt_wire_client_usable(cl)) {
+		connect_op(cl, now, false); /* deliveries have no session to record */
+		return;
+	}
+	if (!cl->view.connected && now < cl->retry_at)
+		return;
+	model_op op;
+	next_workload_op(L, cl, &op);
+	L->started++;
+	/* Think time, counted in other clients' ops: without it a client
+	 * sends its next command the moment the last one ends, and a STORE
+	 * would never act on a view others have changed since (what a server
+	 * that trusts a stale view gets wrong). */
+	if (cl->role != RT_WIRE_LDA)
+		cl->resume_at = events_now(L) + 2 * rt_choice_below(&cl->ch, L->w.users + 1);
+	if (L->started >= L->next_ckpt && L->every) {
+		L->ph = PH_DRAIN;
+		L->next_ckpt += L->every;
+	}
+	rt_wire_client_start(cl, &op, true);
+}
+
+/* A scripted op (checkpoint); the auditor reconnects first if needed. */
+static void feed_queue(rt_wire_client *cl, uint64_t now)
+{
+	if (cl->role == RT_WIRE_AUDITOR && !rt_wire_client_usable(cl)) {
+		connect_op(cl, now, true);
+		return;
+	}
+	model_op op = cl->queue[0];
+	memmove(cl->queue, cl->queue + 1, (cl->nqueue - 1) * sizeof(*cl->queue));
+	cl->nqueue--;
+	rt_wire_client_start(cl, &op, true);
+}
+
+static bool all_idle(const loop *L)
+{
+	for (unsigned i = 0; i < L->w.ncl; i++)
+		if (L->w.cl[i].state != RT_WIRE_IDLE || L->w.cl[i].nqueue > 0)
+			return false;
+	return true;
+}
+
+/* ---- checkpoints ---- */
+
+static void begin_checkpoint(loop *L)
+{
+	rt_wire *w = &L->w;
+	L->ckpt_id = rt_wire_record_checkpoint(w, 0);
+	for (unsigned i = 0; i < w->users; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (!rt_wire_client_usable(cl) || !cl->view.selected)
+			continue;
+		model_op op;
+		model_op_init(&op, MODEL_OP_NOOP);
+		rt_wire_client_push(cl, &op);
+	}
+	L->ph = PH_NOOP;
+}
+
+static void audit_ops(loop *L)
+{
+	rt_wire *w = &L->w;
+	rt_wire_client *a = auditor(L);
+	bool cs = (w->setup->caps & MODEL_CAP_CONDSTORE) != 0;
+	for (int b = 0; b < w->work.mix.boxes; b++) {
+		model_op ops[3];
+		rt_workload_audit(&w->work, b, cs, ops);
+		for (int k = 0; k < 3; k++)
+			rt_wire_client_push(a, &ops[k]);
+	}
+	L->ph = PH_AUDIT;
+}
+
+static void end_checkpoint(loop *L)
+{
+	rt_wire_record_checkpoint(&L->w, L->ckpt_id);
+	L->checkpoints++;
+	L->ph = L->stopping ? PH_DONE : PH_RUN;
+}
+
+/* ---- the scheduler: one pass over the clients ---- */
+
+/* Returns true if the phase changed: schedule again before polling. */
+/* ---- scripted conflicts ----
+ *
+ * The issue's "read a modseq, let another client change the message, then
+ * store conditionally", in that order across two connections: A fetches
+ * UID x's MODSEQ, B changes x (and completes), then A stores with
+ * UNCHANGEDSINCE what it read. A correct server answers MODIFIED; one that
+ * compares with a stale view of its own (unchangedsince-stale) applies it,
+ * and the checker has B's completed change as evidence. */
+
+static const rt_view_entry *view_uid(const rt_view *v, uint32_t uid)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->e[i].uid == uid)
+			return &v->e[i];
+	return NULL;
+}
+
+static bool ready(const rt_wire_client *cl)
+{
+	return cl->state == RT_WIRE_IDLE && cl->nqueue == 0 && cl->view.selected &&
+	       !cl->view.readonly && cl->view.condstore && rt_wire_client_usable(cl);
+}
+
+/* Picks A, B and a UID both know, with a probability from A's choices. */
+static void conflict_start(loop *L, rt_wire_client *a)
+{
+	if (!(L->w.setup->caps & MODEL_CAP_CONDSTORE) || !ready(a) ||
+	    a->role != RT_WIRE_USER || !rt_choice_chance(&a->ch, 100000))
+		return;
+	for (unsigned i = 0; i < L->w.users; i++) {
+		rt_wire_client *b = &L->w.cl[i];
+		if (b == a || !ready(b) || b->view.box != a->view.box || a->view.n == 0)
+			continue;
+		const rt_view_entry *e = &a->view.e[rt_choice_below(&a->ch, a->view.n)];
+		if (e->uid == 0 || view_uid(&b->view, e->uid) == NULL)
+			return;
+		L->cf = (struct conflict){a, b, e->uid, 1};
+		model_op op;
+		model_op_init(&op, MODEL_OP_FETCH);
+		op.uid = true;
+		cm_uidset_add(&op.set, e->uid);
+		op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
+		rt_wire_client_push(a, &op);
+		L->started++;
+		return;
+	}
+}
+
+static void conflict_step(loop *L)
+{
+	struct conflict *cf = &L->cf;
+	if (cf->stage == 0 || cf->a->state != RT_WIRE_IDLE || cf->a->nqueue ||
+	    cf->b->state != RT_WIRE_IDLE || cf->b->nqueue)
+		return;
+	const rt_view_entry *e = view_uid(&cf->a->view, cf->uid);
+	if (!rt_wire_client_usable(cf->a) || !rt_wire_client_usable(cf->b) || e == NULL ||
+	    cf->stage == 3) {
+		cf->stage = 0; /* done, or the scene fell apart */
+		return;
+	}
+	model_op op;
+	model_op_init(&op, MODEL_OP_STORE);
+	op.uid = true;
+	cm_uidset_add(&op.set, cf->uid);
+	op.flags = (cf->stage == 2 ? CM_FLAG_SEEN : CM_FLAG_FLAGGED) & L->w.setup->allowed;
+	if (cf->stage == 1) {
+		/* B toggles \Flagged, so that its STORE changes something. */
+		const rt_view_entry *eb = view_uid(&cf->b->view, cf->uid);
+		op.mode = eb != NULL && (eb->flags & CM_FLAG_FLAGGED) ? MODEL_STORE_REMOVE
+								       : MODEL_STORE_ADD;
+		rt_wire_client_push(cf->b, &op);
+		cf->stage = 2;
+	} else {
+		op.mode = MODEL_STORE_REPLACE;
+		op.has_unchangedsince = true;
+		op.unchangedsince = e->modseq;
+		rt_wire_client_push(cf->a, &op);
+		cf->stage = 3;
+	}
+	L->started++;
+}
+
+/* Clients still thinking; if every idle one is and none is busy, the
+ * nearest wakes up (nobody else would start an op to wake them). */
+static rt_wire_client *thinker_to_wake(loop *L)
+{
+	rt_wire_client *best = NULL;
+	for (unsigned i = 0; i < L->w.ncl; i++) {
+		rt_wire_client *cl = &L->w.cl[i];
+		if (cl->role == RT_WIRE_AUDITOR || cl->role == RT_WIRE_LDA)
+			continue;
+		if (cl->state != RT_WIRE_IDLE)
+			return NULL; /* a busy client will start more */
+		if (cl->resume_at > events_now(L) &&
+		    (best == NULL || cl->resume_at < best->resume_at))
+			best = cl;
+	}
+	return best;
+}
+
+static bool schedule(loop *L, uint64_t now)
+{
+	rt_wire *w = &L->w;
+	phase before = L->ph;
+	bool run = L->ph == PH_RUN && !L->stopping;
+	rt_wire_client *wake = run ? thinker_to_wake(L) : NULL;
+	if (wake != NULL)
+		wake->resume_at = events_now(L);
+	if (run)
+		conflict_step(L);
+	else
+		L->cf.stage = 0;
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (cl->state != RT_WIRE_IDLE)
+			continue;
+		bool in_scene = L->cf.stage != 0 && (cl == L->cf.a || cl == L->cf.b);
+		if (run && !in_scene && L->cf.stage == 0 && cl->nqueue == 0)
+			conflict_start(L, cl);
+		if (cl->nqueue > 0)
+			feed_queue(cl, now);
+		else if (run && !in_scene && cl->role != RT_WIRE_AUDITOR &&
+			 cl->resume_at <= events_now(L))
+			feed_client(L, cl, now);
+	}
+	if (L->stopping && L->ph == PH_RUN)
+		L->ph = PH_DRAIN;
+	if (all_idle(L)) {
+		switch (L->ph) {
+		case PH_DRAIN: begin_checkpoint(L); break;
+		case PH_NOOP: audit_ops(L); break;
+		case PH_AUDIT: end_checkpoint(L); break;
+		default: break;
+		}
+	}
+	return L->ph != before;
+}
+
+/* A client that cannot connect again and again: the server is gone. */
+static bool server_lost(loop *L)
+{
+	for (unsigned i = 0; i < L->w.ncl; i++) {
+		const rt_wire_client *cl = &L->w.cl[i];
+		if (cl->fails >= MAX_CONNECT_FAILS) {
+			snprintf(L->fatal, sizeof(L->fatal), "lost %.60s: %u connections in a "
+				 "row failed (%.60s)", L->w.setup->url.display, cl->fails,
+				 cl->last_error);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- the poll loop ---- */
+
+static int poll_timeout(loop *L, uint64_t now)
+{
+	int ms = 100; /* retries, greetings, the deadline: coarse is enough */
+	for (unsigned i = 0; i < L->w.ncl; i++) {
+		const rt_wire_client *cl = &L->w.cl[i];
+		if (cl->conn == NULL || cl->closed)
+			continue;
+		int t = imapc_conn_timeout_ms(cl->conn, now);
+		if (t >= 0 && t < ms)
+			ms = t;
+	}
+	return ms;
+}
+
+static void poll_once(loop *L)
+{
+	rt_wire *w = &L->w;
+	nfds_t n = 0;
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (cl->conn == NULL || cl->closed)
+			continue;
+		L->pfd[n] = (struct pollfd){.fd = imapc_conn_fd(cl->conn),
+					    .events = imapc_conn_poll_events(cl->conn)};
+		L->pcl[n++] = cl;
+	}
+	int rc = poll(L->pfd, n, poll_timeout(L, cm_now_ns()));
+	if (rc < 0 && errno != EINTR)
+		cm_panic("wire: poll: %s", strerror(errno));
+	for (nfds_t i = 0; i < n; i++) {
+		rt_wire_client *cl = L->pcl[i];
+		if (cl->conn != NULL && !cl->closed)
+			imapc_conn_handle(cl->conn, rc > 0 ? L->pfd[i].revents : 0);
+	}
+	uint64_t now = cm_now_ns();
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		if (cl->conn != NULL && !cl->closed)
+			imapc_conn_check_timeouts(cl->conn, now);
+		rt_wire_client_tick(cl, now);
+	}
+}
+
+static void show_progress(loop *L, bool force)
+{
+	uint64_t now = cm_now_ns();
+	if (!L->progress || (!force && now - L->progress_ns < 200000000u))
+		return;
+	L->progress_ns = now;
+	double el = (double)(now - L->start_ns) / 1e9;
+	const model_checker_stats *st = model_checker_get_stats(L->w.checker);
+	fprintf(stderr, "\r  ops %" PRIu64 "  %.0f ops/s  checkpoints %" PRIu64
+		"  reconnects %" PRIu64 "  violations %" PRIu64 "   ", L->w.ops,
+		el > 0 ? (double)L->w.ops / el : 0.0, L->checkpoints, L->w.reconnects,
+		st->errors + st->warnings);
+	if (force)
+		fputc('\n', stderr);
+}
+
+/* The grace is over: every connection is closed (its op ends with outcome
+ * unknown), queued checkpoint ops are dropped, the run ends. */
+static void cut_run(loop *L)
+{
+	rt_wire *w = &L->w;
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_client *cl = &w->cl[i];
+		for (size_t k = 0; k < cl->nqueue; k++)
+			model_op_free(&cl->queue[k]);
+		cl->nqueue = 0;
+		if (cl->conn != NULL && !cl->closed)
+			imapc_conn_close(cl->conn, "closed by client: the run's time "
+					 "(--seconds and its grace) is up");
+	}
+	L->cut = true;
+	L->ph = PH_DONE;
+}
+
+static void run_loop(loop *L)
+{
+	while (L->ph != PH_DONE) {
+		if (cm_now_ns() >= L->hard_deadline) {
+			cut_run(L);
+			break;
+		}
+		/* Phase changes need no network: no poll wait in between. */
+		for (int i = 0; i < 8 && schedule(L, cm_now_ns()); i++)
+			;
+		if (L->ph == PH_DONE)
+			break;
+		if (server_lost(L))
+			return;
+		poll_once(L);
+		show_progress(L, false);
+	}
+}
+
+/* ---- set-up ---- */
+
+static uint64_t grace_ns(const rt_opts *o)
+{
+	return (uint64_t)(o->timeout * 1e9);
+}
+
+/* When the run must stop starting ops (UINT64_MAX: no time bound). */
+static uint64_t time_bound(const rt_opts *o, uint64_t start_ns)
+{
+	/* --ops alone runs that many ops, --seconds alone that long; both:
+	 * whichever ends first; neither: the defaults, whichever first. */
+	return o->seconds_set || !o->ops_set ? start_ns + (uint64_t)(o->seconds * 1e9)
+					     : UINT64_MAX;
+}
+
+static void budget(loop *L, const rt_opts *o, uint64_t start_ns)
+{
+	L->start_ns = start_ns;
+	L->keep_going = o->keep_going;
+	L->budget = o->ops_set || !o->seconds_set ? o->ops : UINT64_MAX;
+	L->deadline = time_bound(o, start_ns);
+	L->hard_deadline = L->deadline == UINT64_MAX ? UINT64_MAX : L->deadline + grace_ns(o);
+}
+
+static void make_clients(loop *L)
+{
+	rt_wire *w = &L->w;
+	w->ncl = w->users + 2;
+	w->cl = cm_xcalloc(w->ncl, sizeof(*w->cl));
+	for (unsigned i = 0; i < w->ncl; i++) {
+		rt_wire_role role = i < w->users ? RT_WIRE_USER
+				    : i == w->users ? RT_WIRE_LDA : RT_WIRE_AUDITOR;
+		rt_wire_client_init(&w->cl[i], w, i + 1, role);
+	}
+	L->pfd = cm_xcalloc(w->ncl, sizeof(*L->pfd));
+	L->pcl = cm_xcalloc(w->ncl, sizeof(*L->pcl));
+}
+
+static void make_workload(loop *L, rt_choice *ch)
+{
+	rt_wire *w = &L->w;
+	rt_mix mix;
+	rt_mix_default(&mix);
+	mix.boxes = w->setup->nboxes;
+	mix.box_target = w->o->box_size;
+	const char *names[RT_MAX_BOXES];
+	for (int i = 0; i < RT_MAX_BOXES; i++)
+		names[i] = w->setup->boxes[i];
+	/* Ids unique across runs, so that a --reuse'd or --keep'd mailbox
+	 * never holds two messages with one id. */
+	char idp[24];
+	uint64_t salt[2] = {w->o->seed, cm_wall_ns() ^ (uint64_t)getpid()};
+	snprintf(idp, sizeof(idp), "w%010" PRIx64, (uint64_t)(cm_hash64(salt, sizeof(salt)) & 0xffffffffffULL));
+	rt_workload_init(&w->work, &mix, w->setup->caps, names, idp);
+	w->work.message_bytes = model_message_bytes;
+	/* A checkpoint stalls every client (drain, NOOPs, a full read of each
+	 * mailbox): space them by the number of clients, a few per run. */
+	L->every = (50 + rt_choice_below(ch, 100)) * CM_MAX(w->users, 4u);
+	L->next_ckpt = L->every;
+}
+
+static int open_history(loop *L, const rt_opts *o, FILE **f)
+{
+	rt_wire *w = &L->w;
+	*f = NULL;
+	if (o->history == NULL)
+		return 0;
+	if ((*f = fopen(o->history, "w")) == NULL) {
+		cm_error("cannot write %s: %s", o->history, strerror(errno));
+		return -1;
+	}
+	model_history_header h = {.version = 1, .seed = o->seed,
+				  .capabilities = w->setup->caps, .clients = w->users + 1};
+	snprintf(h.target, sizeof(h.target), "%.127s", w->setup->url.display);
+	w->hist = model_history_writer_new(*f, &h);
+	return 0;
+}
+
+static void fill_report(loop *L, rt_report *r)
+{
+	rt_wire *w = &L->w;
+	snprintf(r->target, sizeof(r->target), "%.127s", w->setup->url.display);
+	r->capabilities = w->setup->caps;
+	rt_report_add_checker(r, 0, w->checker);
+	r->runs = 1;
+	r->clients_min = r->clients_max = w->users;
+	r->checkpoints = L->checkpoints;
+	for (unsigned i = 0; i < w->ncl; i++)
+		r->decisions += w->cl[i].ch.decisions;
+	r->seconds = (double)(cm_now_ns() - L->start_ns) / 1e9;
+	r->wire = true;
+	r->unknown = w->unknown;
+	r->timeouts = w->timeouts;
+	r->connections_lost = w->connections_lost;
+	r->protocol_errors = w->protocol_errors;
+	/* A run that mostly got no answers proved little: it fails. */
+	rt_opts_unknown_ok(w->o, w->unknown, w->ops, r->failure, sizeof(r->failure));
+}
+
+static void print_intro(const loop *L, const rt_opts *o)
+{
+	const rt_wire_setup *s = L->w.setup;
+	if (o->quiet)
+		return;
+	printf("ratchet: ");
+	cm_escape_puts(stdout, s->url.display);
+	printf(", %u clients + delivery, mailboxes", L->w.users);
+	for (int i = 0; i < L->w.work.mix.boxes; i++) {
+		putchar(' ');
+		cm_escape_puts(stdout, s->boxes[i]); /* the namespace is the server's */
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+static void teardown(loop *L)
+{
+	rt_wire *w = &L->w;
+	for (unsigned i = 0; i < w->ncl; i++)
+		rt_wire_client_free(&w->cl[i]);
+	free(w->cl);
+	free(L->pfd);
+	free(L->pcl);
+	imapc_cmd_free(&w->cmd);
+	model_checker_free(w->checker);
+}
+
+static int campaign(loop *L, const rt_opts *o, rt_report *r, uint64_t start_ns)
+{
+	rt_wire *w = &L->w;
+	FILE *hf;
+	make_clients(L);
+	if (open_history(L, o, &hf) != 0) {
+		teardown(L);
+		return CM_EXIT_USAGE;
+	}
+	model_checker_options co = {
+		.capabilities = w->setup->caps,
+		.imap4rev2 = (w->setup->caps & MODEL_CAP_IMAP4REV2) != 0,
+	};
+	w->checker = model_checker_new(&co);
+	rt_salvage_now.history = hf;
+	rt_salvage_now.checker = w->checker;
+	rt_salvage_now.segment = 0;
+	print_intro(L, o);
+	budget(L, o, start_ns);
+	L->progress = !o->quiet && isatty(2);
+	/* A fresh read of every mailbox first: the checker then knows each
+	 * mailbox's epoch before any op adds to it (without UIDPLUS nothing
+	 * else would tie an early APPEND to a mailbox). */
+	L->ph = PH_DRAIN;
+	run_loop(L);
+	show_progress(L, true);
+	model_checker_finish(w->checker);
+	if (w->hist != NULL)
+		model_history_writer_finish(w->hist);
+	rt_salvage_now.history = NULL;
+	if (hf != NULL)
+		fclose(hf);
+	rt_salvage_now.checker = NULL; /* fill_report adds it */
+	fill_report(L, r);
+	teardown(L);
+	if (L->fatal[0] != '\0') {
+		cm_error("%s", L->fatal);
+		return CM_EXIT_USAGE;
+	}
+	return CM_EXIT_CLEAN;
+}
+
+/* An internal error's last act on the server: name this run's mailboxes
+ * and delete them (rt_salvage.clean). */
+typedef struct salvage_clean_ctx {
+	rt_wire_setup *setup;
+	const rt_opts *opts;
+	const char *id_prefix;
+} salvage_clean_ctx;
+
+static void salvage_clean(void *ctx)
+{
+	salvage_clean_ctx *sc = ctx;
+	rt_wire_setup *ws = sc->setup;
+	fprintf(stderr, "ratchet: this run's mailboxes on %s:", ws->url.display);
+	for (int i = 0; i < ws->nboxes; i++)
+		if (ws->created[i]) {
+			fputc(' ', stderr);
+			cm_escape_puts(stderr, ws->boxes[i]);
+		}
+	fputs("; deleting them\n", stderr);
+	rt_wire_setup_cleanup(ws, sc->opts, sc->id_prefix, cm_now_ns() + 10000000000ull);
+}
+
+int rt_wire_campaign(const rt_opts *o, rt_report *r)
+{
+	loop L;
+	rt_wire_setup setup;
+	memset(&L, 0, sizeof(L));
+	L.w.o = o;
+	L.w.setup = &setup;
+	L.w.users = o->clients ? o->clients : 4;
+	uint64_t start = cm_now_ns(), bound = time_bound(o, start);
+	int rc = rt_wire_setup_open(&setup, o, bound == UINT64_MAX ? 0 : bound + grace_ns(o));
+	if (rc != CM_EXIT_CLEAN) {
+		rt_wire_setup_close(&setup);
+		return rc;
+	}
+	rt_choice ch;
+	rt_choice_prng(&ch, o->seed, false);
+	/* From here an internal error deletes what the run created (INBOX
+	 * only once setup is ready, by then the id prefix is set). */
+	salvage_clean_ctx sc = {&setup, o, L.w.work.id_prefix};
+	rt_salvage_now.clean = salvage_clean;
+	rt_salvage_now.clean_ctx = &sc;
+	rc = rt_wire_setup_boxes(&setup, o, 2 + (int)rt_choice_below(&ch, 2));
+	if (rc == CM_EXIT_CLEAN) {
+		make_workload(&L, &ch);
+		rc = campaign(&L, o, r, start);
+	}
+	rt_salvage_now.clean = NULL; /* cleaned up here */
+	rt_wire_setup_cleanup(&setup, o, L.w.work.id_prefix,
+			      bound == UINT64_MAX ? 0 : cm_now_ns() + grace_ns(o));
+	rt_wire_setup_close(&setup);
+	rt_choice_free(&ch);
+	return rc;
+}

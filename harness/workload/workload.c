@@ -1,0 +1,582 @@
+/* The workload: what each client does next, chosen by the choice source
+ * from a swarm mix (each run enables a random subset of op kinds with
+ * random weights), using what the client has learned from its own
+ * responses (the view), as a real IMAP client would. Shared by the
+ * simulator and the wire driver. */
+#include "workload.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const flag_pool[] = {
+	"\\Seen", "\\Flagged", "\\Answered", "\\Draft", "$Junk", "$Forwarded",
+	"$Label1", "\\Deleted",
+};
+
+const char *rt_wk_name(rt_wk kind)
+{
+	static const char *const names[RT_WK_COUNT] = {
+		"noop", "select", "fetch-flags", "fetch-id", "store", "store-cond",
+		"append", "expunge", "copy", "move", "status", "search", "enable",
+		"fetch-changed", "reconnect", "store-seq", "examine",
+	};
+	return kind < RT_WK_COUNT ? names[kind] : "?";
+}
+
+/* ---- the client's view of its session ---- */
+
+void rt_view_reset(rt_view *v)
+{
+	v->connected = v->selected = v->readonly = false;
+	v->condstore = v->qresync = false;
+	v->box = -1;
+	v->n = 0;
+	v->hms = 0;
+	v->need_sync = v->trim_next = false;
+}
+
+void rt_view_free(rt_view *v)
+{
+	free(v->e);
+	for (int i = 0; i < RT_MAX_BOXES; i++)
+		cm_uidset_free(&v->cache[i].known);
+	memset(v, 0, sizeof(*v));
+}
+
+static void view_resize(rt_view *v, size_t n)
+{
+	if (n > v->cap) {
+		v->cap = n < 32 ? 32 : n * 2;
+		v->e = cm_xrealloc(v->e, v->cap * sizeof(*v->e));
+	}
+	for (size_t i = v->n; i < n; i++)
+		memset(&v->e[i], 0, sizeof(v->e[i]));
+	v->n = n;
+}
+
+static void view_remove(rt_view *v, size_t idx)
+{
+	memmove(&v->e[idx], &v->e[idx + 1], (v->n - idx - 1) * sizeof(*v->e));
+	v->n--;
+}
+
+static void view_vanish(rt_view *v, const cm_uidset *set)
+{
+	for (size_t i = v->n; i > 0; i--)
+		if (v->e[i - 1].uid && cm_uidset_contains(set, v->e[i - 1].uid))
+			view_remove(v, i - 1);
+}
+
+static void view_fetch(rt_view *v, const model_untagged *u)
+{
+	if (u->n < 1 || u->n > v->n)
+		return;
+	rt_view_entry *e = &v->e[u->n - 1];
+	if (u->fetch.has & MODEL_F_UID)
+		e->uid = u->fetch.uid;
+	if (u->fetch.has & MODEL_F_FLAGS) {
+		e->flags = u->fetch.flags;
+		e->has_flags = true;
+	}
+	if (u->fetch.has & MODEL_F_MODSEQ)
+		e->modseq = u->fetch.modseq;
+	if (u->fetch.has & MODEL_F_ID)
+		e->has_id = true;
+}
+
+static void view_code(rt_view *v, const model_code *code)
+{
+	if (code->kind == MODEL_CODE_HIGHESTMODSEQ && code->value > v->hms)
+		v->hms = code->value;
+	if (code->kind == MODEL_CODE_UIDVALIDITY)
+		v->uidvalidity = (uint32_t)code->value;
+}
+
+static void view_search(rt_view *v, const cm_uidset *set)
+{
+	if (cm_uidset_count(set) != v->n)
+		return;
+	size_t i = 0;
+	for (size_t r = 0; r < set->n; r++)
+		for (uint64_t uid = set->r[r].lo; uid <= set->r[r].hi; uid++)
+			v->e[i++].uid = (uint32_t)uid;
+}
+
+/* Remembers a mailbox's state for a later SELECT (QRESYNC ...). */
+static void view_remember(rt_view *v)
+{
+	if (!v->selected || v->box < 0 || v->box >= RT_MAX_BOXES || !v->qresync ||
+	    v->hms == 0)
+		return;
+	struct rt_view_cache *c = &v->cache[v->box];
+	c->uidvalidity = v->uidvalidity;
+	c->modseq = v->hms;
+	cm_uidset_clear(&c->known);
+	for (size_t i = 0; i < v->n; i++)
+		if (v->e[i].uid)
+			cm_uidset_add(&c->known, v->e[i].uid);
+}
+
+void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
+		   const model_result *res)
+{
+	if (op->kind == MODEL_OP_CONNECT) {
+		rt_view_reset(v);
+		v->connected = res->status == MODEL_ST_OK;
+		return;
+	}
+	v->trim_next = op->kind == MODEL_OP_STORE && op->silent &&
+		       op->mode == MODEL_STORE_ADD && op->flags == CM_FLAG_DELETED &&
+		       res->status == MODEL_ST_OK;
+	if (op->kind == MODEL_OP_SELECT) {
+		view_remember(v);
+		v->selected = false;
+		v->n = 0;
+		v->hms = 0;
+	}
+	for (size_t i = 0; i < res->nut; i++) {
+		const model_untagged *u = &res->ut[i];
+		switch (u->kind) {
+		case MODEL_UT_EXISTS:
+			if (u->n >= v->n)
+				view_resize(v, CM_MIN(u->n, RT_VIEW_MAX));
+			break;
+		case MODEL_UT_EXPUNGE:
+			if (u->n >= 1 && u->n <= v->n)
+				view_remove(v, u->n - 1);
+			break;
+		case MODEL_UT_VANISHED:
+			if (!u->earlier)
+				view_vanish(v, &u->set);
+			break;
+		case MODEL_UT_FETCH: view_fetch(v, u); break;
+		case MODEL_UT_CODE: view_code(v, &u->code); break;
+		case MODEL_UT_SEARCH:
+			if (op->kind == MODEL_OP_SEARCH && op->uid)
+				view_search(v, &u->set);
+			break;
+		case MODEL_UT_ENABLED:
+			if (u->caps & MODEL_CAP_QRESYNC)
+				v->qresync = v->condstore = true;
+			if (u->caps & MODEL_CAP_CONDSTORE)
+				v->condstore = true;
+			break;
+		case MODEL_UT_BYE: v->connected = false; break;
+		default: break;
+		}
+	}
+	if (res->code.kind != MODEL_CODE_NONE)
+		view_code(v, &res->code);
+	if (op->kind == MODEL_OP_SELECT && res->status == MODEL_ST_OK) {
+		v->selected = true;
+		v->readonly = op->readonly;
+		v->box = rt_workload_box_index(w, op->mailbox);
+		v->need_sync = true;
+		if (op->condstore || op->qresync)
+			v->condstore = true;
+	}
+	if (op->kind == MODEL_OP_FETCH && op->uid && res->status == MODEL_ST_OK &&
+	    cm_uidset_count(&op->set) > 1000)
+		v->need_sync = false;
+	if (res->status == MODEL_ST_UNKNOWN || op->kind == MODEL_OP_LOGOUT)
+		rt_view_reset(v);
+}
+
+/* ---- the mix ---- */
+
+void rt_mix_swarm(rt_mix *m, rt_choice *c)
+{
+	/* Swarm testing: a random subset of kinds, random weights. NOOP and
+	 * SELECT always stay (a client needs a mailbox). */
+	memset(m, 0, sizeof(*m));
+	for (int k = 0; k < RT_WK_COUNT; k++) {
+		bool on = k == RT_WK_SELECT || !rt_choice_chance(c, 250000);
+		m->w[k] = on ? (uint32_t)(1 + rt_choice_below(c, 10)) : 0;
+	}
+	m->w[RT_WK_NOOP] = CM_MAX(m->w[RT_WK_NOOP], 1u);
+	m->w[RT_WK_RECONNECT] = CM_MIN(m->w[RT_WK_RECONNECT], 2u);
+	m->w[RT_WK_ENABLE] = CM_MIN(m->w[RT_WK_ENABLE], 3u);
+	/* Most runs care about conflicts: keep some writes in every mix. */
+	if (m->w[RT_WK_STORE] + m->w[RT_WK_STORE_COND] + m->w[RT_WK_APPEND] == 0)
+		m->w[RT_WK_STORE] = m->w[RT_WK_APPEND] = 5;
+	m->deleted_per_million = (uint32_t)rt_choice_below(c, 300000);
+	m->boxes = 2 + (int)rt_choice_below(c, 2);
+}
+
+void rt_mix_default(rt_mix *m)
+{
+	static const uint32_t w[RT_WK_COUNT] = {
+		[RT_WK_NOOP] = 3, [RT_WK_SELECT] = 3, [RT_WK_FETCH_FLAGS] = 6,
+		[RT_WK_FETCH_ID] = 3, [RT_WK_STORE] = 8, [RT_WK_STORE_COND] = 5,
+		[RT_WK_APPEND] = 6, [RT_WK_EXPUNGE] = 3, [RT_WK_COPY] = 2,
+		[RT_WK_MOVE] = 3, [RT_WK_STATUS] = 2, [RT_WK_SEARCH] = 2,
+		[RT_WK_ENABLE] = 1, [RT_WK_FETCH_CHANGED] = 3, [RT_WK_RECONNECT] = 1,
+		[RT_WK_STORE_SEQ] = 2, [RT_WK_EXAMINE] = 1,
+	};
+	memset(m, 0, sizeof(*m));
+	memcpy(m->w, w, sizeof(w));
+	m->deleted_per_million = 120000;
+	m->boxes = 2;
+}
+
+static rt_wk pick_kind(const rt_mix *m, rt_choice *c)
+{
+	uint32_t total = 0;
+	for (int k = 0; k < RT_WK_COUNT; k++)
+		total += m->w[k];
+	uint64_t x = rt_choice_below(c, total ? total : 1);
+	for (int k = 0; k < RT_WK_COUNT; k++) {
+		if (x < m->w[k])
+			return (rt_wk)k;
+		x -= m->w[k];
+	}
+	return RT_WK_NOOP;
+}
+
+/* ---- op construction ---- */
+
+static void set_box(rt_workload *w, model_op *op, int box)
+{
+	snprintf(op->mailbox, sizeof(op->mailbox), "%s", w->boxes[box]);
+}
+
+int rt_workload_box_index(const rt_workload *w, const char *name)
+{
+	for (int i = 0; i < w->mix.boxes && i < RT_MAX_BOXES; i++)
+		if (strcmp(w->boxes[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static int other_box(rt_workload *w, const rt_view *v, rt_choice *c)
+{
+	int n = w->mix.boxes;
+	int b = (int)rt_choice_below(c, (uint64_t)(n - 1));
+	return b >= v->box ? b + 1 : b;
+}
+
+static cm_flags random_flags(rt_workload *w, rt_choice *c, bool allow_deleted)
+{
+	cm_flags f = 0;
+	size_t n = CM_ARRAY_LEN(flag_pool) - 1;
+	f |= w->flag_bits[rt_choice_below(c, n)];
+	if (rt_choice_chance(c, 300000))
+		f |= w->flag_bits[rt_choice_below(c, n)];
+	if (allow_deleted && rt_choice_chance(c, w->mix.deleted_per_million))
+		f |= CM_FLAG_DELETED;
+	return f;
+}
+
+/* One or a few UIDs the client knows, as a set. */
+static bool pick_uids(const rt_view *v, rt_choice *c, cm_uidset *set, int max)
+{
+	size_t known = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->e[i].uid)
+			known++;
+	if (known == 0)
+		return false;
+	int k = 1 + (int)rt_choice_below(c, (uint64_t)max);
+	for (int i = 0; i < k; i++) {
+		size_t pick = rt_choice_below(c, v->n);
+		for (size_t j = 0; j < v->n; j++) {
+			size_t idx = (pick + j) % v->n;
+			if (v->e[idx].uid) {
+				cm_uidset_add(set, v->e[idx].uid);
+				break;
+			}
+		}
+	}
+	return true;
+}
+
+static const rt_view_entry *entry_of(const rt_view *v, uint32_t uid)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->e[i].uid == uid)
+			return &v->e[i];
+	return NULL;
+}
+
+static void make_select(rt_workload *w, const rt_view *v, rt_choice *c,
+			model_op *op, bool examine)
+{
+	model_op_init(op, MODEL_OP_SELECT);
+	int box = (int)rt_choice_below(c, (uint64_t)w->mix.boxes);
+	set_box(w, op, box);
+	op->readonly = examine;
+	const struct rt_view_cache *cache = &v->cache[box];
+	if (v->qresync && cache->modseq && w->caps & MODEL_CAP_QRESYNC) {
+		op->qresync = true;
+		/* Sometimes a stale UIDVALIDITY: the server must send nothing. */
+		op->q_uidvalidity = rt_choice_chance(c, 50000) ? cache->uidvalidity - 1
+							     : cache->uidvalidity;
+		op->q_modseq = cache->modseq;
+		if (rt_choice_chance(c, 500000))
+			cm_uidset_copy(&op->q_known, &cache->known);
+	} else if ((w->caps & MODEL_CAP_CONDSTORE) && rt_choice_chance(c, 300000)) {
+		op->condstore = true;
+	}
+}
+
+static void make_sync_fetch(rt_workload *w, const rt_view *v, model_op *op)
+{
+	/* After SELECT: learn every UID, its flags and modseq. */
+	model_op_init(op, MODEL_OP_FETCH);
+	op->uid = true;
+	cm_uidset_add_range(&op->set, 1, UINT32_MAX);
+	op->items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_ID;
+	if (v->condstore || (w->caps & MODEL_CAP_CONDSTORE))
+		op->items |= MODEL_F_MODSEQ;
+}
+
+static bool make_store(rt_workload *w, const rt_view *v, rt_choice *c,
+		       model_op *op, bool cond, bool seq)
+{
+	model_op_init(op, MODEL_OP_STORE);
+	op->uid = !seq;
+	if (seq) {
+		if (v->n == 0)
+			return false;
+		uint32_t q = 1 + (uint32_t)rt_choice_below(c, v->n);
+		cm_uidset_add(&op->set, q);
+	} else if (!pick_uids(v, c, &op->set, 3)) {
+		return false;
+	}
+	op->mode = (model_store_mode)rt_choice_below(c, 3);
+	op->flags = random_flags(w, c, true);
+	op->silent = rt_choice_chance(c, 100000);
+	if (cond && (w->caps & MODEL_CAP_CONDSTORE) && !seq) {
+		/* The modseq the client last saw: stale on purpose when another
+		 * client changed the message since (the conflicts we want). */
+		const rt_view_entry *e = entry_of(v, op->set.r[0].lo);
+		op->has_unchangedsince = true;
+		op->unchangedsince = e && e->modseq ? e->modseq : v->hms;
+		if (rt_choice_chance(c, 20000))
+			op->unchangedsince = 0;
+	}
+	return true;
+}
+
+static void make_append(rt_workload *w, const rt_view *v, rt_choice *c,
+			model_op *op, model_op_kind kind)
+{
+	model_op_init(op, kind);
+	int box = v->selected && rt_choice_chance(c, 700000)
+			  ? v->box : (int)rt_choice_below(c, (uint64_t)w->mix.boxes);
+	set_box(w, op, box);
+	snprintf(op->msg_id, sizeof(op->msg_id), "%s-%" PRIu64, w->id_prefix,
+		 ++w->next_id);
+	op->flags = kind == MODEL_OP_DELIVER ? 0 : random_flags(w, c, false);
+	if (rt_choice_chance(c, 500000))
+		op->flags = 0;
+	if (w->message_bytes != NULL) {
+		cm_buf b = {0};
+		w->message_bytes(op->msg_id, &b);
+		op->size = (uint32_t)b.len;
+		op->body_hash = cm_hash64(b.data, b.len);
+		cm_buf_free(&b);
+	}
+}
+
+static bool make_expunge(const rt_view *v, rt_choice *c, model_op *op)
+{
+	model_op_init(op, MODEL_OP_EXPUNGE);
+	op->uid = rt_choice_chance(c, 700000);
+	if (!op->uid)
+		return true;
+	/* UID EXPUNGE of messages the client believes \Deleted. */
+	for (size_t i = 0; i < v->n; i++)
+		if (v->e[i].uid && (v->e[i].flags & CM_FLAG_DELETED))
+			cm_uidset_add(&op->set, v->e[i].uid);
+	if (op->set.n == 0)
+		return pick_uids(v, c, &op->set, 2);
+	return true;
+}
+
+/* Above mix.box_target messages a client trims the selected mailbox:
+ * UID STORE +FLAGS.SILENT (\\Deleted) on a few UIDs, then EXPUNGE, racing
+ * with everyone else. Long wire runs stay at a steady size, as load tools
+ * keep them, instead of every op slowing down as the mailboxes grow. */
+static bool make_trim(const rt_workload *w, const rt_view *v, rt_choice *c,
+		      model_op *op)
+{
+	if (v->trim_next) {
+		model_op_init(op, MODEL_OP_EXPUNGE);
+		return true;
+	}
+	if (v->n <= w->mix.box_target || !rt_choice_chance(c, 250000))
+		return false;
+	model_op_init(op, MODEL_OP_STORE);
+	op->uid = true;
+	op->mode = MODEL_STORE_ADD;
+	op->flags = CM_FLAG_DELETED;
+	op->silent = true;
+	return pick_uids(v, c, &op->set, 8);
+}
+
+static bool make_fetch(rt_workload *w, const rt_view *v, rt_choice *c,
+		       model_op *op, rt_wk kind)
+{
+	model_op_init(op, MODEL_OP_FETCH);
+	op->uid = true;
+	if (kind == RT_WK_FETCH_CHANGED) {
+		if (!(w->caps & MODEL_CAP_CONDSTORE) || v->hms == 0)
+			return false;
+		cm_uidset_add_range(&op->set, 1, UINT32_MAX);
+		op->items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
+		op->has_changedsince = true;
+		/* A modseq the client saw a while ago: the last HIGHESTMODSEQ,
+		 * or an older message modseq. */
+		op->changedsince = v->hms;
+		if (v->n > 0 && rt_choice_chance(c, 500000)) {
+			const rt_view_entry *e = &v->e[rt_choice_below(c, v->n)];
+			if (e->modseq)
+				op->changedsince = e->modseq - 1;
+		}
+		op->vanished = v->qresync && rt_choice_chance(c, 600000);
+		return true;
+	}
+	if (rt_choice_chance(c, 200000)) {
+		cm_uidset_add_range(&op->set, 1, UINT32_MAX);
+	} else if (!pick_uids(v, c, &op->set, 4)) {
+		return false;
+	}
+	if (kind == RT_WK_FETCH_ID)
+		op->items = MODEL_F_UID | MODEL_F_ID | MODEL_F_BODY | MODEL_F_SIZE |
+			    MODEL_F_IDATE;
+	else
+		op->items = MODEL_F_UID | MODEL_F_FLAGS |
+			    ((w->caps & MODEL_CAP_CONDSTORE) ? MODEL_F_MODSEQ : 0);
+	return true;
+}
+
+static bool make_copy(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op,
+		      bool move)
+{
+	if (move && !(w->caps & MODEL_CAP_MOVE))
+		return false;
+	model_op_init(op, move ? MODEL_OP_MOVE : MODEL_OP_COPY);
+	op->uid = true;
+	if (!pick_uids(v, c, &op->set, 3))
+		return false;
+	set_box(w, op, other_box(w, v, c));
+	return true;
+}
+
+/* Fills op with the client's next operation. */
+void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op)
+{
+	if (!v->connected) {
+		model_op_init(op, MODEL_OP_CONNECT);
+		return;
+	}
+	if (!v->selected) {
+		make_select(w, v, c, op, false);
+		return;
+	}
+	if (v->need_sync) {
+		make_sync_fetch(w, v, op);
+		return;
+	}
+	if (w->mix.box_target != 0 && !v->readonly && make_trim(w, v, c, op))
+		return;
+	for (int tries = 0; tries < 4; tries++) {
+		rt_wk k = pick_kind(&w->mix, c);
+		switch (k) {
+		case RT_WK_NOOP: model_op_init(op, MODEL_OP_NOOP); return;
+		case RT_WK_SELECT: make_select(w, v, c, op, false); return;
+		case RT_WK_EXAMINE: make_select(w, v, c, op, true); return;
+		case RT_WK_FETCH_FLAGS:
+		case RT_WK_FETCH_ID:
+		case RT_WK_FETCH_CHANGED:
+			if (make_fetch(w, v, c, op, k))
+				return;
+			break;
+		case RT_WK_STORE:
+		case RT_WK_STORE_COND:
+		case RT_WK_STORE_SEQ:
+			if (v->readonly)
+				break;
+			if (make_store(w, v, c, op, k == RT_WK_STORE_COND, k == RT_WK_STORE_SEQ))
+				return;
+			break;
+		case RT_WK_APPEND: make_append(w, v, c, op, MODEL_OP_APPEND); return;
+		case RT_WK_EXPUNGE:
+			if (!v->readonly && make_expunge(v, c, op))
+				return;
+			break;
+		case RT_WK_COPY:
+		case RT_WK_MOVE:
+			if ((k == RT_WK_COPY || !v->readonly) &&
+			    make_copy(w, v, c, op, k == RT_WK_MOVE))
+				return;
+			break;
+		case RT_WK_STATUS:
+			model_op_init(op, MODEL_OP_STATUS);
+			set_box(w, op, other_box(w, v, c));
+			op->status_items = MODEL_S_MESSAGES | MODEL_S_UIDNEXT | MODEL_S_UIDVALIDITY |
+					   MODEL_S_UNSEEN |
+					   ((w->caps & MODEL_CAP_CONDSTORE) ? MODEL_S_HIGHESTMODSEQ : 0);
+			return;
+		case RT_WK_SEARCH:
+			model_op_init(op, MODEL_OP_SEARCH);
+			op->uid = true;
+			return;
+		case RT_WK_ENABLE:
+			if (!(w->caps & (MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC)) ||
+			    !(w->caps & MODEL_CAP_ENABLE) || v->qresync)
+				break;
+			model_op_init(op, MODEL_OP_ENABLE);
+			op->caps = (w->caps & MODEL_CAP_QRESYNC) && rt_choice_chance(c, 600000)
+					   ? MODEL_CAP_QRESYNC : MODEL_CAP_CONDSTORE;
+			return;
+		case RT_WK_RECONNECT:
+			model_op_init(op, MODEL_OP_LOGOUT);
+			return;
+		default:
+			break;
+		}
+	}
+	model_op_init(op, MODEL_OP_NOOP);
+}
+
+void rt_workload_deliver(rt_workload *w, rt_choice *c, model_op *op)
+{
+	rt_view none;
+	memset(&none, 0, sizeof(none));
+	none.box = -1;
+	make_append(w, &none, c, op, MODEL_OP_DELIVER);
+}
+
+void rt_workload_init(rt_workload *w, const rt_mix *mix, unsigned caps,
+		      const char *const *boxes, const char *id_prefix)
+{
+	memset(w, 0, sizeof(*w));
+	w->mix = *mix;
+	w->caps = caps;
+	for (int i = 0; i < mix->boxes && i < RT_MAX_BOXES; i++)
+		snprintf(w->boxes[i], sizeof(w->boxes[i]), "%s", boxes[i]);
+	snprintf(w->id_prefix, sizeof(w->id_prefix), "%s", id_prefix);
+	for (size_t i = 0; i < CM_ARRAY_LEN(flag_pool); i++) {
+		int bit = cm_flag_intern(flag_pool[i], strlen(flag_pool[i]));
+		w->flag_bits[i] = bit >= 0 ? (cm_flags)1 << bit : 0;
+	}
+}
+
+void rt_workload_audit(const rt_workload *w, int box, bool condstore, model_op ops[3])
+{
+	model_op_init(&ops[0], MODEL_OP_SELECT);
+	ops[0].readonly = true;
+	ops[0].condstore = condstore;
+	snprintf(ops[0].mailbox, sizeof(ops[0].mailbox), "%s", w->boxes[box]);
+	model_op_init(&ops[1], MODEL_OP_SEARCH);
+	ops[1].uid = true;
+	model_op_init(&ops[2], MODEL_OP_FETCH);
+	ops[2].uid = true;
+	cm_uidset_add_range(&ops[2].set, 1, UINT32_MAX);
+	ops[2].items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_ID |
+		       (condstore ? MODEL_F_MODSEQ : 0);
+}

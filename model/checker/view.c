@@ -1,0 +1,136 @@
+/* A session's view, sequence number -> entry, in memory proportional to
+ * the messages the session was shown, not to the count a server claims:
+ * map[0..mat) are held entries; map[mat..n) are blank (no UID, flags or
+ * modseq) and kept as runs of equal arrival data, one per EXISTS. An
+ * entry is held only when something is written to it, and all sessions
+ * together hold at most CK_VIEW_MAX entries: a server (or a history) that
+ * names sequence number 4294967295 costs a run, not 4 billion entries. */
+#include "checker_private.h"
+
+#include <stdlib.h>
+
+void ck_view_clear(ck_session *s)
+{
+	assert(s->c != NULL && s->c->view_held >= s->mat);
+	s->c->view_held -= s->mat;
+	s->n = s->mat = s->known_end = 0;
+	s->nruns = 0;
+}
+
+void ck_view_free(ck_session *s)
+{
+	ck_view_clear(s);
+	free(s->map);
+	free(s->runs);
+	s->map = NULL;
+	s->runs = NULL;
+	s->cap = s->caprun = 0;
+}
+
+void ck_view_grow(ck_session *s, size_t n, bool fresh_new, uint32_t floor)
+{
+	assert(n >= s->n);
+	if (n == s->n)
+		return;
+	ck_run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
+	if (last != NULL && last->fresh_new == fresh_new && last->arrival_floor == floor) {
+		last->count += n - s->n;
+	} else {
+		if (s->nruns == s->caprun) {
+			s->caprun = s->caprun ? s->caprun * 2 : 4;
+			s->runs = cm_xrealloc(s->runs, s->caprun * sizeof(*s->runs));
+		}
+		s->runs[s->nruns++] = (ck_run){n - s->n, floor, fresh_new};
+	}
+	s->n = n;
+}
+
+/* The run holding idx (mat <= idx < n). */
+static size_t run_of(const ck_session *s, size_t idx)
+{
+	size_t at = s->mat;
+	for (size_t k = 0; k < s->nruns; k++) {
+		if (idx < at + s->runs[k].count)
+			return k;
+		at += s->runs[k].count;
+	}
+	cm_panic("ck_view: index %zu beyond the view's %zu entries", idx, s->n);
+}
+
+ck_entry ck_view_peek(const ck_session *s, size_t idx)
+{
+	assert(idx < s->n);
+	if (idx < s->mat)
+		return s->map[idx];
+	const ck_run *r = &s->runs[run_of(s, idx)];
+	return (ck_entry){.fresh_new = r->fresh_new, .arrival_floor = r->arrival_floor};
+}
+
+static void drop_run_entry(ck_session *s, size_t k)
+{
+	assert(s->runs[k].count > 0);
+	if (--s->runs[k].count == 0) {
+		memmove(&s->runs[k], &s->runs[k + 1], (s->nruns - k - 1) * sizeof(*s->runs));
+		s->nruns--;
+	}
+}
+
+ck_entry *ck_view_at(ck_session *s, size_t idx)
+{
+	assert(idx < s->n);
+	if (idx < s->mat)
+		return &s->map[idx];
+	size_t more = idx + 1 - s->mat;
+	if (more > CK_VIEW_MAX - s->c->view_held)
+		return NULL;
+	if (idx + 1 > s->cap) {
+		s->cap = CM_MAX(idx + 1, s->cap * 2);
+		s->cap = CM_MAX(s->cap, (size_t)16);
+		s->map = cm_xrealloc(s->map, s->cap * sizeof(*s->map));
+	}
+	while (s->mat <= idx) {
+		assert(s->nruns > 0);
+		s->map[s->mat] = (ck_entry){.fresh_new = s->runs[0].fresh_new,
+					    .arrival_floor = s->runs[0].arrival_floor};
+		s->mat++;
+		/* mat moved past one entry of run 0: that run shrinks. */
+		drop_run_entry(s, 0);
+	}
+	s->c->view_held += more;
+	return &s->map[idx];
+}
+
+void ck_view_remove(ck_session *s, size_t idx)
+{
+	assert(idx < s->n);
+	if (idx < s->mat) {
+		memmove(&s->map[idx], &s->map[idx + 1], (s->mat - idx - 1) * sizeof(*s->map));
+		s->mat--;
+		s->c->view_held--;
+		if (idx < s->known_end)
+			s->known_end--;
+	} else {
+		drop_run_entry(s, run_of(s, idx));
+	}
+	s->n--;
+}
+
+void ck_view_forget_tail(ck_session *s)
+{
+	for (size_t k = 0; k < s->nruns; k++)
+		s->runs[k].fresh_new = false;
+}
+
+/* Runs overlapping [from, to) get floor (the lowest of the entries it
+ * replaces): a whole run is lowered, which only weakens what its entries
+ * can be blamed for, never adds a report. */
+void ck_view_tail_floor(ck_session *s, size_t from, size_t to, uint32_t floor)
+{
+	size_t a = s->mat;
+	for (size_t k = 0; k < s->nruns; k++) {
+		size_t b = a + s->runs[k].count;
+		if (a < to && b > from && s->runs[k].fresh_new)
+			s->runs[k].arrival_floor = CM_MIN(s->runs[k].arrival_floor, floor);
+		a = b;
+	}
+}

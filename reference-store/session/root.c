@@ -1,0 +1,373 @@
+/* The mailbox root: names to directories, CREATE and DELETE.
+ *
+ * UIDVALIDITY: rs_create(0) takes the clock second, so a name deleted and
+ * created again within a second would get the same value and its new UIDs
+ * would alias the old ones (3501 2.3.1.1). CREATE therefore takes a lock in
+ * the root, reads a counter, stores max(counter + 1, now) durably and only
+ * then creates the mailbox with that value: creations are ordered, and so
+ * are their UIDVALIDITY values. The lock is the store's design in small
+ * (seed 000): link() of a complete file, broken once per instance through
+ * an O_EXCL marker when its pid is dead. */
+#include "session_private.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define UIDV_FILE ".ratchet-uidvalidity"
+#define LOCK_FILE ".ratchet-create.lock"
+#define LOCK_TIMEOUT_NS (30ull * 1000000000u)
+#define LOCK_STALE_NS (300ull * 1000000000u)
+
+void rt_store_canon(const char *name, char out[MODEL_NAME_MAX])
+{
+	if (strcasecmp(name, "INBOX") == 0)
+		name = "INBOX";
+	snprintf(out, MODEL_NAME_MAX, "%s", name);
+}
+
+static bool plain_byte(unsigned char c, bool first)
+{
+	if (c == '.')
+		return !first;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+int rt_store_path(const char *root, const char *name, char *out, size_t outlen)
+{
+	char canon[MODEL_NAME_MAX];
+	size_t len = strlen(name);
+	if (len == 0 || len >= MODEL_NAME_MAX)
+		return -1;
+	rt_store_canon(name, canon);
+	int w = snprintf(out, outlen, "%s/", root);
+	if (w < 0 || (size_t)w >= outlen)
+		return -1;
+	size_t pos = (size_t)w;
+	for (size_t i = 0; canon[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)canon[i];
+		if (pos + 4 > outlen)
+			return -1;
+		if (plain_byte(c, i == 0))
+			out[pos++] = (char)c;
+		else
+			pos += (size_t)snprintf(out + pos, 4, "%%%02X", c);
+	}
+	out[pos] = '\0';
+	return 0;
+}
+
+char *rt_store_mailbox_path(const char *root, const char *name)
+{
+	char path[RT_STORE_PATH_MAX];
+	return rt_store_path(root, name, path, sizeof(path)) < 0 ? NULL
+							       : cm_xstrdup(path);
+}
+
+static char *join(const char *root, const char *name)
+{
+	size_t a = strlen(root), b = strlen(name);
+	char *p = cm_xmalloc(a + b + 2);
+	memcpy(p, root, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	return p;
+}
+
+static int parent_fsync(rs_fs *fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		return 0;
+	char *parent = slash == path ? cm_xstrdup("/")
+				     : cm_xstrndup(path, (size_t)(slash - path));
+	int r = fs->ops->fsync_dir(fs, parent);
+	free(parent);
+	return r;
+}
+
+rs_err rt_store_init(rs_fs *fs, const char *root)
+{
+	rs_fs_stat st;
+	if (fs->ops->stat(fs, root, &st) == 0)
+		return st.is_dir ? RS_OK : RS_EINVAL;
+	int r = fs->ops->mkdir(fs, root);
+	if (r == 0)
+		r = parent_fsync(fs, root);
+	return r == 0 || r == -EEXIST ? RS_OK : RS_EFAIL;
+}
+
+/* A real directory (not a link to one) at path. */
+static bool real_dir(rs_fs *fs, const char *path, rs_fs_stat *st)
+{
+	return fs->ops->stat(fs, path, st) == 0 && st->is_dir && !st->is_link;
+}
+
+bool ss_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r)
+{
+	static const char *const triple[] = {"tmp", "new", "cur"};
+	char sub[RT_STORE_PATH_MAX];
+	rs_fs_stat st;
+	if (!real_dir(fs, path, st_r))
+		return false;
+	for (size_t i = 0; i < CM_ARRAY_LEN(triple); i++) {
+		int n = snprintf(sub, sizeof(sub), "%s/%s", path, triple[i]);
+		if (n < 0 || (size_t)n >= sizeof(sub) || !real_dir(fs, sub, &st))
+			return false;
+	}
+	return true;
+}
+
+bool rt_store_exists(rs_fs *fs, const char *root, const char *name)
+{
+	char path[RT_STORE_PATH_MAX];
+	rs_fs_stat st;
+	return rt_store_path(root, name, path, sizeof(path)) == 0 &&
+	       ss_root_is_mailbox(fs, path, &st);
+}
+
+/* ---- small whole-file helpers ---- */
+
+static int read_small(rs_fs *fs, const char *path, char *buf, size_t size,
+		      rs_fs_stat *st_r)
+{
+	int fd = fs->ops->open(fs, path, RS_O_RDONLY);
+	if (fd < 0)
+		return fd;
+	int r = fs->ops->fstat(fs, fd, st_r);
+	ssize_t n = 0;
+	if (r == 0)
+		n = fs->ops->pread(fs, fd, buf, size - 1, 0);
+	fs->ops->close(fs, fd);
+	if (r < 0 || n < 0)
+		return r < 0 ? r : (int)n;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Creates path exclusively with data, fsynced. */
+static int write_excl(rs_fs *fs, const char *path, const char *data)
+{
+	int fd = fs->ops->open(fs, path, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
+	if (fd < 0)
+		return fd;
+	ssize_t n = fs->ops->append(fs, fd, data, strlen(data));
+	int r = n < 0 ? (int)n : fs->ops->fsync(fs, fd);
+	fs->ops->close(fs, fd);
+	if (r < 0)
+		fs->ops->unlink(fs, path);
+	return r;
+}
+
+/* ---- the CREATE lock ---- */
+
+typedef struct root_lock {
+	char *path;
+	char nonce[48];
+} root_lock;
+
+static bool parse_owner(const char *s, uint32_t *pid, char nonce[48])
+{
+	return sscanf(s, "%" SCNu32 " %47s", pid, nonce) == 2;
+}
+
+/* Breaks the lock if its holder is dead; each instance once (marker). */
+static void lock_check(rs_fs *fs, const root_lock *lk)
+{
+	char buf[128], nonce[48], again[128];
+	rs_fs_stat st;
+	uint32_t pid;
+	if (read_small(fs, lk->path, buf, sizeof(buf), &st) < 0)
+		return;
+	uint64_t now = fs->ops->now_ns(fs);
+	bool parsed = parse_owner(buf, &pid, nonce);
+	int alive = parsed ? fs->ops->pid_alive(fs, pid) : -1;
+	bool old = now > st.mtime_ns && now - st.mtime_ns > LOCK_STALE_NS;
+	if (!(alive == 0 || (alive < 0 && old)) || !parsed)
+		return;
+	char *marker = cm_xmalloc(strlen(lk->path) + 64);
+	sprintf(marker, "%s.break.%s", lk->path, nonce);
+	int fd = fs->ops->open(fs, marker, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
+	free(marker);
+	if (fd < 0)
+		return; /* somebody else breaks (or broke) this instance */
+	fs->ops->close(fs, fd);
+	uint32_t pid2;
+	char nonce2[48];
+	if (read_small(fs, lk->path, again, sizeof(again), &st) == 0 &&
+	    parse_owner(again, &pid2, nonce2) && strcmp(nonce, nonce2) == 0)
+		fs->ops->unlink(fs, lk->path);
+}
+
+static rs_err lock_take(rs_fs *fs, const char *root, uint32_t pid, root_lock *lk)
+{
+	uint64_t start = fs->ops->now_ns(fs), backoff = 10000;
+	char content[96];
+	lk->path = join(root, LOCK_FILE);
+	snprintf(lk->nonce, sizeof(lk->nonce), "%" PRIu32 ".%" PRIu64, pid, start);
+	snprintf(content, sizeof(content), "%" PRIu32 " %s\n", pid, lk->nonce);
+	char *tmp = cm_xmalloc(strlen(lk->path) + 64);
+	sprintf(tmp, "%s.P%s", lk->path, lk->nonce);
+	int r = write_excl(fs, tmp, content);
+	rs_err err = r < 0 ? (r == -ENOSPC ? RS_ENOSPC : RS_EFAIL) : RS_OK;
+	while (err == RS_OK) {
+		r = fs->ops->link(fs, tmp, lk->path);
+		if (r == 0)
+			break;
+		if (r != -EEXIST)
+			err = r == -ENOSPC ? RS_ENOSPC : RS_EFAIL;
+		else if (fs->ops->now_ns(fs) - start > LOCK_TIMEOUT_NS)
+			err = RS_ELOCKED;
+		else {
+			lock_check(fs, lk);
+			fs->ops->sleep(fs, backoff);
+			backoff = CM_MIN(backoff * 2, 1000000u);
+		}
+	}
+	fs->ops->unlink(fs, tmp);
+	free(tmp);
+	if (err != RS_OK) {
+		free(lk->path);
+		lk->path = NULL;
+	}
+	return err;
+}
+
+static void lock_release(rs_fs *fs, root_lock *lk)
+{
+	char buf[128], nonce[48];
+	rs_fs_stat st;
+	uint32_t pid;
+	/* Only our own instance: a breaker may have taken it from us. */
+	if (read_small(fs, lk->path, buf, sizeof(buf), &st) == 0 &&
+	    parse_owner(buf, &pid, nonce) && strcmp(nonce, lk->nonce) == 0)
+		fs->ops->unlink(fs, lk->path);
+	free(lk->path);
+	lk->path = NULL;
+}
+
+/* ---- UIDVALIDITY counter (under the lock) ---- */
+
+static rs_err next_uidvalidity(rs_fs *fs, const char *root, uint32_t *uv_r)
+{
+	char *path = join(root, UIDV_FILE);
+	char *tmp = join(root, UIDV_FILE ".tmp");
+	char buf[64];
+	rs_fs_stat st;
+	uint64_t last = 0;
+	int r = read_small(fs, path, buf, sizeof(buf), &st);
+	/* Written by rename of a synced file: never torn, so garbage is
+	 * corruption, and guessing could repeat a value. */
+	rs_err err = r < 0 && r != -ENOENT ? RS_EFAIL : RS_OK;
+	if (r == 0 && sscanf(buf, "%" SCNu64, &last) != 1)
+		err = RS_ECORRUPT;
+	uint64_t uv = CM_MAX(last + 1, fs->ops->now_ns(fs) / 1000000000u);
+	if (err == RS_OK && uv > UINT32_MAX)
+		err = RS_EFAIL;
+	if (err == RS_OK) {
+		snprintf(buf, sizeof(buf), "%" PRIu64 "\n", uv);
+		fs->ops->unlink(fs, tmp);
+		r = write_excl(fs, tmp, buf);
+		if (r == 0)
+			r = fs->ops->rename(fs, tmp, path);
+		if (r == 0)
+			r = fs->ops->fsync_dir(fs, root);
+		if (r < 0)
+			err = r == -ENOSPC ? RS_ENOSPC : RS_EFAIL;
+	}
+	free(path);
+	free(tmp);
+	*uv_r = (uint32_t)uv;
+	return err;
+}
+
+/* A unique name in the root for a directory on its way in or out. */
+static void side_name(rs_fs *fs, const char *root, const char *what,
+		      uint32_t pid, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/.%s.%" PRIu32 ".%" PRIu64, root, what, pid,
+		 fs->ops->now_ns(fs));
+}
+
+/* Built aside and renamed into place: nobody sees a half-made mailbox. */
+static rs_err create_locked(rs_fs *fs, const char *root, const char *path,
+			    uint32_t pid)
+{
+	char tmp[RT_STORE_PATH_MAX];
+	uint32_t uv = 0;
+	rs_err err = next_uidvalidity(fs, root, &uv);
+	if (err != RS_OK)
+		return err;
+	side_name(fs, root, "creating", pid, tmp, sizeof(tmp));
+	err = rs_create(fs, tmp, uv);
+	if (err == RS_EEXIST)
+		return RS_EFAIL; /* our unique side name, not the mailbox */
+	if (err != RS_OK) {
+		rs_delete(fs, tmp);
+		return err;
+	}
+	int r = fs->ops->rename(fs, tmp, path);
+	if (r < 0) {
+		rs_delete(fs, tmp);
+		return r == -EEXIST || r == -ENOTEMPTY ? RS_EEXIST
+		       : r == -ENOSPC		       ? RS_ENOSPC
+						       : RS_EFAIL;
+	}
+	/* Visible now; if the entry is not durable a crash may undo it. */
+	return fs->ops->fsync_dir(fs, root) < 0 ? RS_EUNKNOWN : RS_OK;
+}
+
+rs_err ss_root_create(rs_fs *fs, const char *root, const char *name, uint32_t pid)
+{
+	char path[RT_STORE_PATH_MAX];
+	rs_fs_stat st;
+	if (rt_store_path(root, name, path, sizeof(path)) < 0)
+		return RS_EINVAL;
+	if (fs->ops->stat(fs, path, &st) == 0)
+		return RS_EEXIST;
+	root_lock lk;
+	rs_err err = lock_take(fs, root, pid, &lk);
+	if (err != RS_OK)
+		return err;
+	err = create_locked(fs, root, path, pid);
+	lock_release(fs, &lk);
+	return err;
+}
+
+/* Renamed aside first, so that sessions see the name vanish at once
+ * rather than a mailbox losing its files one by one (which a reader
+ * could not tell from a store anomaly). */
+rs_err ss_root_delete(rs_fs *fs, const char *root, const char *name, uint32_t pid)
+{
+	char path[RT_STORE_PATH_MAX], trash[RT_STORE_PATH_MAX];
+	rs_fs_stat st;
+	if (rt_store_path(root, name, path, sizeof(path)) < 0)
+		return RS_EINVAL;
+	/* The one predicate LIST uses: what is not listed is not deleted. */
+	if (!ss_root_is_mailbox(fs, path, &st))
+		return RS_ENOENT;
+	side_name(fs, root, "deleted", pid, trash, sizeof(trash));
+	int r = fs->ops->rename(fs, path, trash);
+	if (r < 0)
+		return r == -ENOENT ? RS_ENOENT : RS_EFAIL;
+	if (fs->ops->fsync_dir(fs, root) < 0)
+		return RS_EUNKNOWN;
+	rs_delete(fs, trash); /* leftovers are dot names: never mailboxes */
+	return RS_OK;
+}
+
+/* The harness itself (set-up, tools): pid 0, a lock owner nobody can ask
+ * about, so only its age would make it stale. */
+rs_err rt_store_create_mailbox(rs_fs *fs, const char *root, const char *name)
+{
+	return ss_root_create(fs, root, name, 0);
+}
+
+rs_err rt_store_delete_mailbox(rs_fs *fs, const char *root, const char *name)
+{
+	return ss_root_delete(fs, root, name, 0);
+}

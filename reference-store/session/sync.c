@@ -1,0 +1,376 @@
+/* The client's view of the selected mailbox and its synchronisation with
+ * the store: expunges (held back where 3501 7.4.1 forbids them), new
+ * messages (EXISTS, RECENT, \Recent claims) and flag changes (FETCH). */
+#include "session_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ss_unselect(rt_session *s)
+{
+	s->sel = NULL;
+	s->sel_name[0] = '\0';
+	s->readonly = false;
+	s->uidvalidity = 0;
+	s->n = s->ngone = 0;
+	s->sorted = true;
+	s->max_uid = 0;
+	s->defined = 0;
+	s->synced_hms = 0;
+	s->hms_untagged = false;
+}
+
+ss_msg *ss_append_msg(rt_session *s, const rs_msg *m)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->m = cm_xrealloc(s->m, s->cap * sizeof(*s->m));
+	}
+	ss_msg *x = &s->m[s->n++];
+	*x = (ss_msg){.uid = m->uid, .flags = m->flags, .modseq = m->modseq};
+	/* A UID at or below one already known is the store's error; it is
+	 * shown as it is (the checker's UID-ASCENDING) and lookups go linear. */
+	if (m->uid <= s->max_uid)
+		s->sorted = false;
+	else
+		s->max_uid = m->uid;
+	return x;
+}
+
+long ss_find(const rt_session *s, uint32_t uid)
+{
+	if (!s->sorted) {
+		for (size_t i = 0; i < s->n; i++)
+			if (s->m[i].uid == uid)
+				return (long)i;
+		return -1;
+	}
+	size_t a = 0, b = s->n;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (s->m[mid].uid < uid)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a < s->n && s->m[a].uid == uid ? (long)a : -1;
+}
+
+void ss_set_intersect(cm_uidset *out, const cm_uidset *a, const cm_uidset *b)
+{
+	size_t i = 0, j = 0;
+	cm_uidset_clear(out);
+	while (i < a->n && j < b->n) {
+		uint32_t lo = CM_MAX(a->r[i].lo, b->r[j].lo);
+		uint32_t hi = CM_MIN(a->r[i].hi, b->r[j].hi);
+		if (lo <= hi)
+			cm_uidset_add_range(out, lo, hi);
+		if (a->r[i].hi < b->r[j].hi)
+			i++;
+		else
+			j++;
+	}
+}
+
+/* ---- \Recent ---- */
+
+typedef struct name_list {
+	char **v;
+	size_t n, cap;
+} name_list;
+
+static int collect_name(void *ctx, const char *name)
+{
+	name_list *l = ctx;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = cm_xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = cm_xstrdup(name);
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void name_list_free(name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* A read-write session takes \Recent from new/ (exactly one claimer wins
+ * the rename); a read-only one sees as recent what is still there. */
+void ss_claim_recent(rt_session *s, size_t first)
+{
+	if (first >= s->n)
+		return;
+	name_list l = {0};
+	cm_buf dir = {0};
+	cm_buf_printf(&dir, "%s/new", rs_path(s->sel));
+	int r = s->fs->ops->list(s->fs, dir.data, collect_name, &l);
+	cm_buf_free(&dir);
+	if (r < 0 || l.n == 0) {
+		name_list_free(&l);
+		return;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_name);
+	for (size_t i = first; i < s->n && !s->dead; i++) {
+		const rs_msg *m = rs_msg_find(s->sel, s->m[i].uid);
+		const char *key = m != NULL ? m->name : NULL;
+		if (key == NULL || bsearch(&key, l.v, l.n, sizeof(*l.v), cmp_name) == NULL)
+			continue;
+		s->m[i].recent = s->readonly || rs_claim_recent(s->sel, s->m[i].uid);
+	}
+	name_list_free(&l);
+}
+
+size_t ss_recent_count(const rt_session *s)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < s->n; i++)
+		c += s->m[i].recent;
+	return c;
+}
+
+/* ---- FLAGS and FETCH ---- */
+
+void ss_put_defined(rt_session *s, model_result *res)
+{
+	model_untagged *u = model_result_add(res, MODEL_UT_FLAGS);
+	u->flags = s->defined;
+	u = ss_ut_code(res, MODEL_CODE_PERMANENTFLAGS);
+	u->code.flags = s->defined;
+	u->code.star = true;
+}
+
+void ss_announce_flags(rt_session *s, model_result *res, cm_flags flags)
+{
+	if ((flags & ~s->defined) == 0)
+		return;
+	s->defined |= flags;
+	ss_put_defined(s, res);
+}
+
+model_untagged *ss_fetch_flags(rt_session *s, model_result *res, size_t idx,
+			       cm_flags flags)
+{
+	ss_announce_flags(s, res, flags);
+	model_untagged *u = model_result_add(res, MODEL_UT_FETCH);
+	u->n = (uint32_t)(idx + 1);
+	u->fetch.has = MODEL_F_FLAGS;
+	u->fetch.flags = flags;
+	u->fetch.recent = s->m[idx].recent;
+	return u;
+}
+
+/* ---- the diff ---- */
+
+/* Marks what the store no longer has; returns how many are still there. */
+static size_t mark_gone(rt_session *s)
+{
+	size_t present = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->m[i].gone)
+			continue;
+		if (rs_msg_find(s->sel, s->m[i].uid) != NULL) {
+			present++;
+		} else {
+			s->m[i].gone = true;
+			s->ngone++;
+		}
+	}
+	return present;
+}
+
+/* Highest sequence first, so each number is valid as sent; or one
+ * VANISHED once QRESYNC is enabled (7162 3.2.10.2). */
+static void send_expunges(rt_session *s, model_result *res)
+{
+	if (s->enabled & MODEL_CAP_QRESYNC) {
+		model_untagged *u = model_result_add(res, MODEL_UT_VANISHED);
+		for (size_t i = 0; i < s->n; i++)
+			if (s->m[i].gone)
+				cm_uidset_add(&u->set, s->m[i].uid);
+	} else {
+		for (size_t i = s->n; i-- > 0;)
+			if (s->m[i].gone)
+				model_result_add(res, MODEL_UT_EXPUNGE)->n = (uint32_t)(i + 1);
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->m[i].gone)
+			s->m[w++] = s->m[i];
+	s->n = w;
+	s->ngone = 0;
+}
+
+/* Appends the store's messages the view lacks. Normally only UIDs above
+ * max_uid; a full scan only when the store has more at or below it than
+ * the view (a UID reused or inserted: the store erred). */
+static void add_new(rt_session *s, size_t present)
+{
+	rs_mailbox *mb = s->sel;
+	size_t total = rs_count(mb);
+	/* upto: how many of the store's UIDs are <= max_uid */
+	size_t upto = s->max_uid == UINT32_MAX ? total : rs_msg_lower(mb, s->max_uid + 1);
+	if (upto > present) {
+		for (size_t j = 0; j < upto; j++) {
+			const rs_msg *m = rs_msg_at(mb, j);
+			if (ss_find(s, m->uid) < 0)
+				ss_append_msg(s, m);
+		}
+	}
+	for (size_t j = upto; j < total; j++)
+		ss_append_msg(s, rs_msg_at(mb, j));
+}
+
+/* Flag changes as FETCH; modseq-only changes too once CONDSTORE is on,
+ * with UID and MODSEQ (7162 3.2.4). */
+static void report_changes(rt_session *s, model_result *res)
+{
+	bool cs = (s->enabled & MODEL_CAP_CONDSTORE) != 0;
+	for (size_t i = 0; i < s->n; i++) {
+		ss_msg *m = &s->m[i];
+		const rs_msg *cur = m->gone ? NULL : rs_msg_find(s->sel, m->uid);
+		if (cur == NULL)
+			continue;
+		bool report = cur->flags != m->flags || (cs && cur->modseq != m->modseq);
+		cm_flags flags = cur->flags;
+		uint64_t modseq = cur->modseq;
+		m->flags = flags;
+		m->modseq = modseq;
+		if (!report)
+			continue;
+		model_untagged *u = ss_fetch_flags(s, res, i, flags);
+		if (cs) {
+			u->fetch.has |= MODEL_F_UID | MODEL_F_MODSEQ;
+			u->fetch.uid = m->uid;
+			u->fetch.modseq = modseq;
+		}
+	}
+}
+
+static void diff(rt_session *s, model_result *res, bool allow_expunge)
+{
+	/* Nothing moved in the store since the last diff: nothing to say
+	 * (every change of ours to the view follows a store change). */
+	uint64_t gen = rs_view_generation(s->sel);
+	if (gen == s->seen_gen && (s->ngone == 0 || !allow_expunge))
+		return;
+	s->seen_gen = gen;
+	size_t present = mark_gone(s);
+	if (allow_expunge && s->ngone > 0)
+		send_expunges(s, res);
+	size_t before = s->n;
+	add_new(s, present);
+	if (s->n > before) {
+		ss_claim_recent(s, before);
+		if (s->dead)
+			return;
+		model_result_add(res, MODEL_UT_EXISTS)->n = (uint32_t)s->n;
+		model_result_add(res, MODEL_UT_RECENT)->n = (uint32_t)ss_recent_count(s);
+	}
+	report_changes(s, res);
+	if (s->ngone == 0)
+		s->synced_hms = rs_highestmodseq(s->sel);
+}
+
+/* A failed sync leaves the handle's view possibly torn (a reopened log
+ * read in part): the session cannot go on. */
+static bool sync_failed(rt_session *s, model_result *res, rs_err err)
+{
+	if (!ss_mailbox_exists(s, s->sel)) {
+		ss_lost(s, res, true, "mailbox deleted");
+		return false;
+	}
+	if (err == RS_ECORRUPT)
+		snprintf(res->anomaly, sizeof(res->anomaly), "%s", rs_last_error(s->sel));
+	ss_lost(s, res, true, "cannot read the mailbox");
+	return false;
+}
+
+bool ss_sync(rt_session *s, model_result *res, bool allow_expunge)
+{
+	if (s->sel == NULL)
+		return true;
+	if (s->dead) {
+		ss_lost(s, res, false, "session lost");
+		return false;
+	}
+	rs_err err = rs_sync(s->sel, false);
+	if (s->dead) {
+		ss_lost(s, res, false, "session lost");
+		return false;
+	}
+	if (err != RS_OK)
+		return sync_failed(s, res, err);
+	if (rs_uidvalidity(s->sel) != s->uidvalidity) {
+		ss_lost(s, res, true, "UIDVALIDITY changed");
+		return false;
+	}
+	diff(s, res, allow_expunge);
+	if (s->dead) {
+		ss_lost(s, res, false, "session lost");
+		return false;
+	}
+	return true;
+}
+
+/* ---- targets ---- */
+
+static void push_target(rt_session *s, size_t idx)
+{
+	if (s->ntg == s->captg) {
+		s->captg = s->captg ? s->captg * 2 : 64;
+		s->tg = cm_xrealloc(s->tg, s->captg * sizeof(*s->tg));
+	}
+	s->tg[s->ntg++] = idx;
+	cm_uidset_add(&s->set, s->m[idx].uid);
+}
+
+bool ss_resolve(rt_session *s, const model_op *op, model_result *res)
+{
+	s->ntg = 0;
+	cm_uidset_clear(&s->set);
+	if (op->set.n == 0) {
+		ss_status(res, MODEL_ST_BAD, "Empty set");
+		return false;
+	}
+	if (op->uid) {
+		for (size_t i = 0; i < s->n; i++)
+			if (cm_uidset_contains(&op->set, s->m[i].uid))
+				push_target(s, i);
+		return true;
+	}
+	if (cm_uidset_max(&op->set) > s->n) {
+		ss_status(res, MODEL_ST_BAD, "Invalid sequence number");
+		return false;
+	}
+	for (size_t r = 0; r < op->set.n; r++)
+		for (uint64_t q = op->set.r[r].lo; q <= op->set.r[r].hi; q++)
+			push_target(s, (size_t)q - 1);
+	return true;
+}
+
+/* UID forms may take expunges first; sequence numbers are read before
+ * anything could renumber them, and the sync then only adds. A CONDSTORE
+ * parameter enables it once the command is known to be valid (a BAD
+ * command enables nothing), before the sync so its FETCHes carry MODSEQ. */
+bool ss_prepare(rt_session *s, const model_op *op, model_result *res,
+		bool allow_expunge, bool condstore)
+{
+	if (op->uid) {
+		if (condstore)
+			ss_enable_condstore(s);
+		return ss_sync(s, res, allow_expunge) && ss_resolve(s, op, res);
+	}
+	if (!ss_resolve(s, op, res))
+		return false;
+	if (condstore)
+		ss_enable_condstore(s);
+	return ss_sync(s, res, false);
+}

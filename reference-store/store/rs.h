@@ -1,0 +1,267 @@
+/* rs: the reference mail store of the seeds, as a library.
+ *
+ * Layout of one mailbox directory:
+ *   tmp/ new/ cur/          Maildir; messages are written to tmp/, made
+ *                           visible by rename into new/ under the lock, and
+ *                           moved to cur/ by the session that claims \Recent.
+ *   ratchet-uidlist         "V1 <uidvalidity> <nextuid> <modseq-base-floor>"
+ *                           then one "<uid> <filename>" line per message.
+ *                           Appended under the lock, rewritten by temp+rename.
+ *   ratchet-uidlist.lock    O_EXCL lock: "<pid> <host> <nonce>".
+ *   ratchet-log             append-only transaction log: the commit point of
+ *                           every change. A record's modseq is
+ *                           ((indexid + log_seq) << 32) | offset (seed 003).
+ *
+ * Readers never lock: they read terminated log records only, and a record
+ * is terminated only after its body is fsynced, so nothing a reader saw can
+ * vanish in a crash. Writers hold the lock, refresh from the log, decide,
+ * append one record (one modseq per command), fsync, terminate, unlock.
+ *
+ * Every file access goes through rs_fs, so the same code runs on a real
+ * directory (many processes) and on the in-memory file system used by the
+ * simulator and the fuzzers (crash, ENOSPC, rename failure, yield points).
+ */
+#ifndef RS_H
+#define RS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cm.h"
+#include "rs_fs.h"
+
+/* ======================================================================
+ * Errors
+ * ==================================================================== */
+
+typedef enum rs_err {
+	RS_OK = 0,
+	RS_ENOENT,    /* no such mailbox / message */
+	RS_EEXIST,    /* mailbox exists */
+	RS_ENOSPC,    /* quota or disk full; nothing was changed */
+	RS_EFAIL,     /* a file-system call failed; nothing was changed */
+	RS_ELOCKED,   /* lock not obtained in time; nothing was changed */
+	RS_ECORRUPT,  /* a file could not be parsed or repaired */
+	RS_EINVAL,    /* bad argument */
+	RS_EEXPUNGED, /* COPY/MOVE source message no longer exists */
+	RS_EUNKNOWN,  /* failed after the commit point began: the change may or
+		       * may not have happened (treat as a lost reply) */
+} rs_err;
+
+const char *rs_strerror(rs_err err);
+
+/* ======================================================================
+ * Mutants: the naive designs the seeds warn against. Default off.
+ * ==================================================================== */
+
+typedef enum rs_mutant {
+	RS_MUTANT_MOVE_RENAME = 1 << 0,          /* MOVE by rename() (seed 004) */
+	RS_MUTANT_DELIVER_NOLOCK = 1 << 1,       /* UID chosen without the lock (000) */
+	RS_MUTANT_UNCHANGEDSINCE_STALE = 1 << 2, /* checked before the lock (003) */
+	RS_MUTANT_MODSEQ_RESET = 1 << 3,         /* rebuild restarts at 1 (003) */
+	RS_MUTANT_FLAGS_LAST_WRITER = 1 << 4,    /* final states, not +/- (002) */
+	RS_MUTANT_COPY_VISIBLE_EARLY = 1 << 5,   /* rename before UIDs (004) */
+	RS_MUTANT_DELIVER_UNSYNCED = 1 << 6,     /* no fsync of new/ (000) */
+} rs_mutant;
+
+/* "move-rename" etc.; 0 if unknown. */
+unsigned rs_mutant_parse(const char *name);
+const char *rs_mutant_name(unsigned mutant_bit);
+/* NULL-terminated list of every mutant name. */
+const char *const *rs_mutant_names(void);
+
+/* ======================================================================
+ * Mailboxes
+ * ==================================================================== */
+
+typedef struct rs_mailbox rs_mailbox;
+
+typedef struct rs_options {
+	uint32_t pid;            /* this process/client; 0 = getpid() */
+	const char *host;        /* lock owner host; NULL = "localhost" */
+	unsigned mutants;        /* rs_mutant bits */
+	uint64_t lock_timeout_ns; /* 0 = 30 s */
+	uint64_t lock_stale_ns;  /* foreign-host lock age takeover; 0 = 300 s */
+	uint32_t log_rotate_bytes; /* 0 = 1 MiB */
+	bool repair;             /* rebuild a corrupt UID list instead of failing */
+} rs_options;
+
+typedef struct rs_msg {
+	uint32_t uid;
+	cm_flags flags;
+	uint64_t modseq;
+	char name[64];           /* Maildir base filename */
+} rs_msg;
+
+typedef struct rs_status {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint32_t messages;
+	uint32_t recent;         /* committed messages still in new/ */
+	uint32_t unseen;
+} rs_status;
+
+/* Creates the mailbox directory (parent must exist). uidvalidity 0 picks
+ * one from the clock. */
+rs_err rs_create(rs_fs *fs, const char *path, uint32_t uidvalidity);
+/* Removes a mailbox and all its files (caller ensures nobody uses it),
+ * by remove_tree: a symbolic link, inside or at path, is removed as a name,
+ * its target untouched. */
+rs_err rs_delete(rs_fs *fs, const char *path);
+
+/* Opens and recovers: stale lock, leftovers in tmp/, torn log tail, a UID
+ * list and log that disagree, a lost or corrupt log (rebuilt with a higher
+ * indexid). *err_msg_r (may be NULL) gets a one-line explanation. */
+rs_err rs_open(rs_fs *fs, const char *path, const rs_options *opts,
+	       rs_mailbox **mb_r, char **err_msg_r);
+void rs_close(rs_mailbox *mb);
+const char *rs_path(const rs_mailbox *mb);
+const char *rs_last_error(const rs_mailbox *mb);
+
+/* Takes the lock once and releases it: finishes or undoes whatever dead
+ * writers left behind (a torn or unterminated commit, a MOVE intent, files
+ * in new/), as any writer would first. */
+rs_err rs_recover(rs_mailbox *mb);
+
+/* Refreshes the view from the log (lock-free). scan_new also adopts files
+ * found in new/ without a UID (a crashed delivery, a plain Maildir MDA). */
+rs_err rs_sync(rs_mailbox *mb, bool scan_new);
+
+/* The view as of the last sync. Messages are sorted by UID. */
+size_t rs_count(const rs_mailbox *mb);
+const rs_msg *rs_msg_at(const rs_mailbox *mb, size_t idx);
+const rs_msg *rs_msg_find(const rs_mailbox *mb, uint32_t uid);
+/* Index of the first message with uid >= the given one. */
+size_t rs_msg_lower(const rs_mailbox *mb, uint32_t uid);
+uint32_t rs_uidvalidity(const rs_mailbox *mb);
+uint32_t rs_uidnext(const rs_mailbox *mb);
+uint64_t rs_highestmodseq(const rs_mailbox *mb);
+/* Bumped whenever the view changes; cheap change detection for sessions. */
+uint64_t rs_view_generation(const rs_mailbox *mb);
+rs_err rs_status_get(rs_mailbox *mb, rs_status *st_r);
+
+/* ---- operations (each takes the lock unless said otherwise) ---------- */
+
+/* Delivery as seed 000: tmp/, lock, UID, rename into new/, log, unlock. */
+rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,
+		 uint32_t *uid_r, uint64_t *modseq_r);
+
+typedef enum rs_store_mode {
+	RS_STORE_REPLACE,  /* FLAGS */
+	RS_STORE_ADD,      /* +FLAGS */
+	RS_STORE_REMOVE,   /* -FLAGS */
+} rs_store_mode;
+
+typedef struct rs_store_result {
+	uint64_t modseq;     /* of the record written; 0 if nothing changed */
+	cm_uidset changed;   /* UIDs whose flags changed */
+	cm_uidset modified;  /* UNCHANGEDSINCE failures (RFC 7162 MODIFIED) */
+} rs_store_result;
+
+/* unchangedsince < 0: no condition. Messages named but absent are ignored.
+ * A message whose flags would not change is left alone: no modseq bump,
+ * not in changed (RFC 7162 section 3.1.3 allows both; we take the quiet
+ * one, as the brief's "a STORE that changes nothing bumps no modseq"). */
+rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
+		cm_flags flags, int64_t unchangedsince, rs_store_result *res);
+void rs_store_result_free(rs_store_result *res);
+
+/* uids NULL: every \Deleted message (EXPUNGE); else UID EXPUNGE.
+ * Only \Deleted messages are expunged. */
+rs_err rs_expunge(rs_mailbox *mb, const cm_uidset *uids, cm_uidset *expunged_r,
+		  uint64_t *modseq_r);
+
+typedef struct rs_copy_result {
+	cm_uidset src;   /* copied source UIDs, ascending */
+	cm_uidset dst;   /* their new UIDs, pairing by position */
+	uint32_t dst_uidvalidity;
+	uint64_t expunge_modseq; /* MOVE: source expunge record */
+} rs_copy_result;
+
+/* COPY as seed 004: link into dst tmp/, lock, UIDs, rename, unlock. Fails
+ * with RS_EEXPUNGED (nothing copied) if a named existing-in-view message
+ * vanished meanwhile; absent UIDs are ignored. */
+rs_err rs_copy(rs_mailbox *src, rs_mailbox *dst, const cm_uidset *uids,
+	       rs_copy_result *res);
+/* MOVE: copy + expunge of the source under both locks. */
+rs_err rs_move(rs_mailbox *src, rs_mailbox *dst, const cm_uidset *uids,
+	       rs_copy_result *res);
+void rs_copy_result_free(rs_copy_result *res);
+
+/* Reads a message body lock-free. RS_ENOENT if expunged meanwhile. */
+rs_err rs_fetch_body(rs_mailbox *mb, uint32_t uid, cm_buf *out,
+		     uint64_t *internaldate_ns_r);
+
+/* CONDSTORE/QRESYNC: UIDs in the view with modseq > since, and UIDs
+ * expunged with modseq > since. UIDs that vanished before the oldest
+ * expunge the store remembers are reported too (over-reporting is legal). */
+rs_err rs_changes_since(rs_mailbox *mb, uint64_t since, cm_uidset *changed_r,
+			cm_uidset *vanished_r);
+
+/* Claims \Recent for a message still in new/ by moving it to cur/: true for
+ * exactly one claimer. Lock-free (rename is the arbiter). */
+bool rs_claim_recent(rs_mailbox *mb, uint32_t uid);
+
+/* Forces a log rotation (tests; normally by size). */
+rs_err rs_rotate_log(rs_mailbox *mb);
+
+/* Counters since open, for benchmarks and tests. */
+typedef struct rs_stats {
+	uint64_t records_read;
+	uint64_t records_written;
+	uint64_t lock_waits;
+	uint64_t lock_breaks;
+	uint64_t rotations;
+	uint64_t rebuilds;
+	uint64_t adopted;         /* files adopted from new/ */
+	uint64_t repairs;         /* torn tails cut, uidlist fixes */
+	uint64_t uidlist_anomalies; /* out-of-order or duplicate UID lines */
+} rs_stats;
+const rs_stats *rs_get_stats(const rs_mailbox *mb);
+
+/* ======================================================================
+ * Parsers exposed for fuzzing and tools. They never crash on any input.
+ * ==================================================================== */
+
+typedef struct rs_uidlist {
+	uint32_t version, uidvalidity, nextuid;
+	uint64_t base_floor;
+	struct rs_uidlist_entry {
+		uint32_t uid;
+		char name[64];
+	} *e;
+	size_t n, cap;
+	size_t valid_len;     /* bytes up to the last complete line */
+	uint32_t anomalies;   /* out-of-order / duplicate lines repaired */
+} rs_uidlist;
+
+/* RS_OK, or RS_ECORRUPT with *err_r set to a static message. */
+rs_err rs_uidlist_parse(const char *data, size_t len, rs_uidlist *out,
+			const char **err_r);
+void rs_uidlist_free(rs_uidlist *ul);
+
+/* CRC-32 (IEEE) of a log record's text before " crc8hex" (readers and
+ * tools that write logs by hand, such as the fuzzers, use the same). */
+uint32_t rs_crc32(const void *p, size_t n);
+
+/* Walks a log image, calling cb for each terminated, checksummed record.
+ * *valid_len_r: bytes of good records; *durable_len_r: the same plus an
+ * unterminated last record whose checksum is good (fsynced, not yet
+ * terminated). RS_ECORRUPT for a bad record followed by more data. */
+typedef struct rs_log_record {
+	char type;            /* 'A', 'F', 'E', 'S' (snapshot), 'T' (tombstone) */
+	uint64_t offset;
+	const char *body;     /* after the type letter and a space */
+	size_t body_len;
+} rs_log_record;
+typedef int rs_log_cb(void *ctx, const rs_log_record *rec);
+rs_err rs_log_scan(const char *data, size_t len, uint32_t *indexid_r,
+		   uint32_t *log_seq_r, uint32_t *uidvalidity_r,
+		   rs_log_cb *cb, void *ctx, uint64_t *valid_len_r,
+		   uint64_t *durable_len_r, const char **err_r);
+uint64_t rs_modseq_make(uint32_t indexid, uint32_t log_seq, uint64_t offset);
+
+#endif
