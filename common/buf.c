@@ -1,6 +1,8 @@
 /* Growable buffers and checked allocation. */
 #include "cm.h"
 
+#include <assert.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <signal.h>
@@ -64,6 +66,24 @@ void *cm_xrealloc(void *p, size_t n)
 	if (q == NULL)
 		cm_panic("out of memory (%zu bytes)", n);
 	return q;
+}
+
+void *cm_grow_(void *ptr, size_t *cap, size_t need, size_t elem_size)
+{
+	assert(elem_size > 0);
+	if (need <= *cap)
+		return ptr;
+	size_t c = *cap ? *cap : 8;
+	while (c < need) {
+		if (c > SIZE_MAX / 2)
+			cm_panic("array of %zu elements too large", need);
+		c *= 2;
+	}
+	if (c > SIZE_MAX / elem_size)
+		cm_panic("array of %zu elements of %zu bytes too large", c, elem_size);
+	ptr = cm_xrealloc(ptr, c * elem_size);
+	*cap = c;
+	return ptr;
 }
 
 char *cm_xstrndup(const char *s, size_t n)

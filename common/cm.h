@@ -152,6 +152,15 @@ void cm_panic_set_hook(cm_panic_fn *fn, void *ctx);
  * or a second one, goes straight out), then _exit(3); without a hook,
  * abort(). Also the way out of a SIGABRT handler. */
 _Noreturn void cm_panic_exit(const char *what);
+/* The one growable-array idiom: an array is a pointer, a count and a
+ * capacity (size_t), e.g. {item *v; size_t n, cap;}. Before storing
+ * element n:  CM_GROW(a->v, a->cap, a->n + 1);  a->v[a->n++] = x;
+ * The capacity at least doubles (8 at first), so n pushes cost O(n); a
+ * size that overflows, or memory that runs out, is an internal error. */
+#define CM_GROW(ptr, cap, need) \
+	((ptr) = cm_grow_((ptr), &(cap), (need), sizeof(*(ptr))))
+/* CM_GROW's work: returns the (possibly moved) array with *cap >= need. */
+void *cm_grow_(void *ptr, size_t *cap, size_t need, size_t elem_size);
 void *cm_xmalloc(size_t n);
 void *cm_xcalloc(size_t n, size_t size);
 void *cm_xrealloc(void *p, size_t n);

@@ -56,7 +56,7 @@ static void check_lines(const cm_buf *out, const char *tag)
 static void canned_result(model_result *res, const model_op *op)
 {
 	model_result_init(res);
-	res->status = MODEL_ST_OK;
+	res->status = MODEL_REPLY_OK;
 	model_result_add(res, MODEL_UT_EXISTS)->n = 3;
 	model_result_add(res, MODEL_UT_RECENT)->n = 1;
 	model_untagged *u = model_result_add(res, MODEL_UT_FETCH);

@@ -91,7 +91,7 @@ static void export_replay(const rt_choice *ch, const rt_sim_config *cfg,
 	rt_run_out out;
 	rt_run_sim(&spec, false, NULL, &out);
 	model_inv got = rt_run_first_error(&out);
-	const char *got_id = got == INV_COUNT ? "" : model_inv_get(got)->id;
+	const char *got_id = got == MODEL_INV_COUNT ? "" : model_inv_get(got)->id;
 	const char *verdict = expect[0] == '\0'
 				      ? (got_id[0] ? "fails, though this run did not"
 						   : "runs clean too")

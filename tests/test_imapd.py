@@ -226,7 +226,7 @@ def test_append_appenduid_fetch_body(server):
 
 
 def test_harness_message_goes_through_the_session(server, imapd):
-    """A body the harness writes (rt_session_message_bytes) is stored by
+    """A body the harness writes (rs_session_message_bytes) is stored by
     the session; anything else by the same store call with the client's
     bytes: either way FETCH returns what was appended."""
     r = raw_login(server)
@@ -302,7 +302,7 @@ def test_qresync_vanished_earlier(server):
     untagged, _, _ = r.run("SELECT INBOX")
     uv = int(next(re.search(r"\[UIDVALIDITY (\d+)\]", u).group(1) for u in untagged
                   if "UIDVALIDITY" in u))
-    hms = int(next(re.search(r"\[HIGHESTMODSEQ (\d+)\]", u).group(1) for u in untagged
+    highestmodseq = int(next(re.search(r"\[HIGHESTMODSEQ (\d+)\]", u).group(1) for u in untagged
                    if "HIGHESTMODSEQ" in u))
     # another connection expunges 2 and 3 and flags 4
     other = raw_login(server)
@@ -313,21 +313,21 @@ def test_qresync_vanished_earlier(server):
     assert untagged == ["* 3 EXPUNGE", "* 2 EXPUNGE"] and tagged.startswith("r5 OK")
     other.close()
     r.run("UNSELECT")
-    untagged, tagged, _ = r.run(f"SELECT INBOX (QRESYNC ({uv} {hms}))")
+    untagged, tagged, _ = r.run(f"SELECT INBOX (QRESYNC ({uv} {highestmodseq}))")
     assert "* VANISHED (EARLIER) 2:3" in untagged
     fetches = [u for u in untagged if " FETCH " in u]
     assert len(fetches) == 1 and "UID 4 " in fetches[0] and "\\Flagged" in fetches[0]
     assert tagged.endswith("OK [READ-WRITE] SELECT completed")
     # the known-uids form limits what vanishes to what the client knew
     r.run("UNSELECT")
-    untagged, _, _ = r.run(f"EXAMINE INBOX (QRESYNC ({uv} {hms} 3:4))")
+    untagged, _, _ = r.run(f"EXAMINE INBOX (QRESYNC ({uv} {highestmodseq} 3:4))")
     assert "* VANISHED (EARLIER) 3" in untagged
     # a stale UIDVALIDITY: nothing but the usual SELECT data
     r.run("UNSELECT")
-    untagged, _, _ = r.run(f"SELECT INBOX (QRESYNC ({uv - 1} {hms}))")
+    untagged, _, _ = r.run(f"SELECT INBOX (QRESYNC ({uv - 1} {highestmodseq}))")
     assert not any("VANISHED" in u or "FETCH" in u for u in untagged)
     # FETCH (CHANGEDSINCE m VANISHED)
-    untagged, tagged, _ = r.run(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {hms} VANISHED)")
+    untagged, tagged, _ = r.run(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highestmodseq} VANISHED)")
     assert untagged[0] == "* VANISHED (EARLIER) 2:3" and "UID 4" in untagged[1]
     r.close()
 

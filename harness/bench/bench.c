@@ -9,10 +9,7 @@
 
 void rt_bench_add(rt_bench *b, const char *name, const char *unit, double value)
 {
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 32;
-		b->v = cm_xrealloc(b->v, b->cap * sizeof(*b->v));
-	}
+	CM_GROW(b->v, b->cap, b->n + 1);
 	rt_bench_result *r = &b->v[b->n++];
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->unit = unit;

@@ -125,7 +125,7 @@ static void bench_mutant(rt_bench *b, const char *name, unsigned mutants)
 		model_inv inv = rt_run_first_error(&out);
 		uint64_t ops = out.sim.ops;
 		rt_run_out_free(&out);
-		if (inv == INV_COUNT)
+		if (inv == MODEL_INV_COUNT)
 			continue;
 		snprintf(key, sizeof(key), "mutant.%s.detect", name);
 		rt_bench_add(b, key, "s", secs_since(t0));

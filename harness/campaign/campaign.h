@@ -59,7 +59,7 @@ int rt_shrink(const uint64_t *tape, size_t n, rt_shrink_test *test, void *ctx,
 	      double seconds, unsigned max_attempts, rt_shrink_result *out);
 /* The campaign's i-th run seed. */
 uint64_t rt_derive_seed(uint64_t master, uint64_t i);
-/* The first error-severity invariant of a run (INV_COUNT if none). */
+/* The first error-severity invariant of a run (MODEL_INV_COUNT if none). */
 model_inv rt_run_first_error(const rt_run_out *out);
 /* Re-runs spec recording its tape, then shrinks it while inv still fails. */
 int rt_shrink_run(const rt_run_spec *spec, model_inv inv, double seconds,
@@ -99,10 +99,10 @@ typedef struct rt_report {
 	model_violation *v;
 	uint32_t *v_run;
 	size_t nv, capv;
-	uint64_t violations[INV_COUNT];
+	uint64_t violations[MODEL_INV_COUNT];
 	uint64_t errors, warnings;
 	uint64_t adds_checked;
-	bool skipped[INV_COUNT];
+	bool skipped[MODEL_INV_COUNT];
 	bool checked_any;
 	/* shrinking and replay */
 	bool shrunk;

@@ -39,7 +39,7 @@ static void add_violations(rt_report *r, uint32_t run, const model_violation *v,
 
 static void add_stats(rt_report *r, const model_checker_stats *st)
 {
-	for (int i = 0; i < INV_COUNT; i++) {
+	for (int i = 0; i < MODEL_INV_COUNT; i++) {
 		r->violations[i] += st->violations[i];
 		if (st->skipped[i])
 			r->skipped[i] = true;
@@ -156,17 +156,17 @@ void rt_report_print(const rt_report *r, FILE *out, bool color)
 	} else {
 		fprintf(out, "  violations: %" PRIu64 " errors, %" PRIu64 " warnings\n",
 			r->errors, r->warnings);
-		for (int i = 0; i < INV_COUNT; i++)
+		for (int i = 0; i < MODEL_INV_COUNT; i++)
 			if (r->violations[i])
 				fprintf(out, "    %-28s %" PRIu64 "\n", model_inv_get(i)->id,
 					r->violations[i]);
 	}
 	int skipped = 0;
-	for (int i = 0; i < INV_COUNT; i++)
+	for (int i = 0; i < MODEL_INV_COUNT; i++)
 		skipped += r->skipped[i];
 	if (skipped) {
 		fputs("  checks skipped:", out);
-		for (int i = 0; i < INV_COUNT; i++)
+		for (int i = 0; i < MODEL_INV_COUNT; i++)
 			if (r->skipped[i])
 				fprintf(out, " %s", model_inv_get(i)->id);
 		fputc('\n', out);
@@ -226,12 +226,12 @@ int rt_report_write_json(const rt_report *r, const char *path)
 	for (size_t i = 0; i < r->nv; i++)
 		json_array_append_new(vs, violation_json(&r->v[i], r->v_run[i]));
 	json_t *by_id = json_object();
-	for (int i = 0; i < INV_COUNT; i++)
+	for (int i = 0; i < MODEL_INV_COUNT; i++)
 		if (r->violations[i])
 			json_object_set_new(by_id, model_inv_get(i)->id,
 					    json_integer((json_int_t)r->violations[i]));
 	json_t *skipped = json_array();
-	for (int i = 0; i < INV_COUNT; i++)
+	for (int i = 0; i < MODEL_INV_COUNT; i++)
 		if (r->skipped[i])
 			json_array_append_new(skipped, json_string(model_inv_get(i)->id));
 	json_t *faults = json_object();
@@ -305,7 +305,7 @@ int rt_report_write_junit(const rt_report *r, const char *path)
 	int failures = 0, skipped_cases = 0;
 	for (const char *fam = families; *fam; fam++) {
 		bool any_error = false, all_skipped = true;
-		for (int i = 0; i < INV_COUNT; i++) {
+		for (int i = 0; i < MODEL_INV_COUNT; i++) {
 			const model_inv_info *info = model_inv_get(i);
 			if (info->section != *fam)
 				continue;
@@ -330,7 +330,7 @@ int rt_report_write_junit(const rt_report *r, const char *path)
 		fputs("\">\n", f);
 		bool all_skipped = true;
 		int n = 0;
-		for (int i = 0; i < INV_COUNT; i++)
+		for (int i = 0; i < MODEL_INV_COUNT; i++)
 			if (model_inv_get(i)->section == *fam)
 				all_skipped &= r->skipped[i];
 		for (size_t k = 0; k < r->nv; k++) {

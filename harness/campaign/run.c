@@ -74,7 +74,7 @@ model_inv rt_run_first_error(const rt_run_out *out)
 	for (size_t i = 0; i < out->nv; i++)
 		if (out->v[i].severity == MODEL_SEV_ERROR)
 			return out->v[i].inv;
-	return INV_COUNT;
+	return MODEL_INV_COUNT;
 }
 
 typedef struct shrink_ctx {

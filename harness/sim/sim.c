@@ -125,13 +125,13 @@ static void record_completion(sim *s, uint32_t client, uint64_t op_id,
 	ev.client = client;
 	ev.op_id = op_id;
 	ev.op = *op;
-	if (lost || res->status == MODEL_ST_UNKNOWN) {
+	if (lost || res->status == MODEL_REPLY_UNKNOWN) {
 		ev.type = MODEL_EV_INFO;
-		res->status = MODEL_ST_UNKNOWN;
+		res->status = MODEL_REPLY_UNKNOWN;
 		if (lost)
 			snprintf(res->text, sizeof(res->text), "connection lost");
 	} else {
-		ev.type = res->status == MODEL_ST_OK ? MODEL_EV_OK : MODEL_EV_FAIL;
+		ev.type = res->status == MODEL_REPLY_OK ? MODEL_EV_OK : MODEL_EV_FAIL;
 	}
 	ev.res = *res; /* shallow: emit only reads it */
 	if (lost)
@@ -140,7 +140,7 @@ static void record_completion(sim *s, uint32_t client, uint64_t op_id,
 	if (lost) {
 		/* Nor does its view learn anything. */
 		model_result_clear(res);
-		res->status = MODEL_ST_UNKNOWN;
+		res->status = MODEL_REPLY_UNKNOWN;
 	}
 }
 
@@ -156,7 +156,7 @@ static void record_fault(sim *s, model_fault f, uint32_t client, const char *mai
 	ev.op.fault_client = client;
 	if (mailbox != NULL)
 		snprintf(ev.op.mailbox, sizeof(ev.op.mailbox), "%s", mailbox);
-	ev.res.status = MODEL_ST_UNKNOWN;
+	ev.res.status = MODEL_REPLY_UNKNOWN;
 	emit(s, &ev);
 	s->res->faults[f]++;
 }
@@ -170,7 +170,7 @@ static void kill_client(sim *s, sim_client *cl, bool record)
 	cl->dead = true;
 	pid_dies(s, cl->pid);
 	if (cl->session != NULL)
-		rt_session_kill(cl->session); /* what it is in the middle of is lost */
+		rs_session_kill(cl->session); /* what it is in the middle of is lost */
 	if (record)
 		record_fault(s, MODEL_FAULT_KILL, cl->id, NULL);
 }
@@ -186,7 +186,7 @@ static void crash(sim *s)
 	if (rt_choice_chance(s->ch, s->cfg.p_index_loss)) {
 		/* Everything is down: an administrator loses a mailbox's log. */
 		int box = (int)rt_choice_below(s->ch, (uint64_t)s->work.mix.boxes);
-		char *dir = rt_store_mailbox_path(s->root, s->work.boxes[box]);
+		char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[box]);
 		char *log = cm_xmalloc(strlen(dir) + 16);
 		sprintf(log, "%s/ratchet-log", dir);
 		sim_client *saved = s->cur;
@@ -257,7 +257,7 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 
 static void client_restart(sim *s, sim_client *cl)
 {
-	rt_session_free(cl->session);
+	rs_session_free(cl->session);
 	cl->session = NULL;
 	for (int i = 0; i < RT_MAX_BOXES; i++) {
 		rs_close(cl->lda_mb[i]);
@@ -274,13 +274,13 @@ static void exec_deliver(sim *s, sim_client *cl, const model_op *op, model_resul
 	if (cl->lda_mb[box] == NULL) {
 		rs_options o = {.pid = cl->pid, .mutants = s->cfg.mutants,
 				.log_rotate_bytes = s->cfg.log_rotate_bytes};
-		char *dir = rt_store_mailbox_path(s->root, op->mailbox);
+		char *dir = rs_namespace_mailbox_path(s->root, op->mailbox);
 		char *why = NULL;
 		rs_err err = rs_open(s->fs, dir, &o, &cl->lda_mb[box], &why);
 		free(dir);
 		free(why);
 		if (err != RS_OK) {
-			res->status = err == RS_EUNKNOWN ? MODEL_ST_UNKNOWN : MODEL_ST_NO;
+			res->status = err == RS_EUNKNOWN ? MODEL_REPLY_UNKNOWN : MODEL_REPLY_NO;
 			snprintf(res->text, sizeof(res->text), "open: %s", rs_strerror(err));
 			return;
 		}
@@ -291,12 +291,12 @@ static void exec_deliver(sim *s, sim_client *cl, const model_op *op, model_resul
 	rs_err err = rs_append(cl->lda_mb[box], msg.data, msg.len, op->flags, &uid, NULL);
 	cm_buf_free(&msg);
 	if (err == RS_OK) {
-		res->status = MODEL_ST_OK;
+		res->status = MODEL_REPLY_OK;
 		res->code.kind = MODEL_CODE_APPENDUID;
 		res->code.uidvalidity = rs_uidvalidity(cl->lda_mb[box]);
 		cm_uidset_add(&res->code.set1, uid);
 	} else {
-		res->status = err == RS_EUNKNOWN ? MODEL_ST_UNKNOWN : MODEL_ST_NO;
+		res->status = err == RS_EUNKNOWN ? MODEL_REPLY_UNKNOWN : MODEL_REPLY_NO;
 		snprintf(res->text, sizeof(res->text), "%s", rs_strerror(err));
 	}
 }
@@ -308,18 +308,18 @@ static void exec_op(sim *s, sim_client *cl, const model_op *op, model_result *re
 		return;
 	}
 	if (op->kind == MODEL_OP_CONNECT) {
-		rt_session_free(cl->session);
-		rt_session_options o = {.pid = cl->pid, .mutants = s->cfg.mutants,
+		rs_session_free(cl->session);
+		rs_session_options o = {.pid = cl->pid, .mutants = s->cfg.mutants,
 					.log_rotate_bytes = s->cfg.log_rotate_bytes};
-		cl->session = rt_session_new(s->fs, s->root, &o);
+		cl->session = rs_session_new(s->fs, s->root, &o);
 	}
 	if (cl->session == NULL) {
-		res->status = MODEL_ST_UNKNOWN;
+		res->status = MODEL_REPLY_UNKNOWN;
 		return;
 	}
-	rt_session_exec(cl->session, op, res);
+	rs_session_exec(cl->session, op, res);
 	if (op->kind == MODEL_OP_LOGOUT) {
-		rt_session_free(cl->session);
+		rs_session_free(cl->session);
 		cl->session = NULL;
 	}
 }
@@ -336,8 +336,8 @@ static void run_op(sim *s, sim_client *cl, const model_op *op)
 	bool lost = cl->dead;
 	record_completion(s, cl->id, id, op, &res, lost);
 	rt_view_apply(&cl->view, &s->work, op, &res);
-	if (res.status == MODEL_ST_UNKNOWN && !cl->lda) {
-		rt_session_free(cl->session);
+	if (res.status == MODEL_REPLY_UNKNOWN && !cl->lda) {
+		rs_session_free(cl->session);
 		cl->session = NULL;
 	}
 	model_result_free(&res);
@@ -399,7 +399,7 @@ static void settle_store(sim *s)
 	rs_options o = {.pid = s->auditor.pid, .mutants = s->cfg.mutants,
 			.log_rotate_bytes = s->cfg.log_rotate_bytes};
 	for (int b = 0; b < s->work.mix.boxes; b++) {
-		char *dir = rt_store_mailbox_path(s->root, s->work.boxes[b]);
+		char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[b]);
 		rs_mailbox *mb = NULL;
 		char *why = NULL;
 		if (rs_open(s->fs, dir, &o, &mb, &why) == RS_OK)
@@ -439,7 +439,7 @@ static void checkpoint(sim *s)
 	model_op_init(&op, MODEL_OP_CHECKPOINT);
 	model_result res;
 	model_result_init(&res);
-	res.status = MODEL_ST_OK;
+	res.status = MODEL_REPLY_OK;
 	record_completion(s, 0, id, &op, &res, false);
 	model_result_free(&res);
 	s->res->checkpoints++;
@@ -499,7 +499,7 @@ static int setup_store(sim *s)
 	s->fs->ops->mkdir(s->fs, s->root);
 	s->fs->ops->fsync_dir(s->fs, "/");
 	for (int b = 0; b < s->work.mix.boxes; b++)
-		if (rt_store_create_mailbox(s->fs, s->root, s->work.boxes[b]) != RS_OK)
+		if (rs_namespace_create_mailbox(s->fs, s->root, s->work.boxes[b]) != RS_OK)
 			return -1;
 	return 0;
 }

@@ -63,9 +63,9 @@ static void record_completion(rt_wire *w, uint32_t client, uint64_t op_id,
 	ev.t_ns = stamp(w);
 	ev.op = *op;
 	ev.res = *res;
-	if (res->status == MODEL_ST_OK)
+	if (res->status == MODEL_REPLY_OK)
 		ev.type = MODEL_EV_OK;
-	else if (res->status == MODEL_ST_NO || res->status == MODEL_ST_BAD)
+	else if (res->status == MODEL_REPLY_NO || res->status == MODEL_REPLY_BAD)
 		ev.type = MODEL_EV_FAIL;
 	else
 		ev.type = MODEL_EV_INFO;
@@ -80,7 +80,7 @@ uint64_t rt_wire_record_checkpoint(rt_wire *w, uint64_t op_id)
 		return record_invoke(w, 0, &op);
 	model_result res;
 	model_result_init(&res);
-	res.status = MODEL_ST_OK;
+	res.status = MODEL_REPLY_OK;
 	record_completion(w, 0, op_id, &op, &res);
 	model_result_free(&res);
 	return op_id;
@@ -91,10 +91,10 @@ uint64_t rt_wire_record_checkpoint(rt_wire *w, uint64_t op_id)
 static void finish(rt_wire_client *cl)
 {
 	rt_wire *w = cl->w;
-	if (cl->res.status == MODEL_ST_NONE)
-		cl->res.status = MODEL_ST_UNKNOWN;
+	if (cl->res.status == MODEL_REPLY_NONE)
+		cl->res.status = MODEL_REPLY_UNKNOWN;
 	if (cl->recorded) {
-		if (cl->res.status == MODEL_ST_UNKNOWN)
+		if (cl->res.status == MODEL_REPLY_UNKNOWN)
 			w->unknown++;
 		if (cl->protocol[0] != '\0') {
 			memcpy(cl->res.protocol, cl->protocol, sizeof(cl->res.protocol));
@@ -104,7 +104,7 @@ static void finish(rt_wire_client *cl)
 	}
 	rt_view_apply(&cl->view, &w->work, &cl->op, &cl->res);
 	if (cl->op.kind == MODEL_OP_CONNECT) {
-		bool ok = cl->res.status == MODEL_ST_OK;
+		bool ok = cl->res.status == MODEL_REPLY_OK;
 		cl->fails = ok ? 0 : cl->fails + 1;
 		if (!ok) {
 			snprintf(cl->last_error, sizeof(cl->last_error), "%s", cl->res.text);
@@ -117,7 +117,7 @@ static void finish(rt_wire_client *cl)
 	model_result_clear(&cl->res);
 }
 
-static void fail_op(rt_wire_client *cl, model_status st, const char *why)
+static void fail_op(rt_wire_client *cl, model_reply st, const char *why)
 {
 	cl->res.status = st;
 	snprintf(cl->res.text, sizeof(cl->res.text), "%.95s", why ? why : "connection lost");
@@ -157,13 +157,13 @@ static void send_login(rt_wire_client *cl)
 		imapc_cmd_login(cmd, u->user, u->pass);
 	cl->state = RT_WIRE_LOGIN;
 	if (imapc_conn_send(cl->conn, cmd, cl, 0) == NULL)
-		fail_op(cl, MODEL_ST_UNKNOWN, imapc_conn_close_reason(cl->conn));
+		fail_op(cl, MODEL_REPLY_UNKNOWN, imapc_conn_close_reason(cl->conn));
 }
 
 static void on_greeting(rt_wire_client *cl, const imapc_response *r)
 {
 	if (r->type == IMAPC_T_PREAUTH) {
-		cl->res.status = MODEL_ST_OK; /* already logged in */
+		cl->res.status = MODEL_REPLY_OK; /* already logged in */
 		finish(cl);
 	} else if (r->type == IMAPC_T_OK) {
 		send_login(cl);
@@ -171,7 +171,7 @@ static void on_greeting(rt_wire_client *cl, const imapc_response *r)
 		char why[120];
 		snprintf(why, sizeof(why), "greeting: %.*s", (int)CM_MIN(r->text.len, 100),
 			 r->text.p);
-		fail_op(cl, MODEL_ST_NO, why);
+		fail_op(cl, MODEL_REPLY_NO, why);
 	}
 }
 
@@ -199,11 +199,11 @@ static void on_done(void *ctx, imapc_conn *c, const imapc_done *d)
 		if (strncmp(d->reason, "timeout", 7) == 0)
 			cl->w->timeouts++;
 		connection_ended(cl, c, d->reason);
-		fail_op(cl, MODEL_ST_UNKNOWN, d->reason);
+		fail_op(cl, MODEL_REPLY_UNKNOWN, d->reason);
 		return;
 	}
 	if (cl->state == RT_WIRE_LOGIN) {
-		cl->res.status = d->status == IMAPC_T_OK ? MODEL_ST_OK : MODEL_ST_NO;
+		cl->res.status = d->status == IMAPC_T_OK ? MODEL_REPLY_OK : MODEL_REPLY_NO;
 		if (d->status != IMAPC_T_OK)
 			snprintf(cl->res.text, sizeof(cl->res.text), "login: %.*s",
 				 (int)CM_MIN(d->resp->text.len, 80), d->resp->text.p);
@@ -221,7 +221,7 @@ static void on_closed(void *ctx, imapc_conn *c, const char *reason)
 	cl->closed = true;
 	/* Waiting for a greeting, no command is pending: nothing else ends it. */
 	if (cl->state == RT_WIRE_GREETING)
-		fail_op(cl, MODEL_ST_UNKNOWN, reason);
+		fail_op(cl, MODEL_REPLY_UNKNOWN, reason);
 }
 
 /* ---- starting ops ---- */
@@ -250,7 +250,7 @@ static void start_connect(rt_wire_client *cl)
 			 : imapc_connect_tcp(w->setup->url.host, w->setup->url.port,
 					     w->setup->timeout_ms, &err);
 	if (fd < 0) {
-		fail_op(cl, MODEL_ST_NO, err.text);
+		fail_op(cl, MODEL_REPLY_NO, err.text);
 		return;
 	}
 	char prefix[16];
@@ -266,7 +266,7 @@ static void start_connect(rt_wire_client *cl)
 static void start_command(rt_wire_client *cl)
 {
 	if (cl->conn == NULL || cl->closed) {
-		fail_op(cl, MODEL_ST_UNKNOWN, cl->conn ? imapc_conn_close_reason(cl->conn)
+		fail_op(cl, MODEL_REPLY_UNKNOWN, cl->conn ? imapc_conn_close_reason(cl->conn)
 						       : "not connected");
 		return;
 	}
@@ -280,7 +280,7 @@ static void start_command(rt_wire_client *cl)
 	cl->state = RT_WIRE_BUSY;
 	cl->logging_out = cl->op.kind == MODEL_OP_LOGOUT;
 	if (imapc_conn_send(cl->conn, &cl->w->cmd, cl, 0) == NULL) {
-		fail_op(cl, MODEL_ST_UNKNOWN, imapc_conn_close_reason(cl->conn));
+		fail_op(cl, MODEL_REPLY_UNKNOWN, imapc_conn_close_reason(cl->conn));
 		return;
 	}
 	/* Out now rather than at the next poll: one round trip per op. May

@@ -33,7 +33,7 @@ static void render_status(imapc_cmd *c, const model_op *op)
 	imapc_cmd_raw(c, "STATUS ");
 	mailbox(c, op->mailbox);
 	const char *sep = " (";
-	for (unsigned i = 0; i < MODEL_S_COUNT; i++)
+	for (unsigned i = 0; i < MODEL_STATUS_COUNT; i++)
 		if (op->status_items & (1u << i)) {
 			imapc_cmd_raw(c, sep);
 			imapc_cmd_raw(c, model_status_item_names[i]);
@@ -172,7 +172,7 @@ static void drop_condstore(model_op *op)
 	op->condstore = op->qresync = false;
 	op->has_unchangedsince = op->has_changedsince = op->vanished = false;
 	op->items &= ~(unsigned)MODEL_F_MODSEQ;
-	op->status_items &= ~(unsigned)MODEL_S_HIGHESTMODSEQ;
+	op->status_items &= ~(unsigned)MODEL_STATUS_HIGHESTMODSEQ;
 }
 
 bool rt_wire_op_fit(model_op *op, unsigned caps, cm_flags allowed)
@@ -201,7 +201,7 @@ bool rt_wire_op_fit(model_op *op, unsigned caps, cm_flags allowed)
 	if (op->kind == MODEL_OP_FETCH && op->items == 0)
 		op->items = MODEL_F_UID;
 	if (op->kind == MODEL_OP_STATUS && op->status_items == 0)
-		op->status_items = MODEL_S_MESSAGES;
+		op->status_items = MODEL_STATUS_MESSAGES;
 	if (op->kind == MODEL_OP_SELECT && op->qresync)
 		op->condstore = false; /* QRESYNC implies it; one modifier */
 	return !has_set(op) || op->set.n > 0;

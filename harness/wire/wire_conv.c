@@ -164,12 +164,12 @@ static void conv_status(const imapc_status *in, model_untagged *u)
 	model_status_data *d = &u->status;
 	copy_str(d->mailbox, sizeof(d->mailbox), in->mailbox);
 	static const struct { unsigned in, out; } bits[] = {
-		{IMAPC_STATUS_MESSAGES, MODEL_S_MESSAGES},
-		{IMAPC_STATUS_RECENT, MODEL_S_RECENT},
-		{IMAPC_STATUS_UIDNEXT, MODEL_S_UIDNEXT},
-		{IMAPC_STATUS_UIDVALIDITY, MODEL_S_UIDVALIDITY},
-		{IMAPC_STATUS_UNSEEN, MODEL_S_UNSEEN},
-		{IMAPC_STATUS_HIGHESTMODSEQ, MODEL_S_HIGHESTMODSEQ},
+		{IMAPC_STATUS_MESSAGES, MODEL_STATUS_MESSAGES},
+		{IMAPC_STATUS_RECENT, MODEL_STATUS_RECENT},
+		{IMAPC_STATUS_UIDNEXT, MODEL_STATUS_UIDNEXT},
+		{IMAPC_STATUS_UIDVALIDITY, MODEL_STATUS_UIDVALIDITY},
+		{IMAPC_STATUS_UNSEEN, MODEL_STATUS_UNSEEN},
+		{IMAPC_STATUS_HIGHESTMODSEQ, MODEL_STATUS_HIGHESTMODSEQ},
 	};
 	for (size_t i = 0; i < CM_ARRAY_LEN(bits); i++)
 		if (in->has & bits[i].in)
@@ -243,13 +243,13 @@ void rt_wire_conv_untagged(const imapc_response *r, model_result *res)
 void rt_wire_conv_tagged(const imapc_response *r, model_result *res)
 {
 	switch (r->type) {
-	case IMAPC_T_OK: res->status = MODEL_ST_OK; break;
-	case IMAPC_T_NO: res->status = MODEL_ST_NO; break;
-	default: res->status = MODEL_ST_BAD; break;
+	case IMAPC_T_OK: res->status = MODEL_REPLY_OK; break;
+	case IMAPC_T_NO: res->status = MODEL_REPLY_NO; break;
+	default: res->status = MODEL_REPLY_BAD; break;
 	}
 	if (r->code.kind != IMAPC_CODE_CAPABILITY && r->code.kind != IMAPC_CODE_ALERT)
 		rt_wire_conv_code(&r->code, &res->code);
-	if (res->status != MODEL_ST_OK)
+	if (res->status != MODEL_REPLY_OK)
 		copy_str(res->text, sizeof(res->text), r->text);
 	/* RFC 5530: the server says it met a bug or broke an invariant of its
 	 * own (a store that finds its files gone from under its log). */

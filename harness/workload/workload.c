@@ -33,7 +33,7 @@ void rt_view_reset(rt_view *v)
 	v->condstore = v->qresync = false;
 	v->box = -1;
 	v->n = 0;
-	v->hms = 0;
+	v->highestmodseq = 0;
 	v->need_sync = v->trim_next = false;
 }
 
@@ -88,8 +88,8 @@ static void view_fetch(rt_view *v, const model_untagged *u)
 
 static void view_code(rt_view *v, const model_code *code)
 {
-	if (code->kind == MODEL_CODE_HIGHESTMODSEQ && code->value > v->hms)
-		v->hms = code->value;
+	if (code->kind == MODEL_CODE_HIGHESTMODSEQ && code->value > v->highestmodseq)
+		v->highestmodseq = code->value;
 	if (code->kind == MODEL_CODE_UIDVALIDITY)
 		v->uidvalidity = (uint32_t)code->value;
 }
@@ -108,11 +108,11 @@ static void view_search(rt_view *v, const cm_uidset *set)
 static void view_remember(rt_view *v)
 {
 	if (!v->selected || v->box < 0 || v->box >= RT_MAX_BOXES || !v->qresync ||
-	    v->hms == 0)
+	    v->highestmodseq == 0)
 		return;
 	struct rt_view_cache *c = &v->cache[v->box];
 	c->uidvalidity = v->uidvalidity;
-	c->modseq = v->hms;
+	c->modseq = v->highestmodseq;
 	cm_uidset_clear(&c->known);
 	for (size_t i = 0; i < v->n; i++)
 		if (v->e[i].uid)
@@ -124,17 +124,17 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 {
 	if (op->kind == MODEL_OP_CONNECT) {
 		rt_view_reset(v);
-		v->connected = res->status == MODEL_ST_OK;
+		v->connected = res->status == MODEL_REPLY_OK;
 		return;
 	}
 	v->trim_next = op->kind == MODEL_OP_STORE && op->silent &&
 		       op->mode == MODEL_STORE_ADD && op->flags == CM_FLAG_DELETED &&
-		       res->status == MODEL_ST_OK;
+		       res->status == MODEL_REPLY_OK;
 	if (op->kind == MODEL_OP_SELECT) {
 		view_remember(v);
 		v->selected = false;
 		v->n = 0;
-		v->hms = 0;
+		v->highestmodseq = 0;
 	}
 	for (size_t i = 0; i < res->nut; i++) {
 		const model_untagged *u = &res->ut[i];
@@ -169,7 +169,7 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 	}
 	if (res->code.kind != MODEL_CODE_NONE)
 		view_code(v, &res->code);
-	if (op->kind == MODEL_OP_SELECT && res->status == MODEL_ST_OK) {
+	if (op->kind == MODEL_OP_SELECT && res->status == MODEL_REPLY_OK) {
 		v->selected = true;
 		v->readonly = op->readonly;
 		v->box = rt_workload_box_index(w, op->mailbox);
@@ -177,10 +177,10 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 		if (op->condstore || op->qresync)
 			v->condstore = true;
 	}
-	if (op->kind == MODEL_OP_FETCH && op->uid && res->status == MODEL_ST_OK &&
+	if (op->kind == MODEL_OP_FETCH && op->uid && res->status == MODEL_REPLY_OK &&
 	    cm_uidset_count(&op->set) > 1000)
 		v->need_sync = false;
-	if (res->status == MODEL_ST_UNKNOWN || op->kind == MODEL_OP_LOGOUT)
+	if (res->status == MODEL_REPLY_UNKNOWN || op->kind == MODEL_OP_LOGOUT)
 		rt_view_reset(v);
 }
 
@@ -353,7 +353,7 @@ static bool make_store(rt_workload *w, const rt_view *v, rt_choice *c,
 		 * client changed the message since (the conflicts we want). */
 		const rt_view_entry *e = entry_of(v, op->set.r[0].lo);
 		op->has_unchangedsince = true;
-		op->unchangedsince = e && e->modseq ? e->modseq : v->hms;
+		op->unchangedsince = e && e->modseq ? e->modseq : v->highestmodseq;
 		if (rt_choice_chance(c, 20000))
 			op->unchangedsince = 0;
 	}
@@ -423,14 +423,14 @@ static bool make_fetch(rt_workload *w, const rt_view *v, rt_choice *c,
 	model_op_init(op, MODEL_OP_FETCH);
 	op->uid = true;
 	if (kind == RT_WK_FETCH_CHANGED) {
-		if (!(w->caps & MODEL_CAP_CONDSTORE) || v->hms == 0)
+		if (!(w->caps & MODEL_CAP_CONDSTORE) || v->highestmodseq == 0)
 			return false;
 		cm_uidset_add_range(&op->set, 1, UINT32_MAX);
 		op->items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
 		op->has_changedsince = true;
 		/* A modseq the client saw a while ago: the last HIGHESTMODSEQ,
 		 * or an older message modseq. */
-		op->changedsince = v->hms;
+		op->changedsince = v->highestmodseq;
 		if (v->n > 0 && rt_choice_chance(c, 500000)) {
 			const rt_view_entry *e = &v->e[rt_choice_below(c, v->n)];
 			if (e->modseq)
@@ -517,9 +517,9 @@ void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *
 		case RT_WK_STATUS:
 			model_op_init(op, MODEL_OP_STATUS);
 			set_box(w, op, other_box(w, v, c));
-			op->status_items = MODEL_S_MESSAGES | MODEL_S_UIDNEXT | MODEL_S_UIDVALIDITY |
-					   MODEL_S_UNSEEN |
-					   ((w->caps & MODEL_CAP_CONDSTORE) ? MODEL_S_HIGHESTMODSEQ : 0);
+			op->status_items = MODEL_STATUS_MESSAGES | MODEL_STATUS_UIDNEXT | MODEL_STATUS_UIDVALIDITY |
+					   MODEL_STATUS_UNSEEN |
+					   ((w->caps & MODEL_CAP_CONDSTORE) ? MODEL_STATUS_HIGHESTMODSEQ : 0);
 			return;
 		case RT_WK_SEARCH:
 			model_op_init(op, MODEL_OP_SEARCH);

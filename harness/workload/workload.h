@@ -102,7 +102,7 @@ typedef struct rt_view {
 	uint32_t uidvalidity;
 	rt_view_entry *e;               /* by sequence number - 1 */
 	size_t n, cap;
-	uint64_t hms;
+	uint64_t highestmodseq;
 	struct rt_view_cache {          /* for SELECT (QRESYNC ...) later */
 		uint32_t uidvalidity;
 		uint64_t modseq;

@@ -55,7 +55,7 @@ static bool removal_explains(const ck_box *b, const ck_adder *a, uint32_t uid)
 {
 	for (size_t i = 0; i < b->nexps; i++) {
 		const ck_expunger *x = &b->exps[i];
-		if (x->status == MODEL_ST_NO || x->status == MODEL_ST_BAD ||
+		if (x->status == MODEL_REPLY_NO || x->status == MODEL_REPLY_BAD ||
 		    (x->cmp_t != CK_NEVER && x->cmp_t < a->inv_t))
 			continue;
 		if (x->kind == MODEL_OP_DELETE)
@@ -166,7 +166,7 @@ static void report(model_checker *c, const ck_session *s, const ck_op *op,
 	/* A crash between the acknowledgement and the read points at
 	 * durability: say so, the invariant stays the same. */
 	bool crashed = c->last_crash_t > a->cmp_t && c->last_crash_t < s->select_inv_t;
-	ck_violation(c, INV_ADD_NO_LOSS, op, s->box, uid, a->op_id,
+	ck_violation(c, MODEL_INV_ADD_NO_LOSS, op, s->box, uid, a->op_id,
 		     "%s op %" PRIu64 " was acknowledged OK, adding message '%s'%s, "
 		     "before client %" PRIu32 " selected %s; its fresh view (%zu "
 		     "messages) lacks it, and no EXPUNGE, UID EXPUNGE, MOVE or DELETE "
@@ -213,7 +213,7 @@ static bool audit(model_checker *c, ck_session *s, const ck_op *op)
 	view_build(s, &v);
 	for (size_t i = 0; i < b->nadders; i++) {
 		ck_adder *a = &b->adders[i];
-		if (a->status != MODEL_ST_OK || a->cmp_t >= s->select_inv_t)
+		if (a->status != MODEL_REPLY_OK || a->cmp_t >= s->select_inv_t)
 			continue;
 		for (size_t k = 0; k < a->nslots; k++)
 			decided &= judge_slot(c, s, op, &v, a, &a->slots[k], &judged);
@@ -240,7 +240,7 @@ static bool fully_known(const ck_session *s)
 void ck_lost_complete(model_checker *c, ck_session *s, const ck_op *op)
 {
 	if (op->op.kind == MODEL_OP_SELECT) {
-		s->lost_pending = op->status == MODEL_ST_OK && s->box != NULL;
+		s->lost_pending = op->status == MODEL_REPLY_OK && s->box != NULL;
 		s->lost_tried = false;
 	}
 	if (!s->lost_pending || s->box == NULL) {

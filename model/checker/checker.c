@@ -27,9 +27,9 @@ bool ck_cap(const model_checker *c, unsigned cap)
 static model_severity severity_of(const model_checker *c, model_inv inv)
 {
 	const model_inv_info *info = model_inv_get(inv);
-	if (inv == INV_MOVE_NO_DUP && !c->opts.imap4rev2)
+	if (inv == MODEL_INV_MOVE_NO_DUP && !c->opts.imap4rev2)
 		return MODEL_SEV_WARNING;
-	if (inv == INV_HIGHESTMODSEQ_MONO && !ck_cap(c, MODEL_CAP_QRESYNC))
+	if (inv == MODEL_INV_HIGHESTMODSEQ_MONO && !ck_cap(c, MODEL_CAP_QRESYNC))
 		return MODEL_SEV_WARNING;
 	return info->severity;
 }
@@ -183,12 +183,12 @@ ck_box *ck_box_epoch(model_checker *c, const ck_op *op, const char *name,
 		ck_map_each(&c->ops, bind_pending, &x);
 		return x.b;
 	} else if (uv < c->names[i].max_uv) {
-		ck_violation(c, INV_UIDVALIDITY_STABLE, op, NULL, 0, 0,
+		ck_violation(c, MODEL_INV_UIDVALIDITY_STABLE, op, NULL, 0, 0,
 			     "fresh UIDVALIDITY of %s went down from %" PRIu32 " to %" PRIu32,
 			     name, c->names[i].max_uv, uv);
 	} else if (uv > c->names[i].max_uv) {
 		if (!c->names[i].recreated)
-			ck_warning(c, INV_UIDVALIDITY_STABLE, op, NULL, 0, 0,
+			ck_warning(c, MODEL_INV_UIDVALIDITY_STABLE, op, NULL, 0, 0,
 				   "UIDVALIDITY of %s changed from %" PRIu32 " to %" PRIu32
 				   " without the mailbox being deleted or created (a new epoch)",
 				   name, c->names[i].max_uv, uv);
@@ -278,7 +278,7 @@ static void op_free(ck_op *op)
 static void invoke(model_checker *c, const model_event *ev)
 {
 	if (ck_op_find(c, ev->op_id) != NULL) {
-		ck_violation(c, INV_SESSION_VIEW_CONVERGES, NULL, NULL, 0, ev->op_id,
+		ck_violation(c, MODEL_INV_SESSION_VIEW_CONVERGES, NULL, NULL, 0, ev->op_id,
 			     "history reuses op id %" PRIu64, ev->op_id);
 		return;
 	}
@@ -310,15 +310,15 @@ static void complete(model_checker *c, const model_event *ev)
 		return; /* a completion without invoke: nothing to judge */
 	}
 	op->status = ev->res.status;
-	if (ev->type == MODEL_EV_INFO || op->status == MODEL_ST_UNKNOWN)
-		op->status = MODEL_ST_UNKNOWN;
+	if (ev->type == MODEL_EV_INFO || op->status == MODEL_REPLY_UNKNOWN)
+		op->status = MODEL_REPLY_UNKNOWN;
 	else
 		op->cmp_t = ev->t_ns;
 	op->done = true;
 	/* The server broke the grammar and the client had to drop the
 	 * connection: a finding, whatever the op's outcome became. */
 	if (ev->res.protocol[0] != '\0')
-		ck_violation(c, INV_RESPONSE_SYNTAX, op, NULL, 0, 0,
+		ck_violation(c, MODEL_INV_RESPONSE_SYNTAX, op, NULL, 0, 0,
 			     "malformed response, connection dropped: %.250s",
 			     ev->res.protocol);
 	if (op->op.kind == MODEL_OP_CHECKPOINT) {
@@ -356,29 +356,29 @@ void model_checker_feed(model_checker *c, const model_event *ev)
 static void lost(void *ctx, void *val)
 {
 	(void)ctx;
-	((ck_op *)val)->status = MODEL_ST_UNKNOWN;
+	((ck_op *)val)->status = MODEL_REPLY_UNKNOWN;
 }
 
 void model_checker_finish(model_checker *c)
 {
 	/* Ops never completed stay open forever: outcome unknown. */
 	ck_map_each(&c->ops, lost, NULL);
-	for (int i = 0; i < INV_COUNT; i++)
+	for (int i = 0; i < MODEL_INV_COUNT; i++)
 		if (model_inv_get((model_inv)i)->section == 'H' &&
-		    (i == INV_REPL_CONVERGE || i == INV_REPL_UID_FIXUP))
+		    (i == MODEL_INV_REPL_CONVERGE || i == MODEL_INV_REPL_UID_FIXUP))
 			c->stats.skipped[i] = true;
 	if (!ck_cap(c, MODEL_CAP_CONDSTORE))
-		for (int i = INV_MODSEQ_POSITIVE; i <= INV_EXPUNGED_DURING_STORE; i++)
+		for (int i = MODEL_INV_MODSEQ_POSITIVE; i <= MODEL_INV_EXPUNGED_DURING_STORE; i++)
 			c->stats.skipped[i] = true;
 	if (!ck_cap(c, MODEL_CAP_QRESYNC))
-		for (int i = INV_EXPUNGE_MODSEQ; i <= INV_QRESYNC_NO_GAP; i++)
+		for (int i = MODEL_INV_EXPUNGE_MODSEQ; i <= MODEL_INV_QRESYNC_NO_GAP; i++)
 			c->stats.skipped[i] = true;
 	if (!ck_cap(c, MODEL_CAP_UIDPLUS)) {
-		c->stats.skipped[INV_APPENDUID_CONSISTENT] = true;
-		c->stats.skipped[INV_COPYUID_CONSISTENT] = true;
+		c->stats.skipped[MODEL_INV_APPENDUID_CONSISTENT] = true;
+		c->stats.skipped[MODEL_INV_COPYUID_CONSISTENT] = true;
 	}
 	if (!ck_cap(c, MODEL_CAP_MOVE))
-		for (int i = INV_MOVE_NO_LOSS; i <= INV_MOVE_SHAPE; i++)
+		for (int i = MODEL_INV_MOVE_NO_LOSS; i <= MODEL_INV_MOVE_SHAPE; i++)
 			c->stats.skipped[i] = true;
 }
 

@@ -31,9 +31,9 @@ void model_checker_free(model_checker *c);
 
 typedef struct model_checker_stats {
 	uint64_t events, ops;
-	uint64_t violations[INV_COUNT];   /* counted even beyond max_violations */
+	uint64_t violations[MODEL_INV_COUNT];   /* counted even beyond max_violations */
 	uint64_t errors, warnings;
-	bool skipped[INV_COUNT];          /* rules not checkable on this target */
+	bool skipped[MODEL_INV_COUNT];          /* rules not checkable on this target */
 	uint64_t flag_searches;           /* FLAGS-MERGE explanations tried */
 	uint64_t adds_checked;            /* ADD-NO-LOSS: acknowledged adds judged */
 } model_checker_stats;

@@ -33,7 +33,7 @@ typedef struct ck_op {
 	uint32_t client;
 	uint64_t inv_t, cmp_t;        /* cmp_t = CK_NEVER while pending or if lost */
 	model_op op;
-	model_status status;
+	model_reply status;
 	struct ck_box *box;           /* selected mailbox epoch at invoke (or NULL) */
 	struct ck_box *dst;           /* COPY/MOVE/APPEND target epoch (or NULL) */
 	cm_uidset uids;               /* target UIDs resolved at invoke */
@@ -44,11 +44,11 @@ typedef struct ck_op {
 	/* snapshots taken at invoke, for "completed before invoked" rules */
 	uint32_t snap_max_add_uid;    /* in dst (or box) */
 	uint32_t snap_uidnext;        /* max fresh UIDNEXT completed, dst */
-	uint64_t snap_hms;            /* max fresh HIGHESTMODSEQ completed */
+	uint64_t snap_highestmodseq;            /* max fresh HIGHESTMODSEQ completed */
 	uint64_t snap_max_modseq;     /* max modseq returned by completed ops */
-	uint64_t snap_hms_expunge;    /* max tagged HIGHESTMODSEQ of expunges */
+	uint64_t snap_highestmodseq_expunge;    /* max tagged HIGHESTMODSEQ of expunges */
 	uint32_t snap_max_uid_seen;   /* highest UID ever seen */
-	uint64_t snap_hms_epoch;      /* crash epoch of the max fresh HIGHESTMODSEQ */
+	uint64_t snap_highestmodseq_epoch;      /* crash epoch of the max fresh HIGHESTMODSEQ */
 	uint64_t crash_epoch;         /* faults seen before invoke */
 	bool done;
 	bool was_condstore;           /* ENABLE: CONDSTORE on before it */
@@ -131,7 +131,7 @@ typedef struct ck_slot {
 typedef struct ck_adder {
 	uint64_t op_id;
 	model_op_kind kind;
-	model_status status;        /* NONE while pending */
+	model_reply status;        /* NONE while pending */
 	uint64_t inv_t, cmp_t;
 	ck_slot *slots;
 	size_t nslots;
@@ -150,8 +150,8 @@ typedef struct ck_expunger {
 	bool all;                   /* plain EXPUNGE: every \Deleted message */
 	cm_uidset uids;
 	uint64_t inv_t, cmp_t;
-	model_status status;
-	uint64_t hms_floor;         /* max modseq seen anywhere before invoke */
+	model_reply status;
+	uint64_t highestmodseq_floor;         /* max modseq seen anywhere before invoke */
 	struct ck_box *dst;         /* MOVE target */
 } ck_expunger;
 
@@ -173,12 +173,12 @@ typedef struct ck_box {
 	uint32_t max_add_uid;       /* highest UID assigned by a completed add */
 	uint32_t max_uidnext;       /* highest fresh UIDNEXT read */
 	uint64_t max_uidnext_op;
-	uint64_t max_hms;           /* highest fresh HIGHESTMODSEQ read */
-	uint64_t max_hms_epoch;     /* crash epoch when it was read */
-	uint64_t max_hms_op;
+	uint64_t max_highestmodseq;           /* highest fresh HIGHESTMODSEQ read */
+	uint64_t max_highestmodseq_epoch;     /* crash epoch when it was read */
+	uint64_t max_highestmodseq_op;
 	uint64_t max_modseq;        /* highest MODSEQ any completed op showed */
 	uint64_t max_modseq_op;
-	uint64_t max_hms_expunge;   /* highest tagged HIGHESTMODSEQ of an expunge */
+	uint64_t max_highestmodseq_expunge;   /* highest tagged HIGHESTMODSEQ of an expunge */
 	uint32_t max_uid_seen;      /* highest UID ever observed */
 	uint32_t first_uidnext;     /* first fresh UIDNEXT: older UIDs predate us */
 	ck_adder *adders;
@@ -241,9 +241,9 @@ typedef struct ck_session {
 	bool view_lost;             /* over CK_VIEW_MAX: not followed until
 				     * the next SELECT */
 	uint32_t max_uid_known;     /* in this selection */
-	uint64_t hms;               /* last HIGHESTMODSEQ code in this selection */
-	uint64_t hms_before;        /* hms before the op being applied */
-	uint64_t hms_t;
+	uint64_t highestmodseq;               /* last HIGHESTMODSEQ code in this selection */
+	uint64_t highestmodseq_before;        /* highestmodseq before the op being applied */
+	uint64_t highestmodseq_t;
 	uint64_t checkpoint_t;      /* synced at a quiet checkpoint */
 	bool lost_pending;          /* ADD-NO-LOSS not yet judged this selection */
 	bool lost_tried;            /* ... tried once, waiting for identities */
@@ -340,7 +340,7 @@ void ck_box_identity(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid,
 void ck_box_modseq(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		   uint32_t uid, uint64_t modseq, cm_flags flags, bool has_flags);
 void ck_box_fresh(model_checker *c, ck_box *b, const ck_op *op, bool has_uidnext,
-		  uint32_t uidnext, bool has_hms, uint64_t hms);
+		  uint32_t uidnext, bool has_highestmodseq, uint64_t highestmodseq);
 void ck_box_add(model_checker *c, ck_box *b, const ck_op *op, const cm_uidset *uids);
 ck_adder *ck_adder_new(ck_box *b, const ck_op *op, size_t nslots);
 ck_adder *ck_adder_find(ck_box *b, uint64_t op_id);

@@ -166,9 +166,9 @@ static ck_effect store_eff(const ck_op *op, const cm_uidset *modified, uint32_t 
 {
 	bool mod = cm_uidset_contains(modified, uid);
 	switch (op->status) {
-	case MODEL_ST_OK: return mod ? CK_EFF_NONE : CK_EFF_DEFINITE;
-	case MODEL_ST_NO: return mod ? CK_EFF_NONE : CK_EFF_MAYBE;
-	case MODEL_ST_BAD: return CK_EFF_NONE;
+	case MODEL_REPLY_OK: return mod ? CK_EFF_NONE : CK_EFF_DEFINITE;
+	case MODEL_REPLY_NO: return mod ? CK_EFF_NONE : CK_EFF_MAYBE;
+	case MODEL_REPLY_BAD: return CK_EFF_NONE;
 	default: return CK_EFF_MAYBE;
 	}
 }
@@ -238,24 +238,24 @@ static void check_conditional(model_checker *c, ck_session *s, ck_op *op,
 			 * recorded at completion; those with modseq > u that were
 			 * seen before this op started count. */
 			bool must_reject = changed_since(m, op, u);
-			if (must_reject && !in_mod && op->status == MODEL_ST_OK)
-				ck_violation(c, INV_UNCHANGEDSINCE_REJECT, op, b, (uint32_t)uid, 0,
+			if (must_reject && !in_mod && op->status == MODEL_REPLY_OK)
+				ck_violation(c, MODEL_INV_UNCHANGEDSINCE_REJECT, op, b, (uint32_t)uid, 0,
 					     "UID %" PRIu64 " had been changed with a MODSEQ above "
 					     "UNCHANGEDSINCE %" PRIu64 " before the STORE, yet the "
 					     "STORE applied instead of listing it in MODIFIED", uid, u);
 			const model_fetch *f = fetch_for(op, res, (uint32_t)uid);
 			if (in_mod && f != NULL && (f->has & MODEL_F_MODSEQ) && f->modseq <= u &&
-			    op->status == MODEL_ST_OK)
-				ck_violation(c, INV_MODIFIED_CORRECT, op, b, (uint32_t)uid, 0,
+			    op->status == MODEL_REPLY_OK)
+				ck_violation(c, MODEL_INV_MODIFIED_CORRECT, op, b, (uint32_t)uid, 0,
 					     "UID %" PRIu64 " is in MODIFIED but its MODSEQ %" PRIu64
 					     " is not above UNCHANGEDSINCE %" PRIu64, uid,
 					     f->modseq, u);
-			if (!in_mod && op->status == MODEL_ST_OK && f != NULL &&
+			if (!in_mod && op->status == MODEL_REPLY_OK && f != NULL &&
 			    (f->has & MODEL_F_MODSEQ) && f->modseq > u)
 				continue;
-			if (!in_mod && op->status == MODEL_ST_OK && s->condstore && f != NULL &&
+			if (!in_mod && op->status == MODEL_REPLY_OK && s->condstore && f != NULL &&
 			    !(f->has & MODEL_F_MODSEQ))
-				ck_violation(c, INV_MODSEQ_IN_FETCH, op, b, (uint32_t)uid, 0,
+				ck_violation(c, MODEL_INV_MODSEQ_IN_FETCH, op, b, (uint32_t)uid, 0,
 					     "conditional STORE's FETCH for UID %" PRIu64
 					     " lacks MODSEQ", uid);
 			if (uid - op->uids.r[r].lo > 10000)
@@ -299,7 +299,7 @@ static void store_unique(model_checker *c, ck_box *b, const ck_op *op,
 		return;
 	for (size_t i = 0; i < b->nclaims; i++)
 		if (b->claims[i].modseq == f->modseq && b->claims[i].op != op->id) {
-			ck_violation(c, INV_MODSEQ_STORE_UNIQUE, op, b, uid, b->claims[i].op,
+			ck_violation(c, MODEL_INV_MODSEQ_STORE_UNIQUE, op, b, uid, b->claims[i].op,
 				     "MODSEQ %" PRIu64 " was assigned by two STORE commands "
 				     "(ops %" PRIu64 " and %" PRIu64 ")", f->modseq,
 				     b->claims[i].op, op->id);
@@ -358,7 +358,7 @@ static void complete_store(model_checker *c, ck_session *s, ck_op *op,
 		return;
 	cm_uidset modified = {0};
 	modified_uids(s, op, res, &modified);
-	if (op->op.has_unchangedsince && op->status == MODEL_ST_OK)
+	if (op->op.has_unchangedsince && op->status == MODEL_REPLY_OK)
 		for (size_t r = 0; r < op->uids.n; r++)
 			for (uint64_t uid = op->uids.r[r].lo; uid <= op->uids.r[r].hi; uid++) {
 				const model_fetch *f = fetch_for(op, res, (uint32_t)uid);
@@ -438,7 +438,7 @@ static void settle_adder(ck_box *b, const ck_op *op, const cm_uidset *src,
 		reclaim_slot(b, op, a->slots[slot].uid);
 	}
 	/* A successful op that names its UIDs added nothing else. */
-	if (op->status == MODEL_ST_OK)
+	if (op->status == MODEL_REPLY_OK)
 		for (size_t k = 0; k < a->nslots; k++)
 			if (a->slots[k].uid == 0)
 				a->slots[k].none = true;
@@ -456,7 +456,7 @@ static ck_box *add_target(model_checker *c, ck_op *op, uint32_t uv)
 			*n = *a;
 			a->slots = NULL;
 			a->nslots = 0;
-			a->status = MODEL_ST_BAD;
+			a->status = MODEL_REPLY_BAD;
 		}
 	}
 	if (op->dst != b)
@@ -468,10 +468,10 @@ static ck_box *add_target(model_checker *c, ck_op *op, uint32_t uv)
 static void complete_append(model_checker *c, ck_op *op, const model_result *res)
 {
 	const model_code *au = find_code(res, MODEL_CODE_APPENDUID);
-	if (op->status == MODEL_ST_OK && au != NULL) {
+	if (op->status == MODEL_REPLY_OK && au != NULL) {
 		ck_box *b = add_target(c, op, au->uidvalidity);
 		if (cm_uidset_count(&au->set1) != 1)
-			ck_violation(c, INV_APPENDUID_CONSISTENT, op, b, 0, 0,
+			ck_violation(c, MODEL_INV_APPENDUID_CONSISTENT, op, b, 0, 0,
 				     "APPENDUID for one message names %" PRIu64 " UIDs",
 				     cm_uidset_count(&au->set1));
 		ck_box_add(c, b, op, &au->set1);
@@ -489,7 +489,7 @@ static bool copyuid_shape(model_checker *c, ck_op *op, const model_code *cu,
 {
 	uint64_t ns = cm_uidset_count(&cu->set1), nd = cm_uidset_count(&cu->set2);
 	if (ns != nd) {
-		ck_violation(c, INV_COPYUID_CONSISTENT, op, b, 0, 0,
+		ck_violation(c, MODEL_INV_COPYUID_CONSISTENT, op, b, 0, 0,
 			     "COPYUID pairs %" PRIu64 " source UIDs with %" PRIu64
 			     " destination UIDs", ns, nd);
 		return false;
@@ -497,7 +497,7 @@ static bool copyuid_shape(model_checker *c, ck_op *op, const model_code *cu,
 	const cm_uidset *asked = op->op.uid ? &op->op.set : &op->uids;
 	uint32_t u;
 	if (!cm_uidset_covers(asked, &cu->set1, &u)) {
-		ck_violation(c, INV_COPYUID_CONSISTENT, op, b, u, 0,
+		ck_violation(c, MODEL_INV_COPYUID_CONSISTENT, op, b, u, 0,
 			     "COPYUID lists source UID %" PRIu32 " that the command did "
 			     "not name", u);
 		return false;
@@ -517,7 +517,7 @@ static void complete_copy(model_checker *c, ck_session *s, ck_op *op,
 			e->cmp_t = op->cmp_t;
 		}
 	}
-	if (op->status == MODEL_ST_OK && cu != NULL) {
+	if (op->status == MODEL_REPLY_OK && cu != NULL) {
 		ck_box *b = add_target(c, op, cu->uidvalidity);
 		if (move && op->box != NULL) {
 			ck_expunger *e = ck_expunger_find(op->box, op->id);
@@ -533,16 +533,16 @@ static void complete_copy(model_checker *c, ck_session *s, ck_op *op,
 		if (move && op->box != NULL)
 			for (size_t i = 0; i < s->mat; i++)
 				if (s->map[i].uid != 0 && cm_uidset_contains(&cu->set1, s->map[i].uid))
-					ck_violation(c, INV_MOVE_SHAPE, op, op->box, s->map[i].uid, 0,
+					ck_violation(c, MODEL_INV_MOVE_SHAPE, op, op->box, s->map[i].uid, 0,
 						     "MOVE completed without expunging moved UID %"
 						     PRIu32 " in the moving session", s->map[i].uid);
-	} else if (op->status == MODEL_ST_OK && ck_cap(c, MODEL_CAP_UIDPLUS) &&
+	} else if (op->status == MODEL_REPLY_OK && ck_cap(c, MODEL_CAP_UIDPLUS) &&
 		   op->uids.n > 0 && move && !all_maybe_gone(op)) {
-		ck_violation(c, INV_MOVE_SHAPE, op, op->box, 0, 0,
+		ck_violation(c, MODEL_INV_MOVE_SHAPE, op, op->box, 0, 0,
 			     "MOVE of %" PRIu64 " messages completed without COPYUID",
 			     cm_uidset_count(&op->uids));
 	}
-	if (op->dst != NULL && (op->status != MODEL_ST_OK || cu == NULL))
+	if (op->dst != NULL && (op->status != MODEL_REPLY_OK || cu == NULL))
 		settle_adder(op->dst, op, NULL, NULL);
 }
 
@@ -569,9 +569,9 @@ static void complete_expunge(model_checker *c, ck_session *s, ck_op *op,
 		e->cmp_t = op->cmp_t;
 	}
 	const model_code *h = find_code(res, MODEL_CODE_HIGHESTMODSEQ);
-	if (h != NULL && op->status == MODEL_ST_OK && h->value > b->max_hms_expunge)
-		b->max_hms_expunge = h->value;
-	if (!s->qresync || op->status != MODEL_ST_OK || !expunged_by_itself(b, op, res))
+	if (h != NULL && op->status == MODEL_REPLY_OK && h->value > b->max_highestmodseq_expunge)
+		b->max_highestmodseq_expunge = h->value;
+	if (!s->qresync || op->status != MODEL_REPLY_OK || !expunged_by_itself(b, op, res))
 		return;
 	if (h == NULL || res->code.kind != MODEL_CODE_HIGHESTMODSEQ) {
 		/* 7162 3.2.7 asks for the code, but a client without it keeps
@@ -582,17 +582,17 @@ static void complete_expunge(model_checker *c, ck_session *s, ck_op *op,
 		 * reply carried one as high. */
 		char why[64] = "";
 		uint64_t seen = max_fetch_modseq(res);
-		if (seen > s->hms_before)
+		if (seen > s->highestmodseq_before)
 			snprintf(why, sizeof(why), " (a FETCH in the reply carried "
 				 "MODSEQ %" PRIu64 ")", seen);
-		ck_warning(c, INV_EXPUNGE_MODSEQ, op, b, 0, 0,
+		ck_warning(c, MODEL_INV_EXPUNGE_MODSEQ, op, b, 0, 0,
 			   "expunging %s with QRESYNC enabled ended without "
 			   "[HIGHESTMODSEQ] in its tagged OK%s",
 			   op->op.uid ? "UID EXPUNGE" : "EXPUNGE", why);
-	} else if (h->value <= s->hms_before) {
-		ck_violation(c, INV_EXPUNGE_MODSEQ, op, b, 0, 0,
+	} else if (h->value <= s->highestmodseq_before) {
+		ck_violation(c, MODEL_INV_EXPUNGE_MODSEQ, op, b, 0, 0,
 			     "expunging raised HIGHESTMODSEQ to %" PRIu64 ", not above %"
-			     PRIu64, h->value, s->hms_before);
+			     PRIu64, h->value, s->highestmodseq_before);
 	}
 }
 
@@ -649,7 +649,7 @@ static void vanished_earlier(model_checker *c, ck_session *s, ck_box *b, ck_op *
 		    cm_uidset_contains(asked, m->uid) &&
 		    !cm_uidset_contains(&listed, m->uid) &&
 		    !cm_uidset_contains(&held, m->uid))
-			ck_violation(c, INV_VANISHED_EARLIER_COMPLETE, op, b, m->uid, 0,
+			ck_violation(c, MODEL_INV_VANISHED_EARLIER_COMPLETE, op, b, m->uid, 0,
 				     "UID %" PRIu32 " was expunged before this command with a "
 				     "modseq above %" PRIu64 ", but VANISHED (EARLIER) omits it",
 				     m->uid, since);
@@ -692,7 +692,7 @@ static void changedsince(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
 		 * session late of a change it knew by then (Dovecot does), and
 		 * the two cannot be told apart on the wire. */
 		if (uid != 0 && cm_uidset_contains(asked, uid) && u->fetch.modseq <= since)
-			ck_warning(c, INV_CHANGEDSINCE_COMPLETE, op, b, uid, 0,
+			ck_warning(c, MODEL_INV_CHANGEDSINCE_COMPLETE, op, b, uid, 0,
 				   "CHANGEDSINCE %" PRIu64 " returned UID %" PRIu32 " with "
 				   "MODSEQ %" PRIu64 " (or an unsolicited FETCH came late)",
 				   since, uid, u->fetch.modseq);
@@ -723,7 +723,7 @@ static void complete_fetch(model_checker *c, ck_session *s, ck_op *op,
 			   const model_result *res)
 {
 	ck_box *b = op->box;
-	if (b == NULL || op->status != MODEL_ST_OK || !op->op.has_changedsince)
+	if (b == NULL || op->status != MODEL_REPLY_OK || !op->op.has_changedsince)
 		return;
 	changedsince(c, s, b, op, res, op->op.uid ? &op->op.set : &op->uids,
 		     op->op.changedsince);
@@ -737,7 +737,7 @@ static void complete_select(model_checker *c, ck_session *s, ck_op *op,
 			    const model_result *res)
 {
 	ck_box *b = s->box;
-	if (op->status != MODEL_ST_OK || b == NULL)
+	if (op->status != MODEL_REPLY_OK || b == NULL)
 		return;
 	const model_code *un = find_code(res, MODEL_CODE_UIDNEXT);
 	const model_code *hm = find_code(res, MODEL_CODE_HIGHESTMODSEQ);
@@ -751,7 +751,7 @@ static void complete_select(model_checker *c, ck_session *s, ck_op *op,
 		for (size_t i = 0; i < res->nut; i++)
 			if (res->ut[i].kind == MODEL_UT_VANISHED ||
 			    (res->ut[i].kind == MODEL_UT_FETCH))
-				ck_violation(c, INV_SELECT_QRESYNC, op, b, 0, 0,
+				ck_violation(c, MODEL_INV_SELECT_QRESYNC, op, b, 0, 0,
 					     "SELECT (QRESYNC) with a stale UIDVALIDITY %" PRIu32
 					     " got a %s response", op->op.q_uidvalidity,
 					     model_ut_name(res->ut[i].kind));
@@ -773,21 +773,21 @@ static void complete_status(model_checker *c, ck_session *s, ck_op *op,
 		if (u->kind != MODEL_UT_STATUS)
 			continue;
 		const model_status_data *d = &u->status;
-		if ((d->has & MODEL_S_HIGHESTMODSEQ) &&
+		if ((d->has & MODEL_STATUS_HIGHESTMODSEQ) &&
 		    (d->highestmodseq > INT64_MAX || d->highestmodseq == 0))
-			ck_violation(c, d->highestmodseq == 0 ? INV_NOMODSEQ_RULES
-							      : INV_MODSEQ_POSITIVE,
+			ck_violation(c, d->highestmodseq == 0 ? MODEL_INV_NOMODSEQ_RULES
+							      : MODEL_INV_MODSEQ_POSITIVE,
 				     op, NULL, 0, 0, "STATUS HIGHESTMODSEQ %" PRIu64 " for %s",
 				     d->highestmodseq, op->op.mailbox);
 		/* C3: STATUS on the selected mailbox may lag; only others are fresh. */
-		if (!(d->has & MODEL_S_UIDVALIDITY) ||
+		if (!(d->has & MODEL_STATUS_UIDVALIDITY) ||
 		    (s->box != NULL && strcmp(s->mailbox, op->op.mailbox) == 0))
 			continue;
 		ck_box *b = ck_box_epoch(c, op, op->op.mailbox, d->uidvalidity);
 		if (op->dst != b)
 			ck_box_no_snap(op);
-		ck_box_fresh(c, b, op, (d->has & MODEL_S_UIDNEXT) != 0, d->uidnext,
-			     (d->has & MODEL_S_HIGHESTMODSEQ) && d->highestmodseq != 0,
+		ck_box_fresh(c, b, op, (d->has & MODEL_STATUS_UIDNEXT) != 0, d->uidnext,
+			     (d->has & MODEL_STATUS_HIGHESTMODSEQ) && d->highestmodseq != 0,
 			     d->highestmodseq);
 	}
 }
@@ -795,12 +795,12 @@ static void complete_status(model_checker *c, ck_session *s, ck_op *op,
 static void complete_enable(model_checker *c, ck_session *s, ck_op *op,
 			    const model_result *res)
 {
-	if (op->status != MODEL_ST_OK || s->box == NULL || op->was_condstore ||
+	if (op->status != MODEL_REPLY_OK || s->box == NULL || op->was_condstore ||
 	    !s->condstore)
 		return;
 	if (find_code(res, MODEL_CODE_HIGHESTMODSEQ) == NULL &&
 	    find_code(res, MODEL_CODE_NOMODSEQ) == NULL)
-		ck_violation(c, INV_MODSEQ_IN_FETCH, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_MODSEQ_IN_FETCH, op, s->box, 0, 0,
 			     "enabling CONDSTORE while a mailbox is selected did not send "
 			     "HIGHESTMODSEQ");
 }
@@ -812,7 +812,7 @@ static bool condstore_enabling(const model_op *o)
 	switch (o->kind) {
 	case MODEL_OP_FETCH: return (o->items & MODEL_F_MODSEQ) || o->has_changedsince;
 	case MODEL_OP_STORE: return o->has_unchangedsince;
-	case MODEL_OP_STATUS: return (o->status_items & MODEL_S_HIGHESTMODSEQ) != 0;
+	case MODEL_OP_STATUS: return (o->status_items & MODEL_STATUS_HIGHESTMODSEQ) != 0;
 	default: return false;
 	}
 }
@@ -820,14 +820,14 @@ static bool condstore_enabling(const model_op *o)
 void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 		     const model_result *res)
 {
-	if (op->status == MODEL_ST_OK && condstore_enabling(&op->op))
+	if (op->status == MODEL_REPLY_OK && condstore_enabling(&op->op))
 		s->condstore = true;
 	if (res->anomaly[0] != '\0')
-		ck_violation(c, INV_STORE_LOCK_FREE_READ, op, op->box, 0, 0,
+		ck_violation(c, MODEL_INV_STORE_LOCK_FREE_READ, op, op->box, 0, 0,
 			     "the store reported: %s", res->anomaly);
 	if (s->nomodseq && (op->op.has_changedsince || op->op.has_unchangedsince) &&
-	    op->status != MODEL_ST_BAD && op->status != MODEL_ST_UNKNOWN)
-		ck_violation(c, INV_NOMODSEQ_RULES, op, op->box, 0, 0,
+	    op->status != MODEL_REPLY_BAD && op->status != MODEL_REPLY_UNKNOWN)
+		ck_violation(c, MODEL_INV_NOMODSEQ_RULES, op, op->box, 0, 0,
 			     "a modseq command in a NOMODSEQ mailbox got %s, not BAD",
 			     model_status_name(op->status));
 	switch (op->op.kind) {
@@ -843,7 +843,7 @@ void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 	case MODEL_OP_ENABLE: complete_enable(c, s, op, res); break;
 	case MODEL_OP_CREATE:
 	case MODEL_OP_DELETE:
-		if (op->status == MODEL_ST_OK)
+		if (op->status == MODEL_REPLY_OK)
 			ck_name_recreated(c, op->op.mailbox);
 		if (op->op.kind == MODEL_OP_DELETE) {
 			ck_box *b = ck_box_current(c, op->op.mailbox);
@@ -860,7 +860,7 @@ void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 		break;
 	case MODEL_OP_SEARCH:
 		if (c->checkpoint_open && s->box != NULL && op->op.uid &&
-		    op->status == MODEL_ST_OK && s->select_inv_t > c->checkpoint_inv_t) {
+		    op->status == MODEL_REPLY_OK && s->select_inv_t > c->checkpoint_inv_t) {
 			for (size_t i = 0; i < res->nut; i++)
 				if (res->ut[i].kind == MODEL_UT_SEARCH) {
 					cm_uidset_copy(&s->box->ckpt_uids, &res->ut[i].set);
@@ -903,7 +903,7 @@ static void converge_one(void *ctx, void *val)
 			same = false;
 	}
 	if (!same)
-		ck_violation(x->c, INV_SESSION_VIEW_CONVERGES, x->op, b, 0, 0,
+		ck_violation(x->c, MODEL_INV_SESSION_VIEW_CONVERGES, x->op, b, 0, 0,
 			     "after NOOP in a quiet mailbox, client %" PRIu32 " has %zu "
 			     "messages but a fresh EXAMINE sees %" PRIu64, s->client, s->n,
 			     cm_uidset_count(&b->ckpt_uids));
@@ -932,7 +932,7 @@ static bool removed_later(const ck_box *b, uint64_t self, uint64_t after_t, uint
 		const ck_expunger *x = &b->exps[i];
 		if (x->op_id == self || (x->cmp_t != CK_NEVER && x->cmp_t < after_t))
 			continue;
-		if (uid == 0 ? x->status != MODEL_ST_NO && x->status != MODEL_ST_BAD
+		if (uid == 0 ? x->status != MODEL_REPLY_NO && x->status != MODEL_REPLY_BAD
 			     : ck_expunger_covers(b, x, uid))
 			return true;
 	}
@@ -960,8 +960,8 @@ static void move_no_loss(model_checker *c, ck_op *cp, ck_box *src)
 {
 	for (size_t i = 0; i < src->nexps; i++) {
 		const ck_expunger *e = &src->exps[i];
-		if (e->kind != MODEL_OP_MOVE || e->status == MODEL_ST_NO ||
-		    e->status == MODEL_ST_BAD || e->dst == NULL || !e->dst->ckpt_seen)
+		if (e->kind != MODEL_OP_MOVE || e->status == MODEL_REPLY_NO ||
+		    e->status == MODEL_REPLY_BAD || e->dst == NULL || !e->dst->ckpt_seen)
 			continue;
 		cm_uidset known = {0};
 		if (e->uids.n < 1024)
@@ -974,12 +974,12 @@ static void move_no_loss(model_checker *c, ck_op *cp, ck_box *src)
 				    id_in(e->dst, m->id) ||
 				    ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER) ||
 				    removed_later(src, e->op_id, 0, (uint32_t)u) ||
-				    (e->status == MODEL_ST_OK && ck_cap(c, MODEL_CAP_UIDPLUS) &&
+				    (e->status == MODEL_REPLY_OK && ck_cap(c, MODEL_CAP_UIDPLUS) &&
 				     moved_to_uid(e->dst, e->op_id, m->id) == 0) ||
 				    removed_later(e->dst, 0, e->inv_t,
 						  moved_to_uid(e->dst, e->op_id, m->id)))
 					continue;
-				ck_violation(c, INV_MOVE_NO_LOSS, cp, src, (uint32_t)u, e->op_id,
+				ck_violation(c, MODEL_INV_MOVE_NO_LOSS, cp, src, (uint32_t)u, e->op_id,
 					     "after MOVE op %" PRIu64 ", message '%s' (UID %" PRIu64
 					     ") is in neither %s nor %s", e->op_id, m->id, u,
 					     src->name, e->dst->name);

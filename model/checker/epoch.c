@@ -10,10 +10,10 @@ void ck_box_invoke_snap(ck_box *b, ck_op *op)
 {
 	op->snap_max_add_uid = b->max_add_uid;
 	op->snap_uidnext = b->max_uidnext;
-	op->snap_hms = b->max_hms;
-	op->snap_hms_epoch = b->max_hms_epoch;
+	op->snap_highestmodseq = b->max_highestmodseq;
+	op->snap_highestmodseq_epoch = b->max_highestmodseq_epoch;
 	op->snap_max_modseq = b->max_modseq;
-	op->snap_hms_expunge = b->max_hms_expunge;
+	op->snap_highestmodseq_expunge = b->max_highestmodseq_expunge;
 	op->snap_max_uid_seen = b->max_uid_seen;
 }
 
@@ -22,8 +22,8 @@ void ck_box_invoke_snap(ck_box *b, ck_op *op)
 void ck_box_no_snap(ck_op *op)
 {
 	op->snap_max_add_uid = op->snap_uidnext = 0;
-	op->snap_hms = op->snap_hms_epoch = op->snap_max_modseq = 0;
-	op->snap_hms_expunge = 0;
+	op->snap_highestmodseq = op->snap_highestmodseq_epoch = op->snap_max_modseq = 0;
+	op->snap_highestmodseq_expunge = 0;
 	op->snap_max_uid_seen = 0;
 }
 
@@ -80,13 +80,13 @@ ck_expunger *ck_expunger_new(ck_box *b, const ck_op *op, bool all,
 		cm_uidset_copy(&e->uids, uids);
 	e->inv_t = op->inv_t;
 	e->cmp_t = CK_NEVER;
-	e->hms_floor = CM_MAX(b->max_modseq, b->max_hms);
+	e->highestmodseq_floor = CM_MAX(b->max_modseq, b->max_highestmodseq);
 	return e;
 }
 
 bool ck_expunger_covers(const ck_box *b, const ck_expunger *x, uint32_t uid)
 {
-	if (x->status == MODEL_ST_NO || x->status == MODEL_ST_BAD)
+	if (x->status == MODEL_REPLY_NO || x->status == MODEL_REPLY_BAD)
 		return false;
 	if (x->kind == MODEL_OP_DELETE || cm_uidset_contains(&x->uids, uid))
 		return true;
@@ -108,11 +108,11 @@ ck_expunger *ck_expunger_find(ck_box *b, uint64_t op_id)
  * writer's intent is finished by the next one): kept, the newest few. */
 #define CK_KEEP_UNKNOWN 64
 
-static bool keep(model_status st, size_t *unknown_left)
+static bool keep(model_reply st, size_t *unknown_left)
 {
-	if (st == MODEL_ST_NONE)
+	if (st == MODEL_REPLY_NONE)
 		return true;
-	if (st != MODEL_ST_UNKNOWN || *unknown_left == 0)
+	if (st != MODEL_REPLY_UNKNOWN || *unknown_left == 0)
 		return false;
 	--*unknown_left;
 	return true;
@@ -213,11 +213,11 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 			  holdover(s, uid, m->vanished_claim_t);
 	bool held_must = m->must_exist_since != 0 && holdover(s, uid, m->must_exist_since);
 	if (m->told_gone_t < op->inv_t && !held_gone) {
-		model_inv inv = INV_UID_NO_REUSE;
+		model_inv inv = MODEL_INV_UID_NO_REUSE;
 		if (m->told_gone_epoch < op->crash_epoch)
-			inv = INV_STORE_DURABLE;
+			inv = MODEL_INV_STORE_DURABLE;
 		else if (m->told_gone_by_move)
-			inv = INV_MOVE_NO_DUP;
+			inv = MODEL_INV_MOVE_NO_DUP;
 		ck_violation(c, inv, op, b, uid, m->told_gone_op,
 			     "UID %" PRIu32 " exists, but op %" PRIu64 " had already "
 			     "told a session it was %s", uid, m->told_gone_op,
@@ -225,7 +225,7 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		m->told_gone_t = CK_NEVER; /* one report per resurrection */
 	}
 	if (m->vanished_claim_t < op->inv_t && !held_claim) {
-		ck_violation(c, INV_VANISHED_EARLIER_COMPLETE, op, b, uid,
+		ck_violation(c, MODEL_INV_VANISHED_EARLIER_COMPLETE, op, b, uid,
 			     m->vanished_claim_op,
 			     "VANISHED (EARLIER) in op %" PRIu64 " listed UID %" PRIu32
 			     ", which still exists", m->vanished_claim_op, uid);
@@ -234,7 +234,7 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	if (m->must_exist_since != 0 && resurrected(b, m, m->must_exist_since))
 		m->must_exist_since = 0;
 	if (m->must_exist_since != 0 && op->inv_t > m->must_exist_since && !held_must) {
-		ck_violation(c, INV_CHANGEDSINCE_COMPLETE, op, b, uid, m->must_exist_op,
+		ck_violation(c, MODEL_INV_CHANGEDSINCE_COMPLETE, op, b, uid, m->must_exist_op,
 			     "UID %" PRIu32 " changed before op %" PRIu64 " and still "
 			     "exists, but that CHANGEDSINCE fetch did not return it",
 			     uid, m->must_exist_op);
@@ -254,8 +254,8 @@ static const ck_expunger *find_cause(const ck_box *b, const ck_msg *m, const ck_
 	bool deleted = ck_flags_could_be_set(m, CM_FLAG_DELETED, op->cmp_t);
 	for (size_t i = 0; i < b->nexps; i++) {
 		const ck_expunger *e = &b->exps[i];
-		if (e->inv_t >= op->cmp_t || e->status == MODEL_ST_NO ||
-		    e->status == MODEL_ST_BAD)
+		if (e->inv_t >= op->cmp_t || e->status == MODEL_REPLY_NO ||
+		    e->status == MODEL_REPLY_BAD)
 			continue;
 		if (!e->all && !cm_uidset_contains(&e->uids, uid))
 			continue;
@@ -274,7 +274,7 @@ void ck_box_told_gone(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid
 	const ck_expunger *e = find_cause(b, m, op, uid);
 	if (e == NULL) {
 		bool crashed = c->last_crash_t > m->seen_t && m->seen_t != CK_NEVER;
-		ck_violation(c, crashed ? INV_STORE_DURABLE : INV_EXPUNGE_DELETED_ONLY,
+		ck_violation(c, crashed ? MODEL_INV_STORE_DURABLE : MODEL_INV_EXPUNGE_DELETED_ONLY,
 			     op, b, uid, 0,
 			     "UID %" PRIu32 " vanished, but no EXPUNGE, UID EXPUNGE, MOVE "
 			     "or DELETE %s", uid,
@@ -282,7 +282,7 @@ void ck_box_told_gone(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid
 				     : "could have removed it");
 	} else if (e->kind == MODEL_OP_EXPUNGE &&
 		   !ck_flags_could_be_set(m, CM_FLAG_DELETED, op->cmp_t)) {
-		ck_violation(c, INV_EXPUNGE_DELETED_ONLY, op, b, uid, e->op_id,
+		ck_violation(c, MODEL_INV_EXPUNGE_DELETED_ONLY, op, b, uid, e->op_id,
 			     "UID %" PRIu32 " was expunged (op %" PRIu64 ") but nothing "
 			     "ever set \\Deleted on it", uid, e->op_id);
 	}
@@ -291,18 +291,18 @@ void ck_box_told_gone(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid
 		m->told_gone_op = op->id;
 		m->told_gone_epoch = c->crash_epoch;
 		m->told_gone_by_move = e && e->kind == MODEL_OP_MOVE &&
-				       e->status == MODEL_ST_OK;
+				       e->status == MODEL_REPLY_OK;
 	}
 	/* When it was expunged, as late as any candidate allows: only then
 	 * may "expunged before op X" rules use it. */
 	uint64_t latest = 0, floor = UINT64_MAX;
 	for (size_t i = 0; i < b->nexps; i++) {
 		const ck_expunger *x = &b->exps[i];
-		if (x->inv_t >= op->cmp_t || x->status == MODEL_ST_NO ||
-		    x->status == MODEL_ST_BAD || (!x->all && !cm_uidset_contains(&x->uids, uid)))
+		if (x->inv_t >= op->cmp_t || x->status == MODEL_REPLY_NO ||
+		    x->status == MODEL_REPLY_BAD || (!x->all && !cm_uidset_contains(&x->uids, uid)))
 			continue;
-		latest = x->status == MODEL_ST_OK ? CM_MAX(latest, x->cmp_t) : CK_NEVER;
-		floor = CM_MIN(floor, x->hms_floor);
+		latest = x->status == MODEL_REPLY_OK ? CM_MAX(latest, x->cmp_t) : CK_NEVER;
+		floor = CM_MIN(floor, x->highestmodseq_floor);
 	}
 	if (e != NULL && latest != CK_NEVER && latest < m->expunged_t) {
 		m->expunged_t = latest;
@@ -320,10 +320,10 @@ static const char *adder_name(model_op_kind k)
 static model_inv failed_add_inv(model_op_kind k)
 {
 	if (k == MODEL_OP_COPY)
-		return INV_COPY_ATOMIC;
+		return MODEL_INV_COPY_ATOMIC;
 	if (k == MODEL_OP_MOVE)
-		return INV_MOVE_NO_DUP;
-	return INV_APPEND_ATOMIC;
+		return MODEL_INV_MOVE_NO_DUP;
+	return MODEL_INV_APPEND_ATOMIC;
 }
 
 /* Was message id in (or added to) an earlier epoch of b's name? A server
@@ -368,14 +368,14 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 			if (sl->none)
 				continue;
 			bool same = sl->id[0] == '\0' || strcmp(sl->id, id) == 0;
-			if (sl->uid == m->uid && a->status != MODEL_ST_NO) {
+			if (sl->uid == m->uid && a->status != MODEL_REPLY_NO) {
 				m->explained = true;
 				m->add_op = a->op_id;
 				m->add_exact = true;
 				if (sl->id[0] != '\0' && strcmp(sl->id, id) != 0)
 					ck_violation(c, a->kind == MODEL_OP_APPEND ||
 						     a->kind == MODEL_OP_DELIVER
-						     ? INV_APPENDUID_CONSISTENT : INV_COPY_ATOMIC,
+						     ? MODEL_INV_APPENDUID_CONSISTENT : MODEL_INV_COPY_ATOMIC,
 						     op, b, m->uid, a->op_id,
 						     "UID %" PRIu32 " holds message '%s' but %s op %"
 						     PRIu64 " put '%s' there", m->uid, id,
@@ -384,7 +384,7 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 			}
 			if (!same)
 				continue;
-			if (a->status == MODEL_ST_NO || a->status == MODEL_ST_BAD)
+			if (a->status == MODEL_REPLY_NO || a->status == MODEL_REPLY_BAD)
 				failed = a;
 			else if (sl->used || sl->uid != 0)
 				taken = a;
@@ -408,13 +408,13 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 			     adder_name(failed->kind), failed->op_id);
 	else if (taken != NULL)
 		ck_violation(c, taken->kind == MODEL_OP_APPEND || taken->kind ==
-			     MODEL_OP_DELIVER ? INV_APPEND_ATOMIC : INV_COPY_ATOMIC,
+			     MODEL_OP_DELIVER ? MODEL_INV_APPEND_ATOMIC : MODEL_INV_COPY_ATOMIC,
 			     op, b, m->uid, taken->op_id,
 			     "message '%s' appeared as UID %" PRIu32 " in addition to the "
 			     "UID %s op %" PRIu64 " assigned: added twice", id, m->uid,
 			     adder_name(taken->kind), taken->op_id);
 	else if (!carried_over(c, b, id))
-		ck_violation(c, INV_APPEND_ATOMIC, op, b, m->uid, 0,
+		ck_violation(c, MODEL_INV_APPEND_ATOMIC, op, b, m->uid, 0,
 			     "message '%s' appeared as UID %" PRIu32 " but no operation "
 			     "added it to this mailbox", id, m->uid);
 	m->explained = true; /* one report per message */
@@ -453,7 +453,7 @@ void ck_box_identity(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid,
 		m->idate = f->idate;
 	}
 	if (what != NULL)
-		ck_violation(c, INV_UID_IMMUTABLE, op, b, uid, m->id_op,
+		ck_violation(c, MODEL_INV_UID_IMMUTABLE, op, b, uid, m->id_op,
 			     "the %s of UID %" PRIu32 " changed (first seen in op %" PRIu64
 			     ")", what, uid, m->id_op);
 	/* Messages older than the history (below the first UIDNEXT anybody
@@ -471,7 +471,7 @@ void ck_box_modseq(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	if (has_flags && !s->nomodseq) {
 		for (unsigned i = 0; i < m->nseen; i++)
 			if (m->seen[i].modseq == modseq && m->seen[i].flags != flags) {
-				ck_violation(c, INV_MODSEQ_ON_CHANGE, op, b, uid, m->seen[i].op,
+				ck_violation(c, MODEL_INV_MODSEQ_ON_CHANGE, op, b, uid, m->seen[i].op,
 					     "UID %" PRIu32 " has MODSEQ %" PRIu64 " with two "
 					     "different flag sets (also in op %" PRIu64 ")",
 					     uid, modseq, m->seen[i].op);
@@ -487,7 +487,7 @@ void ck_box_modseq(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	if (c->checkpoint_open && s->select_inv_t > c->checkpoint_inv_t &&
 	    modseq < m->max_modseq) {
 		bool crashed = c->last_crash_t > m->max_modseq_t;
-		ck_violation(c, crashed ? INV_MODSEQ_REBUILD_MONO : INV_MODSEQ_MONO, op, b,
+		ck_violation(c, crashed ? MODEL_INV_MODSEQ_REBUILD_MONO : MODEL_INV_MODSEQ_MONO, op, b,
 			     uid, 0, "MODSEQ of UID %" PRIu32 " is %" PRIu64 " after "
 			     "having been %" PRIu64 "%s", uid, modseq, m->max_modseq,
 			     crashed ? " before a crash/rebuild" : "");
@@ -495,7 +495,7 @@ void ck_box_modseq(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	if (m->max_modseq == 0 && m->add_op != 0 && m->add_exact) {
 		ck_adder *a = ck_adder_find(b, m->add_op);
 		if (a != NULL && modseq <= a->snap_max_modseq)
-			ck_violation(c, INV_MODSEQ_ON_APPEND, op, b, uid, a->op_id,
+			ck_violation(c, MODEL_INV_MODSEQ_ON_APPEND, op, b, uid, a->op_id,
 				     "UID %" PRIu32 " was added with MODSEQ %" PRIu64 ", not "
 				     "above %" PRIu64 " already in the mailbox", uid, modseq,
 				     a->snap_max_modseq);
@@ -513,20 +513,20 @@ void ck_box_modseq(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 /* ---- fresh reads: SELECT/EXAMINE, STATUS of an unselected mailbox ---- */
 
 void ck_box_fresh(model_checker *c, ck_box *b, const ck_op *op, bool has_uidnext,
-		  uint32_t uidnext, bool has_hms, uint64_t hms)
+		  uint32_t uidnext, bool has_highestmodseq, uint64_t highestmodseq)
 {
 	if (has_uidnext) {
 		if (uidnext < op->snap_uidnext)
-			ck_violation(c, INV_UIDNEXT_MONO, op, b, 0, b->max_uidnext_op,
+			ck_violation(c, MODEL_INV_UIDNEXT_MONO, op, b, 0, b->max_uidnext_op,
 				     "UIDNEXT %" PRIu32 " is below %" PRIu32 " read before "
 				     "(op %" PRIu64 ")", uidnext, op->snap_uidnext,
 				     b->max_uidnext_op);
 		else if (uidnext <= op->snap_max_add_uid)
-			ck_violation(c, INV_UIDNEXT_MONO, op, b, 0, 0,
+			ck_violation(c, MODEL_INV_UIDNEXT_MONO, op, b, 0, 0,
 				     "UIDNEXT %" PRIu32 " is not above UID %" PRIu32 " assigned "
 				     "by an earlier completed add", uidnext, op->snap_max_add_uid);
 		else if (uidnext <= op->snap_max_uid_seen)
-			ck_violation(c, INV_UID_BELOW_UIDNEXT, op, b, op->snap_max_uid_seen, 0,
+			ck_violation(c, MODEL_INV_UID_BELOW_UIDNEXT, op, b, op->snap_max_uid_seen, 0,
 				     "UIDNEXT %" PRIu32 " is not above UID %" PRIu32 " seen "
 				     "before", uidnext, op->snap_max_uid_seen);
 		if (b->first_uidnext == 0)
@@ -536,28 +536,28 @@ void ck_box_fresh(model_checker *c, ck_box *b, const ck_op *op, bool has_uidnext
 			b->max_uidnext_op = op->id;
 		}
 	}
-	if (!has_hms)
+	if (!has_highestmodseq)
 		return;
-	if (hms < op->snap_hms) {
-		bool rebuilt = op->snap_hms_epoch < c->crash_epoch;
-		ck_violation(c, rebuilt ? INV_MODSEQ_REBUILD_MONO : INV_HIGHESTMODSEQ_MONO,
-			     op, b, 0, b->max_hms_op,
+	if (highestmodseq < op->snap_highestmodseq) {
+		bool rebuilt = op->snap_highestmodseq_epoch < c->crash_epoch;
+		ck_violation(c, rebuilt ? MODEL_INV_MODSEQ_REBUILD_MONO : MODEL_INV_HIGHESTMODSEQ_MONO,
+			     op, b, 0, b->max_highestmodseq_op,
 			     "HIGHESTMODSEQ %" PRIu64 " is below %" PRIu64 " read before%s",
-			     hms, op->snap_hms, rebuilt ? " a crash or index rebuild" : "");
+			     highestmodseq, op->snap_highestmodseq, rebuilt ? " a crash or index rebuild" : "");
 	}
-	if (hms < op->snap_max_modseq)
-		ck_violation(c, INV_HIGHESTMODSEQ_COVERS, op, b, 0, b->max_modseq_op,
+	if (highestmodseq < op->snap_max_modseq)
+		ck_violation(c, MODEL_INV_HIGHESTMODSEQ_COVERS, op, b, 0, b->max_modseq_op,
 			     "HIGHESTMODSEQ %" PRIu64 " is below MODSEQ %" PRIu64 " returned "
-			     "before (op %" PRIu64 ")", hms, op->snap_max_modseq,
+			     "before (op %" PRIu64 ")", highestmodseq, op->snap_max_modseq,
 			     b->max_modseq_op);
-	else if (ck_cap(c, MODEL_CAP_QRESYNC) && hms < op->snap_hms_expunge)
-		ck_violation(c, INV_HIGHESTMODSEQ_COVERS, op, b, 0, 0,
+	else if (ck_cap(c, MODEL_CAP_QRESYNC) && highestmodseq < op->snap_highestmodseq_expunge)
+		ck_violation(c, MODEL_INV_HIGHESTMODSEQ_COVERS, op, b, 0, 0,
 			     "HIGHESTMODSEQ %" PRIu64 " is below %" PRIu64 " reported by an "
-			     "earlier expunge", hms, op->snap_hms_expunge);
-	if (hms > b->max_hms) {
-		b->max_hms = hms;
-		b->max_hms_op = op->id;
-		b->max_hms_epoch = c->crash_epoch;
+			     "earlier expunge", highestmodseq, op->snap_highestmodseq_expunge);
+	if (highestmodseq > b->max_highestmodseq) {
+		b->max_highestmodseq = highestmodseq;
+		b->max_highestmodseq_op = op->id;
+		b->max_highestmodseq_epoch = c->crash_epoch;
 	}
 }
 
@@ -569,9 +569,9 @@ void ck_box_add(model_checker *c, ck_box *b, const ck_op *op, const cm_uidset *u
 		return;
 	uint32_t lo = uids->r[0].lo, hi = cm_uidset_max(uids);
 	model_inv uidplus = op->op.kind == MODEL_OP_APPEND || op->op.kind == MODEL_OP_DELIVER
-				    ? INV_APPENDUID_CONSISTENT : INV_COPYUID_CONSISTENT;
+				    ? MODEL_INV_APPENDUID_CONSISTENT : MODEL_INV_COPYUID_CONSISTENT;
 	if (lo <= op->snap_max_add_uid)
-		ck_violation(c, INV_UID_ORDER_GLOBAL, op, b, lo, 0,
+		ck_violation(c, MODEL_INV_UID_ORDER_GLOBAL, op, b, lo, 0,
 			     "added as UID %" PRIu32 " although UID %" PRIu32 " was added "
 			     "by an op that completed before this one started", lo,
 			     op->snap_max_add_uid);

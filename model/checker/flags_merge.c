@@ -251,12 +251,12 @@ static model_inv classify(model_checker *c, const ck_msg *m, const obs *o,
 		cm_flags touch, value;
 		store_effect(&op->op, &touch, &value);
 		if (touch & bit)
-			return INV_STORE_RESPONSE_VALUE;
+			return MODEL_INV_STORE_RESPONSE_VALUE;
 	}
 	if (killer != NULL && killer->op_id != 0 && killer->cmp_t != CK_NEVER &&
 	    c->last_crash_t > killer->cmp_t && c->last_crash_t < op->inv_t)
-		return INV_STORE_DURABLE;
-	return INV_FLAGS_MERGE;
+		return MODEL_INV_STORE_DURABLE;
+	return MODEL_INV_FLAGS_MERGE;
 }
 
 void ck_flags_observe(model_checker *c, ck_session *s, ck_box *b, uint32_t uid,

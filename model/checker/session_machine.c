@@ -15,14 +15,14 @@ void ck_session_reset(ck_session *s)
 	ck_view_clear(s);
 	s->view_lost = false;
 	s->max_uid_known = 0;
-	s->hms = 0;
+	s->highestmodseq = 0;
 }
 
 /* Past CK_VIEW_MAX held entries: say so once, and stop following this
  * session until it selects again (its view would be a guess). */
 static void lose_view(model_checker *c, ck_session *s, ck_op *op, size_t seq)
 {
-	ck_warning(c, INV_SESSION_VIEW_CONVERGES, op, s->box, 0, 0,
+	ck_warning(c, MODEL_INV_SESSION_VIEW_CONVERGES, op, s->box, 0, 0,
 		   "client %" PRIu32 " was told of sequence number %zu of %zu: more "
 		   "than the checker follows (%zu messages in all sessions); its "
 		   "view is not checked until it selects again", s->client, seq,
@@ -193,7 +193,7 @@ static void on_exists(model_checker *c, ck_session *s, ck_op *op, uint32_t n,
 		      bool selecting)
 {
 	if (n < s->n) {
-		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
 			     "EXISTS %" PRIu32 " lowered the count from %zu (only EXPUNGE "
 			     "may)", n, s->n);
 		return;
@@ -213,15 +213,15 @@ static void gone_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 static void on_expunge(model_checker *c, ck_session *s, ck_op *op, uint32_t n)
 {
 	if (s->qresync)
-		ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_VANISHED_INSTEAD, op, s->box, 0, 0,
 			     "'%" PRIu32 " EXPUNGE' after QRESYNC was enabled (VANISHED "
 			     "must be used)", n);
 	if (expunge_forbidden(op))
-		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
 			     "EXPUNGE sent during a non-UID %s",
 			     model_op_name(op->op.kind));
 	if (n < 1 || n > s->n) {
-		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
 			     "'%" PRIu32 " EXPUNGE' but the session has %zu messages",
 			     n, s->n);
 		return;
@@ -326,7 +326,7 @@ static void vanish_range(model_checker *c, ck_session *s, ck_op *op, uint32_t lo
 			continue; /* at most one step per UID it had */
 		matched++;
 		if (unknown-- == 0 || !vanish_unknown(s, (uint32_t)uid, &idx)) {
-			ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, (uint32_t)uid, 0,
+			ck_violation(c, MODEL_INV_VANISHED_INSTEAD, op, s->box, (uint32_t)uid, 0,
 				     "VANISHED names UID %" PRIu64 " the session never had", uid);
 			break;
 		}
@@ -342,16 +342,16 @@ static void on_vanished(model_checker *c, ck_session *s, ck_op *op,
 		bool ok = (op->op.kind == MODEL_OP_SELECT && op->op.qresync) ||
 			  (op->op.kind == MODEL_OP_FETCH && op->op.vanished);
 		if (!ok)
-			ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, 0, 0,
+			ck_violation(c, MODEL_INV_VANISHED_INSTEAD, op, s->box, 0, 0,
 				     "VANISHED (EARLIER) outside SELECT (QRESYNC) or UID "
 				     "FETCH (VANISHED)");
 		return; /* judged with the op (ops.c) */
 	}
 	if (!s->qresync)
-		ck_violation(c, INV_VANISHED_INSTEAD, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_VANISHED_INSTEAD, op, s->box, 0, 0,
 			     "VANISHED sent without QRESYNC enabled");
 	if (expunge_forbidden(op))
-		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
 			     "VANISHED sent during a non-UID %s", model_op_name(op->op.kind));
 	for (size_t r = 0; r < u->set.n; r++)
 		vanish_range(c, s, op, u->set.r[r].lo, u->set.r[r].hi);
@@ -391,7 +391,7 @@ static bool learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 	if (e->uid == uid)
 		return true;
 	if (e->uid != 0) {
-		ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+		ck_violation(c, MODEL_INV_UID_ASCENDING, op, s->box, uid, 0,
 			     "FETCH for sequence %zu says UID %" PRIu32 " but the session "
 			     "knows it as UID %" PRIu32, idx + 1, uid, e->uid);
 		/* The server's numbering and the session's have parted: one
@@ -402,7 +402,7 @@ static bool learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 	for (size_t i = idx; i > 0; i--)
 		if (s->map[i - 1].uid != 0) {
 			if (s->map[i - 1].uid >= uid)
-				ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+				ck_violation(c, MODEL_INV_UID_ASCENDING, op, s->box, uid, 0,
 					     "UID %" PRIu32 " at sequence %zu is not above UID %"
 					     PRIu32 " at sequence %zu", uid, idx + 1,
 					     s->map[i - 1].uid, i);
@@ -413,14 +413,14 @@ static bool learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 	for (size_t i = idx + 1; i < s->mat && i < s->known_end; i++)
 		if (s->map[i].uid != 0) {
 			if (s->map[i].uid <= uid)
-				ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+				ck_violation(c, MODEL_INV_UID_ASCENDING, op, s->box, uid, 0,
 					     "UID %" PRIu32 " at sequence %zu is not below UID %"
 					     PRIu32 " at sequence %zu", uid, idx + 1,
 					     s->map[i].uid, i + 1);
 			break;
 		}
 	if (e->fresh_new && uid <= e->arrival_floor)
-		ck_violation(c, INV_UID_ASCENDING, op, s->box, uid, 0,
+		ck_violation(c, MODEL_INV_UID_ASCENDING, op, s->box, uid, 0,
 			     "a new message got UID %" PRIu32 ", not above UID %" PRIu32
 			     " the session knew when it arrived", uid, e->arrival_floor);
 	e->uid = uid;
@@ -437,19 +437,19 @@ static void fetch_modseq(model_checker *c, ck_session *s, ck_op *op, ck_entry *e
 			 const model_fetch *f, bool gone)
 {
 	if (f->modseq == 0 || f->modseq > INT64_MAX)
-		ck_violation(c, INV_MODSEQ_POSITIVE, op, s->box, e->uid, 0,
+		ck_violation(c, MODEL_INV_MODSEQ_POSITIVE, op, s->box, e->uid, 0,
 			     "MODSEQ %" PRIu64 " is outside 1..2^63-1", f->modseq);
 	if (e->modseq > f->modseq && !s->nomodseq && gone)
 		/* Dovecot answers FETCH for a message another session has just
 		 * expunged with its state from before the change the session
 		 * was already shown, then reports the expunge in the same
 		 * reply: wrong, but no client keeps that state. */
-		ck_warning(c, INV_MODSEQ_MONO, op, s->box, e->uid, 0,
+		ck_warning(c, MODEL_INV_MODSEQ_MONO, op, s->box, e->uid, 0,
 			   "MODSEQ of UID %" PRIu32 " went down from %" PRIu64 " to %"
 			   PRIu64 " in a FETCH of it just before its expunge was "
 			   "reported", e->uid, e->modseq, f->modseq);
 	else if (e->modseq > f->modseq && !s->nomodseq)
-		ck_violation(c, INV_MODSEQ_MONO, op, s->box, e->uid, 0,
+		ck_violation(c, MODEL_INV_MODSEQ_MONO, op, s->box, e->uid, 0,
 			     "MODSEQ of UID %" PRIu32 " went down from %" PRIu64 " to %"
 			     PRIu64 " in one session", e->uid, e->modseq, f->modseq);
 	e->modseq = f->modseq;
@@ -464,7 +464,7 @@ static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
 	const model_untagged *u = &res->ut[i];
 	const model_fetch *f = &u->fetch;
 	if (u->n < 1 || u->n > s->n) {
-		ck_violation(c, INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_EXPUNGE_SEQNUM_VALID, op, s->box, 0, 0,
 			     "FETCH for sequence %" PRIu32 " but the session has %zu "
 			     "messages", u->n, s->n);
 		return;
@@ -472,7 +472,7 @@ static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
 	size_t idx = u->n - 1;
 	if ((f->has & MODEL_F_UID) && f->uid == 0)
 		/* nz-number: a server bug, and no key for any map below. */
-		ck_violation(c, INV_UID_NONZERO, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_UID_NONZERO, op, s->box, 0, 0,
 			     "FETCH for sequence %" PRIu32 " says UID 0", u->n);
 	else if ((f->has & MODEL_F_UID) && !learn_uid(c, s, op, idx, f->uid))
 		return;
@@ -486,11 +486,11 @@ static void on_fetch(model_checker *c, ck_session *s, ck_op *op,
 	bool asked = fetch_was_asked(op, e, u->n);
 	if ((f->has & MODEL_F_FLAGS) && !asked && s->condstore && !s->nomodseq &&
 	    !(f->has & MODEL_F_MODSEQ))
-		ck_violation(c, INV_MODSEQ_IN_FETCH, op, s->box, e->uid, 0,
+		ck_violation(c, MODEL_INV_MODSEQ_IN_FETCH, op, s->box, e->uid, 0,
 			     "FETCH of flags for sequence %" PRIu32 " lacks MODSEQ although "
 			     "CONDSTORE is enabled", u->n);
 	if ((f->has & MODEL_F_FLAGS) && !asked && s->qresync && !(f->has & MODEL_F_UID))
-		ck_violation(c, INV_MODSEQ_IN_FETCH, op, s->box, e->uid, 0,
+		ck_violation(c, MODEL_INV_MODSEQ_IN_FETCH, op, s->box, e->uid, 0,
 			     "FETCH of flags for sequence %" PRIu32 " lacks UID although "
 			     "QRESYNC is enabled", u->n);
 	if (f->has & MODEL_F_MODSEQ)
@@ -520,7 +520,7 @@ static void on_search(model_checker *c, ck_session *s, ck_op *op,
 		return;
 	/* UID SEARCH ALL: exactly the UIDs of the session's view, in order. */
 	if (cm_uidset_count(&u->set) != s->n) {
-		ck_violation(c, INV_UID_ASCENDING, op, s->box, 0, 0,
+		ck_violation(c, MODEL_INV_UID_ASCENDING, op, s->box, 0, 0,
 			     "UID SEARCH ALL returned %" PRIu64 " UIDs but the session "
 			     "has %zu messages", cm_uidset_count(&u->set), s->n);
 		return;
@@ -538,20 +538,20 @@ static void on_code(model_checker *c, ck_session *s, ck_op *op, const model_code
 	case MODEL_CODE_UIDVALIDITY:
 		if (s->box != NULL && op->op.kind != MODEL_OP_SELECT &&
 		    code->value != s->box->uidvalidity)
-			ck_violation(c, INV_UIDVALIDITY_STABLE, op, s->box, 0, 0,
+			ck_violation(c, MODEL_INV_UIDVALIDITY_STABLE, op, s->box, 0, 0,
 				     "UIDVALIDITY changed to %" PRIu64 " while selected",
 				     code->value);
 		break;
 	case MODEL_CODE_HIGHESTMODSEQ:
 		if (code->value == 0 || code->value > INT64_MAX)
-			ck_violation(c, INV_MODSEQ_POSITIVE, op, s->box, 0, 0,
+			ck_violation(c, MODEL_INV_MODSEQ_POSITIVE, op, s->box, 0, 0,
 				     "HIGHESTMODSEQ %" PRIu64 " is outside 1..2^63-1",
 				     code->value);
-		if (code->value < s->hms && s->box != NULL)
-			ck_violation(c, INV_HIGHESTMODSEQ_MONO, op, s->box, 0, 0,
+		if (code->value < s->highestmodseq && s->box != NULL)
+			ck_violation(c, MODEL_INV_HIGHESTMODSEQ_MONO, op, s->box, 0, 0,
 				     "HIGHESTMODSEQ in one session went down from %" PRIu64
-				     " to %" PRIu64, s->hms, code->value);
-		s->hms = CM_MAX(s->hms, code->value);
+				     " to %" PRIu64, s->highestmodseq, code->value);
+		s->highestmodseq = CM_MAX(s->highestmodseq, code->value);
 		break;
 	case MODEL_CODE_NOMODSEQ:
 		s->nomodseq = true;
@@ -583,9 +583,9 @@ static void begin_select(model_checker *c, ck_session *s, ck_op *op,
 	ck_view_clear(s);
 	s->view_lost = false;
 	s->max_uid_known = 0;
-	s->hms = 0;
+	s->highestmodseq = 0;
 	s->nomodseq = false;
-	if (res->status != MODEL_ST_OK || uv == 0)
+	if (res->status != MODEL_REPLY_OK || uv == 0)
 		return;
 	s->box = ck_box_epoch(c, op, op->op.mailbox, uv);
 	op->box = s->box;
@@ -739,10 +739,10 @@ void ck_session_apply(model_checker *c, ck_session *s, ck_op *op,
 {
 	if (op->op.kind == MODEL_OP_CONNECT) {
 		ck_session_reset(s);
-		s->connected = res->status == MODEL_ST_OK;
+		s->connected = res->status == MODEL_REPLY_OK;
 		return;
 	}
-	s->hms_before = s->hms;
+	s->highestmodseq_before = s->highestmodseq;
 	size_t start = 0;
 	bool selecting = op->op.kind == MODEL_OP_SELECT;
 	if (selecting) {
@@ -755,11 +755,11 @@ void ck_session_apply(model_checker *c, ck_session *s, ck_op *op,
 				break;
 			}
 		begin_select(c, s, op, res);
-		s->hms_before = 0;
+		s->highestmodseq_before = 0;
 	}
 	apply_range(c, s, op, res, start, res->nut, selecting);
 	if (res->code.kind != MODEL_CODE_NONE && res->code.kind != MODEL_CODE_COPYUID)
 		on_code(c, s, op, &res->code);
-	if (op->op.kind == MODEL_OP_LOGOUT || res->status == MODEL_ST_UNKNOWN)
+	if (op->op.kind == MODEL_OP_LOGOUT || res->status == MODEL_REPLY_UNKNOWN)
 		ck_session_reset(s);
 }

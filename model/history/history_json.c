@@ -58,7 +58,7 @@ int hj_key_find(const hj_key *keys, size_t n, const char *key)
 	return -1;
 }
 
-/* Names of the bits of MODEL_F_*, MODEL_CAP_* and MODEL_S_*, by bit. */
+/* Names of the bits of MODEL_F_*, MODEL_CAP_* and MODEL_STATUS_*, by bit. */
 static const char *const item_names[] = {
 	"UID", "FLAGS", "MODSEQ", "BODY", "SIZE", "IDATE", "ID",
 };
@@ -71,7 +71,7 @@ static const char *const fault_names[] = {
 	[MODEL_FAULT_KILL] = "kill", [MODEL_FAULT_ENOSPC] = "enospc",
 	[MODEL_FAULT_RENAME] = "rename-failure", [MODEL_FAULT_INDEX_LOSS] = "index-loss",
 };
-/* Indexed by MODEL_S_* bit; highestmodseq is 64-bit and handled apart (STATUS response keys). */
+/* Indexed by MODEL_STATUS_* bit; highestmodseq is 64-bit and handled apart (STATUS response keys). */
 static const char *const status_keys[] = {
 	"messages", "recent", "uidnext", "uidvalidity", "unseen",
 };
@@ -88,11 +88,11 @@ static int name_index(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
-int hj_status_parse(const char *s, model_status *st)
+int hj_status_parse(const char *s, model_reply *st)
 {
-	for (int k = MODEL_ST_NONE; k <= MODEL_ST_UNKNOWN; k++) {
-		if (strcasecmp(s, model_status_name((model_status)k)) == 0) {
-			*st = (model_status)k;
+	for (int k = MODEL_REPLY_NONE; k <= MODEL_REPLY_UNKNOWN; k++) {
+		if (strcasecmp(s, model_status_name((model_reply)k)) == 0) {
+			*st = (model_reply)k;
 			return 0;
 		}
 	}
@@ -300,7 +300,7 @@ static void op_other_fields(jb *b, const model_op *op)
 		jb_put(b, "caps", bits_to_json(op->caps, cap_names, CM_ARRAY_LEN(cap_names)));
 	if (op->status_items)
 		jb_put(b, "status_items",
-		       bits_to_json(op->status_items, model_status_item_names, MODEL_S_COUNT));
+		       bits_to_json(op->status_items, model_status_item_names, MODEL_STATUS_COUNT));
 	if (op->fault != MODEL_FAULT_NONE)
 		jb_put(b, "fault", op->fault < CM_ARRAY_LEN(fault_names)
 			   ? json_string_nocheck(fault_names[op->fault]) : NULL);
@@ -388,7 +388,7 @@ static json_t *status_to_json(const model_status_data *s)
 	for (size_t i = 0; i < CM_ARRAY_LEN(status_keys); i++)
 		if (s->has & (1u << i))
 			jb_put(&b, status_keys[i], json_integer(vals[i]));
-	if (s->has & MODEL_S_HIGHESTMODSEQ)
+	if (s->has & MODEL_STATUS_HIGHESTMODSEQ)
 		jb_put(&b, "highestmodseq", hj_u64(s->highestmodseq));
 	return jb_done(&b);
 }
@@ -786,7 +786,7 @@ static int op_field(model_op *op, int id, const char *key, const json_t *v, hj_e
 	case O_SILENT: return hj_get_bool(key, v, &op->silent, e);
 	case O_SIZE: return hj_get_u32(key, v, &op->size, e);
 	case O_STATUS_ITEMS:
-		return get_bits(key, v, model_status_item_names, MODEL_S_COUNT, false,
+		return get_bits(key, v, model_status_item_names, MODEL_STATUS_COUNT, false,
 				&op->status_items, e);
 	case O_UID: return hj_get_bool(key, v, &op->uid, e);
 	case O_UNCHANGEDSINCE:
@@ -976,7 +976,7 @@ static int status_field(model_status_data *s, const char *key, const json_t *v,
 		}
 	}
 	if (strcmp(key, "highestmodseq") == 0) {
-		s->has |= MODEL_S_HIGHESTMODSEQ;
+		s->has |= MODEL_STATUS_HIGHESTMODSEQ;
 		return hj_get_u64(key, v, &s->highestmodseq, e);
 	}
 	if (strcmp(key, "mailbox") == 0)

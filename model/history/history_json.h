@@ -42,7 +42,7 @@ int hj_op_from_json(const json_t *obj, model_op *op, hj_err *e);
 int hj_code_from_json(const json_t *obj, model_code *c, hj_err *e);
 /* Appends one untagged response to r. */
 int hj_untagged_from_json(const json_t *obj, model_result *r, hj_err *e);
-int hj_status_parse(const char *s, model_status *st);
+int hj_status_parse(const char *s, model_reply *st);
 
 /* Keys of an object type, sorted by name for hj_key_find. */
 typedef struct hj_key {

@@ -76,16 +76,16 @@ enum {
 
 /* STATUS items. */
 enum {
-	MODEL_S_MESSAGES = 1 << 0,
-	MODEL_S_RECENT = 1 << 1,
-	MODEL_S_UIDNEXT = 1 << 2,
-	MODEL_S_UIDVALIDITY = 1 << 3,
-	MODEL_S_UNSEEN = 1 << 4,
-	MODEL_S_HIGHESTMODSEQ = 1 << 5,
+	MODEL_STATUS_MESSAGES = 1 << 0,
+	MODEL_STATUS_RECENT = 1 << 1,
+	MODEL_STATUS_UIDNEXT = 1 << 2,
+	MODEL_STATUS_UIDVALIDITY = 1 << 3,
+	MODEL_STATUS_UNSEEN = 1 << 4,
+	MODEL_STATUS_HIGHESTMODSEQ = 1 << 5,
 };
-#define MODEL_S_COUNT 6
-/* The IMAP names of the STATUS items, by bit position of MODEL_S_*. */
-extern const char *const model_status_item_names[MODEL_S_COUNT];
+#define MODEL_STATUS_COUNT 6
+/* The IMAP names of the STATUS items, by bit position of MODEL_STATUS_*. */
+extern const char *const model_status_item_names[MODEL_STATUS_COUNT];
 
 typedef enum model_fault {
 	MODEL_FAULT_NONE = 0,
@@ -127,7 +127,7 @@ typedef struct model_op {
 	/* ENABLE */
 	unsigned caps;                /* MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC */
 	/* STATUS */
-	unsigned status_items;        /* MODEL_S_* */
+	unsigned status_items;        /* MODEL_STATUS_* */
 	/* FAULT */
 	model_fault fault;
 	uint32_t fault_client;        /* KILL: who; 0 = n/a */
@@ -145,13 +145,13 @@ void model_op_describe(cm_buf *out, const model_op *op);
  * Results
  * ==================================================================== */
 
-typedef enum model_status {
-	MODEL_ST_NONE = 0,
-	MODEL_ST_OK,
-	MODEL_ST_NO,
-	MODEL_ST_BAD,
-	MODEL_ST_UNKNOWN,   /* lost reply: disconnect, timeout, crash */
-} model_status;
+typedef enum model_reply {
+	MODEL_REPLY_NONE = 0,
+	MODEL_REPLY_OK,
+	MODEL_REPLY_NO,
+	MODEL_REPLY_BAD,
+	MODEL_REPLY_UNKNOWN,   /* lost reply: disconnect, timeout, crash */
+} model_reply;
 
 typedef enum model_code_kind {
 	MODEL_CODE_NONE = 0,
@@ -212,7 +212,7 @@ typedef enum model_ut_kind {
 
 typedef struct model_status_data {
 	char mailbox[MODEL_NAME_MAX];
-	unsigned has;              /* MODEL_S_* present */
+	unsigned has;              /* MODEL_STATUS_* present */
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
 	uint64_t highestmodseq;
 } model_status_data;
@@ -231,7 +231,7 @@ typedef struct model_untagged {
 } model_untagged;
 
 typedef struct model_result {
-	model_status status;
+	model_reply status;
 	model_code code;           /* the tagged reply's code */
 	model_untagged *ut;        /* untagged responses, in arrival order */
 	size_t nut, caput;
@@ -252,7 +252,7 @@ void model_result_copy(model_result *dst, const model_result *src);
 model_untagged *model_result_add(model_result *r, model_ut_kind kind);
 void model_code_free(model_code *c);
 void model_code_copy(model_code *dst, const model_code *src);
-const char *model_status_name(model_status st);
+const char *model_status_name(model_reply st);
 const char *model_code_name(model_code_kind kind);
 model_code_kind model_code_parse(const char *name);
 const char *model_ut_name(model_ut_kind kind);
@@ -299,32 +299,32 @@ typedef enum model_severity {
 
 typedef enum model_inv {
 	/* A */
-	INV_UIDVALIDITY_STABLE, INV_UID_IMMUTABLE, INV_UID_NO_REUSE,
-	INV_UID_ASCENDING, INV_UID_ORDER_GLOBAL, INV_UIDNEXT_MONO,
-	INV_UID_BELOW_UIDNEXT, INV_UID_NONEXISTENT_IGNORED, INV_UID_NONZERO,
+	MODEL_INV_UIDVALIDITY_STABLE, MODEL_INV_UID_IMMUTABLE, MODEL_INV_UID_NO_REUSE,
+	MODEL_INV_UID_ASCENDING, MODEL_INV_UID_ORDER_GLOBAL, MODEL_INV_UIDNEXT_MONO,
+	MODEL_INV_UID_BELOW_UIDNEXT, MODEL_INV_UID_NONEXISTENT_IGNORED, MODEL_INV_UID_NONZERO,
 	/* B */
-	INV_EXPUNGE_SEQNUM_VALID, INV_SESSION_VIEW_CONVERGES, INV_EXPUNGE_DELETED_ONLY,
+	MODEL_INV_EXPUNGE_SEQNUM_VALID, MODEL_INV_SESSION_VIEW_CONVERGES, MODEL_INV_EXPUNGE_DELETED_ONLY,
 	/* C */
-	INV_FLAGS_MERGE, INV_STORE_RESPONSE_VALUE, INV_RECENT_SESSION,
+	MODEL_INV_FLAGS_MERGE, MODEL_INV_STORE_RESPONSE_VALUE, MODEL_INV_RECENT_SESSION,
 	/* D */
-	INV_MODSEQ_POSITIVE, INV_MODSEQ_STORE_UNIQUE, INV_MODSEQ_MONO,
-	INV_MODSEQ_ON_CHANGE, INV_MODSEQ_ON_APPEND, INV_MODSEQ_IN_FETCH,
-	INV_HIGHESTMODSEQ_MONO, INV_HIGHESTMODSEQ_COVERS, INV_NOMODSEQ_RULES,
+	MODEL_INV_MODSEQ_POSITIVE, MODEL_INV_MODSEQ_STORE_UNIQUE, MODEL_INV_MODSEQ_MONO,
+	MODEL_INV_MODSEQ_ON_CHANGE, MODEL_INV_MODSEQ_ON_APPEND, MODEL_INV_MODSEQ_IN_FETCH,
+	MODEL_INV_HIGHESTMODSEQ_MONO, MODEL_INV_HIGHESTMODSEQ_COVERS, MODEL_INV_NOMODSEQ_RULES,
 	/* E */
-	INV_UNCHANGEDSINCE_REJECT, INV_UNCHANGEDSINCE_ACCEPT, INV_MODIFIED_CORRECT,
-	INV_EXPUNGED_DURING_STORE,
+	MODEL_INV_UNCHANGEDSINCE_REJECT, MODEL_INV_UNCHANGEDSINCE_ACCEPT, MODEL_INV_MODIFIED_CORRECT,
+	MODEL_INV_EXPUNGED_DURING_STORE,
 	/* F */
-	INV_EXPUNGE_MODSEQ, INV_VANISHED_INSTEAD, INV_VANISHED_EARLIER_COMPLETE,
-	INV_CHANGEDSINCE_COMPLETE, INV_SELECT_QRESYNC, INV_QRESYNC_NO_GAP,
+	MODEL_INV_EXPUNGE_MODSEQ, MODEL_INV_VANISHED_INSTEAD, MODEL_INV_VANISHED_EARLIER_COMPLETE,
+	MODEL_INV_CHANGEDSINCE_COMPLETE, MODEL_INV_SELECT_QRESYNC, MODEL_INV_QRESYNC_NO_GAP,
 	/* G */
-	INV_APPEND_ATOMIC, INV_APPENDUID_CONSISTENT, INV_COPY_ATOMIC,
-	INV_COPYUID_CONSISTENT, INV_ADD_NO_LOSS, INV_MOVE_NO_LOSS, INV_MOVE_NO_DUP, INV_MOVE_SHAPE,
+	MODEL_INV_APPEND_ATOMIC, MODEL_INV_APPENDUID_CONSISTENT, MODEL_INV_COPY_ATOMIC,
+	MODEL_INV_COPYUID_CONSISTENT, MODEL_INV_ADD_NO_LOSS, MODEL_INV_MOVE_NO_LOSS, MODEL_INV_MOVE_NO_DUP, MODEL_INV_MOVE_SHAPE,
 	/* H */
-	INV_STORE_DURABLE, INV_STORE_LOCK_FREE_READ, INV_MODSEQ_REBUILD_MONO,
-	INV_REPL_CONVERGE, INV_REPL_UID_FIXUP,
+	MODEL_INV_STORE_DURABLE, MODEL_INV_STORE_LOCK_FREE_READ, MODEL_INV_MODSEQ_REBUILD_MONO,
+	MODEL_INV_REPL_CONVERGE, MODEL_INV_REPL_UID_FIXUP,
 	/* I */
-	INV_RESPONSE_SYNTAX,
-	INV_COUNT
+	MODEL_INV_RESPONSE_SYNTAX,
+	MODEL_INV_COUNT
 } model_inv;
 
 typedef struct model_inv_info {

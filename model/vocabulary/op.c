@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const model_status_item_names[MODEL_S_COUNT] = {
+const char *const model_status_item_names[MODEL_STATUS_COUNT] = {
 	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ",
 };
 

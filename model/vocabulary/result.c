@@ -39,7 +39,7 @@ void model_result_clear(model_result *r)
 	r->nut = 0;
 	model_code_free(&r->code);
 	memset(&r->code, 0, sizeof(r->code));
-	r->status = MODEL_ST_NONE;
+	r->status = MODEL_REPLY_NONE;
 	r->text[0] = '\0';
 	r->anomaly[0] = '\0';
 	r->protocol[0] = '\0';
@@ -85,13 +85,13 @@ void model_result_copy(model_result *dst, const model_result *src)
 	}
 }
 
-const char *model_status_name(model_status st)
+const char *model_status_name(model_reply st)
 {
 	switch (st) {
-	case MODEL_ST_OK: return "OK";
-	case MODEL_ST_NO: return "NO";
-	case MODEL_ST_BAD: return "BAD";
-	case MODEL_ST_UNKNOWN: return "unknown";
+	case MODEL_REPLY_OK: return "OK";
+	case MODEL_REPLY_NO: return "NO";
+	case MODEL_REPLY_BAD: return "BAD";
+	case MODEL_REPLY_UNKNOWN: return "unknown";
 	default: return "none";
 	}
 }

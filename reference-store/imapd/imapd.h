@@ -60,7 +60,7 @@ unsigned imapd_auth_delay_ms(unsigned failures);
 /* What a command asks of the connection. */
 typedef enum imapd_verb {
 	IMAPD_V_NONE = 0,
-	IMAPD_V_OP,           /* cmd->op goes to rt_session_exec */
+	IMAPD_V_OP,           /* cmd->op goes to rs_session_exec */
 	IMAPD_V_CAPABILITY,
 	IMAPD_V_LOGIN,        /* user, pass */
 	IMAPD_V_AUTHENTICATE, /* mech, optional initial response */

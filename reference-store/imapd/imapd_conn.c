@@ -336,7 +336,7 @@ static void dispatch(imapd_conn *c, imapd_cmd *cmd)
 static void handle(imapd_conn *c, imapd_cmd *cmd)
 {
 	char err[128];
-	imapd_parse_ctx ctx = {.exists = c->s ? (uint32_t)rt_session_exists(c->s) : 0};
+	imapd_parse_ctx ctx = {.exists = c->s ? (uint32_t)rs_session_exists(c->s) : 0};
 	int r = imapd_parse(c->cmd.data, c->cmd.len, &ctx, cmd, err, sizeof(err));
 	if (r == IMAPD_PARSE_OK) {
 		dispatch(c, cmd);

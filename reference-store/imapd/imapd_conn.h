@@ -47,7 +47,7 @@ typedef struct imapd_conn {
 	const imapd_config *cfg;
 	rs_fs *fs;
 	rt_session *s;              /* NULL until logged in */
-	rt_session_options sopt;
+	rs_session_options sopt;
 	unsigned auth_failures;
 	uint64_t login_deadline_ms;  /* cm_now_ns() / 1e6 limit before login */
 	bool closing;               /* stop after this command's output */

@@ -1,4 +1,4 @@
-/* Commands of ratchet-imapd that are more than one rt_session_exec:
+/* Commands of ratchet-imapd that are more than one rs_session_exec:
  * login, APPEND of bytes the session cannot regenerate, the implicit
  * \Seen of BODY[], CLOSE/UNSELECT, LIST, and the message bytes a FETCH
  * shows (the session reports hashes, not bytes). */
@@ -49,7 +49,7 @@ static void answer(imapd_conn *c, const imapd_cmd *cmd, model_result *res)
  * session was lost (then BYE is queued and the connection closes). */
 static bool splice(imapd_conn *c, const model_result *res)
 {
-	if (res->status == MODEL_ST_UNKNOWN) {
+	if (res->status == MODEL_REPLY_UNKNOWN) {
 		imapd_format_result(&c->out, "*", res, NULL);
 		c->closing = true;
 		return false;
@@ -100,7 +100,7 @@ static void login_as(imapd_conn *c, const imapd_cmd *cmd, const char *user,
 		}
 		return;
 	}
-	c->s = rt_session_new(c->fs, c->cfg->root, &c->sopt);
+	c->s = rs_session_new(c->fs, c->cfg->root, &c->sopt);
 	cm_buf_printf(&c->out, "%s OK [CAPABILITY ", cmd->tag);
 	imapd_conn_caps(c, &c->out, true);
 	cm_buf_puts(&c->out, "] Logged in\r\n");
@@ -161,7 +161,7 @@ static rs_mailbox *body_handle(imapd_conn *c, const char *name)
 	if (c->body_mb != NULL && strcmp(c->body_name, name) == 0)
 		return c->body_mb;
 	body_handle_drop(c);
-	char *path = rt_store_mailbox_path(c->cfg->root, name);
+	char *path = rs_namespace_mailbox_path(c->cfg->root, name);
 	rs_options o = {.pid = c->sopt.pid, .mutants = c->sopt.mutants};
 	if (path != NULL && rs_open(c->fs, path, &o, &c->body_mb, NULL) == RS_OK)
 		snprintf(c->body_name, sizeof(c->body_name), "%s", name);
@@ -174,7 +174,7 @@ static rs_mailbox *body_handle(imapd_conn *c, const char *name)
 static int body_bytes(void *ctx, uint32_t uid, cm_buf *out)
 {
 	imapd_conn *c = ctx;
-	const char *name = rt_session_selected(c->s);
+	const char *name = rs_session_selected(c->s);
 	uint64_t ns;
 	cm_buf_clear(out);
 	for (int attempt = 0; name != NULL && attempt < 2; attempt++) {
@@ -193,7 +193,7 @@ static int body_bytes(void *ctx, uint32_t uid, cm_buf *out)
 void imapd_exec_cleanup(imapd_conn *c)
 {
 	body_handle_drop(c);
-	rt_session_free(c->s);
+	rs_session_free(c->s);
 	c->s = NULL;
 }
 
@@ -214,7 +214,7 @@ static bool append_canonical(const imapd_cmd *cmd)
 
 static void append_error(model_result *res, rs_err err)
 {
-	res->status = MODEL_ST_NO;
+	res->status = MODEL_REPLY_NO;
 	snprintf(res->text, sizeof(res->text), "APPEND: %s", rs_strerror(err));
 	if (err == RS_ENOENT) {
 		res->code.kind = MODEL_CODE_TRYCREATE;
@@ -224,7 +224,7 @@ static void append_error(model_result *res, rs_err err)
 		snprintf(res->code.text, sizeof(res->code.text), "%s",
 			 err == RS_ENOSPC ? "OVERQUOTA" : "INUSE");
 	} else if (err == RS_EUNKNOWN) {
-		res->status = MODEL_ST_UNKNOWN;
+		res->status = MODEL_REPLY_UNKNOWN;
 	}
 }
 
@@ -232,7 +232,7 @@ static void append_error(model_result *res, rs_err err)
 static void append_raw(imapd_conn *c, const imapd_cmd *cmd, model_result *res)
 {
 	const model_op *op = &cmd->op;
-	char *path = rt_store_mailbox_path(c->cfg->root, op->mailbox);
+	char *path = rs_namespace_mailbox_path(c->cfg->root, op->mailbox);
 	rs_options o = {.pid = c->sopt.pid, .mutants = c->sopt.mutants};
 	rs_mailbox *mb = NULL;
 	uint32_t uid = 0;
@@ -244,7 +244,7 @@ static void append_raw(imapd_conn *c, const imapd_cmd *cmd, model_result *res)
 	if (err != RS_OK) {
 		append_error(res, err);
 	} else {
-		res->status = MODEL_ST_OK;
+		res->status = MODEL_REPLY_OK;
 		if (c->cfg->caps & MODEL_CAP_UIDPLUS) {
 			res->code.kind = MODEL_CODE_APPENDUID;
 			res->code.uidvalidity = rs_uidvalidity(mb);
@@ -263,10 +263,10 @@ static void exec_append_raw(imapd_conn *c, const imapd_cmd *cmd)
 	model_result_init(&sync);
 	append_raw(c, cmd, &res);
 	bool alive = true;
-	if (res.status != MODEL_ST_UNKNOWN && rt_session_selected(c->s) != NULL) {
+	if (res.status != MODEL_REPLY_UNKNOWN && rs_session_selected(c->s) != NULL) {
 		model_op noop;
 		model_op_init(&noop, MODEL_OP_NOOP);
-		rt_session_exec(c->s, &noop, &sync);
+		rs_session_exec(c->s, &noop, &sync);
 		alive = splice(c, &sync);
 	}
 	if (alive)
@@ -280,11 +280,11 @@ static void exec_append_raw(imapd_conn *c, const imapd_cmd *cmd)
 /* "n:*" with n above every UID still names the highest UID (3501 6.4.8). */
 static void refine_uid_star(imapd_conn *c, imapd_cmd *cmd)
 {
-	size_t n = rt_session_exists(c->s);
+	size_t n = rs_session_exists(c->s);
 	cm_uidset *set = &cmd->op.set;
 	if (!cmd->uid_star || n == 0 || set->n == 0)
 		return;
-	uint32_t last = rt_session_uid_at(c->s, n);
+	uint32_t last = rs_session_uid_at(c->s, n);
 	if (set->r[set->n - 1].hi == UINT32_MAX && set->r[set->n - 1].lo > last)
 		cm_uidset_add(set, last);
 }
@@ -301,7 +301,7 @@ static bool implicit_seen(imapd_conn *c, const imapd_cmd *cmd)
 	cm_uidset_copy(&st.set, &cmd->op.set);
 	st.mode = MODEL_STORE_ADD;
 	st.flags = CM_FLAG_SEEN;
-	rt_session_exec(c->s, &st, &res);
+	rs_session_exec(c->s, &st, &res);
 	bool alive = splice(c, &res); /* NO (read-only) or BAD: the FETCH says */
 	model_result_free(&res);
 	model_op_free(&st);
@@ -319,7 +319,7 @@ void imapd_exec_op(imapd_conn *c, imapd_cmd *cmd)
 		return;
 	model_result res;
 	model_result_init(&res);
-	rt_session_exec(c->s, &cmd->op, &res);
+	rs_session_exec(c->s, &cmd->op, &res);
 	imapd_fmt f = {.cmd = cmd, .body = body_bytes, .ctx = c};
 	answer_fmt(c, cmd, &res, &f);
 	model_result_free(&res);
@@ -333,24 +333,24 @@ void imapd_exec_close(imapd_conn *c, const imapd_cmd *cmd)
 {
 	model_op op;
 	model_result res;
-	if (rt_session_selected(c->s) == NULL) {
+	if (rs_session_selected(c->s) == NULL) {
 		cm_buf_printf(&c->out, "%s BAD No mailbox selected\r\n", cmd->tag);
 		return;
 	}
 	model_result_init(&res);
 	model_op_init(&op, MODEL_OP_EXPUNGE);
 	if (cmd->verb == IMAPD_V_CLOSE)
-		rt_session_exec(c->s, &op, &res);
-	if (res.status != MODEL_ST_UNKNOWN) {
+		rs_session_exec(c->s, &op, &res);
+	if (res.status != MODEL_REPLY_UNKNOWN) {
 		model_op_init(&op, MODEL_OP_SELECT);
 		snprintf(op.mailbox, sizeof(op.mailbox), "%s", NO_MAILBOX);
-		rt_session_exec(c->s, &op, &res);
+		rs_session_exec(c->s, &op, &res);
 	}
-	if (res.status == MODEL_ST_UNKNOWN) {
+	if (res.status == MODEL_REPLY_UNKNOWN) {
 		splice(c, &res);
 	} else {
 		model_result_clear(&res);
-		res.status = MODEL_ST_OK;
+		res.status = MODEL_REPLY_OK;
 		answer(c, cmd, &res);
 	}
 	model_result_free(&res);
@@ -410,7 +410,7 @@ static bool entry_name(const char *root, const char *entry, char out[MODEL_NAME_
 	}
 	out[n] = '\0';
 	snprintf(want, sizeof(want), "%s/%s", root, entry);
-	return rt_store_path(root, out, path, sizeof(path)) == 0 && strcmp(path, want) == 0;
+	return rs_namespace_path(root, out, path, sizeof(path)) == 0 && strcmp(path, want) == 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -425,7 +425,7 @@ static size_t collect_names(imapd_conn *c, char ***names_r)
 	DIR *d = opendir(c->cfg->root);
 	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
 		if (!entry_name(c->cfg->root, e->d_name, name) ||
-		    !rt_store_exists(c->fs, c->cfg->root, name))
+		    !rs_namespace_exists(c->fs, c->cfg->root, name))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;

@@ -252,14 +252,14 @@ static void put_search(cm_buf *out, const model_untagged *u)
 
 static void put_status(cm_buf *out, const model_status_data *d)
 {
-	/* By MODEL_S_* bit position, as model_status_item_names. */
-	const uint64_t values[MODEL_S_COUNT] = {d->messages, d->recent, d->uidnext,
+	/* By MODEL_STATUS_* bit position, as model_status_item_names. */
+	const uint64_t values[MODEL_STATUS_COUNT] = {d->messages, d->recent, d->uidnext,
 						d->uidvalidity, d->unseen, d->highestmodseq};
 	const char *sep = "";
 	cm_buf_puts(out, "* STATUS ");
 	imapd_format_astring(out, d->mailbox, strnlen(d->mailbox, sizeof(d->mailbox)));
 	cm_buf_puts(out, " (");
-	for (unsigned i = 0; i < MODEL_S_COUNT; i++) {
+	for (unsigned i = 0; i < MODEL_STATUS_COUNT; i++) {
 		if (d->has & (1u << i)) {
 			cm_buf_printf(out, "%s%s %" PRIu64, sep, model_status_item_names[i],
 				      values[i]);
@@ -319,14 +319,14 @@ static void put_tagged(cm_buf *out, const char *tag, const model_result *res,
 {
 	const char *name = f != NULL && f->cmd != NULL && f->cmd->name[0] ? f->cmd->name
 									  : "Command";
-	model_status st = res->status == MODEL_ST_NONE ? MODEL_ST_BAD : res->status;
+	model_reply st = res->status == MODEL_REPLY_NONE ? MODEL_REPLY_BAD : res->status;
 	const model_code *code = &res->code;
 	model_code expunged = {.kind = MODEL_CODE_EXPUNGEISSUED};
-	if (dropped && st == MODEL_ST_OK) {
-		st = MODEL_ST_NO;
+	if (dropped && st == MODEL_REPLY_OK) {
+		st = MODEL_REPLY_NO;
 		code = &expunged;
 	}
-	cm_buf_printf(out, "%s %s ", tag, st == MODEL_ST_OK ? "OK" : st == MODEL_ST_NO ? "NO" : "BAD");
+	cm_buf_printf(out, "%s %s ", tag, st == MODEL_REPLY_OK ? "OK" : st == MODEL_REPLY_NO ? "NO" : "BAD");
 	if (code->kind != MODEL_CODE_NONE) {
 		imapd_format_code(out, code);
 		cm_buf_putc(out, ' ');
@@ -336,7 +336,7 @@ static void put_tagged(cm_buf *out, const char *tag, const model_result *res,
 	else if (res->text[0] != '\0')
 		put_text(out, res->text);
 	else
-		cm_buf_printf(out, "%s %s", name, st == MODEL_ST_OK ? "completed" : "failed");
+		cm_buf_printf(out, "%s %s", name, st == MODEL_REPLY_OK ? "completed" : "failed");
 	cm_buf_puts(out, "\r\n");
 }
 
@@ -347,7 +347,7 @@ int imapd_format_result(cm_buf *out, const char *tag, const model_result *res,
 	bool bye = false;
 	for (size_t i = 0; i < res->nut; i++) {
 		const model_untagged *u = &res->ut[i];
-		if (u->kind == MODEL_UT_BYE && res->status == MODEL_ST_UNKNOWN) {
+		if (u->kind == MODEL_UT_BYE && res->status == MODEL_REPLY_UNKNOWN) {
 			bye = true;
 			cm_buf_puts(out, "* BYE ");
 			put_text(out, res->text[0] ? res->text : "Session lost");
@@ -357,7 +357,7 @@ int imapd_format_result(cm_buf *out, const char *tag, const model_result *res,
 		bye |= u->kind == MODEL_UT_BYE;
 		flags |= imapd_format_untagged(out, u, f);
 	}
-	if (res->status == MODEL_ST_UNKNOWN) {
+	if (res->status == MODEL_REPLY_UNKNOWN) {
 		/* A lost reply: the client must see the connection end. */
 		if (!bye) {
 			cm_buf_puts(out, "* BYE ");

@@ -238,7 +238,7 @@ static bool p_list(imapd_lx *l, const imapd_parse_ctx *c, imapd_cmd *cmd)
 
 static bool status_item(imapd_lx *l, unsigned *items)
 {
-	for (unsigned i = 0; i < MODEL_S_COUNT; i++) {
+	for (unsigned i = 0; i < MODEL_STATUS_COUNT; i++) {
 		if (imapd_lx_kw(l, model_status_item_names[i])) {
 			*items |= 1u << i;
 			return true;

@@ -172,9 +172,9 @@ static int setup_root(opts *o)
 		return -1;
 	}
 	rs_fs *fs = rs_posixfs_new();
-	rs_err err = rt_store_init(fs, o->root_abs);
-	if (err == RS_OK && !rt_store_exists(fs, o->root_abs, "INBOX")) {
-		err = rt_store_create_mailbox(fs, o->root_abs, "INBOX");
+	rs_err err = rs_namespace_init(fs, o->root_abs);
+	if (err == RS_OK && !rs_namespace_exists(fs, o->root_abs, "INBOX")) {
+		err = rs_namespace_create_mailbox(fs, o->root_abs, "INBOX");
 		if (err == RS_EEXIST)
 			err = RS_OK;
 	}

@@ -9,18 +9,18 @@
 static bool dest_get(rt_session *s, const model_op *op, model_result *res,
 		     rs_mailbox **mb_r)
 {
-	if (ss_is_selected(s, op->mailbox)) {
+	if (session_is_selected(s, op->mailbox)) {
 		*mb_r = s->sel;
 		return true;
 	}
-	rs_err err = ss_handle_get(s, op->mailbox, mb_r);
+	rs_err err = session_handle_get(s, op->mailbox, mb_r);
 	if (err == RS_OK)
 		return true;
 	if (err == RS_ENOENT && !s->dead) {
-		ss_status(res, MODEL_ST_NO, "No such mailbox");
+		session_status(res, MODEL_REPLY_NO, "No such mailbox");
 		res->code.kind = MODEL_CODE_TRYCREATE;
 	} else {
-		ss_store_error(s, res, NULL, err, "open destination");
+		session_store_error(s, res, NULL, err, "open destination");
 	}
 	return false;
 }
@@ -31,12 +31,12 @@ static bool dest_get(rt_session *s, const model_op *op, model_result *res,
 static void copy_error(rt_session *s, model_result *res, rs_mailbox *dst,
 		       rs_err err, const char *what)
 {
-	if (!s->dead && err != RS_EUNKNOWN && !ss_mailbox_exists(s, dst)) {
-		ss_status(res, MODEL_ST_NO, "Mailbox deleted meanwhile");
+	if (!s->dead && err != RS_EUNKNOWN && !session_mailbox_exists(s, dst)) {
+		session_status(res, MODEL_REPLY_NO, "Mailbox deleted meanwhile");
 		res->code.kind = MODEL_CODE_TRYCREATE;
 		return;
 	}
-	ss_store_error(s, res, s->sel, err, what);
+	session_store_error(s, res, s->sel, err, what);
 	/* The copy's failures (a source file missing at link time) are
 	 * recorded on the destination's handle. */
 	if (res->anomaly[0] != '\0')
@@ -54,16 +54,16 @@ static void copyuid(model_code *c, const rs_copy_result *r)
 static bool copy_args_ok(const model_op *op, model_result *res)
 {
 	if (op->set.n == 0 || op->mailbox[0] == '\0') {
-		ss_status(res, MODEL_ST_BAD, "Empty set or missing mailbox");
+		session_status(res, MODEL_REPLY_BAD, "Empty set or missing mailbox");
 		return false;
 	}
 	return true;
 }
 
-void ss_cmd_copy(rt_session *s, const model_op *op, model_result *res)
+void session_cmd_copy(rt_session *s, const model_op *op, model_result *res)
 {
 	rs_mailbox *dst;
-	if (!copy_args_ok(op, res) || !ss_prepare(s, op, res, true, false) ||
+	if (!copy_args_ok(op, res) || !session_prepare(s, op, res, true, false) ||
 	    !dest_get(s, op, res, &dst))
 		return;
 	rs_copy_result r = {0};
@@ -73,7 +73,7 @@ void ss_cmd_copy(rt_session *s, const model_op *op, model_result *res)
 	} else {
 		if ((s->caps & MODEL_CAP_UIDPLUS) && r.src.n > 0)
 			copyuid(&res->code, &r);
-		res->status = MODEL_ST_OK;
+		res->status = MODEL_REPLY_OK;
 	}
 	rs_copy_result_free(&r);
 }
@@ -81,17 +81,17 @@ void ss_cmd_copy(rt_session *s, const model_op *op, model_result *res)
 static bool move_allowed(rt_session *s, const model_op *op, model_result *res)
 {
 	if (!(s->caps & MODEL_CAP_MOVE)) {
-		ss_status(res, MODEL_ST_BAD, "MOVE not supported");
+		session_status(res, MODEL_REPLY_BAD, "MOVE not supported");
 		return false;
 	}
 	if (!copy_args_ok(op, res))
 		return false;
 	if (s->readonly) {
-		ss_status(res, MODEL_ST_NO, "Mailbox is read-only");
+		session_status(res, MODEL_REPLY_NO, "Mailbox is read-only");
 		return false;
 	}
-	if (ss_is_selected(s, op->mailbox)) {
-		ss_status(res, MODEL_ST_NO, "Cannot move into the same mailbox");
+	if (session_is_selected(s, op->mailbox)) {
+		session_status(res, MODEL_REPLY_NO, "Cannot move into the same mailbox");
 		return false;
 	}
 	return true;
@@ -99,10 +99,10 @@ static bool move_allowed(rt_session *s, const model_op *op, model_result *res)
 
 /* 6851 3.3/4.3: COPYUID in an untagged OK before the expunges, which the
  * sync after the command sends; then the tagged OK. */
-void ss_cmd_move(rt_session *s, const model_op *op, model_result *res)
+void session_cmd_move(rt_session *s, const model_op *op, model_result *res)
 {
 	rs_mailbox *dst;
-	if (!move_allowed(s, op, res) || !ss_prepare(s, op, res, false, false) ||
+	if (!move_allowed(s, op, res) || !session_prepare(s, op, res, false, false) ||
 	    !dest_get(s, op, res, &dst))
 		return;
 	rs_copy_result r = {0};
@@ -111,9 +111,9 @@ void ss_cmd_move(rt_session *s, const model_op *op, model_result *res)
 		copy_error(s, res, dst, err, "MOVE");
 	} else {
 		if ((s->caps & MODEL_CAP_UIDPLUS) && r.src.n > 0)
-			copyuid(&ss_ut_code(res, MODEL_CODE_COPYUID)->code, &r);
-		s->hms_tagged = (s->enabled & MODEL_CAP_QRESYNC) != 0;
-		res->status = MODEL_ST_OK;
+			copyuid(&session_ut_code(res, MODEL_CODE_COPYUID)->code, &r);
+		s->highestmodseq_tagged = (s->enabled & MODEL_CAP_QRESYNC) != 0;
+		res->status = MODEL_REPLY_OK;
 	}
 	rs_copy_result_free(&r);
 }

@@ -43,7 +43,7 @@ static bool fetch_args_ok(rt_session *s, const model_op *op, model_result *res)
 	const char *why = NULL;
 	if (op->set.n == 0 || op->items == 0)
 		why = "Empty set or no items";
-	else if (cond && !ss_has_condstore(s))
+	else if (cond && !session_has_condstore(s))
 		why = "CONDSTORE not supported";
 	else if (op->has_changedsince && op->changedsince > INT64_MAX)
 		why = "Invalid CHANGEDSINCE";
@@ -52,7 +52,7 @@ static bool fetch_args_ok(rt_session *s, const model_op *op, model_result *res)
 	else if (op->vanished && !(s->enabled & MODEL_CAP_QRESYNC))
 		why = "QRESYNC not enabled";
 	if (why != NULL)
-		ss_status(res, MODEL_ST_BAD, "%s", why);
+		session_status(res, MODEL_REPLY_BAD, "%s", why);
 	return why == NULL;
 }
 
@@ -61,7 +61,7 @@ static void report_vanished(rt_session *s, const model_op *op, model_result *res
 {
 	cm_uidset changed = {0}, vanished = {0};
 	rs_changes_since(s->sel, op->changedsince, &changed, &vanished);
-	ss_set_intersect(&changed, &vanished, &op->set);
+	session_set_intersect(&changed, &vanished, &op->set);
 	if (changed.n > 0) {
 		model_untagged *u = model_result_add(res, MODEL_UT_VANISHED);
 		u->earlier = true;
@@ -80,12 +80,12 @@ static bool read_body(rt_session *s, uint32_t uid, model_fetch *f,
 	rs_err err = rs_fetch_body(s->sel, uid, &s->buf, &idate_ns);
 	*skip_r = err == RS_ENOENT;
 	if (s->dead) {
-		ss_lost(s, res, false, "session lost");
+		session_lost(s, res, false, "session lost");
 		return false;
 	}
 	if (err != RS_OK && err != RS_ENOENT) {
 		/* RS_ECORRUPT: listed but its file is missing (an anomaly). */
-		ss_store_error(s, res, s->sel, err, "FETCH");
+		session_store_error(s, res, s->sel, err, "FETCH");
 		return false;
 	}
 	f->body_hash = cm_hash64(s->buf.data, s->buf.len);
@@ -114,7 +114,7 @@ static bool fetch_one(rt_session *s, const model_op *op, model_result *res,
 			return true;
 	}
 	if (items & MODEL_F_FLAGS)
-		ss_announce_flags(s, res, cur->flags);
+		session_announce_flags(s, res, cur->flags);
 	model_untagged *u = model_result_add(res, MODEL_UT_FETCH);
 	u->n = (uint32_t)(idx + 1);
 	f.has = items;
@@ -130,12 +130,12 @@ static bool fetch_one(rt_session *s, const model_op *op, model_result *res,
 	return true;
 }
 
-void ss_cmd_fetch(rt_session *s, const model_op *op, model_result *res)
+void session_cmd_fetch(rt_session *s, const model_op *op, model_result *res)
 {
 	if (!fetch_args_ok(s, op, res))
 		return;
 	bool cond = op->has_changedsince || (op->items & MODEL_F_MODSEQ);
-	if (!ss_prepare(s, op, res, true, cond))
+	if (!session_prepare(s, op, res, true, cond))
 		return;
 	if (op->vanished)
 		report_vanished(s, op, res);
@@ -145,17 +145,17 @@ void ss_cmd_fetch(rt_session *s, const model_op *op, model_result *res)
 	for (size_t t = 0; t < s->ntg; t++)
 		if (!fetch_one(s, op, res, s->tg[t], items))
 			return;
-	res->status = MODEL_ST_OK;
+	res->status = MODEL_REPLY_OK;
 }
 
-void ss_cmd_search(rt_session *s, const model_op *op, model_result *res)
+void session_cmd_search(rt_session *s, const model_op *op, model_result *res)
 {
-	if (!ss_sync(s, res, op->uid))
+	if (!session_sync(s, res, op->uid))
 		return;
 	model_untagged *u = model_result_add(res, MODEL_UT_SEARCH);
 	if (!op->uid && s->n > 0)
 		cm_uidset_add_range(&u->set, 1, (uint32_t)s->n);
 	for (size_t i = 0; op->uid && i < s->n; i++)
 		cm_uidset_add(&u->set, s->m[i].uid);
-	res->status = MODEL_ST_OK;
+	res->status = MODEL_REPLY_OK;
 }

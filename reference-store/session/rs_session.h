@@ -67,26 +67,26 @@
 #define RT_STORE_PATH_MAX 512
 
 /* Canonical spelling: INBOX in any case becomes "INBOX". */
-void rt_store_canon(const char *name, char out[MODEL_NAME_MAX]);
+void rs_namespace_canon(const char *name, char out[MODEL_NAME_MAX]);
 /* 0, or -1 for an empty or too long name (or root). */
-int rt_store_path(const char *root, const char *name, char *out, size_t outlen);
+int rs_namespace_path(const char *root, const char *name, char *out, size_t outlen);
 /* The same, allocated (free it); NULL for an invalid name. */
-char *rt_store_mailbox_path(const char *root, const char *name);
+char *rs_namespace_mailbox_path(const char *root, const char *name);
 /* Creates the root directory if needed. */
-rs_err rt_store_init(rs_fs *fs, const char *root);
+rs_err rs_namespace_init(rs_fs *fs, const char *root);
 /* CREATE: RS_EEXIST if it exists. UIDVALIDITY comes from a counter kept in
  * the root under a lock, so a name deleted and created again always gets a
  * higher value (the store's clock-based default repeats within a second).
  * The mailbox is built under a dot name and renamed into place. RS_EUNKNOWN:
  * it appeared but may not survive a crash. */
-rs_err rt_store_create_mailbox(rs_fs *fs, const char *root, const char *name);
+rs_err rs_namespace_create_mailbox(rs_fs *fs, const char *root, const char *name);
 /* DELETE: RS_ENOENT if there is no such mailbox. The directory is renamed
  * aside (atomic for everyone using it), then removed. */
-rs_err rt_store_delete_mailbox(rs_fs *fs, const char *root, const char *name);
+rs_err rs_namespace_delete_mailbox(rs_fs *fs, const char *root, const char *name);
 /* Whether name is a mailbox of the store (a real directory with its
  * Maildir tmp, new and cur, no symbolic link on the way): what LIST shows
  * and DELETE accepts. */
-bool rt_store_exists(rs_fs *fs, const char *root, const char *name);
+bool rs_namespace_exists(rs_fs *fs, const char *root, const char *name);
 
 
 /* ======================================================================
@@ -97,40 +97,40 @@ bool rt_store_exists(rs_fs *fs, const char *root, const char *name);
 	(MODEL_CAP_UIDPLUS | MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC |       \
 	 MODEL_CAP_MOVE | MODEL_CAP_ENABLE | MODEL_CAP_LITERALPLUS)
 
-typedef struct rt_session_options {
+typedef struct rs_session_options {
 	uint32_t pid;      /* every store call made by the session uses it */
 	unsigned mutants;  /* rs_mutant bits for every rs_open */
 	unsigned caps;     /* MODEL_CAP_* offered; 0 = RT_SESSION_CAPS_DEFAULT.
 			    * IMAP4REV2 and ESEARCH are not implemented. */
 	uint64_t lock_timeout_ns;  /* rs_options; 0 = rs default */
 	uint32_t log_rotate_bytes; /* rs_options; 0 = rs default */
-} rt_session_options;
+} rs_session_options;
 
 typedef struct rt_session rt_session;
 
 /* root: absolute, without spaces (rs_move names destinations by path). */
-rt_session *rt_session_new(rs_fs *fs, const char *root,
-			   const rt_session_options *opts);
+rt_session *rs_session_new(rs_fs *fs, const char *root,
+			   const rs_session_options *opts);
 /* Runs one op and fills res (cleared first). MODEL_OP_DELIVER is a local
  * delivery that ignores the session's state. CHECKPOINT and FAULT are not
  * session commands (BAD). After an UNKNOWN caused by the store (or a lost
- * selected mailbox, or rt_session_kill) every later call answers UNKNOWN
+ * selected mailbox, or rs_session_kill) every later call answers UNKNOWN
  * "session lost": the caller starts a new session. */
-void rt_session_exec(rt_session *s, const model_op *op, model_result *res);
+void rs_session_exec(rt_session *s, const model_op *op, model_result *res);
 /* The client died (killed, crashed): no further store calls are made,
  * also not by a command suspended inside the store (it ends UNKNOWN). */
-void rt_session_kill(rt_session *s);
+void rs_session_kill(rt_session *s);
 /* Closes the store handles (rs_close: a handle that a killed session left
  * locked tries to unlink its lock, so make the dead client's file-system
  * calls fail first, as the simulator does). NULL is fine. */
-void rt_session_free(rt_session *s);
+void rs_session_free(rt_session *s);
 
-bool rt_session_alive(const rt_session *s);
-unsigned rt_session_capabilities(const rt_session *s);
+bool rs_session_alive(const rt_session *s);
+unsigned rs_session_capabilities(const rt_session *s);
 /* The client's view: messages (EXISTS) and the UID at a sequence number
  * (1-based; 0 if out of range); NULL mailbox if nothing is selected. */
-const char *rt_session_selected(const rt_session *s);
-size_t rt_session_exists(const rt_session *s);
-uint32_t rt_session_uid_at(const rt_session *s, size_t seq);
+const char *rs_session_selected(const rt_session *s);
+size_t rs_session_exists(const rt_session *s);
+uint32_t rs_session_uid_at(const rt_session *s, size_t seq);
 
 #endif

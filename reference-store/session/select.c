@@ -7,7 +7,7 @@
 
 static void put_code(model_result *res, model_code_kind kind, uint64_t value)
 {
-	ss_ut_code(res, kind)->code.value = value;
+	session_ut_code(res, kind)->code.value = value;
 }
 
 static bool select_args_ok(rt_session *s, const model_op *op, model_result *res)
@@ -15,14 +15,14 @@ static bool select_args_ok(rt_session *s, const model_op *op, model_result *res)
 	const char *why = NULL;
 	if (op->mailbox[0] == '\0')
 		why = "Missing mailbox name";
-	else if (op->condstore && !ss_has_condstore(s))
+	else if (op->condstore && !session_has_condstore(s))
 		why = "CONDSTORE not supported";
 	else if (op->qresync && !(s->enabled & MODEL_CAP_QRESYNC))
 		why = "QRESYNC not enabled"; /* 7162 3.2.3 */
 	else if (op->qresync && (op->q_uidvalidity == 0 || op->q_modseq > INT64_MAX))
 		why = "Invalid QRESYNC parameters";
 	if (why != NULL)
-		ss_status(res, MODEL_ST_BAD, "%s", why);
+		session_status(res, MODEL_REPLY_BAD, "%s", why);
 	return why == NULL;
 }
 
@@ -30,34 +30,34 @@ static bool select_args_ok(rt_session *s, const model_op *op, model_result *res)
 static void load(rt_session *s, rs_mailbox *mb, const model_op *op)
 {
 	s->sel = mb;
-	rt_store_canon(op->mailbox, s->sel_name);
+	rs_namespace_canon(op->mailbox, s->sel_name);
 	s->readonly = op->readonly;
 	s->uidvalidity = rs_uidvalidity(mb);
 	s->defined = CM_FLAGS_SYSTEM;
 	for (size_t j = 0; j < rs_count(mb); j++)
-		s->defined |= ss_append_msg(s, rs_msg_at(mb, j))->flags;
-	s->synced_hms = rs_highestmodseq(mb);
+		s->defined |= session_append_msg(s, rs_msg_at(mb, j))->flags;
+	s->synced_highestmodseq = rs_highestmodseq(mb);
 	s->seen_gen = rs_view_generation(mb);
-	ss_claim_recent(s, 0);
+	session_claim_recent(s, 0);
 }
 
 static void put_state(rt_session *s, model_result *res)
 {
-	ss_put_defined(s, res);
+	session_put_defined(s, res);
 	model_result_add(res, MODEL_UT_EXISTS)->n = (uint32_t)s->n;
-	model_result_add(res, MODEL_UT_RECENT)->n = (uint32_t)ss_recent_count(s);
+	model_result_add(res, MODEL_UT_RECENT)->n = (uint32_t)session_recent_count(s);
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->m[i].flags & CM_FLAG_SEEN)
 			continue;
 		model_untagged *u = model_result_add(res, MODEL_UT_CODE);
-		ss_code_other(&u->code, "UNSEEN");
+		session_code_other(&u->code, "UNSEEN");
 		u->code.value = i + 1;
 		break;
 	}
 	put_code(res, MODEL_CODE_UIDVALIDITY, s->uidvalidity);
 	put_code(res, MODEL_CODE_UIDNEXT, rs_uidnext(s->sel));
 	if (s->enabled & MODEL_CAP_CONDSTORE)
-		put_code(res, MODEL_CODE_HIGHESTMODSEQ, ss_hms(s->synced_hms));
+		put_code(res, MODEL_CODE_HIGHESTMODSEQ, session_highestmodseq(s->synced_highestmodseq));
 }
 
 /* 7162 3.2.5.1: as UID FETCH known (FLAGS) (CHANGEDSINCE m VANISHED),
@@ -68,7 +68,7 @@ static void qresync(rt_session *s, const model_op *op, model_result *res)
 	const cm_uidset *known = &op->q_known;
 	rs_changes_since(s->sel, op->q_modseq, &changed, &vanished);
 	if (known->n > 0) {
-		ss_set_intersect(&changed, &vanished, known);
+		session_set_intersect(&changed, &vanished, known);
 		cm_uidset_copy(&vanished, &changed);
 	}
 	if (vanished.n > 0) {
@@ -77,11 +77,11 @@ static void qresync(rt_session *s, const model_op *op, model_result *res)
 		cm_uidset_copy(&u->set, &vanished);
 	}
 	for (size_t i = 0; i < s->n; i++) {
-		const ss_msg *m = &s->m[i];
+		const session_msg *m = &s->m[i];
 		if (m->modseq <= op->q_modseq ||
 		    (known->n > 0 && !cm_uidset_contains(known, m->uid)))
 			continue;
-		model_untagged *u = ss_fetch_flags(s, res, i, m->flags);
+		model_untagged *u = session_fetch_flags(s, res, i, m->flags);
 		u->fetch.has |= MODEL_F_UID | MODEL_F_MODSEQ;
 		u->fetch.uid = m->uid;
 		u->fetch.modseq = m->modseq;
@@ -94,25 +94,25 @@ static void open_failed(rt_session *s, model_result *res, rs_mailbox *mb,
 			rs_err err)
 {
 	if (err == RS_ENOENT && !s->dead)
-		ss_status(res, MODEL_ST_NO, "No such mailbox");
+		session_status(res, MODEL_REPLY_NO, "No such mailbox");
 	else
-		ss_store_error(s, res, mb, err, "SELECT");
+		session_store_error(s, res, mb, err, "SELECT");
 }
 
-void ss_cmd_select(rt_session *s, const model_op *op, model_result *res)
+void session_cmd_select(rt_session *s, const model_op *op, model_result *res)
 {
 	if (!select_args_ok(s, op, res))
 		return;
 	if (s->sel != NULL) {
 		/* 7162 3.2.11: a boundary before the new mailbox's data. */
-		if (ss_has_condstore(s))
-			ss_ut_code(res, MODEL_CODE_CLOSED);
-		ss_unselect(s);
+		if (session_has_condstore(s))
+			session_ut_code(res, MODEL_CODE_CLOSED);
+		session_unselect(s);
 	}
 	if (op->condstore)
 		s->enabled |= MODEL_CAP_CONDSTORE; /* SELECT reports it */
 	rs_mailbox *mb = NULL;
-	rs_err err = ss_handle_get(s, op->mailbox, &mb);
+	rs_err err = session_handle_get(s, op->mailbox, &mb);
 	if (err == RS_OK)
 		err = rs_sync(mb, true);
 	if (err != RS_OK || s->dead) {
@@ -121,12 +121,12 @@ void ss_cmd_select(rt_session *s, const model_op *op, model_result *res)
 	}
 	load(s, mb, op);
 	if (s->dead) {
-		ss_lost(s, res, false, "session lost");
+		session_lost(s, res, false, "session lost");
 		return;
 	}
 	put_state(s, res);
 	if (op->qresync && op->q_uidvalidity == s->uidvalidity)
 		qresync(s, op, res);
-	res->status = MODEL_ST_OK;
+	res->status = MODEL_REPLY_OK;
 	res->code.kind = op->readonly ? MODEL_CODE_READ_ONLY : MODEL_CODE_READ_WRITE;
 }

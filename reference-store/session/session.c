@@ -11,7 +11,7 @@
 
 /* ---- results ---- */
 
-void ss_status(model_result *res, model_status st, const char *fmt, ...)
+void session_status(model_result *res, model_reply st, const char *fmt, ...)
 {
 	va_list ap;
 	res->status = st;
@@ -20,33 +20,33 @@ void ss_status(model_result *res, model_status st, const char *fmt, ...)
 	va_end(ap);
 }
 
-model_untagged *ss_ut_code(model_result *res, model_code_kind kind)
+model_untagged *session_ut_code(model_result *res, model_code_kind kind)
 {
 	model_untagged *u = model_result_add(res, MODEL_UT_CODE);
 	u->code.kind = kind;
 	return u;
 }
 
-void ss_code_other(model_code *c, const char *name)
+void session_code_other(model_code *c, const char *name)
 {
 	c->kind = MODEL_CODE_OTHER;
 	snprintf(c->text, sizeof(c->text), "%s", name);
 }
 
-void ss_lost(rt_session *s, model_result *res, bool bye, const char *why)
+void session_lost(rt_session *s, model_result *res, bool bye, const char *why)
 {
 	if (bye)
 		model_result_add(res, MODEL_UT_BYE);
 	model_code_free(&res->code);
 	memset(&res->code, 0, sizeof(res->code));
-	ss_status(res, MODEL_ST_UNKNOWN, "%s", why);
+	session_status(res, MODEL_REPLY_UNKNOWN, "%s", why);
 	s->dead = true;
-	ss_unselect(s);
+	session_unselect(s);
 }
 
 /* Still there, and still the same directory: a name deleted and created
  * again meanwhile is another mailbox (memfs never reuses inode numbers). */
-bool ss_mailbox_exists(rt_session *s, rs_mailbox *mb)
+bool session_mailbox_exists(rt_session *s, rs_mailbox *mb)
 {
 	rs_fs_stat st;
 	if (s->fs->ops->stat(s->fs, rs_path(mb), &st) < 0 || !st.is_dir || st.is_link)
@@ -57,28 +57,28 @@ bool ss_mailbox_exists(rt_session *s, rs_mailbox *mb)
 	return true;
 }
 
-void ss_store_error(rt_session *s, model_result *res, rs_mailbox *mb,
+void session_store_error(rt_session *s, model_result *res, rs_mailbox *mb,
 		    rs_err err, const char *what)
 {
 	if (s->dead || err == RS_EUNKNOWN) {
-		ss_lost(s, res, false, s->dead ? "session lost" : "outcome unknown");
+		session_lost(s, res, false, s->dead ? "session lost" : "outcome unknown");
 		return;
 	}
-	if (mb != NULL && !ss_mailbox_exists(s, mb)) {
+	if (mb != NULL && !session_mailbox_exists(s, mb)) {
 		/* Deleted under us: neither a failure of ours nor an anomaly. */
 		if (mb == s->sel)
-			ss_lost(s, res, true, "mailbox deleted");
+			session_lost(s, res, true, "mailbox deleted");
 		else
-			ss_status(res, MODEL_ST_NO, "Mailbox deleted meanwhile");
+			session_status(res, MODEL_REPLY_NO, "Mailbox deleted meanwhile");
 		return;
 	}
-	ss_status(res, MODEL_ST_NO, "%s: %s", what, rs_strerror(err));
+	session_status(res, MODEL_REPLY_NO, "%s: %s", what, rs_strerror(err));
 	switch (err) {
-	case RS_ENOSPC: ss_code_other(&res->code, "OVERQUOTA"); break;
-	case RS_ELOCKED: ss_code_other(&res->code, "INUSE"); break;
+	case RS_ENOSPC: session_code_other(&res->code, "OVERQUOTA"); break;
+	case RS_ELOCKED: session_code_other(&res->code, "INUSE"); break;
 	case RS_EEXPUNGED: res->code.kind = MODEL_CODE_EXPUNGEISSUED; break;
 	case RS_ECORRUPT:
-		ss_code_other(&res->code, "SERVERBUG");
+		session_code_other(&res->code, "SERVERBUG");
 		snprintf(res->anomaly, sizeof(res->anomaly), "%s",
 			 mb != NULL ? rs_last_error(mb)
 			 : s->open_error[0] ? s->open_error : "store corrupt");
@@ -89,7 +89,7 @@ void ss_store_error(rt_session *s, model_result *res, rs_mailbox *mb,
 
 /* ---- handles ---- */
 
-static ss_handle *handle_find(rt_session *s, const char *canon)
+static session_handle *handle_find(rt_session *s, const char *canon)
 {
 	for (size_t i = 0; i < s->nh; i++)
 		if (strcmp(s->h[i].name, canon) == 0)
@@ -97,7 +97,7 @@ static ss_handle *handle_find(rt_session *s, const char *canon)
 	return NULL;
 }
 
-static void handle_close(rt_session *s, ss_handle *h)
+static void handle_close(rt_session *s, session_handle *h)
 {
 	if (h->mb == s->sel)
 		cm_panic("rt_session: closing the selected mailbox's handle");
@@ -107,9 +107,9 @@ static void handle_close(rt_session *s, ss_handle *h)
 	s->nh--;
 }
 
-void ss_handle_drop(rt_session *s, const char *canon)
+void session_handle_drop(rt_session *s, const char *canon)
 {
-	ss_handle *h = handle_find(s, canon);
+	session_handle *h = handle_find(s, canon);
 	if (h != NULL)
 		handle_close(s, h);
 }
@@ -130,23 +130,23 @@ static rs_err handle_open(rt_session *s, const char *canon, const char *path,
 		s->caph = s->caph ? s->caph * 2 : 8;
 		s->h = cm_xrealloc(s->h, s->caph * sizeof(*s->h));
 	}
-	ss_handle *h = &s->h[s->nh++];
+	session_handle *h = &s->h[s->nh++];
 	snprintf(h->name, sizeof(h->name), "%s", canon);
 	h->dir_ino = ino;
 	h->mb = *mb_r;
 	return RS_OK;
 }
 
-rs_err ss_handle_get(rt_session *s, const char *name, rs_mailbox **mb_r)
+rs_err session_handle_get(rt_session *s, const char *name, rs_mailbox **mb_r)
 {
 	char canon[MODEL_NAME_MAX], path[RT_STORE_PATH_MAX];
 	rs_fs_stat st;
 	*mb_r = NULL;
-	rt_store_canon(name, canon);
-	if (rt_store_path(s->root, canon, path, sizeof(path)) < 0)
+	rs_namespace_canon(name, canon);
+	if (rs_namespace_path(s->root, canon, path, sizeof(path)) < 0)
 		return RS_ENOENT;
 	int r = s->fs->ops->stat(s->fs, path, &st);
-	ss_handle *h = handle_find(s, canon);
+	session_handle *h = handle_find(s, canon);
 	if (h != NULL && (h->mb == s->sel || (r == 0 && h->dir_ino == st.ino))) {
 		/* The selected one stays: the sync notices a replacement. */
 		*mb_r = h->mb;
@@ -155,7 +155,7 @@ rs_err ss_handle_get(rt_session *s, const char *name, rs_mailbox **mb_r)
 	if (h != NULL)
 		handle_close(s, h);
 	/* Not through a link (free: the stat above says it). The full
-	 * ss_root_is_mailbox would cost three calls per open and change the
+	 * session_root_is_mailbox would cost three calls per open and change the
 	 * simulator's schedules; rs_open refuses a plain directory (no log,
 	 * no UID list) and writes nothing in it. */
 	if (r < 0 || !st.is_dir || st.is_link)
@@ -163,31 +163,31 @@ rs_err ss_handle_get(rt_session *s, const char *name, rs_mailbox **mb_r)
 	return handle_open(s, canon, path, st.ino, mb_r);
 }
 
-bool ss_is_selected(const rt_session *s, const char *name)
+bool session_is_selected(const rt_session *s, const char *name)
 {
 	char canon[MODEL_NAME_MAX];
-	rt_store_canon(name, canon);
+	rs_namespace_canon(name, canon);
 	return s->sel != NULL && strcmp(canon, s->sel_name) == 0;
 }
 
 /* ---- CONDSTORE state ---- */
 
-bool ss_has_condstore(const rt_session *s)
+bool session_has_condstore(const rt_session *s)
 {
 	return (s->caps & (MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC)) != 0;
 }
 
-void ss_enable_condstore(rt_session *s)
+void session_enable_condstore(rt_session *s)
 {
 	if (s->enabled & MODEL_CAP_CONDSTORE)
 		return;
 	s->enabled |= MODEL_CAP_CONDSTORE;
 	/* 7162 3.1: the first enabling command while selected reports it. */
 	if (s->sel != NULL)
-		s->hms_untagged = true;
+		s->highestmodseq_untagged = true;
 }
 
-uint64_t ss_hms(uint64_t modseq)
+uint64_t session_highestmodseq(uint64_t modseq)
 {
 	return modseq != 0 ? modseq : 1;
 }
@@ -196,38 +196,38 @@ uint64_t ss_hms(uint64_t modseq)
 
 static void cmd_connect(rt_session *s, model_result *res)
 {
-	ss_unselect(s);
+	session_unselect(s);
 	s->enabled = 0;
 	s->logged_out = false;
-	res->status = MODEL_ST_OK;
+	res->status = MODEL_REPLY_OK;
 }
 
 static void cmd_logout(rt_session *s, model_result *res)
 {
 	model_result_add(res, MODEL_UT_BYE);
-	ss_unselect(s);
+	session_unselect(s);
 	s->enabled = 0;
 	s->logged_out = true;
-	res->status = MODEL_ST_OK;
+	res->status = MODEL_REPLY_OK;
 }
 
 static void cmd_enable(rt_session *s, const model_op *op, model_result *res)
 {
 	if (!(s->caps & MODEL_CAP_ENABLE)) {
-		ss_status(res, MODEL_ST_BAD, "ENABLE not supported");
+		session_status(res, MODEL_REPLY_BAD, "ENABLE not supported");
 		return;
 	}
 	unsigned offered = s->caps & MODEL_CAP_QRESYNC;
-	if (ss_has_condstore(s))
+	if (session_has_condstore(s))
 		offered |= MODEL_CAP_CONDSTORE;
 	unsigned newly = op->caps & offered & ~s->enabled;
 	if (newly & MODEL_CAP_QRESYNC)
 		s->enabled |= MODEL_CAP_QRESYNC;
 	if (newly != 0)
-		ss_enable_condstore(s); /* QRESYNC implies CONDSTORE */
+		session_enable_condstore(s); /* QRESYNC implies CONDSTORE */
 	model_untagged *u = model_result_add(res, MODEL_UT_ENABLED);
 	u->caps = newly;
-	res->status = MODEL_ST_OK;
+	res->status = MODEL_REPLY_OK;
 }
 
 /* ---- dispatch ---- */
@@ -251,21 +251,21 @@ static void run(rt_session *s, const model_op *op, model_result *res)
 	switch (op->kind) {
 	case MODEL_OP_CONNECT: cmd_connect(s, res); break;
 	case MODEL_OP_LOGOUT: cmd_logout(s, res); break;
-	case MODEL_OP_NOOP: res->status = MODEL_ST_OK; break;
+	case MODEL_OP_NOOP: res->status = MODEL_REPLY_OK; break;
 	case MODEL_OP_ENABLE: cmd_enable(s, op, res); break;
-	case MODEL_OP_SELECT: ss_cmd_select(s, op, res); break;
-	case MODEL_OP_STATUS: ss_cmd_status(s, op, res); break;
+	case MODEL_OP_SELECT: session_cmd_select(s, op, res); break;
+	case MODEL_OP_STATUS: session_cmd_status(s, op, res); break;
 	case MODEL_OP_APPEND:
-	case MODEL_OP_DELIVER: ss_cmd_append(s, op, res); break;
-	case MODEL_OP_CREATE: ss_cmd_create(s, op, res); break;
-	case MODEL_OP_DELETE: ss_cmd_delete(s, op, res); break;
-	case MODEL_OP_STORE: ss_cmd_store(s, op, res); break;
-	case MODEL_OP_FETCH: ss_cmd_fetch(s, op, res); break;
-	case MODEL_OP_SEARCH: ss_cmd_search(s, op, res); break;
-	case MODEL_OP_EXPUNGE: ss_cmd_expunge(s, op, res); break;
-	case MODEL_OP_COPY: ss_cmd_copy(s, op, res); break;
-	case MODEL_OP_MOVE: ss_cmd_move(s, op, res); break;
-	default: ss_status(res, MODEL_ST_BAD, "Not a session command"); break;
+	case MODEL_OP_DELIVER: session_cmd_append(s, op, res); break;
+	case MODEL_OP_CREATE: session_cmd_create(s, op, res); break;
+	case MODEL_OP_DELETE: session_cmd_delete(s, op, res); break;
+	case MODEL_OP_STORE: session_cmd_store(s, op, res); break;
+	case MODEL_OP_FETCH: session_cmd_fetch(s, op, res); break;
+	case MODEL_OP_SEARCH: session_cmd_search(s, op, res); break;
+	case MODEL_OP_EXPUNGE: session_cmd_expunge(s, op, res); break;
+	case MODEL_OP_COPY: session_cmd_copy(s, op, res); break;
+	case MODEL_OP_MOVE: session_cmd_move(s, op, res); break;
+	default: session_status(res, MODEL_REPLY_BAD, "Not a session command"); break;
 	}
 }
 
@@ -273,45 +273,45 @@ static void run(rt_session *s, const model_op *op, model_result *res)
 static void finish(rt_session *s, const model_op *op, model_result *res)
 {
 	if (s->dead) {
-		if (res->status != MODEL_ST_UNKNOWN)
-			ss_lost(s, res, false, "session lost");
+		if (res->status != MODEL_REPLY_UNKNOWN)
+			session_lost(s, res, false, "session lost");
 		return;
 	}
-	if (res->status != MODEL_ST_OK && res->status != MODEL_ST_NO)
+	if (res->status != MODEL_REPLY_OK && res->status != MODEL_REPLY_NO)
 		return;
 	if (op->kind == MODEL_OP_SELECT || op->kind == MODEL_OP_CONNECT ||
 	    op->kind == MODEL_OP_LOGOUT || op->kind == MODEL_OP_DELIVER ||
 	    s->sel == NULL)
 		return;
-	if (!ss_sync(s, res, expunge_allowed(op)))
+	if (!session_sync(s, res, expunge_allowed(op)))
 		return;
-	if (s->hms_untagged) {
-		model_untagged *u = ss_ut_code(res, MODEL_CODE_HIGHESTMODSEQ);
-		u->code.value = ss_hms(s->synced_hms);
+	if (s->highestmodseq_untagged) {
+		model_untagged *u = session_ut_code(res, MODEL_CODE_HIGHESTMODSEQ);
+		u->code.value = session_highestmodseq(s->synced_highestmodseq);
 	}
 	/* 7162 3.2.7/3.2.9, 6851 4.4: the modseq after the expunges. */
-	if (s->hms_tagged && res->status == MODEL_ST_OK &&
+	if (s->highestmodseq_tagged && res->status == MODEL_REPLY_OK &&
 	    res->code.kind == MODEL_CODE_NONE) {
 		res->code.kind = MODEL_CODE_HIGHESTMODSEQ;
-		res->code.value = ss_hms(s->synced_hms);
+		res->code.value = session_highestmodseq(s->synced_highestmodseq);
 	}
 }
 
-void rt_session_exec(rt_session *s, const model_op *op, model_result *res)
+void rs_session_exec(rt_session *s, const model_op *op, model_result *res)
 {
 	model_result_clear(res);
-	s->hms_untagged = s->hms_tagged = false;
+	s->highestmodseq_untagged = s->highestmodseq_tagged = false;
 	if (s->dead) {
-		ss_status(res, MODEL_ST_UNKNOWN, "session lost");
+		session_status(res, MODEL_REPLY_UNKNOWN, "session lost");
 		return;
 	}
 	if (s->logged_out && op->kind != MODEL_OP_CONNECT &&
 	    op->kind != MODEL_OP_DELIVER) {
-		ss_status(res, MODEL_ST_UNKNOWN, "not connected");
+		session_status(res, MODEL_REPLY_UNKNOWN, "not connected");
 		return;
 	}
 	if (needs_selection(op->kind) && s->sel == NULL) {
-		ss_status(res, MODEL_ST_BAD, "No mailbox selected");
+		session_status(res, MODEL_REPLY_BAD, "No mailbox selected");
 		return;
 	}
 	run(s, op, res);
@@ -320,8 +320,8 @@ void rt_session_exec(rt_session *s, const model_op *op, model_result *res)
 
 /* ---- lifecycle ---- */
 
-rt_session *rt_session_new(rs_fs *fs, const char *root,
-			   const rt_session_options *opts)
+rt_session *rs_session_new(rs_fs *fs, const char *root,
+			   const rs_session_options *opts)
 {
 	if (root[0] != '/' || strchr(root, ' ') != NULL)
 		cm_panic("rt_session: root must be absolute without spaces: %s", root);
@@ -332,16 +332,16 @@ rt_session *rt_session_new(rs_fs *fs, const char *root,
 		s->opt = *opts;
 	s->caps = s->opt.caps ? s->opt.caps : RT_SESSION_CAPS_DEFAULT;
 	s->caps &= ~(unsigned)(MODEL_CAP_IMAP4REV2 | MODEL_CAP_ESEARCH);
-	ss_unselect(s);
+	session_unselect(s);
 	return s;
 }
 
-void rt_session_kill(rt_session *s)
+void rs_session_kill(rt_session *s)
 {
 	s->dead = true;
 }
 
-void rt_session_free(rt_session *s)
+void rs_session_free(rt_session *s)
 {
 	if (s == NULL)
 		return;
@@ -358,27 +358,27 @@ void rt_session_free(rt_session *s)
 	free(s);
 }
 
-bool rt_session_alive(const rt_session *s)
+bool rs_session_alive(const rt_session *s)
 {
 	return !s->dead;
 }
 
-unsigned rt_session_capabilities(const rt_session *s)
+unsigned rs_session_capabilities(const rt_session *s)
 {
 	return s->caps;
 }
 
-const char *rt_session_selected(const rt_session *s)
+const char *rs_session_selected(const rt_session *s)
 {
 	return s->sel != NULL ? s->sel_name : NULL;
 }
 
-size_t rt_session_exists(const rt_session *s)
+size_t rs_session_exists(const rt_session *s)
 {
 	return s->sel != NULL ? s->n : 0;
 }
 
-uint32_t rt_session_uid_at(const rt_session *s, size_t seq)
+uint32_t rs_session_uid_at(const rt_session *s, size_t seq)
 {
 	return s->sel != NULL && seq >= 1 && seq <= s->n ? s->m[seq - 1].uid : 0;
 }

@@ -30,12 +30,12 @@ static bool store_args_ok(rt_session *s, const model_op *op, model_result *res)
 	else if (op->mode != MODEL_STORE_REPLACE && op->mode != MODEL_STORE_ADD &&
 		 op->mode != MODEL_STORE_REMOVE)
 		why = "Invalid STORE mode";
-	else if (op->has_unchangedsince && !ss_has_condstore(s))
+	else if (op->has_unchangedsince && !session_has_condstore(s))
 		why = "CONDSTORE not supported";
 	else if (op->has_unchangedsince && op->unchangedsince > INT64_MAX)
 		why = "Invalid UNCHANGEDSINCE";
 	if (why != NULL)
-		ss_status(res, MODEL_ST_BAD, "%s", why);
+		session_status(res, MODEL_REPLY_BAD, "%s", why);
 	return why == NULL;
 }
 
@@ -46,14 +46,14 @@ static bool store_args_ok(rt_session *s, const model_op *op, model_result *res)
 static void store_report(rt_session *s, const model_op *op, model_result *res,
 			 size_t idx)
 {
-	ss_msg *m = &s->m[idx];
+	session_msg *m = &s->m[idx];
 	const rs_msg *cur = rs_msg_find(s->sel, m->uid);
 	if (cur == NULL)
 		return;
 	bool cs = (s->enabled & MODEL_CAP_CONDSTORE) != 0;
 	model_untagged *u = NULL;
 	if (!op->silent) {
-		u = ss_fetch_flags(s, res, idx, cur->flags);
+		u = session_fetch_flags(s, res, idx, cur->flags);
 		m->flags = cur->flags;
 	} else {
 		m->flags = store_apply(op->mode, m->flags, op->flags);
@@ -88,12 +88,12 @@ static void store_modified(rt_session *s, const model_op *op, model_result *res,
 			cm_uidset_add(&res->code.set1, (uint32_t)(s->tg[t] + 1));
 }
 
-void ss_cmd_store(rt_session *s, const model_op *op, model_result *res)
+void session_cmd_store(rt_session *s, const model_op *op, model_result *res)
 {
 	if (!store_args_ok(s, op, res))
 		return;
 	if (s->readonly) {
-		ss_status(res, MODEL_ST_NO, "Mailbox is read-only");
+		session_status(res, MODEL_REPLY_NO, "Mailbox is read-only");
 		return;
 	}
 	/* No sync first: the STORE acts on what the client was last told
@@ -101,53 +101,53 @@ void ss_cmd_store(rt_session *s, const model_op *op, model_result *res)
 	 * the sync that ends the command. A store that trusted that stale
 	 * view (the unchangedsince-stale and flags-last-writer mutants) is
 	 * then wrong across a client's whole think time, not a few calls. */
-	if (!ss_resolve(s, op, res))
+	if (!session_resolve(s, op, res))
 		return;
 	if (op->has_unchangedsince)
-		ss_enable_condstore(s);
+		session_enable_condstore(s);
 	rs_store_result r = {0};
 	int64_t since = op->has_unchangedsince ? (int64_t)op->unchangedsince : -1;
 	rs_err err = s->set.n == 0 ? RS_OK
 		     : rs_store(s->sel, &s->set, store_mode(op->mode), op->flags,
 				since, &r);
 	if (err != RS_OK || s->dead) {
-		ss_store_error(s, res, s->sel, err, "STORE");
+		session_store_error(s, res, s->sel, err, "STORE");
 	} else {
 		for (size_t t = 0; t < s->ntg; t++)
 			if (cm_uidset_contains(&r.changed, s->m[s->tg[t]].uid))
 				store_report(s, op, res, s->tg[t]);
 		if (r.modified.n > 0)
 			store_modified(s, op, res, &r.modified);
-		res->status = MODEL_ST_OK;
+		res->status = MODEL_REPLY_OK;
 	}
 	rs_store_result_free(&r);
 }
 
-void ss_cmd_expunge(rt_session *s, const model_op *op, model_result *res)
+void session_cmd_expunge(rt_session *s, const model_op *op, model_result *res)
 {
 	if (op->uid && !(s->caps & MODEL_CAP_UIDPLUS)) {
-		ss_status(res, MODEL_ST_BAD, "UID EXPUNGE not supported");
+		session_status(res, MODEL_REPLY_BAD, "UID EXPUNGE not supported");
 		return;
 	}
 	if (op->uid && op->set.n == 0) {
-		ss_status(res, MODEL_ST_BAD, "Empty set");
+		session_status(res, MODEL_REPLY_BAD, "Empty set");
 		return;
 	}
 	if (s->readonly) {
-		ss_status(res, MODEL_ST_NO, "Mailbox is read-only");
+		session_status(res, MODEL_REPLY_NO, "Mailbox is read-only");
 		return;
 	}
-	if (op->uid ? !ss_prepare(s, op, res, true, false) : !ss_sync(s, res, true))
+	if (op->uid ? !session_prepare(s, op, res, true, false) : !session_sync(s, res, true))
 		return;
 	uint64_t modseq = 0;
 	rs_err err = RS_OK;
 	if (!op->uid || s->set.n > 0)
 		err = rs_expunge(s->sel, op->uid ? &s->set : NULL, &s->set2, &modseq);
 	if (err != RS_OK || s->dead) {
-		ss_store_error(s, res, s->sel, err, "EXPUNGE");
+		session_store_error(s, res, s->sel, err, "EXPUNGE");
 		return;
 	}
 	/* The expunges themselves go out with the sync that follows. */
-	s->hms_tagged = (s->enabled & MODEL_CAP_QRESYNC) != 0;
-	res->status = MODEL_ST_OK;
+	s->highestmodseq_tagged = (s->enabled & MODEL_CAP_QRESYNC) != 0;
+	res->status = MODEL_REPLY_OK;
 }

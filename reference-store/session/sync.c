@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ss_unselect(rt_session *s)
+void session_unselect(rt_session *s)
 {
 	s->sel = NULL;
 	s->sel_name[0] = '\0';
@@ -16,18 +16,18 @@ void ss_unselect(rt_session *s)
 	s->sorted = true;
 	s->max_uid = 0;
 	s->defined = 0;
-	s->synced_hms = 0;
-	s->hms_untagged = false;
+	s->synced_highestmodseq = 0;
+	s->highestmodseq_untagged = false;
 }
 
-ss_msg *ss_append_msg(rt_session *s, const rs_msg *m)
+session_msg *session_append_msg(rt_session *s, const rs_msg *m)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 64;
 		s->m = cm_xrealloc(s->m, s->cap * sizeof(*s->m));
 	}
-	ss_msg *x = &s->m[s->n++];
-	*x = (ss_msg){.uid = m->uid, .flags = m->flags, .modseq = m->modseq};
+	session_msg *x = &s->m[s->n++];
+	*x = (session_msg){.uid = m->uid, .flags = m->flags, .modseq = m->modseq};
 	/* A UID at or below one already known is the store's error; it is
 	 * shown as it is (the checker's UID-ASCENDING) and lookups go linear. */
 	if (m->uid <= s->max_uid)
@@ -37,7 +37,7 @@ ss_msg *ss_append_msg(rt_session *s, const rs_msg *m)
 	return x;
 }
 
-long ss_find(const rt_session *s, uint32_t uid)
+long session_find(const rt_session *s, uint32_t uid)
 {
 	if (!s->sorted) {
 		for (size_t i = 0; i < s->n; i++)
@@ -56,7 +56,7 @@ long ss_find(const rt_session *s, uint32_t uid)
 	return a < s->n && s->m[a].uid == uid ? (long)a : -1;
 }
 
-void ss_set_intersect(cm_uidset *out, const cm_uidset *a, const cm_uidset *b)
+void session_set_intersect(cm_uidset *out, const cm_uidset *a, const cm_uidset *b)
 {
 	size_t i = 0, j = 0;
 	cm_uidset_clear(out);
@@ -104,7 +104,7 @@ static void name_list_free(name_list *l)
 
 /* A read-write session takes \Recent from new/ (exactly one claimer wins
  * the rename); a read-only one sees as recent what is still there. */
-void ss_claim_recent(rt_session *s, size_t first)
+void session_claim_recent(rt_session *s, size_t first)
 {
 	if (first >= s->n)
 		return;
@@ -128,7 +128,7 @@ void ss_claim_recent(rt_session *s, size_t first)
 	name_list_free(&l);
 }
 
-size_t ss_recent_count(const rt_session *s)
+size_t session_recent_count(const rt_session *s)
 {
 	size_t c = 0;
 	for (size_t i = 0; i < s->n; i++)
@@ -138,27 +138,27 @@ size_t ss_recent_count(const rt_session *s)
 
 /* ---- FLAGS and FETCH ---- */
 
-void ss_put_defined(rt_session *s, model_result *res)
+void session_put_defined(rt_session *s, model_result *res)
 {
 	model_untagged *u = model_result_add(res, MODEL_UT_FLAGS);
 	u->flags = s->defined;
-	u = ss_ut_code(res, MODEL_CODE_PERMANENTFLAGS);
+	u = session_ut_code(res, MODEL_CODE_PERMANENTFLAGS);
 	u->code.flags = s->defined;
 	u->code.star = true;
 }
 
-void ss_announce_flags(rt_session *s, model_result *res, cm_flags flags)
+void session_announce_flags(rt_session *s, model_result *res, cm_flags flags)
 {
 	if ((flags & ~s->defined) == 0)
 		return;
 	s->defined |= flags;
-	ss_put_defined(s, res);
+	session_put_defined(s, res);
 }
 
-model_untagged *ss_fetch_flags(rt_session *s, model_result *res, size_t idx,
+model_untagged *session_fetch_flags(rt_session *s, model_result *res, size_t idx,
 			       cm_flags flags)
 {
-	ss_announce_flags(s, res, flags);
+	session_announce_flags(s, res, flags);
 	model_untagged *u = model_result_add(res, MODEL_UT_FETCH);
 	u->n = (uint32_t)(idx + 1);
 	u->fetch.has = MODEL_F_FLAGS;
@@ -220,12 +220,12 @@ static void add_new(rt_session *s, size_t present)
 	if (upto > present) {
 		for (size_t j = 0; j < upto; j++) {
 			const rs_msg *m = rs_msg_at(mb, j);
-			if (ss_find(s, m->uid) < 0)
-				ss_append_msg(s, m);
+			if (session_find(s, m->uid) < 0)
+				session_append_msg(s, m);
 		}
 	}
 	for (size_t j = upto; j < total; j++)
-		ss_append_msg(s, rs_msg_at(mb, j));
+		session_append_msg(s, rs_msg_at(mb, j));
 }
 
 /* Flag changes as FETCH; modseq-only changes too once CONDSTORE is on,
@@ -234,7 +234,7 @@ static void report_changes(rt_session *s, model_result *res)
 {
 	bool cs = (s->enabled & MODEL_CAP_CONDSTORE) != 0;
 	for (size_t i = 0; i < s->n; i++) {
-		ss_msg *m = &s->m[i];
+		session_msg *m = &s->m[i];
 		const rs_msg *cur = m->gone ? NULL : rs_msg_find(s->sel, m->uid);
 		if (cur == NULL)
 			continue;
@@ -245,7 +245,7 @@ static void report_changes(rt_session *s, model_result *res)
 		m->modseq = modseq;
 		if (!report)
 			continue;
-		model_untagged *u = ss_fetch_flags(s, res, i, flags);
+		model_untagged *u = session_fetch_flags(s, res, i, flags);
 		if (cs) {
 			u->fetch.has |= MODEL_F_UID | MODEL_F_MODSEQ;
 			u->fetch.uid = m->uid;
@@ -268,53 +268,53 @@ static void diff(rt_session *s, model_result *res, bool allow_expunge)
 	size_t before = s->n;
 	add_new(s, present);
 	if (s->n > before) {
-		ss_claim_recent(s, before);
+		session_claim_recent(s, before);
 		if (s->dead)
 			return;
 		model_result_add(res, MODEL_UT_EXISTS)->n = (uint32_t)s->n;
-		model_result_add(res, MODEL_UT_RECENT)->n = (uint32_t)ss_recent_count(s);
+		model_result_add(res, MODEL_UT_RECENT)->n = (uint32_t)session_recent_count(s);
 	}
 	report_changes(s, res);
 	if (s->ngone == 0)
-		s->synced_hms = rs_highestmodseq(s->sel);
+		s->synced_highestmodseq = rs_highestmodseq(s->sel);
 }
 
 /* A failed sync leaves the handle's view possibly torn (a reopened log
  * read in part): the session cannot go on. */
 static bool sync_failed(rt_session *s, model_result *res, rs_err err)
 {
-	if (!ss_mailbox_exists(s, s->sel)) {
-		ss_lost(s, res, true, "mailbox deleted");
+	if (!session_mailbox_exists(s, s->sel)) {
+		session_lost(s, res, true, "mailbox deleted");
 		return false;
 	}
 	if (err == RS_ECORRUPT)
 		snprintf(res->anomaly, sizeof(res->anomaly), "%s", rs_last_error(s->sel));
-	ss_lost(s, res, true, "cannot read the mailbox");
+	session_lost(s, res, true, "cannot read the mailbox");
 	return false;
 }
 
-bool ss_sync(rt_session *s, model_result *res, bool allow_expunge)
+bool session_sync(rt_session *s, model_result *res, bool allow_expunge)
 {
 	if (s->sel == NULL)
 		return true;
 	if (s->dead) {
-		ss_lost(s, res, false, "session lost");
+		session_lost(s, res, false, "session lost");
 		return false;
 	}
 	rs_err err = rs_sync(s->sel, false);
 	if (s->dead) {
-		ss_lost(s, res, false, "session lost");
+		session_lost(s, res, false, "session lost");
 		return false;
 	}
 	if (err != RS_OK)
 		return sync_failed(s, res, err);
 	if (rs_uidvalidity(s->sel) != s->uidvalidity) {
-		ss_lost(s, res, true, "UIDVALIDITY changed");
+		session_lost(s, res, true, "UIDVALIDITY changed");
 		return false;
 	}
 	diff(s, res, allow_expunge);
 	if (s->dead) {
-		ss_lost(s, res, false, "session lost");
+		session_lost(s, res, false, "session lost");
 		return false;
 	}
 	return true;
@@ -332,12 +332,12 @@ static void push_target(rt_session *s, size_t idx)
 	cm_uidset_add(&s->set, s->m[idx].uid);
 }
 
-bool ss_resolve(rt_session *s, const model_op *op, model_result *res)
+bool session_resolve(rt_session *s, const model_op *op, model_result *res)
 {
 	s->ntg = 0;
 	cm_uidset_clear(&s->set);
 	if (op->set.n == 0) {
-		ss_status(res, MODEL_ST_BAD, "Empty set");
+		session_status(res, MODEL_REPLY_BAD, "Empty set");
 		return false;
 	}
 	if (op->uid) {
@@ -347,7 +347,7 @@ bool ss_resolve(rt_session *s, const model_op *op, model_result *res)
 		return true;
 	}
 	if (cm_uidset_max(&op->set) > s->n) {
-		ss_status(res, MODEL_ST_BAD, "Invalid sequence number");
+		session_status(res, MODEL_REPLY_BAD, "Invalid sequence number");
 		return false;
 	}
 	for (size_t r = 0; r < op->set.n; r++)
@@ -360,17 +360,17 @@ bool ss_resolve(rt_session *s, const model_op *op, model_result *res)
  * anything could renumber them, and the sync then only adds. A CONDSTORE
  * parameter enables it once the command is known to be valid (a BAD
  * command enables nothing), before the sync so its FETCHes carry MODSEQ. */
-bool ss_prepare(rt_session *s, const model_op *op, model_result *res,
+bool session_prepare(rt_session *s, const model_op *op, model_result *res,
 		bool allow_expunge, bool condstore)
 {
 	if (op->uid) {
 		if (condstore)
-			ss_enable_condstore(s);
-		return ss_sync(s, res, allow_expunge) && ss_resolve(s, op, res);
+			session_enable_condstore(s);
+		return session_sync(s, res, allow_expunge) && session_resolve(s, op, res);
 	}
-	if (!ss_resolve(s, op, res))
+	if (!session_resolve(s, op, res))
 		return false;
 	if (condstore)
-		ss_enable_condstore(s);
-	return ss_sync(s, res, false);
+		session_enable_condstore(s);
+	return session_sync(s, res, false);
 }

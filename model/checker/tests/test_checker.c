@@ -41,8 +41,8 @@ static void hb_done(hb *h, uint32_t client, uint64_t id, model_result *res)
 {
 	model_event ev;
 	model_event_init(&ev);
-	ev.type = res->status == MODEL_ST_OK ? MODEL_EV_OK
-		: res->status == MODEL_ST_UNKNOWN ? MODEL_EV_INFO : MODEL_EV_FAIL;
+	ev.type = res->status == MODEL_REPLY_OK ? MODEL_EV_OK
+		: res->status == MODEL_REPLY_UNKNOWN ? MODEL_EV_INFO : MODEL_EV_FAIL;
 	ev.client = client;
 	ev.op_id = id;
 	ev.t_ns = ++h->t;
@@ -81,7 +81,7 @@ static model_result ok(void)
 {
 	model_result r;
 	model_result_init(&r);
-	r.status = MODEL_ST_OK;
+	r.status = MODEL_REPLY_OK;
 	return r;
 }
 
@@ -138,7 +138,7 @@ static void connect(hb *h, uint32_t client)
 /* SELECT INBOX showing n messages with UIDs 1..n, all \Seen-free, modseq
  * base+uid; the session learns them with a FETCH. */
 static void select_box(hb *h, uint32_t client, uint32_t n, uint32_t uidnext,
-		       uint64_t hms)
+		       uint64_t highestmodseq)
 {
 	model_op op;
 	model_op_init(&op, MODEL_OP_SELECT);
@@ -148,7 +148,7 @@ static void select_box(hb *h, uint32_t client, uint32_t n, uint32_t uidnext,
 	ut_exists(&r, n);
 	ut_code(&r, MODEL_CODE_UIDVALIDITY, UV);
 	ut_code(&r, MODEL_CODE_UIDNEXT, uidnext);
-	ut_code(&r, MODEL_CODE_HIGHESTMODSEQ, hms);
+	ut_code(&r, MODEL_CODE_HIGHESTMODSEQ, highestmodseq);
 	hb_done(h, client, hb_invoke(h, client, &op), &r);
 }
 
@@ -238,7 +238,7 @@ static void t_lost_update(void)
 	cm_flags f[3] = {CM_FLAG_FLAGGED, 0, 0};
 	uint64_t ms[3] = {30, 12, 13};
 	fetch_all(&h, 1, 3, f, ms);
-	CHECK_EQ(count(&h, INV_FLAGS_MERGE), 1);
+	CHECK_EQ(count(&h, MODEL_INV_FLAGS_MERGE), 1);
 	model_op_free(&a);
 	model_op_free(&b);
 	hb_free(&h);
@@ -274,7 +274,7 @@ static void t_store_response(void)
 	model_result r = ok();
 	ut_fetch(&r, 2, 2, 0, 21, NULL); /* the response lacks what it added */
 	hb_done(&h, 1, hb_invoke(&h, 1, &a), &r);
-	CHECK_EQ(count(&h, INV_STORE_RESPONSE_VALUE), 1);
+	CHECK_EQ(count(&h, MODEL_INV_STORE_RESPONSE_VALUE), 1);
 	model_op_free(&a);
 	hb_free(&h);
 	/* The same reply is fine for a message another session had expunged
@@ -311,7 +311,7 @@ static void t_unchangedsince(void)
 	model_result ra = ok();
 	ut_fetch(&ra, 1, 1, CM_FLAG_FLAGGED, 41, NULL);
 	hb_done(&h, 1, hb_invoke(&h, 1, &a), &ra);
-	CHECK_EQ(count(&h, INV_UNCHANGEDSINCE_REJECT), 1);
+	CHECK_EQ(count(&h, MODEL_INV_UNCHANGEDSINCE_REJECT), 1);
 	/* And the honest answer raises nothing. */
 	hb h2;
 	hb_init(&h2, MODEL_CAP_CONDSTORE);
@@ -346,7 +346,7 @@ static void t_uid_ascending(void)
 	ut_fetch(&r, 1, 7, 0, 0, NULL);
 	ut_fetch(&r, 2, 5, 0, 0, NULL); /* below sequence 1's UID */
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_UID_ASCENDING), 1);
+	CHECK_EQ(count(&h, MODEL_INV_UID_ASCENDING), 1);
 	model_op_free(&op);
 	hb_free(&h);
 }
@@ -368,8 +368,8 @@ static void t_uid_divergence_once(void)
 		ut_fetch(&r, 3, 4, 0, 0, NULL);
 		do_op(&h, 1, &op, &r);
 	}
-	CHECK_EQ(count(&h, INV_UID_ASCENDING), 1);
-	if (count(&h, INV_UID_ASCENDING) != 1)
+	CHECK_EQ(count(&h, MODEL_INV_UID_ASCENDING), 1);
+	if (count(&h, MODEL_INV_UID_ASCENDING) != 1)
 		dump(&h);
 	hb_free(&h);
 }
@@ -386,7 +386,7 @@ static void t_expunge_seqnum(void)
 	ut_expunge(&r, 5);     /* only 3 messages */
 	ut_exists(&r, 1);      /* EXISTS may not lower the count */
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_EXPUNGE_SEQNUM_VALID), 2);
+	CHECK_EQ(count(&h, MODEL_INV_EXPUNGE_SEQNUM_VALID), 2);
 	/* EXPUNGE during a non-UID FETCH. */
 	model_op_init(&op, MODEL_OP_FETCH);
 	cm_uidset_add(&op.set, 1);
@@ -394,7 +394,7 @@ static void t_expunge_seqnum(void)
 	r = ok();
 	ut_expunge(&r, 1);
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_EXPUNGE_SEQNUM_VALID), 3);
+	CHECK_EQ(count(&h, MODEL_INV_EXPUNGE_SEQNUM_VALID), 3);
 	model_op_free(&op);
 	hb_free(&h);
 }
@@ -421,7 +421,7 @@ static void t_uid_order_and_reuse(void)
 	r.code.uidvalidity = UV;
 	cm_uidset_add(&r.code.set1, 4);
 	hb_done(&h, 2, hb_invoke(&h, 2, &op), &r);
-	CHECK_EQ(count(&h, INV_UID_ORDER_GLOBAL), 1);
+	CHECK_EQ(count(&h, MODEL_INV_UID_ORDER_GLOBAL), 1);
 	model_op_free(&op);
 	hb_free(&h);
 }
@@ -441,7 +441,7 @@ static void t_modseq_on_change(void)
 	hb_done(&h, 2, hb_invoke(&h, 2, &b), &r);
 	fetch_all(&h, 1, 3, f1, ms);
 	fetch_all(&h, 2, 3, f2, ms); /* same MODSEQ, other flags */
-	CHECK_EQ(count(&h, INV_MODSEQ_ON_CHANGE), 1);
+	CHECK_EQ(count(&h, MODEL_INV_MODSEQ_ON_CHANGE), 1);
 	model_op_free(&a);
 	model_op_free(&b);
 	hb_free(&h);
@@ -455,7 +455,7 @@ static void t_highestmodseq(void)
 	select_box(&h, 1, 0, 1, 100);
 	connect(&h, 2);
 	select_box(&h, 2, 0, 1, 90); /* fresh read went down */
-	CHECK_EQ(count(&h, INV_HIGHESTMODSEQ_MONO), 1);
+	CHECK_EQ(count(&h, MODEL_INV_HIGHESTMODSEQ_MONO), 1);
 	hb_free(&h);
 }
 
@@ -476,7 +476,7 @@ static void t_vanished_instead(void)
 	r = ok();
 	ut_expunge(&r, 1); /* must be VANISHED now */
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK(count(&h, INV_VANISHED_INSTEAD) >= 1);
+	CHECK(count(&h, MODEL_INV_VANISHED_INSTEAD) >= 1);
 	hb_free(&h);
 }
 
@@ -492,13 +492,13 @@ static void t_expunge_needs_deleted(void)
 	model_result r = ok();
 	ut_expunge(&r, 1); /* nothing was ever \Deleted */
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_EXPUNGE_DELETED_ONLY), 1);
+	CHECK_EQ(count(&h, MODEL_INV_EXPUNGE_DELETED_ONLY), 1);
 	/* A message vanishing with no command that could remove it. */
 	model_op_init(&op, MODEL_OP_NOOP);
 	r = ok();
 	ut_expunge(&r, 1);
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_EXPUNGE_DELETED_ONLY), 2);
+	CHECK_EQ(count(&h, MODEL_INV_EXPUNGE_DELETED_ONLY), 2);
 	hb_free(&h);
 }
 
@@ -526,7 +526,7 @@ static void t_copy_atomic(void)
 	ut_code(&r, MODEL_CODE_UIDNEXT, 1);
 	hb_done(&h, 2, hb_invoke(&h, 2, &sel), &r);
 	r = ok();
-	r.status = MODEL_ST_NO;
+	r.status = MODEL_REPLY_NO;
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
 	/* ... yet m1 shows up there. */
 	model_op noop;
@@ -535,7 +535,7 @@ static void t_copy_atomic(void)
 	ut_exists(&r, 1);
 	ut_fetch(&r, 1, 1, 0, 0, "m1");
 	hb_done(&h, 2, hb_invoke(&h, 2, &noop), &r);
-	CHECK_EQ(count(&h, INV_COPY_ATOMIC), 1);
+	CHECK_EQ(count(&h, MODEL_INV_COPY_ATOMIC), 1);
 	model_op_free(&op);
 	hb_free(&h);
 }
@@ -550,7 +550,7 @@ static void t_anomaly(void)
 	model_result r = ok();
 	snprintf(r.anomaly, sizeof(r.anomaly), "UID 3 listed but its file is missing");
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_STORE_LOCK_FREE_READ), 1);
+	CHECK_EQ(count(&h, MODEL_INV_STORE_LOCK_FREE_READ), 1);
 	hb_free(&h);
 }
 
@@ -565,16 +565,16 @@ static void t_response_syntax(void)
 	model_op_init(&op, MODEL_OP_NOOP);
 	model_result r;
 	model_result_init(&r);
-	r.status = MODEL_ST_UNKNOWN;
+	r.status = MODEL_REPLY_UNKNOWN;
 	snprintf(r.text, sizeof(r.text), "protocol error: NUL byte in a line");
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_RESPONSE_SYNTAX), 0); /* a lost reply alone is not */
+	CHECK_EQ(count(&h, MODEL_INV_RESPONSE_SYNTAX), 0); /* a lost reply alone is not */
 	model_result_init(&r);
-	r.status = MODEL_ST_UNKNOWN;
+	r.status = MODEL_REPLY_UNKNOWN;
 	snprintf(r.protocol, sizeof(r.protocol), "imapc: NUL byte in a line; the response "
 		 "began \"* OK a\\x00b\"");
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
-	CHECK_EQ(count(&h, INV_RESPONSE_SYNTAX), 1);
+	CHECK_EQ(count(&h, MODEL_INV_RESPONSE_SYNTAX), 1);
 	size_t n;
 	const model_violation *v = model_checker_violations(h.c, &n);
 	REQUIRE(n == 1);
@@ -668,7 +668,7 @@ static void t_changedsince_complete(void)
 	hb h;
 	hb_init(&h, MODEL_CAP_CONDSTORE | MODEL_CAP_UIDPLUS);
 	changedsince_case(&h, false);
-	CHECK_EQ(count(&h, INV_CHANGEDSINCE_COMPLETE), 1);
+	CHECK_EQ(count(&h, MODEL_INV_CHANGEDSINCE_COMPLETE), 1);
 	hb_free(&h);
 	/* The change came as a FETCH without UID, resolved on the view as it
 	 * stood before the EXPUNGE later in the reply. */
@@ -705,14 +705,14 @@ static void t_modseq_mono(void)
 	hb h;
 	hb_init(&h, MODEL_CAP_CONDSTORE);
 	modseq_case(&h, false);
-	CHECK_EQ(count(&h, INV_MODSEQ_MONO), 1);
+	CHECK_EQ(count(&h, MODEL_INV_MODSEQ_MONO), 1);
 	CHECK_EQ(errors(&h), 1);
 	if (errors(&h) != 1)
 		dump(&h);
 	hb_free(&h);
 	hb_init(&h, MODEL_CAP_CONDSTORE);
 	modseq_case(&h, true);
-	CHECK_EQ(count(&h, INV_MODSEQ_MONO), 1);
+	CHECK_EQ(count(&h, MODEL_INV_MODSEQ_MONO), 1);
 	CHECK_EQ(errors(&h), 0); /* a warning: the expunge follows at once */
 	if (errors(&h))
 		dump(&h);
@@ -743,7 +743,7 @@ static void t_expunge_modseq(void)
 		if (lower)
 			r.code.kind = MODEL_CODE_HIGHESTMODSEQ, r.code.value = 12;
 		do_op(&h, 1, &op, &r);
-		CHECK_EQ(count(&h, INV_EXPUNGE_MODSEQ), 1);
+		CHECK_EQ(count(&h, MODEL_INV_EXPUNGE_MODSEQ), 1);
 		CHECK_EQ(errors(&h), (uint64_t)lower);
 		hb_free(&h);
 	}
@@ -763,14 +763,14 @@ static void t_uid_zero(void)
 	model_result r = ok();
 	ut_fetch(&r, 1, 0, 0, 0, NULL);
 	do_op(&h, 1, &op, &r);
-	CHECK_EQ(count(&h, INV_UID_NONZERO), 1);
+	CHECK_EQ(count(&h, MODEL_INV_UID_NONZERO), 1);
 	/* ... and later ops are still judged. */
 	model_op st = store_op(1, MODEL_STORE_ADD, CM_FLAG_SEEN);
 	r = ok();
 	ut_fetch(&r, 1, 1, CM_FLAG_SEEN, 20, NULL);
 	do_op(&h, 1, &st, &r);
 	fetch_all(&h, 1, 3, NULL, NULL); /* lost its own \Seen */
-	CHECK_EQ(count(&h, INV_FLAGS_MERGE), 1);
+	CHECK_EQ(count(&h, MODEL_INV_FLAGS_MERGE), 1);
 	hb_free(&h);
 }
 
@@ -798,7 +798,7 @@ static void t_huge_exists(void)
 	ut_expunge(&r, 2);
 	do_op(&h, 1, &op, &r);
 	/* Still followed: the blank tail is a run, expunges shorten it. */
-	CHECK_EQ(count(&h, INV_SESSION_VIEW_CONVERGES), 0);
+	CHECK_EQ(count(&h, MODEL_INV_SESSION_VIEW_CONVERGES), 0);
 	model_op_init(&op, MODEL_OP_SEARCH);
 	op.uid = true;
 	r = ok();
@@ -806,7 +806,7 @@ static void t_huge_exists(void)
 	do_op(&h, 1, &op, &r);
 	/* The SEARCH named more UIDs than the checker follows: a warning
 	 * that the session's view is no longer checked, not an error. */
-	CHECK_EQ(count(&h, INV_SESSION_VIEW_CONVERGES), 1);
+	CHECK_EQ(count(&h, MODEL_INV_SESSION_VIEW_CONVERGES), 1);
 	CHECK_EQ(errors(&h), 0);
 	if (errors(&h))
 		dump(&h);
@@ -825,7 +825,7 @@ static void t_huge_exists(void)
 	u->fetch.flags = CM_FLAG_SEEN;
 	u->fetch.modseq = 20;
 	do_op(&h, 1, &op, &r);
-	CHECK_EQ(count(&h, INV_SESSION_VIEW_CONVERGES), 1);
+	CHECK_EQ(count(&h, MODEL_INV_SESSION_VIEW_CONVERGES), 1);
 	CHECK_EQ(errors(&h), 0);
 	if (errors(&h))
 		dump(&h);
@@ -896,14 +896,14 @@ static void t_huge_vanished(void)
 		do_op(&h, 1, &op, &r);
 	}
 	/* Per VANISHED: "without QRESYNC", then one per range. */
-	CHECK_EQ(count(&h, INV_VANISHED_INSTEAD), 20 * 101);
+	CHECK_EQ(count(&h, MODEL_INV_VANISHED_INSTEAD), 20 * 101);
 	CHECK_EQ(errors(&h), 20 * 101);
 	hb_free(&h);
 }
 
 static void t_catalogue(void)
 {
-	for (int i = 0; i < INV_COUNT; i++) {
+	for (int i = 0; i < MODEL_INV_COUNT; i++) {
 		const model_inv_info *info = model_inv_get((model_inv)i);
 		CHECK(model_inv_find(info->id) == info);
 		CHECK(info->section >= 'A' && info->section <= 'I');
@@ -973,11 +973,11 @@ static void t_add_no_loss_uidplus(void)
 	append_ok(&h, 1, "INBOX", "a1", 1, 0);
 	connect(&h, 2);
 	fresh_read(&h, 2, "INBOX", 0, 2, NULL);
-	CHECK_EQ(count(&h, INV_ADD_NO_LOSS), 1);
+	CHECK_EQ(count(&h, MODEL_INV_ADD_NO_LOSS), 1);
 	CHECK_EQ(errors(&h), 1);
 	/* Reported once, not at every later read. */
 	fresh_read(&h, 2, "INBOX", 0, 2, NULL);
-	CHECK_EQ(count(&h, INV_ADD_NO_LOSS), 1);
+	CHECK_EQ(count(&h, MODEL_INV_ADD_NO_LOSS), 1);
 	hb_free(&h);
 	/* The honest server shows it. */
 	hb_init(&h, MODEL_CAP_UIDPLUS);
@@ -1005,7 +1005,7 @@ static void t_add_no_loss_by_id(void)
 		append_ok(&h, 1, "INBOX", "a1", 0, 0);
 		connect(&h, 2);
 		fresh_read(&h, 2, "INBOX", 2, 3, honest ? mine : other);
-		CHECK_EQ(count(&h, INV_ADD_NO_LOSS), honest ? 0 : 1);
+		CHECK_EQ(count(&h, MODEL_INV_ADD_NO_LOSS), honest ? 0 : 1);
 		if (honest && total(&h))
 			dump(&h);
 		hb_free(&h);
@@ -1030,7 +1030,7 @@ static void t_add_no_loss_expunged(void)
 		model_op_free(&op);
 		connect(&h, 2);
 		fresh_read(&h, 2, "INBOX", 0, 2, NULL);
-		CHECK_EQ(count(&h, INV_ADD_NO_LOSS), deleted ? 0 : 1);
+		CHECK_EQ(count(&h, MODEL_INV_ADD_NO_LOSS), deleted ? 0 : 1);
 		hb_free(&h);
 	}
 	/* UID EXPUNGE naming it, in flight: excused. */
@@ -1047,7 +1047,7 @@ static void t_add_no_loss_expunged(void)
 	model_op_free(&op);
 	connect(&h, 2);
 	fresh_read(&h, 2, "INBOX", 0, 2, NULL);
-	CHECK_EQ(count(&h, INV_ADD_NO_LOSS), 0);
+	CHECK_EQ(count(&h, MODEL_INV_ADD_NO_LOSS), 0);
 	hb_free(&h);
 }
 
@@ -1108,7 +1108,7 @@ static void t_add_no_loss_copy_move(void)
 		/* Odd rounds: the honest destination shows the copy. */
 		const char *ids[] = {"m1"};
 		fresh_read(&h, 2, "Archive", honest, 2, honest ? ids : NULL);
-		CHECK_EQ(count(&h, INV_ADD_NO_LOSS), honest ? 0 : 1);
+		CHECK_EQ(count(&h, MODEL_INV_ADD_NO_LOSS), honest ? 0 : 1);
 		if (honest && total(&h))
 			dump(&h);
 		hb_free(&h);
@@ -1127,7 +1127,7 @@ static void t_store_visible_to_fresh_read(void)
 	do_op(&h, 1, &op, &r);
 	select_box(&h, 2, 3, 4, 13);
 	fetch_all(&h, 2, 3, NULL, NULL); /* \Flagged missing on UID 2 */
-	CHECK_EQ(count(&h, INV_FLAGS_MERGE), 1);
+	CHECK_EQ(count(&h, MODEL_INV_FLAGS_MERGE), 1);
 	hb_free(&h);
 }
 

@@ -56,7 +56,7 @@ static model_op *invoke(evlist *l, uint32_t client, model_op_kind kind, uint64_t
 
 /* The completion of id: a copy of its invoke's op, as the harness makes. */
 static model_result *complete(evlist *l, uint64_t id, model_ev_type type,
-			      model_status st)
+			      model_reply st)
 {
 	size_t inv = l->n;
 	while (inv-- > 0)
@@ -93,7 +93,7 @@ static void fault(evlist *l, model_fault f, uint32_t who, const char *mailbox)
 	ev->op.fault = f;
 	ev->op.fault_client = who;
 	snprintf(ev->op.mailbox, sizeof(ev->op.mailbox), "%s", mailbox);
-	ev->res.status = MODEL_ST_UNKNOWN;
+	ev->res.status = MODEL_REPLY_UNKNOWN;
 }
 
 static void evlist_free(evlist *l)
@@ -211,11 +211,11 @@ static void build_session_ops(evlist *l)
 	model_untagged *u;
 
 	invoke(l, 1, MODEL_OP_CONNECT, &id);
-	complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 
 	op = invoke(l, 1, MODEL_OP_ENABLE, &id);
 	op->caps = MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC;
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	model_result_add(r, MODEL_UT_ENABLED)->caps = MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC;
 
 	op = invoke(l, 1, MODEL_OP_SELECT, &id);
@@ -224,7 +224,7 @@ static void build_session_ops(evlist *l)
 	op->q_uidvalidity = 77;
 	op->q_modseq = MODSEQ_MAX;
 	set_of(&op->q_known, "1:5,9");
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_READ_WRITE;
 	model_result_add(r, MODEL_UT_FLAGS)->flags =
 		flags_of("\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk $Forwarded");
@@ -247,7 +247,7 @@ static void build_session_ops(evlist *l)
 	op = invoke(l, 2, MODEL_OP_SELECT, &id);
 	snprintf(op->mailbox, sizeof(op->mailbox), "Archive/2024 \xc3\xbc \"q\" \\ b");
 	op->readonly = op->qresync = true;
-	r = complete(l, id, MODEL_EV_FAIL, MODEL_ST_NO);
+	r = complete(l, id, MODEL_EV_FAIL, MODEL_REPLY_NO);
 	r->code.kind = MODEL_CODE_TRYCREATE;
 	snprintf(r->text, sizeof(r->text), "Mailbox doesn't exist: \"Archive\"");
 	ut_code(r, MODEL_CODE_NOMODSEQ);
@@ -255,9 +255,9 @@ static void build_session_ops(evlist *l)
 
 	op = invoke(l, 2, MODEL_OP_STATUS, &id);
 	snprintf(op->mailbox, sizeof(op->mailbox), "INBOX");
-	op->status_items = MODEL_S_MESSAGES | MODEL_S_RECENT | MODEL_S_UIDNEXT |
-			   MODEL_S_UIDVALIDITY | MODEL_S_UNSEEN | MODEL_S_HIGHESTMODSEQ;
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	op->status_items = MODEL_STATUS_MESSAGES | MODEL_STATUS_RECENT | MODEL_STATUS_UIDNEXT |
+			   MODEL_STATUS_UIDVALIDITY | MODEL_STATUS_UNSEEN | MODEL_STATUS_HIGHESTMODSEQ;
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	u = model_result_add(r, MODEL_UT_STATUS);
 	snprintf(u->status.mailbox, sizeof(u->status.mailbox), "INBOX");
 	u->status.has = op->status_items;
@@ -269,12 +269,12 @@ static void build_session_ops(evlist *l)
 	u->status.highestmodseq = MODSEQ_MAX;
 	u = model_result_add(r, MODEL_UT_STATUS);
 	snprintf(u->status.mailbox, sizeof(u->status.mailbox), "Trash");
-	u->status.has = MODEL_S_MESSAGES | MODEL_S_UIDNEXT;
+	u->status.has = MODEL_STATUS_MESSAGES | MODEL_STATUS_UIDNEXT;
 	u->status.messages = 1;
 	u->status.uidnext = 2;
 
 	invoke(l, 2, MODEL_OP_NOOP, &id);
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	model_result_add(r, MODEL_UT_EXPUNGE)->n = 3;
 	model_result_add(r, MODEL_UT_EXISTS)->n = 0;
 	ut_code(r, MODEL_CODE_CLOSED);
@@ -293,7 +293,7 @@ static void build_message_ops(evlist *l)
 	snprintf(op->msg_id, sizeof(op->msg_id), "r-1-42");
 	op->body_hash = 0xfedcba9876543210ULL;
 	op->size = 4096;
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_APPENDUID;
 	r->code.uidvalidity = 77;
 	set_of(&r->code.set1, "13");
@@ -303,7 +303,7 @@ static void build_message_ops(evlist *l)
 	snprintf(op->msg_id, sizeof(op->msg_id), "r-3-1");
 	op->body_hash = 1;
 	op->size = 1;
-	complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 
 	op = invoke(l, 1, MODEL_OP_STORE, &id);
 	op->uid = true;
@@ -312,7 +312,7 @@ static void build_message_ops(evlist *l)
 	op->flags = flags_of("\\Seen $Junk");
 	op->has_unchangedsince = true;
 	op->unchangedsince = 0;
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_MODIFIED;
 	set_of(&r->code.set1, "7");
 	u = ut_fetch(r, 1, MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ);
@@ -328,12 +328,12 @@ static void build_message_ops(evlist *l)
 	op->silent = true;
 	op->has_unchangedsince = true;
 	op->unchangedsince = MODSEQ_MAX;
-	r = complete(l, id, MODEL_EV_FAIL, MODEL_ST_BAD);
+	r = complete(l, id, MODEL_EV_FAIL, MODEL_REPLY_BAD);
 	snprintf(r->text, sizeof(r->text), "Invalid\tsequence \x01 set");
 
 	op = invoke(l, 1, MODEL_OP_STORE, &id);
 	set_of(&op->set, "5");
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	ut_fetch(r, 5, MODEL_F_FLAGS); /* FLAGS () */
 
 	op = invoke(l, 1, MODEL_OP_FETCH, &id);
@@ -344,7 +344,7 @@ static void build_message_ops(evlist *l)
 	op->has_changedsince = true;
 	op->changedsince = 0;
 	op->vanished = true;
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	u = ut_fetch(r, 4294967295u, op->items);
 	u->fetch.uid = 4294967295u;
 	u->fetch.flags = flags_of("$Forwarded \\Draft");
@@ -373,7 +373,7 @@ static void build_mailbox_ops(evlist *l)
 
 	op = invoke(l, 1, MODEL_OP_SEARCH, &id);
 	op->uid = true;
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	u = model_result_add(r, MODEL_UT_SEARCH);
 	set_of(&u->set, "1,3:5");
 	u->value = 42;
@@ -382,20 +382,20 @@ static void build_mailbox_ops(evlist *l)
 	op = invoke(l, 1, MODEL_OP_EXPUNGE, &id);
 	op->uid = true;
 	set_of(&op->set, "3");
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	set_of(&model_result_add(r, MODEL_UT_VANISHED)->set, "3");
 	r->code.kind = MODEL_CODE_HIGHESTMODSEQ;
 	r->code.value = 99;
 
 	invoke(l, 2, MODEL_OP_EXPUNGE, &id);
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	model_result_add(r, MODEL_UT_EXPUNGE)->n = 3;
 
 	op = invoke(l, 1, MODEL_OP_COPY, &id);
 	op->uid = true;
 	set_of(&op->set, "1:2");
 	snprintf(op->mailbox, sizeof(op->mailbox), "Archive");
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_COPYUID;
 	r->code.uidvalidity = 88;
 	set_of(&r->code.set1, "1:2");
@@ -404,7 +404,7 @@ static void build_mailbox_ops(evlist *l)
 	op = invoke(l, 2, MODEL_OP_MOVE, &id);
 	set_of(&op->set, "4");
 	snprintf(op->mailbox, sizeof(op->mailbox), "Trash");
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	u = ut_code(r, MODEL_CODE_COPYUID);
 	u->code.uidvalidity = 5;
 	set_of(&u->code.set1, "9");
@@ -413,17 +413,17 @@ static void build_mailbox_ops(evlist *l)
 
 	op = invoke(l, 1, MODEL_OP_CREATE, &id);
 	memset(op->mailbox, 'm', sizeof(op->mailbox) - 1); /* the longest name */
-	r = complete(l, id, MODEL_EV_FAIL, MODEL_ST_NO);
+	r = complete(l, id, MODEL_EV_FAIL, MODEL_REPLY_NO);
 	r->code.kind = MODEL_CODE_OTHER;
 	snprintf(r->code.text, sizeof(r->code.text), "ALREADYEXISTS");
 
 	op = invoke(l, 1, MODEL_OP_DELETE, &id);
 	snprintf(op->mailbox, sizeof(op->mailbox), "New");
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_EXPUNGEISSUED;
 
 	invoke(l, 0, MODEL_OP_CHECKPOINT, &id);
-	complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 
 	/* Overlapping ops; a lost reply. */
 	op = invoke(l, 3, MODEL_OP_STORE, &a);
@@ -432,10 +432,10 @@ static void build_mailbox_ops(evlist *l)
 	op = invoke(l, 4, MODEL_OP_FETCH, &b);
 	set_of(&op->set, "1:2");
 	op->items = MODEL_F_FLAGS;
-	r = complete(l, b, MODEL_EV_INFO, MODEL_ST_UNKNOWN);
+	r = complete(l, b, MODEL_EV_INFO, MODEL_REPLY_UNKNOWN);
 	snprintf(r->text, sizeof(r->text), "connection lost");
 	snprintf(r->anomaly, sizeof(r->anomaly), "UID 7 listed but its file is missing");
-	complete(l, a, MODEL_EV_OK, MODEL_ST_OK);
+	complete(l, a, MODEL_EV_OK, MODEL_REPLY_OK);
 }
 
 static void build_events(evlist *l)
@@ -452,7 +452,7 @@ static void build_events(evlist *l)
 	fault(l, MODEL_FAULT_RENAME, 0, "");
 	fault(l, MODEL_FAULT_INDEX_LOSS, 0, "INBOX");
 	invoke(l, 1, MODEL_OP_LOGOUT, &id);
-	r = complete(l, id, MODEL_EV_OK, MODEL_ST_OK);
+	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	model_result_add(r, MODEL_UT_BYE);
 	/* 64-bit ids and times above 2^63-1 travel as strings. */
 	model_event *ev = ev_add(l, MODEL_EV_INVOKE, 1);
@@ -463,7 +463,7 @@ static void build_events(evlist *l)
 	model_op_init(&ev->op, MODEL_OP_NOOP);
 	ev->op_id = UINT64_MAX;
 	ev->t_ns = UINT64_MAX;
-	ev->res.status = MODEL_ST_OK;
+	ev->res.status = MODEL_REPLY_OK;
 }
 
 static const model_history_header test_header = {
@@ -761,7 +761,7 @@ static void test_lenient_input(void)
 	CHECK_EQ(last.op.kind, MODEL_OP_FETCH);
 	CHECK_EQ(last.op.items, MODEL_F_UID);
 	CHECK_EQ(cm_uidset_count(&last.op.set), 3);
-	CHECK_EQ(last.res.status, MODEL_ST_OK);
+	CHECK_EQ(last.res.status, MODEL_REPLY_OK);
 	CHECK_EQ(last.res.code.kind, MODEL_CODE_OTHER);
 	CHECK_STR(last.res.code.text, "INUSE");
 	REQUIRE(last.res.nut == 4);
@@ -800,7 +800,7 @@ static void test_invalid_utf8_written(void)
 	model_event evs[2] = {ev, ev};
 	evs[1].type = MODEL_EV_FAIL;
 	evs[1].t_ns = 1;
-	evs[1].res.status = MODEL_ST_NO;
+	evs[1].res.status = MODEL_REPLY_NO;
 	snprintf(evs[1].res.text, sizeof(evs[1].res.text), "caf\xe9 \xc3\xa9 \xed\xa0\x80!");
 	char *t = write_history(&test_header, evs, 2, NULL);
 	model_event last;
@@ -1350,7 +1350,7 @@ static void bench_events(evlist *l, size_t n)
 			}
 		}
 		for (c = 0; c < 4; c++) {
-			model_result *r = complete(l, ids[c], MODEL_EV_OK, MODEL_ST_OK);
+			model_result *r = complete(l, ids[c], MODEL_EV_OK, MODEL_REPLY_OK);
 			for (uint32_t k = 0; k < 2; k++) {
 				model_untagged *u = ut_fetch(r, k + 1, MODEL_F_UID | MODEL_F_FLAGS |
 							     MODEL_F_MODSEQ);

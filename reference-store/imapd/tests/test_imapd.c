@@ -134,9 +134,9 @@ static void test_select(void)
 	CHECK(C.op.condstore && C.op.qresync);
 	CHECK_EQ(parse("a STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ)"), 0);
 	CHECK_EQ(C.op.kind, MODEL_OP_STATUS);
-	CHECK_EQ(C.op.status_items, MODEL_S_MESSAGES | MODEL_S_RECENT | MODEL_S_UIDNEXT |
-					    MODEL_S_UIDVALIDITY | MODEL_S_UNSEEN |
-					    MODEL_S_HIGHESTMODSEQ);
+	CHECK_EQ(C.op.status_items, MODEL_STATUS_MESSAGES | MODEL_STATUS_RECENT | MODEL_STATUS_UIDNEXT |
+					    MODEL_STATUS_UIDVALIDITY | MODEL_STATUS_UNSEEN |
+					    MODEL_STATUS_HIGHESTMODSEQ);
 	CHECK_EQ(parse("a ENABLE QRESYNC X-UNKNOWN condstore"), 0);
 	CHECK_EQ(C.op.kind, MODEL_OP_ENABLE);
 	CHECK_EQ(C.op.caps, MODEL_CAP_QRESYNC | MODEL_CAP_CONDSTORE);
@@ -530,7 +530,7 @@ static void test_format_select(void)
 	u->fetch.flags = CM_FLAG_SEEN;
 	u->fetch.recent = true;
 	u->fetch.modseq = 12;
-	r.status = MODEL_ST_OK;
+	r.status = MODEL_REPLY_OK;
 	r.code.kind = MODEL_CODE_READ_WRITE;
 	imapd_cmd_init(&C);
 	snprintf(C.name, sizeof(C.name), "SELECT");
@@ -569,7 +569,7 @@ static void test_format_codes(void)
 	u = ut(&r, MODEL_UT_VANISHED, 0);
 	cm_uidset_add(&u->set, 4);
 	ut(&r, MODEL_UT_VANISHED, 0); /* empty: nothing to say */
-	r.status = MODEL_ST_OK;
+	r.status = MODEL_REPLY_OK;
 	r.code.kind = MODEL_CODE_HIGHESTMODSEQ;
 	r.code.value = 44;
 	CHECK_EQ(imapd_format_result(&b, "m", &r, &f), 0);
@@ -577,12 +577,12 @@ static void test_format_codes(void)
 			  "* VANISHED 4\r\nm OK [HIGHESTMODSEQ 44] UID MOVE completed\r\n");
 	CHECK_EQ(well_formed(&b), 4);
 	/* tagged codes */
-	static const struct { model_status st; model_code_kind k; const char *want; } t[] = {
-		{MODEL_ST_OK, MODEL_CODE_APPENDUID, "x OK [APPENDUID 9 4:5] UID MOVE completed\r\n"},
-		{MODEL_ST_OK, MODEL_CODE_MODIFIED, "x OK [MODIFIED 4:5] UID MOVE completed\r\n"},
-		{MODEL_ST_NO, MODEL_CODE_TRYCREATE, "x NO [TRYCREATE] No such mailbox\r\n"},
-		{MODEL_ST_NO, MODEL_CODE_EXPUNGEISSUED, "x NO [EXPUNGEISSUED] No such mailbox\r\n"},
-		{MODEL_ST_BAD, MODEL_CODE_NONE, "x BAD No such mailbox\r\n"},
+	static const struct { model_reply st; model_code_kind k; const char *want; } t[] = {
+		{MODEL_REPLY_OK, MODEL_CODE_APPENDUID, "x OK [APPENDUID 9 4:5] UID MOVE completed\r\n"},
+		{MODEL_REPLY_OK, MODEL_CODE_MODIFIED, "x OK [MODIFIED 4:5] UID MOVE completed\r\n"},
+		{MODEL_REPLY_NO, MODEL_CODE_TRYCREATE, "x NO [TRYCREATE] No such mailbox\r\n"},
+		{MODEL_REPLY_NO, MODEL_CODE_EXPUNGEISSUED, "x NO [EXPUNGEISSUED] No such mailbox\r\n"},
+		{MODEL_REPLY_BAD, MODEL_CODE_NONE, "x BAD No such mailbox\r\n"},
 	};
 	for (size_t i = 0; i < CM_ARRAY_LEN(t); i++) {
 		model_result_clear(&r);
@@ -591,7 +591,7 @@ static void test_format_codes(void)
 		r.code.kind = t[i].k;
 		r.code.uidvalidity = 9;
 		cm_uidset_add_range(&r.code.set1, 4, 5);
-		if (t[i].st != MODEL_ST_OK)
+		if (t[i].st != MODEL_REPLY_OK)
 			snprintf(r.text, sizeof(r.text), "No such mailbox");
 		imapd_format_result(&b, "x", &r, &f);
 		CHECK_STR(b.data, t[i].want);
@@ -600,7 +600,7 @@ static void test_format_codes(void)
 	/* OTHER codes, text that must not look like a code or break a line */
 	model_result_clear(&r);
 	cm_buf_clear(&b);
-	r.status = MODEL_ST_NO;
+	r.status = MODEL_REPLY_NO;
 	r.code.kind = MODEL_CODE_OTHER;
 	snprintf(r.code.text, sizeof(r.code.text), "OVERQUOTA");
 	snprintf(r.text, sizeof(r.text), "[x]\r\ny");
@@ -620,17 +620,17 @@ static void test_format_misc(void)
 	u = ut(&r, MODEL_UT_SEARCH, 0);
 	u = ut(&r, MODEL_UT_STATUS, 0);
 	snprintf(u->status.mailbox, sizeof(u->status.mailbox), "a \"b\"");
-	u->status.has = MODEL_S_MESSAGES | MODEL_S_UIDNEXT | MODEL_S_HIGHESTMODSEQ;
+	u->status.has = MODEL_STATUS_MESSAGES | MODEL_STATUS_UIDNEXT | MODEL_STATUS_HIGHESTMODSEQ;
 	u->status.messages = 3;
 	u->status.uidnext = 8;
 	u->status.highestmodseq = 99;
 	u = ut(&r, MODEL_UT_STATUS, 0);
 	snprintf(u->status.mailbox, sizeof(u->status.mailbox), "NIL");
-	u->status.has = MODEL_S_UIDVALIDITY;
+	u->status.has = MODEL_STATUS_UIDVALIDITY;
 	u->status.uidvalidity = 5;
 	ut(&r, MODEL_UT_ENABLED, 0)->caps = MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC;
 	ut(&r, MODEL_UT_ENABLED, 0);
-	r.status = MODEL_ST_OK;
+	r.status = MODEL_REPLY_OK;
 	imapd_format_result(&b, "s", &r, NULL);
 	CHECK_STR(b.data, "* SEARCH 2 3 4\r\n* SEARCH\r\n"
 			  "* STATUS \"a \\\"b\\\"\" (MESSAGES 3 UIDNEXT 8 HIGHESTMODSEQ 99)\r\n"
@@ -642,21 +642,21 @@ static void test_format_misc(void)
 	model_result_clear(&r);
 	cm_buf_clear(&b);
 	ut(&r, MODEL_UT_BYE, 0);
-	r.status = MODEL_ST_OK;
+	r.status = MODEL_REPLY_OK;
 	CHECK_EQ(imapd_format_result(&b, "l", &r, NULL), IMAPD_FMT_CLOSE);
 	CHECK_STR(b.data, "* BYE Logging out\r\nl OK Command completed\r\n");
 	/* a lost session: BYE with the reason, no tagged reply */
 	model_result_clear(&r);
 	cm_buf_clear(&b);
 	ut(&r, MODEL_UT_EXISTS, 4);
-	r.status = MODEL_ST_UNKNOWN;
+	r.status = MODEL_REPLY_UNKNOWN;
 	snprintf(r.text, sizeof(r.text), "mailbox deleted");
 	CHECK_EQ(imapd_format_result(&b, "u", &r, NULL), IMAPD_FMT_CLOSE);
 	CHECK_STR(b.data, "* 4 EXISTS\r\n* BYE mailbox deleted\r\n");
 	model_result_clear(&r);
 	cm_buf_clear(&b);
 	ut(&r, MODEL_UT_BYE, 0);
-	r.status = MODEL_ST_UNKNOWN;
+	r.status = MODEL_REPLY_UNKNOWN;
 	CHECK_EQ(imapd_format_result(&b, "u", &r, NULL), IMAPD_FMT_CLOSE);
 	CHECK_STR(b.data, "* BYE Session lost\r\n");
 	/* astrings */
@@ -702,7 +702,7 @@ static void test_format_bodies(void)
 		u->fetch.idate = 946684800;
 		u->fetch.body_hash = cm_hash64(MSG, strlen(MSG));
 	}
-	r.status = MODEL_ST_OK;
+	r.status = MODEL_REPLY_OK;
 	int flags = imapd_format_result(&b, "f", &r, &f);
 	CHECK_EQ(flags, IMAPD_FMT_DROPPED);
 	CHECK_EQ(store.calls, 2);
@@ -734,7 +734,7 @@ static int memfs_body(void *ctx, uint32_t uid, cm_buf *out)
 	pipe_ctx *p = ctx;
 	uint64_t ns;
 	if (p->mb == NULL) {
-		char *path = rt_store_mailbox_path("/mail", rt_session_selected(p->s));
+		char *path = rs_namespace_mailbox_path("/mail", rs_session_selected(p->s));
 		rs_open(p->fs, path, NULL, &p->mb, NULL);
 		free(path);
 	}
@@ -748,13 +748,13 @@ static const char *run(pipe_ctx *p, const char *line, size_t len)
 {
 	static cm_buf out;
 	model_result r;
-	imapd_parse_ctx ctx = {.exists = (uint32_t)rt_session_exists(p->s)};
+	imapd_parse_ctx ctx = {.exists = (uint32_t)rs_session_exists(p->s)};
 	cm_buf_clear(&out);
 	cm_buf_reserve(&out, 1);
 	model_result_init(&r);
 	REQUIRE(imapd_parse(line, len, &ctx, &C, err, sizeof(err)) == 0);
 	REQUIRE(C.verb == IMAPD_V_OP);
-	rt_session_exec(p->s, &C.op, &r);
+	rs_session_exec(p->s, &C.op, &r);
 	imapd_fmt f = {.cmd = &C, .body = memfs_body, .ctx = p};
 	imapd_format_result(&out, C.tag, &r, &f);
 	CHECK(well_formed(&out) > 0);
@@ -770,10 +770,10 @@ static const char *run_s(pipe_ctx *p, const char *line)
 static void test_pipeline(void)
 {
 	pipe_ctx p = {.fs = rs_memfs_new()};
-	REQUIRE(rt_store_init(p.fs, "/mail") == RS_OK);
-	REQUIRE(rt_store_create_mailbox(p.fs, "/mail", "INBOX") == RS_OK);
-	rt_session_options o = {.pid = 7};
-	p.s = rt_session_new(p.fs, "/mail", &o);
+	REQUIRE(rs_namespace_init(p.fs, "/mail") == RS_OK);
+	REQUIRE(rs_namespace_create_mailbox(p.fs, "/mail", "INBOX") == RS_OK);
+	rs_session_options o = {.pid = 7};
+	p.s = rs_session_new(p.fs, "/mail", &o);
 	CHECK(strstr(run_s(&p, "a SELECT INBOX"), "a OK [READ-WRITE] SELECT completed") != NULL);
 	/* APPEND of a harness message: the session stores exactly these bytes */
 	cm_buf msg = {0}, line = {0};
@@ -801,7 +801,7 @@ static void test_pipeline(void)
 		     "* STATUS INBOX (MESSAGES 0 UIDNEXT 2)\r\n") != NULL);
 	CHECK_STR(run_s(&p, "j UID MOVE 1 Nowhere"), "j NO [TRYCREATE] No such mailbox\r\n");
 	rs_close(p.mb);
-	rt_session_free(p.s);
+	rs_session_free(p.s);
 	rs_fs_destroy(p.fs);
 	cm_buf_free(&msg);
 	cm_buf_free(&line);

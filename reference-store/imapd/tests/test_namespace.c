@@ -1,5 +1,5 @@
 /* The mailbox namespace of a real root, as ratchet-imapd serves it: LIST
- * shows and DELETE accepts only what rt_store_exists calls a mailbox (a
+ * shows and DELETE accepts only what rs_namespace_exists calls a mailbox (a
  * real directory with tmp, new and cur), and nothing reached through a
  * symbolic link is ever removed. Before: a plain directory under the root
  * was listed and deleted, a link to a directory outside was followed by
@@ -42,9 +42,9 @@ static void test_namespace(void)
 	rs_fs *fs = rs_posixfs_new();
 	REQUIRE(mkdir(at("root"), 0700) == 0 && mkdir(at("outside"), 0700) == 0);
 	put_file(at("outside/precious"));
-	REQUIRE(rt_store_init(fs, at("root")) == RS_OK);
-	REQUIRE(rt_store_create_mailbox(fs, at("root"), "Real") == RS_OK);
-	REQUIRE(rt_store_create_mailbox(fs, at("root"), "Other") == RS_OK);
+	REQUIRE(rs_namespace_init(fs, at("root")) == RS_OK);
+	REQUIRE(rs_namespace_create_mailbox(fs, at("root"), "Real") == RS_OK);
+	REQUIRE(rs_namespace_create_mailbox(fs, at("root"), "Other") == RS_OK);
 	/* A mailbox outside the root, linked in: looks complete through it. */
 	REQUIRE(rs_create(fs, at("away"), 0) == RS_OK);
 	put_file(at("away/cur/mail"));
@@ -57,18 +57,18 @@ static void test_namespace(void)
 	REQUIRE(rename(at("root/Other/cur"), at("othercur")) == 0);
 	REQUIRE(symlink(at("othercur"), at("root/Other/cur")) == 0);
 
-	CHECK(rt_store_exists(fs, at("root"), "Real"));
-	CHECK(!rt_store_exists(fs, at("root"), "Plain"));
-	CHECK(!rt_store_exists(fs, at("root"), "Linked"));
-	CHECK(!rt_store_exists(fs, at("root"), "Other"));
-	CHECK_EQ(rt_store_delete_mailbox(fs, at("root"), "Plain"), RS_ENOENT);
+	CHECK(rs_namespace_exists(fs, at("root"), "Real"));
+	CHECK(!rs_namespace_exists(fs, at("root"), "Plain"));
+	CHECK(!rs_namespace_exists(fs, at("root"), "Linked"));
+	CHECK(!rs_namespace_exists(fs, at("root"), "Other"));
+	CHECK_EQ(rs_namespace_delete_mailbox(fs, at("root"), "Plain"), RS_ENOENT);
 	CHECK(present(at("root/Plain/file")));
-	CHECK_EQ(rt_store_delete_mailbox(fs, at("root"), "Linked"), RS_ENOENT);
+	CHECK_EQ(rs_namespace_delete_mailbox(fs, at("root"), "Linked"), RS_ENOENT);
 	CHECK(present(at("away/cur/mail")));
-	CHECK_EQ(rt_store_delete_mailbox(fs, at("root"), "Other"), RS_ENOENT);
+	CHECK_EQ(rs_namespace_delete_mailbox(fs, at("root"), "Other"), RS_ENOENT);
 	CHECK(present(at("othercur")));
-	CHECK_EQ(rt_store_delete_mailbox(fs, at("root"), "Real"), RS_OK);
-	CHECK(!rt_store_exists(fs, at("root"), "Real"));
+	CHECK_EQ(rs_namespace_delete_mailbox(fs, at("root"), "Real"), RS_OK);
+	CHECK(!rs_namespace_exists(fs, at("root"), "Real"));
 	CHECK(!present(at("root/Real")));
 	CHECK(present(at("outside/precious")));
 	rs_fs_destroy(fs);

@@ -99,8 +99,8 @@ static void put_fetch(cm_buf *b, const model_untagged *u)
 static void put_status(cm_buf *b, const model_status_data *d)
 {
 	static const struct { unsigned bit; const char *name; } items[] = {
-		{MODEL_S_MESSAGES, "MESSAGES"}, {MODEL_S_RECENT, "RECENT"},
-		{MODEL_S_UIDNEXT, "UIDNEXT"}, {MODEL_S_UNSEEN, "UNSEEN"},
+		{MODEL_STATUS_MESSAGES, "MESSAGES"}, {MODEL_STATUS_RECENT, "RECENT"},
+		{MODEL_STATUS_UIDNEXT, "UIDNEXT"}, {MODEL_STATUS_UNSEEN, "UNSEEN"},
 	};
 	const uint32_t values[] = {d->messages, d->recent, d->uidnext, d->unseen};
 	const char *sep = "";
@@ -111,11 +111,11 @@ static void put_status(cm_buf *b, const model_status_data *d)
 			sep = " ";
 		}
 	}
-	if (d->has & MODEL_S_UIDVALIDITY) {
+	if (d->has & MODEL_STATUS_UIDVALIDITY) {
 		cm_buf_printf(b, "%sUIDVALIDITY", sep);
 		sep = " ";
 	}
-	if (d->has & MODEL_S_HIGHESTMODSEQ)
+	if (d->has & MODEL_STATUS_HIGHESTMODSEQ)
 		cm_buf_printf(b, "%sHIGHESTMODSEQ", sep);
 	cm_buf_putc(b, ')');
 }
@@ -174,14 +174,14 @@ static const char *render(const model_result *r)
 static rs_fs *fx_new(void)
 {
 	rs_fs *fs = rs_memfs_new();
-	REQUIRE(rt_store_init(fs, ROOT) == RS_OK);
-	REQUIRE(rt_store_create_mailbox(fs, ROOT, "INBOX") == RS_OK);
+	REQUIRE(rs_namespace_init(fs, ROOT) == RS_OK);
+	REQUIRE(rs_namespace_create_mailbox(fs, ROOT, "INBOX") == RS_OK);
 	return fs;
 }
 
 static const char *run(rt_session *s, model_op *op)
 {
-	rt_session_exec(s, op, &R);
+	rs_session_exec(s, op, &R);
 	model_op_free(op);
 	return render(&R);
 }
@@ -209,8 +209,8 @@ static cm_flags fl(const char *text)
 
 static rt_session *sess(rs_fs *fs, uint32_t pid)
 {
-	rt_session_options o = {.pid = pid};
-	rt_session *s = rt_session_new(fs, ROOT, &o);
+	rs_session_options o = {.pid = pid};
+	rt_session *s = rs_session_new(fs, ROOT, &o);
 	model_op op = mk(MODEL_OP_CONNECT);
 	CHECK_STR(run(s, &op), "OK");
 	return s;
@@ -361,12 +361,12 @@ static rs_mailbox *peek(rs_fs *fs, const char *name)
 	char path[RT_STORE_PATH_MAX];
 	rs_mailbox *mb = NULL;
 	rs_options o = {.pid = 999};
-	REQUIRE(rt_store_path(ROOT, name, path, sizeof(path)) == 0);
+	REQUIRE(rs_namespace_path(ROOT, name, path, sizeof(path)) == 0);
 	REQUIRE(rs_open(fs, path, &o, &mb, NULL) == RS_OK);
 	return mb;
 }
 
-static uint64_t store_hms(rs_fs *fs, const char *name)
+static uint64_t store_highestmodseq(rs_fs *fs, const char *name)
 {
 	rs_mailbox *mb = peek(fs, name);
 	uint64_t h = rs_highestmodseq(mb);
@@ -402,7 +402,7 @@ static void fill(rs_fs *fs, const char *mbox, int n)
 		CHECK(strncmp(do_append(w, mbox, id, ""), "OK [APPENDUID", 13) == 0);
 	}
 	CHECK(strstr(do_select(w, mbox, false), "OK [READ-WRITE]") != NULL);
-	rt_session_free(w);
+	rs_session_free(w);
 }
 
 /* ======================================================================
@@ -417,7 +417,7 @@ static void test_select_shape(void)
 		  SELECT_OK(0, 0, 1) TAIL(1) " | OK [READ-WRITE]");
 	uint32_t uv = (uint32_t)code_value(MODEL_CODE_UIDVALIDITY);
 	CHECK_EQ(uv, store_uidvalidity(fs, "INBOX"));
-	CHECK_STR(rt_session_selected(a), "INBOX");
+	CHECK_STR(rs_session_selected(a), "INBOX");
 
 	CHECK_STR(do_append(b, "INBOX", "m1", "\\Seen"), "OK [APPENDUID 1]");
 	CHECK_EQ(R.code.uidvalidity, uv);
@@ -439,8 +439,8 @@ static void test_select_shape(void)
 	CHECK_STR(do_select(d, "INBOX", true),
 		  SELECT_OK(3, 0, 4) "* OK [UNSEEN 2] | " TAIL(4) " | OK [READ-ONLY]");
 	/* Reselecting: no CLOSED unless CONDSTORE/QRESYNC are offered. */
-	rt_session_options o = {.pid = 14, .caps = MODEL_CAP_UIDPLUS};
-	rt_session *e = rt_session_new(fs, ROOT, &o);
+	rs_session_options o = {.pid = 14, .caps = MODEL_CAP_UIDPLUS};
+	rt_session *e = rs_session_new(fs, ROOT, &o);
 	CHECK_STR(do_select(e, "INBOX", true),
 		  SELECT_OK(3, 0, 4) "* OK [UNSEEN 2] | " TAIL(4) " | OK [READ-ONLY]");
 	CHECK_STR(do_select(e, "INBOX", true),
@@ -452,11 +452,11 @@ static void test_select_shape(void)
 	CHECK_STR(do_simple(d, MODEL_OP_NOOP), "unknown");
 	CHECK_STR(do_simple(d, MODEL_OP_CONNECT), "OK");
 	CHECK_STR(do_simple(d, MODEL_OP_NOOP), "OK");
-	rt_session_free(a);
-	rt_session_free(b);
-	rt_session_free(c);
-	rt_session_free(d);
-	rt_session_free(e);
+	rs_session_free(a);
+	rs_session_free(b);
+	rs_session_free(c);
+	rs_session_free(d);
+	rs_session_free(e);
 	rs_fs_destroy(fs);
 }
 
@@ -485,13 +485,13 @@ static void test_recent_one_claimer(void)
 	/* A later read-write SELECT finds nothing left to claim. */
 	rt_session *c = sess(fs, 14);
 	CHECK(strstr(do_select(c, "INBOX", false), "* 0 RECENT") != NULL);
-	CHECK_STR(do_status(c, "INBOX", MODEL_S_RECENT | MODEL_S_MESSAGES),
+	CHECK_STR(do_status(c, "INBOX", MODEL_STATUS_RECENT | MODEL_STATUS_MESSAGES),
 		  "* STATUS INBOX (MESSAGES 3 RECENT 0) | OK");
-	rt_session_free(a);
-	rt_session_free(b);
-	rt_session_free(c);
-	rt_session_free(ro);
-	rt_session_free(lda);
+	rs_session_free(a);
+	rs_session_free(b);
+	rs_session_free(c);
+	rs_session_free(ro);
+	rs_session_free(lda);
 	rs_fs_destroy(fs);
 }
 
@@ -506,10 +506,10 @@ static void test_expunge_numbering(void)
 		  "* 2 FETCH (FLAGS (\\Deleted)) | * 4 FETCH (FLAGS (\\Deleted)) | OK");
 	CHECK_STR(do_expunge(b, NULL), "* 4 EXPUNGE | * 2 EXPUNGE | OK");
 	CHECK_STR(do_simple(a, MODEL_OP_NOOP), "* 4 EXPUNGE | * 2 EXPUNGE | OK");
-	CHECK_EQ(rt_session_exists(a), 3);
-	CHECK_EQ(rt_session_uid_at(a, 1), 1);
-	CHECK_EQ(rt_session_uid_at(a, 2), 3);
-	CHECK_EQ(rt_session_uid_at(a, 3), 5);
+	CHECK_EQ(rs_session_exists(a), 3);
+	CHECK_EQ(rs_session_uid_at(a, 1), 1);
+	CHECK_EQ(rs_session_uid_at(a, 2), 3);
+	CHECK_EQ(rs_session_uid_at(a, 3), 5);
 	CHECK_STR(do_search(a, true), "* SEARCH 1,3,5 | OK");
 	CHECK_STR(do_search(a, false), "* SEARCH 1:3 | OK");
 	/* UID EXPUNGE only expunges \Deleted members of its set. */
@@ -517,8 +517,8 @@ static void test_expunge_numbering(void)
 	CHECK_STR(do_expunge(a, "3:5"), "* 2 EXPUNGE | OK");
 	CHECK_STR(do_simple(b, MODEL_OP_NOOP),
 		  "* 2 EXPUNGE | * 1 FETCH (FLAGS (\\Deleted)) | OK");
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -539,17 +539,17 @@ static void test_no_expunge_during_fetch(void)
 		  "* 3 FETCH (FLAGS (\\Flagged)) | OK");
 	CHECK_STR(do_search(a, false), "* SEARCH 1:4 | OK");
 	CHECK_STR(do_fetch(a, false, "2", MODEL_F_FLAGS | MODEL_F_BODY, -1, false), "OK");
-	CHECK_EQ(rt_session_exists(a), 4);
+	CHECK_EQ(rs_session_exists(a), 4);
 	CHECK_STR(do_simple(a, MODEL_OP_NOOP), "* 2 EXPUNGE | OK");
-	CHECK_EQ(rt_session_exists(a), 3);
+	CHECK_EQ(rs_session_exists(a), 3);
 	/* The UID forms may carry them, before their own data. */
 	do_store(b, true, "4", MODEL_STORE_ADD, "\\Deleted", true, -1);
 	do_expunge(b, "4");
 	CHECK_STR(do_fetch(a, true, "1:4", MODEL_F_FLAGS, -1, false),
 		  "* 3 EXPUNGE | * 1 FETCH (UID 1 FLAGS ()) | "
 		  "* 2 FETCH (UID 3 FLAGS (\\Flagged)) | OK");
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -563,19 +563,19 @@ static void test_vanished_with_qresync(void)
 	CHECK_STR(do_select(a, "INBOX", false),
 		  SELECT_OK(5, 0, 6) "* OK [UNSEEN 1] | " TAIL(6)
 		  " | * OK [HIGHESTMODSEQ] | OK [READ-WRITE]");
-	CHECK_EQ(code_value(MODEL_CODE_HIGHESTMODSEQ), store_hms(fs, "INBOX"));
+	CHECK_EQ(code_value(MODEL_CODE_HIGHESTMODSEQ), store_highestmodseq(fs, "INBOX"));
 	do_select(b, "INBOX", false);
 	do_store(b, false, "2,4", MODEL_STORE_ADD, "\\Deleted", true, -1);
 	CHECK_STR(do_expunge(b, NULL), "* 4 EXPUNGE | * 2 EXPUNGE | OK");
 	CHECK_STR(do_simple(a, MODEL_OP_NOOP), "* VANISHED 2,4 | OK");
 	/* Its own expunge: VANISHED, and the modseq after it, tagged. */
 	do_store(a, true, "5", MODEL_STORE_ADD, "\\Deleted", true, -1);
-	uint64_t before = store_hms(fs, "INBOX");
+	uint64_t before = store_highestmodseq(fs, "INBOX");
 	CHECK_STR(do_expunge(a, NULL), "* VANISHED 5 | OK [HIGHESTMODSEQ]");
 	CHECK(R.code.value > before);
-	CHECK_EQ(R.code.value, store_hms(fs, "INBOX"));
-	rt_session_free(a);
-	rt_session_free(b);
+	CHECK_EQ(R.code.value, store_highestmodseq(fs, "INBOX"));
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -618,9 +618,9 @@ static void test_store_responses(void)
 	CHECK_STR(do_store(ro, false, "1", MODEL_STORE_ADD, "\\Seen", false, -1), "NO");
 	CHECK_STR(do_expunge(ro, NULL), "NO");
 	CHECK_STR(do_copy(ro, MODEL_OP_MOVE, false, "1", "Other"), "NO");
-	rt_session_free(a);
-	rt_session_free(b);
-	rt_session_free(ro);
+	rs_session_free(a);
+	rs_session_free(b);
+	rs_session_free(ro);
 	rs_fs_destroy(fs);
 }
 
@@ -638,7 +638,7 @@ static void test_unchangedsince(void)
 	uint64_t m1b = find_ut(MODEL_UT_FETCH, 0)->fetch.modseq;
 	CHECK(m1b > m1);
 	CHECK_EQ(m1b, store_modseq(fs, "INBOX", 1));
-	CHECK_EQ(code_value(MODEL_CODE_HIGHESTMODSEQ), store_hms(fs, "INBOX"));
+	CHECK_EQ(code_value(MODEL_CODE_HIGHESTMODSEQ), store_highestmodseq(fs, "INBOX"));
 	/* Stale: MODIFIED, nothing changed. */
 	CHECK_STR(do_store(a, false, "1", MODEL_STORE_ADD, "\\Flagged", false, (int64_t)m1),
 		  "OK [MODIFIED 1]");
@@ -647,8 +647,8 @@ static void test_unchangedsince(void)
 		  "OK [MODIFIED 2]");
 	/* Another session's change makes one of two fail. */
 	do_store(b, false, "3", MODEL_STORE_ADD, "\\Draft", true, -1);
-	uint64_t hms = m1b;
-	CHECK_STR(do_store(a, false, "2:3", MODEL_STORE_ADD, "\\Answered", false, (int64_t)hms),
+	uint64_t highestmodseq = m1b;
+	CHECK_STR(do_store(a, false, "2:3", MODEL_STORE_ADD, "\\Answered", false, (int64_t)highestmodseq),
 		  "* 2 FETCH (UID 2 FLAGS (\\Answered) MODSEQ) | "
 		  "* 3 FETCH (UID 3 FLAGS (\\Draft) MODSEQ) | OK [MODIFIED 3]");
 	/* .SILENT with UNCHANGEDSINCE still reports the new modseq. */
@@ -662,8 +662,8 @@ static void test_unchangedsince(void)
 	/* The other session, CONDSTORE off, sees flags only (message 1's
 	 * change reached it before its own STORE). */
 	CHECK_STR(do_simple(b, MODEL_OP_NOOP), "* 2 FETCH (FLAGS (\\Answered)) | OK");
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -678,7 +678,7 @@ static void test_condstore_enabling(void)
 	CHECK_STR(do_fetch(a, false, "1", MODEL_F_MODSEQ, -1, false),
 		  "* 1 FETCH (MODSEQ) | * OK [HIGHESTMODSEQ] | OK");
 	CHECK_EQ(find_ut(MODEL_UT_FETCH, 0)->fetch.modseq, store_modseq(fs, "INBOX", 1));
-	CHECK_EQ(code_value(MODEL_CODE_HIGHESTMODSEQ), store_hms(fs, "INBOX"));
+	CHECK_EQ(code_value(MODEL_CODE_HIGHESTMODSEQ), store_highestmodseq(fs, "INBOX"));
 	CHECK_STR(do_fetch(a, false, "1", MODEL_F_MODSEQ, -1, false), "* 1 FETCH (MODSEQ) | OK");
 	CHECK_STR(do_enable(a, MODEL_CAP_CONDSTORE), "* ENABLED | OK");
 	/* ENABLE while selected reports it; before selecting, SELECT does. */
@@ -690,7 +690,7 @@ static void test_condstore_enabling(void)
 	/* STATUS (HIGHESTMODSEQ) enables it too. */
 	rt_session *d = sess(fs, 13);
 	do_select(d, "INBOX", false);
-	CHECK_STR(do_status(d, "INBOX", MODEL_S_HIGHESTMODSEQ | MODEL_S_UNSEEN),
+	CHECK_STR(do_status(d, "INBOX", MODEL_STATUS_HIGHESTMODSEQ | MODEL_STATUS_UNSEEN),
 		  "* STATUS INBOX (UNSEEN 2 HIGHESTMODSEQ) | * OK [HIGHESTMODSEQ] | OK");
 	/* Others' changes now carry UID and MODSEQ. */
 	do_store(b, false, "2", MODEL_STORE_ADD, "\\Seen", true, -1);
@@ -703,17 +703,17 @@ static void test_condstore_enabling(void)
 	op.condstore = true;
 	CHECK(strstr(run(e, &op), "* OK [HIGHESTMODSEQ] | OK [READ-WRITE]") != NULL);
 	/* Without the capability: BAD. */
-	rt_session_options o = {.pid = 15, .caps = MODEL_CAP_UIDPLUS | MODEL_CAP_ENABLE};
-	rt_session *f = rt_session_new(fs, ROOT, &o);
+	rs_session_options o = {.pid = 15, .caps = MODEL_CAP_UIDPLUS | MODEL_CAP_ENABLE};
+	rt_session *f = rs_session_new(fs, ROOT, &o);
 	do_select(f, "INBOX", false);
 	CHECK_STR(do_fetch(f, false, "1", MODEL_F_MODSEQ, -1, false), "BAD");
 	CHECK_STR(do_enable(f, MODEL_CAP_CONDSTORE), "* ENABLED | OK");
-	rt_session_free(a);
-	rt_session_free(b);
-	rt_session_free(c);
-	rt_session_free(d);
-	rt_session_free(e);
-	rt_session_free(f);
+	rs_session_free(a);
+	rs_session_free(b);
+	rs_session_free(c);
+	rs_session_free(d);
+	rs_session_free(e);
+	rs_session_free(f);
 	rs_fs_destroy(fs);
 }
 
@@ -721,7 +721,7 @@ static void test_changedsince_vanished(void)
 {
 	rs_fs *fs = fx_new();
 	fill(fs, "INBOX", 5);
-	uint64_t h0 = store_hms(fs, "INBOX");
+	uint64_t h0 = store_highestmodseq(fs, "INBOX");
 	rt_session *b = sess(fs, 11);
 	do_select(b, "INBOX", false);
 	do_store(b, false, "2", MODEL_STORE_ADD, "\\Flagged", true, -1);
@@ -737,14 +737,14 @@ static void test_changedsince_vanished(void)
 		  "* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ) | OK");
 	CHECK_STR(do_fetch(c, false, "1:4", MODEL_F_FLAGS, (int64_t)h0, false),
 		  "* 2 FETCH (FLAGS (\\Flagged) MODSEQ) | OK");
-	uint64_t hnow = store_hms(fs, "INBOX");
+	uint64_t hnow = store_highestmodseq(fs, "INBOX");
 	CHECK_STR(do_fetch(c, false, "1:4", MODEL_F_FLAGS, (int64_t)hnow, false), "OK");
 	/* VANISHED only with UID FETCH, CHANGEDSINCE and QRESYNC enabled. */
 	CHECK_STR(do_fetch(c, false, "1:4", MODEL_F_FLAGS, (int64_t)h0, true), "BAD");
 	CHECK_STR(do_fetch(c, true, "1:4", MODEL_F_FLAGS, -1, true), "BAD");
 	CHECK_STR(do_fetch(b, true, "1:4", MODEL_F_FLAGS, (int64_t)h0, true), "BAD");
-	rt_session_free(b);
-	rt_session_free(c);
+	rs_session_free(b);
+	rs_session_free(c);
 	rs_fs_destroy(fs);
 }
 
@@ -753,7 +753,7 @@ static void test_select_qresync(void)
 	rs_fs *fs = fx_new();
 	fill(fs, "INBOX", 5);
 	uint32_t uv = store_uidvalidity(fs, "INBOX");
-	uint64_t h0 = store_hms(fs, "INBOX");
+	uint64_t h0 = store_highestmodseq(fs, "INBOX");
 	rt_session *b = sess(fs, 11);
 	do_select(b, "INBOX", false);
 	do_store(b, false, "2", MODEL_STORE_ADD, "\\Flagged", true, -1);
@@ -774,9 +774,9 @@ static void test_select_qresync(void)
 	CHECK_STR(do_qselect(a, "INBOX", uv, h0, "1:3"), want);
 	snprintf(want, sizeof(want), "* OK [CLOSED] | %sOK [READ-WRITE]", head);
 	CHECK_STR(do_qselect(a, "INBOX", uv + 1, h0, ""), want);
-	CHECK_STR(do_qselect(a, "INBOX", uv, store_hms(fs, "INBOX"), ""), want);
-	rt_session_free(a);
-	rt_session_free(b);
+	CHECK_STR(do_qselect(a, "INBOX", uv, store_highestmodseq(fs, "INBOX"), ""), want);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -802,18 +802,18 @@ static void test_appenduid_copyuid(void)
 	/* Into itself: the sync reports the copy. */
 	CHECK_STR(do_copy(a, MODEL_OP_COPY, false, "2", "INBOX"),
 		  "* 4 EXISTS | * 1 RECENT | OK [COPYUID 2 4]");
-	CHECK_STR(do_status(a, "Archive", MODEL_S_MESSAGES | MODEL_S_UIDNEXT |
-			    MODEL_S_UIDVALIDITY | MODEL_S_UNSEEN),
+	CHECK_STR(do_status(a, "Archive", MODEL_STATUS_MESSAGES | MODEL_STATUS_UIDNEXT |
+			    MODEL_STATUS_UIDVALIDITY | MODEL_STATUS_UNSEEN),
 		  "* STATUS Archive (MESSAGES 4 UIDNEXT 5 UNSEEN 4 UIDVALIDITY) | OK");
 	CHECK_EQ(find_ut(MODEL_UT_STATUS, 0)->status.uidvalidity, auv);
-	CHECK_STR(do_status(a, "Nowhere", MODEL_S_MESSAGES), "NO");
+	CHECK_STR(do_status(a, "Nowhere", MODEL_STATUS_MESSAGES), "NO");
 	/* Content and identity survive the copy. */
 	rt_session *c = sess(fs, 11);
 	do_select(c, "Archive", true);
 	CHECK_STR(do_fetch(c, true, "2", MODEL_F_ID | MODEL_F_FLAGS, -1, false),
 		  "* 2 FETCH (UID 2 FLAGS (\\Recent) ID m3) | OK");
-	rt_session_free(a);
-	rt_session_free(c);
+	rs_session_free(a);
+	rs_session_free(c);
 	rs_fs_destroy(fs);
 }
 
@@ -843,18 +843,18 @@ static void test_move_shape(void)
 	do_select(b, "INBOX", false);
 	CHECK_STR(do_copy(b, MODEL_OP_MOVE, true, "4:5", "Archive"),
 		  "* OK [COPYUID 4:5 3:4] | * VANISHED 4:5 | OK [HIGHESTMODSEQ]");
-	CHECK_EQ(R.code.value, store_hms(fs, "INBOX"));
+	CHECK_EQ(R.code.value, store_highestmodseq(fs, "INBOX"));
 	CHECK_STR(do_simple(a, MODEL_OP_NOOP), "* 3 EXPUNGE | * 2 EXPUNGE | OK");
 	/* Without MOVE offered: BAD. */
-	rt_session_options o = {.pid = 13, .caps = MODEL_CAP_UIDPLUS};
-	rt_session *d = rt_session_new(fs, ROOT, &o);
+	rs_session_options o = {.pid = 13, .caps = MODEL_CAP_UIDPLUS};
+	rt_session *d = rs_session_new(fs, ROOT, &o);
 	do_select(d, "INBOX", false);
 	CHECK_STR(do_copy(d, MODEL_OP_MOVE, false, "1", "Archive"), "BAD");
-	rt_session_free(w);
-	rt_session_free(a);
-	rt_session_free(b);
-	rt_session_free(c);
-	rt_session_free(d);
+	rs_session_free(w);
+	rs_session_free(a);
+	rs_session_free(b);
+	rs_session_free(c);
+	rs_session_free(d);
 	rs_fs_destroy(fs);
 }
 
@@ -866,7 +866,7 @@ static void test_errors(void)
 	CHECK_STR(do_fetch(a, false, "1", MODEL_F_FLAGS, -1, false), "BAD");
 	CHECK_STR(do_search(a, false), "BAD");
 	CHECK_STR(do_select(a, "Nowhere", false), "NO");
-	CHECK(rt_session_selected(a) == NULL);
+	CHECK(rs_session_selected(a) == NULL);
 	do_select(a, "INBOX", false);
 	/* A failed SELECT leaves nothing selected (after CLOSED). */
 	CHECK_STR(do_select(a, "Nowhere", false), "* OK [CLOSED] | NO");
@@ -882,7 +882,7 @@ static void test_errors(void)
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "INBOX"), "NO");
 	CHECK_STR(do_simple(a, MODEL_OP_CHECKPOINT), "BAD");
 	CHECK_STR(do_append(a, "INBOX", "", ""), "BAD");
-	rt_session_free(a);
+	rs_session_free(a);
 	rs_fs_destroy(fs);
 }
 
@@ -902,12 +902,12 @@ static void test_missing_file_anomaly(void)
 	CHECK_STR(do_fetch(a, false, "1:2", MODEL_F_BODY, -1, false),
 		  "* 1 FETCH (BODY) | NO [SERVERBUG]");
 	CHECK(strstr(R.anomaly, "UID 2") != NULL && strstr(R.anomaly, "missing") != NULL);
-	CHECK(rt_session_alive(a));
+	CHECK(rs_session_alive(a));
 	/* COPY cannot link the file either. */
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "Archive"), "OK");
 	CHECK_STR(do_copy(a, MODEL_OP_COPY, false, "2", "Archive"), "NO [SERVERBUG]");
 	CHECK(R.anomaly[0] != '\0');
-	rt_session_free(a);
+	rs_session_free(a);
 	rs_fs_destroy(fs);
 }
 
@@ -939,7 +939,7 @@ static void test_bodies(void)
 	model_message_bytes("small", &want);
 	CHECK(want.len > 100 && want.len < 300);
 	cm_buf_free(&want);
-	rt_session_free(a);
+	rs_session_free(a);
 	rs_fs_destroy(fs);
 }
 
@@ -948,19 +948,19 @@ static void test_mailbox_lifecycle(void)
 	rs_fs *fs = fx_new();
 	rt_session *a = sess(fs, 10), *b = sess(fs, 11);
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "Odd name/x%"), "OK");
-	CHECK(rt_store_exists(fs, ROOT, "Odd name/x%"));
+	CHECK(rs_namespace_exists(fs, ROOT, "Odd name/x%"));
 	char path[RT_STORE_PATH_MAX];
-	CHECK(rt_store_path(ROOT, "Odd name/x%", path, sizeof(path)) == 0);
+	CHECK(rs_namespace_path(ROOT, "Odd name/x%", path, sizeof(path)) == 0);
 	CHECK_STR(path, ROOT "/Odd%20name%2Fx%25");
-	CHECK(rt_store_path(ROOT, ".hidden", path, sizeof(path)) == 0);
+	CHECK(rs_namespace_path(ROOT, ".hidden", path, sizeof(path)) == 0);
 	CHECK_STR(path, ROOT "/%2Ehidden");
-	CHECK(rt_store_path(ROOT, "inBox", path, sizeof(path)) == 0);
+	CHECK(rs_namespace_path(ROOT, "inBox", path, sizeof(path)) == 0);
 	CHECK_STR(path, ROOT "/INBOX");
 	/* A name deleted and created again gets a higher UIDVALIDITY. */
 	uint32_t last = 0;
 	for (int i = 0; i < 3; i++) {
 		CHECK_STR(do_name(a, MODEL_OP_CREATE, "X"), "OK");
-		CHECK_STR(do_status(a, "X", MODEL_S_UIDVALIDITY), "* STATUS X (UIDVALIDITY) | OK");
+		CHECK_STR(do_status(a, "X", MODEL_STATUS_UIDVALIDITY), "* STATUS X (UIDVALIDITY) | OK");
 		uint32_t uv = find_ut(MODEL_UT_STATUS, 0)->status.uidvalidity;
 		CHECK(uv > last);
 		last = uv;
@@ -974,18 +974,18 @@ static void test_mailbox_lifecycle(void)
 	CHECK_STR(do_name(a, MODEL_OP_DELETE, "Y"), "OK");
 	CHECK_STR(do_simple(b, MODEL_OP_NOOP), "* BYE | unknown");
 	CHECK_STR(R.anomaly, "");
-	CHECK(!rt_session_alive(b));
+	CHECK(!rs_session_alive(b));
 	CHECK_STR(do_simple(b, MODEL_OP_CONNECT), "unknown");
 	/* Its own selected mailbox: unselected. */
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "Z"), "OK");
 	do_select(a, "Z", false);
 	CHECK_STR(do_name(a, MODEL_OP_DELETE, "Z"), "OK");
-	CHECK(rt_session_selected(a) == NULL);
-	CHECK(!rt_store_exists(fs, ROOT, "Z"));
-	rt_session_kill(a);
+	CHECK(rs_session_selected(a) == NULL);
+	CHECK(!rs_namespace_exists(fs, ROOT, "Z"));
+	rs_session_kill(a);
 	CHECK_STR(do_simple(a, MODEL_OP_NOOP), "unknown");
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -1037,7 +1037,7 @@ static void other_flags(inter *h)
 
 static void victim_dies(inter *h)
 {
-	rt_session_kill(h->victim);
+	rs_session_kill(h->victim);
 }
 
 static int dead_pids(void *ctx, uint32_t pid)
@@ -1078,8 +1078,8 @@ static void test_store_race(void)
 	CHECK(find_ut(MODEL_UT_FETCH, 0)->fetch.modseq > m3);
 	h.actor = 0;
 	rs_memfs_set_hook(fs, NULL, NULL);
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -1103,8 +1103,8 @@ static void test_unchangedsince_race(void)
 		  "* 3 FETCH (UID 3 FLAGS (\\Draft) MODSEQ) | * OK [HIGHESTMODSEQ] | "
 		  "OK [MODIFIED 3]");
 	rs_memfs_set_hook(fs, NULL, NULL);
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -1122,37 +1122,37 @@ static void test_killed_mid_command(void)
 		   .fn = victim_dies, .victim = a, .kill = true, .actor = 10};
 	rs_memfs_set_hook(fs, hook, &h);
 	CHECK_STR(do_store(a, false, "1", MODEL_STORE_ADD, "\\Seen", false, -1), "unknown");
-	CHECK(!rt_session_alive(a));
+	CHECK(!rs_session_alive(a));
 	CHECK(h.calls_after < 20);
 	h.actor = 0;
 	CHECK_STR(do_store(b, false, "2", MODEL_STORE_ADD, "\\Seen", false, -1),
 		  "* 2 FETCH (FLAGS (\\Seen)) | OK");
 	h.actor = 10;
-	rt_session_free(a);
+	rs_session_free(a);
 	rs_memfs_set_hook(fs, NULL, NULL);
-	rt_session_free(b);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
 /* The HIGHESTMODSEQ a session gets never covers an expunge it has not
  * been told about (7162 3.2, QRESYNC-NO-GAP). */
-static void test_hms_with_pending_expunge(void)
+static void test_highestmodseq_with_pending_expunge(void)
 {
 	rs_fs *fs = fx_new();
 	fill(fs, "INBOX", 3);
 	rt_session *a = sess(fs, 10), *b = sess(fs, 11);
 	do_select(a, "INBOX", false);
 	do_select(b, "INBOX", false);
-	uint64_t h0 = store_hms(fs, "INBOX");
+	uint64_t h0 = store_highestmodseq(fs, "INBOX");
 	do_store(b, false, "2", MODEL_STORE_ADD, "\\Deleted", true, -1);
 	do_expunge(b, NULL);
 	CHECK_STR(do_fetch(a, false, "1", MODEL_F_MODSEQ, -1, false),
 		  "* 1 FETCH (MODSEQ) | * OK [HIGHESTMODSEQ] | OK");
 	CHECK_EQ(code_value(MODEL_CODE_HIGHESTMODSEQ), h0);
-	CHECK(h0 < store_hms(fs, "INBOX"));
+	CHECK(h0 < store_highestmodseq(fs, "INBOX"));
 	CHECK_STR(do_simple(a, MODEL_OP_NOOP), "* 2 EXPUNGE | OK");
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -1166,8 +1166,8 @@ static void test_create_lock(void)
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "L1"), "OK");
 	REQUIRE(rs_memfs_write_file(fs, ROOT "/.ratchet-create.lock", alive, 8) == 0);
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "L2"), "NO [INUSE]");
-	CHECK(!rt_store_exists(fs, ROOT, "L2"));
-	rt_session_free(a);
+	CHECK(!rs_namespace_exists(fs, ROOT, "L2"));
+	rs_session_free(a);
 	rs_fs_destroy(fs);
 }
 
@@ -1181,8 +1181,8 @@ static void test_uidvalidity_change(void)
 	CHECK_STR(do_name(b, MODEL_OP_CREATE, "Y"), "OK");
 	CHECK_STR(do_simple(a, MODEL_OP_NOOP), "* BYE | unknown");
 	CHECK_STR(R.text, "UIDVALIDITY changed");
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 	rs_fs_destroy(fs);
 }
 
@@ -1200,16 +1200,16 @@ typedef struct fuzz {
 	int cur, depth;
 	uint64_t ops, nested, byes;
 	uint64_t last_modseq;
-	uint64_t st[MODEL_ST_UNKNOWN + 1];
+	uint64_t st[MODEL_REPLY_UNKNOWN + 1];
 	unsigned mutants;
 } fuzz;
 
 static void fz_new_session(fuzz *z, int i)
 {
-	rt_session_options o = {.pid = 100 + (uint32_t)i + 10 * (uint32_t)z->ops,
+	rs_session_options o = {.pid = 100 + (uint32_t)i + 10 * (uint32_t)z->ops,
 				.mutants = z->mutants, .lock_timeout_ns = 2000000};
-	rt_session_free(z->s[i]);
-	z->s[i] = rt_session_new(z->fs, ROOT, &o);
+	rs_session_free(z->s[i]);
+	z->s[i] = rs_session_new(z->fs, ROOT, &o);
 }
 
 static uint32_t fz_below(fuzz *z, uint32_t n)
@@ -1219,8 +1219,8 @@ static uint32_t fz_below(fuzz *z, uint32_t n)
 
 static void fz_set(fuzz *z, rt_session *s, bool uid, cm_uidset *set)
 {
-	uint32_t n = (uint32_t)rt_session_exists(s);
-	uint32_t top = uid ? rt_session_uid_at(s, n) + 2 : n;
+	uint32_t n = (uint32_t)rs_session_exists(s);
+	uint32_t top = uid ? rs_session_uid_at(s, n) + 2 : n;
 	if (top == 0)
 		top = 1;
 	uint32_t a = 1 + fz_below(z, top), b = 1 + fz_below(z, top);
@@ -1240,7 +1240,7 @@ static void fz_op(fuzz *z, rt_session *s, model_op *op)
 		MODEL_OP_ENABLE, MODEL_OP_CREATE, MODEL_OP_DELETE, MODEL_OP_APPEND,
 		MODEL_OP_CONNECT};
 	model_op_init(op, kinds[fz_below(z, CM_ARRAY_LEN(kinds))]);
-	bool selected = rt_session_selected(s) != NULL;
+	bool selected = rs_session_selected(s) != NULL;
 	if (!selected && fz_below(z, 2) == 0)
 		op->kind = MODEL_OP_SELECT;
 	op->uid = fz_below(z, 2) == 0;
@@ -1274,7 +1274,7 @@ static void fz_op(fuzz *z, rt_session *s, model_op *op)
 			fz_set(z, s, true, &op->set);
 		break;
 	case MODEL_OP_STATUS:
-		op->status_items = MODEL_S_MESSAGES | MODEL_S_UIDNEXT | MODEL_S_HIGHESTMODSEQ;
+		op->status_items = MODEL_STATUS_MESSAGES | MODEL_STATUS_UIDNEXT | MODEL_STATUS_HIGHESTMODSEQ;
 		break;
 	case MODEL_OP_ENABLE:
 		op->caps = fz_below(z, 2) ? MODEL_CAP_QRESYNC : MODEL_CAP_CONDSTORE;
@@ -1366,33 +1366,33 @@ static void fz_check(rt_session *s, const model_op *op, const model_result *r,
 	/* Without faults only a vanished mailbox loses a session (its own,
 	 * or the one a COPY/MOVE/APPEND was writing into). */
 	bool lost_ok = bye || strcmp(op->mailbox, "Tmp") == 0;
-	CHECK(r->status != MODEL_ST_UNKNOWN || lost_ok);
-	if (r->status == MODEL_ST_UNKNOWN && !lost_ok) {
+	CHECK(r->status != MODEL_REPLY_UNKNOWN || lost_ok);
+	if (r->status == MODEL_REPLY_UNKNOWN && !lost_ok) {
 		cm_buf d = {0};
 		model_op_describe(&d, op);
 		fprintf(stderr, "  %s -> %s: %s\n", d.data, render(r), r->text);
 		cm_buf_free(&d);
 	}
-	if (r->status == MODEL_ST_UNKNOWN || rt_session_selected(s) == NULL)
+	if (r->status == MODEL_REPLY_UNKNOWN || rs_session_selected(s) == NULL)
 		return;
-	CHECK_EQ(n, rt_session_exists(s));
-	if (n != rt_session_exists(s)) {
+	CHECK_EQ(n, rs_session_exists(s));
+	if (n != rs_session_exists(s)) {
 		cm_buf d = {0};
 		model_op_describe(&d, op);
 		fprintf(stderr, "  %s -> %s (before %zu)\n", d.data, render(r), nbefore);
 		cm_buf_free(&d);
 	}
-	for (size_t k = 0; !uncertain && k < n && k < rt_session_exists(s); k++)
+	for (size_t k = 0; !uncertain && k < n && k < rs_session_exists(s); k++)
 		if (map[k] != 0)
-			CHECK_EQ(map[k], rt_session_uid_at(s, k + 1));
+			CHECK_EQ(map[k], rs_session_uid_at(s, k + 1));
 	for (size_t k = 1; k < n; k++) {
-		CHECK(rt_session_uid_at(s, k) < rt_session_uid_at(s, k + 1));
-		if (rt_session_uid_at(s, k) >= rt_session_uid_at(s, k + 1)) {
+		CHECK(rs_session_uid_at(s, k) < rs_session_uid_at(s, k + 1));
+		if (rs_session_uid_at(s, k) >= rs_session_uid_at(s, k + 1)) {
 			cm_buf d = {0};
 			model_op_describe(&d, op);
 			fprintf(stderr, "  at %zu: %s -> %s\n  view:", k, d.data, render(r));
 			for (size_t q = 1; q <= n; q++)
-				fprintf(stderr, " %u", rt_session_uid_at(s, q));
+				fprintf(stderr, " %u", rs_session_uid_at(s, q));
 			fprintf(stderr, "\n");
 			cm_buf_free(&d);
 			break;
@@ -1426,11 +1426,11 @@ static void fz_run_one(fuzz *z, int i)
 	model_op op;
 	model_result r;
 	uint32_t before[4096];
-	size_t nb = rt_session_exists(s);
+	size_t nb = rs_session_exists(s);
 	if (nb >= CM_ARRAY_LEN(before))
 		return;
 	for (size_t k = 0; k < nb; k++)
-		before[k] = rt_session_uid_at(s, k + 1);
+		before[k] = rs_session_uid_at(s, k + 1);
 	model_result_init(&r);
 	fz_op(z, s, &op);
 	int saved = z->cur;
@@ -1443,7 +1443,7 @@ static void fz_run_one(fuzz *z, int i)
 		fprintf(stderr, "%*s[%d] op %s\n", z->depth * 2, "", i, d.data);
 		cm_buf_free(&d);
 	}
-	rt_session_exec(s, &op, &r);
+	rs_session_exec(s, &op, &r);
 	if (fz_trace)
 		fprintf(stderr, "%*s[%d] -> %s\n", z->depth * 2, "", i, render(&r));
 	z->depth--;
@@ -1454,7 +1454,7 @@ static void fz_run_one(fuzz *z, int i)
 	for (size_t k = 0; k < r.nut; k++)
 		if (r.ut[k].kind == MODEL_UT_FETCH && (r.ut[k].fetch.has & MODEL_F_MODSEQ))
 			z->last_modseq = r.ut[k].fetch.modseq;
-	if (r.status == MODEL_ST_UNKNOWN) {
+	if (r.status == MODEL_REPLY_UNKNOWN) {
 		z->byes++;
 		fz_new_session(z, i);
 	}
@@ -1472,13 +1472,13 @@ static void fz_converge(fuzz *z)
 		model_op op = mk(MODEL_OP_NOOP);
 		model_result r;
 		model_result_init(&r);
-		rt_session_exec(s, &op, &r);
-		const char *box = rt_session_selected(s);
-		if (box != NULL && rt_store_exists(z->fs, ROOT, box)) {
+		rs_session_exec(s, &op, &r);
+		const char *box = rs_session_selected(s);
+		if (box != NULL && rs_namespace_exists(z->fs, ROOT, box)) {
 			rs_mailbox *mb = peek(z->fs, box);
-			CHECK_EQ(rt_session_exists(s), rs_count(mb));
-			for (size_t k = 0; k < rs_count(mb) && k < rt_session_exists(s); k++)
-				CHECK_EQ(rt_session_uid_at(s, k + 1), rs_msg_at(mb, k)->uid);
+			CHECK_EQ(rs_session_exists(s), rs_count(mb));
+			for (size_t k = 0; k < rs_count(mb) && k < rs_session_exists(s); k++)
+				CHECK_EQ(rs_session_uid_at(s, k + 1), rs_msg_at(mb, k)->uid);
 			rs_close(mb);
 		}
 		model_result_free(&r);
@@ -1490,7 +1490,7 @@ static void fuzz_run(uint64_t seed, unsigned mutants, int nops)
 	int failures = cm_test_failures;
 	fuzz z = {.cur = -1, .mutants = mutants};
 	z.fs = fx_new();
-	REQUIRE(rt_store_create_mailbox(z.fs, ROOT, "Work") == RS_OK);
+	REQUIRE(rs_namespace_create_mailbox(z.fs, ROOT, "Work") == RS_OK);
 	cm_rng_seed(&z.rng, seed);
 	for (int i = 0; i < FZ_SESSIONS; i++)
 		fz_new_session(&z, i);
@@ -1501,7 +1501,7 @@ static void fuzz_run(uint64_t seed, unsigned mutants, int nops)
 		fz_converge(&z);
 	rs_memfs_set_hook(z.fs, NULL, NULL);
 	for (int i = 0; i < FZ_SESSIONS; i++)
-		rt_session_free(z.s[i]);
+		rs_session_free(z.s[i]);
 	rs_fs_destroy(z.fs);
 	CHECK(z.nested > 0);
 	if (cm_test_failures != failures)
@@ -1509,8 +1509,8 @@ static void fuzz_run(uint64_t seed, unsigned mutants, int nops)
 	if (getenv("FUZZ_STATS") != NULL)
 		fprintf(stderr, "seed %" PRIu64 " mutants %u: ops %" PRIu64 " nested %" PRIu64
 			" lost %" PRIu64 " ok %" PRIu64 " no %" PRIu64 " bad %" PRIu64 "\n",
-			seed, mutants, z.ops, z.nested, z.byes, z.st[MODEL_ST_OK],
-			z.st[MODEL_ST_NO], z.st[MODEL_ST_BAD]);
+			seed, mutants, z.ops, z.nested, z.byes, z.st[MODEL_REPLY_OK],
+			z.st[MODEL_REPLY_NO], z.st[MODEL_REPLY_BAD]);
 }
 
 static void test_randomized(void)
@@ -1550,8 +1550,8 @@ static void script(rs_fs *fs, cm_buf *log)
 	for (size_t i = 0; i < R.nut; i++)
 		cm_buf_printf(log, "%" PRIu64 " %" PRIu64 "\n", R.ut[i].fetch.modseq,
 			      R.ut[i].fetch.body_hash);
-	rt_session_free(a);
-	rt_session_free(b);
+	rs_session_free(a);
+	rs_session_free(b);
 }
 
 static void test_determinism(void)
@@ -1590,7 +1590,7 @@ int main(void)
 	RUN(test_store_race);
 	RUN(test_unchangedsince_race);
 	RUN(test_killed_mid_command);
-	RUN(test_hms_with_pending_expunge);
+	RUN(test_highestmodseq_with_pending_expunge);
 	RUN(test_create_lock);
 	RUN(test_uidvalidity_change);
 	RUN(test_determinism);

@@ -29,7 +29,7 @@ typedef struct worker {
 	inst *own;
 	size_t nown, capown;
 	bool kw[COMMON];      /* last value stored on each common message */
-	uint64_t last_hms[2];
+	uint64_t last_highestmodseq[2];
 	cm_rng rng;
 	int failures;
 	cm_flags mykw;
@@ -76,8 +76,8 @@ static inst *own_pick(worker *w)
 static void check_modseq(worker *w, int b)
 {
 	uint64_t h = rs_highestmodseq(w->mb[b]);
-	WCHECK(w, h >= w->last_hms[b]); /* HIGHESTMODSEQ-MONO */
-	w->last_hms[b] = h;
+	WCHECK(w, h >= w->last_highestmodseq[b]); /* HIGHESTMODSEQ-MONO */
+	w->last_highestmodseq[b] = h;
 }
 
 static void op_deliver(worker *w, int i)

@@ -63,11 +63,11 @@ static void t_store(fixture *f)
 		CHECK_EQ(rs_msg_find(mb, u)->modseq, m1); /* one modseq per command */
 	}
 	/* A STORE that changes nothing bumps nothing. */
-	uint64_t hms = rs_highestmodseq(mb);
+	uint64_t highestmodseq = rs_highestmodseq(mb);
 	REQUIRE(rs_store(mb, &all, RS_STORE_ADD, CM_FLAG_SEEN, -1, &res) == RS_OK);
 	CHECK_EQ(res.modseq, 0);
 	CHECK_EQ(cm_uidset_count(&res.changed), 0);
-	CHECK_EQ(rs_highestmodseq(mb), hms);
+	CHECK_EQ(rs_highestmodseq(mb), highestmodseq);
 
 	REQUIRE(rs_store(mb, &two, RS_STORE_ADD, junk | CM_FLAG_FLAGGED, -1, &res) == RS_OK);
 	uint64_t m2 = res.modseq;
@@ -95,9 +95,9 @@ static void t_store(fixture *f)
 	CHECK_EQ(cm_uidset_count(&res.modified), 4);
 	CHECK_EQ(res.modseq, 0);
 	/* UIDs that do not exist affect nothing (UID-NONEXISTENT-IGNORED). */
-	hms = rs_highestmodseq(mb);
+	highestmodseq = rs_highestmodseq(mb);
 	REQUIRE(rs_store(mb, &none, RS_STORE_ADD, CM_FLAG_FLAGGED, -1, &res) == RS_OK);
-	CHECK_EQ(rs_highestmodseq(mb), hms);
+	CHECK_EQ(rs_highestmodseq(mb), highestmodseq);
 
 	/* Another handle sees exactly the same state (lock-free read). */
 	rs_mailbox *r = fixture_open(f, "INBOX", &(rs_options){.pid = 4242});

@@ -22,7 +22,7 @@
 #define LOCK_TIMEOUT_NS (30ull * 1000000000u)
 #define LOCK_STALE_NS (300ull * 1000000000u)
 
-void rt_store_canon(const char *name, char out[MODEL_NAME_MAX])
+void rs_namespace_canon(const char *name, char out[MODEL_NAME_MAX])
 {
 	if (strcasecmp(name, "INBOX") == 0)
 		name = "INBOX";
@@ -37,13 +37,13 @@ static bool plain_byte(unsigned char c, bool first)
 	       (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-int rt_store_path(const char *root, const char *name, char *out, size_t outlen)
+int rs_namespace_path(const char *root, const char *name, char *out, size_t outlen)
 {
 	char canon[MODEL_NAME_MAX];
 	size_t len = strlen(name);
 	if (len == 0 || len >= MODEL_NAME_MAX)
 		return -1;
-	rt_store_canon(name, canon);
+	rs_namespace_canon(name, canon);
 	int w = snprintf(out, outlen, "%s/", root);
 	if (w < 0 || (size_t)w >= outlen)
 		return -1;
@@ -61,10 +61,10 @@ int rt_store_path(const char *root, const char *name, char *out, size_t outlen)
 	return 0;
 }
 
-char *rt_store_mailbox_path(const char *root, const char *name)
+char *rs_namespace_mailbox_path(const char *root, const char *name)
 {
 	char path[RT_STORE_PATH_MAX];
-	return rt_store_path(root, name, path, sizeof(path)) < 0 ? NULL
+	return rs_namespace_path(root, name, path, sizeof(path)) < 0 ? NULL
 							       : cm_xstrdup(path);
 }
 
@@ -90,7 +90,7 @@ static int parent_fsync(rs_fs *fs, const char *path)
 	return r;
 }
 
-rs_err rt_store_init(rs_fs *fs, const char *root)
+rs_err rs_namespace_init(rs_fs *fs, const char *root)
 {
 	rs_fs_stat st;
 	if (fs->ops->stat(fs, root, &st) == 0)
@@ -107,7 +107,7 @@ static bool real_dir(rs_fs *fs, const char *path, rs_fs_stat *st)
 	return fs->ops->stat(fs, path, st) == 0 && st->is_dir && !st->is_link;
 }
 
-bool ss_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r)
+bool session_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r)
 {
 	static const char *const triple[] = {"tmp", "new", "cur"};
 	char sub[RT_STORE_PATH_MAX];
@@ -122,12 +122,12 @@ bool ss_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r)
 	return true;
 }
 
-bool rt_store_exists(rs_fs *fs, const char *root, const char *name)
+bool rs_namespace_exists(rs_fs *fs, const char *root, const char *name)
 {
 	char path[RT_STORE_PATH_MAX];
 	rs_fs_stat st;
-	return rt_store_path(root, name, path, sizeof(path)) == 0 &&
-	       ss_root_is_mailbox(fs, path, &st);
+	return rs_namespace_path(root, name, path, sizeof(path)) == 0 &&
+	       session_root_is_mailbox(fs, path, &st);
 }
 
 /* ---- small whole-file helpers ---- */
@@ -321,11 +321,11 @@ static rs_err create_locked(rs_fs *fs, const char *root, const char *path,
 	return fs->ops->fsync_dir(fs, root) < 0 ? RS_EUNKNOWN : RS_OK;
 }
 
-rs_err ss_root_create(rs_fs *fs, const char *root, const char *name, uint32_t pid)
+rs_err session_root_create(rs_fs *fs, const char *root, const char *name, uint32_t pid)
 {
 	char path[RT_STORE_PATH_MAX];
 	rs_fs_stat st;
-	if (rt_store_path(root, name, path, sizeof(path)) < 0)
+	if (rs_namespace_path(root, name, path, sizeof(path)) < 0)
 		return RS_EINVAL;
 	if (fs->ops->stat(fs, path, &st) == 0)
 		return RS_EEXIST;
@@ -341,14 +341,14 @@ rs_err ss_root_create(rs_fs *fs, const char *root, const char *name, uint32_t pi
 /* Renamed aside first, so that sessions see the name vanish at once
  * rather than a mailbox losing its files one by one (which a reader
  * could not tell from a store anomaly). */
-rs_err ss_root_delete(rs_fs *fs, const char *root, const char *name, uint32_t pid)
+rs_err session_root_delete(rs_fs *fs, const char *root, const char *name, uint32_t pid)
 {
 	char path[RT_STORE_PATH_MAX], trash[RT_STORE_PATH_MAX];
 	rs_fs_stat st;
-	if (rt_store_path(root, name, path, sizeof(path)) < 0)
+	if (rs_namespace_path(root, name, path, sizeof(path)) < 0)
 		return RS_EINVAL;
 	/* The one predicate LIST uses: what is not listed is not deleted. */
-	if (!ss_root_is_mailbox(fs, path, &st))
+	if (!session_root_is_mailbox(fs, path, &st))
 		return RS_ENOENT;
 	side_name(fs, root, "deleted", pid, trash, sizeof(trash));
 	int r = fs->ops->rename(fs, path, trash);
@@ -362,12 +362,12 @@ rs_err ss_root_delete(rs_fs *fs, const char *root, const char *name, uint32_t pi
 
 /* The harness itself (set-up, tools): pid 0, a lock owner nobody can ask
  * about, so only its age would make it stale. */
-rs_err rt_store_create_mailbox(rs_fs *fs, const char *root, const char *name)
+rs_err rs_namespace_create_mailbox(rs_fs *fs, const char *root, const char *name)
 {
-	return ss_root_create(fs, root, name, 0);
+	return session_root_create(fs, root, name, 0);
 }
 
-rs_err rt_store_delete_mailbox(rs_fs *fs, const char *root, const char *name)
+rs_err rs_namespace_delete_mailbox(rs_fs *fs, const char *root, const char *name)
 {
-	return ss_root_delete(fs, root, name, 0);
+	return session_root_delete(fs, root, name, 0);
 }
