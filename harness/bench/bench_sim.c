@@ -71,8 +71,8 @@ static uint64_t replay_history(FILE *f, bool check)
 		model_checker *c = check ? model_checker_new(&co) : NULL;
 		model_event ev;
 		model_event_init(&ev);
-		int got;
-		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == 1) {
+		model_history_got got;
+		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == MODEL_HISTORY_EVENT) {
 			n++;
 			if (c != NULL)
 				model_checker_feed(c, &ev);
@@ -83,7 +83,7 @@ static uint64_t replay_history(FILE *f, bool check)
 			model_checker_free(c);
 		}
 		model_history_reader_free(rd);
-		if (got != 2)
+		if (got != MODEL_HISTORY_NEXT_RUN)
 			break;
 	}
 	return n;

@@ -46,12 +46,13 @@ int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
 		rt_salvage_now.segment = segment;
 		model_event ev;
 		model_event_init(&ev);
-		int got;
-		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == 1)
+		model_history_got got;
+		while ((got = model_history_read(rd, &ev, err, sizeof(err))) ==
+		       MODEL_HISTORY_EVENT)
 			model_checker_feed(c, &ev);
 		model_event_free(&ev);
-		bool next_segment = got == 2;
-		if (got < 0) {
+		bool next_segment = got == MODEL_HISTORY_NEXT_RUN;
+		if (got == MODEL_HISTORY_ERROR) {
 			cm_error("check: %s: %s", file, err);
 			rc = CM_EXIT_USAGE;
 		}

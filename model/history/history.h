@@ -37,9 +37,22 @@ int model_history_writer_finish(model_history_writer *w); /* flushes, frees */
 typedef struct model_history_reader model_history_reader;
 model_history_reader *model_history_reader_new(FILE *in, model_history_header *h_r,
 					       char *err, size_t errlen);
-/* 1 = event read, 0 = end, -1 = error (err filled: "line N: ..."). */
-int model_history_read(model_history_reader *r, model_event *ev, char *err,
-		       size_t errlen);
+/* What model_history_read gives back. */
+typedef enum model_history_got {
+	/* Input that is not a history: err filled ("line N: ..."); every
+	 * later call says so again. */
+	MODEL_HISTORY_ERROR = -1,
+	MODEL_HISTORY_END = 0,       /* end of the file */
+	MODEL_HISTORY_EVENT = 1,     /* *ev holds the next event */
+	/* This run ended at the header of another (a file may hold several
+	 * runs): model_history_reader_new on the same FILE reads it. */
+	MODEL_HISTORY_NEXT_RUN = 2,
+} model_history_got;
+
+/* The next event into ev (whose buffers are reused). Except with
+ * MODEL_HISTORY_EVENT, ev is left empty (freed and initialised). */
+model_history_got model_history_read(model_history_reader *r, model_event *ev, char *err,
+				     size_t errlen);
 void model_history_reader_free(model_history_reader *r);
 
 #endif

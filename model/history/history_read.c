@@ -6,6 +6,7 @@
  * unique ids, strictly increasing times) hold for every event returned. */
 #include "history_json.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -434,7 +435,7 @@ static int event_from_json(model_history_reader *r, const json_t *root,
 			f.v[id] = v;
 	}
 	if (f.v[E_HEADER] != NULL)
-		return 2; /* the next run begins */
+		return MODEL_HISTORY_NEXT_RUN;
 	if (event_head(r, &f, ev, e) < 0)
 		return -1;
 	int rc = ev->type == MODEL_EV_INVOKE ? event_invoke(r, &f, ev, e)
@@ -462,29 +463,30 @@ static void event_reset(model_event *ev)
 	ev->t_ns = 0;
 }
 
-/* Beyond model.h's 1/0/-1: 2 = this run ended at the header of another;
- * model_history_reader_new on the same FILE reads that run. */
-int model_history_read(model_history_reader *r, model_event *ev, char *err,
-		       size_t errlen)
+model_history_got model_history_read(model_history_reader *r, model_event *ev, char *err,
+				     size_t errlen)
 {
 	hj_err e = {{0}};
 	size_t len;
-	int rc = r->failed ? -1 : r->ended ? 2 : next_line(r, &len, &e);
+	int rc = r->failed ? MODEL_HISTORY_ERROR
+		 : r->ended ? MODEL_HISTORY_NEXT_RUN : next_line(r, &len, &e);
 	if (rc == 1) {
 		json_t *root = parse_line(r, len, &e);
 		event_reset(ev);
 		rc = root != NULL ? event_from_json(r, root, ev, &e) : -1;
 		json_decref(root);
 		if (rc == 0)
-			return 1;
-		if (rc == 2)
+			return MODEL_HISTORY_EVENT;
+		if (rc == MODEL_HISTORY_NEXT_RUN)
 			stash_header(r, len);
 	}
 	/* Nothing to hand out: leave ev freed, so a caller that stops here
 	 * without model_event_free does not leak. */
 	model_event_free(ev);
 	model_event_init(ev);
-	return rc >= 0 ? rc : reader_fail(r, &e, err, errlen);
+	assert(rc >= MODEL_HISTORY_ERROR && rc <= MODEL_HISTORY_NEXT_RUN);
+	return rc >= 0 ? (model_history_got)rc
+		       : (model_history_got)reader_fail(r, &e, err, errlen);
 }
 
 model_history_reader *model_history_reader_new(FILE *in, model_history_header *h_r,

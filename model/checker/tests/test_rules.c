@@ -143,20 +143,20 @@ static int check_file(const char *path, model_inv want, outcome *o, char *err,
 	model_checker *c = model_checker_new(&co);
 	model_event ev;
 	model_event_init(&ev);
-	int got;
-	while ((got = model_history_read(rd, &ev, err, errlen)) == 1)
+	model_history_got got;
+	while ((got = model_history_read(rd, &ev, err, errlen)) == MODEL_HISTORY_EVENT)
 		model_checker_feed(c, &ev);
 	model_event_free(&ev);
-	if (got == 2)
+	if (got == MODEL_HISTORY_NEXT_RUN)
 		snprintf(err, errlen, "more than one run in the file");
-	if (got == 0) {
+	if (got == MODEL_HISTORY_END) {
 		model_checker_finish(c);
 		describe(c, want, o);
 	}
 	model_checker_free(c);
 	model_history_reader_free(rd);
 	fclose(in);
-	return got == 0 ? 0 : -1;
+	return got == MODEL_HISTORY_END ? 0 : -1;
 }
 
 /* ---- file names ---- */
