@@ -8,20 +8,20 @@ from conftest import run
 
 # The families (docs/invariants.md sections) a mutant must show up in.
 EXPECTED = {
-    # seed 004: MOVE by rename() loses or duplicates messages, and lock-free
+    # design.md#copy-move: MOVE by rename() loses or duplicates messages, and lock-free
     # readers find files gone from under the log (STORE-LOCK-FREE-READ)
     "move-rename": {"G", "H"},
-    # seed 000: a UID chosen without the lock is given twice
+    # design.md#delivery: a UID chosen without the lock is given twice
     "deliver-nolock": {"A", "G"},
-    # seed 003: UNCHANGEDSINCE checked against state read before the lock
+    # design.md#modseq: UNCHANGEDSINCE checked against state read before the lock
     "unchangedsince-stale": {"E"},
-    # seed 003: a rebuild that restarts modseqs
+    # design.md#modseq: a rebuild that restarts modseqs
     "modseq-reset": {"D", "H"},
-    # seed 002: flags replicated as final states lose concurrent updates
+    # design.md#flags: flags replicated as final states lose concurrent updates
     "flags-last-writer": {"C"},
-    # seed 004: a COPY visible before its UIDs are assigned
+    # design.md#copy-move: a COPY visible before its UIDs are assigned
     "copy-visible-early": {"G", "H"},
-    # seed 000: a delivery acknowledged before new/ is fsynced; a crash
+    # design.md#delivery: a delivery acknowledged before new/ is fsynced; a crash
     # takes the message, so a later fresh read lacks an acknowledged add
     # (ADD-NO-LOSS, G)
     "deliver-unsynced": {"G"},

@@ -6,7 +6,7 @@
  * the root, reads a counter, stores max(counter + 1, now) durably and only
  * then creates the mailbox with that value: creations are ordered, and so
  * are their UIDVALIDITY values. The lock is the store's design in small
- * (seed 000): link() of a complete file, broken once per instance through
+ * (docs/design.md#delivery): link() of a complete file, broken once per instance through
  * an O_EXCL marker when its pid is dead. */
 #include "session_private.h"
 
