@@ -63,6 +63,7 @@ int rt_cmd_bench(int argc, char **argv)
 	int rc = rt_bench_store(&b);
 	rc |= rt_bench_sim(&b);
 	rc |= rt_bench_client(&b);
+	rc |= rt_bench_fuzz(&b);
 	rc |= rt_bench_wire(&b);
 	if (json) {
 		json_t *results = json_array();

@@ -36,6 +36,11 @@ int rt_bench_store(rt_bench *b);
 int rt_bench_sim(rt_bench *b);
 int rt_bench_wire(rt_bench *b);
 int rt_bench_client(rt_bench *b);
+int rt_bench_fuzz(rt_bench *b);
+
+/* The path of this program (sibling NULL) or of a file beside it, e.g.
+ * "ratchet-imapd" in the same build folder. */
+void rt_bench_self_path(char *out, size_t len, const char *sibling);
 /* `ratchet bench` (argv[0] is "bench"). */
 int rt_cmd_bench(int argc, char **argv);
 

@@ -51,23 +51,12 @@ static double child_cpu_seconds(void)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-static void self_path(char *out, size_t len, const char *sibling)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	if (sibling == NULL)
-		snprintf(out, len, "%s", exe);
-	else
-		snprintf(out, len, "%s/%s", dirname(exe), sibling);
-}
-
 /* Runs ratchet run against url; adds wire.<name>.ops and .harness_cpu.
  * 0, or -1 after an error line. */
 static int wire_run(rt_bench *b, const char *name, const char *url, const char *scratch)
 {
 	char self[PATH_MAX], report[PATH_MAX + 80], secs[16];
-	self_path(self, sizeof(self), NULL);
+	rt_bench_self_path(self, sizeof(self), NULL);
 	snprintf(report, sizeof(report), "%s/%s.json", scratch, name);
 	snprintf(secs, sizeof(secs), "%d", b->quick ? 2 : 20);
 	char *argv[] = {self, "run", "--quiet", "--target", (char *)url, "--clients",
@@ -122,7 +111,7 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
 {
 	char bin[PATH_MAX], root[PATH_MAX + 8];
-	self_path(bin, sizeof(bin), "ratchet-imapd");
+	rt_bench_self_path(bin, sizeof(bin), "ratchet-imapd");
 	snprintf(root, sizeof(root), "%s/root", scratch);
 	int fds[2];
 	if (access(bin, X_OK) != 0 || pipe(fds) != 0) {
@@ -201,4 +190,15 @@ int rt_bench_wire(rt_bench *b)
 		rc |= wire_run(b, "dovecot", b->dovecot, scratch);
 	rm_rf(scratch);
 	return rc;
+}
+
+void rt_bench_self_path(char *out, size_t len, const char *sibling)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (sibling == NULL)
+		snprintf(out, len, "%s", exe);
+	else
+		snprintf(out, len, "%s/%s", dirname(exe), sibling);
 }

@@ -1,0 +1,148 @@
+/* Executions per second of every fuzz target:
+ *   fuzz.<t>.execs       fuzz_<t>_replay beside ratchet (every build has
+ *                        them) running the committed corpus
+ *                        fuzz/corpus/<t>/ round-robin;
+ *   fuzz.<t>.execs.asan  with $RATCHET_BENCH_FUZZ_BUILD naming a libFuzzer
+ *                        build (preset fuzz: ASan + UBSan + coverage), its
+ *                        fuzz_<t> fuzzing a copy of the corpus through
+ *                        fuzz/run.sh: what a fuzzing run gets.
+ * A target whose program or corpus is missing is skipped, and said so. */
+#include "bench.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef RATCHET_SOURCE_DIR
+#define RATCHET_SOURCE_DIR "."
+#endif
+
+/* Runs argv with stdout into out (at most outlen - 1 bytes kept).
+ * Returns the exit status, or -1 if it could not run. */
+static int run_capture(char *const argv[], char *out, size_t outlen)
+{
+	int fd[2];
+	if (pipe(fd) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(fd[1], STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(fd[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(fd[0], out + len, outlen - 1 - len)) > 0 && len + (size_t)n < outlen - 1)
+		len += (size_t)n;
+	if (n > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fd[0]);
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* fuzz.<t>.execs.asan through fuzz/run.sh (one way to run libFuzzer with
+ * a target's options), read from the log it leaves. 0, or -1 after an
+ * error line. */
+static int bench_libfuzzer(rt_bench *b, const char *t)
+{
+	const char *build = getenv("RATCHET_BENCH_FUZZ_BUILD");
+	char name[96], bin[PATH_MAX + 64], work[] = "/tmp/ratchet-bench-fuzz.XXXXXX";
+	snprintf(name, sizeof(name), "fuzz.%s.execs.asan", t);
+	snprintf(bin, sizeof(bin), "%s/fuzz_%s", build ? build : "", t);
+	if (build == NULL || !rt_bench_wanted(b, name) || access(bin, X_OK) != 0)
+		return 0;
+	if (mkdtemp(work) == NULL)
+		return cm_error("bench: %s: mkdtemp: %s", name, strerror(errno)), -1;
+	char script[PATH_MAX], secs[16], out[256], log[PATH_MAX + 128];
+	snprintf(script, sizeof(script), "%s/fuzz/run.sh", RATCHET_SOURCE_DIR);
+	snprintf(secs, sizeof(secs), "%d", b->quick ? 2 : 10);
+	setenv("RATCHET_FUZZ_BUILD", build, 1);
+	setenv("RATCHET_FUZZ_WORK", work, 1);
+	char *argv[] = {"/bin/sh", script, (char *)t, secs, NULL};
+	int rc = run_capture(argv, out, sizeof(out));
+	snprintf(log, sizeof(log), "%s/%s/fuzz.log", work, t);
+	double rate = -1;
+	FILE *f = fopen(log, "r");
+	char line[512];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "stat::average_exec_per_sec:", 27) == 0)
+			rate = strtod(line + 27, NULL);
+	if (f != NULL)
+		fclose(f);
+	char *rm[] = {"/bin/rm", "-rf", work, NULL};
+	run_capture(rm, out, sizeof(out));
+	if (rc != 0 || rate < 0)
+		return cm_error("bench: %s: fuzz/run.sh exited %d", name, rc), -1;
+	rt_bench_add(b, name, "exec/s", rate);
+	return 0;
+}
+
+/* One target: fuzz_<t>_replay --bench SECONDS <corpus>. 0, or -1 after
+ * an error line. */
+static int bench_target(rt_bench *b, const char *bin, const char *t)
+{
+	char name[96], corpus[PATH_MAX], secs[16], out[512];
+	snprintf(name, sizeof(name), "fuzz.%s.execs", t);
+	if (!rt_bench_wanted(b, name))
+		return 0;
+	snprintf(corpus, sizeof(corpus), "%s/fuzz/corpus/%s", RATCHET_SOURCE_DIR, t);
+	struct stat st;
+	if (stat(corpus, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ratchet: bench: %s skipped: no corpus %s\n", name, corpus);
+		return 0;
+	}
+	snprintf(secs, sizeof(secs), "%.1f", b->quick ? 0.2 : 3.0);
+	char *argv[] = {(char *)bin, "--bench", secs, corpus, NULL};
+	int rc = run_capture(argv, out, sizeof(out));
+	const char *v = strstr(out, "\"exec_per_sec\": ");
+	if (rc != 0 || v == NULL) {
+		cm_error("bench: %s: %s exited %d", name, bin, rc);
+		return -1;
+	}
+	rt_bench_add(b, name, "exec/s", strtod(v + strlen("\"exec_per_sec\": "), NULL));
+	return bench_libfuzzer(b, t);
+}
+
+int rt_bench_fuzz(rt_bench *b)
+{
+	/* --only fuzz, --only fuzz.ops, --only f: anything naming fuzz.*. */
+	size_t k = b->only != NULL ? CM_MIN(strlen(b->only), 5) : 0;
+	if (strncmp(b->only != NULL ? b->only : "", "fuzz.", k) != 0)
+		return 0;
+	char dir[PATH_MAX];
+	rt_bench_self_path(dir, sizeof(dir), ".");
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, NULL, alphasort), rc = 0, found = 0;
+	for (int i = 0; i < n; i++) {
+		const char *f = list[i]->d_name;
+		size_t len = strlen(f);
+		if (strncmp(f, "fuzz_", 5) == 0 && len > 12 && len < 60 &&
+		    strcmp(f + len - 7, "_replay") == 0) {
+			char t[64], bin[PATH_MAX + 64];
+			snprintf(t, sizeof(t), "%.*s", (int)(len - 12), f + 5);
+			snprintf(bin, sizeof(bin), "%s/%s", dir, f);
+			rc |= bench_target(b, bin, t);
+			found++;
+		}
+		free(list[i]);
+	}
+	free(list);
+	if (found == 0)
+		fprintf(stderr, "ratchet: bench: fuzz.* skipped: no fuzz_*_replay beside ratchet\n");
+	return rc;
+}
