@@ -18,10 +18,7 @@ void cm_uidset_free(cm_uidset *s)
 
 static void uidset_insert_at(cm_uidset *s, size_t pos, uint32_t lo, uint32_t hi)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 4;
-		s->r = cm_xrealloc(s->r, s->cap * sizeof(*s->r));
-	}
+	CM_GROW(s->r, s->cap, s->n + 1);
 	memmove(&s->r[pos + 1], &s->r[pos], (s->n - pos) * sizeof(*s->r));
 	s->r[pos].lo = lo;
 	s->r[pos].hi = hi;
@@ -151,10 +148,7 @@ bool cm_uidset_equal(const cm_uidset *a, const cm_uidset *b)
 
 void cm_uidset_copy(cm_uidset *dst, const cm_uidset *src)
 {
-	if (dst->cap < src->n) {
-		dst->cap = src->n;
-		dst->r = cm_xrealloc(dst->r, dst->cap * sizeof(*dst->r));
-	}
+	CM_GROW(dst->r, dst->cap, src->n);
 	if (src->n > 0)
 		memcpy(dst->r, src->r, src->n * sizeof(*src->r));
 	dst->n = src->n;

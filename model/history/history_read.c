@@ -29,7 +29,7 @@ typedef struct pend_table {
 	pending *pool;
 	size_t npool, cappool;
 	uint32_t *freel;       /* free pool indices */
-	size_t nfree;
+	size_t nfree, capfreel;
 	uint32_t *slot;        /* pool index + 1; 0 = empty */
 	size_t nslot;          /* a power of two, at least twice count */
 	size_t count;
@@ -76,13 +76,9 @@ static uint32_t pend_alloc(pend_table *t)
 {
 	if (t->nfree > 0)
 		return t->freel[--t->nfree];
-	if (t->npool == t->cappool) {
-		if (t->cappool >= UINT32_MAX / 2)
-			cm_panic("history reader: too many ops in flight");
-		t->cappool = t->cappool ? t->cappool * 2 : 64;
-		t->pool = cm_xrealloc(t->pool, t->cappool * sizeof(*t->pool));
-		t->freel = cm_xrealloc(t->freel, t->cappool * sizeof(*t->freel));
-	}
+	if (t->npool > UINT32_MAX / 2)
+		cm_panic("history reader: too many ops in flight");
+	CM_GROW(t->pool, t->cappool, t->npool + 1);
 	model_op_init(&t->pool[t->npool].op, MODEL_OP_NONE);
 	return (uint32_t)t->npool++;
 }
@@ -104,6 +100,7 @@ static void pend_add(pend_table *t, uint64_t id, uint32_t client, const model_op
 static void pend_del(pend_table *t, const pending *p)
 {
 	size_t mask = t->nslot - 1, i = pend_slot(t, p->id);
+	CM_GROW(t->freel, t->capfreel, t->nfree + 1);
 	t->freel[t->nfree++] = t->slot[i] - 1;
 	/* Pull later members of the cluster into the hole. */
 	for (size_t j = (i + 1) & mask; t->slot[j] != 0; j = (j + 1) & mask) {

@@ -54,10 +54,7 @@ void model_result_free(model_result *r)
 
 model_untagged *model_result_add(model_result *r, model_ut_kind kind)
 {
-	if (r->nut == r->caput) {
-		r->caput = r->caput ? r->caput * 2 : 8;
-		r->ut = cm_xrealloc(r->ut, r->caput * sizeof(*r->ut));
-	}
+	CM_GROW(r->ut, r->caput, r->nut + 1);
 	model_untagged *u = &r->ut[r->nut++];
 	memset(u, 0, sizeof(*u));
 	u->kind = kind;
