@@ -98,7 +98,7 @@ typedef struct rt_report {
 	double seconds;
 	model_violation *v;
 	uint32_t *v_run;
-	size_t nv, capv;
+	size_t nv, capv, capv_run;
 	uint64_t violations[MODEL_INV_COUNT];
 	uint64_t errors, warnings;
 	uint64_t adds_checked;

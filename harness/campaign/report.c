@@ -19,18 +19,15 @@ void rt_report_free(rt_report *r)
 	free(r->v_run);
 	r->v = NULL;
 	r->v_run = NULL;
-	r->nv = r->capv = 0;
+	r->nv = r->capv = r->capv_run = 0;
 }
 
 static void add_violations(rt_report *r, uint32_t run, const model_violation *v,
 			   size_t n)
 {
 	for (size_t i = 0; i < n && r->nv < 1000; i++) {
-		if (r->nv == r->capv) {
-			r->capv = r->capv ? r->capv * 2 : 32;
-			r->v = cm_xrealloc(r->v, r->capv * sizeof(*r->v));
-			r->v_run = cm_xrealloc(r->v_run, r->capv * sizeof(*r->v_run));
-		}
+		CM_GROW(r->v, r->capv, r->nv + 1);
+		CM_GROW(r->v_run, r->capv_run, r->nv + 1);
 		r->v[r->nv] = v[i];
 		r->v_run[r->nv] = run;
 		r->nv++;

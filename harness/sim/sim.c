@@ -68,12 +68,9 @@ static uint32_t new_pid(sim *s)
 	uint32_t pid = s->next_pid++;
 	size_t idx = pid - PID_BASE;
 	if (idx >= s->npids) {
-		size_t n = s->npids ? s->npids * 2 : 64;
-		while (n <= idx)
-			n *= 2;
-		s->dead_pids = cm_xrealloc(s->dead_pids, n);
-		memset(s->dead_pids + s->npids, 0, n - s->npids);
-		s->npids = n;
+		size_t old = s->npids;
+		CM_GROW(s->dead_pids, s->npids, idx + 1);
+		memset(s->dead_pids + old, 0, (s->npids - old) * sizeof(*s->dead_pids));
 	}
 	return pid;
 }

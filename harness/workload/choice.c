@@ -9,10 +9,7 @@
 
 static void tape_push(rt_choice *c, uint64_t v)
 {
-	if (c->ntape == c->captape) {
-		c->captape = c->captape ? c->captape * 2 : 1024;
-		c->tape = cm_xrealloc(c->tape, c->captape * sizeof(*c->tape));
-	}
+	CM_GROW(c->tape, c->captape, c->ntape + 1);
 	c->tape[c->ntape++] = v;
 }
 

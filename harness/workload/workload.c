@@ -47,10 +47,7 @@ void rt_view_free(rt_view *v)
 
 static void view_resize(rt_view *v, size_t n)
 {
-	if (n > v->cap) {
-		v->cap = n < 32 ? 32 : n * 2;
-		v->e = cm_xrealloc(v->e, v->cap * sizeof(*v->e));
-	}
+	CM_GROW(v->e, v->cap, n);
 	for (size_t i = v->n; i < n; i++)
 		memset(&v->e[i], 0, sizeof(v->e[i]));
 	v->n = n;
