@@ -320,10 +320,7 @@ bool rt_wire_client_usable(const rt_wire_client *cl)
 
 void rt_wire_client_push(rt_wire_client *cl, const model_op *op)
 {
-	if (cl->nqueue == cl->capqueue) {
-		cl->capqueue = cl->capqueue ? cl->capqueue * 2 : 16;
-		cl->queue = cm_xrealloc(cl->queue, cl->capqueue * sizeof(*cl->queue));
-	}
+	CM_GROW(cl->queue, cl->capqueue, cl->nqueue + 1);
 	cl->queue[cl->nqueue++] = *op;
 }
 

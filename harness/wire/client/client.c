@@ -43,11 +43,7 @@ static void on_response(void *ctx, imapc_conn *c, const imapc_response *r,
 	}
 	if (res == NULL)
 		return;
-	if (res->n_untagged == res->cap_untagged) {
-		res->cap_untagged = res->cap_untagged ? res->cap_untagged * 2 : 16;
-		res->untagged = cm_xrealloc(res->untagged,
-					    res->cap_untagged * sizeof(*res->untagged));
-	}
+	CM_GROW(res->untagged, res->cap_untagged, res->n_untagged + 1);
 	res->untagged[res->n_untagged++] = imapc_response_dup(r);
 }
 

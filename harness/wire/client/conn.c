@@ -50,7 +50,7 @@ struct imapc_conn {
 	size_t n_cmds, cap_cmds;
 	imapc_inflight *snap;
 	char (*snap_tags)[TAG_MAX];
-	size_t cap_snap;
+	size_t cap_snap, cap_snap_tags;
 	imapc_wire wire;
 	/* what the server told us */
 	cm_buf capbuf;
@@ -137,10 +137,7 @@ static void set_caps(imapc_conn *c, const imapc_caps *caps)
 		cm_buf_append(&c->capbuf, caps->names[i].p, caps->names[i].len);
 		cm_buf_putc(&c->capbuf, '\0');
 	}
-	if (c->cap_capv < caps->n) {
-		c->cap_capv = caps->n;
-		c->capv = cm_xrealloc(c->capv, c->cap_capv * sizeof(*c->capv));
-	}
+	CM_GROW(c->capv, c->cap_capv, caps->n);
 	/* Views are taken only now that capbuf no longer moves. */
 	size_t off = 0;
 	for (size_t i = 0; i < caps->n; i++) {
@@ -297,11 +294,8 @@ static int on_tagged(imapc_conn *c, const imapc_response *r)
 static size_t snapshot(imapc_conn *c)
 {
 	size_t n = 0;
-	if (c->cap_snap < c->n_cmds) {
-		c->cap_snap = c->n_cmds;
-		c->snap = cm_xrealloc(c->snap, c->cap_snap * sizeof(*c->snap));
-		c->snap_tags = cm_xrealloc(c->snap_tags, c->cap_snap * TAG_MAX);
-	}
+	CM_GROW(c->snap, c->cap_snap, c->n_cmds);
+	CM_GROW(c->snap_tags, c->cap_snap_tags, c->n_cmds);
 	for (size_t i = 0; i < c->n_cmds; i++) {
 		const conn_cmd *cc = &c->cmds[i];
 		if (!cc->started)
@@ -430,16 +424,10 @@ const char *imapc_conn_send(imapc_conn *c, const imapc_cmd *cmd, void *user,
 	imapc_cmd_render(cmd, tag, c->caps.mask, &c->wire);
 	uint64_t start = c->out_base + c->out.len;
 	cm_buf_append(&c->out, c->wire.bytes.data, c->wire.bytes.len);
-	if (c->n_sync + c->wire.n_sync > c->cap_sync) {
-		c->cap_sync = CM_MAX(c->cap_sync * 2, c->n_sync + c->wire.n_sync);
-		c->sync = cm_xrealloc(c->sync, c->cap_sync * sizeof(*c->sync));
-	}
+	CM_GROW(c->sync, c->cap_sync, c->n_sync + c->wire.n_sync);
 	for (size_t i = 0; i < c->wire.n_sync; i++)
 		c->sync[c->n_sync++] = start + c->wire.sync[i];
-	if (c->n_cmds == c->cap_cmds) {
-		c->cap_cmds = c->cap_cmds ? c->cap_cmds * 2 : 8;
-		c->cmds = cm_xrealloc(c->cmds, c->cap_cmds * sizeof(*c->cmds));
-	}
+	CM_GROW(c->cmds, c->cap_cmds, c->n_cmds + 1);
 	uint32_t ms = timeout_ms ? timeout_ms : c->timeout_ms;
 	uint64_t now = cm_now_ns();
 	conn_cmd *cc = &c->cmds[c->n_cmds++];

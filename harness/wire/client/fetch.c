@@ -98,10 +98,7 @@ static void add_body(imapc_response *r, const imapc_body *b)
 			return;
 		}
 	}
-	if (v->n_bodies == v->cap_bodies) {
-		v->cap_bodies = v->cap_bodies ? v->cap_bodies * 2 : 4;
-		v->bodies = cm_xrealloc(v->bodies, v->cap_bodies * sizeof(*v->bodies));
-	}
+	CM_GROW(v->bodies, v->cap_bodies, v->n_bodies + 1);
 	v->bodies[v->n_bodies++] = *b;
 	f->has |= IMAPC_FETCH_BODY;
 	f->bodies = v->bodies;

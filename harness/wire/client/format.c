@@ -42,10 +42,7 @@ static void add_seg(imapc_cmd *c, uint8_t kind, const void *data, size_t len)
 		last->len += len;
 		return;
 	}
-	if (c->n_segs == c->cap_segs) {
-		c->cap_segs = c->cap_segs ? c->cap_segs * 2 : 8;
-		c->segs = cm_xrealloc(c->segs, c->cap_segs * sizeof(*c->segs));
-	}
+	CM_GROW(c->segs, c->cap_segs, c->n_segs + 1);
 	c->segs[c->n_segs++] = (imapc_seg_){kind, off, len};
 }
 
@@ -175,10 +172,7 @@ void imapc_cmd_authenticate_plain(imapc_cmd *c, const char *authzid,
 /* ---- wire form --------------------------------------------------------------- */
 static void wire_sync(imapc_wire *w)
 {
-	if (w->n_sync == w->cap_sync) {
-		w->cap_sync = w->cap_sync ? w->cap_sync * 2 : 4;
-		w->sync = cm_xrealloc(w->sync, w->cap_sync * sizeof(*w->sync));
-	}
+	CM_GROW(w->sync, w->cap_sync, w->n_sync + 1);
 	w->sync[w->n_sync++] = w->bytes.len;
 }
 

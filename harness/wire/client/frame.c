@@ -101,10 +101,7 @@ static int add_literal(imapc_framer *f, size_t eol, int64_t n, char *err,
 	if (f->n_lits >= f->lim.max_literals)
 		return frame_fail(err, errsz, eol, "more than %zu literals in one response",
 				  f->lim.max_literals);
-	if (f->n_lits == f->cap_lits) {
-		f->cap_lits = f->cap_lits ? f->cap_lits * 2 : 8;
-		f->lits = cm_xrealloc(f->lits, f->cap_lits * sizeof(*f->lits));
-	}
+	CM_GROW(f->lits, f->cap_lits, f->n_lits + 1);
 	f->lits[f->n_lits].off = eol + 1;
 	f->lits[f->n_lits].len = (size_t)n;
 	f->n_lits++;

@@ -79,10 +79,7 @@ static int range_cmp(const void *a, const void *b)
  * would make one-by-one insertion quadratic. */
 static void normalise(cm_uidset *s, const cm_range *order, size_t n)
 {
-	if (s->cap < n) {
-		s->cap = n;
-		s->r = cm_xrealloc(s->r, n * sizeof(*s->r));
-	}
+	CM_GROW(s->r, s->cap, n);
 	for (size_t i = 0; i < n; i++) {
 		s->r[i].lo = CM_MIN(order[i].lo, order[i].hi);
 		s->r[i].hi = CM_MAX(order[i].lo, order[i].hi);
@@ -114,11 +111,7 @@ bool imapc_parse_seqset_(imapc_lex *l, imapc_response *r, int slot,
 			if (!seq_number(l, &b))
 				return false;
 		}
-		if (v->n_order[slot] == v->cap_order[slot]) {
-			size_t cap = v->cap_order[slot] ? v->cap_order[slot] * 2 : 16;
-			v->order[slot] = cm_xrealloc(v->order[slot], cap * sizeof(cm_range));
-			v->cap_order[slot] = cap;
-		}
+		CM_GROW(v->order[slot], v->cap_order[slot], v->n_order[slot] + 1);
 		v->order[slot][v->n_order[slot]++] = (cm_range){a, b};
 		listed += (a <= b ? (uint64_t)b - a : (uint64_t)a - b) + 1;
 		if (imapc_lex_peek(l) != ',')
@@ -306,10 +299,7 @@ static bool parse_search(imapc_lex *l, imapc_response *r)
 		uint32_t n;
 		if (!imapc_lex_number(l, &n))
 			return false;
-		if (v->n_nums == v->cap_nums) {
-			v->cap_nums = v->cap_nums ? v->cap_nums * 2 : 64;
-			v->nums = cm_xrealloc(v->nums, v->cap_nums * sizeof(*v->nums));
-		}
+		CM_GROW(v->nums, v->cap_nums, v->n_nums + 1);
 		v->nums[v->n_nums++] = n;
 		if (imapc_lex_peek(l) != ' ' && !imapc_lex_at_end(l))
 			return imapc_lex_fail(l, "expected a space");

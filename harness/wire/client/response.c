@@ -46,10 +46,7 @@ void imapc_response_free(imapc_response *r)
 void imapc_push_str_(imapc_response *r, imapc_str s)
 {
 	imapc_resp_priv_ *v = &r->priv_;
-	if (v->n_strs == v->cap_strs) {
-		v->cap_strs = v->cap_strs ? v->cap_strs * 2 : 16;
-		v->strs = cm_xrealloc(v->strs, v->cap_strs * sizeof(*v->strs));
-	}
+	CM_GROW(v->strs, v->cap_strs, v->n_strs + 1);
 	v->strs[v->n_strs++] = s;
 }
 
