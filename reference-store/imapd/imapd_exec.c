@@ -427,10 +427,7 @@ static size_t collect_names(imapd_conn *c, char ***names_r)
 		if (!entry_name(c->cfg->root, e->d_name, name) ||
 		    !rs_namespace_exists(c->fs, c->cfg->root, name))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = cm_xrealloc(v, cap * sizeof(*v));
-		}
+		CM_GROW(v, cap, n + 1);
 		v[n++] = cm_xstrdup(name);
 	}
 	if (d != NULL)

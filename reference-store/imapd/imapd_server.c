@@ -124,10 +124,7 @@ static void spawn(children *ch, int lfd, int fd, const imapd_config *cfg)
 		imapd_log(cfg, "fork failed: %s", strerror(errno));
 		return;
 	}
-	if (ch->n == ch->cap) {
-		ch->cap = ch->cap ? ch->cap * 2 : 16;
-		ch->pid = cm_xrealloc(ch->pid, ch->cap * sizeof(*ch->pid));
-	}
+	CM_GROW(ch->pid, ch->cap, ch->n + 1);
 	ch->pid[ch->n++] = p;
 }
 

@@ -126,10 +126,7 @@ static rs_err handle_open(rt_session *s, const char *canon, const char *path,
 	free(msg);
 	if (err != RS_OK)
 		return err;
-	if (s->nh == s->caph) {
-		s->caph = s->caph ? s->caph * 2 : 8;
-		s->h = cm_xrealloc(s->h, s->caph * sizeof(*s->h));
-	}
+	CM_GROW(s->h, s->caph, s->nh + 1);
 	session_handle *h = &s->h[s->nh++];
 	snprintf(h->name, sizeof(h->name), "%s", canon);
 	h->dir_ino = ino;

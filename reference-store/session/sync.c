@@ -22,10 +22,7 @@ void session_unselect(rt_session *s)
 
 session_msg *session_append_msg(rt_session *s, const rs_msg *m)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->m = cm_xrealloc(s->m, s->cap * sizeof(*s->m));
-	}
+	CM_GROW(s->m, s->cap, s->n + 1);
 	session_msg *x = &s->m[s->n++];
 	*x = (session_msg){.uid = m->uid, .flags = m->flags, .modseq = m->modseq};
 	/* A UID at or below one already known is the store's error; it is
@@ -82,10 +79,7 @@ typedef struct name_list {
 static int collect_name(void *ctx, const char *name)
 {
 	name_list *l = ctx;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->v = cm_xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	CM_GROW(l->v, l->cap, l->n + 1);
 	l->v[l->n++] = cm_xstrdup(name);
 	return 0;
 }
@@ -324,10 +318,7 @@ bool session_sync(rt_session *s, model_result *res, bool allow_expunge)
 
 static void push_target(rt_session *s, size_t idx)
 {
-	if (s->ntg == s->captg) {
-		s->captg = s->captg ? s->captg * 2 : 64;
-		s->tg = cm_xrealloc(s->tg, s->captg * sizeof(*s->tg));
-	}
+	CM_GROW(s->tg, s->captg, s->ntg + 1);
 	s->tg[s->ntg++] = idx;
 	cm_uidset_add(&s->set, s->m[idx].uid);
 }
