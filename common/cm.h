@@ -127,11 +127,25 @@ enum {
 	CM_EXIT_INTERNAL = 3,    /* a bug of ratchet's own */
 };
 
-/* The one error convention: a single line on stderr, "PROGRAM: TEXT",
- * TEXT escaped (cm_escape) so that quoted input stays one line. Functions
- * that can fail for a reason the user must read take (char *err, size_t
- * errlen), fill it with TEXT (no program name, no newline) and return -1;
- * the command that called them passes it to cm_error. */
+/* The one error convention.
+ * - A function that can fail for a reason a person must read takes a
+ *   cm_err *, fills it with one line (what went wrong and where: the
+ *   option, file, line or response; no program name, no newline) through
+ *   cm_err_set, and returns -1 (or its module's failure value).
+ * - The command that called it prints cm_err's text through cm_error: a
+ *   single line on stderr, "PROGRAM: TEXT", escaped (cm_escape) so that
+ *   quoted input stays one line and never reaches the terminal raw.
+ * The reference store, whose callers branch on a code, returns an rs_err
+ * and keeps the line on the mailbox handle (rs_last_error), as SQLite's
+ * sqlite3_errmsg does: one handle, one last error. */
+typedef struct cm_err {
+	char text[320];
+} cm_err;
+
+/* Fills e (if not NULL) and returns -1: "return cm_err_set(e, ...)". */
+int cm_err_set(cm_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Puts context before e's text ("op.", "line 7: "), keeping one line. */
+void cm_err_prefix(cm_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The PROGRAM of cm_error's lines (default "ratchet"). */
 void cm_error_program(const char *name);

@@ -154,6 +154,33 @@ static void test_escape(void)
 	}
 }
 
+static void test_err_and_grow(void)
+{
+	cm_err e = {{0}};
+	CHECK_EQ(cm_err_set(&e, "line %d: %s", 7, "bad"), -1);
+	CHECK_STR(e.text, "line 7: bad");
+	cm_err_prefix(&e, "%s: ", "h.jsonl");
+	CHECK_STR(e.text, "h.jsonl: line 7: bad");
+	CHECK_EQ(cm_err_set(NULL, "ignored"), -1);
+	/* A prefix that leaves no room cuts the tail, keeps one string. */
+	char big[400];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cm_err_prefix(&e, "%s", big);
+	CHECK_EQ(strlen(e.text), sizeof(e.text) - 1);
+	int *v = NULL;
+	size_t n = 0, cap = 0;
+	for (int i = 0; i < 1000; i++) {
+		CM_GROW(v, cap, n + 1);
+		v[n++] = i;
+	}
+	CHECK(cap >= 1000 && cap < 2048);
+	CHECK_EQ(v[999], 999);
+	CM_GROW(v, cap, 10);   /* never shrinks */
+	CHECK(cap >= 1000);
+	free(v);
+}
+
 int main(void)
 {
 	RUN(test_parse_u64);
@@ -162,5 +189,6 @@ int main(void)
 	RUN(test_uidset_parse);
 	RUN(test_flags);
 	RUN(test_rng);
+	RUN(test_err_and_grow);
 	TEST_EXIT();
 }

@@ -132,7 +132,7 @@ static size_t next_chunk(uint64_t *h, size_t left)
 static void check_parse(const uint8_t *data, size_t size, const imapc_limits *lim)
 {
 	collect whole = {0}, chunked = {0};
-	imapc_error err;
+	cm_err err;
 	bool ok = imapc_parse_all(data, size, lim, on_response, &whole, &err);
 
 	imapc_parser *p = imapc_parser_new(lim);

@@ -109,7 +109,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- the servers' side ---- */
 
-static int fuzz_connect(rt_wire *w, rt_wire_client *cl, imapc_error *err)
+static int fuzz_connect(rt_wire *w, rt_wire_client *cl, cm_err *err)
 {
 	fuzz_run *run = w->connect_ctx;
 	FUZZ_ASSERT(cl->id >= 1 && cl->id <= MAX_CLIENTS, "WIRE-CLIENT", "client %u", cl->id);

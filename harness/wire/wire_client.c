@@ -242,7 +242,7 @@ static void drop_conn(rt_wire_client *cl)
 static void start_connect(rt_wire_client *cl)
 {
 	rt_wire *w = cl->w;
-	imapc_error err = {{0}};
+	cm_err err = {{0}};
 	drop_conn(cl);
 	w->reconnects++;
 	int fd = w->connect_fd != NULL

@@ -149,7 +149,7 @@ struct rt_wire {
 	 * setup->url (the campaign); otherwise it returns a connected fd
 	 * (taken over), or -1 with err filled. The seam lets the wire fuzz
 	 * target play the server over socketpairs, in process. */
-	int (*connect_fd)(rt_wire *w, rt_wire_client *cl, imapc_error *err);
+	int (*connect_fd)(rt_wire *w, rt_wire_client *cl, cm_err *err);
 	void *connect_ctx;           /* for connect_fd */
 };
 

@@ -53,7 +53,7 @@ static int box_cmd(rt_wire_setup *s, const char *verb, const char *name, char *e
 
 /* ---- logging in ---- */
 
-static int login(rt_wire_setup *s, imapc_client *cl, imapc_error *err)
+static int login(rt_wire_setup *s, imapc_client *cl, cm_err *err)
 {
 	const imapc_caps *caps = imapc_client_caps(cl);
 	if (imapc_client_greeting(cl)->type == IMAPC_T_PREAUTH)
@@ -65,7 +65,7 @@ static int login(rt_wire_setup *s, imapc_client *cl, imapc_error *err)
 
 static int connect_admin(rt_wire_setup *s)
 {
-	imapc_error err = {{0}};
+	cm_err err = {{0}};
 	imapc_conn_opts co = {.tag_prefix = "adm", .timeout_ms = s->timeout_ms};
 	s->admin = imapc_client_connect(s->url.host, s->url.port, s->timeout_ms, &co, &err);
 	if (s->admin == NULL) {
@@ -355,7 +355,7 @@ static bool admin_alive(rt_wire_setup *s)
 	}
 	imapc_client_free(s->admin);
 	s->admin = NULL;
-	imapc_error err = {{0}};
+	cm_err err = {{0}};
 	imapc_conn_opts co = {.tag_prefix = "adm", .timeout_ms = s->timeout_ms};
 	s->admin = imapc_client_connect(s->url.host, s->url.port, s->timeout_ms, &co, &err);
 	if (s->admin != NULL)
@@ -426,7 +426,7 @@ void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_pr
 void rt_wire_setup_close(rt_wire_setup *s)
 {
 	if (s->admin != NULL) {
-		imapc_error err;
+		cm_err err;
 		imapc_client_logout(s->admin, &err);
 		imapc_client_free(s->admin);
 		s->admin = NULL;

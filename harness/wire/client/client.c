@@ -84,7 +84,7 @@ static bool wait_for(imapc_client *cl, const bool *flag, uint64_t deadline_ns)
 	return *flag;
 }
 
-static void fill_err(imapc_error *err, const char *what, const imapc_result *res)
+static void fill_err(cm_err *err, const char *what, const imapc_result *res)
 {
 	if (err == NULL)
 		return;
@@ -160,7 +160,7 @@ int imapc_client_runf(imapc_client *cl, imapc_result *res, const char *fmt, ...)
 }
 
 static int run_simple(imapc_client *cl, const imapc_cmd *cmd, const char *what,
-		      imapc_error *err)
+		      cm_err *err)
 {
 	imapc_result res;
 	int rc = imapc_client_run(cl, cmd, 0, &res);
@@ -170,7 +170,7 @@ static int run_simple(imapc_client *cl, const imapc_cmd *cmd, const char *what,
 	return rc;
 }
 
-int imapc_client_capability(imapc_client *cl, imapc_error *err)
+int imapc_client_capability(imapc_client *cl, cm_err *err)
 {
 	imapc_cmd cmd;
 	imapc_cmd_init(&cmd);
@@ -182,7 +182,7 @@ int imapc_client_capability(imapc_client *cl, imapc_error *err)
 
 /* After authentication the capabilities change: use what the server sent
  * along (a CAPABILITY code or response), else ask. */
-static int authenticated(imapc_client *cl, uint64_t gen, imapc_error *err)
+static int authenticated(imapc_client *cl, uint64_t gen, cm_err *err)
 {
 	if (imapc_conn_caps_gen(cl->conn) != gen)
 		return 0;
@@ -190,7 +190,7 @@ static int authenticated(imapc_client *cl, uint64_t gen, imapc_error *err)
 }
 
 int imapc_client_login(imapc_client *cl, const char *user, const char *pass,
-		       imapc_error *err)
+		       cm_err *err)
 {
 	if (imapc_conn_caps(cl->conn)->mask & IMAPC_CAP_LOGINDISABLED) {
 		snprintf(err->text, sizeof(err->text), "imapc: LOGIN: LOGINDISABLED advertised");
@@ -206,7 +206,7 @@ int imapc_client_login(imapc_client *cl, const char *user, const char *pass,
 }
 
 int imapc_client_authenticate_plain(imapc_client *cl, const char *user,
-				    const char *pass, imapc_error *err)
+				    const char *pass, cm_err *err)
 {
 	uint64_t gen = imapc_conn_caps_gen(cl->conn);
 	bool ir = imapc_conn_caps(cl->conn)->mask & IMAPC_CAP_SASL_IR;
@@ -219,7 +219,7 @@ int imapc_client_authenticate_plain(imapc_client *cl, const char *user,
 }
 
 int imapc_client_enable(imapc_client *cl, const char *exts, uint32_t *enabled,
-			cm_buf *names, imapc_error *err)
+			cm_buf *names, cm_err *err)
 {
 	imapc_result res;
 	uint32_t mask = 0;
@@ -243,7 +243,7 @@ int imapc_client_enable(imapc_client *cl, const char *exts, uint32_t *enabled,
 	return rc;
 }
 
-int imapc_client_logout(imapc_client *cl, imapc_error *err)
+int imapc_client_logout(imapc_client *cl, cm_err *err)
 {
 	imapc_cmd cmd;
 	imapc_cmd_init(&cmd);
@@ -255,7 +255,7 @@ int imapc_client_logout(imapc_client *cl, imapc_error *err)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 imapc_client *imapc_client_new_fd(int fd, uint32_t timeout_ms,
-				  const imapc_conn_opts *opts, imapc_error *err)
+				  const imapc_conn_opts *opts, cm_err *err)
 {
 	imapc_client *cl = cm_xcalloc(1, sizeof(*cl));
 	imapc_conn_cb cb = {.response = on_response, .done = on_done, .ctx = cl};
@@ -286,7 +286,7 @@ imapc_client *imapc_client_new_fd(int fd, uint32_t timeout_ms,
 
 imapc_client *imapc_client_connect(const char *host, const char *port,
 				   uint32_t timeout_ms,
-				   const imapc_conn_opts *opts, imapc_error *err)
+				   const imapc_conn_opts *opts, cm_err *err)
 {
 	int fd = imapc_connect_tcp(host, port, timeout_ms, err);
 	if (fd < 0)

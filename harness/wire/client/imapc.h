@@ -33,10 +33,6 @@ typedef struct imapc_str {
 /* Case-insensitive comparison of a view with a C string. */
 bool imapc_str_eq(imapc_str s, const char *lit);
 
-/* One-line error text: what went wrong and where. */
-typedef struct imapc_error {
-	char text[256];
-} imapc_error;
 
 /* ---- limits ------------------------------------------------------------
  * A zero field means the default. */
@@ -390,7 +386,7 @@ uint64_t imapc_parser_count(const imapc_parser *p);    /* responses so far */
 /* Parses a whole buffer (the fuzzing entry point). An incomplete response
  * at the end is an error. Returns true, or false with err filled. */
 bool imapc_parse_all(const void *data, size_t len, const imapc_limits *lim,
-		     imapc_response_fn *fn, void *ctx, imapc_error *err);
+		     imapc_response_fn *fn, void *ctx, cm_err *err);
 
 /* ---- command formatting ---------------------------------------------------
  * A command is the text after the tag, built from pieces; literals and
@@ -451,7 +447,7 @@ void imapc_wire_free(imapc_wire *w);
 /* Connects to host ("127.0.0.1", "::1", "[::1]" or a name) and port with a
  * timeout (0 = 10 s). Returns a non-blocking fd or -1 with err filled. */
 int imapc_connect_tcp(const char *host, const char *port, uint32_t timeout_ms,
-		      imapc_error *err);
+		      cm_err *err);
 
 /* ---- non-blocking connection ------------------------------------------------ */
 typedef struct imapc_conn imapc_conn;
@@ -568,10 +564,10 @@ void imapc_result_free(imapc_result *res);
 imapc_client *imapc_client_connect(const char *host, const char *port,
 				   uint32_t timeout_ms,
 				   const imapc_conn_opts *opts,
-				   imapc_error *err);
+				   cm_err *err);
 /* Same over an already connected fd (taken over). */
 imapc_client *imapc_client_new_fd(int fd, uint32_t timeout_ms,
-				  const imapc_conn_opts *opts, imapc_error *err);
+				  const imapc_conn_opts *opts, cm_err *err);
 void imapc_client_free(imapc_client *cl);
 
 imapc_conn *imapc_client_conn(imapc_client *cl);
@@ -591,15 +587,15 @@ void imapc_client_set_deadline(imapc_client *cl, uint64_t deadline_ns);
 int imapc_client_runf(imapc_client *cl, imapc_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-int imapc_client_capability(imapc_client *cl, imapc_error *err);
+int imapc_client_capability(imapc_client *cl, cm_err *err);
 int imapc_client_login(imapc_client *cl, const char *user, const char *pass,
-		       imapc_error *err);
+		       cm_err *err);
 int imapc_client_authenticate_plain(imapc_client *cl, const char *user,
-				    const char *pass, imapc_error *err);
+				    const char *pass, cm_err *err);
 /* ENABLE with space-separated extensions; *enabled gets IMAPC_CAP_* bits
  * and names (may be NULL) the ENABLED names, space-separated. */
 int imapc_client_enable(imapc_client *cl, const char *exts, uint32_t *enabled,
-			cm_buf *names, imapc_error *err);
-int imapc_client_logout(imapc_client *cl, imapc_error *err);
+			cm_buf *names, cm_err *err);
+int imapc_client_logout(imapc_client *cl, cm_err *err);
 
 #endif

@@ -60,7 +60,7 @@ static int try_connect(const struct addrinfo *ai, uint64_t deadline_ns,
 }
 
 int imapc_connect_tcp(const char *host, const char *port, uint32_t timeout_ms,
-		      imapc_error *err)
+		      cm_err *err)
 {
 	char name[256];
 	size_t hl = strlen(host);

@@ -173,7 +173,7 @@ int imapc_parser_feed(imapc_parser *p, const void *data, size_t len,
 }
 
 bool imapc_parse_all(const void *data, size_t len, const imapc_limits *lim,
-		     imapc_response_fn *fn, void *ctx, imapc_error *err)
+		     imapc_response_fn *fn, void *ctx, cm_err *err)
 {
 	imapc_parser *p = imapc_parser_new(lim);
 	bool ok = imapc_parser_feed(p, data, len, fn, ctx) == 0;

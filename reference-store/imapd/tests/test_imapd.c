@@ -482,7 +482,7 @@ static int count_responses(void *ctx, const imapc_response *r)
 /* Everything we format must parse as responses for ratchet's client. */
 static int well_formed(const cm_buf *b)
 {
-	imapc_error e;
+	cm_err e;
 	int n = 0;
 	if (!imapc_parse_all(b->data, b->len, NULL, count_responses, &n, &e)) {
 		fprintf(stderr, "not well formed (%s):\n%s\n", e.text, b->data);

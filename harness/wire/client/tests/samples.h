@@ -91,7 +91,7 @@ static inline void coll_free(coll *c)
 
 static inline size_t coll_parse(coll *c, const char *s)
 {
-	imapc_error e;
+	cm_err e;
 	bool ok = imapc_parse_all(s, strlen(s), NULL, coll_add, c, &e);
 	if (!ok)
 		fprintf(stderr, "parse failed: %s\n", e.text);

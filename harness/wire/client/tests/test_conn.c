@@ -565,7 +565,7 @@ static void test_blocking_authenticate(void)
 		     .greeting = "* OK Dovecot ready.\r\n", .steps = steps};
 	pthread_t th;
 	REQUIRE(pthread_create(&th, NULL, server_main, &sc) == 0);
-	imapc_error err = {{0}};
+	cm_err err = {{0}};
 	imapc_client *cl = imapc_client_connect("127.0.0.1", port, 3000, NULL, &err);
 	if (cl == NULL)
 		fprintf(stderr, "%s\n", err.text);
@@ -612,7 +612,7 @@ static void test_blocking_login(void)
 		     .steps = steps};
 	pthread_t th;
 	REQUIRE(pthread_create(&th, NULL, server_main, &sc) == 0);
-	imapc_error err = {{0}};
+	cm_err err = {{0}};
 	imapc_client *cl = imapc_client_connect("127.0.0.1", port, 3000, NULL, &err);
 	REQUIRE(cl != NULL);
 	CHECK(imapc_client_caps(cl)->mask & IMAPC_CAP_LITERALPLUS);
@@ -643,7 +643,7 @@ static void test_blocking_no_greeting(void)
 	script sc = {.listen_fd = listener(port, sizeof(port)), .steps = steps};
 	pthread_t th;
 	REQUIRE(pthread_create(&th, NULL, server_main, &sc) == 0);
-	imapc_error err = {{0}};
+	cm_err err = {{0}};
 	uint64_t t0 = cm_now_ns();
 	imapc_client *cl = imapc_client_connect("127.0.0.1", port, 200, NULL, &err);
 	CHECK(cl == NULL);
@@ -675,7 +675,7 @@ static void test_blocking_deadline(void)
 		     .steps = steps};
 	pthread_t th;
 	REQUIRE(pthread_create(&th, NULL, server_main, &sc) == 0);
-	imapc_error err = {{0}};
+	cm_err err = {{0}};
 	imapc_client *cl = imapc_client_connect("127.0.0.1", port, 30000, NULL, &err);
 	REQUIRE(cl != NULL);
 	imapc_client_set_deadline(cl, cm_now_ns() + 300000000ull);

@@ -14,7 +14,7 @@ static int count_cb(void *ctx, const imapc_response *r)
 static void expect_error(const char *in, size_t len, const imapc_limits *lim,
 			 const char *want)
 {
-	imapc_error e = {{0}};
+	cm_err e = {{0}};
 	size_t n = 0;
 	bool ok = imapc_parse_all(in, len, lim, count_cb, &n, &e);
 	if (ok) {
@@ -146,7 +146,7 @@ static void test_hostile_set_order(void)
 	cm_buf_puts(&b, "1\r\n");
 	uint64_t t0 = cm_now_ns();
 	size_t n = 0;
-	imapc_error e;
+	cm_err e;
 	CHECK(imapc_parse_all(b.data, b.len, NULL, count_cb, &n, &e));
 	CHECK_EQ(n, 1);
 	CHECK(cm_now_ns() - t0 < 2000000000ULL);
@@ -204,7 +204,7 @@ static void test_mutations(void)
 			}
 		}
 		size_t cnt = 0;
-		imapc_error e;
+		cm_err e;
 		if (imapc_parse_all(buf, n, NULL, count_cb, &cnt, &e))
 			accepted++;
 		else
@@ -221,7 +221,7 @@ static void test_mutations(void)
 	}
 	for (size_t cut = 0; cut < len; cut++) {
 		size_t cnt = 0;
-		imapc_error e;
+		cm_err e;
 		if (!imapc_parse_all(base, cut, NULL, count_cb, &cnt, &e))
 			CHECK(strstr(e.text, "truncated") != NULL);
 	}
@@ -264,7 +264,7 @@ static void test_response_budget(void)
 	cm_buf b = {0};
 	for (int i = 0; i < 200001; i++)
 		cm_buf_append(&b, "* 1 EXISTS\r\n", 12);
-	imapc_error e;
+	cm_err e;
 	size_t cnt = 0;
 	CHECK(!imapc_parse_all(b.data, b.len, NULL, count_cb, &cnt, &e));
 	CHECK_EQ(cnt, 200000);

@@ -231,7 +231,7 @@ static void test_fetch_cyrus_shapes(void)
 		"* 3 FETCH (INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" UID 3)\r\n"
 		"* 4 FETCH (UID 4 BODY[1] \"a\\\"b\\\\c\" BODY[2] NIL BINARY[] ~{3}\r\nx\0y)\r\n"
 		"* 5 FETCH (UID 5 BODY[]<0> {2}\r\nab RFC822 {1}\r\nz RFC822.HEADER \"H: 1\")\r\n";
-	imapc_error e;
+	cm_err e;
 	bool ok = imapc_parse_all(in, sizeof(in) - 1, NULL, coll_add, &c, &e);
 	if (!ok)
 		fprintf(stderr, "%s\n", e.text);

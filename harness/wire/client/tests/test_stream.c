@@ -27,7 +27,7 @@ static const char stream[] = MIXED_STREAM CYRUS_GREETING CYRUS_SELECT
 
 static void reference(dumps *ref)
 {
-	imapc_error e;
+	cm_err e;
 	bool ok = imapc_parse_all(stream, sizeof(stream) - 1, NULL, dump_cb, ref, &e);
 	if (!ok)
 		fprintf(stderr, "%s\n", e.text);
