@@ -127,7 +127,8 @@ enum {
 	CM_EXIT_INTERNAL = 3,    /* a bug of ratchet's own */
 };
 
-/* The one error convention.
+/* The one error convention (of every public header; a module may keep
+ * cheaper means inside, e.g. the parsers' lexers).
  * - A function that can fail for a reason a person must read takes a
  *   cm_err *, fills it with one line (what went wrong and where: the
  *   option, file, line or response; no program name, no newline) through
@@ -139,7 +140,7 @@ enum {
  * and keeps the line on the mailbox handle (rs_last_error), as SQLite's
  * sqlite3_errmsg does: one handle, one last error. */
 typedef struct cm_err {
-	char text[320];
+	char text[1024];   /* room for two paths and a reason */
 } cm_err;
 
 /* Fills e (if not NULL) and returns -1: "return cm_err_set(e, ...)". */

@@ -4,7 +4,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 static const char *error_program = "ratchet";
 
@@ -27,32 +26,4 @@ void cm_error(const char *fmt, ...)
 	fprintf(stderr, "%s: ", error_program);
 	cm_escape_puts(stderr, msg);
 	fputc('\n', stderr);
-}
-
-int cm_err_set(cm_err *e, const char *fmt, ...)
-{
-	if (e == NULL)
-		return -1;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-void cm_err_prefix(cm_err *e, const char *fmt, ...)
-{
-	if (e == NULL)
-		return;
-	char head[sizeof(e->text)];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	/* Cut the tail, not the context, when the two do not fit. */
-	size_t hl = strlen(head);
-	size_t tl = strnlen(e->text, sizeof(e->text) - 1 - hl);
-	memmove(e->text + hl, e->text, tl);
-	memcpy(e->text, head, hl);
-	e->text[hl + tl] = '\0';
 }

@@ -163,7 +163,7 @@ static void test_err_and_grow(void)
 	CHECK_STR(e.text, "h.jsonl: line 7: bad");
 	CHECK_EQ(cm_err_set(NULL, "ignored"), -1);
 	/* A prefix that leaves no room cuts the tail, keeps one string. */
-	char big[400];
+	char big[sizeof(e.text) + 100];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	cm_err_prefix(&e, "%s", big);

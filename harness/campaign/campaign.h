@@ -156,8 +156,7 @@ typedef struct rt_opts {
 /* Whether a wire run with `unknown` of `ops` recorded ops of outcome
  * unknown passes --max-unknown: true, or false with why filled (one line
  * naming the counts and the limit). */
-bool rt_opts_unknown_ok(const rt_opts *o, uint64_t unknown, uint64_t ops, char *why,
-			size_t whylen);
+bool rt_opts_unknown_ok(const rt_opts *o, uint64_t unknown, uint64_t ops, cm_err *why);
 
 /* ---- an internal error's last acts (salvage.c) ---- */
 

@@ -5,15 +5,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-bool rt_opts_unknown_ok(const rt_opts *o, uint64_t unknown, uint64_t ops, char *why,
-			size_t whylen)
+bool rt_opts_unknown_ok(const rt_opts *o, uint64_t unknown, uint64_t ops, cm_err *why)
 {
 	assert(unknown <= ops);
 	/* unknown/ops > pct/100, in integers: no rounding lets one more pass. */
 	bool over = o->max_unknown_pct ? unknown * 100 > o->max_unknown * ops
 				       : unknown > o->max_unknown;
 	if (over)
-		snprintf(why, whylen, "%" PRIu64 " of %" PRIu64 " ops ended with outcome "
+		cm_err_set(why, "%" PRIu64 " of %" PRIu64 " ops ended with outcome "
 			 "unknown (timeouts, lost connections), more than --max-unknown %"
 			 PRIu64 "%s", unknown, ops, o->max_unknown, o->max_unknown_pct ? "%" : "");
 	return !over;

@@ -25,7 +25,7 @@ typedef struct rt_path {
  * output can be written (its directory exists and is writable, it is not
  * a directory), and no two outputs, nor an output and an input, are one
  * file. 0, or -1 with err filled (one line naming the option and path). */
-int rt_paths_check(const rt_path *paths, size_t n, char *err, size_t errlen);
+int rt_paths_check(const rt_path *paths, size_t n, cm_err *err);
 /* rt_paths_check for command cmd: CM_EXIT_CLEAN, or CM_EXIT_USAGE after
  * the one-line error "ratchet: CMD: ...". */
 int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);

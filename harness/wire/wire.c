@@ -538,7 +538,9 @@ static void fill_report(loop *L, rt_report *r)
 	r->connections_lost = w->connections_lost;
 	r->protocol_errors = w->protocol_errors;
 	/* A run that mostly got no answers proved little: it fails. */
-	rt_opts_unknown_ok(w->o, w->unknown, w->ops, r->failure, sizeof(r->failure));
+	cm_err why;
+	if (!rt_opts_unknown_ok(w->o, w->unknown, w->ops, &why))
+		snprintf(r->failure, sizeof(r->failure), "%.255s", why.text);
 }
 
 static void print_intro(const loop *L, const rt_opts *o)

@@ -25,7 +25,7 @@ typedef struct rt_wire_url {
 
 /* imap://USER:PASS@HOST[:PORT] with %XX escapes in USER and PASS.
  * 0, or -1 with err filled (one line, never the password). */
-int rt_wire_url_parse(const char *url, rt_wire_url *u, char *err, size_t errlen);
+int rt_wire_url_parse(const char *url, rt_wire_url *u, cm_err *err);
 
 /* ---- capabilities ---- */
 

@@ -121,12 +121,12 @@ static void learn_namespace(rt_wire_setup *s)
 
 int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns)
 {
-	char err[256];
+	cm_err err;
 	memset(s, 0, sizeof(*s));
 	s->deadline_ns = deadline_ns;
 	s->timeout_ms = (uint32_t)CM_MAX(o->timeout * 1000.0, 1.0);
-	if (rt_wire_url_parse(o->target, &s->url, err, sizeof(err)) != 0) {
-		cm_error("%s", err);
+	if (rt_wire_url_parse(o->target, &s->url, &err) != 0) {
+		cm_error("%s", err.text);
 		return CM_EXIT_USAGE;
 	}
 	int rc = connect_admin(s);

@@ -134,14 +134,14 @@ static const char *parse(const char *url, rt_wire_url *u)
 	return NULL;
 }
 
-int rt_wire_url_parse(const char *url, rt_wire_url *u, char *err, size_t errlen)
+int rt_wire_url_parse(const char *url, rt_wire_url *u, cm_err *err)
 {
 	memset(u, 0, sizeof(*u));
 	const char *why = url != NULL ? parse(url, u) : "missing URL";
 	if (why != NULL) {
 		/* Show only the scheme and host part: the rest may be a password. */
 		const char *at = url ? strrchr(url, '@') : NULL;
-		snprintf(err, errlen, "bad --target URL%s%s: %s", at ? " ...@" : "",
+		cm_err_set(err, "bad --target URL%s%s: %s", at ? " ...@" : "",
 			 at ? at + 1 : "", why);
 		memset(u->pass, 0, sizeof(u->pass));
 		return -1;

@@ -49,15 +49,15 @@ static const char *at(const char *name)
  * input; --report /nonexistent/r.json was refused after the run. */
 static void test_paths(void)
 {
-	char err[512];
+	cm_err err;
 	snprintf(dir, sizeof(dir), "/tmp/ratchet-paths-XXXXXX");
 	REQUIRE(mkdtemp(dir) != NULL);
 	int fd = open(at("h.jsonl"), O_CREAT | O_WRONLY, 0644);
 	REQUIRE(fd >= 0);
 	close(fd);
 	rt_path same[] = {{"--history", at("x"), false}, {"--report", at("./x"), false}};
-	CHECK_EQ(rt_paths_check(same, 2, err, sizeof(err)), -1);
-	CHECK(strstr(err, "are the same file") != NULL);
+	CHECK_EQ(rt_paths_check(same, 2, &err), -1);
+	CHECK(strstr(err.text, "are the same file") != NULL);
 	/* The second path names the same directory by another route, the
 	 * third spells the input as it is. */
 	char other[160];
@@ -65,24 +65,24 @@ static void test_paths(void)
 	rt_path input[] = {{"the history", at("h.jsonl"), true},
 			   {"--report", other, false},
 			   {"--junit", at("h.jsonl"), false}};
-	CHECK_EQ(rt_paths_check(input, 2, err, sizeof(err)), -1);
-	CHECK(strstr(err, "overwrite its input") != NULL);
+	CHECK_EQ(rt_paths_check(input, 2, &err), -1);
+	CHECK(strstr(err.text, "overwrite its input") != NULL);
 	rt_path spelled[] = {input[0], input[2]};
-	CHECK_EQ(rt_paths_check(spelled, 2, err, sizeof(err)), -1);
-	CHECK(strstr(err, "overwrite its input") != NULL);
-	CHECK_EQ(rt_paths_check(input + 2, 1, err, sizeof(err)), 0);
+	CHECK_EQ(rt_paths_check(spelled, 2, &err), -1);
+	CHECK(strstr(err.text, "overwrite its input") != NULL);
+	CHECK_EQ(rt_paths_check(input + 2, 1, &err), 0);
 	rt_path missing[] = {{"--report", "/nonexistent-ratchet/r.json", false}};
-	CHECK_EQ(rt_paths_check(missing, 1, err, sizeof(err)), -1);
-	CHECK_STR(err, "--report /nonexistent-ratchet/r.json: directory /nonexistent-ratchet "
+	CHECK_EQ(rt_paths_check(missing, 1, &err), -1);
+	CHECK_STR(err.text, "--report /nonexistent-ratchet/r.json: directory /nonexistent-ratchet "
 		  "does not exist");
 	rt_path isdir[] = {{"--junit", dir, false}};
-	CHECK_EQ(rt_paths_check(isdir, 1, err, sizeof(err)), -1);
+	CHECK_EQ(rt_paths_check(isdir, 1, &err), -1);
 	rt_path noinput[] = {{"the history", at("none.jsonl"), true}};
-	CHECK_EQ(rt_paths_check(noinput, 1, err, sizeof(err)), -1);
+	CHECK_EQ(rt_paths_check(noinput, 1, &err), -1);
 	rt_path fine[] = {{"the history", "-", true}, {"--history", at("a"), false},
 			  {"--report", at("b"), false}, {"--junit", NULL, false},
 			  {"--x", at("h.jsonl"), true}, {"--y", at("h.jsonl"), true}};
-	CHECK_EQ(rt_paths_check(fine, CM_ARRAY_LEN(fine), err, sizeof(err)), 0);
+	CHECK_EQ(rt_paths_check(fine, CM_ARRAY_LEN(fine), &err), 0);
 	unlink(at("h.jsonl"));
 	rmdir(dir);
 }
@@ -91,25 +91,25 @@ static void test_paths(void)
 static void test_max_unknown(void)
 {
 	rt_opts o;
-	char why[256] = "";
+	cm_err why = {{0}};
 	char *argv[] = {"run", NULL, NULL};
 	REQUIRE(rt_opts_parse(&o, 1, argv, NULL) == -1);
-	CHECK(rt_opts_unknown_ok(&o, 0, 0, why, sizeof(why)));
-	CHECK(rt_opts_unknown_ok(&o, 50, 100, why, sizeof(why)));   /* default 50% */
-	CHECK(!rt_opts_unknown_ok(&o, 51, 100, why, sizeof(why)));
-	CHECK(strstr(why, "51 of 100 ops ended with outcome unknown") != NULL);
-	CHECK(strstr(why, "--max-unknown 50%") != NULL);
+	CHECK(rt_opts_unknown_ok(&o, 0, 0, &why));
+	CHECK(rt_opts_unknown_ok(&o, 50, 100, &why));   /* default 50% */
+	CHECK(!rt_opts_unknown_ok(&o, 51, 100, &why));
+	CHECK(strstr(why.text, "51 of 100 ops ended with outcome unknown") != NULL);
+	CHECK(strstr(why.text, "--max-unknown 50%") != NULL);
 	argv[1] = "--max-unknown";
 	argv[2] = "3";
 	REQUIRE(rt_opts_parse(&o, 3, argv, NULL) == -1);
-	CHECK(rt_opts_unknown_ok(&o, 3, 4, why, sizeof(why)));
-	CHECK(!rt_opts_unknown_ok(&o, 4, 1000, why, sizeof(why)));
+	CHECK(rt_opts_unknown_ok(&o, 3, 4, &why));
+	CHECK(!rt_opts_unknown_ok(&o, 4, 1000, &why));
 	argv[2] = "0%";
 	REQUIRE(rt_opts_parse(&o, 3, argv, NULL) == -1);
-	CHECK(!rt_opts_unknown_ok(&o, 1, 1000000, why, sizeof(why)));
+	CHECK(!rt_opts_unknown_ok(&o, 1, 1000000, &why));
 	argv[2] = "100%";
 	REQUIRE(rt_opts_parse(&o, 3, argv, NULL) == -1);
-	CHECK(rt_opts_unknown_ok(&o, 7, 7, why, sizeof(why)));
+	CHECK(rt_opts_unknown_ok(&o, 7, 7, &why));
 	const char *bad[] = {"101%", "-1", "%", "", "1.5", "x%", "10%%"};
 	for (size_t i = 0; i < CM_ARRAY_LEN(bad); i++) {
 		argv[2] = (char *)bad[i];
