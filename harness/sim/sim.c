@@ -20,6 +20,40 @@
 #define PID_BASE 1000u
 #define STACK_SIZE (256u * 1024u)
 
+/* ---- how often: every probability of the simulator, and why ----
+ * A run of 2000 ops makes on the order of 100,000 file-system calls, each
+ * one draw against the per-call probabilities below; a run draws each of
+ * those uniformly below its MAX (a mean of half of it). */
+/* Most runs race a local delivery agent against the IMAP clients; the
+ * rest show what the clients alone do. */
+#define WITH_DELIVERER RT_PERCENT(70)
+/* A client switch at up to 2 in 5 calls: from long uninterrupted
+ * stretches (near 0) to a switch every few calls. */
+#define SWITCH_MAX RT_RATIO(2, 5)
+/* Three runs in five inject faults; the rest check the races alone, so
+ * that a violation without faults is not lost among crashes. */
+#define WITH_FAULTS RT_RATIO(3, 5)
+/* Store crashes and client deaths at up to 3 in 10,000 calls: some
+ * fifteen of each in a faulty run, so recovery and lock breaking run
+ * often while most ops still complete between them. */
+#define CRASH_MAX RT_RATIO(3, 10000)
+#define KILL_MAX RT_RATIO(3, 10000)
+/* ENOSPC applies only to writes, links and renames, a minority of the
+ * calls: ten times the crash rate for a similar count. */
+#define ENOSPC_MAX RT_RATIO(3, 1000)
+/* A failing rename applies to renames alone, rarer still. */
+#define RENAME_MAX RT_RATIO(1, 200)
+/* Per crash, up to 2 in 5 lose a mailbox's log: rebuilds happen in
+ * most faulty runs, but most crashes recover from the log. */
+#define INDEX_LOSS_MAX RT_RATIO(2, 5)
+/* Half the crashes tear the unsynced appended bytes (a random prefix
+ * survives) rather than drop them whole. */
+#define CRASH_TEARS RT_RATIO(1, 2)
+/* Three runs in ten rotate the log at 4 KiB, so rotation races the
+ * writers; the rest keep the store's default (1 MiB: a 2000-op run
+ * seldom reaches it). */
+#define SMALL_LOG RT_RATIO(3, 10)
+
 typedef struct sim sim;
 
 typedef struct sim_client {
@@ -174,7 +208,7 @@ static void kill_client(sim *s, sim_client *cl, bool record)
 
 static void crash(sim *s)
 {
-	rs_memfs_crash(s->fs, rt_choice_chance(s->ch, 500000)
+	rs_memfs_crash(s->fs, rt_choice_chance(s->ch, CRASH_TEARS)
 				      ? 1 + rt_choice_below(s->ch, 1u << 30) : 0);
 	record_fault(s, MODEL_FAULT_CRASH, 0, NULL);
 	for (unsigned i = 0; i < s->ncl; i++)
@@ -225,7 +259,7 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 	 * that 0 (an exhausted tape) means "nothing happens". */
 	if (s->bands[4] == 0 && call != RS_FS_SLEEP)
 		return 0;
-	uint64_t v = 1000000u - 1 - rt_choice_below(s->ch, 1000000);
+	uint64_t v = RT_PER_MILLION - 1 - rt_choice_below(s->ch, RT_PER_MILLION);
 	if (v < s->bands[0]) {
 		crash(s);
 		return -EIO;
@@ -482,12 +516,12 @@ static sim_client *pick(sim *s, sim_client *last)
 static void setup_bands(sim *s)
 {
 	const rt_sim_config *c = &s->cfg;
-	s->bands[0] = c->p_crash;
-	s->bands[1] = s->bands[0] + c->p_kill;
-	s->bands[2] = s->bands[1] + c->p_enospc;
-	s->bands[3] = s->bands[2] + c->p_rename;
-	s->bands[4] = s->bands[3] + c->p_switch;
-	if (s->bands[4] > 1000000)
+	s->bands[0] = c->p_crash.per_million;
+	s->bands[1] = s->bands[0] + c->p_kill.per_million;
+	s->bands[2] = s->bands[1] + c->p_enospc.per_million;
+	s->bands[3] = s->bands[2] + c->p_rename.per_million;
+	s->bands[4] = s->bands[3] + c->p_switch.per_million;
+	if (s->bands[4] > RT_PER_MILLION)
 		cm_panic("sim: probabilities add up to more than 1");
 }
 
@@ -579,18 +613,18 @@ void rt_sim_config_swarm(rt_sim_config *cfg, rt_choice *ch)
 	 * testing); 0 everywhere is the simplest run. */
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->clients = 2 + (unsigned)rt_choice_below(ch, 7);
-	cfg->deliverer = rt_choice_chance(ch, 700000);
+	cfg->deliverer = rt_choice_chance(ch, WITH_DELIVERER);
 	rt_mix_swarm(&cfg->mix, ch);
-	cfg->p_switch = (uint32_t)rt_choice_below(ch, 400000);
-	bool faults = rt_choice_chance(ch, 600000);
+	cfg->p_switch = rt_choice_probability(ch, SWITCH_MAX);
+	bool faults = rt_choice_chance(ch, WITH_FAULTS);
 	if (faults) {
-		cfg->p_crash = (uint32_t)rt_choice_below(ch, 300);
-		cfg->p_kill = (uint32_t)rt_choice_below(ch, 300);
-		cfg->p_enospc = (uint32_t)rt_choice_below(ch, 3000);
-		cfg->p_rename = (uint32_t)rt_choice_below(ch, 5000);
-		cfg->p_index_loss = (uint32_t)rt_choice_below(ch, 400000);
+		cfg->p_crash = rt_choice_probability(ch, CRASH_MAX);
+		cfg->p_kill = rt_choice_probability(ch, KILL_MAX);
+		cfg->p_enospc = rt_choice_probability(ch, ENOSPC_MAX);
+		cfg->p_rename = rt_choice_probability(ch, RENAME_MAX);
+		cfg->p_index_loss = rt_choice_probability(ch, INDEX_LOSS_MAX);
 	}
 	cfg->checkpoint_every = 50 + (uint32_t)rt_choice_below(ch, 400);
-	cfg->log_rotate_bytes = rt_choice_chance(ch, 300000) ? 4096 : 0;
+	cfg->log_rotate_bytes = rt_choice_chance(ch, SMALL_LOG) ? 4096 : 0;
 	cfg->ops = 2000;
 }

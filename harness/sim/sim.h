@@ -24,13 +24,14 @@ typedef struct rt_sim_config {
 	uint64_t ops;              /* ops in the run, all clients */
 	unsigned mutants;          /* rs_mutant bits */
 	rt_mix mix;
-	/* Per file-system call, per million: */
-	uint32_t p_switch;         /* switch to another client */
-	uint32_t p_crash;          /* crash and restart the whole store */
-	uint32_t p_kill;           /* the calling client dies */
-	uint32_t p_enospc;         /* writes, links and renames fail: quota */
-	uint32_t p_rename;         /* a rename fails */
-	uint32_t p_index_loss;     /* per crash: a mailbox's log is lost */
+	/* Per file-system call of a client (together at most 1): */
+	rt_probability p_switch;   /* switch to another client */
+	rt_probability p_crash;    /* crash and restart the whole store */
+	rt_probability p_kill;     /* the calling client dies */
+	rt_probability p_enospc;   /* writes, links and renames fail: quota */
+	rt_probability p_rename;   /* a rename fails */
+	/* Per crash: */
+	rt_probability p_index_loss; /* a mailbox's log is lost */
 	uint32_t checkpoint_every; /* ops between quiet checkpoints (0 none) */
 	uint32_t log_rotate_bytes; /* 0 = the store's default */
 } rt_sim_config;

@@ -199,6 +199,11 @@ static void end_checkpoint(loop *L)
  * compares with a stale view of its own (unchangedsince-stale) applies it,
  * and the checker has B's completed change as evidence. */
 
+/* A ready client starts such a conflict at one op in ten: often enough
+ * that every run has many, rarely enough that the two connections still
+ * spend most of their ops on the ordinary mix. */
+#define CONFLICT_START RT_RATIO(1, 10)
+
 static const rt_view_entry *view_uid(const rt_view *v, uint32_t uid)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -217,7 +222,7 @@ static bool ready(const rt_wire_client *cl)
 static void conflict_start(loop *L, rt_wire_client *a)
 {
 	if (!(L->w.setup->caps & MODEL_CAP_CONDSTORE) || !ready(a) ||
-	    a->role != RT_WIRE_USER || !rt_choice_chance(&a->ch, 100000))
+	    a->role != RT_WIRE_USER || !rt_choice_chance(&a->ch, CONFLICT_START))
 		return;
 	for (unsigned i = 0; i < L->w.users; i++) {
 		rt_wire_client *b = &L->w.cl[i];

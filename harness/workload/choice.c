@@ -85,10 +85,16 @@ uint64_t rt_choice_below(rt_choice *c, uint64_t n)
 	return v % n;
 }
 
-bool rt_choice_chance(rt_choice *c, uint32_t per_million)
+bool rt_choice_chance(rt_choice *c, rt_probability p)
 {
-	if (per_million == 0)
+	if (p.per_million == 0)
 		return false;
 	/* 0 (an exhausted source) means "no". */
-	return rt_choice_below(c, 1000000) >= 1000000u - CM_MIN(per_million, 1000000u);
+	return rt_choice_below(c, RT_PER_MILLION) >=
+	       RT_PER_MILLION - CM_MIN(p.per_million, RT_PER_MILLION);
+}
+
+rt_probability rt_choice_probability(rt_choice *c, rt_probability max)
+{
+	return (rt_probability){(uint32_t)rt_choice_below(c, max.per_million)};
 }

@@ -15,6 +15,58 @@ static const char *const flag_pool[] = {
 	"$Label1", "\\Deleted",
 };
 
+/* ---- how often: every probability of the workload, and why ---- */
+
+/* Swarm testing: each op kind (but SELECT) is left out of a run's mix with
+ * this chance, so that runs differ in what races with what and a rare
+ * kind is not always drowned by the others. */
+#define KIND_LEFT_OUT RT_RATIO(1, 4)
+/* A run's STOREs set \Deleted with a chance drawn below this: often
+ * enough that EXPUNGE has work, rarely enough that mailboxes keep most
+ * of their messages. */
+#define DELETED_MAX RT_RATIO(3, 10)
+/* The fixed mix (wire runs): about one STORE in eight sets \Deleted, so
+ * EXPUNGE has work and the mailboxes do not empty. */
+#define DELETED_DEFAULT RT_PERCENT(12)
+/* A STORE or APPEND names a second flag: flag sets, not just one flag. */
+#define SECOND_FLAG RT_RATIO(3, 10)
+/* SELECT (QRESYNC) with a UIDVALIDITY one below the cached one: the
+ * server must then send no VANISHED and no FETCH (RFC 7162 3.2.5). Rare:
+ * such a SELECT resynchronises nothing. */
+#define STALE_UIDVALIDITY RT_RATIO(1, 20)
+/* SELECT (QRESYNC) also names the UIDs it knows: both forms half the time. */
+#define QRESYNC_KNOWN_UIDS RT_RATIO(1, 2)
+/* A SELECT without QRESYNC says CONDSTORE: a minority, as with clients
+ * that enable it by a later command or never. */
+#define SELECT_CONDSTORE RT_RATIO(3, 10)
+/* A STORE is .SILENT: the other sessions still see the change, the
+ * storing one must not count on a FETCH. */
+#define STORE_SILENT RT_RATIO(1, 10)
+/* UNCHANGEDSINCE 0, which always fails (RFC 7162 3.1.3): rare, it
+ * changes nothing. */
+#define UNCHANGEDSINCE_ZERO RT_RATIO(1, 50)
+/* An APPEND goes to the selected mailbox, where the session sees it
+ * arrive; otherwise to any mailbox. */
+#define APPEND_TO_SELECTED RT_PERCENT(70)
+/* An APPEND has no flags at all (a delivery never has: it draws too). */
+#define ADD_WITHOUT_FLAGS RT_RATIO(1, 2)
+/* An expunge is UID EXPUNGE (of what the client believes \Deleted), the
+ * rest a plain EXPUNGE of every \Deleted message. */
+#define UID_EXPUNGE RT_PERCENT(70)
+/* Above the box target, a client's op is a trim: a quarter of its ops
+ * bring the mailbox back down while the rest still race. */
+#define TRIM RT_RATIO(1, 4)
+/* CHANGEDSINCE an older message modseq rather than the last
+ * HIGHESTMODSEQ: both windows half the time. */
+#define CHANGEDSINCE_OLDER RT_RATIO(1, 2)
+/* With QRESYNC enabled, CHANGEDSINCE also asks for VANISHED. */
+#define CHANGEDSINCE_VANISHED RT_RATIO(3, 5)
+/* A FETCH of every message (1:4294967295) rather than a few known UIDs:
+ * a fifth, as such FETCHes cost as much as the mailbox is large. */
+#define FETCH_ALL RT_RATIO(1, 5)
+/* ENABLE asks for QRESYNC (which implies CONDSTORE) rather than CONDSTORE. */
+#define ENABLE_QRESYNC RT_RATIO(3, 5)
+
 const char *rt_wk_name(rt_wk kind)
 {
 	static const char *const names[RT_WK_COUNT] = {
@@ -189,7 +241,7 @@ void rt_mix_swarm(rt_mix *m, rt_choice *c)
 	 * SELECT always stay (a client needs a mailbox). */
 	memset(m, 0, sizeof(*m));
 	for (int k = 0; k < RT_WK_COUNT; k++) {
-		bool on = k == RT_WK_SELECT || !rt_choice_chance(c, 250000);
+		bool on = k == RT_WK_SELECT || !rt_choice_chance(c, KIND_LEFT_OUT);
 		m->w[k] = on ? (uint32_t)(1 + rt_choice_below(c, 10)) : 0;
 	}
 	m->w[RT_WK_NOOP] = CM_MAX(m->w[RT_WK_NOOP], 1u);
@@ -198,7 +250,7 @@ void rt_mix_swarm(rt_mix *m, rt_choice *c)
 	/* Most runs care about conflicts: keep some writes in every mix. */
 	if (m->w[RT_WK_STORE] + m->w[RT_WK_STORE_COND] + m->w[RT_WK_APPEND] == 0)
 		m->w[RT_WK_STORE] = m->w[RT_WK_APPEND] = 5;
-	m->deleted_per_million = (uint32_t)rt_choice_below(c, 300000);
+	m->deleted = rt_choice_probability(c, DELETED_MAX);
 	m->boxes = 2 + (int)rt_choice_below(c, 2);
 }
 
@@ -214,7 +266,7 @@ void rt_mix_default(rt_mix *m)
 	};
 	memset(m, 0, sizeof(*m));
 	memcpy(m->w, w, sizeof(w));
-	m->deleted_per_million = 120000;
+	m->deleted = DELETED_DEFAULT;
 	m->boxes = 2;
 }
 
@@ -259,9 +311,9 @@ static cm_flags random_flags(rt_workload *w, rt_choice *c, bool allow_deleted)
 	cm_flags f = 0;
 	size_t n = CM_ARRAY_LEN(flag_pool) - 1;
 	f |= w->flag_bits[rt_choice_below(c, n)];
-	if (rt_choice_chance(c, 300000))
+	if (rt_choice_chance(c, SECOND_FLAG))
 		f |= w->flag_bits[rt_choice_below(c, n)];
-	if (allow_deleted && rt_choice_chance(c, w->mix.deleted_per_million))
+	if (allow_deleted && rt_choice_chance(c, w->mix.deleted))
 		f |= CM_FLAG_DELETED;
 	return f;
 }
@@ -308,12 +360,12 @@ static void make_select(rt_workload *w, const rt_view *v, rt_choice *c,
 	if (v->qresync && cache->modseq && w->caps & MODEL_CAP_QRESYNC) {
 		op->qresync = true;
 		/* Sometimes a stale UIDVALIDITY: the server must send nothing. */
-		op->q_uidvalidity = rt_choice_chance(c, 50000) ? cache->uidvalidity - 1
+		op->q_uidvalidity = rt_choice_chance(c, STALE_UIDVALIDITY) ? cache->uidvalidity - 1
 							     : cache->uidvalidity;
 		op->q_modseq = cache->modseq;
-		if (rt_choice_chance(c, 500000))
+		if (rt_choice_chance(c, QRESYNC_KNOWN_UIDS))
 			cm_uidset_copy(&op->q_known, &cache->known);
-	} else if ((w->caps & MODEL_CAP_CONDSTORE) && rt_choice_chance(c, 300000)) {
+	} else if ((w->caps & MODEL_CAP_CONDSTORE) && rt_choice_chance(c, SELECT_CONDSTORE)) {
 		op->condstore = true;
 	}
 }
@@ -344,14 +396,14 @@ static bool make_store(rt_workload *w, const rt_view *v, rt_choice *c,
 	}
 	op->mode = (model_store_mode)rt_choice_below(c, 3);
 	op->flags = random_flags(w, c, true);
-	op->silent = rt_choice_chance(c, 100000);
+	op->silent = rt_choice_chance(c, STORE_SILENT);
 	if (cond && (w->caps & MODEL_CAP_CONDSTORE) && !seq) {
 		/* The modseq the client last saw: stale on purpose when another
 		 * client changed the message since (the conflicts we want). */
 		const rt_view_entry *e = entry_of(v, op->set.r[0].lo);
 		op->has_unchangedsince = true;
 		op->unchangedsince = e && e->modseq ? e->modseq : v->highestmodseq;
-		if (rt_choice_chance(c, 20000))
+		if (rt_choice_chance(c, UNCHANGEDSINCE_ZERO))
 			op->unchangedsince = 0;
 	}
 	return true;
@@ -361,13 +413,13 @@ static void make_append(rt_workload *w, const rt_view *v, rt_choice *c,
 			model_op *op, model_op_kind kind)
 {
 	model_op_init(op, kind);
-	int box = v->selected && rt_choice_chance(c, 700000)
+	int box = v->selected && rt_choice_chance(c, APPEND_TO_SELECTED)
 			  ? v->box : (int)rt_choice_below(c, (uint64_t)w->mix.boxes);
 	set_box(w, op, box);
 	snprintf(op->msg_id, sizeof(op->msg_id), "%s-%" PRIu64, w->id_prefix,
 		 ++w->next_id);
 	op->flags = kind == MODEL_OP_DELIVER ? 0 : random_flags(w, c, false);
-	if (rt_choice_chance(c, 500000))
+	if (rt_choice_chance(c, ADD_WITHOUT_FLAGS))
 		op->flags = 0;
 	if (w->message_bytes != NULL) {
 		cm_buf b = {0};
@@ -381,7 +433,7 @@ static void make_append(rt_workload *w, const rt_view *v, rt_choice *c,
 static bool make_expunge(const rt_view *v, rt_choice *c, model_op *op)
 {
 	model_op_init(op, MODEL_OP_EXPUNGE);
-	op->uid = rt_choice_chance(c, 700000);
+	op->uid = rt_choice_chance(c, UID_EXPUNGE);
 	if (!op->uid)
 		return true;
 	/* UID EXPUNGE of messages the client believes \Deleted. */
@@ -404,7 +456,7 @@ static bool make_trim(const rt_workload *w, const rt_view *v, rt_choice *c,
 		model_op_init(op, MODEL_OP_EXPUNGE);
 		return true;
 	}
-	if (v->n <= w->mix.box_target || !rt_choice_chance(c, 250000))
+	if (v->n <= w->mix.box_target || !rt_choice_chance(c, TRIM))
 		return false;
 	model_op_init(op, MODEL_OP_STORE);
 	op->uid = true;
@@ -428,15 +480,15 @@ static bool make_fetch(rt_workload *w, const rt_view *v, rt_choice *c,
 		/* A modseq the client saw a while ago: the last HIGHESTMODSEQ,
 		 * or an older message modseq. */
 		op->changedsince = v->highestmodseq;
-		if (v->n > 0 && rt_choice_chance(c, 500000)) {
+		if (v->n > 0 && rt_choice_chance(c, CHANGEDSINCE_OLDER)) {
 			const rt_view_entry *e = &v->e[rt_choice_below(c, v->n)];
 			if (e->modseq)
 				op->changedsince = e->modseq - 1;
 		}
-		op->vanished = v->qresync && rt_choice_chance(c, 600000);
+		op->vanished = v->qresync && rt_choice_chance(c, CHANGEDSINCE_VANISHED);
 		return true;
 	}
-	if (rt_choice_chance(c, 200000)) {
+	if (rt_choice_chance(c, FETCH_ALL)) {
 		cm_uidset_add_range(&op->set, 1, UINT32_MAX);
 	} else if (!pick_uids(v, c, &op->set, 4)) {
 		return false;
@@ -527,7 +579,7 @@ void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *
 			    !(w->caps & MODEL_CAP_ENABLE) || v->qresync)
 				break;
 			model_op_init(op, MODEL_OP_ENABLE);
-			op->caps = (w->caps & MODEL_CAP_QRESYNC) && rt_choice_chance(c, 600000)
+			op->caps = (w->caps & MODEL_CAP_QRESYNC) && rt_choice_chance(c, ENABLE_QRESYNC)
 					   ? MODEL_CAP_QRESYNC : MODEL_CAP_CONDSTORE;
 			return;
 		case RT_WK_RECONNECT:

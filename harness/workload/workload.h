@@ -43,8 +43,28 @@ void rt_choice_bytes(rt_choice *c, const uint8_t *data, size_t len);
 void rt_choice_free(rt_choice *c);
 /* A number in [0, n); 0 when exhausted. */
 uint64_t rt_choice_below(rt_choice *c, uint64_t n);
-/* True with probability per_million/1e6; false when exhausted. */
-bool rt_choice_chance(rt_choice *c, uint32_t per_million);
+
+/* ---- probabilities ----
+ * A probability is a whole number of millionths inside, so a draw is the
+ * one a bare per-million number gave (histories do not change); it is
+ * written as a ratio, RT_RATIO(1, 500) or RT_PERCENT(12), and every value
+ * the harness uses is a named constant or a named field saying why. */
+typedef struct rt_probability {
+	uint32_t per_million;    /* 0 never .. RT_PER_MILLION always */
+} rt_probability;
+
+#define RT_PER_MILLION 1000000u
+/* num/den (num <= den), truncated to whole millionths. */
+#define RT_RATIO(num, den) \
+	((rt_probability){(uint32_t)((uint64_t)(num) * RT_PER_MILLION / (den))})
+#define RT_PERCENT(pct) RT_RATIO(pct, 100)
+#define RT_NEVER RT_RATIO(0, 1)
+
+/* True with probability p; false when exhausted. */
+bool rt_choice_chance(rt_choice *c, rt_probability p);
+/* A probability drawn uniformly from [0, max) in one decision (below
+ * max's millionths); RT_NEVER when exhausted or max is RT_NEVER. */
+rt_probability rt_choice_probability(rt_choice *c, rt_probability max);
 
 /* ---- workload mix (shared by the simulator and the wire driver) ---- */
 #define RT_MAX_BOXES 4
@@ -74,7 +94,7 @@ const char *rt_wk_name(rt_wk kind);
 
 typedef struct rt_mix {
 	uint32_t w[RT_WK_COUNT];        /* weights */
-	uint32_t deleted_per_million;   /* how often STOREs set \Deleted */
+	rt_probability deleted;         /* how often a STORE sets \Deleted */
 	int boxes;                      /* mailboxes used (2..RT_MAX_BOXES) */
 	uint32_t box_target;            /* trim a mailbox above this size (0 never) */
 } rt_mix;
