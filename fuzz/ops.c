@@ -82,6 +82,7 @@ static void export_replay(const rt_choice *ch, const rt_sim_config *cfg,
 	r.tape = ch->ntape ? ch->tape : &zero;
 	r.ntape = ch->ntape;
 	snprintf(r.expect, sizeof(r.expect), "%s", expect);
+	r.shape = cfg;
 	if (rt_replay_write(g_export, &r) != 0) {
 		fprintf(stderr, "fuzz_ops: cannot write %s\n", g_export);
 		return;

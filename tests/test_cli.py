@@ -1,5 +1,6 @@
 """The command line: exit codes, reproducibility, reports, check, replay."""
 import json
+import pathlib
 import xml.etree.ElementTree as ET
 
 from conftest import run
@@ -81,3 +82,63 @@ def test_check_rejects_garbage_cleanly(ratchet, tmp_path):
     p = run([ratchet, "check", str(h)], cwd=tmp_path)
     assert p.returncode == 2
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def shape_line(stdout):
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("  shape of run ")]
+    assert len(lines) == 1, stdout
+    return lines[0]
+
+
+def test_failing_run_shape_in_banner_report_and_replays(ratchet, tmp_path):
+    """A failing run's shape (every option it drew) is printed beside the
+    replay commands, listed per run in the report, written into both replay
+    files, and printed by `ratchet replay`; a replay file without it (as
+    older ones are) replays the same, and no history carries it."""
+    report = tmp_path / "r.json"
+    p = run([ratchet, "run", "--quiet", "--seed", "7", "--ops", "8000", "--mutant",
+             "move-rename", "--shrink-seconds", "2", "--report", str(report)],
+            cwd=tmp_path)
+    assert p.returncode == 1, p.stdout + p.stderr
+    line = shape_line(p.stdout)
+    assert line.startswith("  shape of run 0: clients "), line
+    for part in (", ops 2000, mutants move-rename, switch ", ", crash ", ", kill ",
+                 ", enospc ", ", rename-failure ", ", index-loss ", ", checkpoint every ",
+                 ", log rotation at ", ", mix ", ", deleted ", ", boxes ", ", box target "):
+        assert part in line, (part, line)
+    s = json.loads(report.read_text())["summary"]
+    for key in ("seed", "ops", "clients", "seconds", "ops_per_second", "interleavings",
+                "faults_injected", "violations_by_id", "checks_skipped", "capabilities",
+                "replay", "shrunk"):
+        assert key in s, key
+    assert [x["run"] for x in s["shapes"]] == list(range(s["runs"]))
+    shape = s["shapes"][0]["shape"]
+    assert shape["mutants"] == ["move-rename"] and shape["ops"] == 2000
+    assert f"clients {shape['clients']}" in line
+    assert set(shape["mix"]) == {"weights", "deleted_per_million", "boxes", "box_target"}
+    for key in ("switch", "crash", "kill", "enospc", "rename_failure", "index_loss"):
+        assert 0 <= shape[key + "_per_million"] <= 1000000, key
+    assert json.loads(pathlib.Path(s["replay"]).read_text())["shape"] == shape
+    minimal = pathlib.Path(s["shrunk"]["replay"])
+    doc = json.loads(minimal.read_text())
+    assert doc["shape"]["mutants"] == ["move-rename"]
+    outs = []
+    for name, d in (("with", doc), ("without", {k: v for k, v in doc.items() if k != "shape"})):
+        f = tmp_path / f"{name}.replay.json"
+        f.write_text(json.dumps(d))
+        h = tmp_path / f"{name}.jsonl"
+        q = run([ratchet, "replay", str(f), "--history", str(h)], cwd=tmp_path)
+        assert q.returncode == 1, q.stdout + q.stderr
+        outs.append((shape_line(q.stdout), h.read_bytes()))
+    assert outs[0] == outs[1]
+    assert outs[0][0].startswith(f"  shape of run 0: clients {doc['shape']['clients']}")
+    assert b'"shape"' not in outs[0][1]
+
+
+def test_single_run_prints_its_shape(ratchet, tmp_path):
+    p = run([ratchet, "run", "--quiet", "--seed", "7", "--runs", "1"], cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert shape_line(p.stdout).startswith("  shape of run 0: clients ")
+    p = run([ratchet, "run", "--quiet", "--seed", "7", "--runs", "2"], cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "shape of run" not in p.stdout  # clean campaigns: in the report only

@@ -39,6 +39,9 @@ typedef struct rt_run_out {
 int rt_run_sim(const rt_run_spec *spec, bool record_tape, model_history_writer *hist,
 	       rt_run_out *out);
 void rt_run_out_free(rt_run_out *out);
+/* Draws only the shape spec's run would have (its tape or seed, then the
+ * overrides of spec), into cfg: what rt_run_sim's out->cfg gets. */
+void rt_run_shape(const rt_run_spec *spec, rt_sim_config *cfg);
 /* Does out hold an error-severity violation of inv? */
 bool rt_run_has(const rt_run_out *out, model_inv inv);
 
@@ -65,6 +68,23 @@ model_inv rt_run_first_error(const rt_run_out *out);
 int rt_shrink_run(const rt_run_spec *spec, model_inv inv, double seconds,
 		  rt_shrink_result *out);
 
+/* ---- a run's shape: every option it drew (shape.c) ---- */
+
+struct json_t;
+
+/* The shape as one line for people, "clients 5 +deliverer, ops 2000,
+ * mutants none, switch 1/37, crash 1/6667, ..., mix noop:1 select:3 ...",
+ * into buf (terminated, cut to size). The length the whole line needs,
+ * as snprintf: size or more means it was cut. */
+size_t rt_shape_format(const rt_sim_config *cfg, char *buf, size_t size);
+/* The shape as a new JSON object (the caller owns the reference):
+ * clients, deliverer, ops, mutants (names), the probabilities in whole
+ * millionths (switch_per_million, crash_, kill_, enospc_,
+ * rename_failure_, index_loss_), checkpoint_every, log_rotate_bytes and
+ * mix {weights {kind: weight of each enabled kind}, deleted_per_million,
+ * boxes, box_target}. */
+struct json_t *rt_shape_json(const rt_sim_config *cfg);
+
 /* ---- replay files ---- */
 
 #define RT_MAX_CLIENTS 64              /* --clients and a replay's "clients" */
@@ -79,9 +99,14 @@ typedef struct rt_replay {
 	uint64_t *tape;             /* NULL: replay from the seed */
 	size_t ntape;
 	char expect[40];            /* invariant ID it failed with */
+	/* The run's shape, written as "shape" when not NULL; what it drew
+	 * comes from the tape or seed again, so reading ignores it (NULL). */
+	const rt_sim_config *shape;
 } rt_replay;
 
+/* 0, or -1 when the file cannot be written. */
 int rt_replay_write(const char *path, const rt_replay *r);
+/* 0, or -1 with err filled (one line naming path) and nothing to free. */
 int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen);
 void rt_replay_free(rt_replay *r);
 
@@ -113,14 +138,28 @@ typedef struct rt_report {
 	bool wire;
 	uint64_t unknown, timeouts, connections_lost, protocol_errors;
 	char failure[256];          /* a failure besides violations ("" none) */
+	/* simulated runs: each one's shape, in the order added */
+	rt_sim_config *shapes;
+	size_t nshapes, capshapes;
+	uint32_t *shape_run;        /* the run number of each */
+	size_t capshape_run;
+	bool failed;                /* a run with an error was added: */
+	size_t failed_shape;        /* ... the first one's index in shapes */
 } rt_report;
 
 void rt_report_init(rt_report *r, uint64_t seed, const char *target);
+/* Adds simulated run number run: its counts, violations and shape. */
 void rt_report_add_run(rt_report *r, uint32_t run, const rt_run_out *out);
 void rt_report_add_checker(rt_report *r, uint32_t run, const model_checker *c);
 void rt_report_free(rt_report *r);
+/* {"violations": [...], "summary": {...}}; the summary's "shapes" lists
+ * each simulated run's {"run", "shape"}. 0, or -1 when path cannot be
+ * written. */
 int rt_report_write_json(const rt_report *r, const char *path);
+/* 0, or -1 when path cannot be written. */
 int rt_report_write_junit(const rt_report *r, const char *path);
+/* The summary for people, with the shape of the first failing simulated
+ * run, or of the only one (a replay), beside the replay commands. */
 void rt_report_print(const rt_report *r, FILE *out, bool color);
 /* One line per violation: "ERROR UID-ORDER-GLOBAL INBOX uid 7: ..." */
 void rt_violation_print(const model_violation *v, FILE *out, bool color);

@@ -1,6 +1,8 @@
 /* Replay files: everything needed to run one failing case again, as JSON.
  * A tape, when present, is the run's decisions (shrunk or not); without
- * one the seed regenerates them. */
+ * one the seed regenerates them. The run's shape ("shape") is there for
+ * people: the tape or seed draws it again, so reading ignores it, and a
+ * file without one (older) loads the same. */
 #include "campaign.h"
 
 #include <errno.h>
@@ -16,6 +18,8 @@ int rt_replay_write(const char *path, const rt_replay *r)
 			      "seed", (json_int_t)r->seed, "clients", (int)r->clients,
 			      "ops", (json_int_t)r->ops, "mutant", r->mutant,
 			      "expect", r->expect);
+	if (r->shape != NULL)
+		json_object_set_new(o, "shape", rt_shape_json(r->shape));
 	if (r->tape != NULL) {
 		/* Values as hex strings: they are full 64-bit. */
 		json_t *t = json_array();

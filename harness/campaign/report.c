@@ -17,9 +17,14 @@ void rt_report_free(rt_report *r)
 {
 	free(r->v);
 	free(r->v_run);
+	free(r->shapes);
+	free(r->shape_run);
 	r->v = NULL;
 	r->v_run = NULL;
 	r->nv = r->capv = r->capv_run = 0;
+	r->shapes = NULL;
+	r->shape_run = NULL;
+	r->nshapes = r->capshapes = r->capshape_run = 0;
 }
 
 static void add_violations(rt_report *r, uint32_t run, const model_violation *v,
@@ -47,6 +52,19 @@ static void add_stats(rt_report *r, const model_checker_stats *st)
 	r->checked_any = true;
 }
 
+static void add_shape(rt_report *r, uint32_t run, const rt_run_out *out)
+{
+	CM_GROW(r->shapes, r->capshapes, r->nshapes + 1);
+	CM_GROW(r->shape_run, r->capshape_run, r->nshapes + 1);
+	if (out->stats.errors > 0 && !r->failed) {
+		r->failed = true;
+		r->failed_shape = r->nshapes;
+	}
+	r->shapes[r->nshapes] = out->cfg;
+	r->shape_run[r->nshapes] = run;
+	r->nshapes++;
+}
+
 void rt_report_add_run(rt_report *r, uint32_t run, const rt_run_out *out)
 {
 	r->runs++;
@@ -64,6 +82,7 @@ void rt_report_add_run(rt_report *r, uint32_t run, const rt_run_out *out)
 		r->clients_max = cl;
 	add_stats(r, &out->stats);
 	add_violations(r, run, out->v, out->nv);
+	add_shape(r, run, out);
 }
 
 void rt_report_add_checker(rt_report *r, uint32_t run, const model_checker *c)
@@ -117,6 +136,19 @@ void rt_violation_print(const model_violation *v, FILE *out, bool color)
 static const char *const fault_names[8] = {"", "crash", "kill", "enospc",
 					   "rename-failure", "index-loss", "", ""};
 
+/* The shape of the first failing run, or of the only one. */
+static void print_shape(const rt_report *r, FILE *out)
+{
+	if (!r->failed && r->nshapes != 1)
+		return;
+	size_t i = r->failed ? r->failed_shape : 0;
+	size_t n = rt_shape_format(&r->shapes[i], NULL, 0);
+	char *line = cm_xmalloc(n + 1);
+	rt_shape_format(&r->shapes[i], line, n + 1);
+	fprintf(out, "  shape of run %" PRIu32 ": %s\n", r->shape_run[i], line);
+	free(line);
+}
+
 void rt_report_print(const rt_report *r, FILE *out, bool color)
 {
 	fputc('\n', out);
@@ -168,6 +200,7 @@ void rt_report_print(const rt_report *r, FILE *out, bool color)
 				fprintf(out, " %s", model_inv_get(i)->id);
 		fputc('\n', out);
 	}
+	print_shape(r, out);
 	if (r->shrunk)
 		fprintf(out, "  shrunk: %" PRIu64 " ops -> %" PRIu64 " ops (%u attempts)\n",
 			r->original_ops, r->minimal_ops, r->shrink_attempts);
@@ -217,6 +250,17 @@ static json_t *violation_json(const model_violation *v, uint32_t run)
 	return o;
 }
 
+/* [{"run": N, "shape": {...}}, ...]: every simulated run's shape. */
+static json_t *shapes_json(const rt_report *r)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->nshapes; i++)
+		json_array_append_new(a, json_pack("{s:I, s:o}", "run",
+						   (json_int_t)r->shape_run[i], "shape",
+						   rt_shape_json(&r->shapes[i])));
+	return a;
+}
+
 int rt_report_write_json(const rt_report *r, const char *path)
 {
 	json_t *vs = json_array();
@@ -263,6 +307,8 @@ int rt_report_write_json(const rt_report *r, const char *path)
 		json_object_set_new(summary, "failure", json_string(r->failure));
 	if (r->replay[0])
 		json_object_set_new(summary, "replay", json_string(r->replay));
+	if (r->nshapes > 0)
+		json_object_set_new(summary, "shapes", shapes_json(r));
 	if (r->shrunk)
 		json_object_set_new(summary, "shrunk",
 			json_pack("{s:I, s:I, s:i, s:s}", "original_ops",

@@ -9,21 +9,35 @@ static void write_event(void *ctx, const model_event *ev)
 	model_history_write(ctx, ev);
 }
 
+/* Opens spec's choice source and draws the run's shape from it. */
+static void draw_shape(const rt_run_spec *spec, bool record_tape, rt_choice *ch,
+		       rt_sim_config *cfg)
+{
+	if (spec->tape != NULL)
+		rt_choice_tape(ch, spec->tape, spec->ntape);
+	else
+		rt_choice_prng(ch, spec->seed, record_tape);
+	rt_sim_config_swarm(cfg, ch);
+	if (spec->clients)
+		cfg->clients = spec->clients;
+	if (spec->ops)
+		cfg->ops = spec->ops;
+	cfg->mutants = spec->mutants;
+}
+
+void rt_run_shape(const rt_run_spec *spec, rt_sim_config *cfg)
+{
+	rt_choice ch;
+	draw_shape(spec, false, &ch, cfg);
+	rt_choice_free(&ch);
+}
+
 int rt_run_sim(const rt_run_spec *spec, bool record_tape, model_history_writer *hist,
 	       rt_run_out *out)
 {
 	rt_choice ch;
 	memset(out, 0, sizeof(*out));
-	if (spec->tape != NULL)
-		rt_choice_tape(&ch, spec->tape, spec->ntape);
-	else
-		rt_choice_prng(&ch, spec->seed, record_tape);
-	rt_sim_config_swarm(&out->cfg, &ch);
-	if (spec->clients)
-		out->cfg.clients = spec->clients;
-	if (spec->ops)
-		out->cfg.ops = spec->ops;
-	out->cfg.mutants = spec->mutants;
+	draw_shape(spec, record_tape, &ch, &out->cfg);
 	model_checker_options co = {.capabilities = RT_SIM_CAPS, .max_violations = 200};
 	model_checker *c = model_checker_new(&co);
 	rt_sim_hooks hooks = {write_event, hist};

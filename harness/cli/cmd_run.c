@@ -90,9 +90,18 @@ static void replay_path(char *out, size_t size, const rt_opts *o, uint64_t seed,
 		 run, suffix);
 }
 
+/* The replay file of spec's run, or with tape of its shrunk form; either
+ * carries the shape that run drew. */
 static void write_replay(const char *path, const rt_opts *o, const rt_run_spec *spec,
 			 const uint64_t *tape, size_t ntape, model_inv inv)
 {
+	rt_run_spec drawn = *spec;
+	if (tape != NULL) {
+		drawn.tape = tape;
+		drawn.ntape = ntape;
+	}
+	rt_sim_config shape;
+	rt_run_shape(&drawn, &shape);
 	rt_replay rp;
 	memset(&rp, 0, sizeof(rp));
 	snprintf(rp.target, sizeof(rp.target), "sim");
@@ -103,6 +112,7 @@ static void write_replay(const char *path, const rt_opts *o, const rt_run_spec *
 	snprintf(rp.expect, sizeof(rp.expect), "%s", model_inv_get(inv)->id);
 	rp.tape = (uint64_t *)tape;
 	rp.ntape = ntape;
+	rp.shape = &shape;
 	if (rt_replay_write(path, &rp) != 0)
 		cm_error("cannot write %s", path);
 }
