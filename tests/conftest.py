@@ -1,5 +1,7 @@
 """Shared fixtures: the binaries built by CMake (build/ratchet,
-build/ratchet-imapd); RATCHET_BIN and RATCHET_IMAPD point elsewhere."""
+build/ratchet-imapd); RATCHET_BIN and RATCHET_IMAPD point elsewhere; the
+invariant catalogue as the program has it."""
+import json
 import os
 import pathlib
 import subprocess
@@ -19,6 +21,16 @@ def binary(env, name):
 @pytest.fixture(scope="session")
 def ratchet():
     return binary("RATCHET_BIN", "ratchet")
+
+
+@pytest.fixture(scope="session")
+def invariants(ratchet):
+    """`ratchet --list-invariants --json`: one {id, family, severity,
+    derived, rfc, summary, gated_by} per invariant, in catalogue order.
+    Tests derive the IDs they need from it; they never keep copies."""
+    p = run([ratchet, "--list-invariants", "--json"], cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return json.loads(p.stdout)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ import json
 import pathlib
 import xml.etree.ElementTree as ET
 
-from conftest import run
+from conftest import ROOT, run
 
 
 def test_bad_flag_is_one_line_exit_2(ratchet, tmp_path):
@@ -142,3 +142,65 @@ def test_single_run_prints_its_shape(ratchet, tmp_path):
     p = run([ratchet, "run", "--quiet", "--seed", "7", "--runs", "2"], cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "shape of run" not in p.stdout  # clean campaigns: in the report only
+
+
+def doc_invariants():
+    """(family letter, ID) of every row of docs/invariants.md's tables, in
+    order: the rows under a "## X. ..." heading whose table starts "| ID |"."""
+    rows, family, in_table = [], None, False
+    for line in (ROOT / "docs" / "invariants.md").read_text().splitlines():
+        if line.startswith("## "):
+            family, in_table = line[3:].split(".")[0], False
+        elif line.startswith("| ID |"):
+            in_table = True
+        elif in_table and line.startswith("|") and not line.startswith("|---"):
+            rows.append((family, line.split("|")[1].strip()))
+        elif not line.startswith("|"):
+            in_table = False
+    return rows
+
+
+def test_list_invariants_json_is_the_documented_catalogue(invariants):
+    keys = {"id", "family", "severity", "derived", "rfc", "summary", "gated_by"}
+    assert all(set(i) == keys for i in invariants), invariants[0]
+    docs = doc_invariants()
+    assert len(docs) == len({d[1] for d in docs}) > 40
+    listed = [(i["family"].split(".")[0], i["id"]) for i in invariants]
+    assert len(listed) == len({x[1] for x in listed})
+    assert sorted(listed) == sorted(docs)
+    for i in invariants:
+        assert i["severity"] in ("error", "warning") and isinstance(i["derived"], bool)
+        assert i["rfc"] and i["summary"] and "\n" not in i["summary"]
+
+
+def test_list_invariants_text(ratchet, tmp_path, invariants):
+    p = run([ratchet, "--list-invariants"], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == len(invariants)
+    for line, i in zip(lines, invariants):
+        assert line.split()[:3] == [i["id"], i["family"][0], i["severity"]], line
+        assert line.endswith(i["summary"]), line
+    p = run([ratchet, "--list-invariants", "--bogus"], cwd=tmp_path)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_gated_by_is_what_the_checker_skips(ratchet, tmp_path, invariants):
+    """A check the catalogue gates by a capability is skipped exactly when
+    the history's target lacks that capability."""
+    every = ["UIDPLUS", "CONDSTORE", "QRESYNC", "MOVE"]
+
+    def skipped(caps):
+        h = tmp_path / "h.jsonl"
+        h.write_text(json.dumps({"ratchet_history": 1, "seed": 1, "target": "hand",
+                                 "capabilities": caps}) + "\n")
+        r = tmp_path / "r.json"
+        p = run([ratchet, "check", str(h), "--report", str(r)], cwd=tmp_path)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return set(json.loads(r.read_text())["summary"]["checks_skipped"])
+
+    base = skipped(every)
+    assert not base & {i["id"] for i in invariants if i["gated_by"]}
+    for cap in every:
+        lacking = skipped([c for c in every if c != cap]) - base
+        assert lacking == {i["id"] for i in invariants if i["gated_by"] == cap}, cap

@@ -214,16 +214,10 @@ void rt_report_print(const rt_report *r, FILE *out, bool color)
 
 static json_t *caps_json(unsigned caps)
 {
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{MODEL_CAP_IMAP4REV2, "IMAP4rev2"}, {MODEL_CAP_UIDPLUS, "UIDPLUS"},
-		{MODEL_CAP_CONDSTORE, "CONDSTORE"}, {MODEL_CAP_QRESYNC, "QRESYNC"},
-		{MODEL_CAP_MOVE, "MOVE"}, {MODEL_CAP_ENABLE, "ENABLE"},
-		{MODEL_CAP_LITERALPLUS, "LITERAL+"}, {MODEL_CAP_ESEARCH, "ESEARCH"},
-	};
 	json_t *a = json_array();
-	for (size_t i = 0; i < CM_ARRAY_LEN(names); i++)
-		if (caps & names[i].bit)
-			json_array_append_new(a, json_string(names[i].name));
+	for (unsigned bit = 1; bit != 0; bit <<= 1)
+		if ((caps & bit) && model_cap_name(bit) != NULL)
+			json_array_append_new(a, json_string(model_cap_name(bit)));
 	return a;
 }
 

@@ -34,6 +34,11 @@ int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
 int rt_cmd_run(int argc, char **argv);
 int rt_cmd_replay(int argc, char **argv);
 int rt_cmd_check(int argc, char **argv);
+/* `ratchet --list-invariants [--json]` (argv[0] is the option): the
+ * catalogue, one line per invariant (ID, family letter, severity, what it
+ * says) or a JSON array. CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line
+ * error for another argument. */
+int rt_cmd_list_invariants(int argc, char **argv);
 /* `ratchet check`'s work without the command line: every run in the
  * stream (one header each) through its own checker, into r (already
  * initialised). CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line error

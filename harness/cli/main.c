@@ -22,7 +22,8 @@ static int usage(FILE *to)
 	fputs("usage: ratchet COMMAND [OPTIONS]\n\ncommands:\n", to);
 	for (size_t i = 0; i < CM_ARRAY_LEN(commands); i++)
 		fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fputs("\n'ratchet COMMAND --help' for its options.\n", to);
+	fputs("\n'ratchet COMMAND --help' for its options.\n"
+	      "'ratchet --list-invariants [--json]' lists the invariants checked.\n", to);
 	return to == stdout ? CM_EXIT_CLEAN : CM_EXIT_USAGE;
 }
 
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
 	rt_salvage_arm(); /* an internal error exits 3, saving what it can */
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
 		return usage(stdout);
+	if (strcmp(argv[1], "--list-invariants") == 0)
+		return rt_cmd_list_invariants(argc - 1, argv + 1);
 	for (size_t i = 0; i < CM_ARRAY_LEN(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);

@@ -73,6 +73,9 @@ enum {
 	MODEL_CAP_LITERALPLUS = 1 << 6,
 	MODEL_CAP_ESEARCH = 1 << 7,
 };
+/* A capability bit's name as servers spell it ("CONDSTORE", "LITERAL+");
+ * NULL for anything but one known bit. */
+const char *model_cap_name(unsigned cap);
 
 /* STATUS items. */
 enum {
@@ -335,6 +338,10 @@ typedef struct model_inv_info {
 	bool derived;            /* DERIVED: may be switched off */
 	const char *source;      /* "RFC 3501 2.3.1.1" */
 	const char *summary;
+	/* The MODEL_CAP_* bit the check needs (0: none): against a target
+	 * without it the check is skipped (the commands it judges are never
+	 * sent), and listed so in a report's checks_skipped. */
+	unsigned gated_by;
 } model_inv_info;
 
 const model_inv_info *model_inv_get(model_inv inv);
