@@ -182,4 +182,7 @@ void *cm_xrealloc(void *p, size_t n);
 char *cm_xstrdup(const char *s);
 char *cm_xstrndup(const char *s, size_t n);
 
+/* The command-line option tables (cm_options.h). */
+#include "cm_options.h"
+
 #endif
