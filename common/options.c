@@ -233,14 +233,15 @@ static void put_help(FILE *out, const char *head, int width, const char *help)
 	fputc('\n', out);
 }
 
-/* A CHOICE's names under its help, wrapped at USAGE_COLUMNS. */
+/* A CHOICE's names under its help, wrapped at USAGE_COLUMNS, each line's
+ * first name under the first line's. */
 static void put_names(FILE *out, int width, const char *const *names)
 {
 	int col = fprintf(out, "%*sone of:", width + 4, "");
 	for (size_t i = 0; names[i] != NULL; i++) {
 		int len = (int)strlen(names[i]) + (names[i + 1] != NULL);
 		if (col + 1 + len > USAGE_COLUMNS)
-			col = fprintf(out, "\n%*s", width + 4, "") - 1;
+			col = fprintf(out, "\n%*s", width + 4 + 7, "") - 1;
 		col += fprintf(out, " %s%s", names[i], names[i + 1] != NULL ? "," : "");
 	}
 	fputc('\n', out);

@@ -47,8 +47,8 @@ int rt_check_stream(FILE *in, const char *name, bool no_derived, rt_report *r);
 
 /* ---- `ratchet run`'s command line (opts.c) ---- */
 
-/* Parses argv; returns -1 to go on, or the exit code to return (help: 0,
- * bad usage: 2 after a one-line error). */
-int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out));
+/* Parses argv; returns -1 to go on, or the exit code to return (--help
+ * and --list-mutants: 0, bad usage: 2 after a one-line error). */
+int rt_opts_parse(rt_opts *o, int argc, char **argv);
 
 #endif

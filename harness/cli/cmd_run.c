@@ -16,31 +16,6 @@
 
 #define RUN_OPS 2000
 
-static void usage(FILE *out)
-{
-	fputs("usage: ratchet run [options]\n"
-	      "  --seed N            campaign seed (default: from the clock; printed first)\n"
-	      "  --clients N         clients per run (default: each run draws 2-8)\n"
-	      "  --ops N             total ops (default 400000)\n"
-	      "  --seconds S         time budget (default 30)\n"
-	      "  --runs N            number of runs (default: until --ops or --seconds)\n"
-	      "  --mutant NAME       switch on a reference-store mutant (see --list-mutants)\n"
-	      "  --report FILE.json  JSON report (violations + summary)\n"
-	      "  --junit FILE.xml    JUnit XML, one testcase per invariant family\n"
-	      "  --history FILE      every event, JSON Lines (docs/history.md)\n"
-	      "  --keep-going        do not stop at the first failing run\n"
-	      "  --no-shrink         do not minimise a failing run\n"
-	      "  --shrink-seconds S  shrinking budget (default 30)\n"
-	      "  --quiet             no progress line\n"
-	      "  --target imap://USER:PASS@HOST:PORT  test a real server instead\n"
-	      "      --mailbox-prefix P, --keep, --allow-inbox, --reuse (see README)\n"
-	      "      --mailbox-size N  trim mailboxes above N messages (default 300; 0 never)\n"
-	      "      --timeout S       per-command timeout (default 10)\n"
-	      "      --max-unknown N|P%  fail (exit 1) when more than N ops, or P% of them,\n"
-	      "                        ended with outcome unknown (default 50%)\n",
-	      out);
-}
-
 /* ---- progress ---- */
 
 typedef struct progress {
@@ -247,7 +222,7 @@ static int check_outputs(const rt_opts *o)
 int rt_cmd_run(int argc, char **argv)
 {
 	rt_opts o;
-	int prc = rt_opts_parse(&o, argc, argv, usage);
+	int prc = rt_opts_parse(&o, argc, argv);
 	if (prc >= 0)
 		return prc;
 	if (check_outputs(&o) != CM_EXIT_CLEAN)

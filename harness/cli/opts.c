@@ -1,32 +1,13 @@
-/* Command-line options of `ratchet run`: strict, one clear line per
- * mistake, exit 2. */
+/* Command-line options of `ratchet run`: one table (cm_options.h) parses
+ * them and prints --help; the checks that join options come after it.
+ * Strict, one clear line per mistake, exit 2. */
 #include "cli.h"
 #include "rs.h"
 
-#include <assert.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The shared strict parser (strtoull took " 5" and "+5"). */
-static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
-{
-	return cm_parse_u64(s, 0, max, v);
-}
-
-static bool parse_seconds(const char *s, double *v)
-{
-	char *end;
-	if (s == NULL || *s == '\0')
-		return false;
-	double x = strtod(s, &end);
-	if (*end != '\0' || !isfinite(x) || x <= 0 || x > 1e7)
-		return false;
-	*v = x;
-	return true;
-}
 
 /* "N" (ops) or "N%" (of the recorded ops, 0 to 100). */
 static bool parse_max_unknown(const char *s, rt_opts *o)
@@ -38,18 +19,10 @@ static bool parse_max_unknown(const char *s, rt_opts *o)
 	bool pct = s[n - 1] == '%';
 	memcpy(num, s, n - pct);
 	num[n - pct] = '\0';
-	if (!parse_u64(num, pct ? 100 : UINT64_MAX / 2, &o->max_unknown))
+	if (!cm_parse_u64(num, 0, pct ? 100 : UINT64_MAX / 2, &o->max_unknown))
 		return false;
 	o->max_unknown_pct = pct;
 	return true;
-}
-
-static void mutant_list(void)
-{
-	fputs("ratchet: mutants:", stderr);
-	for (const char *const *n = rs_mutant_names(); *n != NULL; n++)
-		fprintf(stderr, " %s", *n);
-	fputc('\n', stderr);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -73,95 +46,92 @@ static void defaults(rt_opts *o)
 	o->max_unknown_pct = true;
 }
 
-int rt_opts_parse(rt_opts *o, int argc, char **argv, void (*usage)(FILE *out))
+/* What the table fills that rt_opts keeps in other types, or that is
+ * checked with other options after the table. */
+typedef struct run_args {
+	uint64_t clients, box_size, mutants;
+	const char *max_unknown;
+	bool list_mutants;
+} run_args;
+
+/* `ratchet run`'s one table: its options and their --help. */
+static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **argv)
+{
+	const cm_option table[] = {
+		{.name = "seed", .kind = CM_OPTION_U64, .to.u64 = &o->seed, .arg = "N",
+		 .help = "campaign seed (default: from the clock; printed first)", .max = INT64_MAX},
+		{.name = "clients", .kind = CM_OPTION_U64, .to.u64 = &a->clients, .arg = "N",
+		 .help = "clients per run (default: each run draws 2-8)", .min = 1,
+		 .max = RT_MAX_CLIENTS},
+		{.name = "ops", .kind = CM_OPTION_U64, .to.u64 = &o->ops, .arg = "N",
+		 .help = "total ops (default 400000)", .min = 1, .max = UINT64_MAX / 2,
+		 .given = &o->ops_set},
+		{.name = "seconds", .kind = CM_OPTION_SECONDS, .to.seconds = &o->seconds,
+		 .arg = "S", .help = "time budget (default 30)", .max_s = 1e7,
+		 .given = &o->seconds_set},
+		{.name = "runs", .kind = CM_OPTION_U64, .to.u64 = &o->runs, .arg = "N",
+		 .help = "number of runs (default: until --ops or --seconds)", .min = 1,
+		 .max = UINT32_MAX},
+		{.name = "mutant", .kind = CM_OPTION_CHOICE, .to.choice = &a->mutants, .arg = "NAME",
+		 .help = "switch on a reference-store mutant", .names = rs_mutant_names()},
+		{.name = "list-mutants", .to.flag = &a->list_mutants, .help = "print their names"},
+		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &o->report,
+		 .arg = "FILE.json", .help = "JSON report (violations + summary)"},
+		{.name = "junit", .kind = CM_OPTION_STRING, .to.string = &o->junit,
+		 .arg = "FILE.xml", .help = "JUnit XML, one testcase per invariant family"},
+		{.name = "history", .kind = CM_OPTION_STRING, .to.string = &o->history,
+		 .arg = "FILE", .help = "every event, JSON Lines (docs/history.md)"},
+		{.name = "keep-going", .to.flag = &o->keep_going,
+		 .help = "do not stop at the first failing run"},
+		{.name = "no-shrink", .to.flag = &o->no_shrink,
+		 .help = "do not minimise a failing run"},
+		{.name = "shrink-seconds", .kind = CM_OPTION_SECONDS, .to.seconds = &o->shrink_seconds,
+		 .arg = "S", .help = "shrinking budget (default 30)", .max_s = 1e7},
+		{.name = "quiet", .to.flag = &o->quiet, .help = "no progress line"},
+		{.help = "a real server instead (README, \"Testing a real server\"):"},
+		{.name = "target", .kind = CM_OPTION_STRING, .to.string = &o->target, .arg = "URL",
+		 .help = "imap://USER:PASS@HOST:PORT"},
+		{.name = "mailbox-prefix", .kind = CM_OPTION_STRING, .to.string = &o->mailbox_prefix,
+		 .arg = "P", .help = "the run's mailboxes (default ratchet-SEED)"},
+		{.name = "keep", .to.flag = &o->keep, .help = "do not delete them at the end"},
+		{.name = "allow-inbox", .to.flag = &o->allow_inbox, .help = "use INBOX too"},
+		{.name = "reuse", .to.flag = &o->reuse,
+		 .help = "delete and recreate a prefix that holds messages"},
+		{.name = "mailbox-size", .kind = CM_OPTION_U64, .to.u64 = &a->box_size, .arg = "N",
+		 .help = "trim mailboxes above N messages (default 300; 0 never)", .max = 1000000},
+		{.name = "timeout", .kind = CM_OPTION_SECONDS, .to.seconds = &o->timeout, .arg = "S",
+		 .help = "per-command timeout (default 10)", .max_s = 1e7},
+		{.name = "max-unknown", .kind = CM_OPTION_STRING, .to.string = &a->max_unknown,
+		 .arg = "N|P%", .help = "fail (exit 1) when more than N ops, or P% of them,\n"
+		 "ended with outcome unknown (default 50%)"},
+	};
+	cm_options spec = {.program = "ratchet", .command = "run", .options = table,
+			   .noptions = CM_ARRAY_LEN(table)};
+	return cm_options_parse(&spec, argc, argv);
+}
+
+int rt_opts_parse(rt_opts *o, int argc, char **argv)
 {
 	defaults(o);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		uint64_t n;
-		bool takes = true;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return CM_EXIT_CLEAN;
-		} else if (strcmp(a, "--seed") == 0) {
-			if (!parse_u64(v, INT64_MAX, &o->seed))
-				return bad("--seed needs a number below 2^63, not '%s'", v);
-		} else if (strcmp(a, "--clients") == 0) {
-			_Static_assert(RT_MAX_CLIENTS == 64, "the message below names it");
-			if (!cm_parse_u64(v, 1, RT_MAX_CLIENTS, &n))
-				return bad("--clients needs a number from 1 to 64, not '%s'", v);
-			o->clients = (unsigned)n;
-		} else if (strcmp(a, "--ops") == 0) {
-			if (!parse_u64(v, UINT64_MAX / 2, &o->ops) || o->ops == 0)
-				return bad("--ops needs a positive number, not '%s'", v);
-			o->ops_set = true;
-		} else if (strcmp(a, "--runs") == 0) {
-			if (!parse_u64(v, UINT32_MAX, &o->runs) || o->runs == 0)
-				return bad("--runs needs a positive number, not '%s'", v);
-		} else if (strcmp(a, "--seconds") == 0) {
-			if (!parse_seconds(v, &o->seconds))
-				return bad("--seconds needs a positive number, not '%s'", v);
-			o->seconds_set = true;
-		} else if (strcmp(a, "--shrink-seconds") == 0) {
-			if (!parse_seconds(v, &o->shrink_seconds))
-				return bad("--shrink-seconds needs a positive number, not '%s'", v);
-		} else if (strcmp(a, "--timeout") == 0) {
-			if (!parse_seconds(v, &o->timeout))
-				return bad("--timeout needs a positive number of seconds, not '%s'", v);
-		} else if (strcmp(a, "--max-unknown") == 0) {
-			if (!parse_max_unknown(v, o))
-				return bad("--max-unknown needs a number of ops or a percentage "
-					   "(0%%-100%%), not '%s'", v);
-		} else if (strcmp(a, "--mutant") == 0) {
-			unsigned m = v ? rs_mutant_parse(v) : 0;
-			if (m == 0) {
-				mutant_list();
-				return bad("unknown mutant '%s'", v);
-			}
-			o->mutant = v;
-			o->mutants |= m;
-		} else if (strcmp(a, "--report") == 0) {
-			o->report = v;
-		} else if (strcmp(a, "--junit") == 0) {
-			o->junit = v;
-		} else if (strcmp(a, "--history") == 0) {
-			o->history = v;
-		} else if (strcmp(a, "--target") == 0) {
-			o->target = v;
-		} else if (strcmp(a, "--mailbox-prefix") == 0) {
-			o->mailbox_prefix = v;
-		} else if (strcmp(a, "--mailbox-size") == 0) {
-			if (!parse_u64(v, 1000000, &n))
-				return bad("--mailbox-size needs a number up to 1000000, not '%s'", v);
-			o->box_size = (uint32_t)n;
-		} else {
-			takes = false;
-			if (strcmp(a, "--keep-going") == 0)
-				o->keep_going = true;
-			else if (strcmp(a, "--no-shrink") == 0)
-				o->no_shrink = true;
-			else if (strcmp(a, "--quiet") == 0)
-				o->quiet = true;
-			else if (strcmp(a, "--keep") == 0)
-				o->keep = true;
-			else if (strcmp(a, "--allow-inbox") == 0)
-				o->allow_inbox = true;
-			else if (strcmp(a, "--reuse") == 0)
-				o->reuse = true;
-			else if (strcmp(a, "--list-mutants") == 0) {
-				for (const char *const *m = rs_mutant_names(); *m; m++)
-					puts(*m);
-				return CM_EXIT_CLEAN;
-			} else
-				return bad("unknown option '%s' (try --help)", a);
-		}
-		if (takes) {
-			if (v == NULL)
-				return bad("%s needs a value", a);
-			i++;
-		}
+	run_args a = {.box_size = o->box_size};
+	cm_options_result r = parse_table(o, &a, argc, argv);
+	if (r != CM_OPTIONS_OK)
+		return cm_options_exit(r);
+	if (a.list_mutants) {
+		for (const char *const *m = rs_mutant_names(); *m; m++)
+			puts(*m);
+		return CM_EXIT_CLEAN;
 	}
+	o->clients = (unsigned)a.clients;
+	o->box_size = (uint32_t)a.box_size;
+	if (a.max_unknown != NULL && !parse_max_unknown(a.max_unknown, o))
+		return bad("--max-unknown needs a number of ops or a percentage (0%%-100%%), "
+			   "not '%s'", a.max_unknown);
+	/* A replay file and a report name one mutant. */
+	if ((a.mutants & (a.mutants - 1)) != 0)
+		return bad("%s", "--mutant: one mutant per run");
+	o->mutants = (unsigned)a.mutants;
+	o->mutant = a.mutants ? rs_mutant_name(o->mutants) : NULL;
 	if (o->target == NULL && (o->mailbox_prefix || o->keep || o->allow_inbox || o->reuse))
 		return bad("%s", "--mailbox-prefix, --keep, --allow-inbox and --reuse need --target");
 	if (o->target != NULL && o->mutant != NULL)

@@ -93,7 +93,7 @@ static void test_max_unknown(void)
 	rt_opts o;
 	cm_err why = {{0}};
 	char *argv[] = {"run", NULL, NULL};
-	REQUIRE(rt_opts_parse(&o, 1, argv, NULL) == -1);
+	REQUIRE(rt_opts_parse(&o, 1, argv) == -1);
 	CHECK(rt_opts_unknown_ok(&o, 0, 0, &why));
 	CHECK(rt_opts_unknown_ok(&o, 50, 100, &why));   /* default 50% */
 	CHECK(!rt_opts_unknown_ok(&o, 51, 100, &why));
@@ -101,19 +101,19 @@ static void test_max_unknown(void)
 	CHECK(strstr(why.text, "--max-unknown 50%") != NULL);
 	argv[1] = "--max-unknown";
 	argv[2] = "3";
-	REQUIRE(rt_opts_parse(&o, 3, argv, NULL) == -1);
+	REQUIRE(rt_opts_parse(&o, 3, argv) == -1);
 	CHECK(rt_opts_unknown_ok(&o, 3, 4, &why));
 	CHECK(!rt_opts_unknown_ok(&o, 4, 1000, &why));
 	argv[2] = "0%";
-	REQUIRE(rt_opts_parse(&o, 3, argv, NULL) == -1);
+	REQUIRE(rt_opts_parse(&o, 3, argv) == -1);
 	CHECK(!rt_opts_unknown_ok(&o, 1, 1000000, &why));
 	argv[2] = "100%";
-	REQUIRE(rt_opts_parse(&o, 3, argv, NULL) == -1);
+	REQUIRE(rt_opts_parse(&o, 3, argv) == -1);
 	CHECK(rt_opts_unknown_ok(&o, 7, 7, &why));
 	const char *bad[] = {"101%", "-1", "%", "", "1.5", "x%", "10%%"};
 	for (size_t i = 0; i < CM_ARRAY_LEN(bad); i++) {
 		argv[2] = (char *)bad[i];
-		CHECK_EQ(rt_opts_parse(&o, 3, argv, NULL), CM_EXIT_USAGE);
+		CHECK_EQ(rt_opts_parse(&o, 3, argv), CM_EXIT_USAGE);
 	}
 }
 
