@@ -65,7 +65,8 @@ typedef struct cm_option {
 /* A program's command line: its name, its table and its positional
  * arguments. */
 typedef struct cm_options {
-	const char *program;    /* "ratchet-imapd": cm_error_program, usage */
+	const char *program;    /* "ratchet-imapd": usage line, --help hint (the
+				 * error lines' name is cm_error_program's) */
 	const char *command;    /* "run": after the program in both; or NULL */
 	const char *synopsis;   /* the usage line after the command; NULL:
 				 * "[options]" then args_name */
@@ -86,7 +87,7 @@ typedef enum cm_options_result {
 /* Parses argv[1..argc) by spec (argv[0] is the program or command name).
  * Options not given keep what the caller put there first: defaults are
  * set before the call. Checks that join two options are the caller's,
- * after the call. Also sets cm_error_program(spec->program). */
+ * after the call. */
 cm_options_result cm_options_parse(const cm_options *spec, int argc, char **argv);
 /* The usage line, then a line per option (and heading), then --help. */
 void cm_options_usage(const cm_options *spec, FILE *out);

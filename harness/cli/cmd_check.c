@@ -8,13 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int usage(void)
-{
-	fputs("usage: ratchet check HISTORY.jsonl [--report OUT.json] [--junit OUT.xml]"
-	      " [--no-derived] [--quiet]\n", stderr);
-	return CM_EXIT_USAGE;
-}
-
 /* Each run of the stream through its own checker (declared in cli.h: the
  * history fuzz target runs this same code). */
 int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
@@ -73,28 +66,21 @@ int rt_cmd_check(int argc, char **argv)
 {
 	const char *file = NULL, *report = NULL, *junit = NULL;
 	bool no_derived = false, quiet = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
-			report = argv[++i];
-		else if (strcmp(argv[i], "--junit") == 0 && i + 1 < argc)
-			junit = argv[++i];
-		else if (strcmp(argv[i], "--no-derived") == 0)
-			no_derived = true;
-		else if (strcmp(argv[i], "--quiet") == 0)
-			quiet = true;
-		else if (strcmp(argv[i], "--help") == 0)
-			return usage(), CM_EXIT_CLEAN;
-		else if (argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
-			cm_error("check: unknown option '%s'", argv[i]);
-			return usage();
-		} else if (file != NULL) {
-			cm_error("check: one history at a time");
-			return usage();
-		} else
-			file = argv[i];
-	}
-	if (file == NULL)
-		return usage();
+	const cm_option table[] = {
+		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &report,
+		 .arg = "OUT.json", .help = "JSON report (violations + summary)"},
+		{.name = "junit", .kind = CM_OPTION_STRING, .to.string = &junit,
+		 .arg = "OUT.xml", .help = "JUnit XML, one testcase per invariant family"},
+		{.name = "no-derived", .to.flag = &no_derived,
+		 .help = "switch the DERIVED rules off (docs/invariants.md)"},
+		{.name = "quiet", .to.flag = &quiet, .help = "the summary only, not each violation"},
+	};
+	cm_options cmdline = {.program = "ratchet", .command = "check", .options = table,
+			   .noptions = CM_ARRAY_LEN(table), .args = &file, .nargs = 1,
+			   .args_name = "HISTORY.jsonl"};
+	cm_options_result parsed = cm_options_parse(&cmdline, argc, argv);
+	if (parsed != CM_OPTIONS_OK)
+		return cm_options_exit(parsed);
 	rt_path paths[] = {
 		{"the history", file, true}, {"--report", report, false}, {"--junit", junit, false},
 	};

@@ -8,13 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int usage(void)
-{
-	fputs("usage: ratchet replay FILE [--history OUT.jsonl] [--report OUT.json]\n",
-	      stderr);
-	return CM_EXIT_USAGE;
-}
-
 /* The replay's history: 0, or -1 after the error line. */
 static int open_history(const char *path, const rt_replay *rp, FILE **f_r,
 			model_history_writer **w_r)
@@ -56,21 +49,18 @@ static int load_replay(const char *file, rt_replay *rp, unsigned *mutants_r)
 int rt_cmd_replay(int argc, char **argv)
 {
 	const char *file = NULL, *history = NULL, *report = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--history") == 0 && i + 1 < argc)
-			history = argv[++i];
-		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
-			report = argv[++i];
-		else if (strcmp(argv[i], "--help") == 0)
-			return usage(), CM_EXIT_CLEAN;
-		else if (argv[i][0] == '-' || file != NULL) {
-			cm_error("replay: unexpected argument '%s'", argv[i]);
-			return usage();
-		} else
-			file = argv[i];
-	}
-	if (file == NULL)
-		return usage();
+	const cm_option table[] = {
+		{.name = "history", .kind = CM_OPTION_STRING, .to.string = &history,
+		 .arg = "OUT.jsonl", .help = "every event, JSON Lines (docs/history.md)"},
+		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &report,
+		 .arg = "OUT.json", .help = "JSON report (violations + summary)"},
+	};
+	cm_options cmdline = {.program = "ratchet", .command = "replay", .options = table,
+			   .noptions = CM_ARRAY_LEN(table), .args = &file, .nargs = 1,
+			   .args_name = "FILE"};
+	cm_options_result parsed = cm_options_parse(&cmdline, argc, argv);
+	if (parsed != CM_OPTIONS_OK)
+		return cm_options_exit(parsed);
 	rt_path paths[] = {
 		{"the replay file", file, true}, {"--history", history, false},
 		{"--report", report, false},

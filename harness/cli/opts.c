@@ -105,9 +105,9 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		 .arg = "N|P%", .help = "fail (exit 1) when more than N ops, or P% of them,\n"
 		 "ended with outcome unknown (default 50%)"},
 	};
-	cm_options spec = {.program = "ratchet", .command = "run", .options = table,
+	cm_options cmdline = {.program = "ratchet", .command = "run", .options = table,
 			   .noptions = CM_ARRAY_LEN(table)};
-	return cm_options_parse(&spec, argc, argv);
+	return cm_options_parse(&cmdline, argc, argv);
 }
 
 int rt_opts_parse(rt_opts *o, int argc, char **argv)
