@@ -23,42 +23,27 @@ bool rt_bench_wanted(const rt_bench *b, const char *name)
 	return b->only == NULL || strncmp(name, b->only, strlen(b->only)) == 0;
 }
 
-static int bench_usage(void)
-{
-	fputs("usage: ratchet bench [--json] [--quick] [--only PREFIX] [--dir DIR]\n"
-	      "                     [--dovecot URL]\n"
-	      "  --json         print one JSON object {\"results\": [...]}\n"
-	      "  --quick        short runs (smoke test; figures are rough)\n"
-	      "  --only PREFIX  only benchmarks whose name starts with PREFIX\n"
-	      "  --dir DIR      real directory for the .disk figures (default /var/tmp)\n"
-	      "  --dovecot URL  imap://USER:PASS@127.0.0.1:PORT of a local Dovecot for\n"
-	      "                 wire.dovecot.* (default $RATCHET_BENCH_DOVECOT; none: skipped)\n",
-	      stderr);
-	return CM_EXIT_USAGE;
-}
-
 int rt_cmd_bench(int argc, char **argv)
 {
 	rt_bench b = {.dir = "/var/tmp", .dovecot = getenv("RATCHET_BENCH_DOVECOT")};
 	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--quick") == 0)
-			b.quick = true;
-		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
-			b.only = argv[++i];
-		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
-			b.dir = argv[++i];
-		else if (strcmp(argv[i], "--dovecot") == 0 && i + 1 < argc)
-			b.dovecot = argv[++i];
-		else if (strcmp(argv[i], "--help") == 0)
-			return bench_usage(), CM_EXIT_CLEAN;
-		else {
-			cm_error("bench: unknown option '%s'", argv[i]);
-			return bench_usage();
-		}
-	}
+	const cm_option table[] = {
+		{.name = "json", .to.flag = &json, .help = "print one JSON object {\"results\": [...]}"},
+		{.name = "quick", .to.flag = &b.quick,
+		 .help = "short runs (smoke test; figures are rough)"},
+		{.name = "only", .kind = CM_OPTION_STRING, .to.string = &b.only, .arg = "PREFIX",
+		 .help = "only benchmarks whose name starts with PREFIX"},
+		{.name = "dir", .kind = CM_OPTION_STRING, .to.string = &b.dir, .arg = "DIR",
+		 .help = "real directory for the .disk figures (default /var/tmp)"},
+		{.name = "dovecot", .kind = CM_OPTION_STRING, .to.string = &b.dovecot, .arg = "URL",
+		 .help = "imap://USER:PASS@127.0.0.1:PORT of a local Dovecot for\n"
+		 "wire.dovecot.* (default $RATCHET_BENCH_DOVECOT; none: skipped)"},
+	};
+	cm_options cmdline = {.program = "ratchet", .command = "bench", .options = table,
+			      .noptions = CM_ARRAY_LEN(table)};
+	cm_options_result parsed = cm_options_parse(&cmdline, argc, argv);
+	if (parsed != CM_OPTIONS_OK)
+		return cm_options_exit(parsed);
 	b.verbose = !json;
 	int rc = rt_bench_store(&b);
 	rc |= rt_bench_sim(&b);
