@@ -1,9 +1,7 @@
 /* ratchet-imapd: an IMAP server over the reference store, for testing the
  * wire driver and real clients against the store's semantics.
  *
- *   ratchet-imapd --root DIR [--port N] [--user U] [--password P]
- *                 [--mutant NAME]... [--caps LIST] [--log FILE]
- *                 [--idle-timeout SEC] [--max-conns N]
+ *   ratchet-imapd --root DIR [options]     (--help lists them)
  *
  * Exit codes: 0 stopped by SIGTERM/SIGINT, 2 usage or set-up error. */
 #include "imapd_conn.h"
@@ -14,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,128 +23,84 @@ typedef struct opts {
 	char root_abs[PATH_MAX];
 } opts;
 
-static const char usage[] =
-	"usage: ratchet-imapd --root DIR [--port N] [--user U] [--password P]\n"
-	"                     [--mutant NAME]... [--caps LIST] [--log FILE]\n"
-	"                     [--idle-timeout SEC] [--max-conns N]\n"
-	"  --root DIR          mail root (created with INBOX if missing)\n"
-	"  --port N            TCP port on 127.0.0.1, 0 to 65535; 0 (default) picks\n"
-	"                      a free one\n"
-	"  --user, --password  the one account (default ratchet / ratchet)\n"
-	"  --mutant NAME       switch on a store mutant (repeatable, or a,b,c)\n"
-	"  --caps LIST         extensions offered, from UIDPLUS,CONDSTORE,QRESYNC,\n"
-	"                      MOVE,ENABLE,LITERAL+ (default all; \"\" for none)\n"
-	"  --log FILE          append a line per connection event and command\n"
-	"  --idle-timeout SEC  drop idle clients, 1 to 604800 (default 1800); before\n"
-	"                      login a client has 10 s in all, 4 KiB per command and\n"
-	"                      3 failed logins, each answered after 1, 2, 4 s\n"
-	"  --max-conns N       concurrent connections, 1 to 10000 (default 100)\n";
+/* --caps: the names, and the MODEL_CAP_* bit of each. */
+static const char *const cap_names[] = {
+	"UIDPLUS", "CONDSTORE", "QRESYNC", "MOVE", "ENABLE", "LITERAL+", NULL,
+};
+static const unsigned cap_bits[] = {
+	MODEL_CAP_UIDPLUS, MODEL_CAP_CONDSTORE, MODEL_CAP_QRESYNC, MODEL_CAP_MOVE,
+	MODEL_CAP_ENABLE, MODEL_CAP_LITERALPLUS,
+};
 
-static _Noreturn void die_usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "ratchet-imapd: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see --help)\n");
-	exit(2);
-}
+/* What the table fills in other types than imapd_config's. */
+typedef struct args {
+	uint64_t port, idle_timeout_s, max_conns, mutants, caps;
+	bool caps_given;
+} args;
 
-/* Every numeric option: digits only, within its range, or exit 2. */
-static unsigned number(const char *flag, const char *v, unsigned min, unsigned max)
+static cm_options_result parse_table(opts *o, args *a, int argc, char **argv)
 {
-	uint64_t n;
-	if (!cm_parse_u64(v, min, max, &n)) {
-		fprintf(stderr, "ratchet-imapd: %s needs a number from %u to %u, not '%s'"
-			" (see --help)\n", flag, min, max, v);
-		exit(2);
-	}
-	return (unsigned)n;
-}
-
-/* Comma-separated names; fn returns the bit of one name or 0. */
-static unsigned bit_list(const char *flag, const char *v, unsigned (*fn)(const char *))
-{
-	unsigned bits = 0;
-	char *copy = cm_xstrdup(v), *save = NULL;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		unsigned b = fn(t);
-		if (b == 0) {
-			fprintf(stderr, "ratchet-imapd: unknown name \"%s\" for %s\n", t, flag);
-			exit(2);
-		}
-		bits |= b;
-	}
-	free(copy);
-	return bits;
-}
-
-static unsigned cap_bit(const char *name)
-{
-	static const struct { const char *name; unsigned bit; } caps[] = {
-		{"UIDPLUS", MODEL_CAP_UIDPLUS}, {"CONDSTORE", MODEL_CAP_CONDSTORE},
-		{"QRESYNC", MODEL_CAP_QRESYNC}, {"MOVE", MODEL_CAP_MOVE},
-		{"ENABLE", MODEL_CAP_ENABLE}, {"LITERAL+", MODEL_CAP_LITERALPLUS},
+	const cm_option table[] = {
+		{.name = "root", .kind = CM_OPTION_STRING, .to.string = &o->root, .arg = "DIR",
+		 .help = "mail root (created with INBOX if missing)"},
+		{.name = "port", .kind = CM_OPTION_U64, .to.u64 = &a->port, .arg = "N",
+		 .help = "TCP port on 127.0.0.1, 0 to 65535; 0 (default) picks\n"
+		 "a free one", .max = 65535},
+		{.name = "user", .kind = CM_OPTION_STRING, .to.string = &o->cfg.user, .arg = "U",
+		 .help = "the one account's name (default ratchet)"},
+		{.name = "password", .kind = CM_OPTION_STRING, .to.string = &o->cfg.pass,
+		 .arg = "P", .help = "its password (default ratchet)"},
+		{.name = "mutant", .kind = CM_OPTION_CHOICE, .to.choice = &a->mutants,
+		 .arg = "NAME", .help = "switch on store mutants (repeatable, or a,b,c)",
+		 .names = rs_mutant_names()},
+		{.name = "caps", .kind = CM_OPTION_CHOICE, .to.choice = &a->caps, .arg = "LIST",
+		 .help = "extensions offered, a,b,c (default all; \"\" for none)",
+		 .names = cap_names, .given = &a->caps_given},
+		{.name = "log", .kind = CM_OPTION_STRING, .to.string = &o->log, .arg = "FILE",
+		 .help = "append a line per connection event and command"},
+		{.name = "idle-timeout", .kind = CM_OPTION_U64, .to.u64 = &a->idle_timeout_s,
+		 .arg = "SEC", .help = "drop idle clients, 1 to 604800 (default 1800); before\n"
+		 "login a client has 10 s in all, 4 KiB per command and\n"
+		 "3 failed logins, each answered after 1, 2, 4 s", .min = 1, .max = 86400 * 7},
+		{.name = "max-conns", .kind = CM_OPTION_U64, .to.u64 = &a->max_conns, .arg = "N",
+		 .help = "concurrent connections, 1 to 10000 (default 100)", .min = 1, .max = 10000},
 	};
-	for (size_t i = 0; i < CM_ARRAY_LEN(caps); i++)
-		if (strcasecmp(name, caps[i].name) == 0)
-			return caps[i].bit;
-	return 0;
+	cm_options cmdline = {.program = "ratchet-imapd", .synopsis = "--root DIR [options]",
+			      .options = table, .noptions = CM_ARRAY_LEN(table)};
+	return cm_options_parse(&cmdline, argc, argv);
 }
 
-static unsigned mutant_bit(const char *name)
+/* -1 to go on, or the exit code: 0 after --help, 2 after a usage error. */
+static int parse_args(opts *o, int argc, char **argv)
 {
-	return rs_mutant_parse(name);
-}
-
-static void set_option(opts *o, const char *flag, const char *v)
-{
-	if (strcmp(flag, "--root") == 0)
-		o->root = v;
-	else if (strcmp(flag, "--port") == 0)
-		o->port = (int)number(flag, v, 0, 65535);
-	else if (strcmp(flag, "--user") == 0)
-		o->cfg.user = v;
-	else if (strcmp(flag, "--password") == 0)
-		o->cfg.pass = v;
-	else if (strcmp(flag, "--mutant") == 0)
-		o->cfg.mutants |= bit_list(flag, v, mutant_bit);
-	else if (strcmp(flag, "--caps") == 0)
+	args a = {.idle_timeout_s = o->cfg.idle_timeout_s, .max_conns = o->cfg.max_conns};
+	cm_options_result r = parse_table(o, &a, argc, argv);
+	if (r != CM_OPTIONS_OK)
+		return cm_options_exit(r);
+	o->port = (int)a.port;
+	o->cfg.idle_timeout_s = (unsigned)a.idle_timeout_s;
+	o->cfg.max_conns = (unsigned)a.max_conns;
+	o->cfg.mutants = (unsigned)a.mutants;
+	if (a.caps_given) {
+		unsigned caps = 0;
+		for (size_t i = 0; i < CM_ARRAY_LEN(cap_bits); i++)
+			if (a.caps & (uint64_t)1 << i)
+				caps |= cap_bits[i];
 		/* 0 would mean "all" to rt_session: keep one bit the wire never shows. */
-		o->cfg.caps = v[0] ? bit_list(flag, v, cap_bit) : MODEL_CAP_ESEARCH;
-	else if (strcmp(flag, "--log") == 0)
-		o->log = v;
-	else if (strcmp(flag, "--idle-timeout") == 0)
-		o->cfg.idle_timeout_s = number(flag, v, 1, 86400 * 7);
-	else if (strcmp(flag, "--max-conns") == 0)
-		o->cfg.max_conns = number(flag, v, 1, 10000);
-	else
-		die_usage("unknown option %s", flag);
-}
-
-static void parse_args(opts *o, int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *eq = strchr(a, '=');
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage, stdout);
-			exit(0);
-		}
-		if (strncmp(a, "--", 2) != 0)
-			die_usage("unexpected argument %s", a);
-		if (eq != NULL) {
-			char flag[32];
-			snprintf(flag, sizeof(flag), "%.*s", (int)(eq - a), a);
-			set_option(o, flag, eq + 1);
-		} else if (i + 1 < argc) {
-			set_option(o, a, argv[++i]);
-		} else {
-			die_usage("%s needs a value", a);
-		}
+		o->cfg.caps = caps ? caps : MODEL_CAP_ESEARCH;
 	}
-	if (o->root == NULL || o->root[0] == '\0')
-		die_usage("%s is required", "--root");
+	if (o->root == NULL || o->root[0] == '\0') {
+		cm_error("--root is required (try 'ratchet-imapd --help')");
+		return CM_EXIT_USAGE;
+	}
 	if (o->cfg.user[0] == '\0' || strlen(o->cfg.user) >= IMAPD_AUTH_MAX ||
-	    strlen(o->cfg.pass) >= IMAPD_AUTH_MAX)
-		die_usage("%s", "bad --user or --password");
+	    strlen(o->cfg.pass) >= IMAPD_AUTH_MAX) {
+		cm_error("bad --user or --password: a user of 1 to %d bytes, a password of at "
+			 "most %d (try 'ratchet-imapd --help')", IMAPD_AUTH_MAX - 1,
+			 IMAPD_AUTH_MAX - 1);
+		return CM_EXIT_USAGE;
+	}
+	return -1;
 }
 
 /* mkdir -p of the root, then its absolute path (the session needs one
@@ -197,7 +150,10 @@ int main(int argc, char **argv)
 	o.cfg.idle_timeout_s = 1800;
 	o.cfg.max_conns = 100;
 	o.cfg.log_fd = -1;
-	parse_args(&o, argc, argv);
+	cm_error_program("ratchet-imapd");
+	int rc = parse_args(&o, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (o.log != NULL) {
 		o.cfg.log_fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		if (o.cfg.log_fd < 0) {
