@@ -1,7 +1,8 @@
 /* rs-deliver: local delivery into a reference-store mailbox from a separate
- * process, by the same locking protocol as every other writer (seed 000).
+ * process, by the same locking protocol as every other writer
+ * (docs/design.md#delivery).
  *
- *   rs-deliver [--create] [--flags "\Seen $X"] [--repeat N] [--mutant NAME] DIR < msg
+ *   rs-deliver [options] DIR < message     (--help lists them)
  *
  * With --repeat (1 to RS_DELIVER_REPEAT_MAX), the message is delivered N
  * times, each copy carrying its own "X-Ratchet-Id: deliver-<pid>-<i>"
@@ -20,18 +21,6 @@
 
 /* Far beyond any test's need; a typo must not become a runaway writer. */
 #define RS_DELIVER_REPEAT_MAX 1000000000u
-
-static const char usage_text[] =
-	"usage: rs-deliver [--create] [--flags LIST] [--repeat N] "
-	"[--mutant NAME] DIR < message\n";
-
-static int usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "rs-deliver: ");
-	fprintf(stderr, msg, arg);
-	fprintf(stderr, " (see --help)\n");
-	return 2;
-}
 
 static int read_stdin(cm_buf *b)
 {
@@ -53,37 +42,32 @@ typedef struct deliver_args {
 /* -1 to go on, or an exit code (0 after --help, 2 after a usage error). */
 static int parse_args(deliver_args *d, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = strcmp(a, "--flags") == 0 || strcmp(a, "--repeat") == 0 ||
-			     strcmp(a, "--mutant") == 0;
-		if (takes && v == NULL)
-			return usage("%s needs a value", a);
-		i += takes;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage_text, stdout);
-			return 0;
-		} else if (strcmp(a, "--create") == 0) {
-			d->create = true;
-		} else if (strcmp(a, "--flags") == 0) {
-			if (cm_flags_parse(v, strlen(v), &d->flags, NULL) < 0)
-				return usage("bad --flags list '%s'", v);
-		} else if (strcmp(a, "--repeat") == 0) {
-			if (!cm_parse_u64(v, 1, RS_DELIVER_REPEAT_MAX, &d->repeat))
-				return usage("--repeat needs a number from 1 to 1000000000, "
-					     "not '%s'", v);
-		} else if (strcmp(a, "--mutant") == 0) {
-			unsigned m = rs_mutant_parse(v);
-			if (m == 0)
-				return usage("unknown mutant '%s'", v);
-			d->opts.mutants |= m;
-		} else if (a[0] == '-' || d->dir != NULL) {
-			return usage("unexpected argument '%s'", a);
-		} else {
-			d->dir = a;
-		}
+	const char *flags = NULL;
+	uint64_t mutants = 0;
+	const cm_option table[] = {
+		{.name = "create", .to.flag = &d->create, .help = "create the mailbox if missing"},
+		{.name = "flags", .kind = CM_OPTION_STRING, .to.string = &flags, .arg = "LIST",
+		 .help = "the message's flags, \"\\Seen $Label\""},
+		{.name = "repeat", .kind = CM_OPTION_U64, .to.u64 = &d->repeat, .arg = "N",
+		 .help = "deliver N copies (1 to 1000000000), each with its own\n"
+		 "X-Ratchet-Id, and print \"UID ID\" after each", .min = 1,
+		 .max = RS_DELIVER_REPEAT_MAX},
+		{.name = "mutant", .kind = CM_OPTION_CHOICE, .to.choice = &mutants, .arg = "NAME",
+		 .help = "switch on store mutants (repeatable, or a,b,c)",
+		 .names = rs_mutant_names()},
+	};
+	cm_options cmdline = {.program = "rs-deliver", .synopsis = "[options] DIR < message",
+			      .options = table, .noptions = CM_ARRAY_LEN(table),
+			      .args = &d->dir, .nargs = 1, .args_name = "mailbox directory"};
+	cm_options_result r = cm_options_parse(&cmdline, argc, argv);
+	if (r != CM_OPTIONS_OK)
+		return cm_options_exit(r);
+	d->opts.mutants = (unsigned)mutants;
+	if (flags != NULL && cm_flags_parse(flags, strlen(flags), &d->flags, NULL) < 0) {
+		cm_error("bad --flags list '%s' (try 'rs-deliver --help')", flags);
+		return CM_EXIT_USAGE;
 	}
-	return d->dir == NULL ? usage("%s", "missing mailbox directory") : -1;
+	return -1;
 }
 
 /* Each record is flushed before the next delivery starts: a reader of
@@ -120,12 +104,16 @@ static int deliver_all(const deliver_args *d, rs_mailbox *mb, const cm_buf *msg)
 int main(int argc, char **argv)
 {
 	deliver_args d = {0};
+	cm_error_program("rs-deliver");
 	int rc = parse_args(&d, argc, argv);
 	if (rc >= 0)
 		return rc;
 	cm_buf msg = {0};
-	if (read_stdin(&msg) < 0)
-		return usage("%s", "cannot read the message from stdin");
+	if (read_stdin(&msg) < 0) {
+		cm_error("cannot read the message from stdin");
+		cm_buf_free(&msg);
+		return CM_EXIT_USAGE;
+	}
 	rs_fs *fs = rs_posixfs_new();
 	rs_err err = d.create ? rs_create(fs, d.dir, 0) : RS_OK;
 	if (err != RS_OK && err != RS_EEXIST) {
