@@ -79,8 +79,8 @@ int rt_cmd_replay(int argc, char **argv)
 		rt_replay_free(&rp);
 		return CM_EXIT_USAGE;
 	}
-	printf("ratchet: replaying %s (seed %" PRIu64 "%s%s)\n", file, rp.seed,
-	       rp.tape ? ", shrunk tape" : "", rp.mutant[0] ? ", mutant " : "");
+	printf("ratchet: replaying %s (seed %" PRIu64 "%s%s%s)\n", file, rp.seed,
+	       rp.tape ? ", shrunk tape" : "", rp.mutant[0] ? ", mutant " : "", rp.mutant);
 	uint64_t start = cm_now_ns();
 	rt_run_out out;
 	int rc = rt_run_sim(&spec, false, hw, &out);
