@@ -91,7 +91,10 @@ struct sim {
 	rt_sim_result *res;
 	const rt_sim_hooks *hooks;
 	model_checker *checker;
-	uint32_t bands[5];   /* cumulative fault/switch thresholds */
+	/* One draw v per file-system call picks what happens: v below
+	 * upto_crash crashes, below upto_kill kills, ... below upto_switch
+	 * switches (each bound the sum of its probability and those before). */
+	uint32_t upto_crash, upto_kill, upto_enospc, upto_rename, upto_switch;
 	sim_client *sleeper; /* waiting for a lock: not first in line */
 };
 
@@ -257,28 +260,28 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 		return 0;
 	/* One decision per call; the top of the range holds the events, so
 	 * that 0 (an exhausted tape) means "nothing happens". */
-	if (s->bands[4] == 0 && call != RS_FS_SLEEP)
+	if (s->upto_switch == 0 && call != RS_FS_SLEEP)
 		return 0;
 	uint64_t v = RT_PER_MILLION - 1 - rt_choice_below(s->ch, RT_PER_MILLION);
-	if (v < s->bands[0]) {
+	if (v < s->upto_crash) {
 		crash(s);
 		return -EIO;
 	}
-	if (v < s->bands[1]) {
+	if (v < s->upto_kill) {
 		kill_client(s, cl, true);
 		return -EIO;
 	}
-	if (v < s->bands[2] && quota_call(call)) {
+	if (v < s->upto_enospc && quota_call(call)) {
 		record_fault(s, MODEL_FAULT_ENOSPC, cl->id, NULL);
 		return -ENOSPC;
 	}
-	if (v < s->bands[3] && call == RS_FS_RENAME) {
+	if (v < s->upto_rename && call == RS_FS_RENAME) {
 		record_fault(s, MODEL_FAULT_RENAME, cl->id, NULL);
 		return -EIO;
 	}
 	if (call == RS_FS_SLEEP)
 		s->sleeper = cl;
-	if (call == RS_FS_SLEEP || v < s->bands[4])
+	if (call == RS_FS_SLEEP || v < s->upto_switch)
 		switch_away(s);
 	/* Killed or crashed while others ran: the call never happens. */
 	return cl->dead ? -EIO : 0;
@@ -513,15 +516,15 @@ static sim_client *pick(sim *s, sim_client *last)
 	return cand[rt_choice_below(s->ch, n)];
 }
 
-static void setup_bands(sim *s)
+static void setup_thresholds(sim *s)
 {
 	const rt_sim_config *c = &s->cfg;
-	s->bands[0] = c->p_crash.per_million;
-	s->bands[1] = s->bands[0] + c->p_kill.per_million;
-	s->bands[2] = s->bands[1] + c->p_enospc.per_million;
-	s->bands[3] = s->bands[2] + c->p_rename.per_million;
-	s->bands[4] = s->bands[3] + c->p_switch.per_million;
-	if (s->bands[4] > RT_PER_MILLION)
+	s->upto_crash = c->p_crash.per_million;
+	s->upto_kill = s->upto_crash + c->p_kill.per_million;
+	s->upto_enospc = s->upto_kill + c->p_enospc.per_million;
+	s->upto_rename = s->upto_enospc + c->p_rename.per_million;
+	s->upto_switch = s->upto_rename + c->p_switch.per_million;
+	if (s->upto_switch > RT_PER_MILLION)
 		cm_panic("sim: probabilities add up to more than 1");
 }
 
@@ -551,7 +554,7 @@ int rt_sim_run(const rt_sim_config *cfg, rt_choice *ch, const rt_sim_hooks *hook
 	s.root = "/mail";
 	s.next_pid = PID_BASE;
 	s.next_checkpoint = cfg->checkpoint_every;
-	setup_bands(&s);
+	setup_thresholds(&s);
 	rt_workload_init(&s.work, &cfg->mix, RT_SIM_CAPS, boxes, "m");
 	s.work.message_bytes = model_message_bytes;
 	s.fs = rs_memfs_new();

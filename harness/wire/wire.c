@@ -39,7 +39,7 @@ typedef enum phase {
 	PH_DONE,
 } phase;
 
-typedef struct loop {
+typedef struct wire_loop {
 	rt_wire w;
 	phase ph;
 	bool stopping;              /* budget spent: one last checkpoint */
@@ -48,7 +48,7 @@ typedef struct loop {
 		rt_wire_client *a, *b;
 		uint32_t uid;
 		int stage;          /* 0 none, 1 A reads, 2 B writes, 3 A stores */
-	} cf;
+	} conflict;
 	uint64_t budget, started;   /* workload ops */
 	uint64_t deadline;          /* no op starts after it */
 	uint64_t hard_deadline;     /* nothing in flight after it (+ grace) */
@@ -60,18 +60,18 @@ typedef struct loop {
 	char fatal[256];
 	struct pollfd *pfd;
 	rt_wire_client **pcl;
-} loop;
+} wire_loop;
 
 /* ---- what clients do next ---- */
 
-static rt_wire_client *auditor(loop *L)
+static rt_wire_client *auditor(wire_loop *loop)
 {
-	return &L->w.cl[L->w.ncl - 1];
+	return &loop->w.cl[loop->w.ncl - 1];
 }
 
-static void next_workload_op(loop *L, rt_wire_client *cl, model_op *op)
+static void next_workload_op(wire_loop *loop, rt_wire_client *cl, model_op *op)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	if (cl->role == RT_WIRE_LDA)
 		rt_workload_deliver(&w->work, &cl->ch, op);
 	else
@@ -93,17 +93,17 @@ static void connect_op(rt_wire_client *cl, uint64_t now, bool record)
 
 /* Recorded events so far: think time is counted in them, so that what
  * other clients did while one thinks has completed, not only started. */
-static uint64_t events_now(const loop *L)
+static uint64_t events_now(const wire_loop *loop)
 {
-	return model_checker_get_stats(L->w.checker)->events;
+	return model_checker_get_stats(loop->w.checker)->events;
 }
 
 /* One idle client of the running phase. */
-static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
+static void feed_client(wire_loop *loop, rt_wire_client *cl, uint64_t now)
 {
-	if (L->started >= L->budget || now >= L->deadline ||
-	    (!L->keep_going && model_checker_get_stats(L->w.checker)->errors > 0)) {
-		L->stopping = true;
+	if (loop->started >= loop->budget || now >= loop->deadline ||
+	    (!loop->keep_going && model_checker_get_stats(loop->w.checker)->errors > 0)) {
+		loop->stopping = true;
 		return;
 	}
 	if (cl->role == RT_WIRE_LDA && !rt_wire_client_usable(cl)) {
@@ -113,17 +113,17 @@ static void feed_client(loop *L, rt_wire_client *cl, uint64_t now)
 	if (!cl->view.connected && now < cl->retry_at)
 		return;
 	model_op op;
-	next_workload_op(L, cl, &op);
-	L->started++;
+	next_workload_op(loop, cl, &op);
+	loop->started++;
 	/* Think time, counted in other clients' ops: without it a client
 	 * sends its next command the moment the last one ends, and a STORE
 	 * would never act on a view others have changed since (what a server
 	 * that trusts a stale view gets wrong). */
 	if (cl->role != RT_WIRE_LDA)
-		cl->resume_at = events_now(L) + 2 * rt_choice_below(&cl->ch, L->w.users + 1);
-	if (L->started >= L->next_ckpt && L->every) {
-		L->ph = PH_DRAIN;
-		L->next_ckpt += L->every;
+		cl->resume_at = events_now(loop) + 2 * rt_choice_below(&cl->ch, loop->w.users + 1);
+	if (loop->started >= loop->next_ckpt && loop->every) {
+		loop->ph = PH_DRAIN;
+		loop->next_ckpt += loop->every;
 	}
 	rt_wire_client_start(cl, &op, true);
 }
@@ -141,20 +141,20 @@ static void feed_queue(rt_wire_client *cl, uint64_t now)
 	rt_wire_client_start(cl, &op, true);
 }
 
-static bool all_idle(const loop *L)
+static bool all_idle(const wire_loop *loop)
 {
-	for (unsigned i = 0; i < L->w.ncl; i++)
-		if (L->w.cl[i].state != RT_WIRE_IDLE || L->w.cl[i].nqueue > 0)
+	for (unsigned i = 0; i < loop->w.ncl; i++)
+		if (loop->w.cl[i].state != RT_WIRE_IDLE || loop->w.cl[i].nqueue > 0)
 			return false;
 	return true;
 }
 
 /* ---- checkpoints ---- */
 
-static void begin_checkpoint(loop *L)
+static void begin_checkpoint(wire_loop *loop)
 {
-	rt_wire *w = &L->w;
-	L->ckpt_id = rt_wire_record_checkpoint(w, 0);
+	rt_wire *w = &loop->w;
+	loop->ckpt_id = rt_wire_record_checkpoint(w, 0);
 	for (unsigned i = 0; i < w->users; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (!rt_wire_client_usable(cl) || !cl->view.selected)
@@ -163,13 +163,13 @@ static void begin_checkpoint(loop *L)
 		model_op_init(&op, MODEL_OP_NOOP);
 		rt_wire_client_push(cl, &op);
 	}
-	L->ph = PH_NOOP;
+	loop->ph = PH_NOOP;
 }
 
-static void audit_ops(loop *L)
+static void audit_ops(wire_loop *loop)
 {
-	rt_wire *w = &L->w;
-	rt_wire_client *a = auditor(L);
+	rt_wire *w = &loop->w;
+	rt_wire_client *a = auditor(loop);
 	bool cs = (w->setup->caps & MODEL_CAP_CONDSTORE) != 0;
 	for (int b = 0; b < w->work.mix.boxes; b++) {
 		model_op ops[3];
@@ -177,14 +177,14 @@ static void audit_ops(loop *L)
 		for (int k = 0; k < 3; k++)
 			rt_wire_client_push(a, &ops[k]);
 	}
-	L->ph = PH_AUDIT;
+	loop->ph = PH_AUDIT;
 }
 
-static void end_checkpoint(loop *L)
+static void end_checkpoint(wire_loop *loop)
 {
-	rt_wire_record_checkpoint(&L->w, L->ckpt_id);
-	L->checkpoints++;
-	L->ph = L->stopping ? PH_DONE : PH_RUN;
+	rt_wire_record_checkpoint(&loop->w, loop->ckpt_id);
+	loop->checkpoints++;
+	loop->ph = loop->stopping ? PH_DONE : PH_RUN;
 }
 
 /* ---- the scheduler: one pass over the clients ---- */
@@ -219,128 +219,128 @@ static bool ready(const rt_wire_client *cl)
 }
 
 /* Picks A, B and a UID both know, with a probability from A's choices. */
-static void conflict_start(loop *L, rt_wire_client *a)
+static void conflict_start(wire_loop *loop, rt_wire_client *a)
 {
-	if (!(L->w.setup->caps & MODEL_CAP_CONDSTORE) || !ready(a) ||
+	if (!(loop->w.setup->caps & MODEL_CAP_CONDSTORE) || !ready(a) ||
 	    a->role != RT_WIRE_USER || !rt_choice_chance(&a->ch, CONFLICT_START))
 		return;
-	for (unsigned i = 0; i < L->w.users; i++) {
-		rt_wire_client *b = &L->w.cl[i];
+	for (unsigned i = 0; i < loop->w.users; i++) {
+		rt_wire_client *b = &loop->w.cl[i];
 		if (b == a || !ready(b) || b->view.box != a->view.box || a->view.n == 0)
 			continue;
 		const rt_view_entry *e = &a->view.e[rt_choice_below(&a->ch, a->view.n)];
 		if (e->uid == 0 || view_uid(&b->view, e->uid) == NULL)
 			return;
-		L->cf = (struct conflict){a, b, e->uid, 1};
+		loop->conflict = (struct conflict){a, b, e->uid, 1};
 		model_op op;
 		model_op_init(&op, MODEL_OP_FETCH);
 		op.uid = true;
 		cm_uidset_add(&op.set, e->uid);
 		op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
 		rt_wire_client_push(a, &op);
-		L->started++;
+		loop->started++;
 		return;
 	}
 }
 
-static void conflict_step(loop *L)
+static void conflict_step(wire_loop *loop)
 {
-	struct conflict *cf = &L->cf;
-	if (cf->stage == 0 || cf->a->state != RT_WIRE_IDLE || cf->a->nqueue ||
-	    cf->b->state != RT_WIRE_IDLE || cf->b->nqueue)
+	struct conflict *scene = &loop->conflict;
+	if (scene->stage == 0 || scene->a->state != RT_WIRE_IDLE || scene->a->nqueue ||
+	    scene->b->state != RT_WIRE_IDLE || scene->b->nqueue)
 		return;
-	const rt_view_entry *e = view_uid(&cf->a->view, cf->uid);
-	if (!rt_wire_client_usable(cf->a) || !rt_wire_client_usable(cf->b) || e == NULL ||
-	    cf->stage == 3) {
-		cf->stage = 0; /* done, or the scene fell apart */
+	const rt_view_entry *e = view_uid(&scene->a->view, scene->uid);
+	if (!rt_wire_client_usable(scene->a) || !rt_wire_client_usable(scene->b) || e == NULL ||
+	    scene->stage == 3) {
+		scene->stage = 0; /* done, or the scene fell apart */
 		return;
 	}
 	model_op op;
 	model_op_init(&op, MODEL_OP_STORE);
 	op.uid = true;
-	cm_uidset_add(&op.set, cf->uid);
-	op.flags = (cf->stage == 2 ? CM_FLAG_SEEN : CM_FLAG_FLAGGED) & L->w.setup->allowed;
-	if (cf->stage == 1) {
+	cm_uidset_add(&op.set, scene->uid);
+	op.flags = (scene->stage == 2 ? CM_FLAG_SEEN : CM_FLAG_FLAGGED) & loop->w.setup->allowed;
+	if (scene->stage == 1) {
 		/* B toggles \Flagged, so that its STORE changes something. */
-		const rt_view_entry *eb = view_uid(&cf->b->view, cf->uid);
+		const rt_view_entry *eb = view_uid(&scene->b->view, scene->uid);
 		op.mode = eb != NULL && (eb->flags & CM_FLAG_FLAGGED) ? MODEL_STORE_REMOVE
 								       : MODEL_STORE_ADD;
-		rt_wire_client_push(cf->b, &op);
-		cf->stage = 2;
+		rt_wire_client_push(scene->b, &op);
+		scene->stage = 2;
 	} else {
 		op.mode = MODEL_STORE_REPLACE;
 		op.has_unchangedsince = true;
 		op.unchangedsince = e->modseq;
-		rt_wire_client_push(cf->a, &op);
-		cf->stage = 3;
+		rt_wire_client_push(scene->a, &op);
+		scene->stage = 3;
 	}
-	L->started++;
+	loop->started++;
 }
 
 /* Clients still thinking; if every idle one is and none is busy, the
  * nearest wakes up (nobody else would start an op to wake them). */
-static rt_wire_client *thinker_to_wake(loop *L)
+static rt_wire_client *thinker_to_wake(wire_loop *loop)
 {
 	rt_wire_client *best = NULL;
-	for (unsigned i = 0; i < L->w.ncl; i++) {
-		rt_wire_client *cl = &L->w.cl[i];
+	for (unsigned i = 0; i < loop->w.ncl; i++) {
+		rt_wire_client *cl = &loop->w.cl[i];
 		if (cl->role == RT_WIRE_AUDITOR || cl->role == RT_WIRE_LDA)
 			continue;
 		if (cl->state != RT_WIRE_IDLE)
 			return NULL; /* a busy client will start more */
-		if (cl->resume_at > events_now(L) &&
+		if (cl->resume_at > events_now(loop) &&
 		    (best == NULL || cl->resume_at < best->resume_at))
 			best = cl;
 	}
 	return best;
 }
 
-static bool schedule(loop *L, uint64_t now)
+static bool schedule(wire_loop *loop, uint64_t now)
 {
-	rt_wire *w = &L->w;
-	phase before = L->ph;
-	bool run = L->ph == PH_RUN && !L->stopping;
-	rt_wire_client *wake = run ? thinker_to_wake(L) : NULL;
+	rt_wire *w = &loop->w;
+	phase before = loop->ph;
+	bool run = loop->ph == PH_RUN && !loop->stopping;
+	rt_wire_client *wake = run ? thinker_to_wake(loop) : NULL;
 	if (wake != NULL)
-		wake->resume_at = events_now(L);
+		wake->resume_at = events_now(loop);
 	if (run)
-		conflict_step(L);
+		conflict_step(loop);
 	else
-		L->cf.stage = 0;
+		loop->conflict.stage = 0;
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (cl->state != RT_WIRE_IDLE)
 			continue;
-		bool in_scene = L->cf.stage != 0 && (cl == L->cf.a || cl == L->cf.b);
-		if (run && !in_scene && L->cf.stage == 0 && cl->nqueue == 0)
-			conflict_start(L, cl);
+		bool in_scene = loop->conflict.stage != 0 && (cl == loop->conflict.a || cl == loop->conflict.b);
+		if (run && !in_scene && loop->conflict.stage == 0 && cl->nqueue == 0)
+			conflict_start(loop, cl);
 		if (cl->nqueue > 0)
 			feed_queue(cl, now);
 		else if (run && !in_scene && cl->role != RT_WIRE_AUDITOR &&
-			 cl->resume_at <= events_now(L))
-			feed_client(L, cl, now);
+			 cl->resume_at <= events_now(loop))
+			feed_client(loop, cl, now);
 	}
-	if (L->stopping && L->ph == PH_RUN)
-		L->ph = PH_DRAIN;
-	if (all_idle(L)) {
-		switch (L->ph) {
-		case PH_DRAIN: begin_checkpoint(L); break;
-		case PH_NOOP: audit_ops(L); break;
-		case PH_AUDIT: end_checkpoint(L); break;
+	if (loop->stopping && loop->ph == PH_RUN)
+		loop->ph = PH_DRAIN;
+	if (all_idle(loop)) {
+		switch (loop->ph) {
+		case PH_DRAIN: begin_checkpoint(loop); break;
+		case PH_NOOP: audit_ops(loop); break;
+		case PH_AUDIT: end_checkpoint(loop); break;
 		default: break;
 		}
 	}
-	return L->ph != before;
+	return loop->ph != before;
 }
 
 /* A client that cannot connect again and again: the server is gone. */
-static bool server_lost(loop *L)
+static bool server_lost(wire_loop *loop)
 {
-	for (unsigned i = 0; i < L->w.ncl; i++) {
-		const rt_wire_client *cl = &L->w.cl[i];
+	for (unsigned i = 0; i < loop->w.ncl; i++) {
+		const rt_wire_client *cl = &loop->w.cl[i];
 		if (cl->fails >= MAX_CONNECT_FAILS) {
-			snprintf(L->fatal, sizeof(L->fatal), "lost %.60s: %u connections in a "
-				 "row failed (%.60s)", L->w.setup->url.display, cl->fails,
+			snprintf(loop->fatal, sizeof(loop->fatal), "lost %.60s: %u connections in a "
+				 "row failed (%.60s)", loop->w.setup->url.display, cl->fails,
 				 cl->last_error);
 			return true;
 		}
@@ -350,11 +350,11 @@ static bool server_lost(loop *L)
 
 /* ---- the poll loop ---- */
 
-static int poll_timeout(loop *L, uint64_t now)
+static int poll_timeout(wire_loop *loop, uint64_t now)
 {
 	int ms = 100; /* retries, greetings, the deadline: coarse is enough */
-	for (unsigned i = 0; i < L->w.ncl; i++) {
-		const rt_wire_client *cl = &L->w.cl[i];
+	for (unsigned i = 0; i < loop->w.ncl; i++) {
+		const rt_wire_client *cl = &loop->w.cl[i];
 		if (cl->conn == NULL || cl->closed)
 			continue;
 		int t = imapc_conn_timeout_ms(cl->conn, now);
@@ -364,25 +364,25 @@ static int poll_timeout(loop *L, uint64_t now)
 	return ms;
 }
 
-static void poll_once(loop *L)
+static void poll_once(wire_loop *loop)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	nfds_t n = 0;
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (cl->conn == NULL || cl->closed)
 			continue;
-		L->pfd[n] = (struct pollfd){.fd = imapc_conn_fd(cl->conn),
+		loop->pfd[n] = (struct pollfd){.fd = imapc_conn_fd(cl->conn),
 					    .events = imapc_conn_poll_events(cl->conn)};
-		L->pcl[n++] = cl;
+		loop->pcl[n++] = cl;
 	}
-	int rc = poll(L->pfd, n, poll_timeout(L, cm_now_ns()));
+	int rc = poll(loop->pfd, n, poll_timeout(loop, cm_now_ns()));
 	if (rc < 0 && errno != EINTR)
 		cm_panic("wire: poll: %s", strerror(errno));
 	for (nfds_t i = 0; i < n; i++) {
-		rt_wire_client *cl = L->pcl[i];
+		rt_wire_client *cl = loop->pcl[i];
 		if (cl->conn != NULL && !cl->closed)
-			imapc_conn_handle(cl->conn, rc > 0 ? L->pfd[i].revents : 0);
+			imapc_conn_handle(cl->conn, rc > 0 ? loop->pfd[i].revents : 0);
 	}
 	uint64_t now = cm_now_ns();
 	for (unsigned i = 0; i < w->ncl; i++) {
@@ -393,17 +393,17 @@ static void poll_once(loop *L)
 	}
 }
 
-static void show_progress(loop *L, bool force)
+static void show_progress(wire_loop *loop, bool force)
 {
 	uint64_t now = cm_now_ns();
-	if (!L->progress || (!force && now - L->progress_ns < 200000000u))
+	if (!loop->progress || (!force && now - loop->progress_ns < 200000000u))
 		return;
-	L->progress_ns = now;
-	double el = (double)(now - L->start_ns) / 1e9;
-	const model_checker_stats *st = model_checker_get_stats(L->w.checker);
+	loop->progress_ns = now;
+	double el = (double)(now - loop->start_ns) / 1e9;
+	const model_checker_stats *st = model_checker_get_stats(loop->w.checker);
 	fprintf(stderr, "\r  ops %" PRIu64 "  %.0f ops/s  checkpoints %" PRIu64
-		"  reconnects %" PRIu64 "  violations %" PRIu64 "   ", L->w.ops,
-		el > 0 ? (double)L->w.ops / el : 0.0, L->checkpoints, L->w.reconnects,
+		"  reconnects %" PRIu64 "  violations %" PRIu64 "   ", loop->w.ops,
+		el > 0 ? (double)loop->w.ops / el : 0.0, loop->checkpoints, loop->w.reconnects,
 		st->errors + st->warnings);
 	if (force)
 		fputc('\n', stderr);
@@ -411,9 +411,9 @@ static void show_progress(loop *L, bool force)
 
 /* The grace is over: every connection is closed (its op ends with outcome
  * unknown), queued checkpoint ops are dropped, the run ends. */
-static void cut_run(loop *L)
+static void cut_run(wire_loop *loop)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		for (size_t k = 0; k < cl->nqueue; k++)
@@ -423,26 +423,26 @@ static void cut_run(loop *L)
 			imapc_conn_close(cl->conn, "closed by client: the run's time "
 					 "(--seconds and its grace) is up");
 	}
-	L->cut = true;
-	L->ph = PH_DONE;
+	loop->cut = true;
+	loop->ph = PH_DONE;
 }
 
-static void run_loop(loop *L)
+static void run_loop(wire_loop *loop)
 {
-	while (L->ph != PH_DONE) {
-		if (cm_now_ns() >= L->hard_deadline) {
-			cut_run(L);
+	while (loop->ph != PH_DONE) {
+		if (cm_now_ns() >= loop->hard_deadline) {
+			cut_run(loop);
 			break;
 		}
 		/* Phase changes need no network: no poll wait in between. */
-		for (int i = 0; i < 8 && schedule(L, cm_now_ns()); i++)
+		for (int i = 0; i < 8 && schedule(loop, cm_now_ns()); i++)
 			;
-		if (L->ph == PH_DONE)
+		if (loop->ph == PH_DONE)
 			break;
-		if (server_lost(L))
+		if (server_lost(loop))
 			return;
-		poll_once(L);
-		show_progress(L, false);
+		poll_once(loop);
+		show_progress(loop, false);
 	}
 }
 
@@ -462,18 +462,18 @@ static uint64_t time_bound(const rt_opts *o, uint64_t start_ns)
 					     : UINT64_MAX;
 }
 
-static void budget(loop *L, const rt_opts *o, uint64_t start_ns)
+static void budget(wire_loop *loop, const rt_opts *o, uint64_t start_ns)
 {
-	L->start_ns = start_ns;
-	L->keep_going = o->keep_going;
-	L->budget = o->ops_set || !o->seconds_set ? o->ops : UINT64_MAX;
-	L->deadline = time_bound(o, start_ns);
-	L->hard_deadline = L->deadline == UINT64_MAX ? UINT64_MAX : L->deadline + grace_ns(o);
+	loop->start_ns = start_ns;
+	loop->keep_going = o->keep_going;
+	loop->budget = o->ops_set || !o->seconds_set ? o->ops : UINT64_MAX;
+	loop->deadline = time_bound(o, start_ns);
+	loop->hard_deadline = loop->deadline == UINT64_MAX ? UINT64_MAX : loop->deadline + grace_ns(o);
 }
 
-static void make_clients(loop *L)
+static void make_clients(wire_loop *loop)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	w->ncl = w->users + 2;
 	w->cl = cm_xcalloc(w->ncl, sizeof(*w->cl));
 	for (unsigned i = 0; i < w->ncl; i++) {
@@ -481,13 +481,13 @@ static void make_clients(loop *L)
 				    : i == w->users ? RT_WIRE_LDA : RT_WIRE_AUDITOR;
 		rt_wire_client_init(&w->cl[i], w, i + 1, role);
 	}
-	L->pfd = cm_xcalloc(w->ncl, sizeof(*L->pfd));
-	L->pcl = cm_xcalloc(w->ncl, sizeof(*L->pcl));
+	loop->pfd = cm_xcalloc(w->ncl, sizeof(*loop->pfd));
+	loop->pcl = cm_xcalloc(w->ncl, sizeof(*loop->pcl));
 }
 
-static void make_workload(loop *L, rt_choice *ch)
+static void make_workload(wire_loop *loop, rt_choice *ch)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	rt_mix mix;
 	rt_mix_default(&mix);
 	mix.boxes = w->setup->nboxes;
@@ -504,13 +504,13 @@ static void make_workload(loop *L, rt_choice *ch)
 	w->work.message_bytes = model_message_bytes;
 	/* A checkpoint stalls every client (drain, NOOPs, a full read of each
 	 * mailbox): space them by the number of clients, a few per run. */
-	L->every = (50 + rt_choice_below(ch, 100)) * CM_MAX(w->users, 4u);
-	L->next_ckpt = L->every;
+	loop->every = (50 + rt_choice_below(ch, 100)) * CM_MAX(w->users, 4u);
+	loop->next_ckpt = loop->every;
 }
 
-static int open_history(loop *L, const rt_opts *o, FILE **f)
+static int open_history(wire_loop *loop, const rt_opts *o, FILE **f)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	*f = NULL;
 	if (o->history == NULL)
 		return 0;
@@ -525,18 +525,18 @@ static int open_history(loop *L, const rt_opts *o, FILE **f)
 	return 0;
 }
 
-static void fill_report(loop *L, rt_report *r)
+static void fill_report(wire_loop *loop, rt_report *r)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	snprintf(r->target, sizeof(r->target), "%.127s", w->setup->url.display);
 	r->capabilities = w->setup->caps;
 	rt_report_add_checker(r, 0, w->checker);
 	r->runs = 1;
 	r->clients_min = r->clients_max = w->users;
-	r->checkpoints = L->checkpoints;
+	r->checkpoints = loop->checkpoints;
 	for (unsigned i = 0; i < w->ncl; i++)
 		r->decisions += w->cl[i].ch.decisions;
-	r->seconds = (double)(cm_now_ns() - L->start_ns) / 1e9;
+	r->seconds = (double)(cm_now_ns() - loop->start_ns) / 1e9;
 	r->wire = true;
 	r->unknown = w->unknown;
 	r->timeouts = w->timeouts;
@@ -548,15 +548,15 @@ static void fill_report(loop *L, rt_report *r)
 		snprintf(r->failure, sizeof(r->failure), "%.255s", why.text);
 }
 
-static void print_intro(const loop *L, const rt_opts *o)
+static void print_intro(const wire_loop *loop, const rt_opts *o)
 {
-	const rt_wire_setup *s = L->w.setup;
+	const rt_wire_setup *s = loop->w.setup;
 	if (o->quiet)
 		return;
 	printf("ratchet: ");
 	cm_escape_puts(stdout, s->url.display);
-	printf(", %u clients + delivery, mailboxes", L->w.users);
-	for (int i = 0; i < L->w.work.mix.boxes; i++) {
+	printf(", %u clients + delivery, mailboxes", loop->w.users);
+	for (int i = 0; i < loop->w.work.mix.boxes; i++) {
 		putchar(' ');
 		cm_escape_puts(stdout, s->boxes[i]); /* the namespace is the server's */
 	}
@@ -564,25 +564,25 @@ static void print_intro(const loop *L, const rt_opts *o)
 	fflush(stdout);
 }
 
-static void teardown(loop *L)
+static void teardown(wire_loop *loop)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	for (unsigned i = 0; i < w->ncl; i++)
 		rt_wire_client_free(&w->cl[i]);
 	free(w->cl);
-	free(L->pfd);
-	free(L->pcl);
+	free(loop->pfd);
+	free(loop->pcl);
 	imapc_cmd_free(&w->cmd);
 	model_checker_free(w->checker);
 }
 
-static int campaign(loop *L, const rt_opts *o, rt_report *r, uint64_t start_ns)
+static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t start_ns)
 {
-	rt_wire *w = &L->w;
+	rt_wire *w = &loop->w;
 	FILE *hf;
-	make_clients(L);
-	if (open_history(L, o, &hf) != 0) {
-		teardown(L);
+	make_clients(loop);
+	if (open_history(loop, o, &hf) != 0) {
+		teardown(loop);
 		return CM_EXIT_USAGE;
 	}
 	model_checker_options co = {
@@ -593,15 +593,15 @@ static int campaign(loop *L, const rt_opts *o, rt_report *r, uint64_t start_ns)
 	rt_salvage_now.history = hf;
 	rt_salvage_now.checker = w->checker;
 	rt_salvage_now.segment = 0;
-	print_intro(L, o);
-	budget(L, o, start_ns);
-	L->progress = !o->quiet && isatty(2);
+	print_intro(loop, o);
+	budget(loop, o, start_ns);
+	loop->progress = !o->quiet && isatty(2);
 	/* A fresh read of every mailbox first: the checker then knows each
 	 * mailbox's epoch before any op adds to it (without UIDPLUS nothing
 	 * else would tie an early APPEND to a mailbox). */
-	L->ph = PH_DRAIN;
-	run_loop(L);
-	show_progress(L, true);
+	loop->ph = PH_DRAIN;
+	run_loop(loop);
+	show_progress(loop, true);
 	model_checker_finish(w->checker);
 	if (w->hist != NULL)
 		model_history_writer_finish(w->hist);
@@ -609,10 +609,10 @@ static int campaign(loop *L, const rt_opts *o, rt_report *r, uint64_t start_ns)
 	if (hf != NULL)
 		fclose(hf);
 	rt_salvage_now.checker = NULL; /* fill_report adds it */
-	fill_report(L, r);
-	teardown(L);
-	if (L->fatal[0] != '\0') {
-		cm_error("%s", L->fatal);
+	fill_report(loop, r);
+	teardown(loop);
+	if (loop->fatal[0] != '\0') {
+		cm_error("%s", loop->fatal);
 		return CM_EXIT_USAGE;
 	}
 	return CM_EXIT_CLEAN;
@@ -642,12 +642,12 @@ static void salvage_clean(void *ctx)
 
 int rt_wire_campaign(const rt_opts *o, rt_report *r)
 {
-	loop L;
+	wire_loop loop;
 	rt_wire_setup setup;
-	memset(&L, 0, sizeof(L));
-	L.w.o = o;
-	L.w.setup = &setup;
-	L.w.users = o->clients ? o->clients : 4;
+	memset(&loop, 0, sizeof(loop));
+	loop.w.o = o;
+	loop.w.setup = &setup;
+	loop.w.users = o->clients ? o->clients : 4;
 	uint64_t start = cm_now_ns(), bound = time_bound(o, start);
 	int rc = rt_wire_setup_open(&setup, o, bound == UINT64_MAX ? 0 : bound + grace_ns(o));
 	if (rc != CM_EXIT_CLEAN) {
@@ -658,16 +658,16 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 	rt_choice_prng(&ch, o->seed, false);
 	/* From here an internal error deletes what the run created (INBOX
 	 * only once setup is ready, by then the id prefix is set). */
-	salvage_clean_ctx sc = {&setup, o, L.w.work.id_prefix};
+	salvage_clean_ctx sc = {&setup, o, loop.w.work.id_prefix};
 	rt_salvage_now.clean = salvage_clean;
 	rt_salvage_now.clean_ctx = &sc;
 	rc = rt_wire_setup_boxes(&setup, o, 2 + (int)rt_choice_below(&ch, 2));
 	if (rc == CM_EXIT_CLEAN) {
-		make_workload(&L, &ch);
-		rc = campaign(&L, o, r, start);
+		make_workload(&loop, &ch);
+		rc = campaign(&loop, o, r, start);
 	}
 	rt_salvage_now.clean = NULL; /* cleaned up here */
-	rt_wire_setup_cleanup(&setup, o, L.w.work.id_prefix,
+	rt_wire_setup_cleanup(&setup, o, loop.w.work.id_prefix,
 			      bound == UINT64_MAX ? 0 : cm_now_ns() + grace_ns(o));
 	rt_wire_setup_close(&setup);
 	rt_choice_free(&ch);
