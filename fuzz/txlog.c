@@ -131,6 +131,49 @@ static void lose_log(rs_fs *fs)
 	fs->ops->fsync_dir(fs, FX_BOX);
 }
 
+/* The log lost after an append at m1 (HIGHESTMODSEQ h2 then): the next
+ * change rebuilds it, through the same handle and then through a fresh
+ * one, and modseqs never go back. Closes mb. */
+static void check_rebuilds(rs_fs *fs, rs_mailbox *mb, const rs_options *o, uint64_t m1,
+			   uint64_t h2)
+{
+	char *why = NULL;
+	/* Rebuild 1: the same handle, which knows the old base. */
+	lose_log(fs);
+	uint64_t m2 = 0;
+	const char msg2[] = "X-Ratchet-Id: fuzz-2\r\n\r\ntwo\r\n";
+	rs_err err = rs_append(mb, msg2, sizeof(msg2) - 1, 0, NULL, &m2);
+	fx_check_err(err, "rs_append after log loss", mb, NULL);
+	if (err == RS_OK) {
+		FUZZ_ASSERT(rs_get_stats(mb)->rebuilds > 0, "LOG-REBUILD",
+			    "append after losing the log did not rebuild");
+		rs_sync(mb, false);
+		uint64_t h3 = rs_highestmodseq(mb);
+		fx_check_view(mb, "after rebuild");
+		check_above(h2, m2, m1, "rebuild (same handle): first change");
+		check_mono(h2, h3, m1, "rebuild (same handle)");
+		rs_close(mb);
+		mb = NULL;
+
+		/* Rebuild 2: a fresh handle, which knows only the UID list's
+		 * floor and the clock. */
+		lose_log(fs);
+		err = rs_open(fs, FX_BOX, o, &mb, &why);
+		fx_check_err(err, "rs_open after log loss", NULL, why);
+		free(why);
+		why = NULL;
+		if (err == RS_OK) {
+			rs_sync(mb, false);
+			uint64_t h4 = rs_highestmodseq(mb);
+			fx_check_view(mb, "after reopen");
+			/* The rebuild's new base makes HIGHESTMODSEQ rise
+			 * even in an empty mailbox. */
+			check_above(h3, h4, m2, "rebuild (fresh handle)");
+		}
+	}
+	rs_close(mb);
+}
+
 static void check_store(const uint8_t *img, size_t len, uint8_t flags)
 {
 	rs_fs *fs = fx_new();
@@ -172,40 +215,7 @@ static void check_store(const uint8_t *img, size_t len, uint8_t flags)
 	check_above(h1, m1, m1 - 1, "append");
 	check_mono(h1, h2, m1 - 1, "append");
 
-	/* Rebuild 1: the same handle, which knows the old base. */
-	lose_log(fs);
-	uint64_t m2 = 0;
-	const char msg2[] = "X-Ratchet-Id: fuzz-2\r\n\r\ntwo\r\n";
-	err = rs_append(mb, msg2, sizeof(msg2) - 1, 0, NULL, &m2);
-	fx_check_err(err, "rs_append after log loss", mb, NULL);
-	if (err == RS_OK) {
-		FUZZ_ASSERT(rs_get_stats(mb)->rebuilds > 0, "LOG-REBUILD",
-			    "append after losing the log did not rebuild");
-		rs_sync(mb, false);
-		uint64_t h3 = rs_highestmodseq(mb);
-		fx_check_view(mb, "after rebuild");
-		check_above(h2, m2, m1, "rebuild (same handle): first change");
-		check_mono(h2, h3, m1, "rebuild (same handle)");
-		rs_close(mb);
-		mb = NULL;
-
-		/* Rebuild 2: a fresh handle, which knows only the UID list's
-		 * floor and the clock. */
-		lose_log(fs);
-		err = rs_open(fs, FX_BOX, &o, &mb, &why);
-		fx_check_err(err, "rs_open after log loss", NULL, why);
-		free(why);
-		why = NULL;
-		if (err == RS_OK) {
-			rs_sync(mb, false);
-			uint64_t h4 = rs_highestmodseq(mb);
-			fx_check_view(mb, "after reopen");
-			/* The rebuild's new base makes HIGHESTMODSEQ rise
-			 * even in an empty mailbox. */
-			check_above(h3, h4, m2, "rebuild (fresh handle)");
-		}
-	}
-	rs_close(mb);
+	check_rebuilds(fs, mb, &o, m1, h2);
 	rs_memfs_check(fs, NULL, NULL, NULL);
 	rs_fs_destroy(fs);
 }

@@ -515,6 +515,30 @@ static bool make_copy(rt_workload *w, const rt_view *v, rt_choice *c, model_op *
 	return true;
 }
 
+/* STATUS of another mailbox, HIGHESTMODSEQ too when the server has
+ * CONDSTORE. */
+static void make_status(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op)
+{
+	model_op_init(op, MODEL_OP_STATUS);
+	set_box(w, op, other_box(w, v, c));
+	op->status_items = MODEL_STATUS_MESSAGES | MODEL_STATUS_UIDNEXT | MODEL_STATUS_UIDVALIDITY |
+			   MODEL_STATUS_UNSEEN |
+			   ((w->caps & MODEL_CAP_CONDSTORE) ? MODEL_STATUS_HIGHESTMODSEQ : 0);
+}
+
+/* ENABLE QRESYNC or CONDSTORE, if the server can and QRESYNC is not on
+ * yet (false: nothing to enable). */
+static bool make_enable(const rt_workload *w, const rt_view *v, rt_choice *c, model_op *op)
+{
+	if (!(w->caps & (MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC)) ||
+	    !(w->caps & MODEL_CAP_ENABLE) || v->qresync)
+		return false;
+	model_op_init(op, MODEL_OP_ENABLE);
+	op->caps = (w->caps & MODEL_CAP_QRESYNC) && rt_choice_chance(c, ENABLE_QRESYNC)
+			   ? MODEL_CAP_QRESYNC : MODEL_CAP_CONDSTORE;
+	return true;
+}
+
 /* Fills op with the client's next operation. */
 void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op)
 {
@@ -563,25 +587,15 @@ void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *
 			    make_copy(w, v, c, op, k == RT_WK_MOVE))
 				return;
 			break;
-		case RT_WK_STATUS:
-			model_op_init(op, MODEL_OP_STATUS);
-			set_box(w, op, other_box(w, v, c));
-			op->status_items = MODEL_STATUS_MESSAGES | MODEL_STATUS_UIDNEXT | MODEL_STATUS_UIDVALIDITY |
-					   MODEL_STATUS_UNSEEN |
-					   ((w->caps & MODEL_CAP_CONDSTORE) ? MODEL_STATUS_HIGHESTMODSEQ : 0);
-			return;
+		case RT_WK_STATUS: make_status(w, v, c, op); return;
 		case RT_WK_SEARCH:
 			model_op_init(op, MODEL_OP_SEARCH);
 			op->uid = true;
 			return;
 		case RT_WK_ENABLE:
-			if (!(w->caps & (MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC)) ||
-			    !(w->caps & MODEL_CAP_ENABLE) || v->qresync)
-				break;
-			model_op_init(op, MODEL_OP_ENABLE);
-			op->caps = (w->caps & MODEL_CAP_QRESYNC) && rt_choice_chance(c, ENABLE_QRESYNC)
-					   ? MODEL_CAP_QRESYNC : MODEL_CAP_CONDSTORE;
-			return;
+			if (make_enable(w, v, c, op))
+				return;
+			break;
 		case RT_WK_RECONNECT:
 			model_op_init(op, MODEL_OP_LOGOUT);
 			return;

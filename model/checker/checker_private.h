@@ -307,7 +307,7 @@ void ck_view_forget_tail(ck_session *s);
  * most floor. */
 void ck_view_tail_floor(ck_session *s, size_t from, size_t to, uint32_t floor);
 
-/* session.c: replays a completed op's untagged responses */
+/* session_machine.c: replays a completed op's untagged responses */
 void ck_session_apply(model_checker *c, ck_session *s, ck_op *op,
 		      const model_result *res);
 void ck_session_invoke(model_checker *c, ck_session *s, ck_op *op);
@@ -316,7 +316,7 @@ uint32_t ck_session_max_uid(const ck_session *s);
 void ck_session_fetch_uids(const ck_session *s, const ck_op *op,
 			   const model_result *res, uint32_t *out);
 
-/* flags.c: FLAGS-MERGE and friends */
+/* flags_merge.c: FLAGS-MERGE and friends */
 void ck_flags_write(model_checker *c, ck_box *b, uint32_t uid, const ck_op *op,
 		    ck_effect eff, uint64_t modseq);
 void ck_flags_initial(model_checker *c, ck_box *b, uint32_t uid, const ck_op *op,
@@ -330,7 +330,7 @@ bool ck_flags_could_be_set(const ck_msg *m, cm_flags bit, uint64_t before_t);
 void ck_flags_reset(ck_box *b, uint64_t t, uint64_t quiet_since);
 void ck_flags_fault(ck_box *b, uint64_t t, uint64_t op_id);
 
-/* box.c: UID, modseq and provenance rules on mailbox epochs */
+/* epoch.c: UID, modseq and provenance rules on mailbox epochs */
 void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 		 uint32_t uid);
 void ck_box_told_gone(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid,
@@ -356,20 +356,50 @@ void ck_box_forget(ck_box *b);
 void ck_box_existing(const ck_box *b, const cm_uidset *set, cm_uidset *out);
 void ck_box_invoke_snap(ck_box *b, ck_op *op);
 void ck_box_no_snap(ck_op *op);
+void ck_box_free_lists(ck_box *b);
 
-/* ops.c: per-op completion rules (STORE, COPY/MOVE, EXPUNGE, FETCH...) */
+/* completion.c: per-op rules at invoke and completion, dispatched by op
+ * kind (EXPUNGE and ENABLE here, the others in the files below) */
 void ck_ops_invoke(model_checker *c, ck_session *s, ck_op *op);
-void ck_ops_bind_adder(model_checker *c, ck_op *op);
 /* Could an expunger other than op self (0: none), not completed before
  * after_t (0: any time), have removed uid from b? */
 bool ck_ops_maybe_removed(const ck_box *b, uint64_t self, uint64_t after_t, uint32_t uid);
-void ck_ops_settle(model_checker *c, ck_session *s, ck_op *op, const model_result *res);
+/* Could an expunger other than op, invoked before op completed, have
+ * removed uid? */
+bool ck_other_expunger(const ck_box *b, const ck_op *op, uint32_t uid);
+/* The response code of that kind, tagged or untagged, or NULL. */
+const model_code *ck_find_code(const model_result *res, model_code_kind kind);
 void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 		     const model_result *res);
-void ck_box_free_lists(ck_box *b);
+
+/* completion_store.c: STORE (section E) */
+void ck_ops_settle(model_checker *c, ck_session *s, ck_op *op, const model_result *res);
+void ck_ops_complete_store(model_checker *c, ck_session *s, ck_op *op,
+			   const model_result *res);
+
+/* completion_add.c: APPEND, COPY, MOVE (section G) */
+void ck_ops_bind_adder(model_checker *c, ck_op *op);
+void ck_ops_complete_append(model_checker *c, ck_op *op, const model_result *res);
+void ck_ops_complete_copy(model_checker *c, ck_session *s, ck_op *op,
+			  const model_result *res);
+
+/* completion_changedsince.c: FETCH CHANGEDSINCE, VANISHED (section F) */
+void ck_ops_complete_fetch(model_checker *c, ck_session *s, ck_op *op,
+			   const model_result *res);
+/* SELECT (QRESYNC) in b, after its fresh read was judged. */
+void ck_ops_select_qresync(model_checker *c, ck_session *s, ck_box *b, ck_op *op,
+			   const model_result *res);
+
+/* completion_fresh_read.c: SELECT and STATUS as fresh reads (A, D) */
+void ck_ops_complete_select(model_checker *c, ck_session *s, ck_op *op,
+			    const model_result *res);
+void ck_ops_complete_status(model_checker *c, ck_session *s, ck_op *op,
+			    const model_result *res);
+
+/* checkpoint.c: the quiet checkpoint */
 void ck_ops_checkpoint(model_checker *c, ck_op *op);
 
-/* lost.c: ADD-NO-LOSS, judged when a selection's view is fully known */
+/* add_no_loss.c: ADD-NO-LOSS, judged when a selection's view is fully known */
 void ck_lost_complete(model_checker *c, ck_session *s, const ck_op *op);
 
 #endif

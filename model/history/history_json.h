@@ -17,12 +17,52 @@ int hj_fail(hj_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Prepends context ("op.", "untagged[2].") to an error on its way out. */
 void hj_prefix(hj_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Names of the bits of MODEL_CAP_*, by bit. */
+#define HJ_CAP_COUNT 8
+extern const char *const hj_cap_names[HJ_CAP_COUNT];
+
 /* ---- struct -> JSON (new references; NULL if unrepresentable) ---- */
+
+/* Collects members; a failed member poisons the object (values are
+ * consumed by jansson either way, so nothing leaks). */
+typedef struct hj_obj {
+	json_t *o;
+	bool ok;
+} hj_obj;
+
+static inline hj_obj hj_obj_new(void)
+{
+	hj_obj b = {json_object(), true};
+	b.ok = b.o != NULL;
+	return b;
+}
+
+static inline void hj_obj_put(hj_obj *b, const char *key, json_t *v)
+{
+	if (json_object_set_new_nocheck(b->o, key, v) != 0)
+		b->ok = false;
+}
+
+static inline json_t *hj_obj_done(hj_obj *b)
+{
+	if (b->ok)
+		return b->o;
+	json_decref(b->o);
+	return NULL;
+}
 
 /* A JSON integer, or a decimal string above 2^63-1. */
 json_t *hj_u64(uint64_t v);
 /* s is read up to max bytes; invalid UTF-8 becomes U+FFFD. */
 json_t *hj_str(const char *s, size_t max);
+/* A UID set as a string ("1:3,7"). */
+json_t *hj_set_to_json(const cm_uidset *s);
+/* The names of the bits set, of n names by bit. */
+json_t *hj_bits_to_json(unsigned bits, const char *const *names, size_t n);
+/* NULL if a bit has no name: bits are per process, names are the truth. */
+json_t *hj_flags_to_json(cm_flags flags);
+/* 16 lowercase hex digits. */
+json_t *hj_hex64(uint64_t v);
 json_t *hj_header_to_json(const model_history_header *h);
 json_t *hj_op_to_json(const model_op *op);
 json_t *hj_code_to_json(const model_code *c);
@@ -37,6 +77,26 @@ int hj_get_bool(const char *key, const json_t *v, bool *out, hj_err *e);
 int hj_get_str(const char *key, const json_t *v, char *dst, size_t size, hj_err *e);
 /* Free text: cut to fit (on a UTF-8 boundary) rather than rejected. */
 int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, hj_err *e);
+int hj_get_i64(const char *key, const json_t *v, int64_t *out, hj_err *e);
+/* The string v, its length in *len_r; NULL with e filled if not a string. */
+const char *hj_get_string(const char *key, const json_t *v, size_t *len_r,
+			  hj_err *e);
+int hj_get_set(const char *key, const json_t *v, cm_uidset *s, hj_err *e);
+/* 1 to 16 hex digits. */
+int hj_get_hex64(const char *key, const json_t *v, uint64_t *out, hj_err *e);
+/* One of names (by index), case-insensitively. */
+int hj_get_enum(const char *key, const json_t *v, const char *const *names,
+		size_t n, int *out, hj_err *e);
+/* A list of bit names; unknown names fail, or are skipped when the list is
+ * open-ended (capabilities: servers advertise many the model ignores). */
+int hj_get_bits(const char *key, const json_t *v, const char *const *names,
+		size_t n, bool skip_unknown, unsigned *out, hj_err *e);
+/* Flag names, interned. \Recent goes to *recent (dropped if NULL: no
+ * permanent-flag set can hold it); "\*" goes to *star where allowed. */
+int hj_get_flags(const char *key, const json_t *v, cm_flags *out, bool *recent,
+		 bool *star, hj_err *e);
+/* 0 if v is an object, else -1 with e filled. */
+int hj_want_object(const char *key, const json_t *v, hj_err *e);
 int hj_header_from_json(const json_t *obj, model_history_header *h, hj_err *e);
 int hj_op_from_json(const json_t *obj, model_op *op, hj_err *e);
 int hj_code_from_json(const json_t *obj, model_code *c, hj_err *e);

@@ -98,35 +98,46 @@ static void describe_set(cm_buf *out, const cm_uidset *set)
 		cm_uidset_format(out, set);
 }
 
+/* SELECT or EXAMINE with its CONDSTORE or QRESYNC parameters. */
+static void describe_select(cm_buf *out, const model_op *op)
+{
+	cm_buf_printf(out, "%s %s", op->readonly ? "EXAMINE" : "SELECT", op->mailbox);
+	if (op->qresync) {
+		cm_buf_printf(out, " (QRESYNC (%" PRIu32 " %" PRIu64, op->q_uidvalidity,
+			      op->q_modseq);
+		if (op->q_known.n) {
+			cm_buf_putc(out, ' ');
+			cm_uidset_format(out, &op->q_known);
+		}
+		cm_buf_puts(out, "))");
+	} else if (op->condstore) {
+		cm_buf_puts(out, " (CONDSTORE)");
+	}
+}
+
+static void describe_store(cm_buf *out, const model_op *op)
+{
+	cm_buf_printf(out, "%sSTORE ", op->uid ? "UID " : "");
+	describe_set(out, &op->set);
+	if (op->has_unchangedsince)
+		cm_buf_printf(out, " (UNCHANGEDSINCE %" PRIu64 ")", op->unchangedsince);
+	cm_buf_printf(out, " %sFLAGS%s (", op->mode == MODEL_STORE_ADD ? "+"
+			   : op->mode == MODEL_STORE_REMOVE ? "-" : "",
+		      op->silent ? ".SILENT" : "");
+	cm_flags_format(out, op->flags);
+	cm_buf_putc(out, ')');
+}
+
 void model_op_describe(cm_buf *out, const model_op *op)
 {
 	const char *u = op->uid ? "UID " : "";
 	cm_buf_reserve(out, 0);
 	switch (op->kind) {
 	case MODEL_OP_SELECT:
-		cm_buf_printf(out, "%s %s", op->readonly ? "EXAMINE" : "SELECT", op->mailbox);
-		if (op->qresync) {
-			cm_buf_printf(out, " (QRESYNC (%" PRIu32 " %" PRIu64, op->q_uidvalidity,
-				      op->q_modseq);
-			if (op->q_known.n) {
-				cm_buf_putc(out, ' ');
-				cm_uidset_format(out, &op->q_known);
-			}
-			cm_buf_puts(out, "))");
-		} else if (op->condstore) {
-			cm_buf_puts(out, " (CONDSTORE)");
-		}
+		describe_select(out, op);
 		break;
 	case MODEL_OP_STORE:
-		cm_buf_printf(out, "%sSTORE ", u);
-		describe_set(out, &op->set);
-		if (op->has_unchangedsince)
-			cm_buf_printf(out, " (UNCHANGEDSINCE %" PRIu64 ")", op->unchangedsince);
-		cm_buf_printf(out, " %sFLAGS%s (", op->mode == MODEL_STORE_ADD ? "+"
-				   : op->mode == MODEL_STORE_REMOVE ? "-" : "",
-			      op->silent ? ".SILENT" : "");
-		cm_flags_format(out, op->flags);
-		cm_buf_putc(out, ')');
+		describe_store(out, op);
 		break;
 	case MODEL_OP_FETCH:
 		cm_buf_printf(out, "%sFETCH ", u);

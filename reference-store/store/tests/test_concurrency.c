@@ -292,6 +292,81 @@ static void verify_log(int b)
 	cm_buf_free(&data);
 }
 
+/* rs-deliver in a process of its own, delivering 1500 messages to B and
+ * writing "<uid> <id>" per delivery to out_path. */
+static pid_t start_deliverer(const char *rs_deliver, const char *out_path)
+{
+	pid_t lda = fork();
+	REQUIRE(lda >= 0);
+	if (lda == 0) {
+		FILE *in = freopen("/dev/null", "r", stdin);
+		FILE *out = freopen(out_path, "w", stdout);
+		(void)in;
+		(void)out;
+		execl(rs_deliver, rs_deliver, "--repeat", "1500", box_path(1), (char *)NULL);
+		_exit(127);
+	}
+	return lda;
+}
+
+/* Worker n's report: each keyword it last set or cleared on A is so (no
+ * lost update), each message it left is there with its flags and id;
+ * expected[] counts the messages per mailbox. */
+static void check_report(int n, rs_mailbox *const mb[2], size_t expected[2])
+{
+	rs_mailbox *a = mb[0];
+	char path[320], line[256];
+	snprintf(path, sizeof(path), "%s/expect.%d", root, n);
+	FILE *fp = fopen(path, "r");
+	REQUIRE(fp != NULL);
+	char kw[16];
+	snprintf(kw, sizeof(kw), "$p%d", n);
+	cm_flags mykw = flag(kw);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		int bx, on;
+		uint32_t uid;
+		char id[64];
+		char *paren = strchr(line, '(');
+		cm_flags fl = 0;
+		if (sscanf(line, "K %" SCNu32 " %d", &uid, &on) == 2) {
+			const rs_msg *m = rs_msg_find(a, uid);
+			REQUIRE(m != NULL);
+			CHECK(((m->flags & mykw) != 0) == (on != 0)); /* no lost update */
+		} else if (sscanf(line, "M %d %" SCNu32 " %63s", &bx, &uid, id) == 3 &&
+			   paren != NULL &&
+			   cm_flags_parse(paren, strcspn(paren, "\n"), &fl, NULL) == 0) {
+			const rs_msg *m = rs_msg_find(mb[bx], uid);
+			CHECK(m != NULL);
+			if (m != NULL) {
+				CHECK_EQ(m->flags, fl);
+				CHECK_STR(msg_id(mb[bx], uid), id);
+			}
+			expected[bx]++;
+		}
+	}
+	fclose(fp);
+}
+
+/* rs-deliver's report: every message it delivered is in B under its UID.
+ * Returns how many it reported. */
+static int check_deliveries(const char *out_path, rs_mailbox *b, size_t expected[2])
+{
+	FILE *fp = fopen(out_path, "r");
+	REQUIRE(fp != NULL);
+	char line[128];
+	int delivered = 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		uint32_t uid;
+		char id[64];
+		REQUIRE(sscanf(line, "%" SCNu32 " %63s", &uid, id) == 2);
+		CHECK_STR(msg_id(b, uid), id);
+		delivered++;
+		expected[1]++;
+	}
+	fclose(fp);
+	return delivered;
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc >= 2);
@@ -308,16 +383,7 @@ int main(int argc, char **argv)
 	/* The separate delivering process. */
 	char out_path[320];
 	snprintf(out_path, sizeof(out_path), "%s/deliveries", f.root);
-	pid_t lda = fork();
-	REQUIRE(lda >= 0);
-	if (lda == 0) {
-		FILE *in = freopen("/dev/null", "r", stdin);
-		FILE *out = freopen(out_path, "w", stdout);
-		(void)in;
-		(void)out;
-		execl(argv[1], argv[1], "--repeat", "1500", box_path(1), (char *)NULL);
-		_exit(127);
-	}
+	pid_t lda = start_deliverer(argv[1], out_path);
 	pid_t pids[WORKERS];
 	for (int n = 0; n < WORKERS; n++) {
 		pids[n] = fork();
@@ -339,52 +405,9 @@ int main(int argc, char **argv)
 	REQUIRE(rs_sync(b, true) == RS_OK);
 	rs_mailbox *mb[2] = {a, b};
 	size_t expected[2] = {COMMON, 0};
-	for (int n = 0; n < WORKERS; n++) {
-		char path[320], line[256];
-		snprintf(path, sizeof(path), "%s/expect.%d", f.root, n);
-		FILE *fp = fopen(path, "r");
-		REQUIRE(fp != NULL);
-		char kw[16];
-		snprintf(kw, sizeof(kw), "$p%d", n);
-		cm_flags mykw = flag(kw);
-		while (fgets(line, sizeof(line), fp) != NULL) {
-			int bx, on;
-			uint32_t uid;
-			char id[64];
-			char *paren = strchr(line, '(');
-			cm_flags fl = 0;
-			if (sscanf(line, "K %" SCNu32 " %d", &uid, &on) == 2) {
-				const rs_msg *m = rs_msg_find(a, uid);
-				REQUIRE(m != NULL);
-				CHECK(((m->flags & mykw) != 0) == (on != 0)); /* no lost update */
-			} else if (sscanf(line, "M %d %" SCNu32 " %63s", &bx, &uid, id) == 3 &&
-				   paren != NULL &&
-				   cm_flags_parse(paren, strcspn(paren, "\n"), &fl, NULL) == 0) {
-				const rs_msg *m = rs_msg_find(mb[bx], uid);
-				CHECK(m != NULL);
-				if (m != NULL) {
-					CHECK_EQ(m->flags, fl);
-					CHECK_STR(msg_id(mb[bx], uid), id);
-				}
-				expected[bx]++;
-			}
-		}
-		fclose(fp);
-	}
-	FILE *fp = fopen(out_path, "r");
-	REQUIRE(fp != NULL);
-	char line[128];
-	int delivered = 0;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		uint32_t uid;
-		char id[64];
-		REQUIRE(sscanf(line, "%" SCNu32 " %63s", &uid, id) == 2);
-		CHECK_STR(msg_id(b, uid), id);
-		delivered++;
-		expected[1]++;
-	}
-	fclose(fp);
-	CHECK_EQ(delivered, 1500);
+	for (int n = 0; n < WORKERS; n++)
+		check_report(n, mb, expected);
+	CHECK_EQ(check_deliveries(out_path, b, expected), 1500);
 	/* Nothing lost, nothing duplicated. */
 	CHECK_EQ(rs_count(a), expected[0]);
 	CHECK_EQ(rs_count(b), expected[1]);

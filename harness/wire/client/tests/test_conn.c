@@ -363,6 +363,24 @@ static void test_bye(void)
 	imapc_conn_free(c);
 }
 
+/* A tagged greeting closes the connection, its bytes kept. */
+static void protocol_error_greeting(void)
+{
+	rec x;
+	int sv[2];
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	memset(&x, 0, sizeof(x));
+	imapc_conn_cb cb = {rec_response, rec_done, rec_closed, &x};
+	imapc_conn *c = imapc_conn_new(sv[0], NULL, &cb);
+	srv_send(sv[1], "a1 OK hi\r\n");
+	pump(c, 100);
+	CHECK(x.closed);
+	CHECK(strstr(x.closed_reason, "bad greeting") != NULL);
+	CHECK_STR(imapc_conn_protocol_bytes(c), "a1 OK hi\\r\\n");
+	imapc_conn_free(c);
+	close(sv[1]);
+}
+
 static void test_protocol_errors(void)
 {
 	rec x;
@@ -425,18 +443,7 @@ static void test_protocol_errors(void)
 	imapc_conn_free(c);
 	close(s);
 
-	int sv[2];
-	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	memset(&x, 0, sizeof(x));
-	imapc_conn_cb cb = {rec_response, rec_done, rec_closed, &x};
-	c = imapc_conn_new(sv[0], NULL, &cb);
-	srv_send(sv[1], "a1 OK hi\r\n");
-	pump(c, 100);
-	CHECK(x.closed);
-	CHECK(strstr(x.closed_reason, "bad greeting") != NULL);
-	CHECK_STR(imapc_conn_protocol_bytes(c), "a1 OK hi\\r\\n");
-	imapc_conn_free(c);
-	close(sv[1]);
+	protocol_error_greeting();
 }
 
 static void test_idle_and_authenticate(void)
