@@ -35,18 +35,18 @@ static const elsewhere checked_elsewhere[] = {
 	 "model/checker names it); the reference store: reference-store/store/tests/test_store.c "
 	 "t_store (a STORE on absent UIDs changes no HIGHESTMODSEQ)"},
 	{"RECENT-SESSION", "not reported by the history checker (no rule in model/checker "
-	 "names it); the simulated server: reference-store/session/tests/test_session.c "
+	 "names it); the simulated server: reference-store/session/tests/test_session_sync.c "
 	 "test_recent_one_claimer (one session claims \\Recent)"},
 	{"UNCHANGEDSINCE-ACCEPT", "not reported by the history checker (no rule in "
 	 "model/checker names it); reference-store/store/tests/test_store.c t_store and "
-	 "reference-store/session/tests/test_session.c test_unchangedsince (an unchanged message is "
+	 "reference-store/session/tests/test_session_modseq.c test_unchangedsince (an unchanged message is "
 	 "stored, with a MODSEQ above UNCHANGEDSINCE)"},
 	{"EXPUNGED-DURING-STORE", "never reported under its own ID: its one error (the "
 	 "UID exists again) is reported as UID-NO-REUSE, rules UID-NO-REUSE.*; the "
-	 "answers it accepts: model/checker/tests/test_checker.c t_store_response (OK with the "
+	 "answers it accepts: model/checker/tests/test_checker_flags.c t_store_response (OK with the "
 	 "flags from before the expunge)"},
 	{"QRESYNC-NO-GAP", "not reported by the history checker (no rule in model/checker "
-	 "names it); the simulated server: reference-store/session/tests/test_session.c "
+	 "names it); the simulated server: reference-store/session/tests/test_session_races.c "
 	 "test_highestmodseq_with_pending_expunge"},
 	{"REPL-CONVERGE", "not checked yet: replication is not implemented"},
 	{"REPL-UID-FIXUP", "not checked yet: replication is not implemented"},
