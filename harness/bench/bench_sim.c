@@ -60,10 +60,10 @@ static uint64_t replay_history(FILE *f, bool check)
 {
 	rewind(f);
 	uint64_t n = 0;
-	char err[256];
+	cm_err err;
 	for (;;) {
 		model_history_header h;
-		model_history_reader *rd = model_history_reader_new(f, &h, err, sizeof(err));
+		model_history_reader *rd = model_history_reader_new(f, &h, &err);
 		if (rd == NULL)
 			break;
 		model_checker_options co = {.capabilities = h.capabilities,
@@ -72,7 +72,7 @@ static uint64_t replay_history(FILE *f, bool check)
 		model_event ev;
 		model_event_init(&ev);
 		model_history_got got;
-		while ((got = model_history_read(rd, &ev, err, sizeof(err))) == MODEL_HISTORY_EVENT) {
+		while ((got = model_history_read(rd, &ev, &err)) == MODEL_HISTORY_EVENT) {
 			n++;
 			if (c != NULL)
 				model_checker_feed(c, &ev);

@@ -13,15 +13,15 @@
 int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
 {
 	int rc = CM_EXIT_CLEAN;
-	char err[512];
+	cm_err err;
 	uint32_t segment = 0;
 	/* A file may hold several runs, each starting with its own header. */
 	for (;;) {
 		model_history_header h;
-		model_history_reader *rd = model_history_reader_new(in, &h, err, sizeof(err));
+		model_history_reader *rd = model_history_reader_new(in, &h, &err);
 		if (rd == NULL) {
 			if (segment == 0 || !feof(in)) {
-				cm_error("check: %s: %s", file, err);
+				cm_error("check: %s: %s", file, err.text);
 				rc = CM_EXIT_USAGE;
 			}
 			break;
@@ -40,13 +40,13 @@ int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
 		model_event ev;
 		model_event_init(&ev);
 		model_history_got got;
-		while ((got = model_history_read(rd, &ev, err, sizeof(err))) ==
+		while ((got = model_history_read(rd, &ev, &err)) ==
 		       MODEL_HISTORY_EVENT)
 			model_checker_feed(c, &ev);
 		model_event_free(&ev);
 		bool next_segment = got == MODEL_HISTORY_NEXT_RUN;
 		if (got == MODEL_HISTORY_ERROR) {
-			cm_error("check: %s: %s", file, err);
+			cm_error("check: %s: %s", file, err.text);
 			rc = CM_EXIT_USAGE;
 		}
 		model_checker_finish(c);

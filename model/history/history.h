@@ -36,7 +36,7 @@ int model_history_writer_finish(model_history_writer *w); /* flushes, frees */
  * from the matching invoke. */
 typedef struct model_history_reader model_history_reader;
 model_history_reader *model_history_reader_new(FILE *in, model_history_header *h_r,
-					       char *err, size_t errlen);
+					       cm_err *err);
 /* What model_history_read gives back. */
 typedef enum model_history_got {
 	/* Input that is not a history: err filled ("line N: ..."); every
@@ -51,8 +51,7 @@ typedef enum model_history_got {
 
 /* The next event into ev (whose buffers are reused). Except with
  * MODEL_HISTORY_EVENT, ev is left empty (freed and initialised). */
-model_history_got model_history_read(model_history_reader *r, model_event *ev, char *err,
-				     size_t errlen);
+model_history_got model_history_read(model_history_reader *r, model_event *ev, cm_err *err);
 void model_history_reader_free(model_history_reader *r);
 
 #endif

@@ -18,30 +18,6 @@
  * Errors and key tables
  * ==================================================================== */
 
-int hj_fail(hj_err *e, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-void hj_prefix(hj_err *e, const char *fmt, ...)
-{
-	char pre[64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
-	va_end(ap);
-	size_t n = strlen(pre), len = strlen(e->msg);
-	if (n + len >= sizeof(e->msg))
-		len = sizeof(e->msg) - 1 - n;
-	memmove(e->msg + n, e->msg, len);
-	memcpy(e->msg, pre, n);
-	e->msg[n + len] = '\0';
-}
-
 int hj_key_find(const hj_key *keys, size_t n, const char *key)
 {
 	size_t a = 0, b = n;
@@ -212,85 +188,85 @@ json_t *hj_header_to_json(const model_history_header *h)
  * Reading: scalar values
  * ==================================================================== */
 
-int hj_get_u64(const char *key, const json_t *v, uint64_t *out, hj_err *e)
+int hj_get_u64(const char *key, const json_t *v, uint64_t *out, cm_err *e)
 {
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
 		if (i < 0)
-			return hj_fail(e, "%s: negative value %" JSON_INTEGER_FORMAT, key, i);
+			return cm_err_set(e, "%s: negative value %" JSON_INTEGER_FORMAT, key, i);
 		*out = (uint64_t)i;
 		return 0;
 	}
 	if (!json_is_string(v))
-		return hj_fail(e, "%s: expected an unsigned integer", key);
+		return cm_err_set(e, "%s: expected an unsigned integer", key);
 	/* Values above 2^63-1 travel as decimal strings. */
 	const char *s = json_string_value(v);
 	uint64_t x = 0;
 	if (*s == '\0')
-		return hj_fail(e, "%s: expected an unsigned integer, got \"\"", key);
+		return cm_err_set(e, "%s: expected an unsigned integer, got \"\"", key);
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
-			return hj_fail(e, "%s: expected an unsigned integer", key);
+			return cm_err_set(e, "%s: expected an unsigned integer", key);
 		uint64_t d = (uint64_t)(*s - '0');
 		if (x > (UINT64_MAX - d) / 10)
-			return hj_fail(e, "%s: value out of range (above 2^64-1)", key);
+			return cm_err_set(e, "%s: value out of range (above 2^64-1)", key);
 		x = x * 10 + d;
 	}
 	*out = x;
 	return 0;
 }
 
-int hj_get_u32(const char *key, const json_t *v, uint32_t *out, hj_err *e)
+int hj_get_u32(const char *key, const json_t *v, uint32_t *out, cm_err *e)
 {
 	uint64_t x = 0;
 	if (hj_get_u64(key, v, &x, e) < 0)
 		return -1;
 	if (x > UINT32_MAX)
-		return hj_fail(e, "%s: value %" PRIu64 " out of range (above 2^32-1)", key, x);
+		return cm_err_set(e, "%s: value %" PRIu64 " out of range (above 2^32-1)", key, x);
 	*out = (uint32_t)x;
 	return 0;
 }
 
-int hj_get_i64(const char *key, const json_t *v, int64_t *out, hj_err *e)
+int hj_get_i64(const char *key, const json_t *v, int64_t *out, cm_err *e)
 {
 	if (!json_is_integer(v))
-		return hj_fail(e, "%s: expected an integer", key);
+		return cm_err_set(e, "%s: expected an integer", key);
 	*out = json_integer_value(v);
 	return 0;
 }
 
-int hj_get_bool(const char *key, const json_t *v, bool *out, hj_err *e)
+int hj_get_bool(const char *key, const json_t *v, bool *out, cm_err *e)
 {
 	if (!json_is_boolean(v))
-		return hj_fail(e, "%s: expected true or false", key);
+		return cm_err_set(e, "%s: expected true or false", key);
 	*out = json_is_true(v);
 	return 0;
 }
 
 const char *hj_get_string(const char *key, const json_t *v, size_t *len_r,
-			  hj_err *e)
+			  cm_err *e)
 {
 	if (!json_is_string(v)) {
-		hj_fail(e, "%s: expected a string", key);
+		cm_err_set(e, "%s: expected a string", key);
 		return NULL;
 	}
 	*len_r = json_string_length(v);
 	return json_string_value(v);
 }
 
-int hj_get_str(const char *key, const json_t *v, char *dst, size_t size, hj_err *e)
+int hj_get_str(const char *key, const json_t *v, char *dst, size_t size, cm_err *e)
 {
 	size_t len;
 	const char *s = hj_get_string(key, v, &len, e);
 	if (s == NULL)
 		return -1;
 	if (len >= size)
-		return hj_fail(e, "%s: too long (%zu bytes, at most %zu)", key, len, size - 1);
+		return cm_err_set(e, "%s: too long (%zu bytes, at most %zu)", key, len, size - 1);
 	memcpy(dst, s, len + 1);
 	return 0;
 }
 
-int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, hj_err *e)
+int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, cm_err *e)
 {
 	size_t len;
 	const char *s = hj_get_string(key, v, &len, e);
@@ -307,7 +283,7 @@ int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, hj_err
 	return 0;
 }
 
-int hj_get_set(const char *key, const json_t *v, cm_uidset *s, hj_err *e)
+int hj_get_set(const char *key, const json_t *v, cm_uidset *s, cm_err *e)
 {
 	size_t len;
 	const char *t = hj_get_string(key, v, &len, e);
@@ -318,18 +294,18 @@ int hj_get_set(const char *key, const json_t *v, cm_uidset *s, hj_err *e)
 		return 0;
 	}
 	if (cm_uidset_parse(s, t, len, 0) < 0)
-		return hj_fail(e, "%s: bad set \"%.40s\"", key, t);
+		return cm_err_set(e, "%s: bad set \"%.40s\"", key, t);
 	return 0;
 }
 
-int hj_get_hex64(const char *key, const json_t *v, uint64_t *out, hj_err *e)
+int hj_get_hex64(const char *key, const json_t *v, uint64_t *out, cm_err *e)
 {
 	size_t len;
 	const char *s = hj_get_string(key, v, &len, e);
 	if (s == NULL)
 		return -1;
 	if (len == 0 || len > 16)
-		return hj_fail(e, "%s: expected 1 to 16 hex digits", key);
+		return cm_err_set(e, "%s: expected 1 to 16 hex digits", key);
 	uint64_t x = 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -337,7 +313,7 @@ int hj_get_hex64(const char *key, const json_t *v, uint64_t *out, hj_err *e)
 			   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
 			   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16;
 		if (d == 16)
-			return hj_fail(e, "%s: expected 1 to 16 hex digits", key);
+			return cm_err_set(e, "%s: expected 1 to 16 hex digits", key);
 		x = x << 4 | d;
 	}
 	*out = x;
@@ -346,7 +322,7 @@ int hj_get_hex64(const char *key, const json_t *v, uint64_t *out, hj_err *e)
 
 /* One of names (by index), case-insensitively. */
 int hj_get_enum(const char *key, const json_t *v, const char *const *names,
-		size_t n, int *out, hj_err *e)
+		size_t n, int *out, cm_err *e)
 {
 	size_t len;
 	const char *s = hj_get_string(key, v, &len, e);
@@ -354,15 +330,15 @@ int hj_get_enum(const char *key, const json_t *v, const char *const *names,
 		return -1;
 	int i = name_index(names, n, s);
 	if (i < 0)
-		return hj_fail(e, "%s: unknown value \"%.40s\"", key, s);
+		return cm_err_set(e, "%s: unknown value \"%.40s\"", key, s);
 	*out = i;
 	return 0;
 }
 
-static const json_t *get_array(const char *key, const json_t *v, hj_err *e)
+static const json_t *get_array(const char *key, const json_t *v, cm_err *e)
 {
 	if (!json_is_array(v)) {
-		hj_fail(e, "%s: expected an array", key);
+		cm_err_set(e, "%s: expected an array", key);
 		return NULL;
 	}
 	return v;
@@ -371,7 +347,7 @@ static const json_t *get_array(const char *key, const json_t *v, hj_err *e)
 /* A list of bit names; unknown names fail, or are skipped when the list is
  * open-ended (capabilities: servers advertise many the model ignores). */
 int hj_get_bits(const char *key, const json_t *v, const char *const *names,
-		size_t n, bool skip_unknown, unsigned *out, hj_err *e)
+		size_t n, bool skip_unknown, unsigned *out, cm_err *e)
 {
 	size_t i;
 	const json_t *x;
@@ -380,12 +356,12 @@ int hj_get_bits(const char *key, const json_t *v, const char *const *names,
 	*out = 0;
 	json_array_foreach(v, i, x) {
 		if (!json_is_string(x))
-			return hj_fail(e, "%s[%zu]: expected a string", key, i);
+			return cm_err_set(e, "%s[%zu]: expected a string", key, i);
 		int bit = name_index(names, n, json_string_value(x));
 		if (bit >= 0)
 			*out |= 1u << bit;
 		else if (!skip_unknown)
-			return hj_fail(e, "%s: unknown value \"%.40s\"", key,
+			return cm_err_set(e, "%s: unknown value \"%.40s\"", key,
 				       json_string_value(x));
 	}
 	return 0;
@@ -394,7 +370,7 @@ int hj_get_bits(const char *key, const json_t *v, const char *const *names,
 /* Flag names, interned. \Recent goes to *recent (dropped if NULL: no
  * permanent-flag set can hold it); "\*" goes to *star where allowed. */
 int hj_get_flags(const char *key, const json_t *v, cm_flags *out, bool *recent,
-		 bool *star, hj_err *e)
+		 bool *star, cm_err *e)
 {
 	size_t i;
 	const json_t *x;
@@ -403,7 +379,7 @@ int hj_get_flags(const char *key, const json_t *v, cm_flags *out, bool *recent,
 	*out = 0;
 	json_array_foreach(v, i, x) {
 		if (!json_is_string(x))
-			return hj_fail(e, "%s[%zu]: expected a string", key, i);
+			return cm_err_set(e, "%s[%zu]: expected a string", key, i);
 		const char *s = json_string_value(x);
 		size_t len = json_string_length(x);
 		int bit = cm_flag_intern(s, len);
@@ -414,15 +390,15 @@ int hj_get_flags(const char *key, const json_t *v, cm_flags *out, bool *recent,
 		else if (star != NULL && strcmp(s, "\\*") == 0)
 			*star = true;
 		else if (bit != -2)
-			return hj_fail(e, "%s: cannot use flag \"%.40s\" (bad name, or more "
+			return cm_err_set(e, "%s: cannot use flag \"%.40s\" (bad name, or more "
 				       "than %d keywords)", key, s, CM_FLAGS_MAX - 5);
 	}
 	return 0;
 }
 
-int hj_want_object(const char *key, const json_t *v, hj_err *e)
+int hj_want_object(const char *key, const json_t *v, cm_err *e)
 {
-	return json_is_object(v) ? 0 : hj_fail(e, "%s: expected an object", key);
+	return json_is_object(v) ? 0 : cm_err_set(e, "%s: expected an object", key);
 }
 
 /* ======================================================================
@@ -436,7 +412,7 @@ static const hj_key header_keys[] = {
 };
 
 static int header_field(model_history_header *h, int id, const char *key,
-			const json_t *v, hj_err *e)
+			const json_t *v, cm_err *e)
 {
 	uint32_t u = 0;
 	switch (id) {
@@ -453,7 +429,7 @@ static int header_field(model_history_header *h, int id, const char *key,
 		if (hj_get_u32(key, v, &u, e) < 0)
 			return -1;
 		if (u != 1)
-			return hj_fail(e, "unsupported history version %" PRIu32
+			return cm_err_set(e, "unsupported history version %" PRIu32
 				       " (this ratchet reads version 1)", u);
 		h->version = u;
 		return 0;
@@ -463,13 +439,13 @@ static int header_field(model_history_header *h, int id, const char *key,
 	return 0;
 }
 
-int hj_header_from_json(const json_t *obj, model_history_header *h, hj_err *e)
+int hj_header_from_json(const json_t *obj, model_history_header *h, cm_err *e)
 {
 	const char *key;
 	json_t *v;
 	memset(h, 0, sizeof(*h));
 	if (!json_is_object(obj) || json_object_get(obj, "ratchet_history") == NULL)
-		return hj_fail(e, "not a ratchet history (the first line must be the "
+		return cm_err_set(e, "not a ratchet history (the first line must be the "
 			       "{\"ratchet_history\":1,...} header)");
 	json_object_foreach((json_t *)obj, key, v) {
 		int id = hj_key_find(header_keys, CM_ARRAY_LEN(header_keys), key);

@@ -7,15 +7,8 @@
 
 #include <jansson.h>
 
-/* What went wrong, without the line number (the reader adds it). */
-typedef struct hj_err {
-	char msg[256];
-} hj_err;
-
-/* Fills e and returns -1, so that "return hj_fail(...)" reads naturally. */
-int hj_fail(hj_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prepends context ("op.", "untagged[2].") to an error on its way out. */
-void hj_prefix(hj_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Errors are cm_err (cm.h), without the line number: the reader adds it;
+ * cm_err_prefix puts context ("op.", "untagged[2].") in front. */
 
 /* Names of the bits of MODEL_CAP_*, by bit. */
 #define HJ_CAP_COUNT 8
@@ -70,38 +63,38 @@ json_t *hj_untagged_to_json(const model_untagged *u);
 
 /* ---- JSON -> struct: 0, or -1 with e filled ---- */
 
-int hj_get_u64(const char *key, const json_t *v, uint64_t *out, hj_err *e);
-int hj_get_u32(const char *key, const json_t *v, uint32_t *out, hj_err *e);
-int hj_get_bool(const char *key, const json_t *v, bool *out, hj_err *e);
+int hj_get_u64(const char *key, const json_t *v, uint64_t *out, cm_err *e);
+int hj_get_u32(const char *key, const json_t *v, uint32_t *out, cm_err *e);
+int hj_get_bool(const char *key, const json_t *v, bool *out, cm_err *e);
 /* A string that must fit dst (size bytes with the NUL). */
-int hj_get_str(const char *key, const json_t *v, char *dst, size_t size, hj_err *e);
+int hj_get_str(const char *key, const json_t *v, char *dst, size_t size, cm_err *e);
 /* Free text: cut to fit (on a UTF-8 boundary) rather than rejected. */
-int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, hj_err *e);
-int hj_get_i64(const char *key, const json_t *v, int64_t *out, hj_err *e);
+int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, cm_err *e);
+int hj_get_i64(const char *key, const json_t *v, int64_t *out, cm_err *e);
 /* The string v, its length in *len_r; NULL with e filled if not a string. */
 const char *hj_get_string(const char *key, const json_t *v, size_t *len_r,
-			  hj_err *e);
-int hj_get_set(const char *key, const json_t *v, cm_uidset *s, hj_err *e);
+			  cm_err *e);
+int hj_get_set(const char *key, const json_t *v, cm_uidset *s, cm_err *e);
 /* 1 to 16 hex digits. */
-int hj_get_hex64(const char *key, const json_t *v, uint64_t *out, hj_err *e);
+int hj_get_hex64(const char *key, const json_t *v, uint64_t *out, cm_err *e);
 /* One of names (by index), case-insensitively. */
 int hj_get_enum(const char *key, const json_t *v, const char *const *names,
-		size_t n, int *out, hj_err *e);
+		size_t n, int *out, cm_err *e);
 /* A list of bit names; unknown names fail, or are skipped when the list is
  * open-ended (capabilities: servers advertise many the model ignores). */
 int hj_get_bits(const char *key, const json_t *v, const char *const *names,
-		size_t n, bool skip_unknown, unsigned *out, hj_err *e);
+		size_t n, bool skip_unknown, unsigned *out, cm_err *e);
 /* Flag names, interned. \Recent goes to *recent (dropped if NULL: no
  * permanent-flag set can hold it); "\*" goes to *star where allowed. */
 int hj_get_flags(const char *key, const json_t *v, cm_flags *out, bool *recent,
-		 bool *star, hj_err *e);
+		 bool *star, cm_err *e);
 /* 0 if v is an object, else -1 with e filled. */
-int hj_want_object(const char *key, const json_t *v, hj_err *e);
-int hj_header_from_json(const json_t *obj, model_history_header *h, hj_err *e);
-int hj_op_from_json(const json_t *obj, model_op *op, hj_err *e);
-int hj_code_from_json(const json_t *obj, model_code *c, hj_err *e);
+int hj_want_object(const char *key, const json_t *v, cm_err *e);
+int hj_header_from_json(const json_t *obj, model_history_header *h, cm_err *e);
+int hj_op_from_json(const json_t *obj, model_op *op, cm_err *e);
+int hj_code_from_json(const json_t *obj, model_code *c, cm_err *e);
 /* Appends one untagged response to r. */
-int hj_untagged_from_json(const json_t *obj, model_result *r, hj_err *e);
+int hj_untagged_from_json(const json_t *obj, model_result *r, cm_err *e);
 int hj_status_parse(const char *s, model_reply *st);
 
 /* Keys of an object type, sorted by name for hj_key_find. */

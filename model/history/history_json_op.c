@@ -115,7 +115,7 @@ static const hj_key op_keys[] = {
 	{"unchangedsince", O_UNCHANGEDSINCE}, {"vanished", O_VANISHED},
 };
 
-static int op_kind(const char *key, const json_t *v, model_op *op, hj_err *e)
+static int op_kind(const char *key, const json_t *v, model_op *op, cm_err *e)
 {
 	size_t len;
 	const char *s = hj_get_string(key, v, &len, e);
@@ -123,11 +123,11 @@ static int op_kind(const char *key, const json_t *v, model_op *op, hj_err *e)
 		return -1;
 	op->kind = model_op_parse(s);
 	if (op->kind == MODEL_OP_NONE)
-		return hj_fail(e, "%s: unknown op \"%.40s\"", key, s);
+		return cm_err_set(e, "%s: unknown op \"%.40s\"", key, s);
 	return 0;
 }
 
-static int op_qresync(const char *key, const json_t *v, model_op *op, hj_err *e)
+static int op_qresync(const char *key, const json_t *v, model_op *op, cm_err *e)
 {
 	const char *k;
 	json_t *x;
@@ -143,7 +143,7 @@ static int op_qresync(const char *key, const json_t *v, model_op *op, hj_err *e)
 		else if (strcmp(k, "known") == 0)
 			rc = hj_get_set(k, x, &op->q_known, e);
 		if (rc < 0) {
-			hj_prefix(e, "%s.", key);
+			cm_err_prefix(e, "%s.", key);
 			return -1;
 		}
 	}
@@ -151,7 +151,7 @@ static int op_qresync(const char *key, const json_t *v, model_op *op, hj_err *e)
 }
 
 static int op_enum_field(model_op *op, int id, const char *key, const json_t *v,
-			 hj_err *e)
+			 cm_err *e)
 {
 	int i = 0;
 	if (id == O_MODE) {
@@ -166,7 +166,7 @@ static int op_enum_field(model_op *op, int id, const char *key, const json_t *v,
 	return 0;
 }
 
-static int op_field(model_op *op, int id, const char *key, const json_t *v, hj_err *e)
+static int op_field(model_op *op, int id, const char *key, const json_t *v, cm_err *e)
 {
 	switch (id) {
 	case O_BODY_HASH: return hj_get_hex64(key, v, &op->body_hash, e);
@@ -204,7 +204,7 @@ static int op_field(model_op *op, int id, const char *key, const json_t *v, hj_e
 	return 0;
 }
 
-int hj_op_from_json(const json_t *obj, model_op *op, hj_err *e)
+int hj_op_from_json(const json_t *obj, model_op *op, cm_err *e)
 {
 	const char *key;
 	json_t *v;
@@ -217,8 +217,8 @@ int hj_op_from_json(const json_t *obj, model_op *op, hj_err *e)
 	}
 	if (op->kind != MODEL_OP_NONE)
 		return 0;
-	hj_fail(e, "kind: missing");
+	cm_err_set(e, "kind: missing");
 fail:
-	hj_prefix(e, "op.");
+	cm_err_prefix(e, "op.");
 	return -1;
 }

@@ -123,7 +123,7 @@ static const hj_key code_keys[] = {
 
 /* A name ratchet does not know is an OTHER code that keeps its name. */
 static int code_name(const char *key, const json_t *v, model_code *c,
-		     const char **other_r, hj_err *e)
+		     const char **other_r, cm_err *e)
 {
 	size_t len;
 	const char *s = hj_get_string(key, v, &len, e);
@@ -133,14 +133,14 @@ static int code_name(const char *key, const json_t *v, model_code *c,
 	if (c->kind != MODEL_CODE_OTHER || strcasecmp(s, "OTHER") == 0)
 		return 0;
 	if (len >= sizeof(c->text))
-		return hj_fail(e, "%s: too long (%zu bytes, at most %zu)", key, len,
+		return cm_err_set(e, "%s: too long (%zu bytes, at most %zu)", key, len,
 			       sizeof(c->text) - 1);
 	*other_r = s;
 	return 0;
 }
 
 static int code_field(model_code *c, int id, const char *key, const json_t *v,
-		      const char **other_r, hj_err *e)
+		      const char **other_r, cm_err *e)
 {
 	switch (id) {
 	case C_DST: return hj_get_set(key, v, &c->set2, e);
@@ -155,7 +155,7 @@ static int code_field(model_code *c, int id, const char *key, const json_t *v,
 	return 0;
 }
 
-int hj_code_from_json(const json_t *obj, model_code *c, hj_err *e)
+int hj_code_from_json(const json_t *obj, model_code *c, cm_err *e)
 {
 	const char *key, *other = NULL;
 	json_t *v;
@@ -164,7 +164,7 @@ int hj_code_from_json(const json_t *obj, model_code *c, hj_err *e)
 	json_object_foreach((json_t *)obj, key, v) {
 		int id = hj_key_find(code_keys, CM_ARRAY_LEN(code_keys), key);
 		if (id >= 0 && code_field(c, id, key, v, &other, e) < 0) {
-			hj_prefix(e, "code.");
+			cm_err_prefix(e, "code.");
 			return -1;
 		}
 	}
@@ -189,7 +189,7 @@ typedef struct fetch_ctx {
 } fetch_ctx;
 
 static int fetch_size(fetch_ctx *fc, unsigned bit, const char *key, const json_t *v,
-		      hj_err *e)
+		      cm_err *e)
 {
 	uint32_t *dst = &fc->size[bit == MODEL_F_SIZE];
 	if (hj_get_u32(key, v, dst, e) < 0)
@@ -201,7 +201,7 @@ static int fetch_size(fetch_ctx *fc, unsigned bit, const char *key, const json_t
 }
 
 static int fetch_field(fetch_ctx *fc, int id, const char *key, const json_t *v,
-		       hj_err *e)
+		       cm_err *e)
 {
 	model_fetch *f = &fc->u->fetch;
 	switch (id) {
@@ -238,7 +238,7 @@ static int fetch_field(fetch_ctx *fc, int id, const char *key, const json_t *v,
 	return 0;
 }
 
-static int fetch_from_json(const json_t *obj, model_untagged *u, hj_err *e)
+static int fetch_from_json(const json_t *obj, model_untagged *u, cm_err *e)
 {
 	fetch_ctx fc = {u, 0, {0, 0}};
 	const char *key;
@@ -251,18 +251,18 @@ static int fetch_from_json(const json_t *obj, model_untagged *u, hj_err *e)
 			goto fail;
 	}
 	if (fc.sizes == (MODEL_F_BODY | MODEL_F_SIZE) && fc.size[0] != fc.size[1]) {
-		hj_fail(e, "body_size %" PRIu32 " and size %" PRIu32 " disagree",
+		cm_err_set(e, "body_size %" PRIu32 " and size %" PRIu32 " disagree",
 			fc.size[0], fc.size[1]);
 		goto fail;
 	}
 	return 0;
 fail:
-	hj_prefix(e, "fetch.");
+	cm_err_prefix(e, "fetch.");
 	return -1;
 }
 
 static int status_field(model_status_data *s, const char *key, const json_t *v,
-			hj_err *e)
+			cm_err *e)
 {
 	uint32_t *vals[] = {&s->messages, &s->recent, &s->uidnext, &s->uidvalidity,
 			    &s->unseen};
@@ -281,7 +281,7 @@ static int status_field(model_status_data *s, const char *key, const json_t *v,
 	return 0;
 }
 
-static int status_from_json(const json_t *obj, model_status_data *s, hj_err *e)
+static int status_from_json(const json_t *obj, model_status_data *s, cm_err *e)
 {
 	const char *key;
 	json_t *v;
@@ -289,7 +289,7 @@ static int status_from_json(const json_t *obj, model_status_data *s, hj_err *e)
 		return -1;
 	json_object_foreach((json_t *)obj, key, v) {
 		if (status_field(s, key, v, e) < 0) {
-			hj_prefix(e, "status.");
+			cm_err_prefix(e, "status.");
 			return -1;
 		}
 	}
@@ -319,16 +319,16 @@ static int ut_kind_of(int id)
 	return kinds[id];
 }
 
-static int ut_bye(const char *key, const json_t *v, hj_err *e)
+static int ut_bye(const char *key, const json_t *v, cm_err *e)
 {
 	bool b = false;
 	if (hj_get_bool(key, v, &b, e) < 0)
 		return -1;
-	return b ? 0 : hj_fail(e, "%s: must be true", key);
+	return b ? 0 : cm_err_set(e, "%s: must be true", key);
 }
 
 static int ut_field(model_untagged *u, int id, const char *key, const json_t *v,
-		    hj_err *e)
+		    cm_err *e)
 {
 	switch (id) {
 	case U_BYE: return ut_bye(key, v, e);
@@ -347,13 +347,13 @@ static int ut_field(model_untagged *u, int id, const char *key, const json_t *v,
 	return 0;
 }
 
-int hj_untagged_from_json(const json_t *obj, model_result *r, hj_err *e)
+int hj_untagged_from_json(const json_t *obj, model_result *r, cm_err *e)
 {
 	const char *key;
 	json_t *v;
 	int kind = -1;
 	if (!json_is_object(obj))
-		return hj_fail(e, "expected an object");
+		return cm_err_set(e, "expected an object");
 	model_untagged *u = model_result_add(r, MODEL_UT_EXISTS);
 	json_object_foreach((json_t *)obj, key, v) {
 		int id = hj_key_find(ut_keys, CM_ARRAY_LEN(ut_keys), key);
@@ -361,7 +361,7 @@ int hj_untagged_from_json(const json_t *obj, model_result *r, hj_err *e)
 			continue;
 		if (ut_kind_of(id) >= 0) {
 			if (kind >= 0)
-				return hj_fail(e, "both \"%s\" and \"%s\" (one kind per item)",
+				return cm_err_set(e, "both \"%s\" and \"%s\" (one kind per item)",
 					       model_ut_name((model_ut_kind)kind), key);
 			kind = ut_kind_of(id);
 		}
@@ -369,7 +369,7 @@ int hj_untagged_from_json(const json_t *obj, model_result *r, hj_err *e)
 			return -1;
 	}
 	if (kind < 0)
-		return hj_fail(e, "no known kind (exists, recent, expunge, vanished, "
+		return cm_err_set(e, "no known kind (exists, recent, expunge, vanished, "
 			       "fetch, flags, code, search, status, enabled, bye)");
 	u->kind = (model_ut_kind)kind;
 	return 0;

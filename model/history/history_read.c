@@ -139,7 +139,7 @@ struct model_history_reader {
 	pend_table pend;
 	bool failed;           /* errors are sticky: state is unknown after one */
 	bool ended;            /* met the next run's header */
-	char err[320];
+	cm_err err;               /* once failed: the error, said again */
 };
 
 /* A file may hold several runs, each with its own header (ratchet run
@@ -192,14 +192,15 @@ void hj_reader_pending(const model_history_reader *r, size_t *now_r, size_t *pea
 	*peak_r = r->pend.npool;
 }
 
-static int reader_fail(model_history_reader *r, const hj_err *e, char *err,
-		       size_t errlen)
+static int reader_fail(model_history_reader *r, const cm_err *e, cm_err *err)
 {
-	if (!r->failed)
-		snprintf(r->err, sizeof(r->err), "line %" PRIu64 ": %s", r->lineno, e->msg);
+	if (!r->failed) {
+		r->err = *e;
+		cm_err_prefix(&r->err, "line %" PRIu64 ": ", r->lineno);
+	}
 	r->failed = true;
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", r->err);
+	if (err != NULL)
+		*err = r->err;
 	return -1;
 }
 
@@ -240,14 +241,14 @@ static ssize_t read_bounded(model_history_reader *r)
 }
 
 /* The next non-blank line, without its end of line: 1, 0 at the end, -1. */
-static int next_line(model_history_reader *r, size_t *len_r, hj_err *e)
+static int next_line(model_history_reader *r, size_t *len_r, cm_err *e)
 {
 	for (;;) {
 		errno = 0;
 		ssize_t n = read_bounded(r);
 		if (n == 0) {
 			if (ferror(r->in))
-				return hj_fail(e, "read error: %s", strerror(errno));
+				return cm_err_set(e, "read error: %s", strerror(errno));
 			return 0;
 		}
 		r->lineno++;
@@ -257,7 +258,7 @@ static int next_line(model_history_reader *r, size_t *len_r, hj_err *e)
 		if (n > 0 && len > 0 && r->line[len - 1] == '\r')
 			len--;
 		if (len > MODEL_HISTORY_MAX_LINE)
-			return hj_fail(e, "line longer than %u bytes (the limit of one event; "
+			return cm_err_set(e, "line longer than %u bytes (the limit of one event; "
 				       "see docs/history.md)", MODEL_HISTORY_MAX_LINE);
 		if (!blank(r->line, len)) {
 			*len_r = len;
@@ -266,14 +267,14 @@ static int next_line(model_history_reader *r, size_t *len_r, hj_err *e)
 	}
 }
 
-static json_t *parse_line(model_history_reader *r, size_t len, hj_err *e)
+static json_t *parse_line(model_history_reader *r, size_t len, cm_err *e)
 {
 	json_error_t je;
 	json_t *root = json_loadb(r->line, len, 0, &je);
 	if (root == NULL)
-		hj_fail(e, "invalid JSON at column %d: %s", je.column, je.text);
+		cm_err_set(e, "invalid JSON at column %d: %s", je.column, je.text);
 	else if (!json_is_object(root))
-		hj_fail(e, "expected a JSON object");
+		cm_err_set(e, "expected a JSON object");
 	else
 		return root;
 	json_decref(root);
@@ -295,83 +296,83 @@ typedef struct ev_fields {
 	const json_t *v[E_COUNT];
 } ev_fields;
 
-static int event_type(const json_t *v, model_ev_type *type, hj_err *e)
+static int event_type(const json_t *v, model_ev_type *type, cm_err *e)
 {
 	static const model_ev_type types[] = {MODEL_EV_INVOKE, MODEL_EV_OK, MODEL_EV_FAIL,
 					      MODEL_EV_INFO};
 	const char *s = json_string_value(v);
 	if (s == NULL)
-		return hj_fail(e, "ev: expected a string");
+		return cm_err_set(e, "ev: expected a string");
 	for (size_t i = 0; i < CM_ARRAY_LEN(types); i++) {
 		if (strcasecmp(s, model_ev_name(types[i])) == 0) {
 			*type = types[i];
 			return 0;
 		}
 	}
-	return hj_fail(e, "ev: unknown value \"%.40s\" (invoke, ok, fail or info)", s);
+	return cm_err_set(e, "ev: unknown value \"%.40s\" (invoke, ok, fail or info)", s);
 }
 
 /* t, c, id and ev: required on every event. */
 static int event_head(model_history_reader *r, const ev_fields *f, model_event *ev,
-		      hj_err *e)
+		      cm_err *e)
 {
 	static const char *const names[] = {[E_T] = "t", [E_C] = "c", [E_ID] = "id",
 					    [E_EV] = "ev"};
 	static const int req[] = {E_T, E_C, E_ID, E_EV};
 	for (size_t i = 0; i < CM_ARRAY_LEN(req); i++)
 		if (f->v[req[i]] == NULL)
-			return hj_fail(e, "missing \"%s\"", names[req[i]]);
+			return cm_err_set(e, "missing \"%s\"", names[req[i]]);
 	if (hj_get_u64("t", f->v[E_T], &ev->t_ns, e) < 0 ||
 	    hj_get_u32("c", f->v[E_C], &ev->client, e) < 0 ||
 	    hj_get_u64("id", f->v[E_ID], &ev->op_id, e) < 0 ||
 	    event_type(f->v[E_EV], &ev->type, e) < 0)
 		return -1;
 	if (ev->op_id == 0)
-		return hj_fail(e, "id: must not be 0");
+		return cm_err_set(e, "id: must not be 0");
 	if (r->started && ev->t_ns <= r->last_t)
-		return hj_fail(e, "t %" PRIu64 " is not after the previous event's t %" PRIu64
+		return cm_err_set(e, "t %" PRIu64 " is not after the previous event's t %" PRIu64
 			       " (times must strictly increase)", ev->t_ns, r->last_t);
 	return 0;
 }
 
 static int event_invoke(model_history_reader *r, const ev_fields *f, model_event *ev,
-			hj_err *e)
+			cm_err *e)
 {
 	if (f->v[E_OP] == NULL)
-		return hj_fail(e, "invoke without \"op\"");
+		return cm_err_set(e, "invoke without \"op\"");
 	if (hj_op_from_json(f->v[E_OP], &ev->op, e) < 0)
 		return -1;
 	if (pend_find(&r->pend, ev->op_id) != NULL)
-		return hj_fail(e, "duplicate invoke id %" PRIu64 " (still in flight)",
+		return cm_err_set(e, "duplicate invoke id %" PRIu64 " (still in flight)",
 			       ev->op_id);
 	pend_add(&r->pend, ev->op_id, ev->client, &ev->op);
 	return 0;
 }
 
-static int result_untagged(const json_t *a, model_result *res, hj_err *e)
+static int result_untagged(const json_t *a, model_result *res, cm_err *e)
 {
 	size_t i;
 	const json_t *x;
 	if (!json_is_array(a))
-		return hj_fail(e, "untagged: expected an array");
+		return cm_err_set(e, "untagged: expected an array");
 	json_array_foreach(a, i, x) {
 		if (hj_untagged_from_json(x, res, e) < 0) {
-			hj_prefix(e, "untagged[%zu]: ", i);
+			cm_err_prefix(e, "untagged[%zu]: ", i);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int event_result(const ev_fields *f, model_result *res, hj_err *e)
+static int event_result(const ev_fields *f, model_result *res, cm_err *e)
 {
 	const char *s = json_string_value(f->v[E_STATUS]);
 	if (f->v[E_STATUS] == NULL)
-		return hj_fail(e, "missing \"status\"");
+		return cm_err_set(e, "missing \"status\"");
 	if (s == NULL)
-		return hj_fail(e, "status: expected a string");
+		return cm_err_set(e, "status: expected a string");
 	if (hj_status_parse(s, &res->status) < 0)
-		return hj_fail(e, "status: unknown value \"%.40s\" (OK, NO, BAD or unknown)", s);
+		return cm_err_set(e, "status: unknown value \"%.40s\" (OK, NO, BAD or unknown)", s);
 	if (f->v[E_CODE] != NULL && hj_code_from_json(f->v[E_CODE], &res->code, e) < 0)
 		return -1;
 	if (f->v[E_UNTAGGED] != NULL && result_untagged(f->v[E_UNTAGGED], res, e) < 0)
@@ -392,23 +393,23 @@ static int event_result(const ev_fields *f, model_result *res, hj_err *e)
 /* A completion takes its op from the invoke; only an info event with no
  * invoke (a fault) carries its own. */
 static int event_complete(model_history_reader *r, const ev_fields *f, model_event *ev,
-			  hj_err *e)
+			  cm_err *e)
 {
 	pending *p = pend_find(&r->pend, ev->op_id);
 	if (f->v[E_OP] != NULL) {
 		if (ev->type != MODEL_EV_INFO)
-			return hj_fail(e, "\"op\" on an %s event (completions take the op "
+			return cm_err_set(e, "\"op\" on an %s event (completions take the op "
 				       "of their invoke)", model_ev_name(ev->type));
 		if (p != NULL)
-			return hj_fail(e, "info event for in-flight op %" PRIu64
+			return cm_err_set(e, "info event for in-flight op %" PRIu64
 				       " repeats \"op\"", ev->op_id);
 		if (hj_op_from_json(f->v[E_OP], &ev->op, e) < 0)
 			return -1;
 	} else if (p == NULL) {
-		return hj_fail(e, "completion for unknown op id %" PRIu64
+		return cm_err_set(e, "completion for unknown op id %" PRIu64
 			       " (no invoke in flight)", ev->op_id);
 	} else if (p->client != ev->client) {
-		return hj_fail(e, "client %" PRIu32 " completes op %" PRIu64
+		return cm_err_set(e, "client %" PRIu32 " completes op %" PRIu64
 			       " invoked by client %" PRIu32, ev->client, ev->op_id, p->client);
 	}
 	if (event_result(f, &ev->res, e) < 0)
@@ -421,7 +422,7 @@ static int event_complete(model_history_reader *r, const ev_fields *f, model_eve
 }
 
 static int event_from_json(model_history_reader *r, const json_t *root,
-			   model_event *ev, hj_err *e)
+			   model_event *ev, cm_err *e)
 {
 	ev_fields f = {{0}};
 	const char *key;
@@ -460,10 +461,10 @@ static void event_reset(model_event *ev)
 	ev->t_ns = 0;
 }
 
-model_history_got model_history_read(model_history_reader *r, model_event *ev, char *err,
-				     size_t errlen)
+model_history_got model_history_read(model_history_reader *r, model_event *ev, cm_err *err)
 {
-	hj_err e = {{0}};
+	cm_err e;
+	e.text[0] = '\0';
 	size_t len;
 	int rc = r->failed ? MODEL_HISTORY_ERROR
 		 : r->ended ? MODEL_HISTORY_NEXT_RUN : next_line(r, &len, &e);
@@ -483,29 +484,29 @@ model_history_got model_history_read(model_history_reader *r, model_event *ev, c
 	model_event_init(ev);
 	assert(rc >= MODEL_HISTORY_ERROR && rc <= MODEL_HISTORY_NEXT_RUN);
 	return rc >= 0 ? (model_history_got)rc
-		       : (model_history_got)reader_fail(r, &e, err, errlen);
+		       : (model_history_got)reader_fail(r, &e, err);
 }
 
 model_history_reader *model_history_reader_new(FILE *in, model_history_header *h_r,
-					       char *err, size_t errlen)
+					       cm_err *err)
 {
 	model_history_header h;
 	model_history_reader *r = cm_xcalloc(1, sizeof(*r));
-	hj_err e;
+	cm_err e;
 	size_t len;
 	json_t *root = NULL;
 	r->in = in;
 	int rc = take_header(r, &len) ? 1 : next_line(r, &len, &e);
 	if (rc == 0) {
 		r->lineno++;
-		hj_fail(&e, "empty history (no header)");
+		cm_err_set(&e, "empty history (no header)");
 	} else if (rc > 0) {
 		root = parse_line(r, len, &e);
 		rc = root != NULL && hj_header_from_json(root, &h, &e) == 0 ? 1 : -1;
 		json_decref(root);
 	}
 	if (rc <= 0) {
-		reader_fail(r, &e, err, errlen);
+		reader_fail(r, &e, err);
 		model_history_reader_free(r);
 		return NULL;
 	}

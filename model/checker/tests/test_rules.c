@@ -133,8 +133,10 @@ static int check_file(const char *path, model_inv want, outcome *o, char *err,
 		return -1;
 	}
 	model_history_header h;
-	model_history_reader *rd = model_history_reader_new(in, &h, err, errlen);
+	cm_err e;
+	model_history_reader *rd = model_history_reader_new(in, &h, &e);
 	if (rd == NULL) {
+		snprintf(err, errlen, "%s", e.text);
 		fclose(in);
 		return -1;
 	}
@@ -144,11 +146,13 @@ static int check_file(const char *path, model_inv want, outcome *o, char *err,
 	model_event ev;
 	model_event_init(&ev);
 	model_history_got got;
-	while ((got = model_history_read(rd, &ev, err, errlen)) == MODEL_HISTORY_EVENT)
+	while ((got = model_history_read(rd, &ev, &e)) == MODEL_HISTORY_EVENT)
 		model_checker_feed(c, &ev);
 	model_event_free(&ev);
 	if (got == MODEL_HISTORY_NEXT_RUN)
 		snprintf(err, errlen, "more than one run in the file");
+	if (got == MODEL_HISTORY_ERROR)
+		snprintf(err, errlen, "%s", e.text);
 	if (got == MODEL_HISTORY_END) {
 		model_checker_finish(c);
 		describe(c, want, o);
@@ -260,7 +264,7 @@ static bool has_file(const rule_file *v, size_t n, const char *name)
 /* Runs one file and says whether it behaved as its name says. */
 static void judge(const char *dir, const rule_file *f, const model_inv_info *info)
 {
-	char path[2 * NAME_MAX_LEN + 8], err[512] = "";
+	char path[2 * NAME_MAX_LEN + 8], err[sizeof(((cm_err *)0)->text)] = "";
 	outcome o = {0};
 	snprintf(path, sizeof(path), "%s/%s", dir, f->name);
 	if (check_file(path, info->inv, &o, err, sizeof(err)) < 0) {

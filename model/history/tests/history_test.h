@@ -443,19 +443,22 @@ static inline char *write_history(const model_history_header *h, const model_eve
 
 #define NOOP "{\"kind\":\"noop\"}}\n"
 
-/* Reads text to the end; returns the last rc, events in *n_r. */
+/* Reads text to the end; returns the last rc, events in *n_r, the error's
+ * text (if any) in err. */
 static inline int read_all(const char *text, char *err, size_t errlen, size_t *n_r,
 			   model_event *last)
 {
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	REQUIRE(f != NULL);
-	model_history_reader *r = model_history_reader_new(f, NULL, err, errlen);
+	cm_err e;
+	e.text[0] = '\0';
+	model_history_reader *r = model_history_reader_new(f, NULL, &e);
 	int rc = -1;
 	size_t n = 0;
 	model_event ev;
 	model_event_init(&ev);
 	if (r != NULL) {
-		while ((rc = model_history_read(r, &ev, err, errlen)) == 1) {
+		while ((rc = model_history_read(r, &ev, &e)) == 1) {
 			n++;
 			if (last != NULL) {
 				model_event_free(last);
@@ -472,6 +475,7 @@ static inline int read_all(const char *text, char *err, size_t errlen, size_t *n
 	fclose(f);
 	if (n_r != NULL)
 		*n_r = n;
+	snprintf(err, errlen, "%s", e.text);
 	return rc;
 }
 

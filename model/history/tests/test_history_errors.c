@@ -176,13 +176,13 @@ static void test_line_cap(void)
 	memcpy(text + hdr + max + 1, "\nmore\n", 7);
 	FILE *f = fmemopen(text, strlen(text), "r");
 	REQUIRE(f != NULL);
-	char err[256] = "";
-	model_history_reader *r = model_history_reader_new(f, NULL, err, sizeof(err));
+	cm_err err;
+	model_history_reader *r = model_history_reader_new(f, NULL, &err);
 	REQUIRE(r != NULL);
 	model_event ev;
 	model_event_init(&ev);
-	CHECK_EQ(model_history_read(r, &ev, err, sizeof(err)), -1);
-	CHECK(strstr(err, "line 2: line longer than 16777216 bytes") != NULL);
+	CHECK_EQ(model_history_read(r, &ev, &err), -1);
+	CHECK(strstr(err.text, "line 2: line longer than 16777216 bytes") != NULL);
 	CHECK(ftell(f) <= (long)(hdr + max + 2));
 	model_event_free(&ev);
 	model_history_reader_free(r);
@@ -194,22 +194,19 @@ static void test_error_sticky(void)
 {
 	const char *text = HDR INV(1, 1) NOOP "{oops\n" INV(3, 2) NOOP;
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
-	model_history_reader *r = model_history_reader_new(f, NULL, NULL, 0);
+	model_history_reader *r = model_history_reader_new(f, NULL, NULL);
 	REQUIRE(r != NULL);
 	model_event ev;
 	model_event_init(&ev);
-	char err[256], err2[256];
-	CHECK_EQ(model_history_read(r, &ev, err, sizeof(err)), 1);
-	CHECK_EQ(model_history_read(r, &ev, err, sizeof(err)), -1);
-	CHECK(strncmp(err, "line 3: invalid JSON", 20) == 0);
+	cm_err err, err2;
+	CHECK_EQ(model_history_read(r, &ev, &err), 1);
+	CHECK_EQ(model_history_read(r, &ev, &err), -1);
+	CHECK(strncmp(err.text, "line 3: invalid JSON", 20) == 0);
 	/* The event was left empty (no leak if the caller stops here). */
 	CHECK(ev.op.set.r == NULL && ev.res.ut == NULL);
-	CHECK_EQ(model_history_read(r, &ev, err2, sizeof(err2)), -1);
-	CHECK_STR(err, err2);
-	CHECK_EQ(model_history_read(r, &ev, NULL, 0), -1);
-	char tiny[8];
-	CHECK_EQ(model_history_read(r, &ev, tiny, sizeof(tiny)), -1);
-	CHECK_STR(tiny, "line 3:");
+	CHECK_EQ(model_history_read(r, &ev, &err2), -1);
+	CHECK_STR(err.text, err2.text);
+	CHECK_EQ(model_history_read(r, &ev, NULL), -1);
 	model_history_reader_free(r);
 	fclose(f);
 }

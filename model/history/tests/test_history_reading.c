@@ -101,18 +101,18 @@ static void test_several_runs(void)
 	model_history_header h;
 	model_event ev;
 	model_event_init(&ev);
-	char err[256] = "";
+	cm_err err = {""};
 	int got[3][4] = {{0}};
 	for (int seg = 0; seg < 3; seg++) {
-		model_history_reader *r = model_history_reader_new(f, &h, err, sizeof(err));
+		model_history_reader *r = model_history_reader_new(f, &h, &err);
 		REQUIRE(r != NULL);
 		CHECK_EQ(h.seed, (uint64_t)seg + 1);
 		int rc, n = 0;
-		while ((rc = model_history_read(r, &ev, err, sizeof(err))) == 1)
+		while ((rc = model_history_read(r, &ev, &err)) == 1)
 			n++;
 		got[seg][0] = n;
 		got[seg][1] = rc;
-		CHECK_EQ(model_history_read(r, &ev, err, sizeof(err)), rc); /* stays */
+		CHECK_EQ(model_history_read(r, &ev, &err), rc); /* stays */
 		model_history_reader_free(r);
 	}
 	CHECK_EQ(got[0][0], 2);
@@ -121,11 +121,11 @@ static void test_several_runs(void)
 	CHECK_EQ(got[1][1], 2);
 	CHECK_EQ(got[2][0], 1);
 	CHECK_EQ(got[2][1], -1);
-	CHECK_STR(err, "line 8: t 1 is not after the previous event's t 1 (times must "
+	CHECK_STR(err.text, "line 8: t 1 is not after the previous event's t 1 (times must "
 		  "strictly increase)");
 	/* Nothing is left after the last run. */
-	CHECK(model_history_reader_new(f, NULL, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "empty history") != NULL);
+	CHECK(model_history_reader_new(f, NULL, &err) == NULL);
+	CHECK(strstr(err.text, "empty history") != NULL);
 	fclose(f);
 	model_event_free(&ev);
 
@@ -133,12 +133,12 @@ static void test_several_runs(void)
 
 	const char *two = HDR "{\"ratchet_history\":1,\"seed\":9}\n";
 	f = fmemopen((void *)two, strlen(two), "r");
-	model_history_reader *r = model_history_reader_new(f, NULL, NULL, 0);
+	model_history_reader *r = model_history_reader_new(f, NULL, NULL);
 	REQUIRE(r != NULL);
-	CHECK_EQ(model_history_read(r, &ev, NULL, 0), 2);
+	CHECK_EQ(model_history_read(r, &ev, NULL), 2);
 	model_history_reader_free(r);
 	FILE *g = fmemopen((void *)HDR, strlen(HDR), "r");
-	r = model_history_reader_new(g, &h, NULL, 0);
+	r = model_history_reader_new(g, &h, NULL);
 	REQUIRE(r != NULL);
 	CHECK_EQ(h.seed, 1);
 	model_history_reader_free(r);

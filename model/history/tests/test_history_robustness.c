@@ -33,13 +33,13 @@ static void check_pairs(size_t pairs, size_t window)
 	size_t len, now = 0, peak = 0, n = 0;
 	char *text = pairs_history(pairs, window, &len);
 	FILE *f = fmemopen(text, len, "r");
-	model_history_reader *r = model_history_reader_new(f, NULL, NULL, 0);
+	model_history_reader *r = model_history_reader_new(f, NULL, NULL);
 	REQUIRE(r != NULL);
 	model_event ev;
 	model_event_init(&ev);
-	char err[256] = "";
+	cm_err err = {""};
 	int rc;
-	while ((rc = model_history_read(r, &ev, err, sizeof(err))) == 1) {
+	while ((rc = model_history_read(r, &ev, &err)) == 1) {
 		n++;
 		if (n == pairs) /* halfway: the window is full */
 			hj_reader_pending(r, &now, &peak);
@@ -49,7 +49,7 @@ static void check_pairs(size_t pairs, size_t window)
 		}
 	}
 	CHECK_EQ(rc, 0);
-	CHECK_STR(err, "");
+	CHECK_STR(err.text, "");
 	CHECK_EQ(n, 2 * pairs);
 	CHECK(now == window || now == window - 1);
 	hj_reader_pending(r, &now, &peak);
@@ -70,21 +70,21 @@ static void test_bounded(void)
 
 static void read_quietly(const char *text, size_t len)
 {
-	char err[128];
+	cm_err err;
 	FILE *f = fmemopen((void *)text, len, "r");
 	if (f == NULL)
 		return;
-	model_history_reader *r = model_history_reader_new(f, NULL, err, sizeof(err));
+	model_history_reader *r = model_history_reader_new(f, NULL, &err);
 	if (r == NULL) {
-		CHECK(strncmp(err, "line ", 5) == 0);
+		CHECK(strncmp(err.text, "line ", 5) == 0);
 	} else {
 		model_event ev;
 		model_event_init(&ev);
 		int rc;
-		while ((rc = model_history_read(r, &ev, err, sizeof(err))) == 1)
+		while ((rc = model_history_read(r, &ev, &err)) == 1)
 			;
 		if (rc < 0)
-			CHECK(strncmp(err, "line ", 5) == 0);
+			CHECK(strncmp(err.text, "line ", 5) == 0);
 		model_event_free(&ev);
 		model_history_reader_free(r);
 	}

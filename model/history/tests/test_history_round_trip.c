@@ -135,9 +135,9 @@ static void test_round_trip(void)
 	size_t len;
 	char *text = write_history(&test_header, l.v, l.n, &len);
 	FILE *f = fmemopen(text, len, "r");
-	char err[256] = "";
+	cm_err err = {""};
 	model_history_header h;
-	model_history_reader *r = model_history_reader_new(f, &h, err, sizeof(err));
+	model_history_reader *r = model_history_reader_new(f, &h, &err);
 	REQUIRE(r != NULL);
 	CHECK_EQ(h.version, 1);
 	CHECK_EQ(h.seed, 123);
@@ -150,7 +150,7 @@ static void test_round_trip(void)
 	model_event_init(&ev);
 	size_t n = 0;
 	int rc;
-	while ((rc = model_history_read(r, &ev, err, sizeof(err))) == 1) {
+	while ((rc = model_history_read(r, &ev, &err)) == 1) {
 		REQUIRE(n < l.n);
 		CHECK(event_eq(&l.v[n], &ev, n));
 		n++;
@@ -182,10 +182,10 @@ static void test_byte_identical(void)
 	evlist back = {0};
 	FILE *f = fmemopen(a, len1, "r");
 	model_history_header h;
-	model_history_reader *r = model_history_reader_new(f, &h, NULL, 0);
+	model_history_reader *r = model_history_reader_new(f, &h, NULL);
 	REQUIRE(r != NULL);
 	model_event *ev = ev_add(&back, MODEL_EV_INVOKE, 0);
-	while (model_history_read(r, ev, NULL, 0) == 1)
+	while (model_history_read(r, ev, NULL) == 1)
 		ev = ev_add(&back, MODEL_EV_INVOKE, 0);
 	back.n--; /* the last one was freed by the reader at the end */
 	model_history_reader_free(r);
@@ -254,7 +254,7 @@ static void test_format(void)
 		  "\"mutant\":\"skip-fsync\"}\n");
 	FILE *f = fmemopen(t, strlen(t), "r");
 	model_history_header back;
-	model_history_reader *r = model_history_reader_new(f, &back, NULL, 0);
+	model_history_reader *r = model_history_reader_new(f, &back, NULL);
 	REQUIRE(r != NULL);
 	CHECK(back.seed == UINT64_MAX);
 	CHECK_STR(back.mutant, "skip-fsync");
@@ -337,12 +337,12 @@ static int bench(size_t n)
 	char *text = write_history(&test_header, l.v, l.n, &len);
 	uint64_t t1 = cm_now_ns();
 	FILE *f = fmemopen(text, len, "r");
-	model_history_reader *r = model_history_reader_new(f, NULL, NULL, 0);
+	model_history_reader *r = model_history_reader_new(f, NULL, NULL);
 	REQUIRE(r != NULL);
 	model_event ev;
 	model_event_init(&ev);
 	size_t got = 0;
-	while (model_history_read(r, &ev, NULL, 0) == 1)
+	while (model_history_read(r, &ev, NULL) == 1)
 		got++;
 	uint64_t t2 = cm_now_ns();
 	model_event_free(&ev);
