@@ -88,18 +88,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > IMAPD_LINE_MAX * 2)
 		return 0;
 	const char *line = (const char *)data;
-	char err[256], err2[256], tag[IMAPD_TAG_MAX + 1];
+	cm_err err, err2;
+	char tag[IMAPD_TAG_MAX + 1];
 	imapd_cmd cmd;
 	imapd_cmd_init(&cmd);
-	int rc = imapd_parse(line, size, NULL, &cmd, err, sizeof(err));
+	int rc = imapd_parse(line, size, NULL, &cmd, &err);
 	model_op op;
 	model_op_init(&op, MODEL_OP_NONE);
-	int rc2 = imapd_parse_command(line, size, tag, sizeof(tag), &op, err2, sizeof(err2));
+	int rc2 = imapd_parse_command(line, size, tag, sizeof(tag), &op, &err2);
 	FUZZ_ASSERT(rc == rc2, "IMAPD-PARSE", "imapd_parse says %d, "
 		    "imapd_parse_command %d", rc, rc2);
 	if (rc != IMAPD_PARSE_OK) {
-		check_text(err, "the parser's error");
-		check_text(err2, "the parser's error");
+		check_text(err.text, "the parser's error");
+		check_text(err2.text, "the parser's error");
 	} else if (cmd.verb == IMAPD_V_OP) {
 		cm_buf out = {0};
 		model_result res;

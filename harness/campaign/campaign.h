@@ -107,7 +107,7 @@ typedef struct rt_replay {
 /* 0, or -1 when the file cannot be written. */
 int rt_replay_write(const char *path, const rt_replay *r);
 /* 0, or -1 with err filled (one line naming path) and nothing to free. */
-int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen);
+int rt_replay_read(const char *path, rt_replay *r, cm_err *err);
 void rt_replay_free(rt_replay *r);
 
 /* ---- reports ---- */

@@ -44,7 +44,7 @@ static const char *get_str(json_t *o, const char *key)
 /* An optional whole number in lo..hi (absent: 0). A replay file may come
  * from anywhere: "ops": -1 ran for ever, "clients": 100000 aborted. */
 static bool get_num(json_t *o, const char *key, uint64_t lo, uint64_t hi,
-		    uint64_t *out, const char *path, char *err, size_t errlen)
+		    uint64_t *out, const char *path, cm_err *err)
 {
 	json_t *v = json_object_get(o, key);
 	*out = 0;
@@ -52,7 +52,7 @@ static bool get_num(json_t *o, const char *key, uint64_t lo, uint64_t hi,
 		return true;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    (uint64_t)json_integer_value(v) < lo || (uint64_t)json_integer_value(v) > hi) {
-		snprintf(err, errlen, "%s: \"%s\" must be a whole number from %" PRIu64
+		cm_err_set(err, "%s: \"%s\" must be a whole number from %" PRIu64
 			 " to %" PRIu64, path, key, lo, hi);
 		return false;
 	}
@@ -60,13 +60,13 @@ static bool get_num(json_t *o, const char *key, uint64_t lo, uint64_t hi,
 	return true;
 }
 
-int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen)
+int rt_replay_read(const char *path, rt_replay *r, cm_err *err)
 {
 	json_error_t je;
 	memset(r, 0, sizeof(*r));
 	json_t *o = json_load_file(path, 0, &je);
 	if (o == NULL) {
-		snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
+		cm_err_set(err, "%s: %s (line %d)", path, je.text, je.line);
 		return -1;
 	}
 	int rc = -1;
@@ -74,17 +74,17 @@ int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen)
 	const char *target = get_str(o, "target"), *mutant = get_str(o, "mutant");
 	if (!json_is_integer(json_object_get(o, "ratchet_replay")) ||
 	    !json_is_integer(json_object_get(o, "seed")) || target == NULL) {
-		snprintf(err, errlen, "%s: not a ratchet replay file", path);
+		cm_err_set(err, "%s: not a ratchet replay file", path);
 		goto out;
 	}
 	uint64_t version, clients;
-	if (!get_num(o, "ratchet_replay", 1, 1, &version, path, err, errlen) ||
-	    !get_num(o, "seed", 0, INT64_MAX, &r->seed, path, err, errlen) ||
-	    !get_num(o, "ops", 0, RT_REPLAY_MAX_OPS, &r->ops, path, err, errlen) ||
-	    !get_num(o, "clients", 0, RT_MAX_CLIENTS, &clients, path, err, errlen))
+	if (!get_num(o, "ratchet_replay", 1, 1, &version, path, err) ||
+	    !get_num(o, "seed", 0, INT64_MAX, &r->seed, path, err) ||
+	    !get_num(o, "ops", 0, RT_REPLAY_MAX_OPS, &r->ops, path, err) ||
+	    !get_num(o, "clients", 0, RT_MAX_CLIENTS, &clients, path, err))
 		goto out;
 	if (tape != NULL && !json_is_array(tape)) {
-		snprintf(err, errlen, "%s: \"tape\" must be an array of hex strings", path);
+		cm_err_set(err, "%s: \"tape\" must be an array of hex strings", path);
 		goto out;
 	}
 	r->clients = (unsigned)clients;
@@ -101,7 +101,7 @@ int rt_replay_read(const char *path, rt_replay *r, char *err, size_t errlen)
 			/* strtoull would also take " -1", "+1" and "0x1f". */
 			if (h == NULL || h[strspn(h, "0123456789abcdefABCDEF")] != '\0' || h[0] == '\0' ||
 			    (r->tape[i] = strtoull(h, &end, 16), *end != '\0') || errno != 0) {
-				snprintf(err, errlen, "%s: tape value %zu is not hex", path, i);
+				cm_err_set(err, "%s: tape value %zu is not hex", path, i);
 				goto out;
 			}
 		}

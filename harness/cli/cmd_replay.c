@@ -27,9 +27,9 @@ static int open_history(const char *path, const rt_replay *rp, FILE **f_r,
  * error line (nothing left to free). */
 static int load_replay(const char *file, rt_replay *rp, unsigned *mutants_r)
 {
-	char err[512];
-	if (rt_replay_read(file, rp, err, sizeof(err)) != 0) {
-		cm_error("replay: %s", err);
+	cm_err err;
+	if (rt_replay_read(file, rp, &err) != 0) {
+		cm_error("replay: %s", err.text);
 		return -1;
 	}
 	if (strcmp(rp->target, "sim") != 0) {

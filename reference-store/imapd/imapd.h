@@ -139,17 +139,17 @@ void imapd_cmd_free(imapd_cmd *cmd);
 /* Parses one complete command (line, len: any bytes, not NUL-terminated).
  * ctx may be NULL ('*' in a sequence set then means UINT32_MAX). On
  * IMAPD_PARSE_OK cmd is filled (views into line stay valid as long as
- * line); otherwise err holds a one-line reason (printable ASCII). cmd must
+ * line); otherwise err (if not NULL) holds a one-line reason (printable ASCII). cmd must
  * have been initialised; it is reset first. */
 int imapd_parse(const char *line, size_t len, const imapd_parse_ctx *ctx,
-		imapd_cmd *cmd, char *err, size_t errcap);
+		imapd_cmd *cmd, cm_err *err);
 
 /* The same, reduced to the model: tag and op only (op->kind MODEL_OP_NONE
  * for connection-level commands such as LOGIN). op must be initialised
  * (model_op_init) and is overwritten; the caller frees it with
  * model_op_free. Returns IMAPD_PARSE_*. This is the fuzzing entry point. */
 int imapd_parse_command(const char *line, size_t len, char *tag_out,
-			size_t tagcap, model_op *op, char *err, size_t errcap);
+			size_t tagcap, model_op *op, cm_err *err);
 
 /* Whether a line (without its CRLF) ends in a literal announcement
  * "{n}" or "{n+}": 1 with *n_r and *plus_r set, 0 if not, -1 if it ends

@@ -335,18 +335,18 @@ static void dispatch(imapd_conn *c, imapd_cmd *cmd)
 
 static void handle(imapd_conn *c, imapd_cmd *cmd)
 {
-	char err[128];
+	cm_err err;
 	imapd_parse_ctx ctx = {.exists = c->s ? (uint32_t)rs_session_exists(c->s) : 0};
-	int r = imapd_parse(c->cmd.data, c->cmd.len, &ctx, cmd, err, sizeof(err));
+	int r = imapd_parse(c->cmd.data, c->cmd.len, &ctx, cmd, &err);
 	if (r == IMAPD_PARSE_OK) {
 		dispatch(c, cmd);
 		return;
 	}
 	if (r == IMAPD_PARSE_NOTAG)
-		cm_buf_printf(&c->out, "* BAD %s\r\n", err);
+		cm_buf_printf(&c->out, "* BAD %.127s\r\n", err.text);
 	else
-		cm_buf_printf(&c->out, "%s BAD %s\r\n", cmd->tag, err);
-	imapd_log(c->cfg, "BAD %s", err);
+		cm_buf_printf(&c->out, "%s BAD %.127s\r\n", cmd->tag, err.text);
+	imapd_log(c->cfg, "BAD %.127s", err.text);
 }
 
 static void greet(imapd_conn *c)

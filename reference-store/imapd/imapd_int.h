@@ -9,8 +9,7 @@
  * kept in err; the parse then stops. */
 typedef struct imapd_lx {
 	const char *p, *end;
-	char *err;
-	size_t errcap;
+	cm_err *err;
 	bool failed;
 } imapd_lx;
 

@@ -12,10 +12,10 @@
 
 bool imapd_lx_fail(imapd_lx *l, const char *fmt, ...)
 {
-	if (!l->failed && l->err != NULL && l->errcap > 0) {
+	if (!l->failed && l->err != NULL) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(l->err, l->errcap, fmt, ap);
+		vsnprintf(l->err->text, sizeof(l->err->text), fmt, ap);
 		va_end(ap);
 	}
 	l->failed = true;

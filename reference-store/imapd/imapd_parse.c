@@ -505,12 +505,12 @@ bool imapd_parse_tag(const char *line, size_t len, char *out, size_t cap)
 }
 
 int imapd_parse(const char *line, size_t len, const imapd_parse_ctx *ctx,
-		imapd_cmd *cmd, char *err, size_t errcap)
+		imapd_cmd *cmd, cm_err *err)
 {
-	imapd_lx l = {.p = line, .end = line + len, .err = err, .errcap = errcap};
+	imapd_lx l = {.p = line, .end = line + len, .err = err};
 	imapd_cmd_free(cmd);
-	if (err != NULL && errcap > 0)
-		err[0] = '\0';
+	if (err != NULL)
+		err->text[0] = '\0';
 	if (!imapd_parse_tag(line, len, cmd->tag, sizeof(cmd->tag))) {
 		imapd_lx_fail(&l, "Missing or invalid tag");
 		return IMAPD_PARSE_NOTAG;
@@ -522,11 +522,11 @@ int imapd_parse(const char *line, size_t len, const imapd_parse_ctx *ctx,
 }
 
 int imapd_parse_command(const char *line, size_t len, char *tag_out,
-			size_t tagcap, model_op *op, char *err, size_t errcap)
+			size_t tagcap, model_op *op, cm_err *err)
 {
 	imapd_cmd cmd;
 	imapd_cmd_init(&cmd);
-	int r = imapd_parse(line, len, NULL, &cmd, err, errcap);
+	int r = imapd_parse(line, len, NULL, &cmd, err);
 	if (tag_out != NULL && tagcap > 0)
 		snprintf(tag_out, tagcap, "%s", r == IMAPD_PARSE_NOTAG ? "*" : cmd.tag);
 	model_op_free(op);

@@ -15,12 +15,12 @@
 
 /* The last command parsed, and why it failed. */
 static imapd_cmd C;
-static char err[160];
+static cm_err err;
 
 static inline int parse_ctx(const char *s, uint32_t exists)
 {
 	imapd_parse_ctx ctx = {.exists = exists};
-	return imapd_parse(s, strlen(s), &ctx, &C, err, sizeof(err));
+	return imapd_parse(s, strlen(s), &ctx, &C, &err);
 }
 
 static inline int parse(const char *s)

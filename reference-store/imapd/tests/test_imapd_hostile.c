@@ -33,15 +33,15 @@ static void test_bad_commands(void)
 		if (r != IMAPD_PARSE_BAD)
 			fprintf(stderr, "not BAD (%d): %s\n", r, bad[i]);
 		CHECK_EQ(r, IMAPD_PARSE_BAD);
-		CHECK(err[0] != '\0');
+		CHECK(err.text[0] != '\0');
 	}
 	static const char *const notag[] = {"", "*", "+", "a+b NOOP", "(x NOOP",
 					    "a\"b NOOP", " NOOP"};
 	for (size_t i = 0; i < CM_ARRAY_LEN(notag); i++)
 		CHECK_EQ(parse(notag[i]), IMAPD_PARSE_NOTAG);
 	CHECK_EQ(parse_ctx("a FETCH * UID", 0), IMAPD_PARSE_BAD); /* empty mailbox */
-	CHECK_EQ(imapd_parse("a\0b NOOP", 8, NULL, &C, err, sizeof(err)), IMAPD_PARSE_NOTAG);
-	CHECK_EQ(imapd_parse("a LOGIN {3}\r\na\0b c", 18, NULL, &C, err, sizeof(err)),
+	CHECK_EQ(imapd_parse("a\0b NOOP", 8, NULL, &C, &err), IMAPD_PARSE_NOTAG);
+	CHECK_EQ(imapd_parse("a LOGIN {3}\r\na\0b c", 18, NULL, &C, &err),
 		 IMAPD_PARSE_BAD);
 	char tag[IMAPD_TAG_MAX + 10];
 	memset(tag, 't', sizeof(tag));
@@ -100,14 +100,14 @@ static void test_mutations(void)
 				break;
 			}
 		}
-		int r = imapd_parse(buf, n, NULL, &C, err, sizeof(err));
+		int r = imapd_parse(buf, n, NULL, &C, &err);
 		CHECK(r == 0 || r == IMAPD_PARSE_BAD || r == IMAPD_PARSE_NOTAG);
-		if (r != 0 && !printable(err)) {
+		if (r != 0 && !printable(err.text)) {
 			fprintf(stderr, "unprintable reason for %.*s\n", (int)n, buf);
 			CHECK(false);
 		}
 		char tag[IMAPD_TAG_MAX];
-		r = imapd_parse_command(buf, n, tag, sizeof(tag), &op, err, sizeof(err));
+		r = imapd_parse_command(buf, n, tag, sizeof(tag), &op, &err);
 		CHECK(r == 0 || r == IMAPD_PARSE_BAD || r == IMAPD_PARSE_NOTAG);
 	}
 	model_op_free(&op);

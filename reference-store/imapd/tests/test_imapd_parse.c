@@ -110,7 +110,7 @@ static void test_append(void)
 	cm_buf_printf(&line, "a APPEND INBOX (\\Seen $Junk) \"01-Jan-2000 00:00:00 +0000\" {%zu}\r\n",
 		      msg.len);
 	cm_buf_append(&line, msg.data, msg.len);
-	CHECK_EQ(imapd_parse(line.data, line.len, NULL, &C, err, sizeof(err)), 0);
+	CHECK_EQ(imapd_parse(line.data, line.len, NULL, &C, &err), 0);
 	CHECK_EQ(C.op.kind, MODEL_OP_APPEND);
 	CHECK_STR(C.op.mailbox, "INBOX");
 	CHECK_STR(C.op.msg_id, "t-17");
@@ -228,16 +228,14 @@ static void test_parse_command_wrapper(void)
 	char tag[16];
 	model_op_init(&op, MODEL_OP_NONE);
 	CHECK_EQ(imapd_parse_command("x1 UID STORE 5 FLAGS (\\Seen)", 28, tag, sizeof(tag),
-				     &op, err, sizeof(err)), 0);
+				     &op, &err), 0);
 	CHECK_STR(tag, "x1");
 	CHECK_EQ(op.kind, MODEL_OP_STORE);
 	CHECK(op.uid);
-	CHECK_EQ(imapd_parse_command("x2 LOGIN a b", 12, tag, sizeof(tag), &op, err,
-				     sizeof(err)), 0);
+	CHECK_EQ(imapd_parse_command("x2 LOGIN a b", 12, tag, sizeof(tag), &op, &err), 0);
 	CHECK_EQ(op.kind, MODEL_OP_NONE);
-	CHECK_EQ(imapd_parse_command("x3 FETCH 1:* UID", 16, tag, sizeof(tag), &op, err,
-				     sizeof(err)), 0);
-	CHECK_EQ(imapd_parse_command("(bad", 4, tag, sizeof(tag), &op, err, sizeof(err)),
+	CHECK_EQ(imapd_parse_command("x3 FETCH 1:* UID", 16, tag, sizeof(tag), &op, &err), 0);
+	CHECK_EQ(imapd_parse_command("(bad", 4, tag, sizeof(tag), &op, &err),
 		 IMAPD_PARSE_NOTAG);
 	CHECK_STR(tag, "*");
 	model_op_free(&op);

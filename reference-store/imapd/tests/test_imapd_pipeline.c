@@ -31,7 +31,7 @@ static const char *run(pipe_ctx *p, const char *line, size_t len)
 	cm_buf_clear(&out);
 	cm_buf_reserve(&out, 1);
 	model_result_init(&r);
-	REQUIRE(imapd_parse(line, len, &ctx, &C, err, sizeof(err)) == 0);
+	REQUIRE(imapd_parse(line, len, &ctx, &C, &err) == 0);
 	REQUIRE(C.verb == IMAPD_V_OP);
 	rs_session_exec(p->s, &C.op, &r);
 	imapd_fmt f = {.cmd = &C, .body = memfs_body, .ctx = p};
