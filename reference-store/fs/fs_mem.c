@@ -97,7 +97,7 @@ static uint32_t dir_insert(struct dir *d, const char *name, uint32_t len, uint64
 {
 	if (d->tab == NULL || (uint64_t)(d->nent + 1) * 2 > (uint64_t)d->mask + 1)
 		tab_grow(d);
-	GROW(d->ent, d->nent, d->ent_cap);
+	MEMFS_GROW(d->ent, d->nent, d->ent_cap);
 	uint32_t idx = d->nent++;
 	d->ent[idx] = (struct dent){
 		.name = cm_xstrndup(name, len), .len = len, .hash = h,
@@ -109,7 +109,7 @@ static uint32_t dir_insert(struct dir *d, const char *name, uint32_t len, uint64
 
 static void jrn_add(struct dir *d, uint32_t idx)
 {
-	GROW(d->jrn, d->njrn, d->jrn_cap);
+	MEMFS_GROW(d->jrn, d->njrn, d->jrn_cap);
 	d->ent[idx].jidx = d->njrn;
 	d->jrn[d->njrn++] = idx;
 }
@@ -156,7 +156,7 @@ uint32_t memfs_inode_new(struct memfs *m, bool is_dir)
 		i = m->in_free;
 		m->in_free = m->in[i].next_free;
 	} else {
-		GROW(m->in, m->nin, m->in_cap);
+		MEMFS_GROW(m->in, m->nin, m->in_cap);
 		i = m->nin++;
 	}
 	struct inode *n = &m->in[i];
@@ -184,7 +184,7 @@ void memfs_inode_unref(struct memfs *m, uint32_t i)
 	if (m->in[i].ino == 0 || m->in[i].refs == 0)
 		cm_panic("memfs: bad unref of inode slot %u", i);
 	if (--m->in[i].refs == 0) {
-		GROW(m->dead, m->ndead, m->dead_cap);
+		MEMFS_GROW(m->dead, m->ndead, m->dead_cap);
 		m->dead[m->ndead++] = i;
 	}
 }

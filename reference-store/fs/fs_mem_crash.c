@@ -25,7 +25,7 @@ static void dir_revert(struct dir *d)
 
 static void queue_push(struct memfs *m, uint32_t i)
 {
-	GROW(m->queue, m->nqueue, m->queue_cap);
+	MEMFS_GROW(m->queue, m->nqueue, m->queue_cap);
 	m->queue[m->nqueue++] = i;
 }
 

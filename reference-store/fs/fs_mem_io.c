@@ -114,7 +114,7 @@ static int fd_new(struct memfs *m, uint32_t inode, bool writable, const char *pa
 		k = m->fd_free;
 		m->fd_free = m->fd[k].next_free;
 	} else {
-		GROW(m->fd, m->nfd, m->fd_cap);
+		MEMFS_GROW(m->fd, m->nfd, m->fd_cap);
 		k = m->nfd++;
 	}
 	if ((uint64_t)m->fd_base + k > INT_MAX)

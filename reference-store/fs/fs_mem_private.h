@@ -15,15 +15,14 @@
 #define DEFAULT_START_NS (1700000000ULL * 1000000000ULL)
 #define DEFAULT_STEP_NS 1000ULL
 
-/* Grows vector p (n used, cap allocated, uint32_t) for one more element. */
-#define GROW(p, n, cap)                                                      \
+/* CM_GROW for one more element of a table whose count n is a uint32_t
+ * (indexes are stored in 32 bits): a table of a billion entries is an
+ * internal error, not a wrap. */
+#define MEMFS_GROW(p, n, cap)                                                \
 	do {                                                                 \
-		if ((n) == (cap)) {                                          \
-			if ((cap) > UINT32_MAX / 4)                          \
-				cm_panic("memfs: vector overflow");          \
-			(cap) = (cap) ? (cap) * 2 : 8;                       \
-			(p) = cm_xrealloc((p), (size_t)(cap) * sizeof(*(p))); \
-		}                                                            \
+		if ((n) > UINT32_MAX / 4)                                    \
+			cm_panic("memfs: table overflow");                   \
+		CM_GROW(p, cap, (size_t)(n) + 1);                            \
 	} while (0)
 
 struct dent {
@@ -37,12 +36,14 @@ struct dent {
 
 struct dir {
 	struct dent *ent; /* dense, in no particular order */
-	uint32_t nent, ent_cap;
+	uint32_t nent;
+	size_t ent_cap;
 	uint32_t *tab;    /* linear probing; ent index + 1, 0 = empty */
 	uint32_t mask;    /* table size - 1; meaningless while tab == NULL */
 	uint32_t nlive;   /* entries with cur != NONE */
 	uint32_t *jrn;    /* journalled entries, as ent indices */
-	uint32_t njrn, jrn_cap;
+	uint32_t njrn;
+	size_t jrn_cap;
 };
 
 struct inode {
@@ -70,15 +71,19 @@ struct mfd {
 struct memfs {
 	rs_fs base;
 	struct inode *in;
-	uint32_t nin, in_cap, in_free;
+	uint32_t nin, in_free;
+	size_t in_cap;
 	uint64_t next_ino;
 	struct mfd *fd;
-	uint32_t nfd, fd_cap, fd_free;
+	uint32_t nfd, fd_free;
+	size_t fd_cap;
 	int fd_base;       /* fds below it died in a crash */
 	uint32_t *dead;    /* inodes whose refs reached 0, for reap() */
-	uint32_t ndead, dead_cap;
+	uint32_t ndead;
+	size_t dead_cap;
 	uint32_t *queue;   /* crash: breadth-first walk */
-	uint32_t nqueue, queue_cap;
+	uint32_t nqueue;
+	size_t queue_cap;
 	rs_memfs_hook *hook;
 	void *hook_ctx;
 	rs_memfs_pid_cb *pid_cb;
