@@ -1,6 +1,7 @@
-/* Delivery and APPEND, as seed 000: write to tmp/, take the lock, assign
- * the UID and rename into new/, append the UID-list line, then commit the
- * log record (the "index sync" of the seed) and release the lock.
+/* Delivery and APPEND (docs/design.md#delivery): write to tmp/, take the
+ * lock, assign the UID and rename into new/, append the UID-list line, then
+ * commit the log record (the "index sync" of the design) and release the
+ * lock.
  *
  * new/'s fsync after the rename is what makes the acknowledged message's
  * name survive a crash (tmp/ is never synced, so until then the file is in
@@ -29,7 +30,8 @@ static int write_tmp(rs_mailbox *mb, const char *path, const void *data, size_t 
 }
 
 /* The deliver-nolock mutant: pick the UID from what we can read without
- * the lock, as the seed's LDA that "generates the UID before" locking. */
+ * the lock, as the delivery agent docs/design.md#delivery rejects, which
+ * "generates the UID before" locking. */
 static uint32_t uid_without_lock(rs_mailbox *mb)
 {
 	rs_uidlist ul;

@@ -1,5 +1,5 @@
-/* COPY and MOVE, as seed 004: link() the source files into the
- * destination's tmp/, lock it, assign UIDs, rename into new/, commit,
+/* COPY and MOVE (docs/design.md#copy-move): link() the source files into
+ * the destination's tmp/, lock it, assign UIDs, rename into new/, commit,
  * unlock. The single log record is the one atomic moment the copies
  * appear. MOVE does the same and commits the source's expunge while
  * holding both locks (taken in path order, so two MOVEs cannot deadlock). */
@@ -313,10 +313,10 @@ static rs_err lock_pair(rs_mailbox *a, rs_mailbox *b)
 	return err;
 }
 
-/* The naive MOVE of seed 004: rename() each file straight into the
- * destination, then register it there, then expunge in the source. The
- * source loses the file before anything is committed, and nothing can be
- * undone if a later step fails. */
+/* The naive MOVE of docs/design.md#copy-move: rename() each file straight
+ * into the destination, then register it there, then expunge in the
+ * source. The source loses the file before anything is committed, and
+ * nothing can be undone if a later step fails. */
 static rs_err move_by_rename(rs_mailbox *src, rs_mailbox *dst,
 			     const cm_uidset *uids, rs_copy_result *res)
 {

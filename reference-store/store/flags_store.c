@@ -1,6 +1,6 @@
-/* STORE: flag changes recorded as added/removed sets (seed 002), one record
- * and so one modseq per command, UNCHANGEDSINCE judged on state refreshed
- * under the lock (the race seed 003 left open). */
+/* STORE: flag changes recorded as added/removed sets (docs/design.md#flags),
+ * one record and so one modseq per command, UNCHANGEDSINCE judged on state
+ * refreshed under the lock (the race docs/design.md#modseq closes). */
 #include "rs_private.h"
 
 #include <inttypes.h>

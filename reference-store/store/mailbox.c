@@ -107,7 +107,7 @@ rs_err rs_create(rs_fs *fs, const char *path, uint32_t uidvalidity)
 	if (uidvalidity == 0)
 		uidvalidity = (uint32_t)now_s;
 	/* The log comes first: a UID list without a log is rebuilt, never the
-	 * other way round. indexid = creation second, as in seed 003. */
+	 * other way round. indexid = creation second (docs/design.md#modseq). */
 	uint32_t indexid = (uint32_t)now_s;
 	cm_buf b = {0};
 	if (r == 0) {

@@ -1,4 +1,4 @@
-/* rs: the reference mail store of the seeds, as a library.
+/* rs: the reference mail store of docs/design.md, as a library.
  *
  * Layout of one mailbox directory:
  *   tmp/ new/ cur/          Maildir; messages are written to tmp/, made
@@ -10,7 +10,8 @@
  *   ratchet-uidlist.lock    O_EXCL lock: "<pid> <host> <nonce>".
  *   ratchet-log             append-only transaction log: the commit point of
  *                           every change. A record's modseq is
- *                           ((indexid + log_seq) << 32) | offset (seed 003).
+ *                           ((indexid + log_seq) << 32) | offset
+ *                           (docs/design.md#modseq).
  *
  * Readers never lock: they read terminated log records only, and a record
  * is terminated only after its body is fsynced, so nothing a reader saw can
@@ -53,17 +54,17 @@ typedef enum rs_err {
 const char *rs_strerror(rs_err err);
 
 /* ======================================================================
- * Mutants: the naive designs the seeds warn against. Default off.
+ * Mutants: the naive designs docs/design.md rejects. Default off.
  * ==================================================================== */
 
 typedef enum rs_mutant {
-	RS_MUTANT_MOVE_RENAME = 1 << 0,          /* MOVE by rename() (seed 004) */
-	RS_MUTANT_DELIVER_NOLOCK = 1 << 1,       /* UID chosen without the lock (000) */
-	RS_MUTANT_UNCHANGEDSINCE_STALE = 1 << 2, /* checked before the lock (003) */
-	RS_MUTANT_MODSEQ_RESET = 1 << 3,         /* rebuild restarts at 1 (003) */
-	RS_MUTANT_FLAGS_LAST_WRITER = 1 << 4,    /* final states, not +/- (002) */
-	RS_MUTANT_COPY_VISIBLE_EARLY = 1 << 5,   /* rename before UIDs (004) */
-	RS_MUTANT_DELIVER_UNSYNCED = 1 << 6,     /* no fsync of new/ (000) */
+	RS_MUTANT_MOVE_RENAME = 1 << 0,          /* MOVE by rename() (#copy-move) */
+	RS_MUTANT_DELIVER_NOLOCK = 1 << 1,       /* UID chosen without the lock (#delivery) */
+	RS_MUTANT_UNCHANGEDSINCE_STALE = 1 << 2, /* checked before the lock (#modseq) */
+	RS_MUTANT_MODSEQ_RESET = 1 << 3,         /* rebuild restarts at 1 (#modseq) */
+	RS_MUTANT_FLAGS_LAST_WRITER = 1 << 4,    /* final states, not +/- (#flags) */
+	RS_MUTANT_COPY_VISIBLE_EARLY = 1 << 5,   /* rename before UIDs (#copy-move) */
+	RS_MUTANT_DELIVER_UNSYNCED = 1 << 6,     /* no fsync of new/ (#delivery) */
 } rs_mutant;
 
 /* "move-rename" etc.; 0 if unknown. */
@@ -145,7 +146,8 @@ rs_err rs_status_get(rs_mailbox *mb, rs_status *st_r);
 
 /* ---- operations (each takes the lock unless said otherwise) ---------- */
 
-/* Delivery as seed 000: tmp/, lock, UID, rename into new/, log, unlock. */
+/* Delivery (docs/design.md#delivery): tmp/, lock, UID, rename into new/,
+ * UID-list line, log, unlock. */
 rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,
 		 uint32_t *uid_r, uint64_t *modseq_r);
 
@@ -164,7 +166,7 @@ typedef struct rs_store_result {
 /* unchangedsince < 0: no condition. Messages named but absent are ignored.
  * A message whose flags would not change is left alone: no modseq bump,
  * not in changed (RFC 7162 section 3.1.3 allows both; we take the quiet
- * one, as the brief's "a STORE that changes nothing bumps no modseq"). */
+ * one: a STORE that changes nothing bumps no modseq, docs/design.md#flags). */
 rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
 		cm_flags flags, int64_t unchangedsince, rs_store_result *res);
 void rs_store_result_free(rs_store_result *res);
@@ -181,7 +183,8 @@ typedef struct rs_copy_result {
 	uint64_t expunge_modseq; /* MOVE: source expunge record */
 } rs_copy_result;
 
-/* COPY as seed 004: link into dst tmp/, lock, UIDs, rename, unlock. Fails
+/* COPY (docs/design.md#copy-move): link into dst tmp/, lock, UIDs, rename,
+ * commit, unlock. Fails
  * with RS_EEXPUNGED (nothing copied) if a named existing-in-view message
  * vanished meanwhile; absent UIDs are ignored. */
 rs_err rs_copy(rs_mailbox *src, rs_mailbox *dst, const cm_uidset *uids,

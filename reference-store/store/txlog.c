@@ -384,7 +384,7 @@ rs_err rs_log_write_new(rs_mailbox *mb, uint32_t indexid, uint32_t log_seq,
 	if (base >= (1ull << 31))
 		return rs_fail(mb, RS_EFAIL, "modseq base exhausted");
 	/* The UID list remembers the highest base ever used, so a rebuild
-	 * after losing the log still starts above it (seed 003). */
+	 * after losing the log still starts above it (docs/design.md#modseq). */
 	if (base > mb->ul_floor) {
 		rs_err err = rs_uidlist_rewrite(mb, base);
 		if (err != RS_OK)

@@ -234,7 +234,7 @@ static bool move_run(unsigned mutants, rs_err *read_during)
 	/* Lock-free readers never see a UID without its message. */
 	bool ok = rc.got == RS_OK;
 
-	/* A failure half way (quota, seed 004): a MOVE of two messages whose
+	/* A failure half way (quota, docs/design.md#copy-move): a MOVE of two messages whose
 	 * second step fails must leave every message somewhere readable. */
 	deliver(w.a, "m3", 0);
 	w.il = (interleave){.fail_path = "/S/", .fail_nth = 2};

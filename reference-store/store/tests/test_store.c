@@ -28,7 +28,7 @@ static void t_append_and_status(fixture *f)
 	CHECK_EQ(st.messages, 5);
 	CHECK_EQ(st.uidnext, 6);
 	CHECK_EQ(st.uidvalidity, uv);
-	CHECK_EQ(st.recent, 5); /* new mail reads as new (seed 000's trap) */
+	CHECK_EQ(st.recent, 5); /* new mail reads as new (docs/design.md#delivery) */
 	CHECK_EQ(st.unseen, 4);
 	CHECK_EQ(st.highestmodseq, prev);
 	CHECK_STR(msg_id(mb, 3), "m3");
