@@ -45,3 +45,9 @@ const char *rs_last_error(const rs_mailbox *mb)
 {
 	return mb->err;
 }
+
+_Noreturn void rs_assert_fail(const char *what, const char *cond,
+			      const char *file, int line)
+{
+	cm_panic("store invariant %s broken at %s:%d (%s)", what, file, line, cond);
+}

@@ -2,6 +2,7 @@
 #ifndef RS_PRIVATE_H
 #define RS_PRIVATE_H
 
+#include "protocol.h"
 #include "rs.h"
 
 #include <errno.h>
@@ -69,6 +70,10 @@ struct rs_mailbox {
 	uint64_t log_size;       /* file size at the last sync */
 	uint64_t log_durable;    /* log_off + a durable unterminated record */
 	char err[256];
+
+	/* Ghost state: read only by RS_ASSERT (protocol.h). */
+	uint64_t g_log_synced;   /* log bytes this handle's last fsync covered */
+	bool g_ul_pending;       /* UID lines appended, not yet committed (S6) */
 };
 
 /* errors.c */
@@ -155,6 +160,14 @@ rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids,
 static inline bool rs_mutant_on(const rs_mailbox *mb, rs_mutant m)
 {
 	return (mb->opts.mutants & (unsigned)m) != 0;
+}
+
+/* S1: may uid be assigned now? Under the lock, at or above both next
+ * UIDs, and above every UID in the view (a counter that wrapped is not). */
+static inline bool rs_uid_free(const rs_mailbox *mb, uint32_t uid)
+{
+	return mb->locked && uid != 0 && uid >= mb->nextuid &&
+	       uid >= mb->ul_nextuid && rs_msg_lower(mb, uid) == mb->n;
 }
 
 #endif
