@@ -63,9 +63,14 @@ static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_p
 			     uint64_t *modseq_r)
 {
 	rs_fs *fs = mb->fs;
+	bool durable = false;
+	RS_ASSERT(rs_mutant_on(mb, RS_MUTANT_DELIVER_NOLOCK) || rs_uid_free(mb, uid),
+		  "S1 a delivery's UID is assigned under the lock, above all");
 	int r = fs->ops->rename(fs, tmp_path, new_path);
-	if (r == 0 && !rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED))
+	if (r == 0 && !rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED)) {
 		r = fs->ops->fsync_dir(fs, mb->p_new);
+		durable = r == 0;
+	}
 	if (r < 0) {
 		fs->ops->unlink(fs, tmp_path);
 		if (fs->ops->stat(fs, new_path, &(rs_fs_stat){0}) == 0)
@@ -73,6 +78,8 @@ static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_p
 		return rs_fail(mb, rs_err_from_errno(r), "%s: rename into new/ failed",
 			       mb->path);
 	}
+	RS_ASSERT(durable || rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED),
+		  "S5 the name in new/ is durable before the UID list names it");
 	cm_buf line = {0};
 	cm_buf_printf(&line, "%" PRIu32 " %s\n", uid, name);
 	rs_err err = rs_uidlist_append(mb, &line);
@@ -83,6 +90,7 @@ static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_p
 	cm_buf rec = {0};
 	cm_buf_printf(&rec, "%" PRIu32 " %s ", uid, name);
 	rs_format_flags(&rec, flags);
+	RS_ASSERT(mb->g_ul_pending, "S6 the UID line is written before the commit");
 	err = rs_log_commit(mb, 'A', &rec, modseq_r);
 	cm_buf_free(&rec);
 	if (err != RS_OK && err != RS_EUNKNOWN)

@@ -15,6 +15,7 @@ typedef struct copy_item {
 	char src_name[RS_NAME_MAX];
 	char dst_name[RS_NAME_MAX];
 	bool in_new;   /* renamed into the destination's new/ */
+	bool g_durable; /* ghost (S5): its name in new/ fsynced */
 } copy_item;
 
 typedef struct copy_batch {
@@ -97,6 +98,8 @@ static rs_err batch_link(rs_mailbox *src, rs_mailbox *dst, copy_batch *b)
 
 static rs_err batch_rename_new(rs_mailbox *dst, copy_batch *b)
 {
+	RS_ASSERT(dst->g_ul_pending || rs_mutant_on(dst, RS_MUTANT_COPY_VISIBLE_EARLY),
+		  "S6 a COPY's UID lines are written before its renames");
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->v[i].in_new)
 			continue;
@@ -114,13 +117,26 @@ static rs_err batch_rename_new(rs_mailbox *dst, copy_batch *b)
 	}
 	if (dst->fs->ops->fsync_dir(dst->fs, dst->p_new) < 0)
 		return batch_discard(dst, b, b->n, RS_EFAIL);
+	for (size_t i = 0; i < b->n; i++)
+		b->v[i].g_durable = true;
 	return RS_OK;
+}
+
+/* S5: every copy's name is durable in new/. */
+static bool batch_durable(const copy_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (!b->v[i].in_new || !b->v[i].g_durable)
+			return false;
+	return true;
 }
 
 /* Stage 2 (destination locked): reserve UIDs, rename, commit. */
 static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 {
 	uint32_t first = rs_free_uid(dst);
+	RS_ASSERT(rs_uid_free(dst, first),
+		  "S1 a COPY's UIDs are assigned under the lock, above all");
 	cm_buf lines = {0}, rec = {0};
 	for (size_t i = 0; i < b->n; i++) {
 		cm_buf_printf(&lines, "%" PRIu32 " %s\n", first + (uint32_t)i,
@@ -141,6 +157,8 @@ static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 		err = batch_rename_new(dst, b);
 	uint64_t modseq;
 	if (err == RS_OK) {
+		RS_ASSERT(batch_durable(b) || rs_mutant_on(dst, RS_MUTANT_COPY_VISIBLE_EARLY),
+			  "S5 every copy's name is durable in new/ before the commit");
 		err = rs_log_commit(dst, 'A', &rec, &modseq);
 		if (err != RS_OK && err != RS_EUNKNOWN)
 			err = batch_discard(dst, b, b->n, err);
@@ -297,6 +315,7 @@ rs_err rs_move_resolve(rs_mailbox *mb)
 	}
 	cm_uidset_free(&set);
 	mb->stats.repairs++;
+	RS_ASSERT(err != RS_OK || !mb->move_pending, "S9 a resolved intent is closed");
 	return err;
 }
 
@@ -304,6 +323,8 @@ static rs_err lock_pair(rs_mailbox *a, rs_mailbox *b)
 {
 	rs_mailbox *first = strcmp(a->path, b->path) < 0 ? a : b;
 	rs_mailbox *second = first == a ? b : a;
+	RS_ASSERT(strcmp(first->path, second->path) < 0,
+		  "S12 two mailboxes are locked in path order");
 	rs_err err = rs_write_begin(first);
 	if (err != RS_OK)
 		return err;
@@ -376,6 +397,8 @@ rs_err rs_move(rs_mailbox *src, rs_mailbox *dst, const cm_uidset *uids,
 	if (err == RS_OK && b.n > 0)
 		err = move_intent(src, dst, &b);
 	if (err == RS_OK && b.n > 0) {
+		RS_ASSERT(src->move_pending,
+			  "S9 a MOVE's intent is committed before its copies");
 		err = batch_commit(dst, &b, res);
 		if (err != RS_OK && err != RS_EUNKNOWN)
 			move_abort(src, &b);

@@ -6,6 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* S7: no UID of uids is in the view. */
+static bool none_in_view(const rs_mailbox *mb, const cm_uidset *uids)
+{
+	for (size_t r = 0; r < uids->n; r++) {
+		size_t i = rs_msg_lower(mb, uids->r[r].lo);
+		if (i < mb->n && mb->msgs[i].uid <= uids->r[r].hi)
+			return false;
+	}
+	return true;
+}
+
 rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq_r)
 {
 	if (uids->n == 0) {
@@ -25,6 +36,8 @@ rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq
 	rs_err err = rs_log_commit(mb, 'E', &body, modseq_r);
 	cm_buf_free(&body);
 	if (err == RS_OK) {
+		RS_ASSERT(none_in_view(mb, uids),
+			  "S7 an expunge commits before the files are unlinked");
 		for (size_t i = 0; i < k; i++)
 			rs_unlink_msg(mb, names[i]);
 		/* Durable before the UID lines can be compacted away, or a

@@ -91,6 +91,7 @@ static rs_err commit_final_states(rs_mailbox *mb, const stale_view *sv,
 static rs_err commit_delta(rs_mailbox *mb, rs_store_mode mode, cm_flags flags,
 			   rs_store_result *res)
 {
+	RS_ASSERT(res->changed.n > 0, "S10 a STORE that changes nothing writes nothing");
 	cm_buf body = {0};
 	cm_uidset_format(&body, &res->changed);
 	cm_buf_puts(&body, " +");
@@ -122,6 +123,8 @@ rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
 		stale_free(&sv);
 		return err;
 	}
+	RS_ASSERT(mb->locked && mb->log_off == mb->log_size,
+		  "S10 flags and UNCHANGEDSINCE are judged on the view read under the lock");
 	for (size_t r = 0; r < uids->n; r++) {
 		size_t i = rs_msg_lower(mb, uids->r[r].lo);
 		for (; i < mb->n && mb->msgs[i].uid <= uids->r[r].hi; i++) {

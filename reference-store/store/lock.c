@@ -187,6 +187,7 @@ void rs_unlock(rs_mailbox *mb)
 			break;
 	}
 	mb->locked = false;
+	mb->g_ul_pending = false; /* committed, or rolled back by the next writer */
 }
 
 struct cleanup_ctx {

@@ -145,9 +145,14 @@ rs_err rs_write_begin(rs_mailbox *mb)
 	/* Rotate while nothing of this writer is in flight. */
 	if (err == RS_OK)
 		err = rs_log_maybe_rotate(mb);
-	if (err != RS_OK)
+	if (err != RS_OK) {
 		rs_unlock(mb);
-	return err;
+		return err;
+	}
+	RS_ASSERT(mb->locked && mb->log_off == mb->log_size && !mb->g_ul_pending,
+		  "S4 a writer starts locked, with the whole log read");
+	RS_ASSERT(!mb->move_pending, "S9 the next lock holder resolves a MOVE intent");
+	return RS_OK;
 }
 
 void rs_write_end(rs_mailbox *mb)
@@ -163,6 +168,7 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 		return RS_OK;
 	cm_buf lines = {0}, rec = {0};
 	uint32_t uid = rs_free_uid(mb);
+	RS_ASSERT(rs_uid_free(mb, uid), "S1 adoption takes UIDs above all");
 	for (size_t i = 0; i < names->n; i++, uid++) {
 		cm_buf_printf(&lines, "%" PRIu32 " %s\n", uid, names->v[i]);
 		cm_buf_printf(&rec, "%s%" PRIu32 " %s ()", i ? " " : "", uid,
@@ -176,6 +182,7 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 	if (err == RS_OK) {
 		mb->ul_nextuid = uid;
 		uint64_t modseq;
+		RS_ASSERT(mb->g_ul_pending, "S6 UID lines are written before the commit");
 		err = rs_log_commit(mb, 'A', &rec, &modseq);
 	}
 	if (err == RS_OK)
@@ -392,6 +399,19 @@ static rs_err rebuild_collect(rs_mailbox *mb, const rs_uidlist *ul,
 	return RS_OK;
 }
 
+/* The modseq base of a rebuilt log: one above the clock, the UID list's
+ * floor and the base the handle last read (S8). */
+static uint64_t rebuild_base(const rs_mailbox *mb, uint64_t now_s, uint64_t floor)
+{
+	uint64_t old = (uint64_t)mb->indexid + mb->log_seq;
+	uint64_t base = CM_MAX(CM_MAX(now_s, floor), old) + 1;
+	if (rs_mutant_on(mb, RS_MUTANT_MODSEQ_RESET))
+		return 1; /* the naive rebuild: modseqs start over */
+	RS_ASSERT(base > floor && base > old,
+		  "S8 a rebuild's base is above the UID list's floor and the old base");
+	return base;
+}
+
 rs_err rs_rebuild(rs_mailbox *mb, const char *why)
 {
 	if (!mb->locked)
@@ -425,14 +445,13 @@ rs_err rs_rebuild(rs_mailbox *mb, const char *why)
 		return err;
 
 	uint64_t now_s = mb->fs->ops->now_ns(mb->fs) / 1000000000u;
-	uint64_t base = CM_MAX(now_s, floor);
-	base = CM_MAX(base, (uint64_t)mb->indexid + mb->log_seq) + 1;
-	if (rs_mutant_on(mb, RS_MUTANT_MODSEQ_RESET))
-		base = 1; /* the naive rebuild: modseqs start over */
+	uint64_t base = rebuild_base(mb, now_s, floor);
 	/* Without the list, UIDs cannot be kept: a new UIDVALIDITY says so.
 	 * The old one (a creation second) is at most any delivery second. */
 	uint64_t fresh_uv = CM_MAX(CM_MAX((uint64_t)old_uv + 1, now_s), max_second + 1);
 	uint32_t uv = have_ul ? ul_uv : (uint32_t)CM_MIN(fresh_uv, UINT32_MAX);
+	RS_ASSERT(have_ul || uv > old_uv || old_uv == UINT32_MAX,
+		  "S11 a rebuild without the UID list takes a new UIDVALIDITY");
 	rs_view_reset(mb);
 	mb->uidvalidity = uv;
 	for (size_t i = 0; i < n; i++)

@@ -192,6 +192,7 @@ static rs_err log_reopen(rs_mailbox *mb)
 	rs_view_reset(mb);
 	mb->log_ino = st.ino;
 	mb->log_off = 0;
+	mb->g_log_synced = 0;
 	return RS_OK;
 }
 
@@ -214,6 +215,15 @@ static rs_err read_range(rs_mailbox *mb, uint64_t off, uint64_t len)
 	mb->rbuf.len = got;
 	mb->rbuf.data[got] = '\0';
 	return RS_OK;
+}
+
+/* S3: rbuf held the log from offset start; the view now ends at log_off,
+ * which must end a record. */
+static bool view_ends_record(const rs_mailbox *mb, uint64_t start)
+{
+	return mb->log_off == start || (mb->log_off > start &&
+		mb->log_off - start <= mb->rbuf.len &&
+		mb->rbuf.data[mb->log_off - start - 1] == '\n');
 }
 
 rs_err rs_view_sync(rs_mailbox *mb)
@@ -250,7 +260,7 @@ rs_err rs_view_sync(rs_mailbox *mb)
 		return err;
 	const char *why = NULL;
 	uint64_t valid, durable;
-	uint64_t gen = mb->generation;
+	uint64_t gen = mb->generation, start = mb->log_off;
 	if (mb->log_off == 0) {
 		uint32_t indexid, seq, uv;
 		uint64_t highest;
@@ -276,6 +286,8 @@ rs_err rs_view_sync(rs_mailbox *mb)
 		return rs_fail(mb, err, "%s: %s at offset %" PRIu64, mb->path,
 			       why, mb->log_off + valid);
 	mb->log_off += valid;
+	RS_ASSERT(valid == 0 || view_ends_record(mb, start),
+		  "S3 a reader's view ends on a terminated record");
 	mb->log_durable = mb->log_off + (durable - valid);
 	if (valid > 0)
 		mb->generation = gen + 1;
@@ -311,6 +323,9 @@ rs_err rs_log_commit(rs_mailbox *mb, char type, const cm_buf *body,
 	}
 	if (fs->ops->fsync(fs, mb->log_fd) < 0)
 		return rs_fail(mb, RS_EUNKNOWN, "log fsync failed");
+	mb->g_log_synced = off + w->len;
+	RS_ASSERT(mb->g_log_synced >= off + w->len,
+		  "S2 a record's body is fsynced before its terminator");
 	if (fs->ops->append(fs, mb->log_fd, "\n", 1) < 0)
 		return rs_fail(mb, RS_EUNKNOWN, "log terminator write failed");
 
@@ -322,6 +337,7 @@ rs_err rs_log_commit(rs_mailbox *mb, char type, const cm_buf *body,
 	if (rs_view_apply(mb, &rec, (uint64_t)mb->indexid + mb->log_seq) != 0)
 		cm_panic("rs_log_commit: own record does not parse: %.*s",
 			 (int)w->len, w->data);
+	mb->g_ul_pending = false; /* the record commits the writer's UID lines */
 	mb->generation++;
 	mb->stats.records_written++;
 	*modseq_r = (type == 'S' || type == 'T' || type == 'V')
@@ -383,6 +399,9 @@ rs_err rs_log_write_new(rs_mailbox *mb, uint32_t indexid, uint32_t log_seq,
 	uint64_t base = (uint64_t)indexid + log_seq;
 	if (base >= (1ull << 31))
 		return rs_fail(mb, RS_EFAIL, "modseq base exhausted");
+	RS_ASSERT(mb->locked, "S4 a new log is written under the lock");
+	RS_ASSERT(reassign || base > (uint64_t)mb->indexid + mb->log_seq,
+		  "S8 rotation raises the modseq base");
 	/* The UID list remembers the highest base ever used, so a rebuild
 	 * after losing the log still starts above it (docs/design.md#modseq). */
 	if (base > mb->ul_floor) {
@@ -390,6 +409,8 @@ rs_err rs_log_write_new(rs_mailbox *mb, uint32_t indexid, uint32_t log_seq,
 		if (err != RS_OK)
 			return err;
 	}
+	RS_ASSERT(mb->ul_floor >= base,
+		  "S8 the UID list's floor covers a log's base before the log exists");
 	cm_buf out = {0};
 	cm_buf_printf(&out, "%s %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu64 "\n",
 		      RS_LOG_MAGIC, indexid, log_seq, mb->uidvalidity,

@@ -238,6 +238,8 @@ rs_err rs_uidlist_refresh(rs_mailbox *mb)
 rs_err rs_uidlist_append(rs_mailbox *mb, const cm_buf *lines)
 {
 	rs_fs *fs = mb->fs;
+	RS_ASSERT(mb->locked, "S1 UID lines are appended under the lock");
+	mb->g_ul_pending = true; /* even a failed append may leave a line */
 	int fd = fs->ops->open(fs, mb->p_uidlist, RS_O_APPEND);
 	if (fd < 0)
 		return rs_fail(mb, rs_err_from_errno(fd), "%s: cannot open UID list",
@@ -259,6 +261,8 @@ rs_err rs_uidlist_append(rs_mailbox *mb, const cm_buf *lines)
 rs_err rs_uidlist_rewrite(rs_mailbox *mb, uint64_t floor)
 {
 	rs_fs *fs = mb->fs;
+	RS_ASSERT(mb->locked && !mb->g_ul_pending,
+		  "S6 the UID list is not rewritten under a writer's uncommitted lines");
 	/* Files of uncommitted writers are told apart from foreign drops by
 	 * their UID lines, so resolve them before dropping lines. */
 	rs_err err = rs_scan_new_locked(mb);
