@@ -309,6 +309,8 @@ static void complete(model_checker *c, const model_event *ev)
 			fault(c, ev);
 		return; /* a completion without invoke: nothing to judge */
 	}
+	CK_CHECK(op->id == ev->op_id && !op->done && op->cmp_t == CK_NEVER &&
+		 op->inv_t < ev->t_ns, "a completion finds its op's invoke, once");
 	op->status = ev->res.status;
 	if (ev->type == MODEL_EV_INFO || op->status == MODEL_REPLY_UNKNOWN)
 		op->status = MODEL_REPLY_UNKNOWN;
@@ -321,7 +323,8 @@ static void complete(model_checker *c, const model_event *ev)
 		ck_violation(c, MODEL_INV_RESPONSE_SYNTAX, op, NULL, 0, 0,
 			     "malformed response, connection dropped: %.250s",
 			     ev->res.protocol);
-	if (op->op.kind == MODEL_OP_CHECKPOINT) {
+	bool checkpoint = op->op.kind == MODEL_OP_CHECKPOINT;
+	if (checkpoint) {
 		ck_ops_checkpoint(c, op);
 		c->checkpoint_open = 0;
 	} else {
@@ -339,6 +342,8 @@ static void complete(model_checker *c, const model_event *ev)
 	}
 	ck_map_del(&c->ops, op->id);
 	op_free(op);
+	if (checkpoint)
+		ck_check_all(c); /* quiet: a good time to look at everything */
 }
 
 void model_checker_feed(model_checker *c, const model_event *ev)
@@ -380,6 +385,7 @@ void model_checker_finish(model_checker *c)
 	if (!ck_cap(c, MODEL_CAP_MOVE))
 		for (int i = MODEL_INV_MOVE_NO_LOSS; i <= MODEL_INV_MOVE_SHAPE; i++)
 			c->stats.skipped[i] = true;
+	ck_check_all(c);
 }
 
 const model_checker_stats *model_checker_get_stats(const model_checker *c)

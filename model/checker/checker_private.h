@@ -402,4 +402,7 @@ void ck_ops_checkpoint(model_checker *c, ck_op *op);
 /* add_no_loss.c: ADD-NO-LOSS, judged when a selection's view is fully known */
 void ck_lost_complete(model_checker *c, ck_session *s, const ck_op *op);
 
+/* consistency.c: CK_CHECK and ck_check_all */
+#include "consistency.h"
+
 #endif

@@ -53,6 +53,8 @@ void ck_map_put(ck_map *m, uint64_t key, void *val)
 			m->keys[i] = key;
 			m->vals[i] = val;
 			m->n++;
+			CK_CHECK(m->n * 4 <= m->cap * 3 && (m->cap & (m->cap - 1)) == 0,
+				 "a map's capacity is a power of two, its load at most 3/4");
 			return;
 		}
 	}
@@ -79,6 +81,7 @@ void *ck_map_del(ck_map *m, uint64_t key)
 			i = j;
 		}
 	}
+	CK_CHECK(m->n > 0, "a key found is counted");
 	m->keys[i] = 0;
 	m->vals[i] = NULL;
 	m->n--;

@@ -11,7 +11,8 @@
 
 void ck_view_clear(ck_session *s)
 {
-	assert(s->c != NULL && s->c->view_held >= s->mat);
+	CK_CHECK(s->c != NULL && s->c->view_held >= s->mat,
+		 "the view budget covers a session's held entries");
 	s->c->view_held -= s->mat;
 	s->n = s->mat = s->known_end = 0;
 	s->nruns = 0;
@@ -29,7 +30,7 @@ void ck_view_free(ck_session *s)
 
 void ck_view_grow(ck_session *s, size_t n, bool fresh_new, uint32_t floor)
 {
-	assert(n >= s->n);
+	CK_CHECK(n >= s->n, "a view grows only by EXISTS above its count");
 	if (n == s->n)
 		return;
 	ck_run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
@@ -43,6 +44,7 @@ void ck_view_grow(ck_session *s, size_t n, bool fresh_new, uint32_t floor)
 		s->runs[s->nruns++] = (ck_run){n - s->n, floor, fresh_new};
 	}
 	s->n = n;
+	CK_CHECK(ck_view_ok(s), "a view's count is its held entries plus its runs");
 }
 
 /* The run holding idx (mat <= idx < n). */
@@ -59,7 +61,7 @@ static size_t run_of(const ck_session *s, size_t idx)
 
 ck_entry ck_view_peek(const ck_session *s, size_t idx)
 {
-	assert(idx < s->n);
+	CK_CHECK(idx < s->n, "a view entry is looked up within the view");
 	if (idx < s->mat)
 		return s->map[idx];
 	const ck_run *r = &s->runs[run_of(s, idx)];
@@ -68,7 +70,7 @@ ck_entry ck_view_peek(const ck_session *s, size_t idx)
 
 static void drop_run_entry(ck_session *s, size_t k)
 {
-	assert(s->runs[k].count > 0);
+	CK_CHECK(s->runs[k].count > 0, "a view's runs are never empty");
 	if (--s->runs[k].count == 0) {
 		memmove(&s->runs[k], &s->runs[k + 1], (s->nruns - k - 1) * sizeof(*s->runs));
 		s->nruns--;
@@ -77,7 +79,7 @@ static void drop_run_entry(ck_session *s, size_t k)
 
 ck_entry *ck_view_at(ck_session *s, size_t idx)
 {
-	assert(idx < s->n);
+	CK_CHECK(idx < s->n, "a view entry is looked up within the view");
 	if (idx < s->mat)
 		return &s->map[idx];
 	size_t more = idx + 1 - s->mat;
@@ -89,7 +91,7 @@ ck_entry *ck_view_at(ck_session *s, size_t idx)
 		s->map = cm_xrealloc(s->map, s->cap * sizeof(*s->map));
 	}
 	while (s->mat <= idx) {
-		assert(s->nruns > 0);
+		CK_CHECK(s->nruns > 0, "blank entries are in runs");
 		s->map[s->mat] = (ck_entry){.fresh_new = s->runs[0].fresh_new,
 					    .arrival_floor = s->runs[0].arrival_floor};
 		s->mat++;
@@ -97,12 +99,13 @@ ck_entry *ck_view_at(ck_session *s, size_t idx)
 		drop_run_entry(s, 0);
 	}
 	s->c->view_held += more;
+	CK_CHECK(ck_view_ok(s), "a view's count is its held entries plus its runs");
 	return &s->map[idx];
 }
 
 void ck_view_remove(ck_session *s, size_t idx)
 {
-	assert(idx < s->n);
+	CK_CHECK(idx < s->n, "a view entry is looked up within the view");
 	if (idx < s->mat) {
 		memmove(&s->map[idx], &s->map[idx + 1], (s->mat - idx - 1) * sizeof(*s->map));
 		s->mat--;
@@ -113,6 +116,7 @@ void ck_view_remove(ck_session *s, size_t idx)
 		drop_run_entry(s, run_of(s, idx));
 	}
 	s->n--;
+	CK_CHECK(ck_view_ok(s), "a view's count is its held entries plus its runs");
 }
 
 void ck_view_forget_tail(ck_session *s)
