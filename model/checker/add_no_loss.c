@@ -95,9 +95,9 @@ static void view_build(const ck_session *s, lost_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->s = s;
-	assert(s->mat == s->n); /* fully_known */
+	CK_CHECK(s->mat == s->n, "ADD-NO-LOSS audits a fully known view");
 	for (size_t i = 0; i < s->mat; i++) {
-		assert(s->map[i].uid != 0);
+		CK_CHECK(s->map[i].uid != 0, "ADD-NO-LOSS audits a fully known view");
 		cm_uidset_add(&v->uids, s->map[i].uid);
 	}
 }
@@ -230,7 +230,7 @@ static bool fully_known(const ck_session *s)
 	/* A view given up (CK_VIEW_MAX) is empty, not known. */
 	if (s->known_end != s->n || s->view_lost)
 		return false;
-	assert(s->mat == s->n);
+	CK_CHECK(s->mat == s->n, "entries before known_end are held");
 	for (size_t i = 0; i < s->mat; i++)
 		if (s->map[i].uid == 0)
 			return false;

@@ -118,6 +118,32 @@ static bool keep(model_reply st, size_t *unknown_left)
 	return true;
 }
 
+/* What ck_box_forget keeps: pending ops, and at most CK_KEEP_UNKNOWN of
+ * each list whose outcome is unknown. */
+static bool forgot_ok(const ck_box *b)
+{
+	size_t unknown = 0;
+	for (size_t i = 0; i < b->nadders; i++) {
+		model_reply st = b->adders[i].status;
+		if (st != MODEL_REPLY_NONE && st != MODEL_REPLY_UNKNOWN)
+			return false;
+		unknown += st == MODEL_REPLY_UNKNOWN;
+	}
+	if (unknown > CK_KEEP_UNKNOWN)
+		return false;
+	unknown = 0;
+	for (size_t i = 0; i < b->nexps; i++) {
+		model_reply st = b->exps[i].status;
+		if (st != MODEL_REPLY_NONE && st != MODEL_REPLY_UNKNOWN)
+			return false;
+		unknown += st == MODEL_REPLY_UNKNOWN;
+	}
+	for (size_t i = 0; i < b->nwides; i++)
+		if (b->wides[i].cmp_t != CK_NEVER)
+			return false;
+	return unknown <= CK_KEEP_UNKNOWN;
+}
+
 /* Forgets completed adders, expungers and wide STOREs: at a quiet
  * checkpoint every message has been seen, so they explain nothing new. */
 void ck_box_forget(ck_box *b)
@@ -154,6 +180,7 @@ void ck_box_forget(ck_box *b)
 			cm_uidset_free(&b->wides[i].uids);
 	}
 	b->nwides = w;
+	CK_CHECK(forgot_ok(b), "a checkpoint keeps only ops that may still act");
 }
 
 void ck_box_free_lists(ck_box *b)
@@ -620,7 +647,7 @@ void ck_box_existing(const ck_box *b, const cm_uidset *set, cm_uidset *out)
 		if (b->msgs.keys[i] != 0 && b->msgs.vals[i] != NULL &&
 		    cm_uidset_contains(set, (uint32_t)b->msgs.keys[i]))
 			v[k++] = (uint32_t)b->msgs.keys[i];
-	assert(k <= b->msgs.n);
+	CK_CHECK(k <= b->msgs.n, "a map holds at most n keys");
 	qsort(v, k, sizeof(*v), cmp_u32);
 	for (size_t i = 0; i < k; i++)
 		cm_uidset_add(out, v[i]);

@@ -155,17 +155,20 @@ void ck_flags_reset(ck_box *b, uint64_t t, uint64_t quiet_since)
 
 bool ck_flags_could_be_set(const ck_msg *m, cm_flags bit, uint64_t before_t)
 {
-	bool touched = false;
+	bool touched = false, initial = false;
 	for (size_t i = 0; i < m->nw; i++) {
 		const ck_write *w = &m->w[i];
+		initial |= !w->store && w->touch == CK_ALL_BITS;
 		if (w->eff == CK_EFF_NONE || !(w->touch & bit))
 			continue;
 		touched = true;
 		if (w->inv_t < before_t && (w->any_value || (w->value & bit)))
 			return true;
 	}
-	if (m->has_initial && !m->truncated)
+	if (m->has_initial && !m->truncated) {
+		CK_CHECK(initial, "FLAGS-MERGE: a known initial state is among the candidates");
 		return false;
+	}
 	/* Unknown initial state: only an observation of the bit clear, with
 	 * nothing ever touching it, says it was always clear. */
 	return touched || !(m->clear_seen & bit);
@@ -227,6 +230,8 @@ static const ck_write *unexplained(const ck_msg *m, const obs *o, cm_flags bit,
 	if (killer == NULL) {
 		/* No write can give v, and the known initial value differs. */
 		static const ck_write none = {0};
+		CK_CHECK(m->has_initial && !m->truncated && ck_has_initial_write(m),
+			 "FLAGS-MERGE: a report cites an initial state among the candidates");
 		return &none;
 	}
 	return killer;

@@ -382,7 +382,7 @@ static void forget_view(ck_session *s)
 static bool learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 		      uint32_t uid)
 {
-	assert(uid != 0);
+	CK_CHECK(uid != 0, "UID 0 is never learnt (UID-NONZERO reports it)");
 	ck_entry *e = ck_view_at(s, idx);
 	if (e == NULL) {
 		lose_view(c, s, op, idx + 1);
@@ -426,6 +426,7 @@ static bool learn_uid(model_checker *c, ck_session *s, ck_op *op, size_t idx,
 	e->uid = uid;
 	if (idx + 1 > s->known_end)
 		s->known_end = idx + 1;
+	CK_CHECK(s->known_end <= s->mat, "entries before known_end are held");
 	if (uid > s->max_uid_known)
 		s->max_uid_known = uid;
 	if (s->box != NULL)
