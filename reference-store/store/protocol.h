@@ -194,8 +194,9 @@
  *                                    recover.c:repair_log_tail      S2 S3
  *   log lost or corrupt -> rebuild   recover.c:rs_rebuild         S8 S11
  *     files of new/ and cur/ with their listed UIDs (rebuild_collect),
- *     base above clock, floor and old base, new log with fresh modseqs
- *     (txlog.c:rs_log_write_new, reassign), then the list's floor
+ *     base above clock, floor and old base (rebuild_base), the list's
+ *     floor raised to it, then a new log with fresh modseqs
+ *     (txlog.c:rs_log_write_new, reassign)
  *   open MOVE intent                 copy.c:rs_move_resolve            S9
  *   torn UID-list line cut; corrupt list regenerated from the log
  *                                    uidlist.c:cut_torn_tail,
@@ -203,7 +204,8 @@
  *
  * Log rotation (begin -> txlog.c:rs_log_maybe_rotate -> rs_rotate_log)
  *   1 only at the start of a write, nothing of the writer in flight    S6
- *   2 raise the list's base floor   txlog.c:rs_log_write_new ->
+ *   2 raise the list's base floor (if below it)
+ *                                   txlog.c:rs_log_write_new ->
  *                                   uidlist.c:rs_uidlist_rewrite (new/
  *                                   and cur/ resolved, both fsynced,
  *                                   temp + rename, fsync dir)    S6 S7 S8

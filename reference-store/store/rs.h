@@ -17,6 +17,8 @@
  * is terminated only after its body is fsynced, so nothing a reader saw can
  * vanish in a crash. Writers hold the lock, refresh from the log, decide,
  * append one record (one modseq per command), fsync, terminate, unlock.
+ * protocol.h numbers these rules (S1-S12), names the function of every
+ * step and holds RS_ASSERT, which checks them where the code keeps them.
  *
  * Every file access goes through rs_fs, so the same code runs on a real
  * directory (many processes) and on the in-memory file system used by the
