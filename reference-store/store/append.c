@@ -116,6 +116,8 @@ rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,
 		stale_uid = uid_without_lock(mb);
 	if (err == RS_OK) {
 		err = rs_write_begin(mb);
+		if (err == RS_OK && (err = rs_uids_left(mb, 1)) != RS_OK)
+			rs_write_end(mb);
 		if (err != RS_OK)
 			mb->fs->ops->unlink(mb->fs, tmp_path);
 	}

@@ -134,6 +134,9 @@ static bool batch_durable(const copy_batch *b)
 /* Stage 2 (destination locked): reserve UIDs, rename, commit. */
 static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 {
+	rs_err err = rs_uids_left(dst, b->n);
+	if (err != RS_OK)
+		return batch_discard(dst, b, b->n, err);
 	uint32_t first = rs_free_uid(dst);
 	RS_ASSERT(rs_uid_free(dst, first),
 		  "S1 a COPY's UIDs are assigned under the lock, above all");
@@ -148,7 +151,7 @@ static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 	/* UID lines before the renames: after a crash, a file in new/ with a
 	 * line but no commit is rolled back, never adopted, so a COPY never
 	 * appears in part. */
-	rs_err err = rs_uidlist_append(dst, &lines);
+	err = rs_uidlist_append(dst, &lines);
 	if (err != RS_OK)
 		err = batch_discard(dst, b, b->n, err);
 	else

@@ -164,8 +164,9 @@ void rs_write_end(rs_mailbox *mb)
 
 static rs_err adopt(rs_mailbox *mb, const name_list *names)
 {
-	if (names->n == 0)
-		return RS_OK;
+	rs_err err = rs_uids_left(mb, names->n);
+	if (names->n == 0 || err != RS_OK)
+		return err;
 	cm_buf lines = {0}, rec = {0};
 	uint32_t uid = rs_free_uid(mb);
 	RS_ASSERT(rs_uid_free(mb, uid), "S1 adoption takes UIDs above all");
@@ -176,9 +177,9 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 	}
 	/* Their names in new/ must be durable before the log names them: the
 	 * writer that put them there may have died before its fsync. */
-	rs_err err = mb->fs->ops->fsync_dir(mb->fs, mb->p_new) < 0
-		     ? rs_fail(mb, RS_EFAIL, "%s: cannot sync new/", mb->path)
-		     : rs_uidlist_append(mb, &lines);
+	err = mb->fs->ops->fsync_dir(mb->fs, mb->p_new) < 0
+	      ? rs_fail(mb, RS_EFAIL, "%s: cannot sync new/", mb->path)
+	      : rs_uidlist_append(mb, &lines);
 	if (err == RS_OK) {
 		mb->ul_nextuid = uid;
 		uint64_t modseq;

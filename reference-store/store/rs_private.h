@@ -139,6 +139,9 @@ void rs_view_insert(rs_mailbox *mb, uint32_t uid, const char *name,
 rs_err rs_write_begin(rs_mailbox *mb);
 /* The next UID a writer may assign (under the lock). */
 uint32_t rs_free_uid(const rs_mailbox *mb);
+/* RS_OK if n UIDs from rs_free_uid are free (S1), else RS_EFAIL: a log
+ * that names UID 4294967295 leaves none, and the next would wrap. */
+rs_err rs_uids_left(rs_mailbox *mb, size_t n);
 void rs_write_end(rs_mailbox *mb);
 rs_err rs_recover_open(rs_mailbox *mb);
 rs_err rs_scan_new_locked(rs_mailbox *mb);

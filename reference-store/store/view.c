@@ -375,6 +375,16 @@ uint32_t rs_free_uid(const rs_mailbox *mb)
 	return CM_MAX(mb->nextuid, mb->ul_nextuid);
 }
 
+rs_err rs_uids_left(rs_mailbox *mb, size_t n)
+{
+	uint32_t first = rs_free_uid(mb);
+	if (n == 0 || (rs_uid_free(mb, first) && (uint64_t)first + (n - 1) <= UINT32_MAX))
+		return RS_OK;
+	return rs_fail(mb, RS_EFAIL, "%s: out of UIDs (the log names UID %" PRIu32
+		       "); the mailbox needs a new UIDVALIDITY", mb->path,
+		       mb->n > 0 ? mb->msgs[mb->n - 1].uid : first);
+}
+
 uint64_t rs_highestmodseq(const rs_mailbox *mb)
 {
 	return mb->highestmodseq;

@@ -94,6 +94,31 @@ static void t_log_durable_unterminated(void)
 	fixture_free(&f);
 }
 
+/* A log that names UID 4294967295 leaves no UID to give: a delivery fails
+ * cleanly (S1) rather than reuse it (the next UID used to wrap to 0). */
+static void t_uids_exhausted(void)
+{
+	fixture f;
+	cm_buf b = {0};
+	setup(&f);
+	get(&f, "INBOX/ratchet-log", &b);
+	const char *body = "A 4294967295 1700000000.M1P1Q1.last ()";
+	cm_buf_printf(&b, "%s %08x\n", body, rs_crc32(body, strlen(body)));
+	put(&f, "INBOX/ratchet-log", b.data, b.len);
+	rs_mailbox *mb;
+	char *why;
+	REQUIRE(try_open(&f, &mb, &why, false) == RS_OK);
+	CHECK_EQ(rs_count(mb), 4);
+	uint32_t uid = 0;
+	CHECK_EQ(rs_append(mb, "x", 1, 0, &uid, NULL), RS_EFAIL);
+	CHECK(strstr(rs_last_error(mb), "out of UIDs") != NULL);
+	CHECK_EQ(rs_count(mb), 4);
+	CHECK(strcmp(msg_id(mb, 1), "m1") == 0);
+	rs_close(mb);
+	cm_buf_free(&b);
+	fixture_free(&f);
+}
+
 static void t_log_garbage_rebuilds(void)
 {
 	fixture f;
@@ -289,6 +314,7 @@ int main(void)
 	RUN(t_crc32_vectors);
 	RUN(t_log_torn_tail);
 	RUN(t_log_durable_unterminated);
+	RUN(t_uids_exhausted);
 	RUN(t_log_garbage_rebuilds);
 	RUN(t_uidlist_damage);
 	RUN(t_uidlist_out_of_order);
