@@ -58,6 +58,8 @@
  *     part), and the list is never rewritten (uidlist.c:rs_uidlist_rewrite:
  *     rotation, rebuild, repair) while the handle rewriting it has UID
  *     lines not yet committed: they would be rolled back under it.
+ *     copy-visible-early renames a COPY's files into new/ before its UID
+ *     lines; the assertion in batch_rename_new is skipped for it.
  *
  * S7  An expunge commits first, then unlinks the files, then makes the
  *     unlinks durable (fsync of new/ and cur/) before the UID list may drop
