@@ -14,7 +14,9 @@
  *     above every UID the log ever named, expunged ones included, through
  *     T and V records after a rotation) and the UID list's
  *     (mb->ul_nextuid): view.c:rs_free_uid. A UID line written to the list
- *     is spent even if its commit never comes. [#delivery step 4]
+ *     is spent even if its commit never comes. When none is left (the
+ *     log names UID 4294967295) a writer fails (view.c:rs_uids_left)
+ *     rather than wrap. [#delivery step 4]
  *     The deliver-nolock mutant breaks it (its UID is read before the
  *     lock); the assertion in deliver_locked is skipped for it.
  *
