@@ -79,14 +79,14 @@ static inline rs_fs *fx_new(void)
 	return fs;
 }
 
-/* The largest UID in the view (0 if empty). */
+/* The largest UID in the store state (0 if empty). */
 static inline uint32_t fx_max_uid(const rs_mailbox *mb)
 {
 	size_t n = rs_count(mb);
 	return n ? rs_msg_at(mb, n - 1)->uid : 0;
 }
 
-/* The view is sorted by UID, without duplicates, and no message has a
+/* The store state is sorted by UID, without duplicates, and no message has a
  * modseq above HIGHESTMODSEQ. */
 static inline void fx_check_view(const rs_mailbox *mb, const char *when)
 {
@@ -95,7 +95,7 @@ static inline void fx_check_view(const rs_mailbox *mb, const char *when)
 	for (size_t i = 0; i < rs_count(mb); i++) {
 		const rs_msg *m = rs_msg_at(mb, i);
 		FUZZ_ASSERT(m->uid > prev, "UID-ASCENDING",
-			    "%s: view has UID %u after %u", when, m->uid, prev);
+			    "%s: store state has UID %u after %u", when, m->uid, prev);
 		FUZZ_ASSERT(m->modseq <= high, "MODSEQ-HIGHEST",
 			    "%s: UID %u has modseq %llu above HIGHESTMODSEQ %llu", when,
 			    m->uid, (unsigned long long)m->modseq, (unsigned long long)high);

@@ -10,7 +10,7 @@
  *     rs_sync with new/ scanning, rs_recover, rs_append, rs_sync, and a
  *     fresh rs_open as another reader. Every error is a clean rs_err code
  *     with a message; an appended message gets a UID above every UID the
- *     view had, and is still there for the next reader.
+ *     store state had, and is still there for the next reader.
  *
  * RATCHET_FUZZ_MUTANT=name runs the store with a mutant. */
 #include "fuzz.h"
@@ -108,15 +108,15 @@ static void check_recovery(const uint8_t *data, size_t size)
 	fx_check_err(err, "rs_append", mb, NULL);
 	bool appended = err == RS_OK;
 	if (appended) {
-		/* The append synced first, so the view it saw is at least
+		/* The append synced first, so the store state it saw is at least
 		 * what we saw: its UID is above every one of those. */
 		FUZZ_ASSERT(uid > before_max, "UID-ASCENDING",
-			    "append got UID %u, view already had %u", uid, before_max);
+			    "append got UID %u, store state already had %u", uid, before_max);
 		err = rs_sync(mb, false);
 		fx_check_err(err, "rs_sync", mb, NULL);
 		if (err == RS_OK)
 			FUZZ_ASSERT(rs_msg_find(mb, uid) != NULL, "APPEND-VISIBLE",
-				    "appended UID %u not in the writer's view", uid);
+				    "appended UID %u not in the writer's store state", uid);
 		fx_check_view(mb, "after append");
 	}
 	rs_close(mb);

@@ -1,7 +1,7 @@
 /* Fuzz target: the wire driver's clients against a server made of the
  * input's bytes, in process. The virtual clients (wire_client.c: the IMAP
  * connection, the workload's ops rendered as commands, the responses
- * converted to model results, each client's view of its mailbox) talk over
+ * converted to model results, each client's state of its mailbox) talk over
  * socketpairs (the rt_wire.connect_fd seam) to "servers" that send the
  * input, and every op goes to the model checker, as in a campaign.
  *
@@ -290,7 +290,7 @@ static void client_next(fuzz_run *run, rt_wire_client *cl)
 	} else if (!rt_wire_client_usable(cl)) {
 		model_op_init(&op, MODEL_OP_CONNECT);
 	} else {
-		rt_workload_next(&w->work, &cl->view, &cl->ch, &op);
+		rt_workload_next(&w->work, &cl->known, &cl->ch, &op);
 		if (!rt_wire_op_fit(&op, run->setup.caps, run->setup.allowed)) {
 			model_op_free(&op);
 			model_op_init(&op, MODEL_OP_NOOP);

@@ -68,7 +68,7 @@ typedef struct sim_client {
 	rt_coro *co;
 	rt_session *session;
 	rs_mailbox *lda_mb[RT_MAX_BOXES];
-	rt_view view;
+	rt_client_state known;
 } sim_client;
 
 struct sim {
@@ -172,7 +172,7 @@ static void record_completion(sim *s, uint32_t client, uint64_t op_id,
 		ev.res.nut = 0; /* a dead client heard nothing */
 	emit(s, &ev);
 	if (lost) {
-		/* Nor does its view learn anything. */
+		/* Nor does its client state learn anything. */
 		model_result_clear(res);
 		res->status = MODEL_REPLY_UNKNOWN;
 	}
@@ -297,7 +297,7 @@ static void client_restart(sim *s, sim_client *cl)
 		rs_close(cl->lda_mb[i]);
 		cl->lda_mb[i] = NULL;
 	}
-	rt_view_reset(&cl->view);
+	rt_client_state_reset(&cl->known);
 	cl->dead = false;
 	cl->pid = new_pid(s);
 }
@@ -369,7 +369,7 @@ static void run_op(sim *s, sim_client *cl, const model_op *op)
 	cl->in_op = false;
 	bool lost = cl->dead;
 	record_completion(s, cl->id, id, op, &res, lost);
-	rt_view_apply(&cl->view, &s->work, op, &res);
+	rt_client_state_apply(&cl->known, &s->work, op, &res);
 	if (res.status == MODEL_REPLY_UNKNOWN && !cl->lda) {
 		rs_session_free(cl->session);
 		cl->session = NULL;
@@ -392,7 +392,7 @@ static void client_main(void *arg)
 		if (cl->lda)
 			rt_workload_deliver(&s->work, s->ch, &op);
 		else
-			rt_workload_next(&s->work, &cl->view, s->ch, &op);
+			rt_workload_next(&s->work, &cl->known, s->ch, &op);
 		s->ops_started++;
 		if (s->ops_started >= s->next_checkpoint && s->cfg.checkpoint_every) {
 			s->want_checkpoint = true;
@@ -453,7 +453,7 @@ static void checkpoint(sim *s)
 	uint64_t id = record_invoke(s, 0, &op);
 	for (unsigned i = 0; i < s->ncl; i++) {
 		sim_client *cl = &s->cl[i];
-		if (cl->lda || cl->session == NULL || cl->dead || !cl->view.selected)
+		if (cl->lda || cl->session == NULL || cl->dead || !cl->known.selected)
 			continue;
 		model_op_init(&op, MODEL_OP_NOOP);
 		s->cur = cl;
@@ -572,13 +572,13 @@ int rt_sim_run(const rt_sim_config *cfg, rt_choice *ch, const rt_sim_hooks *hook
 		cl->id = i + 1;
 		cl->lda = cfg->deliverer && i == s.ncl - 1;
 		cl->pid = new_pid(&s);
-		rt_view_reset(&cl->view);
+		rt_client_state_reset(&cl->known);
 		cl->co = rt_coro_new(STACK_SIZE, client_main, cl);
 	}
 	s.auditor.sim = &s;
 	s.auditor.id = s.ncl + 1;
 	s.auditor.pid = new_pid(&s);
-	rt_view_reset(&s.auditor.view);
+	rt_client_state_reset(&s.auditor.known);
 
 	sim_client *last = NULL;
 	for (;;) {
@@ -597,11 +597,11 @@ int rt_sim_run(const rt_sim_config *cfg, rt_choice *ch, const rt_sim_hooks *hook
 	rs_memfs_set_hook(s.fs, NULL, NULL);
 	for (unsigned i = 0; i < s.ncl; i++) {
 		client_restart(&s, &s.cl[i]);
-		rt_view_free(&s.cl[i].view);
+		rt_client_state_free(&s.cl[i].known);
 		rt_coro_free(s.cl[i].co);
 	}
 	client_restart(&s, &s.auditor);
-	rt_view_free(&s.auditor.view);
+	rt_client_state_free(&s.auditor.known);
 	free(s.cl);
 	free(s.dead_pids);
 	rs_fs_destroy(s.fs);

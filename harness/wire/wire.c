@@ -75,7 +75,7 @@ static void next_workload_op(wire_loop *loop, rt_wire_client *cl, model_op *op)
 	if (cl->role == RT_WIRE_LDA)
 		rt_workload_deliver(&w->work, &cl->ch, op);
 	else
-		rt_workload_next(&w->work, &cl->view, &cl->ch, op);
+		rt_workload_next(&w->work, &cl->known, &cl->ch, op);
 	if (!rt_wire_op_fit(op, w->setup->caps, w->setup->allowed)) {
 		model_op_free(op);
 		model_op_init(op, MODEL_OP_NOOP);
@@ -110,15 +110,15 @@ static void feed_client(wire_loop *loop, rt_wire_client *cl, uint64_t now)
 		connect_op(cl, now, false); /* deliveries have no session to record */
 		return;
 	}
-	if (!cl->view.connected && now < cl->retry_at)
+	if (!cl->known.connected && now < cl->retry_at)
 		return;
 	model_op op;
 	next_workload_op(loop, cl, &op);
 	loop->started++;
 	/* Think time, counted in other clients' ops: without it a client
 	 * sends its next command the moment the last one ends, and a STORE
-	 * would never act on a view others have changed since (what a server
-	 * that trusts a stale view gets wrong). */
+	 * would never act on client state others have changed since (what a server
+	 * that trusts stale state gets wrong). */
 	if (cl->role != RT_WIRE_LDA)
 		cl->resume_at = events_now(loop) + 2 * rt_choice_below(&cl->ch, loop->w.users + 1);
 	if (loop->started >= loop->next_ckpt && loop->every) {
@@ -157,7 +157,7 @@ static void begin_checkpoint(wire_loop *loop)
 	loop->ckpt_id = rt_wire_record_checkpoint(w, 0);
 	for (unsigned i = 0; i < w->users; i++) {
 		rt_wire_client *cl = &w->cl[i];
-		if (!rt_wire_client_usable(cl) || !cl->view.selected)
+		if (!rt_wire_client_usable(cl) || !cl->known.selected)
 			continue;
 		model_op op;
 		model_op_init(&op, MODEL_OP_NOOP);
@@ -196,7 +196,7 @@ static void end_checkpoint(wire_loop *loop)
  * store conditionally", in that order across two connections: A fetches
  * UID x's MODSEQ, B changes x (and completes), then A stores with
  * UNCHANGEDSINCE what it read. A correct server answers MODIFIED; one that
- * compares with a stale view of its own (unchangedsince-stale) applies it,
+ * compares with stale state of its own (unchangedsince-stale) applies it,
  * and the checker has B's completed change as evidence. */
 
 /* A ready client starts such a conflict at one op in ten: often enough
@@ -204,7 +204,7 @@ static void end_checkpoint(wire_loop *loop)
  * spend most of their ops on the ordinary mix. */
 #define CONFLICT_START RT_RATIO(1, 10)
 
-static const rt_view_entry *view_uid(const rt_view *v, uint32_t uid)
+static const rt_client_msg *known_uid(const rt_client_state *v, uint32_t uid)
 {
 	for (size_t i = 0; i < v->n; i++)
 		if (v->e[i].uid == uid)
@@ -214,8 +214,8 @@ static const rt_view_entry *view_uid(const rt_view *v, uint32_t uid)
 
 static bool ready(const rt_wire_client *cl)
 {
-	return cl->state == RT_WIRE_IDLE && cl->nqueue == 0 && cl->view.selected &&
-	       !cl->view.readonly && cl->view.condstore && rt_wire_client_usable(cl);
+	return cl->state == RT_WIRE_IDLE && cl->nqueue == 0 && cl->known.selected &&
+	       !cl->known.readonly && cl->known.condstore && rt_wire_client_usable(cl);
 }
 
 /* Picks A, B and a UID both know, with a probability from A's choices. */
@@ -226,10 +226,10 @@ static void conflict_start(wire_loop *loop, rt_wire_client *a)
 		return;
 	for (unsigned i = 0; i < loop->w.users; i++) {
 		rt_wire_client *b = &loop->w.cl[i];
-		if (b == a || !ready(b) || b->view.box != a->view.box || a->view.n == 0)
+		if (b == a || !ready(b) || b->known.box != a->known.box || a->known.n == 0)
 			continue;
-		const rt_view_entry *e = &a->view.e[rt_choice_below(&a->ch, a->view.n)];
-		if (e->uid == 0 || view_uid(&b->view, e->uid) == NULL)
+		const rt_client_msg *e = &a->known.e[rt_choice_below(&a->ch, a->known.n)];
+		if (e->uid == 0 || known_uid(&b->known, e->uid) == NULL)
 			return;
 		loop->conflict = (struct conflict){a, b, e->uid, 1};
 		model_op op;
@@ -249,7 +249,7 @@ static void conflict_step(wire_loop *loop)
 	if (scene->stage == 0 || scene->a->state != RT_WIRE_IDLE || scene->a->nqueue ||
 	    scene->b->state != RT_WIRE_IDLE || scene->b->nqueue)
 		return;
-	const rt_view_entry *e = view_uid(&scene->a->view, scene->uid);
+	const rt_client_msg *e = known_uid(&scene->a->known, scene->uid);
 	if (!rt_wire_client_usable(scene->a) || !rt_wire_client_usable(scene->b) || e == NULL ||
 	    scene->stage == 3) {
 		scene->stage = 0; /* done, or the scene fell apart */
@@ -262,7 +262,7 @@ static void conflict_step(wire_loop *loop)
 	op.flags = (scene->stage == 2 ? CM_FLAG_SEEN : CM_FLAG_FLAGGED) & loop->w.setup->allowed;
 	if (scene->stage == 1) {
 		/* B toggles \Flagged, so that its STORE changes something. */
-		const rt_view_entry *eb = view_uid(&scene->b->view, scene->uid);
+		const rt_client_msg *eb = known_uid(&scene->b->known, scene->uid);
 		op.mode = eb != NULL && (eb->flags & CM_FLAG_FLAGGED) ? MODEL_STORE_REMOVE
 								       : MODEL_STORE_ADD;
 		rt_wire_client_push(scene->b, &op);

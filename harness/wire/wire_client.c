@@ -102,7 +102,7 @@ static void finish(rt_wire_client *cl)
 		}
 		record_completion(w, cl->id, cl->op_id, &cl->op, &cl->res);
 	}
-	rt_view_apply(&cl->view, &w->work, &cl->op, &cl->res);
+	rt_client_state_apply(&cl->known, &w->work, &cl->op, &cl->res);
 	if (cl->op.kind == MODEL_OP_CONNECT) {
 		bool ok = cl->res.status == MODEL_REPLY_OK;
 		cl->fails = ok ? 0 : cl->fails + 1;
@@ -315,7 +315,7 @@ void rt_wire_client_tick(rt_wire_client *cl, uint64_t now)
 
 bool rt_wire_client_usable(const rt_wire_client *cl)
 {
-	return cl->conn != NULL && !cl->closed && cl->view.connected;
+	return cl->conn != NULL && !cl->closed && cl->known.connected;
 }
 
 void rt_wire_client_push(rt_wire_client *cl, const model_op *op)
@@ -330,7 +330,7 @@ void rt_wire_client_init(rt_wire_client *cl, rt_wire *w, uint32_t id, rt_wire_ro
 	cl->w = w;
 	cl->id = id;
 	cl->role = role;
-	rt_view_reset(&cl->view);
+	rt_client_state_reset(&cl->known);
 	rt_choice_prng(&cl->ch, rt_derive_seed(w->o->seed, id), false);
 }
 
@@ -343,6 +343,6 @@ void rt_wire_client_free(rt_wire_client *cl)
 	for (size_t i = 0; i < cl->nqueue; i++)
 		model_op_free(&cl->queue[i]);
 	free(cl->queue);
-	rt_view_free(&cl->view);
+	rt_client_state_free(&cl->known);
 	rt_choice_free(&cl->ch);
 }

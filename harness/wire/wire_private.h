@@ -116,7 +116,7 @@ typedef struct rt_wire_client {
 	uint64_t op_id;
 	model_result res;
 	model_result early;          /* untagged data that came between ops */
-	rt_view view;
+	rt_client_state known;
 	rt_choice ch;
 	model_op *queue;             /* scripted ops (checkpoints) */
 	size_t nqueue, capqueue;

@@ -1,7 +1,7 @@
 /* The workload: what each client does next, chosen by the choice source
  * from a swarm mix (each run enables a random subset of op kinds with
  * random weights), using what the client has learned from its own
- * responses (the view), as a real IMAP client would. Shared by the
+ * responses (the client state), as a real IMAP client would. Shared by the
  * simulator and the wire driver. */
 #include "workload.h"
 
@@ -77,9 +77,9 @@ const char *rt_wk_name(rt_wk kind)
 	return kind < RT_WK_COUNT ? names[kind] : "?";
 }
 
-/* ---- the client's view of its session ---- */
+/* ---- the client state ---- */
 
-void rt_view_reset(rt_view *v)
+void rt_client_state_reset(rt_client_state *v)
 {
 	v->connected = v->selected = v->readonly = false;
 	v->condstore = v->qresync = false;
@@ -89,7 +89,7 @@ void rt_view_reset(rt_view *v)
 	v->need_sync = v->trim_next = false;
 }
 
-void rt_view_free(rt_view *v)
+void rt_client_state_free(rt_client_state *v)
 {
 	free(v->e);
 	for (int i = 0; i < RT_MAX_BOXES; i++)
@@ -97,7 +97,7 @@ void rt_view_free(rt_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-static void view_resize(rt_view *v, size_t n)
+static void known_resize(rt_client_state *v, size_t n)
 {
 	CM_GROW(v->e, v->cap, n);
 	for (size_t i = v->n; i < n; i++)
@@ -105,24 +105,24 @@ static void view_resize(rt_view *v, size_t n)
 	v->n = n;
 }
 
-static void view_remove(rt_view *v, size_t idx)
+static void known_remove(rt_client_state *v, size_t idx)
 {
 	memmove(&v->e[idx], &v->e[idx + 1], (v->n - idx - 1) * sizeof(*v->e));
 	v->n--;
 }
 
-static void view_vanish(rt_view *v, const cm_uidset *set)
+static void known_vanish(rt_client_state *v, const cm_uidset *set)
 {
 	for (size_t i = v->n; i > 0; i--)
 		if (v->e[i - 1].uid && cm_uidset_contains(set, v->e[i - 1].uid))
-			view_remove(v, i - 1);
+			known_remove(v, i - 1);
 }
 
-static void view_fetch(rt_view *v, const model_untagged *u)
+static void known_fetch(rt_client_state *v, const model_untagged *u)
 {
 	if (u->n < 1 || u->n > v->n)
 		return;
-	rt_view_entry *e = &v->e[u->n - 1];
+	rt_client_msg *e = &v->e[u->n - 1];
 	if (u->fetch.has & MODEL_F_UID)
 		e->uid = u->fetch.uid;
 	if (u->fetch.has & MODEL_F_FLAGS) {
@@ -135,7 +135,7 @@ static void view_fetch(rt_view *v, const model_untagged *u)
 		e->has_id = true;
 }
 
-static void view_code(rt_view *v, const model_code *code)
+static void known_code(rt_client_state *v, const model_code *code)
 {
 	if (code->kind == MODEL_CODE_HIGHESTMODSEQ && code->value > v->highestmodseq)
 		v->highestmodseq = code->value;
@@ -143,7 +143,7 @@ static void view_code(rt_view *v, const model_code *code)
 		v->uidvalidity = (uint32_t)code->value;
 }
 
-static void view_search(rt_view *v, const cm_uidset *set)
+static void known_search(rt_client_state *v, const cm_uidset *set)
 {
 	if (cm_uidset_count(set) != v->n)
 		return;
@@ -154,12 +154,12 @@ static void view_search(rt_view *v, const cm_uidset *set)
 }
 
 /* Remembers a mailbox's state for a later SELECT (QRESYNC ...). */
-static void view_remember(rt_view *v)
+static void known_remember(rt_client_state *v)
 {
 	if (!v->selected || v->box < 0 || v->box >= RT_MAX_BOXES || !v->qresync ||
 	    v->highestmodseq == 0)
 		return;
-	struct rt_view_cache *c = &v->cache[v->box];
+	struct rt_client_cache *c = &v->cache[v->box];
 	c->uidvalidity = v->uidvalidity;
 	c->modseq = v->highestmodseq;
 	cm_uidset_clear(&c->known);
@@ -168,11 +168,11 @@ static void view_remember(rt_view *v)
 			cm_uidset_add(&c->known, v->e[i].uid);
 }
 
-void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
+void rt_client_state_apply(rt_client_state *v, const rt_workload *w, const model_op *op,
 		   const model_result *res)
 {
 	if (op->kind == MODEL_OP_CONNECT) {
-		rt_view_reset(v);
+		rt_client_state_reset(v);
 		v->connected = res->status == MODEL_REPLY_OK;
 		return;
 	}
@@ -180,7 +180,7 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 		       op->mode == MODEL_STORE_ADD && op->flags == CM_FLAG_DELETED &&
 		       res->status == MODEL_REPLY_OK;
 	if (op->kind == MODEL_OP_SELECT) {
-		view_remember(v);
+		known_remember(v);
 		v->selected = false;
 		v->n = 0;
 		v->highestmodseq = 0;
@@ -190,21 +190,21 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 		switch (u->kind) {
 		case MODEL_UT_EXISTS:
 			if (u->n >= v->n)
-				view_resize(v, CM_MIN(u->n, RT_VIEW_MAX));
+				known_resize(v, CM_MIN(u->n, RT_CLIENT_MSGS_MAX));
 			break;
 		case MODEL_UT_EXPUNGE:
 			if (u->n >= 1 && u->n <= v->n)
-				view_remove(v, u->n - 1);
+				known_remove(v, u->n - 1);
 			break;
 		case MODEL_UT_VANISHED:
 			if (!u->earlier)
-				view_vanish(v, &u->set);
+				known_vanish(v, &u->set);
 			break;
-		case MODEL_UT_FETCH: view_fetch(v, u); break;
-		case MODEL_UT_CODE: view_code(v, &u->code); break;
+		case MODEL_UT_FETCH: known_fetch(v, u); break;
+		case MODEL_UT_CODE: known_code(v, &u->code); break;
 		case MODEL_UT_SEARCH:
 			if (op->kind == MODEL_OP_SEARCH && op->uid)
-				view_search(v, &u->set);
+				known_search(v, &u->set);
 			break;
 		case MODEL_UT_ENABLED:
 			if (u->caps & MODEL_CAP_QRESYNC)
@@ -217,7 +217,7 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 		}
 	}
 	if (res->code.kind != MODEL_CODE_NONE)
-		view_code(v, &res->code);
+		known_code(v, &res->code);
 	if (op->kind == MODEL_OP_SELECT && res->status == MODEL_REPLY_OK) {
 		v->selected = true;
 		v->readonly = op->readonly;
@@ -230,7 +230,7 @@ void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
 	    cm_uidset_count(&op->set) > 1000)
 		v->need_sync = false;
 	if (res->status == MODEL_REPLY_UNKNOWN || op->kind == MODEL_OP_LOGOUT)
-		rt_view_reset(v);
+		rt_client_state_reset(v);
 }
 
 /* ---- the mix ---- */
@@ -299,7 +299,7 @@ int rt_workload_box_index(const rt_workload *w, const char *name)
 	return -1;
 }
 
-static int other_box(rt_workload *w, const rt_view *v, rt_choice *c)
+static int other_box(rt_workload *w, const rt_client_state *v, rt_choice *c)
 {
 	int n = w->mix.boxes;
 	int b = (int)rt_choice_below(c, (uint64_t)(n - 1));
@@ -319,7 +319,7 @@ static cm_flags random_flags(rt_workload *w, rt_choice *c, bool allow_deleted)
 }
 
 /* One or a few UIDs the client knows, as a set. */
-static bool pick_uids(const rt_view *v, rt_choice *c, cm_uidset *set, int max)
+static bool pick_uids(const rt_client_state *v, rt_choice *c, cm_uidset *set, int max)
 {
 	size_t known = 0;
 	for (size_t i = 0; i < v->n; i++)
@@ -341,7 +341,7 @@ static bool pick_uids(const rt_view *v, rt_choice *c, cm_uidset *set, int max)
 	return true;
 }
 
-static const rt_view_entry *entry_of(const rt_view *v, uint32_t uid)
+static const rt_client_msg *entry_of(const rt_client_state *v, uint32_t uid)
 {
 	for (size_t i = 0; i < v->n; i++)
 		if (v->e[i].uid == uid)
@@ -349,14 +349,14 @@ static const rt_view_entry *entry_of(const rt_view *v, uint32_t uid)
 	return NULL;
 }
 
-static void make_select(rt_workload *w, const rt_view *v, rt_choice *c,
+static void make_select(rt_workload *w, const rt_client_state *v, rt_choice *c,
 			model_op *op, bool examine)
 {
 	model_op_init(op, MODEL_OP_SELECT);
 	int box = (int)rt_choice_below(c, (uint64_t)w->mix.boxes);
 	set_box(w, op, box);
 	op->readonly = examine;
-	const struct rt_view_cache *cache = &v->cache[box];
+	const struct rt_client_cache *cache = &v->cache[box];
 	if (v->qresync && cache->modseq && w->caps & MODEL_CAP_QRESYNC) {
 		op->qresync = true;
 		/* Sometimes a stale UIDVALIDITY: the server must send nothing. */
@@ -370,7 +370,7 @@ static void make_select(rt_workload *w, const rt_view *v, rt_choice *c,
 	}
 }
 
-static void make_sync_fetch(rt_workload *w, const rt_view *v, model_op *op)
+static void make_sync_fetch(rt_workload *w, const rt_client_state *v, model_op *op)
 {
 	/* After SELECT: learn every UID, its flags and modseq. */
 	model_op_init(op, MODEL_OP_FETCH);
@@ -381,7 +381,7 @@ static void make_sync_fetch(rt_workload *w, const rt_view *v, model_op *op)
 		op->items |= MODEL_F_MODSEQ;
 }
 
-static bool make_store(rt_workload *w, const rt_view *v, rt_choice *c,
+static bool make_store(rt_workload *w, const rt_client_state *v, rt_choice *c,
 		       model_op *op, bool cond, bool seq)
 {
 	model_op_init(op, MODEL_OP_STORE);
@@ -400,7 +400,7 @@ static bool make_store(rt_workload *w, const rt_view *v, rt_choice *c,
 	if (cond && (w->caps & MODEL_CAP_CONDSTORE) && !seq) {
 		/* The modseq the client last saw: stale on purpose when another
 		 * client changed the message since (the conflicts we want). */
-		const rt_view_entry *e = entry_of(v, op->set.r[0].lo);
+		const rt_client_msg *e = entry_of(v, op->set.r[0].lo);
 		op->has_unchangedsince = true;
 		op->unchangedsince = e && e->modseq ? e->modseq : v->highestmodseq;
 		if (rt_choice_chance(c, UNCHANGEDSINCE_ZERO))
@@ -409,7 +409,7 @@ static bool make_store(rt_workload *w, const rt_view *v, rt_choice *c,
 	return true;
 }
 
-static void make_append(rt_workload *w, const rt_view *v, rt_choice *c,
+static void make_append(rt_workload *w, const rt_client_state *v, rt_choice *c,
 			model_op *op, model_op_kind kind)
 {
 	model_op_init(op, kind);
@@ -430,7 +430,7 @@ static void make_append(rt_workload *w, const rt_view *v, rt_choice *c,
 	}
 }
 
-static bool make_expunge(const rt_view *v, rt_choice *c, model_op *op)
+static bool make_expunge(const rt_client_state *v, rt_choice *c, model_op *op)
 {
 	model_op_init(op, MODEL_OP_EXPUNGE);
 	op->uid = rt_choice_chance(c, UID_EXPUNGE);
@@ -449,7 +449,7 @@ static bool make_expunge(const rt_view *v, rt_choice *c, model_op *op)
  * UID STORE +FLAGS.SILENT (\\Deleted) on a few UIDs, then EXPUNGE, racing
  * with everyone else. Long wire runs stay at a steady size, as load tools
  * keep them, instead of every op slowing down as the mailboxes grow. */
-static bool make_trim(const rt_workload *w, const rt_view *v, rt_choice *c,
+static bool make_trim(const rt_workload *w, const rt_client_state *v, rt_choice *c,
 		      model_op *op)
 {
 	if (v->trim_next) {
@@ -466,7 +466,7 @@ static bool make_trim(const rt_workload *w, const rt_view *v, rt_choice *c,
 	return pick_uids(v, c, &op->set, 8);
 }
 
-static bool make_fetch(rt_workload *w, const rt_view *v, rt_choice *c,
+static bool make_fetch(rt_workload *w, const rt_client_state *v, rt_choice *c,
 		       model_op *op, rt_wk kind)
 {
 	model_op_init(op, MODEL_OP_FETCH);
@@ -481,7 +481,7 @@ static bool make_fetch(rt_workload *w, const rt_view *v, rt_choice *c,
 		 * or an older message modseq. */
 		op->changedsince = v->highestmodseq;
 		if (v->n > 0 && rt_choice_chance(c, CHANGEDSINCE_OLDER)) {
-			const rt_view_entry *e = &v->e[rt_choice_below(c, v->n)];
+			const rt_client_msg *e = &v->e[rt_choice_below(c, v->n)];
 			if (e->modseq)
 				op->changedsince = e->modseq - 1;
 		}
@@ -502,7 +502,7 @@ static bool make_fetch(rt_workload *w, const rt_view *v, rt_choice *c,
 	return true;
 }
 
-static bool make_copy(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op,
+static bool make_copy(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op,
 		      bool move)
 {
 	if (move && !(w->caps & MODEL_CAP_MOVE))
@@ -517,7 +517,7 @@ static bool make_copy(rt_workload *w, const rt_view *v, rt_choice *c, model_op *
 
 /* STATUS of another mailbox, HIGHESTMODSEQ too when the server has
  * CONDSTORE. */
-static void make_status(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op)
+static void make_status(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op)
 {
 	model_op_init(op, MODEL_OP_STATUS);
 	set_box(w, op, other_box(w, v, c));
@@ -528,7 +528,7 @@ static void make_status(rt_workload *w, const rt_view *v, rt_choice *c, model_op
 
 /* ENABLE QRESYNC or CONDSTORE, if the server can and QRESYNC is not on
  * yet (false: nothing to enable). */
-static bool make_enable(const rt_workload *w, const rt_view *v, rt_choice *c, model_op *op)
+static bool make_enable(const rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op)
 {
 	if (!(w->caps & (MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC)) ||
 	    !(w->caps & MODEL_CAP_ENABLE) || v->qresync)
@@ -540,7 +540,7 @@ static bool make_enable(const rt_workload *w, const rt_view *v, rt_choice *c, mo
 }
 
 /* Fills op with the client's next operation. */
-void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op)
+void rt_workload_next(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op)
 {
 	if (!v->connected) {
 		model_op_init(op, MODEL_OP_CONNECT);
@@ -608,7 +608,7 @@ void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *
 
 void rt_workload_deliver(rt_workload *w, rt_choice *c, model_op *op)
 {
-	rt_view none;
+	rt_client_state none;
 	memset(&none, 0, sizeof(none));
 	none.box = -1;
 	make_append(w, &none, c, op, MODEL_OP_DELIVER);

@@ -103,32 +103,32 @@ void rt_mix_swarm(rt_mix *m, rt_choice *c);
 void rt_mix_default(rt_mix *m);
 
 
-typedef struct rt_view_entry {
+typedef struct rt_client_msg {
 	uint32_t uid;
 	bool has_flags, has_id;
 	cm_flags flags;
 	uint64_t modseq;
-} rt_view_entry;
+} rt_client_msg;
 
-/* Messages a client's view follows: it only picks targets among them, so
+/* Messages a client's state follows: it only picks targets among them, so
  * a server claiming 4294967295 (EXISTS) costs 1.5 MB, not 100 GB. */
-#define RT_VIEW_MAX 65536u
+#define RT_CLIENT_MSGS_MAX 65536u
 
 /* What a client knows about its session, from its own responses. */
-typedef struct rt_view {
+typedef struct rt_client_state {
 	bool connected, selected, readonly, condstore, qresync, need_sync;
 	bool trim_next;                 /* a trim set \Deleted: EXPUNGE next */
 	int box;                        /* selected mailbox index, -1 none */
 	uint32_t uidvalidity;
-	rt_view_entry *e;               /* by sequence number - 1 */
+	rt_client_msg *e;               /* by sequence number - 1 */
 	size_t n, cap;
 	uint64_t highestmodseq;
-	struct rt_view_cache {          /* for SELECT (QRESYNC ...) later */
+	struct rt_client_cache {          /* for SELECT (QRESYNC ...) later */
 		uint32_t uidvalidity;
 		uint64_t modseq;
 		cm_uidset known;
 	} cache[RT_MAX_BOXES];
-} rt_view;
+} rt_client_state;
 
 typedef struct rt_workload {
 	rt_mix mix;
@@ -144,15 +144,15 @@ typedef struct rt_workload {
 void rt_workload_init(rt_workload *w, const rt_mix *mix, unsigned caps,
 		      const char *const *boxes, const char *id_prefix);
 int rt_workload_box_index(const rt_workload *w, const char *name);
-void rt_workload_next(rt_workload *w, const rt_view *v, rt_choice *c, model_op *op);
+void rt_workload_next(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op);
 void rt_workload_deliver(rt_workload *w, rt_choice *c, model_op *op);
 /* A quiet checkpoint's fresh read of mailbox box: EXAMINE, UID SEARCH ALL
  * and UID FETCH 1:* of what the checker compares (MODSEQ with condstore). */
 void rt_workload_audit(const rt_workload *w, int box, bool condstore, model_op ops[3]);
 
-void rt_view_reset(rt_view *v);
-void rt_view_free(rt_view *v);
-void rt_view_apply(rt_view *v, const rt_workload *w, const model_op *op,
+void rt_client_state_reset(rt_client_state *v);
+void rt_client_state_free(rt_client_state *v);
+void rt_client_state_apply(rt_client_state *v, const rt_workload *w, const model_op *op,
 		   const model_result *res);
 
 #endif

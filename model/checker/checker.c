@@ -242,7 +242,7 @@ static void fault(model_checker *c, const model_event *ev)
 {
 	switch (ev->op.fault) {
 	case MODEL_FAULT_CRASH:
-		c->crash_epoch++;
+		c->crashes++;
 		c->last_crash_t = ev->t_ns;
 		ck_map_each(&c->sessions, drop_session, NULL);
 		break;
@@ -250,7 +250,7 @@ static void fault(model_checker *c, const model_event *ev)
 		ck_session_reset(ck_session_get(c, ev->op.fault_client));
 		break;
 	case MODEL_FAULT_INDEX_LOSS:
-		c->crash_epoch++;
+		c->crashes++;
 		c->last_crash_t = ev->t_ns;
 		for (ck_box *b = c->boxes; b != NULL; b = b->next)
 			if (strcmp(b->name, ev->op.mailbox) == 0) {
@@ -287,7 +287,7 @@ static void invoke(model_checker *c, const model_event *ev)
 	op->client = ev->client;
 	op->inv_t = ev->t_ns;
 	op->cmp_t = CK_NEVER;
-	op->crash_epoch = c->crash_epoch;
+	op->crashes = c->crashes;
 	model_op_copy(&op->op, &ev->op);
 	ck_map_put(&c->ops, op->id, op);
 	c->stats.ops++;

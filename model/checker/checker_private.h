@@ -42,14 +42,14 @@ typedef struct ck_op {
 	const uint32_t *ut_uid;       /* while completing: UID of each untagged
 				       * FETCH (ck_session_fetch_uids) */
 	/* snapshots taken at invoke, for "completed before invoked" rules */
-	uint32_t snap_max_add_uid;    /* in dst (or box) */
-	uint32_t snap_uidnext;        /* max fresh UIDNEXT completed, dst */
-	uint64_t snap_highestmodseq;            /* max fresh HIGHESTMODSEQ completed */
-	uint64_t snap_max_modseq;     /* max modseq returned by completed ops */
-	uint64_t snap_highestmodseq_expunge;    /* max tagged HIGHESTMODSEQ of expunges */
-	uint32_t snap_max_uid_seen;   /* highest UID ever seen */
-	uint64_t snap_highestmodseq_epoch;      /* crash epoch of the max fresh HIGHESTMODSEQ */
-	uint64_t crash_epoch;         /* faults seen before invoke */
+	uint32_t at_invoke_max_add_uid;    /* in dst (or box) */
+	uint32_t at_invoke_uidnext;        /* max fresh UIDNEXT completed, dst */
+	uint64_t at_invoke_highestmodseq;            /* max fresh HIGHESTMODSEQ completed */
+	uint64_t at_invoke_max_modseq;     /* max modseq returned by completed ops */
+	uint64_t at_invoke_highestmodseq_expunge;    /* max tagged HIGHESTMODSEQ of expunges */
+	uint32_t at_invoke_max_uid_seen;   /* highest UID ever seen */
+	uint64_t at_invoke_highestmodseq_crashes;      /* crash epoch of the max fresh HIGHESTMODSEQ */
+	uint64_t crashes;         /* faults seen before invoke */
 	bool done;
 	bool was_condstore;           /* ENABLE: CONDSTORE on before it */
 } ck_op;
@@ -88,7 +88,7 @@ typedef struct ck_msg {
 	uint64_t seen_t;            /* first completion time showing it exists */
 	uint64_t told_gone_t;       /* first completion telling a session it's gone */
 	uint64_t told_gone_op;
-	uint64_t told_gone_epoch;
+	uint64_t told_gone_crashes;
 	bool told_gone_by_move;
 	uint64_t vanished_claim_t;  /* VANISHED (EARLIER) listed it */
 	uint64_t vanished_claim_op;
@@ -136,7 +136,7 @@ typedef struct ck_adder {
 	ck_slot *slots;
 	size_t nslots;
 	cm_uidset uids;             /* exact UIDs once known */
-	uint64_t snap_max_modseq;   /* for MODSEQ-ON-APPEND */
+	uint64_t at_invoke_max_modseq;   /* for MODSEQ-ON-APPEND */
 	uint32_t uid_floor;         /* every UID it assigns is at least this
 				     * (UID-ORDER-GLOBAL, UID-BELOW-UIDNEXT) */
 	cm_flags flags;             /* APPEND/deliver: the flags it sets */
@@ -174,7 +174,7 @@ typedef struct ck_box {
 	uint32_t max_uidnext;       /* highest fresh UIDNEXT read */
 	uint64_t max_uidnext_op;
 	uint64_t max_highestmodseq;           /* highest fresh HIGHESTMODSEQ read */
-	uint64_t max_highestmodseq_epoch;     /* crash epoch when it was read */
+	uint64_t max_highestmodseq_crashes;     /* crash epoch when it was read */
 	uint64_t max_highestmodseq_op;
 	uint64_t max_modseq;        /* highest MODSEQ any completed op showed */
 	uint64_t max_modseq_op;
@@ -262,7 +262,7 @@ struct model_checker {
 	struct { char name[MODEL_NAME_MAX]; uint32_t max_uv; bool recreated; } *names;
 	size_t nnames, capnames;
 	uint64_t last_t;
-	uint64_t crash_epoch;       /* count of crash/index-loss faults */
+	uint64_t crashes;       /* count of crash/index-loss faults */
 	uint64_t last_crash_t;
 	uint64_t checkpoint_open;   /* op id of an open checkpoint, 0 none */
 	uint64_t checkpoint_inv_t;

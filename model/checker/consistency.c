@@ -105,7 +105,7 @@ static void check_msgs(const model_checker *c, const ck_box *b)
 		CK_CHECK(m->uid == b->msgs.keys[i], "a message is filed under its UID");
 		CK_CHECK(m->nw <= m->capw && m->nseen <= 8,
 			 "a message's writes and modseqs fit their arrays");
-		CK_CHECK(m->told_gone_t == CK_NEVER || m->told_gone_epoch <= c->crash_epoch,
+		CK_CHECK(m->told_gone_t == CK_NEVER || m->told_gone_crashes <= c->crashes,
 			 "a message's expunge refers to a crash epoch that was");
 		CK_CHECK(!m->has_initial || m->truncated || ck_has_initial_write(m),
 			 "FLAGS-MERGE: a known initial state is among the candidates");
@@ -118,7 +118,7 @@ static void check_box(const model_checker *c, const ck_box *b)
 		CK_CHECK(x->uidvalidity != b->uidvalidity || strcmp(x->name, b->name) != 0,
 			 "one epoch per name and UIDVALIDITY");
 	check_msgs(c, b);
-	CK_CHECK(b->max_highestmodseq_epoch <= c->crash_epoch,
+	CK_CHECK(b->max_highestmodseq_crashes <= c->crashes,
 		 "an epoch's HIGHESTMODSEQ refers to a crash epoch that was");
 	CK_CHECK(ck_uidset_ok(&b->ckpt_uids), "UID sets are sorted and disjoint");
 	for (size_t i = 0; i < b->nadders; i++) {

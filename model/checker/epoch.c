@@ -8,23 +8,23 @@
 
 void ck_box_invoke_snap(ck_box *b, ck_op *op)
 {
-	op->snap_max_add_uid = b->max_add_uid;
-	op->snap_uidnext = b->max_uidnext;
-	op->snap_highestmodseq = b->max_highestmodseq;
-	op->snap_highestmodseq_epoch = b->max_highestmodseq_epoch;
-	op->snap_max_modseq = b->max_modseq;
-	op->snap_highestmodseq_expunge = b->max_highestmodseq_expunge;
-	op->snap_max_uid_seen = b->max_uid_seen;
+	op->at_invoke_max_add_uid = b->max_add_uid;
+	op->at_invoke_uidnext = b->max_uidnext;
+	op->at_invoke_highestmodseq = b->max_highestmodseq;
+	op->at_invoke_highestmodseq_crashes = b->max_highestmodseq_crashes;
+	op->at_invoke_max_modseq = b->max_modseq;
+	op->at_invoke_highestmodseq_expunge = b->max_highestmodseq_expunge;
+	op->at_invoke_max_uid_seen = b->max_uid_seen;
 }
 
 /* The op's mailbox epoch was unknown when it was invoked: what was read
  * since may postdate its linearization point, so nothing to compare. */
 void ck_box_no_snap(ck_op *op)
 {
-	op->snap_max_add_uid = op->snap_uidnext = 0;
-	op->snap_highestmodseq = op->snap_highestmodseq_epoch = op->snap_max_modseq = 0;
-	op->snap_highestmodseq_expunge = 0;
-	op->snap_max_uid_seen = 0;
+	op->at_invoke_max_add_uid = op->at_invoke_uidnext = 0;
+	op->at_invoke_highestmodseq = op->at_invoke_highestmodseq_crashes = op->at_invoke_max_modseq = 0;
+	op->at_invoke_highestmodseq_expunge = 0;
+	op->at_invoke_max_uid_seen = 0;
 }
 
 /* ---- adders (provenance) ---- */
@@ -41,7 +41,7 @@ ck_adder *ck_adder_new(ck_box *b, const ck_op *op, size_t nslots)
 	a->kind = op->op.kind;
 	a->inv_t = op->inv_t;
 	a->cmp_t = CK_NEVER;
-	a->snap_max_modseq = b->max_modseq;
+	a->at_invoke_max_modseq = b->max_modseq;
 	a->uid_floor = CM_MAX(b->max_add_uid + 1, b->max_uidnext);
 	a->nslots = nslots;
 	a->slots = cm_xcalloc(nslots + 1, sizeof(*a->slots));
@@ -241,7 +241,7 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	bool held_must = m->must_exist_since != 0 && holdover(s, uid, m->must_exist_since);
 	if (m->told_gone_t < op->inv_t && !held_gone) {
 		model_inv inv = MODEL_INV_UID_NO_REUSE;
-		if (m->told_gone_epoch < op->crash_epoch)
+		if (m->told_gone_crashes < op->crashes)
 			inv = MODEL_INV_STORE_DURABLE;
 		else if (m->told_gone_by_move)
 			inv = MODEL_INV_MOVE_NO_DUP;
@@ -316,7 +316,7 @@ void ck_box_told_gone(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid
 	if (op->cmp_t < m->told_gone_t) {
 		m->told_gone_t = op->cmp_t;
 		m->told_gone_op = op->id;
-		m->told_gone_epoch = c->crash_epoch;
+		m->told_gone_crashes = c->crashes;
 		m->told_gone_by_move = e && e->kind == MODEL_OP_MOVE &&
 				       e->status == MODEL_REPLY_OK;
 	}
@@ -521,11 +521,11 @@ void ck_box_modseq(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	}
 	if (m->max_modseq == 0 && m->add_op != 0 && m->add_exact) {
 		ck_adder *a = ck_adder_find(b, m->add_op);
-		if (a != NULL && modseq <= a->snap_max_modseq)
+		if (a != NULL && modseq <= a->at_invoke_max_modseq)
 			ck_violation(c, MODEL_INV_MODSEQ_ON_APPEND, op, b, uid, a->op_id,
 				     "UID %" PRIu32 " was added with MODSEQ %" PRIu64 ", not "
 				     "above %" PRIu64 " already in the mailbox", uid, modseq,
-				     a->snap_max_modseq);
+				     a->at_invoke_max_modseq);
 	}
 	if (modseq > m->max_modseq) {
 		m->max_modseq = modseq;
@@ -543,19 +543,19 @@ void ck_box_fresh(model_checker *c, ck_box *b, const ck_op *op, bool has_uidnext
 		  uint32_t uidnext, bool has_highestmodseq, uint64_t highestmodseq)
 {
 	if (has_uidnext) {
-		if (uidnext < op->snap_uidnext)
+		if (uidnext < op->at_invoke_uidnext)
 			ck_violation(c, MODEL_INV_UIDNEXT_MONO, op, b, 0, b->max_uidnext_op,
 				     "UIDNEXT %" PRIu32 " is below %" PRIu32 " read before "
-				     "(op %" PRIu64 ")", uidnext, op->snap_uidnext,
+				     "(op %" PRIu64 ")", uidnext, op->at_invoke_uidnext,
 				     b->max_uidnext_op);
-		else if (uidnext <= op->snap_max_add_uid)
+		else if (uidnext <= op->at_invoke_max_add_uid)
 			ck_violation(c, MODEL_INV_UIDNEXT_MONO, op, b, 0, 0,
 				     "UIDNEXT %" PRIu32 " is not above UID %" PRIu32 " assigned "
-				     "by an earlier completed add", uidnext, op->snap_max_add_uid);
-		else if (uidnext <= op->snap_max_uid_seen)
-			ck_violation(c, MODEL_INV_UID_BELOW_UIDNEXT, op, b, op->snap_max_uid_seen, 0,
+				     "by an earlier completed add", uidnext, op->at_invoke_max_add_uid);
+		else if (uidnext <= op->at_invoke_max_uid_seen)
+			ck_violation(c, MODEL_INV_UID_BELOW_UIDNEXT, op, b, op->at_invoke_max_uid_seen, 0,
 				     "UIDNEXT %" PRIu32 " is not above UID %" PRIu32 " seen "
-				     "before", uidnext, op->snap_max_uid_seen);
+				     "before", uidnext, op->at_invoke_max_uid_seen);
 		if (b->first_uidnext == 0)
 			b->first_uidnext = uidnext;
 		if (uidnext > b->max_uidnext) {
@@ -565,26 +565,26 @@ void ck_box_fresh(model_checker *c, ck_box *b, const ck_op *op, bool has_uidnext
 	}
 	if (!has_highestmodseq)
 		return;
-	if (highestmodseq < op->snap_highestmodseq) {
-		bool rebuilt = op->snap_highestmodseq_epoch < c->crash_epoch;
+	if (highestmodseq < op->at_invoke_highestmodseq) {
+		bool rebuilt = op->at_invoke_highestmodseq_crashes < c->crashes;
 		ck_violation(c, rebuilt ? MODEL_INV_MODSEQ_REBUILD_MONO : MODEL_INV_HIGHESTMODSEQ_MONO,
 			     op, b, 0, b->max_highestmodseq_op,
 			     "HIGHESTMODSEQ %" PRIu64 " is below %" PRIu64 " read before%s",
-			     highestmodseq, op->snap_highestmodseq, rebuilt ? " a crash or index rebuild" : "");
+			     highestmodseq, op->at_invoke_highestmodseq, rebuilt ? " a crash or index rebuild" : "");
 	}
-	if (highestmodseq < op->snap_max_modseq)
+	if (highestmodseq < op->at_invoke_max_modseq)
 		ck_violation(c, MODEL_INV_HIGHESTMODSEQ_COVERS, op, b, 0, b->max_modseq_op,
 			     "HIGHESTMODSEQ %" PRIu64 " is below MODSEQ %" PRIu64 " returned "
-			     "before (op %" PRIu64 ")", highestmodseq, op->snap_max_modseq,
+			     "before (op %" PRIu64 ")", highestmodseq, op->at_invoke_max_modseq,
 			     b->max_modseq_op);
-	else if (ck_cap(c, MODEL_CAP_QRESYNC) && highestmodseq < op->snap_highestmodseq_expunge)
+	else if (ck_cap(c, MODEL_CAP_QRESYNC) && highestmodseq < op->at_invoke_highestmodseq_expunge)
 		ck_violation(c, MODEL_INV_HIGHESTMODSEQ_COVERS, op, b, 0, 0,
 			     "HIGHESTMODSEQ %" PRIu64 " is below %" PRIu64 " reported by an "
-			     "earlier expunge", highestmodseq, op->snap_highestmodseq_expunge);
+			     "earlier expunge", highestmodseq, op->at_invoke_highestmodseq_expunge);
 	if (highestmodseq > b->max_highestmodseq) {
 		b->max_highestmodseq = highestmodseq;
 		b->max_highestmodseq_op = op->id;
-		b->max_highestmodseq_epoch = c->crash_epoch;
+		b->max_highestmodseq_crashes = c->crashes;
 	}
 }
 
@@ -597,15 +597,15 @@ void ck_box_add(model_checker *c, ck_box *b, const ck_op *op, const cm_uidset *u
 	uint32_t lo = uids->r[0].lo, hi = cm_uidset_max(uids);
 	model_inv uidplus = op->op.kind == MODEL_OP_APPEND || op->op.kind == MODEL_OP_DELIVER
 				    ? MODEL_INV_APPENDUID_CONSISTENT : MODEL_INV_COPYUID_CONSISTENT;
-	if (lo <= op->snap_max_add_uid)
+	if (lo <= op->at_invoke_max_add_uid)
 		ck_violation(c, MODEL_INV_UID_ORDER_GLOBAL, op, b, lo, 0,
 			     "added as UID %" PRIu32 " although UID %" PRIu32 " was added "
 			     "by an op that completed before this one started", lo,
-			     op->snap_max_add_uid);
-	if (lo < op->snap_uidnext)
+			     op->at_invoke_max_add_uid);
+	if (lo < op->at_invoke_uidnext)
 		ck_violation(c, uidplus, op, b, lo, b->max_uidnext_op,
 			     "assigned UID %" PRIu32 " below UIDNEXT %" PRIu32 " read "
-			     "before", lo, op->snap_uidnext);
+			     "before", lo, op->at_invoke_uidnext);
 	cm_uidset known = {0};
 	ck_box_existing(b, uids, &known);
 	for (size_t r = 0; r < known.n; r++)

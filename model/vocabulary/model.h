@@ -237,7 +237,7 @@ typedef struct model_result {
 	model_reply status;
 	model_code code;           /* the tagged reply's code */
 	model_untagged *ut;        /* untagged responses, in arrival order */
-	size_t nut, caput;
+	size_t nut, cap_ut;
 	char text[96];             /* NO/BAD/unknown reason, short */
 	/* Embedded target only: what the store itself reported. */
 	char anomaly[96];          /* e.g. "UID 7 listed but its file is missing" */

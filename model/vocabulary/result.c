@@ -54,7 +54,7 @@ void model_result_free(model_result *r)
 
 model_untagged *model_result_add(model_result *r, model_ut_kind kind)
 {
-	CM_GROW(r->ut, r->caput, r->nut + 1);
+	CM_GROW(r->ut, r->cap_ut, r->nut + 1);
 	model_untagged *u = &r->ut[r->nut++];
 	memset(u, 0, sizeof(*u));
 	u->kind = kind;

@@ -106,9 +106,9 @@ typedef struct imapd_cmd {
 	char user[IMAPD_AUTH_MAX];
 	char pass[IMAPD_AUTH_MAX];
 	const char *ir;              /* AUTHENTICATE initial response (base64),
-				      * a view into the line; NULL if none */
+				      * a session state into the line; NULL if none */
 	size_t ir_len;
-	/* APPEND: the message, a view into the line */
+	/* APPEND: the message, a session state into the line */
 	const char *body;
 	size_t body_len;
 	bool has_date;

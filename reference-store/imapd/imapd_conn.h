@@ -65,7 +65,7 @@ typedef struct imapd_conn {
 /* imapd_conn.c */
 /* Writes and clears c->out; false (and closing) on a dead peer. */
 bool imapd_conn_flush(imapd_conn *c);
-/* Reads one line without its line end (a view valid until the next
+/* Reads one line without its line end (a session state valid until the next
  * read). 1, or 0 at EOF, -1 timeout/error, -2 shutdown, -3 longer than
  * imapd_line_limit (nothing consumed; the connection must end). */
 int imapd_conn_line(imapd_conn *c, const char **line, size_t *len);

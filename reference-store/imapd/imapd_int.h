@@ -23,14 +23,14 @@ bool imapd_lx_end(imapd_lx *l);           /* nothing left, or fail */
 /* Consumes c if it is next. */
 bool imapd_lx_accept(imapd_lx *l, char c);
 
-/* 1*ATOM-CHAR (with ']' if bracket); a view. */
+/* 1*ATOM-CHAR (with ']' if bracket); a session state. */
 bool imapd_lx_atom(imapd_lx *l, bool bracket, const char **s, size_t *n);
 /* The atom kw (case-insensitive) if it is next, as a whole atom. */
 bool imapd_lx_kw(imapd_lx *l, const char *kw);
 /* astring / string into out (NUL-terminated; no NUL byte allowed). */
 bool imapd_lx_astring(imapd_lx *l, char *out, size_t cap, size_t *len_r);
 bool imapd_lx_string(imapd_lx *l, char *out, size_t cap, size_t *len_r);
-/* A literal as a view into the line. */
+/* A literal as a session state into the line. */
 bool imapd_lx_literal(imapd_lx *l, const char **data, size_t *len);
 /* 1*DIGIT up to max. */
 bool imapd_lx_number(imapd_lx *l, uint64_t max, uint64_t *v);

@@ -142,8 +142,8 @@ void session_cmd_fetch(rt_session *s, const model_op *op, model_result *res)
 	/* UID FETCH always returns UID; CHANGEDSINCE implies MODSEQ. */
 	unsigned items = op->items | (op->uid ? MODEL_F_UID : 0) |
 			 (op->has_changedsince ? MODEL_F_MODSEQ : 0);
-	for (size_t t = 0; t < s->ntg; t++)
-		if (!fetch_one(s, op, res, s->tg[t], items))
+	for (size_t t = 0; t < s->ntargets; t++)
+		if (!fetch_one(s, op, res, s->targets[t], items))
 			return;
 	res->status = MODEL_REPLY_OK;
 }

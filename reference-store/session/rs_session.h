@@ -8,13 +8,13 @@
  * ratchet-imapd (which formats the results as IMAP text).
  *
  * Deliberate choices (each an RFC-allowed behaviour):
- *  - The view is synchronised with the store before every command run in
+ *  - The session state is synchronised with the store before every command run in
  *    the selected state (new messages and flag changes; expunges too for
  *    the UID forms, after their set is read) and after it. Expunges are
  *    held back during FETCH, STORE and SEARCH (3501 7.4.1) and sent at the
  *    next command allowed to carry them; EXPUNGE n highest first, or one
  *    VANISHED once QRESYNC is enabled. EXISTS always comes with RECENT.
- *  - A message expunged in the store but still in the client's view gets
+ *  - A message expunged in the store but still in the session state gets
  *    no FETCH data (the command still answers OK).
  *  - STORE reports only messages whose flags changed (7162 3.1.3 and
  *    invariants C6: a STORE changing nothing bumps no modseq and sends
@@ -127,7 +127,7 @@ void rs_session_free(rt_session *s);
 
 bool rs_session_alive(const rt_session *s);
 unsigned rs_session_capabilities(const rt_session *s);
-/* The client's view: messages (EXISTS) and the UID at a sequence number
+/* The session state: messages (EXISTS) and the UID at a sequence number
  * (1-based; 0 if out of range); NULL mailbox if nothing is selected. */
 const char *rs_session_selected(const rt_session *s);
 size_t rs_session_exists(const rt_session *s);

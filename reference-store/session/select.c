@@ -26,7 +26,7 @@ static bool select_args_ok(rt_session *s, const model_op *op, model_result *res)
 	return why == NULL;
 }
 
-/* The view is the store's view: nothing to report but the totals. */
+/* The session state is the store's state: nothing to report but the totals. */
 static void load(rt_session *s, rs_mailbox *mb, const model_op *op)
 {
 	s->sel = mb;
@@ -37,7 +37,7 @@ static void load(rt_session *s, rs_mailbox *mb, const model_op *op)
 	for (size_t j = 0; j < rs_count(mb); j++)
 		s->defined |= session_append_msg(s, rs_msg_at(mb, j))->flags;
 	s->synced_highestmodseq = rs_highestmodseq(mb);
-	s->seen_gen = rs_view_generation(mb);
+	s->seen_gen = rs_state_generation(mb);
 	session_claim_recent(s, 0);
 }
 

@@ -1,5 +1,5 @@
 /* Sessions: lifecycle, dispatch, results and store errors, the handle
- * cache, and the commands that need no view (CONNECT, LOGOUT, NOOP,
+ * cache, and the commands that need no session state (CONNECT, LOGOUT, NOOP,
  * ENABLE). */
 #include "session_private.h"
 
@@ -189,7 +189,7 @@ uint64_t session_highestmodseq(uint64_t modseq)
 	return modseq != 0 ? modseq : 1;
 }
 
-/* ---- commands without a view ---- */
+/* ---- commands without session state ---- */
 
 static void cmd_connect(rt_session *s, model_result *res)
 {
@@ -347,7 +347,7 @@ void rs_session_free(rt_session *s)
 		rs_close(s->h[i].mb);
 	free(s->h);
 	free(s->m);
-	free(s->tg);
+	free(s->targets);
 	cm_uidset_free(&s->set);
 	cm_uidset_free(&s->set2);
 	cm_buf_free(&s->buf);

@@ -1,4 +1,4 @@
-/* Internals of the session module: the client's view of the selected
+/* Internals of the session module: the session state of the selected
  * mailbox, the handle cache and helpers shared by the command files. */
 #ifndef SESSION_INT_H
 #define SESSION_INT_H
@@ -42,16 +42,16 @@ struct rt_session {
 	size_t n, cap;
 	size_t ngone;
 	bool sorted;              /* UIDs ascend (false only if the store erred) */
-	uint32_t max_uid;         /* highest UID ever in this view */
+	uint32_t max_uid;         /* highest UID ever in this session state */
 	cm_flags defined;         /* flags announced in FLAGS */
-	uint64_t synced_highestmodseq;      /* the view is complete up to this modseq */
-	uint64_t seen_gen;        /* rs_view_generation at the last diff */
+	uint64_t synced_highestmodseq;      /* the session state is complete up to this modseq */
+	uint64_t seen_gen;        /* rs_state_generation at the last diff */
 
 	/* Per command. */
 	bool highestmodseq_untagged;        /* first CONDSTORE enabling: send HIGHESTMODSEQ */
 	bool highestmodseq_tagged;          /* EXPUNGE/MOVE with QRESYNC: tagged HIGHESTMODSEQ */
-	size_t *tg;               /* targets: view indices in sequence order */
-	size_t ntg, captg;
+	size_t *targets;               /* targets: session-state indices in sequence order */
+	size_t ntargets, captargets;
 	cm_uidset set;            /* targets' UIDs */
 	cm_uidset set2;
 	cm_buf buf;
@@ -88,10 +88,10 @@ bool session_has_condstore(const rt_session *s);
 void session_enable_condstore(rt_session *s);
 uint64_t session_highestmodseq(uint64_t modseq);
 
-/* sync.c: the view */
+/* sync.c: the session state */
 void session_unselect(rt_session *s);
 session_msg *session_append_msg(rt_session *s, const rs_msg *m);
-/* Index of uid in the view, or -1. */
+/* Index of uid in the session state, or -1. */
 long session_find(const rt_session *s, uint32_t uid);
 /* Marks recent the messages from index first on that are in new/. */
 void session_claim_recent(rt_session *s, size_t first);
@@ -99,13 +99,13 @@ size_t session_recent_count(const rt_session *s);
 /* Sends FLAGS and PERMANENTFLAGS first if flags has unannounced keywords. */
 void session_announce_flags(rt_session *s, model_result *res, cm_flags flags);
 void session_put_defined(rt_session *s, model_result *res);
-/* An untagged FETCH for view index idx with FLAGS (and \Recent). */
+/* An untagged FETCH for session state index idx with FLAGS (and \Recent). */
 model_untagged *session_fetch_flags(rt_session *s, model_result *res, size_t idx,
 			       cm_flags flags);
 /* rs_sync and report: false if the session died. */
 bool session_sync(rt_session *s, model_result *res, bool allow_expunge);
-/* Resolves op->set into tg/set: BAD (false) for a sequence number beyond
- * the view; UIDs restricted to the view. */
+/* Resolves op->set into targets/set: BAD (false) for a sequence number beyond
+ * the session state; UIDs restricted to the session state. */
 bool session_resolve(rt_session *s, const model_op *op, model_result *res);
 /* resolve + the sync before a command, in the order its form requires. */
 bool session_prepare(rt_session *s, const model_op *op, model_result *res,

@@ -83,9 +83,9 @@ static void store_modified(rt_session *s, const model_op *op, model_result *res,
 		cm_uidset_copy(&res->code.set1, modified);
 		return;
 	}
-	for (size_t t = 0; t < s->ntg; t++)
-		if (cm_uidset_contains(modified, s->m[s->tg[t]].uid))
-			cm_uidset_add(&res->code.set1, (uint32_t)(s->tg[t] + 1));
+	for (size_t t = 0; t < s->ntargets; t++)
+		if (cm_uidset_contains(modified, s->m[s->targets[t]].uid))
+			cm_uidset_add(&res->code.set1, (uint32_t)(s->targets[t] + 1));
 }
 
 void session_cmd_store(rt_session *s, const model_op *op, model_result *res)
@@ -99,7 +99,7 @@ void session_cmd_store(rt_session *s, const model_op *op, model_result *res)
 	/* No sync first: the STORE acts on what the client was last told
 	 * (the store re-reads under its lock); others' changes go out with
 	 * the sync that ends the command. A store that trusted that stale
-	 * view (the unchangedsince-stale and flags-last-writer mutants) is
+	 * session state (the unchangedsince-stale and flags-last-writer mutants) is
 	 * then wrong across a client's whole think time, not a few calls. */
 	if (!session_resolve(s, op, res))
 		return;
@@ -113,9 +113,9 @@ void session_cmd_store(rt_session *s, const model_op *op, model_result *res)
 	if (err != RS_OK || s->dead) {
 		session_store_error(s, res, s->sel, err, "STORE");
 	} else {
-		for (size_t t = 0; t < s->ntg; t++)
-			if (cm_uidset_contains(&r.changed, s->m[s->tg[t]].uid))
-				store_report(s, op, res, s->tg[t]);
+		for (size_t t = 0; t < s->ntargets; t++)
+			if (cm_uidset_contains(&r.changed, s->m[s->targets[t]].uid))
+				store_report(s, op, res, s->targets[t]);
 		if (r.modified.n > 0)
 			store_modified(s, op, res, &r.modified);
 		res->status = MODEL_REPLY_OK;

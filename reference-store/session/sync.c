@@ -1,4 +1,4 @@
-/* The client's view of the selected mailbox and its synchronisation with
+/* The session state of the selected mailbox and its synchronisation with
  * the store: expunges (held back where 3501 7.4.1 forbids them), new
  * messages (EXISTS, RECENT, \Recent claims) and flag changes (FETCH). */
 #include "session_private.h"
@@ -202,9 +202,9 @@ static void send_expunges(rt_session *s, model_result *res)
 	s->ngone = 0;
 }
 
-/* Appends the store's messages the view lacks. Normally only UIDs above
+/* Appends the store's messages the session state lacks. Normally only UIDs above
  * max_uid; a full scan only when the store has more at or below it than
- * the view (a UID reused or inserted: the store erred). */
+ * the session state (a UID reused or inserted: the store erred). */
 static void add_new(rt_session *s, size_t present)
 {
 	rs_mailbox *mb = s->sel;
@@ -251,8 +251,8 @@ static void report_changes(rt_session *s, model_result *res)
 static void diff(rt_session *s, model_result *res, bool allow_expunge)
 {
 	/* Nothing moved in the store since the last diff: nothing to say
-	 * (every change of ours to the view follows a store change). */
-	uint64_t gen = rs_view_generation(s->sel);
+	 * (every change of ours to the session state follows a store change). */
+	uint64_t gen = rs_state_generation(s->sel);
 	if (gen == s->seen_gen && (s->ngone == 0 || !allow_expunge))
 		return;
 	s->seen_gen = gen;
@@ -273,7 +273,7 @@ static void diff(rt_session *s, model_result *res, bool allow_expunge)
 		s->synced_highestmodseq = rs_highestmodseq(s->sel);
 }
 
-/* A failed sync leaves the handle's view possibly torn (a reopened log
+/* A failed sync leaves the handle's store state possibly torn (a reopened log
  * read in part): the session cannot go on. */
 static bool sync_failed(rt_session *s, model_result *res, rs_err err)
 {
@@ -318,14 +318,14 @@ bool session_sync(rt_session *s, model_result *res, bool allow_expunge)
 
 static void push_target(rt_session *s, size_t idx)
 {
-	CM_GROW(s->tg, s->captg, s->ntg + 1);
-	s->tg[s->ntg++] = idx;
+	CM_GROW(s->targets, s->captargets, s->ntargets + 1);
+	s->targets[s->ntargets++] = idx;
 	cm_uidset_add(&s->set, s->m[idx].uid);
 }
 
 bool session_resolve(rt_session *s, const model_op *op, model_result *res)
 {
-	s->ntg = 0;
+	s->ntargets = 0;
 	cm_uidset_clear(&s->set);
 	if (op->set.n == 0) {
 		session_status(res, MODEL_REPLY_BAD, "Empty set");

@@ -37,7 +37,7 @@ static uint32_t uid_without_lock(rs_mailbox *mb)
 	rs_uidlist ul;
 	const char *why;
 	uint32_t next = 0;
-	rs_view_sync(mb);
+	rs_state_sync(mb);
 	if (rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL) == 0) {
 		if (rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) == RS_OK)
 			next = ul.nextuid;

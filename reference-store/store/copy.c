@@ -83,8 +83,8 @@ static rs_err batch_link(rs_mailbox *src, rs_mailbox *dst, copy_batch *b)
 			cm_buf_free(&from);
 			rs_err err = rs_err_from_errno(r);
 			if (r == -ENOENT) {
-				rs_view_sync(src);
-				err = rs_view_find(src, it->src_uid) == NULL
+				rs_state_sync(src);
+				err = rs_state_find(src, it->src_uid) == NULL
 					      ? RS_EEXPUNGED : RS_ECORRUPT;
 			}
 			rs_fail(dst, err, "%s: linking UID %" PRIu32 " failed: %s",
@@ -266,7 +266,7 @@ static int dst_has_copy(rs_fs *fs, const char *dst_path, const char *name,
 	if (d == NULL)
 		return 0;
 	int found = 0;
-	if (rs_view_sync(d) == RS_OK) {
+	if (rs_state_sync(d) == RS_OK) {
 		for (size_t i = 0; i < d->n && !found; i++)
 			found = strcmp(d->msgs[i].name, name) == 0;
 		if (!found && d->log_durable > d->log_off) {

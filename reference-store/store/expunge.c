@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* S7: no UID of uids is in the view. */
+/* S7: no UID of uids is in the store state. */
 static bool none_in_view(const rs_mailbox *mb, const cm_uidset *uids)
 {
 	for (size_t r = 0; r < uids->n; r++) {
@@ -23,7 +23,7 @@ rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq
 		*modseq_r = 0;
 		return RS_OK;
 	}
-	/* Names first: the commit removes the messages from the view. */
+	/* Names first: the commit removes the messages from the store state. */
 	size_t count = (size_t)CM_MIN(cm_uidset_count(uids), mb->n), k = 0;
 	char (*names)[RS_NAME_MAX] = cm_xmalloc((count + 1) * RS_NAME_MAX);
 	for (size_t r = 0; r < uids->n; r++) {

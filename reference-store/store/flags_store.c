@@ -18,14 +18,14 @@ static cm_flags store_apply(rs_store_mode mode, cm_flags old, cm_flags flags)
 }
 
 /* What the session believed before locking: the mutants act on it. */
-typedef struct stale_view {
+typedef struct stale_state {
 	uint32_t *uid;
 	cm_flags *flags;
 	uint64_t *modseq;
 	size_t n;
-} stale_view;
+} stale_state;
 
-static void stale_capture(rs_mailbox *mb, const cm_uidset *uids, stale_view *sv)
+static void stale_capture(rs_mailbox *mb, const cm_uidset *uids, stale_state *sv)
 {
 	sv->n = 0;
 	sv->uid = cm_xmalloc((mb->n + 1) * sizeof(*sv->uid));
@@ -41,7 +41,7 @@ static void stale_capture(rs_mailbox *mb, const cm_uidset *uids, stale_view *sv)
 	}
 }
 
-static bool stale_find(const stale_view *sv, uint32_t uid, size_t *idx)
+static bool stale_find(const stale_state *sv, uint32_t uid, size_t *idx)
 {
 	size_t a = 0, b = sv->n;
 	while (a < b) {
@@ -55,7 +55,7 @@ static bool stale_find(const stale_view *sv, uint32_t uid, size_t *idx)
 	return a < sv->n && sv->uid[a] == uid;
 }
 
-static void stale_free(stale_view *sv)
+static void stale_free(stale_state *sv)
 {
 	free(sv->uid);
 	free(sv->flags);
@@ -63,8 +63,8 @@ static void stale_free(stale_view *sv)
 }
 
 /* flags-last-writer: each message's final state as computed from the stale
- * view, written as "=(...)": concurrent +FLAGS overwrite each other. */
-static rs_err commit_final_states(rs_mailbox *mb, const stale_view *sv,
+ * store state, written as "=(...)": concurrent +FLAGS overwrite each other. */
+static rs_err commit_final_states(rs_mailbox *mb, const stale_state *sv,
 				  rs_store_mode mode, cm_flags flags,
 				  rs_store_result *res)
 {
@@ -73,7 +73,7 @@ static rs_err commit_final_states(rs_mailbox *mb, const stale_view *sv,
 	for (size_t r = 0; r < res->changed.n && err == RS_OK; r++) {
 		for (uint64_t u = res->changed.r[r].lo; u <= res->changed.r[r].hi; u++) {
 			size_t idx;
-			rs_msg *m = rs_view_find(mb, (uint32_t)u);
+			rs_msg *m = rs_state_find(mb, (uint32_t)u);
 			cm_flags base = stale_find(sv, (uint32_t)u, &idx)
 						? sv->flags[idx] : m->flags;
 			cm_buf_clear(&body);
@@ -110,7 +110,7 @@ static rs_err commit_delta(rs_mailbox *mb, rs_store_mode mode, cm_flags flags,
 rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
 		cm_flags flags, int64_t unchangedsince, rs_store_result *res)
 {
-	stale_view sv = {0};
+	stale_state sv = {0};
 	bool stale_cond = rs_mutant_on(mb, RS_MUTANT_UNCHANGEDSINCE_STALE);
 	bool last_writer = rs_mutant_on(mb, RS_MUTANT_FLAGS_LAST_WRITER);
 	res->modseq = 0;
@@ -124,7 +124,7 @@ rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
 		return err;
 	}
 	RS_ASSERT(mb->locked && mb->log_off == mb->log_size,
-		  "S10 flags and UNCHANGEDSINCE are judged on the view read under the lock");
+		  "S10 flags and UNCHANGEDSINCE are judged on the store state read under the lock");
 	for (size_t r = 0; r < uids->n; r++) {
 		size_t i = rs_msg_lower(mb, uids->r[r].lo);
 		for (; i < mb->n && mb->msgs[i].uid <= uids->r[r].hi; i++) {

@@ -53,7 +53,7 @@ static int read_msg(rs_mailbox *mb, const char *name, cm_buf *out,
 rs_err rs_fetch_body(rs_mailbox *mb, uint32_t uid, cm_buf *out,
 		     uint64_t *internaldate_ns_r)
 {
-	const rs_msg *m = rs_view_find(mb, uid);
+	const rs_msg *m = rs_state_find(mb, uid);
 	if (m == NULL)
 		return RS_ENOENT;
 	char name[RS_NAME_MAX];
@@ -64,10 +64,10 @@ rs_err rs_fetch_body(rs_mailbox *mb, uint32_t uid, cm_buf *out,
 	if (r != -ENOENT)
 		return rs_fail(mb, RS_EFAIL, "reading UID %u failed", uid);
 	/* Gone: legitimate only if the log says it was expunged. */
-	rs_err err = rs_view_sync(mb);
+	rs_err err = rs_state_sync(mb);
 	if (err != RS_OK)
 		return err;
-	if (rs_view_find(mb, uid) == NULL)
+	if (rs_state_find(mb, uid) == NULL)
 		return RS_ENOENT;
 	if (read_msg(mb, name, out, internaldate_ns_r) == 0)
 		return RS_OK;
@@ -106,7 +106,7 @@ rs_err rs_changes_since(rs_mailbox *mb, uint64_t since, cm_uidset *changed_r,
 
 bool rs_claim_recent(rs_mailbox *mb, uint32_t uid)
 {
-	const rs_msg *m = rs_view_find(mb, uid);
+	const rs_msg *m = rs_state_find(mb, uid);
 	if (m == NULL)
 		return false;
 	/* link + fsync(cur/) + unlink, not rename: if another writer's fsync

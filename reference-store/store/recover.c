@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- names in the view, for "is this file known?" ---- */
+/* ---- names in the store state, for "is this file known?" ---- */
 
 typedef struct name_index {
 	const char **v;
@@ -64,7 +64,7 @@ static void name_list_free(name_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Names in dir that the view does not know. */
+/* Names in dir that the store state does not know. */
 static int list_unknown(rs_mailbox *mb, const char *dir, name_list *out)
 {
 	name_index ix;
@@ -99,7 +99,7 @@ static rs_err repair_log_tail(rs_mailbox *mb)
 	if (r < 0)
 		return rs_fail(mb, RS_EFAIL, "%s: cannot repair log tail", mb->path);
 	mb->stats.repairs++;
-	return rs_view_sync(mb);
+	return rs_state_sync(mb);
 }
 
 /* Before appending to the log or the UID list, their names must be
@@ -121,7 +121,7 @@ rs_err rs_write_begin(rs_mailbox *mb)
 	rs_err err = rs_lock(mb);
 	if (err != RS_OK)
 		return err;
-	err = rs_view_sync(mb);
+	err = rs_state_sync(mb);
 	if (err == RS_ECORRUPT)
 		err = rs_rebuild(mb, mb->err);
 	if (err == RS_OK && mb->log_size > mb->log_off)
@@ -245,7 +245,7 @@ rs_err rs_scan_new_locked(rs_mailbox *mb)
 	return err;
 }
 
-/* Files in cur/ the view does not have but the UID list names are
+/* Files in cur/ the store state does not have but the UID list names are
  * expunged messages whose unlink a crash undid: without their UID lines
  * (which a rewrite drops) they would look like foreign drops and come back
  * under new UIDs. */
@@ -264,7 +264,7 @@ rs_err rs_drop_orphans_locked(rs_mailbox *mb)
 	bool unlinked = false;
 	for (size_t i = 0; i < unknown.n; i++) {
 		const struct rs_uidlist_entry *e = rs_uidlist_find(&ul, unknown.v[i]);
-		/* Below the view's next UID: committed once, now expunged. */
+		/* Below the store state's next UID: committed once, now expunged. */
 		if (e == NULL || e->uid >= mb->nextuid)
 			continue;
 		char *p = rs_join(mb->p_cur, unknown.v[i]);
@@ -290,7 +290,7 @@ static int list_message_files(rs_mailbox *mb, name_list *names)
 	return r;
 }
 
-/* UIDs in the view whose file is in neither new/ nor cur/. new/ is listed
+/* UIDs in the store state whose file is in neither new/ nor cur/. new/ is listed
  * first: a file moves new/ -> cur/ by link, then unlink, so one of the two
  * listings has it. */
 static int find_lost(rs_mailbox *mb, cm_uidset *lost)
@@ -453,10 +453,10 @@ rs_err rs_rebuild(rs_mailbox *mb, const char *why)
 	uint32_t uv = have_ul ? ul_uv : (uint32_t)CM_MIN(fresh_uv, UINT32_MAX);
 	RS_ASSERT(have_ul || uv > old_uv || old_uv == UINT32_MAX,
 		  "S11 a rebuild without the UID list takes a new UIDVALIDITY");
-	rs_view_reset(mb);
+	rs_state_reset(mb);
 	mb->uidvalidity = uv;
 	for (size_t i = 0; i < n; i++)
-		rs_view_insert(mb, files[i].uid, files[i].name, 0, 1);
+		rs_state_insert(mb, files[i].uid, files[i].name, 0, 1);
 	free(files);
 	mb->nextuid = CM_MAX(mb->nextuid, next);
 	mb->ul_nextuid = mb->nextuid;
@@ -526,7 +526,7 @@ static rs_err check_uidlist(rs_mailbox *mb)
 
 rs_err rs_recover_open(rs_mailbox *mb)
 {
-	rs_err err = rs_view_sync(mb);
+	rs_err err = rs_state_sync(mb);
 	if (err != RS_OK && err != RS_ECORRUPT)
 		return err;
 	if (err == RS_ECORRUPT || mb->log_size > mb->log_off || mb->move_pending) {
@@ -558,7 +558,7 @@ rs_err rs_recover(rs_mailbox *mb)
 
 rs_err rs_sync(rs_mailbox *mb, bool scan_new)
 {
-	rs_err err = rs_view_sync(mb);
+	rs_err err = rs_state_sync(mb);
 	if (err == RS_ECORRUPT) {
 		err = rs_write_begin(mb);
 		if (err == RS_OK)

@@ -129,11 +129,11 @@ const char *rs_last_error(const rs_mailbox *mb);
  * in new/), as any writer would first. */
 rs_err rs_recover(rs_mailbox *mb);
 
-/* Refreshes the view from the log (lock-free). scan_new also adopts files
+/* Refreshes the store state from the log (lock-free). scan_new also adopts files
  * found in new/ without a UID (a crashed delivery, a plain Maildir MDA). */
 rs_err rs_sync(rs_mailbox *mb, bool scan_new);
 
-/* The view as of the last sync. Messages are sorted by UID. */
+/* The store state as of the last sync. Messages are sorted by UID. */
 size_t rs_count(const rs_mailbox *mb);
 const rs_msg *rs_msg_at(const rs_mailbox *mb, size_t idx);
 const rs_msg *rs_msg_find(const rs_mailbox *mb, uint32_t uid);
@@ -142,8 +142,8 @@ size_t rs_msg_lower(const rs_mailbox *mb, uint32_t uid);
 uint32_t rs_uidvalidity(const rs_mailbox *mb);
 uint32_t rs_uidnext(const rs_mailbox *mb);
 uint64_t rs_highestmodseq(const rs_mailbox *mb);
-/* Bumped whenever the view changes; cheap change detection for sessions. */
-uint64_t rs_view_generation(const rs_mailbox *mb);
+/* Bumped whenever the store state changes; cheap change detection for sessions. */
+uint64_t rs_state_generation(const rs_mailbox *mb);
 rs_err rs_status_get(rs_mailbox *mb, rs_status *st_r);
 
 /* ---- operations (each takes the lock unless said otherwise) ---------- */
@@ -187,7 +187,7 @@ typedef struct rs_copy_result {
 
 /* COPY (docs/design.md#copy-move): link into dst tmp/, lock, UIDs, rename,
  * commit, unlock. Fails
- * with RS_EEXPUNGED (nothing copied) if a named existing-in-view message
+ * with RS_EEXPUNGED (nothing copied) if a named existing-in-store state message
  * vanished meanwhile; absent UIDs are ignored. */
 rs_err rs_copy(rs_mailbox *src, rs_mailbox *dst, const cm_uidset *uids,
 	       rs_copy_result *res);
@@ -200,7 +200,7 @@ void rs_copy_result_free(rs_copy_result *res);
 rs_err rs_fetch_body(rs_mailbox *mb, uint32_t uid, cm_buf *out,
 		     uint64_t *internaldate_ns_r);
 
-/* CONDSTORE/QRESYNC: UIDs in the view with modseq > since, and UIDs
+/* CONDSTORE/QRESYNC: UIDs in the store state with modseq > since, and UIDs
  * expunged with modseq > since. UIDs that vanished before the oldest
  * expunge the store remembers are reported too (over-reporting is legal). */
 rs_err rs_changes_since(rs_mailbox *mb, uint64_t since, cm_uidset *changed_r,

@@ -26,7 +26,7 @@ struct rs_mailbox {
 	rs_options opts;
 	char host[32];
 
-	/* The view: what the log said up to log_off. */
+	/* The store state: what the log said up to log_off. */
 	uint32_t uidvalidity;
 	uint32_t nextuid;        /* max UID seen in the log + 1 */
 	uint64_t highestmodseq;
@@ -107,17 +107,17 @@ rs_err rs_uidlist_refresh(rs_mailbox *mb);
 /* Appends "uid name" lines (already formatted) and fsyncs. */
 rs_err rs_uidlist_append(rs_mailbox *mb, const cm_buf *lines);
 /* Rewrites the list by temp+rename: header + one line per message in the
- * view (compaction), with the given modseq base floor. */
+ * store state (compaction), with the given modseq base floor. */
 rs_err rs_uidlist_rewrite(rs_mailbox *mb, uint64_t floor);
 const struct rs_uidlist_entry *rs_uidlist_find(const rs_uidlist *ul,
 					       const char *name);
 
 /* txlog.c */
 /* Formats and appends one record, fsyncs, terminates, applies it to the
- * view. *modseq_r gets the record's modseq. Under the lock only. */
+ * store state. *modseq_r gets the record's modseq. Under the lock only. */
 rs_err rs_log_commit(rs_mailbox *mb, char type, const cm_buf *body,
 		     uint64_t *modseq_r);
-/* Writes a fresh log (header + snapshot of the view or of msgs) by
+/* Writes a fresh log (header + snapshot of the store state or of msgs) by
  * temp+rename and reopens it. */
 rs_err rs_log_write_new(rs_mailbox *mb, uint32_t indexid, uint32_t log_seq,
 			bool reassign_modseqs);
@@ -125,13 +125,13 @@ rs_err rs_log_maybe_rotate(rs_mailbox *mb);
 void rs_format_flags(cm_buf *b, cm_flags flags);
 int rs_parse_flags(const char **p, const char *end, cm_flags *flags_r);
 
-/* view.c */
-void rs_view_reset(rs_mailbox *mb);
-rs_err rs_view_sync(rs_mailbox *mb);
+/* store state.c */
+void rs_state_reset(rs_mailbox *mb);
+rs_err rs_state_sync(rs_mailbox *mb);
 /* Applies one record (used by the log reader and by the writer). */
-int rs_view_apply(rs_mailbox *mb, const rs_log_record *rec, uint64_t base);
-rs_msg *rs_view_find(rs_mailbox *mb, uint32_t uid);
-void rs_view_insert(rs_mailbox *mb, uint32_t uid, const char *name,
+int rs_state_apply(rs_mailbox *mb, const rs_log_record *rec, uint64_t base);
+rs_msg *rs_state_find(rs_mailbox *mb, uint32_t uid);
+void rs_state_insert(rs_mailbox *mb, uint32_t uid, const char *name,
 		    cm_flags flags, uint64_t modseq);
 
 /* recover.c */
@@ -166,7 +166,7 @@ static inline bool rs_mutant_on(const rs_mailbox *mb, rs_mutant m)
 }
 
 /* S1: may uid be assigned now? Under the lock, at or above both next
- * UIDs, and above every UID in the view (a counter that wrapped is not). */
+ * UIDs, and above every UID in the store state (a counter that wrapped is not). */
 static inline bool rs_uid_free(const rs_mailbox *mb, uint32_t uid)
 {
 	return mb->locked && uid != 0 && uid >= mb->nextuid &&

@@ -157,7 +157,7 @@ int rs_parse_flags(const char **p, const char *end, cm_flags *flags_r)
 	return 0;
 }
 
-/* ---- view sync: read new terminated records ---- */
+/* ---- store state sync: read new terminated records ---- */
 
 struct apply_ctx {
 	rs_mailbox *mb;
@@ -168,7 +168,7 @@ static int apply_cb(void *ctx, const rs_log_record *rec)
 {
 	struct apply_ctx *a = ctx;
 	a->mb->stats.records_read++;
-	return rs_view_apply(a->mb, rec, a->base);
+	return rs_state_apply(a->mb, rec, a->base);
 }
 
 static rs_err log_reopen(rs_mailbox *mb)
@@ -189,7 +189,7 @@ static rs_err log_reopen(rs_mailbox *mb)
 	int r = fs->ops->fstat(fs, mb->log_fd, &st);
 	if (r < 0)
 		return rs_fail(mb, RS_EFAIL, "%s: cannot stat log", mb->path);
-	rs_view_reset(mb);
+	rs_state_reset(mb);
 	mb->log_ino = st.ino;
 	mb->log_off = 0;
 	mb->g_log_synced = 0;
@@ -217,7 +217,7 @@ static rs_err read_range(rs_mailbox *mb, uint64_t off, uint64_t len)
 	return RS_OK;
 }
 
-/* S3: rbuf held the log from offset start; the view now ends at log_off,
+/* S3: rbuf held the log from offset start; the store state now ends at log_off,
  * which must end a record. */
 static bool view_ends_record(const rs_mailbox *mb, uint64_t start)
 {
@@ -226,7 +226,7 @@ static bool view_ends_record(const rs_mailbox *mb, uint64_t start)
 		mb->rbuf.data[mb->log_off - start - 1] == '\n');
 }
 
-rs_err rs_view_sync(rs_mailbox *mb)
+rs_err rs_state_sync(rs_mailbox *mb)
 {
 	rs_fs_stat st;
 	int r = mb->fs->ops->stat(mb->fs, mb->p_log, &st);
@@ -287,7 +287,7 @@ rs_err rs_view_sync(rs_mailbox *mb)
 			       why, mb->log_off + valid);
 	mb->log_off += valid;
 	RS_ASSERT(valid == 0 || view_ends_record(mb, start),
-		  "S3 a reader's view ends on a terminated record");
+		  "S3 a reader's store state ends on a terminated record");
 	mb->log_durable = mb->log_off + (durable - valid);
 	if (valid > 0)
 		mb->generation = gen + 1;
@@ -301,7 +301,7 @@ rs_err rs_log_commit(rs_mailbox *mb, char type, const cm_buf *body,
 {
 	rs_fs *fs = mb->fs;
 	if (!mb->locked || mb->log_off != mb->log_size)
-		cm_panic("rs_log_commit: not locked or view behind the log");
+		cm_panic("rs_log_commit: not locked or store state behind the log");
 	/* No rotation here: it rewrites the UID list, and a writer between
 	 * its UID lines and this commit (COPY, delivery) would lose its
 	 * files to the rollback of uncommitted ones. rs_write_begin rotates. */
@@ -334,7 +334,7 @@ rs_err rs_log_commit(rs_mailbox *mb, char type, const cm_buf *body,
 		.body_len = w->len - 11,
 	};
 	mb->log_off = mb->log_size = mb->log_durable = off + w->len + 1;
-	if (rs_view_apply(mb, &rec, (uint64_t)mb->indexid + mb->log_seq) != 0)
+	if (rs_state_apply(mb, &rec, (uint64_t)mb->indexid + mb->log_seq) != 0)
 		cm_panic("rs_log_commit: own record does not parse: %.*s",
 			 (int)w->len, w->data);
 	mb->g_ul_pending = false; /* the record commits the writer's UID lines */
@@ -355,7 +355,7 @@ static void add_record(cm_buf *out, const cm_buf *rec)
 	cm_buf_printf(out, " %08x\n", rs_crc32(out->data + start, rec->len));
 }
 
-/* Snapshot of the view as S/T/V records. With reassign, every message and
+/* Snapshot of the store state as S/T/V records. With reassign, every message and
  * the vanished floor get fresh modseqs from the new base (a rebuild). */
 static void snapshot(rs_mailbox *mb, cm_buf *out, uint32_t indexid,
 		     uint32_t log_seq, bool reassign)
@@ -423,9 +423,9 @@ rs_err rs_log_write_new(rs_mailbox *mb, uint32_t indexid, uint32_t log_seq,
 	if (r < 0)
 		return rs_fail(mb, rs_err_from_errno(r), "%s: writing new log failed",
 			       mb->path);
-	/* Re-read what we wrote: the view is always what the log says. */
+	/* Re-read what we wrote: the store state is always what the log says. */
 	mb->log_ino = 0;
-	rs_err err = rs_view_sync(mb);
+	rs_err err = rs_state_sync(mb);
 	if (err != RS_OK)
 		return err;
 	if (mb->log_off != mb->log_size)

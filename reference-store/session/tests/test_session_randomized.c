@@ -176,7 +176,7 @@ static bool fz_replay(const model_result *r, bool no_expunge, uint32_t *map, siz
 	return bye;
 }
 
-/* What any client can check of one result against its own view. */
+/* What any client can check of one result against its own session state. */
 static void fz_check(rt_session *s, const model_op *op, const model_result *r,
 		     const uint32_t *before, size_t nbefore)
 {
@@ -223,7 +223,7 @@ static void fz_check(rt_session *s, const model_op *op, const model_result *r,
 		if (rs_session_uid_at(s, k) >= rs_session_uid_at(s, k + 1)) {
 			cm_buf d = {0};
 			model_op_describe(&d, op);
-			fprintf(stderr, "  at %zu: %s -> %s\n  view:", k, d.data, render(r));
+			fprintf(stderr, "  at %zu: %s -> %s\n  session state:", k, d.data, render(r));
 			for (size_t q = 1; q <= n; q++)
 				fprintf(stderr, " %u", rs_session_uid_at(s, q));
 			fprintf(stderr, "\n");

@@ -1,4 +1,4 @@
-/* The view: messages, flags, modseqs and expunges as the log says. */
+/* The store state: messages, flags, modseqs and expunges as the log says. */
 #include "rs_private.h"
 
 #include <inttypes.h>
@@ -14,7 +14,7 @@ static void clear_move(rs_mailbox *mb)
 	mb->move_dst = NULL;
 }
 
-void rs_view_reset(rs_mailbox *mb)
+void rs_state_reset(rs_mailbox *mb)
 {
 	clear_move(mb);
 	mb->n = 0;
@@ -40,13 +40,13 @@ size_t rs_msg_lower(const rs_mailbox *mb, uint32_t uid)
 	return a;
 }
 
-rs_msg *rs_view_find(rs_mailbox *mb, uint32_t uid)
+rs_msg *rs_state_find(rs_mailbox *mb, uint32_t uid)
 {
 	size_t i = rs_msg_lower(mb, uid);
 	return i < mb->n && mb->msgs[i].uid == uid ? &mb->msgs[i] : NULL;
 }
 
-void rs_view_insert(rs_mailbox *mb, uint32_t uid, const char *name,
+void rs_state_insert(rs_mailbox *mb, uint32_t uid, const char *name,
 		    cm_flags flags, uint64_t modseq)
 {
 	size_t i = mb->n;
@@ -178,7 +178,7 @@ static int apply_append(rs_mailbox *mb, tok *t, uint64_t modseq)
 		cm_flags flags;
 		if (!tok_uid(t, &uid) || !tok_name(t, name) || !tok_flags(t, &flags))
 			return -1;
-		rs_view_insert(mb, uid, name, flags, modseq);
+		rs_state_insert(mb, uid, name, flags, modseq);
 		count++;
 	}
 	return count > 0 ? 0 : -1;
@@ -283,7 +283,7 @@ static int apply_snapshot(rs_mailbox *mb, tok *t)
 	if (!tok_uid(t, &uid) || !tok_u64(t, &modseq) || !tok_name(t, name) ||
 	    !tok_flags(t, &flags) || !tok_done(t) || modseq == 0)
 		return -1;
-	rs_view_insert(mb, uid, name, flags, modseq);
+	rs_state_insert(mb, uid, name, flags, modseq);
 	mb->highestmodseq = CM_MAX(mb->highestmodseq, modseq);
 	return 0;
 }
@@ -314,7 +314,7 @@ static int apply_floor(rs_mailbox *mb, tok *t)
 	return 0;
 }
 
-int rs_view_apply(rs_mailbox *mb, const rs_log_record *rec, uint64_t base)
+int rs_state_apply(rs_mailbox *mb, const rs_log_record *rec, uint64_t base)
 {
 	tok t = {rec->body, rec->body + rec->body_len};
 	uint64_t modseq = (base << 32) | (rec->offset & 0xffffffffu);
@@ -352,7 +352,7 @@ const rs_msg *rs_msg_at(const rs_mailbox *mb, size_t idx)
 
 const rs_msg *rs_msg_find(const rs_mailbox *mb, uint32_t uid)
 {
-	return rs_view_find((rs_mailbox *)mb, uid);
+	return rs_state_find((rs_mailbox *)mb, uid);
 }
 
 uint32_t rs_uidvalidity(const rs_mailbox *mb)
@@ -390,7 +390,7 @@ uint64_t rs_highestmodseq(const rs_mailbox *mb)
 	return mb->highestmodseq;
 }
 
-uint64_t rs_view_generation(const rs_mailbox *mb)
+uint64_t rs_state_generation(const rs_mailbox *mb)
 {
 	return mb->generation;
 }
