@@ -328,7 +328,7 @@ static void exec_deliver(sim *s, sim_client *cl, const model_op *op, model_resul
 		res->status = MODEL_REPLY_OK;
 		res->code.kind = MODEL_CODE_APPENDUID;
 		res->code.uidvalidity = rs_uidvalidity(cl->lda_mb[box]);
-		cm_uidset_add(&res->code.set1, uid);
+		cm_uidset_add(&res->code.set, uid);
 	} else {
 		res->status = err == RS_EUNKNOWN ? MODEL_REPLY_UNKNOWN : MODEL_REPLY_NO;
 		snprintf(res->text, sizeof(res->text), "%s", rs_strerror(err));

@@ -49,17 +49,17 @@ void rt_wire_conv_code(const imapc_code *in, model_code *out)
 	case IMAPC_CODE_APPENDUID:
 		out->kind = MODEL_CODE_APPENDUID;
 		out->uidvalidity = in->num;
-		cm_uidset_copy(&out->set1, &in->uids.set);
+		cm_uidset_copy(&out->set, &in->uids.set);
 		break;
 	case IMAPC_CODE_COPYUID:
 		out->kind = MODEL_CODE_COPYUID;
 		out->uidvalidity = in->num;
-		cm_uidset_copy(&out->set1, &in->uids.set);
-		cm_uidset_copy(&out->set2, &in->dst.set);
+		cm_uidset_copy(&out->set, &in->uids.set);
+		cm_uidset_copy(&out->dst, &in->dst.set);
 		break;
 	case IMAPC_CODE_MODIFIED:
 		out->kind = MODEL_CODE_MODIFIED;
-		cm_uidset_copy(&out->set1, &in->uids.set);
+		cm_uidset_copy(&out->set, &in->uids.set);
 		break;
 	case IMAPC_CODE_HIGHESTMODSEQ:
 		out->kind = MODEL_CODE_HIGHESTMODSEQ;

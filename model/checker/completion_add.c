@@ -158,14 +158,14 @@ void ck_ops_complete_append(model_checker *c, ck_op *op, const model_result *res
 	const model_code *au = ck_find_code(res, MODEL_CODE_APPENDUID);
 	if (op->status == MODEL_REPLY_OK && au != NULL) {
 		ck_box *b = add_target(c, op, au->uidvalidity);
-		if (cm_uidset_count(&au->set1) != 1)
+		if (cm_uidset_count(&au->set) != 1)
 			ck_violation(c, MODEL_INV_APPENDUID_CONSISTENT, op, b, 0, 0,
 				     "APPENDUID for one message names %" PRIu64 " UIDs",
-				     cm_uidset_count(&au->set1));
-		ck_box_add(c, b, op, &au->set1);
-		settle_adder(b, op, NULL, &au->set1);
-		if (au->set1.n > 0)
-			ck_flags_initial(c, b, au->set1.r[0].lo, op, true, op->op.flags);
+				     cm_uidset_count(&au->set));
+		ck_box_add(c, b, op, &au->set);
+		settle_adder(b, op, NULL, &au->set);
+		if (au->set.n > 0)
+			ck_flags_initial(c, b, au->set.r[0].lo, op, true, op->op.flags);
 		return;
 	}
 	if (op->dst != NULL)
@@ -175,7 +175,7 @@ void ck_ops_complete_append(model_checker *c, ck_op *op, const model_result *res
 static bool copyuid_shape(model_checker *c, ck_op *op, const model_code *cu,
 			  ck_box *b)
 {
-	uint64_t ns = cm_uidset_count(&cu->set1), nd = cm_uidset_count(&cu->set2);
+	uint64_t ns = cm_uidset_count(&cu->set), nd = cm_uidset_count(&cu->dst);
 	if (ns != nd) {
 		ck_violation(c, MODEL_INV_COPYUID_CONSISTENT, op, b, 0, 0,
 			     "COPYUID pairs %" PRIu64 " source UIDs with %" PRIu64
@@ -184,7 +184,7 @@ static bool copyuid_shape(model_checker *c, ck_op *op, const model_code *cu,
 	}
 	const cm_uidset *asked = op->op.uid ? &op->op.set : &op->uids;
 	uint32_t u;
-	if (!cm_uidset_covers(asked, &cu->set1, &u)) {
+	if (!cm_uidset_covers(asked, &cu->set, &u)) {
 		ck_violation(c, MODEL_INV_COPYUID_CONSISTENT, op, b, u, 0,
 			     "COPYUID lists source UID %" PRIu32 " that the command did "
 			     "not name", u);
@@ -213,14 +213,14 @@ void ck_ops_complete_copy(model_checker *c, ck_session *s, ck_op *op,
 				e->dst = b;
 		}
 		if (copyuid_shape(c, op, cu, b)) {
-			ck_box_add(c, b, op, &cu->set2);
-			settle_adder(b, op, &cu->set1, &cu->set2);
-			for (uint64_t i = 0; i < cm_uidset_count(&cu->set2) && i < CK_ADDER_SLOTS_MAX; i++)
-				ck_flags_initial(c, b, cm_uidset_nth(&cu->set2, i), op, false, 0);
+			ck_box_add(c, b, op, &cu->dst);
+			settle_adder(b, op, &cu->set, &cu->dst);
+			for (uint64_t i = 0; i < cm_uidset_count(&cu->dst) && i < CK_ADDER_SLOTS_MAX; i++)
+				ck_flags_initial(c, b, cm_uidset_nth(&cu->dst, i), op, false, 0);
 		}
 		if (move && op->box != NULL)
 			for (size_t i = 0; i < s->mat; i++)
-				if (s->map[i].uid != 0 && cm_uidset_contains(&cu->set1, s->map[i].uid))
+				if (s->map[i].uid != 0 && cm_uidset_contains(&cu->set, s->map[i].uid))
 					ck_violation(c, MODEL_INV_MOVE_SHAPE, op, op->box, s->map[i].uid, 0,
 						     "MOVE completed without expunging moved UID %"
 						     PRIu32 " in the moving session", s->map[i].uid);

@@ -36,11 +36,11 @@ static void modified_uids(const ck_session *s, const ck_op *op,
 	if (mod == NULL)
 		return;
 	if (op->op.uid) {
-		cm_uidset_copy(out, &mod->set1);
+		cm_uidset_copy(out, &mod->set);
 		return;
 	}
-	for (size_t r = 0; r < mod->set1.n; r++)
-		for (uint64_t q = mod->set1.r[r].lo; q <= mod->set1.r[r].hi && q <= s->mat; q++)
+	for (size_t r = 0; r < mod->set.n; r++)
+		for (uint64_t q = mod->set.r[r].lo; q <= mod->set.r[r].hi && q <= s->mat; q++)
 			if (s->map[q - 1].uid != 0)
 				cm_uidset_add(out, s->map[q - 1].uid);
 }

@@ -22,12 +22,12 @@ json_t *hj_code_to_json(const model_code *c)
 			       ? json_string_nocheck(model_code_name(c->kind)) : NULL);
 	if (c->uidvalidity)
 		hj_obj_put(&b, "uidvalidity", json_integer(c->uidvalidity));
-	if (c->set1.n)
+	if (c->set.n)
 		hj_obj_put(&b, c->kind == MODEL_CODE_COPYUID ? "src"
 			       : c->kind == MODEL_CODE_APPENDUID ? "uids" : "set",
-			   hj_set_to_json(&c->set1));
-	if (c->set2.n)
-		hj_obj_put(&b, "dst", hj_set_to_json(&c->set2));
+			   hj_set_to_json(&c->set));
+	if (c->dst.n)
+		hj_obj_put(&b, "dst", hj_set_to_json(&c->dst));
 	if (c->value)
 		hj_obj_put(&b, "value", hj_u64(c->value));
 	if (c->flags)
@@ -143,10 +143,10 @@ static int code_field(model_code *c, int id, const char *key, const json_t *v,
 		      const char **other_r, cm_err *e)
 {
 	switch (id) {
-	case C_DST: return hj_get_set(key, v, &c->set2, e);
+	case C_DST: return hj_get_set(key, v, &c->dst, e);
 	case C_FLAGS: return hj_get_flags(key, v, &c->flags, NULL, &c->star, e);
 	case C_NAME: return code_name(key, v, c, other_r, e);
-	case C_SET: case C_SRC: case C_UIDS: return hj_get_set(key, v, &c->set1, e);
+	case C_SET: case C_SRC: case C_UIDS: return hj_get_set(key, v, &c->set, e);
 	case C_STAR: return hj_get_bool(key, v, &c->star, e);
 	case C_TEXT: return hj_get_str(key, v, c->text, sizeof(c->text), e);
 	case C_UIDVALIDITY: return hj_get_u32(key, v, &c->uidvalidity, e);

@@ -158,9 +158,9 @@ typedef enum model_reply {
 
 typedef enum model_code_kind {
 	MODEL_CODE_NONE = 0,
-	MODEL_CODE_APPENDUID,     /* uidvalidity, set1 = assigned UIDs */
-	MODEL_CODE_COPYUID,       /* uidvalidity, set1 = source, set2 = dest */
-	MODEL_CODE_MODIFIED,      /* set1 */
+	MODEL_CODE_APPENDUID,     /* uidvalidity, set = assigned UIDs */
+	MODEL_CODE_COPYUID,       /* uidvalidity, set = source, dst = destination */
+	MODEL_CODE_MODIFIED,      /* set */
 	MODEL_CODE_HIGHESTMODSEQ, /* value */
 	MODEL_CODE_NOMODSEQ,
 	MODEL_CODE_UIDNEXT,       /* value */
@@ -179,7 +179,7 @@ typedef struct model_code {
 	model_code_kind kind;
 	uint32_t uidvalidity;
 	uint64_t value;
-	cm_uidset set1, set2;
+	cm_uidset set, dst;           /* COPYUID: source and destination UIDs; other codes: set */
 	cm_flags flags;
 	bool star;                 /* PERMANENTFLAGS (... \*) */
 	char text[32];             /* OTHER: the code's name */

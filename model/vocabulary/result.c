@@ -7,18 +7,18 @@
 
 void model_code_free(model_code *c)
 {
-	cm_uidset_free(&c->set1);
-	cm_uidset_free(&c->set2);
+	cm_uidset_free(&c->set);
+	cm_uidset_free(&c->dst);
 }
 
 void model_code_copy(model_code *dst, const model_code *src)
 {
-	cm_uidset s1 = dst->set1, s2 = dst->set2;
+	cm_uidset s1 = dst->set, s2 = dst->dst;
 	*dst = *src;
-	dst->set1 = s1;
-	dst->set2 = s2;
-	cm_uidset_copy(&dst->set1, &src->set1);
-	cm_uidset_copy(&dst->set2, &src->set2);
+	dst->set = s1;
+	dst->dst = s2;
+	cm_uidset_copy(&dst->set, &src->set);
+	cm_uidset_copy(&dst->dst, &src->dst);
 }
 
 void model_result_init(model_result *r)

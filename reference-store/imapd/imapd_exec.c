@@ -248,7 +248,7 @@ static void append_raw(imapd_conn *c, const imapd_cmd *cmd, model_result *res)
 		if (c->cfg->caps & MODEL_CAP_UIDPLUS) {
 			res->code.kind = MODEL_CODE_APPENDUID;
 			res->code.uidvalidity = rs_uidvalidity(mb);
-			cm_uidset_add(&res->code.set1, uid);
+			cm_uidset_add(&res->code.set, uid);
 		}
 	}
 	rs_close(mb);

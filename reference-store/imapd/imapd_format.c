@@ -99,15 +99,15 @@ void imapd_format_code(cm_buf *out, const model_code *c)
 	case MODEL_CODE_APPENDUID:
 	case MODEL_CODE_COPYUID:
 		cm_buf_printf(out, " %" PRIu32 " ", c->uidvalidity);
-		cm_uidset_format(out, &c->set1);
+		cm_uidset_format(out, &c->set);
 		if (c->kind == MODEL_CODE_COPYUID) {
 			cm_buf_putc(out, ' ');
-			cm_uidset_format(out, &c->set2);
+			cm_uidset_format(out, &c->dst);
 		}
 		break;
 	case MODEL_CODE_MODIFIED:
 		cm_buf_putc(out, ' ');
-		cm_uidset_format(out, &c->set1);
+		cm_uidset_format(out, &c->set);
 		break;
 	case MODEL_CODE_HIGHESTMODSEQ:
 	case MODEL_CODE_UIDNEXT:

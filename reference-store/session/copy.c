@@ -47,8 +47,8 @@ static void copyuid(model_code *c, const rs_copy_result *r)
 {
 	c->kind = MODEL_CODE_COPYUID;
 	c->uidvalidity = r->dst_uidvalidity;
-	cm_uidset_copy(&c->set1, &r->src);
-	cm_uidset_copy(&c->set2, &r->dst);
+	cm_uidset_copy(&c->set, &r->src);
+	cm_uidset_copy(&c->dst, &r->dst);
 }
 
 static bool copy_args_ok(const model_op *op, model_result *res)

@@ -86,7 +86,7 @@ void session_cmd_append(rt_session *s, const model_op *op, model_result *res)
 	if (s->caps & MODEL_CAP_UIDPLUS) {
 		res->code.kind = MODEL_CODE_APPENDUID;
 		res->code.uidvalidity = rs_uidvalidity(mb);
-		cm_uidset_add(&res->code.set1, uid);
+		cm_uidset_add(&res->code.set, uid);
 	}
 	res->status = MODEL_REPLY_OK;
 }

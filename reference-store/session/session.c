@@ -349,7 +349,7 @@ void rs_session_free(rt_session *s)
 	free(s->m);
 	free(s->targets);
 	cm_uidset_free(&s->set);
-	cm_uidset_free(&s->set2);
+	cm_uidset_free(&s->expunged);
 	cm_buf_free(&s->buf);
 	free(s->root);
 	free(s);

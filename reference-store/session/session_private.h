@@ -53,7 +53,7 @@ struct rt_session {
 	size_t *targets;               /* targets: session-state indices in sequence order */
 	size_t ntargets, captargets;
 	cm_uidset set;            /* targets' UIDs */
-	cm_uidset set2;
+	cm_uidset expunged;            /* the UIDs an EXPUNGE removed */
 	cm_buf buf;
 	char open_error[96];     /* why the last handle failed to open */
 };

@@ -80,12 +80,12 @@ static void store_modified(rt_session *s, const model_op *op, model_result *res,
 {
 	res->code.kind = MODEL_CODE_MODIFIED;
 	if (op->uid) {
-		cm_uidset_copy(&res->code.set1, modified);
+		cm_uidset_copy(&res->code.set, modified);
 		return;
 	}
 	for (size_t t = 0; t < s->ntargets; t++)
 		if (cm_uidset_contains(modified, s->m[s->targets[t]].uid))
-			cm_uidset_add(&res->code.set1, (uint32_t)(s->targets[t] + 1));
+			cm_uidset_add(&res->code.set, (uint32_t)(s->targets[t] + 1));
 }
 
 void session_cmd_store(rt_session *s, const model_op *op, model_result *res)
@@ -142,7 +142,7 @@ void session_cmd_expunge(rt_session *s, const model_op *op, model_result *res)
 	uint64_t modseq = 0;
 	rs_err err = RS_OK;
 	if (!op->uid || s->set.n > 0)
-		err = rs_expunge(s->sel, op->uid ? &s->set : NULL, &s->set2, &modseq);
+		err = rs_expunge(s->sel, op->uid ? &s->set : NULL, &s->expunged, &modseq);
 	if (err != RS_OK || s->dead) {
 		session_store_error(s, res, s->sel, err, "EXPUNGE");
 		return;

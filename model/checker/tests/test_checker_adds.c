@@ -55,7 +55,7 @@ static void append_ok(hb *h, uint32_t client, const char *box, const char *id,
 	if (uid != 0) {
 		r.code.kind = MODEL_CODE_APPENDUID;
 		r.code.uidvalidity = UV;
-		cm_uidset_add(&r.code.set1, uid);
+		cm_uidset_add(&r.code.set, uid);
 	}
 	do_op(h, client, &op, &r);
 }
@@ -197,7 +197,7 @@ static void t_add_no_loss_window(void)
 	model_result r = ok();
 	r.code.kind = MODEL_CODE_APPENDUID;
 	r.code.uidvalidity = UV;
-	cm_uidset_add(&r.code.set1, 1);
+	cm_uidset_add(&r.code.set, 1);
 	hb_done(&h, 1, id, &r);
 	model_op_free(&op);
 	CHECK_EQ(total(&h), 0);
@@ -228,8 +228,8 @@ static void t_add_no_loss_copy_move(void)
 		model_code *cu = move ? &model_result_add(&r, MODEL_UT_CODE)->code : &r.code;
 		cu->kind = MODEL_CODE_COPYUID;
 		cu->uidvalidity = UV;
-		cm_uidset_add(&cu->set1, 1);
-		cm_uidset_add(&cu->set2, 1);
+		cm_uidset_add(&cu->set, 1);
+		cm_uidset_add(&cu->dst, 1);
 		if (move)
 			ut_expunge(&r, 1);
 		do_op(&h, 1, &op, &r);

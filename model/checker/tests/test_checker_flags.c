@@ -124,7 +124,7 @@ static void t_unchangedsince(void)
 	hb_done(&h2, 2, hb_invoke(&h2, 2, &b), &rb);
 	ra = ok();
 	ra.code.kind = MODEL_CODE_MODIFIED;
-	cm_uidset_add(&ra.code.set1, 1);
+	cm_uidset_add(&ra.code.set, 1);
 	hb_done(&h2, 1, hb_invoke(&h2, 1, &a), &ra);
 	CHECK_EQ(total(&h2), 0);
 	if (total(&h2))

@@ -118,8 +118,8 @@ static void t_huge_uid(void)
 	model_result r = ok();
 	r.code.kind = MODEL_CODE_COPYUID;
 	r.code.uidvalidity = UV + 1;
-	cm_uidset_add_range(&r.code.set1, 2, UINT32_MAX);
-	cm_uidset_add_range(&r.code.set2, 1, UINT32_MAX - 1);
+	cm_uidset_add_range(&r.code.set, 2, UINT32_MAX);
+	cm_uidset_add_range(&r.code.dst, 1, UINT32_MAX - 1);
 	do_op(&h, 1, &cp, &r);
 	CHECK_EQ(errors(&h), 0);
 	if (errors(&h))

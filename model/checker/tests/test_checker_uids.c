@@ -83,14 +83,14 @@ static void t_uid_order_and_reuse(void)
 	model_result r = ok();
 	r.code.kind = MODEL_CODE_APPENDUID;
 	r.code.uidvalidity = UV;
-	cm_uidset_add(&r.code.set1, 5);
+	cm_uidset_add(&r.code.set, 5);
 	hb_done(&h, 1, hb_invoke(&h, 1, &op), &r);
 	/* A later APPEND gets a lower UID. */
 	snprintf(op.msg_id, sizeof(op.msg_id), "b");
 	r = ok();
 	r.code.kind = MODEL_CODE_APPENDUID;
 	r.code.uidvalidity = UV;
-	cm_uidset_add(&r.code.set1, 4);
+	cm_uidset_add(&r.code.set, 4);
 	hb_done(&h, 2, hb_invoke(&h, 2, &op), &r);
 	CHECK_EQ(count(&h, MODEL_INV_UID_ORDER_GLOBAL), 1);
 	model_op_free(&op);

@@ -252,7 +252,7 @@ static inline void build_message_ops(evlist *l)
 	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_APPENDUID;
 	r->code.uidvalidity = 77;
-	set_of(&r->code.set1, "13");
+	set_of(&r->code.set, "13");
 
 	op = invoke(l, 3, MODEL_OP_DELIVER, &id);
 	snprintf(op->mailbox, sizeof(op->mailbox), "INBOX");
@@ -270,7 +270,7 @@ static inline void build_message_ops(evlist *l)
 	op->unchangedsince = 0;
 	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_MODIFIED;
-	set_of(&r->code.set1, "7");
+	set_of(&r->code.set, "7");
 	u = ut_fetch(r, 1, MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ);
 	u->fetch.uid = 1;
 	u->fetch.flags = flags_of("\\Seen $Junk");
@@ -348,8 +348,8 @@ static inline void build_mailbox_ops(evlist *l)
 	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	r->code.kind = MODEL_CODE_COPYUID;
 	r->code.uidvalidity = 88;
-	set_of(&r->code.set1, "1:2");
-	set_of(&r->code.set2, "10:11");
+	set_of(&r->code.set, "1:2");
+	set_of(&r->code.dst, "10:11");
 
 	op = invoke(l, 2, MODEL_OP_MOVE, &id);
 	set_of(&op->set, "4");
@@ -357,8 +357,8 @@ static inline void build_mailbox_ops(evlist *l)
 	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	u = ut_code(r, MODEL_CODE_COPYUID);
 	u->code.uidvalidity = 5;
-	set_of(&u->code.set1, "9");
-	set_of(&u->code.set2, "1");
+	set_of(&u->code.set, "9");
+	set_of(&u->code.dst, "1");
 	model_result_add(r, MODEL_UT_EXPUNGE)->n = 4;
 
 	op = invoke(l, 1, MODEL_OP_CREATE, &id);

@@ -49,7 +49,7 @@ static void op_eq(const model_op *a, const model_op *b)
 static void code_eq(const model_code *a, const model_code *b)
 {
 	EQ(a, b, kind); EQ(a, b, uidvalidity); EQ(a, b, value);
-	EQ_SET(a, b, set1); EQ_SET(a, b, set2); EQ(a, b, flags); EQ(a, b, star);
+	EQ_SET(a, b, set); EQ_SET(a, b, dst); EQ(a, b, flags); EQ(a, b, star);
 	EQ_STR(a, b, text);
 }
 

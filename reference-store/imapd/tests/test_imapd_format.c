@@ -108,8 +108,8 @@ static void test_format_codes(void)
 	model_untagged *u = ut(&r, MODEL_UT_CODE, 0);
 	u->code.kind = MODEL_CODE_COPYUID;
 	u->code.uidvalidity = 9;
-	cm_uidset_add_range(&u->code.set1, 4, 5);
-	cm_uidset_add_range(&u->code.set2, 10, 11);
+	cm_uidset_add_range(&u->code.set, 4, 5);
+	cm_uidset_add_range(&u->code.dst, 10, 11);
 	ut(&r, MODEL_UT_EXPUNGE, 2);
 	u = ut(&r, MODEL_UT_VANISHED, 0);
 	cm_uidset_add(&u->set, 4);
@@ -135,7 +135,7 @@ static void test_format_codes(void)
 		r.status = t[i].st;
 		r.code.kind = t[i].k;
 		r.code.uidvalidity = 9;
-		cm_uidset_add_range(&r.code.set1, 4, 5);
+		cm_uidset_add_range(&r.code.set, 4, 5);
 		if (t[i].st != MODEL_REPLY_OK)
 			snprintf(r.text, sizeof(r.text), "No such mailbox");
 		imapd_format_result(&b, "x", &r, &f);

@@ -47,13 +47,13 @@ static inline void put_code(cm_buf *b, const model_code *c)
 	case MODEL_CODE_APPENDUID:
 	case MODEL_CODE_MODIFIED:
 		cm_buf_putc(b, ' ');
-		cm_uidset_format(b, &c->set1);
+		cm_uidset_format(b, &c->set);
 		break;
 	case MODEL_CODE_COPYUID:
 		cm_buf_putc(b, ' ');
-		cm_uidset_format(b, &c->set1);
+		cm_uidset_format(b, &c->set);
 		cm_buf_putc(b, ' ');
-		cm_uidset_format(b, &c->set2);
+		cm_uidset_format(b, &c->dst);
 		break;
 	case MODEL_CODE_PERMANENTFLAGS:
 		cm_buf_puts(b, " (");
