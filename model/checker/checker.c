@@ -63,10 +63,7 @@ static void record(model_checker *c, model_inv inv, model_severity sev,
 	else
 		c->stats.warnings++;
 	if (c->nv < c->opts.max_violations) {
-		if (c->nv == c->capv) {
-			c->capv = c->capv ? c->capv * 2 : 16;
-			c->v = cm_xrealloc(c->v, c->capv * sizeof(*c->v));
-		}
+		CM_GROW(c->v, c->capv, c->nv + 1);
 		c->v[c->nv++] = v;
 	}
 	if (c->opts.on_violation != NULL)
@@ -171,10 +168,7 @@ ck_box *ck_box_epoch(model_checker *c, const ck_op *op, const char *name,
 		if (strcmp(c->names[i].name, name) == 0)
 			break;
 	if (i == c->nnames) {
-		if (c->nnames == c->capnames) {
-			c->capnames = c->capnames ? c->capnames * 2 : 8;
-			c->names = cm_xrealloc(c->names, c->capnames * sizeof(*c->names));
-		}
+		CM_GROW(c->names, c->capnames, c->nnames + 1);
 		snprintf(c->names[i].name, MODEL_NAME_MAX, "%s", name);
 		c->names[i].max_uv = uv;
 		c->names[i].recreated = false;

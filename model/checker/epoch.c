@@ -31,10 +31,7 @@ void ck_box_no_snap(ck_op *op)
 
 ck_adder *ck_adder_new(ck_box *b, const ck_op *op, size_t nslots)
 {
-	if (b->nadders == b->capadders) {
-		b->capadders = b->capadders ? b->capadders * 2 : 16;
-		b->adders = cm_xrealloc(b->adders, b->capadders * sizeof(*b->adders));
-	}
+	CM_GROW(b->adders, b->capadders, b->nadders + 1);
 	ck_adder *a = &b->adders[b->nadders++];
 	memset(a, 0, sizeof(*a));
 	a->op_id = op->id;
@@ -67,10 +64,7 @@ static void adder_free(ck_adder *a)
 ck_expunger *ck_expunger_new(ck_box *b, const ck_op *op, bool all,
 			     const cm_uidset *uids)
 {
-	if (b->nexps == b->capexps) {
-		b->capexps = b->capexps ? b->capexps * 2 : 16;
-		b->exps = cm_xrealloc(b->exps, b->capexps * sizeof(*b->exps));
-	}
+	CM_GROW(b->exps, b->capexps, b->nexps + 1);
 	ck_expunger *e = &b->exps[b->nexps++];
 	memset(e, 0, sizeof(*e));
 	e->op_id = op->id;

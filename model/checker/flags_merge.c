@@ -16,10 +16,7 @@
 
 static ck_write *push_write(ck_msg *m)
 {
-	if (m->nw == m->capw) {
-		m->capw = m->capw ? m->capw * 2 : 8;
-		m->w = cm_xrealloc(m->w, m->capw * sizeof(*m->w));
-	}
+	CM_GROW(m->w, m->capw, m->nw + 1);
 	ck_write *w = &m->w[m->nw++];
 	memset(w, 0, sizeof(*w));
 	return w;

@@ -112,10 +112,7 @@ static void resolve_targets(model_checker *c, ck_session *s, ck_op *op)
 
 static void register_wide(ck_box *b, const ck_op *op, const cm_uidset *uids)
 {
-	if (b->nwides == b->capwides) {
-		b->capwides = b->capwides ? b->capwides * 2 : 8;
-		b->wides = cm_xrealloc(b->wides, b->capwides * sizeof(*b->wides));
-	}
+	CM_GROW(b->wides, b->capwides, b->nwides + 1);
 	ck_wide *w = &b->wides[b->nwides++];
 	memset(w, 0, sizeof(*w));
 	w->op_id = op->id;
@@ -672,10 +669,7 @@ static void fetch_uid_at(uint32_t **v, size_t *m, size_t *cap, size_t idx,
 	if (idx >= *m) {
 		if (*uid == 0 || idx >= CK_VIEW_MAX)
 			return;
-		if (idx + 1 > *cap) {
-			*cap = CM_MAX(idx + 1, *cap * 2);
-			*v = cm_xrealloc(*v, *cap * sizeof(**v));
-		}
+		CM_GROW(*v, *cap, idx + 1);
 		memset(*v + *m, 0, (idx + 1 - *m) * sizeof(**v));
 		*m = idx + 1;
 	}

@@ -37,10 +37,7 @@ void ck_view_grow(ck_session *s, size_t n, bool fresh_new, uint32_t floor)
 	if (last != NULL && last->fresh_new == fresh_new && last->arrival_floor == floor) {
 		last->count += n - s->n;
 	} else {
-		if (s->nruns == s->caprun) {
-			s->caprun = s->caprun ? s->caprun * 2 : 4;
-			s->runs = cm_xrealloc(s->runs, s->caprun * sizeof(*s->runs));
-		}
+		CM_GROW(s->runs, s->caprun, s->nruns + 1);
 		s->runs[s->nruns++] = (ck_run){n - s->n, floor, fresh_new};
 	}
 	s->n = n;
@@ -85,11 +82,7 @@ ck_entry *ck_view_at(ck_session *s, size_t idx)
 	size_t more = idx + 1 - s->mat;
 	if (more > CK_VIEW_MAX - s->c->view_held)
 		return NULL;
-	if (idx + 1 > s->cap) {
-		s->cap = CM_MAX(idx + 1, s->cap * 2);
-		s->cap = CM_MAX(s->cap, (size_t)16);
-		s->map = cm_xrealloc(s->map, s->cap * sizeof(*s->map));
-	}
+	CM_GROW(s->map, s->cap, idx + 1);
 	while (s->mat <= idx) {
 		CK_CHECK(s->nruns > 0, "blank entries are in runs");
 		s->map[s->mat] = (ck_entry){.fresh_new = s->runs[0].fresh_new,

@@ -48,10 +48,7 @@ static int collect_unknown(void *ctx, const char *name)
 		return 0;
 	if (strlen(name) >= RS_NAME_MAX || strchr(name, ' ') != NULL)
 		return 0; /* not one of ours; never adopt what we cannot name */
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 8;
-		l->v = cm_xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	CM_GROW(l->v, l->cap, l->n + 1);
 	l->v[l->n++] = cm_xstrdup(name);
 	return 0;
 }

@@ -61,10 +61,7 @@ void rs_state_insert(rs_mailbox *mb, uint32_t uid, const char *name,
 			return;
 		}
 	}
-	if (mb->n == mb->cap) {
-		mb->cap = mb->cap ? mb->cap * 2 : 64;
-		mb->msgs = cm_xrealloc(mb->msgs, mb->cap * sizeof(*mb->msgs));
-	}
+	CM_GROW(mb->msgs, mb->cap, mb->n + 1);
 	memmove(&mb->msgs[i + 1], &mb->msgs[i], (mb->n - i) * sizeof(*mb->msgs));
 	mb->n++;
 	rs_msg *m = &mb->msgs[i];
@@ -78,10 +75,7 @@ void rs_state_insert(rs_mailbox *mb, uint32_t uid, const char *name,
 
 static void add_tomb(rs_mailbox *mb, uint32_t lo, uint32_t hi, uint64_t modseq)
 {
-	if (mb->ntombs == mb->tombcap) {
-		mb->tombcap = mb->tombcap ? mb->tombcap * 2 : 64;
-		mb->tombs = cm_xrealloc(mb->tombs, mb->tombcap * sizeof(*mb->tombs));
-	}
+	CM_GROW(mb->tombs, mb->tombcap, mb->ntombs + 1);
 	mb->tombs[mb->ntombs++] = (rs_tomb){lo, hi, modseq};
 	if (hi >= mb->nextuid)
 		mb->nextuid = hi + 1;

@@ -74,10 +74,7 @@ static void ul_insert(rs_uidlist *ul, uint32_t uid, const char *name, size_t len
 			return;
 		}
 	}
-	if (ul->n == ul->cap) {
-		ul->cap = ul->cap ? ul->cap * 2 : 64;
-		ul->e = cm_xrealloc(ul->e, ul->cap * sizeof(*ul->e));
-	}
+	CM_GROW(ul->e, ul->cap, ul->n + 1);
 	memmove(&ul->e[i + 1], &ul->e[i], (ul->n - i) * sizeof(*ul->e));
 	ul->n++;
 	ul->e[i].uid = uid;

@@ -221,10 +221,7 @@ static rule_file *list_rules(const char *dir, size_t *n_r)
 				fail("%s: not NAME.bad.jsonl or NAME.good.jsonl", e->d_name);
 			continue;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = cm_xrealloc(v, cap * sizeof(*v));
-		}
+		CM_GROW(v, cap, n + 1);
 		v[n++] = f;
 	}
 	closedir(d);

@@ -36,10 +36,7 @@ typedef struct evlist {
 
 static inline model_event *ev_add(evlist *l, model_ev_type type, uint32_t client)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = cm_xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	CM_GROW(l->v, l->cap, l->n + 1);
 	model_event *ev = &l->v[l->n++];
 	model_event_init(ev);
 	ev->type = type;

@@ -26,15 +26,13 @@ struct mnode {
 
 struct model {
 	struct mnode *n;
-	int nn, cap;
+	int nn;
+	size_t cap;
 };
 
 static inline int mnew(struct model *m, bool dir)
 {
-	if (m->nn == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->n = cm_xrealloc(m->n, (size_t)m->cap * sizeof(*m->n));
-	}
+	CM_GROW(m->n, m->cap, m->nn + 1);
 	memset(&m->n[m->nn], 0, sizeof(m->n[0]));
 	m->n[m->nn].dir = dir;
 	return m->nn++;

@@ -103,10 +103,7 @@ struct names {
 static inline int collect(void *ctx, const char *name)
 {
 	struct names *ns = ctx;
-	if (ns->n == ns->cap) {
-		ns->cap = ns->cap ? ns->cap * 2 : 8;
-		ns->v = cm_xrealloc(ns->v, ns->cap * sizeof(*ns->v));
-	}
+	CM_GROW(ns->v, ns->cap, ns->n + 1);
 	ns->v[ns->n++] = cm_xstrdup(name);
 	return ns->stop_after && ns->n >= (size_t)ns->stop_after ? 7 : 0;
 }

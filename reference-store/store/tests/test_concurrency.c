@@ -54,10 +54,7 @@ static const char *box_path(int b)
 
 static inst *own_add(worker *w)
 {
-	if (w->nown == w->capown) {
-		w->capown = w->capown ? w->capown * 2 : 256;
-		w->own = cm_xrealloc(w->own, w->capown * sizeof(*w->own));
-	}
+	CM_GROW(w->own, w->capown, w->nown + 1);
 	inst *i = &w->own[w->nown++];
 	memset(i, 0, sizeof(*i));
 	return i;
