@@ -33,7 +33,7 @@ test: deps-test
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default -j $(JOBS)
 	ctest --preset default -j $(JOBS)
-	$(PYTEST) -q tests
+	$(PYTEST) -q tests scripts/test_tidy.py
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build --preset asan-ubsan -j $(JOBS)
 	ctest --preset asan-ubsan -j $(JOBS)
