@@ -186,6 +186,9 @@ static rs_mailbox *mailbox_alloc(rs_fs *fs, const char *path,
 	if (mb->opts.log_rotate_bytes == 0)
 		mb->opts.log_rotate_bytes = 1u << 20;
 	mb->log_fd = -1;
+	mb->lock = (rs_lockfile){.fs = fs, .path = mb->p_lock, .pid = mb->opts.pid,
+				 .host = mb->host, .timeout_ns = mb->opts.lock_timeout_ns,
+				 .stale_ns = mb->opts.lock_stale_ns};
 	return mb;
 }
 

@@ -146,6 +146,32 @@ uint64_t rs_highestmodseq(const rs_mailbox *mb);
 uint64_t rs_state_generation(const rs_mailbox *mb);
 rs_err rs_status_get(rs_mailbox *mb, rs_status *st_r);
 
+/* ---- the lock file -------------------------------------------------
+ * The one lock file of the project: "<pid> <host> <nonce>", taken by
+ * link()ing a private file that already holds that content (a lock never
+ * exists empty), broken when stale (its pid dead on this host, or older
+ * than stale_ns elsewhere) by exactly one breaker per instance. The mailbox
+ * lock (rs_lock) and the mailbox namespace's CREATE lock use it. */
+typedef struct rs_lockfile {
+	rs_fs *fs;
+	const char *path;        /* the lock file (not owned) */
+	uint32_t pid;            /* the owner written into it */
+	const char *host;        /* the owner's host (not owned) */
+	uint64_t timeout_ns;     /* give up waiting after this long */
+	uint64_t stale_ns;       /* a foreign host's lock older than this is stale */
+	uint64_t counter;        /* instances taken, for unique nonces */
+	uint64_t waits, breaks;  /* statistics */
+	bool held;
+} rs_lockfile;
+
+/* Takes the lock, waiting (fs->sleep, backing off) and breaking stale
+ * holders. Returns 0; or -ETIMEDOUT when it stayed held longer than
+ * timeout_ns; or the -errno of a failed file-system call. On failure
+ * *what_r says which step failed ("cannot write lock file", ...). */
+int rs_lockfile_take(rs_lockfile *lk, const char **what_r);
+/* Releases a lock taken by rs_lockfile_take. */
+void rs_lockfile_release(rs_lockfile *lk);
+
 /* ---- operations (each takes the lock unless said otherwise) ---------- */
 
 /* Delivery (docs/design.md#delivery): tmp/, lock, UID, rename into new/,

@@ -62,7 +62,7 @@ struct rs_mailbox {
 	uint64_t ul_floor;
 
 	bool locked;
-	uint64_t counter;        /* lock nonces */
+	rs_lockfile lock;        /* ratchet-uidlist.lock (p_lock) */
 	rs_stats stats;
 	cm_buf rbuf;             /* scratch read buffer */
 	cm_buf wbuf;             /* scratch record buffer */
