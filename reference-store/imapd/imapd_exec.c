@@ -394,7 +394,7 @@ static int hexval(char ch)
 static bool entry_name(const char *root, const char *entry, char out[MODEL_NAME_MAX])
 {
 	size_t n = 0;
-	char path[RT_STORE_PATH_MAX], want[RT_STORE_PATH_MAX];
+	char path[RS_NAMESPACE_PATH_MAX], want[RS_NAMESPACE_PATH_MAX];
 	if (entry[0] == '.')
 		return false;
 	for (const char *p = entry; *p; p++) {

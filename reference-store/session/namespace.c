@@ -63,7 +63,7 @@ int rs_namespace_path(const char *root, const char *name, char *out, size_t outl
 
 char *rs_namespace_mailbox_path(const char *root, const char *name)
 {
-	char path[RT_STORE_PATH_MAX];
+	char path[RS_NAMESPACE_PATH_MAX];
 	return rs_namespace_path(root, name, path, sizeof(path)) < 0 ? NULL
 							       : cm_xstrdup(path);
 }
@@ -110,7 +110,7 @@ static bool real_dir(rs_fs *fs, const char *path, rs_fs_stat *st)
 bool session_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r)
 {
 	static const char *const triple[] = {"tmp", "new", "cur"};
-	char sub[RT_STORE_PATH_MAX];
+	char sub[RS_NAMESPACE_PATH_MAX];
 	rs_fs_stat st;
 	if (!real_dir(fs, path, st_r))
 		return false;
@@ -124,7 +124,7 @@ bool session_root_is_mailbox(rs_fs *fs, const char *path, rs_fs_stat *st_r)
 
 bool rs_namespace_exists(rs_fs *fs, const char *root, const char *name)
 {
-	char path[RT_STORE_PATH_MAX];
+	char path[RS_NAMESPACE_PATH_MAX];
 	rs_fs_stat st;
 	return rs_namespace_path(root, name, path, sizeof(path)) == 0 &&
 	       session_root_is_mailbox(fs, path, &st);
@@ -297,7 +297,7 @@ static void side_name(rs_fs *fs, const char *root, const char *what,
 static rs_err create_locked(rs_fs *fs, const char *root, const char *path,
 			    uint32_t pid)
 {
-	char tmp[RT_STORE_PATH_MAX];
+	char tmp[RS_NAMESPACE_PATH_MAX];
 	uint32_t uv = 0;
 	rs_err err = next_uidvalidity(fs, root, &uv);
 	if (err != RS_OK)
@@ -323,7 +323,7 @@ static rs_err create_locked(rs_fs *fs, const char *root, const char *path,
 
 rs_err session_root_create(rs_fs *fs, const char *root, const char *name, uint32_t pid)
 {
-	char path[RT_STORE_PATH_MAX];
+	char path[RS_NAMESPACE_PATH_MAX];
 	rs_fs_stat st;
 	if (rs_namespace_path(root, name, path, sizeof(path)) < 0)
 		return RS_EINVAL;
@@ -343,7 +343,7 @@ rs_err session_root_create(rs_fs *fs, const char *root, const char *name, uint32
  * could not tell from a store anomaly). */
 rs_err session_root_delete(rs_fs *fs, const char *root, const char *name, uint32_t pid)
 {
-	char path[RT_STORE_PATH_MAX], trash[RT_STORE_PATH_MAX];
+	char path[RS_NAMESPACE_PATH_MAX], trash[RS_NAMESPACE_PATH_MAX];
 	rs_fs_stat st;
 	if (rs_namespace_path(root, name, path, sizeof(path)) < 0)
 		return RS_EINVAL;

@@ -64,7 +64,7 @@
  * mailboxes.
  * ==================================================================== */
 
-#define RT_STORE_PATH_MAX 512
+#define RS_NAMESPACE_PATH_MAX 512
 
 /* Canonical spelling: INBOX in any case becomes "INBOX". */
 void rs_namespace_canon(const char *name, char out[MODEL_NAME_MAX]);

@@ -136,7 +136,7 @@ static rs_err handle_open(rt_session *s, const char *canon, const char *path,
 
 rs_err session_handle_get(rt_session *s, const char *name, rs_mailbox **mb_r)
 {
-	char canon[MODEL_NAME_MAX], path[RT_STORE_PATH_MAX];
+	char canon[MODEL_NAME_MAX], path[RS_NAMESPACE_PATH_MAX];
 	rs_fs_stat st;
 	*mb_r = NULL;
 	rs_namespace_canon(name, canon);

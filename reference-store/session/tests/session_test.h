@@ -365,7 +365,7 @@ static inline uint64_t code_value(model_code_kind kind)
 /* A fresh look at the store. */
 static inline rs_mailbox *peek(rs_fs *fs, const char *name)
 {
-	char path[RT_STORE_PATH_MAX];
+	char path[RS_NAMESPACE_PATH_MAX];
 	rs_mailbox *mb = NULL;
 	rs_options o = {.pid = 999};
 	REQUIRE(rs_namespace_path(ROOT, name, path, sizeof(path)) == 0);

@@ -172,7 +172,7 @@ static void test_mailbox_lifecycle(void)
 	rt_session *a = sess(fs, 10), *b = sess(fs, 11);
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "Odd name/x%"), "OK");
 	CHECK(rs_namespace_exists(fs, ROOT, "Odd name/x%"));
-	char path[RT_STORE_PATH_MAX];
+	char path[RS_NAMESPACE_PATH_MAX];
 	CHECK(rs_namespace_path(ROOT, "Odd name/x%", path, sizeof(path)) == 0);
 	CHECK_STR(path, ROOT "/Odd%20name%2Fx%25");
 	CHECK(rs_namespace_path(ROOT, ".hidden", path, sizeof(path)) == 0);
