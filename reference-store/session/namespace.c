@@ -6,8 +6,14 @@
  * the root, reads a counter, stores max(counter + 1, now) durably and only
  * then creates the mailbox with that value: creations are ordered, and so
  * are their UIDVALIDITY values. The lock is the store's design in small
- * (docs/design.md#delivery): link() of a complete file, broken once per instance through
- * an O_EXCL marker when its pid is dead. */
+ * (docs/design.md#delivery): link() of a complete file, broken once per
+ * instance through an O_EXCL marker when its pid is dead.
+ *
+ * Not yet the store's rs_lockfile: switching changes the file-system calls
+ * of the simulator's set-up, which moves the in-memory clock and with it
+ * every message file name a history can quote (seed 3's history and a
+ * mutant's replay differ), so it waits for a change allowed to change
+ * histories. */
 #include "session_private.h"
 
 #include <errno.h>
