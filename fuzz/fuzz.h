@@ -1,6 +1,6 @@
 /* The entry points every fuzz target defines (libFuzzer's interface), shared
- * by the three ways a target is built: libFuzzer, AFL++ (driver_afl.c) and
- * the standalone replay main (driver_replay.c). */
+ * by the three ways a target is built: libFuzzer, AFL++ (main_afl.c) and
+ * the standalone corpus main (main_corpus.c). */
 #ifndef RATCHET_FUZZ_H
 #define RATCHET_FUZZ_H
 

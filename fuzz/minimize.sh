@@ -7,7 +7,7 @@
 #
 # The result goes to build-fuzz/fuzz-work/TARGET/minimized/; with --write it
 # replaces fuzz/corpus/TARGET/ (then commit it, after checking that
-# `ctest -R fuzz_replay_TARGET` still passes: the replay test runs it).
+# `ctest -R fuzz_corpus_TARGET` still passes: the corpus test runs it).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: fuzz/minimize.sh TARGET [--write] [DIR...]" >&2; exit 2; }

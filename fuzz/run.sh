@@ -64,8 +64,8 @@ why=$(grep -m1 -E '^ratchet: |^==[0-9]+==ERROR|runtime error:|^SUMMARY:' "$log" 
 echo "fuzz: $t FAILED after ${execs:-?} execs: ${why:-exit $rc (see $log)}" >&2
 if [ -n "$repro" ]; then
   echo "fuzz: reproducer: $repro" >&2
-  echo "fuzz: re-run it:  $bin $repro   (or build/fuzz_${t}_replay $repro)" >&2
-  [ "$t" = ops ] && echo "fuzz: as a replay file: RATCHET_FUZZ_EXPORT=case.replay $build/fuzz_ops_replay $repro; ratchet replay case.replay (with the same RATCHET_FUZZ_MUTANT)" >&2
+  echo "fuzz: re-run it:  $bin $repro   (or build/fuzz_${t}_corpus $repro)" >&2
+  [ "$t" = ops ] && echo "fuzz: as a replay file: RATCHET_FUZZ_EXPORT=case.replay $build/fuzz_ops_corpus $repro; ratchet replay case.replay (with the same RATCHET_FUZZ_MUTANT)" >&2
 fi
 echo "$repro"
 exit 1

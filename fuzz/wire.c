@@ -23,7 +23,7 @@
  *
  * Seeds are recorded from a real server: with RATCHET_FUZZ_SERVER=HOST:PORT
  * (user ratchet, password ratchet, as ratchet-imapd's defaults) and
- * RATCHET_FUZZ_RECORD=FILE, the replay driver run on a 2-byte input (the
+ * RATCHET_FUZZ_RECORD=FILE, the corpus main run on a 2-byte input (the
  * header above) forwards each client's commands to that server, takes as
  * each turn what the server sends until it is quiet for 300 ms, and writes
  * the header and the turns (tags as "%T") to FILE: a seed that replays the

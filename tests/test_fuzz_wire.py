@@ -16,7 +16,7 @@ from conftest import binary, run
 
 @pytest.fixture(scope="session")
 def fuzz_wire():
-    return binary("RATCHET_FUZZ_WIRE", "fuzz_wire_replay")
+    return binary("RATCHET_FUZZ_WIRE", "fuzz_wire_corpus")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 /* Executions per second of every fuzz target:
- *   fuzz.<t>.execs       fuzz_<t>_replay beside ratchet (every build has
+ *   fuzz.<t>.execs       fuzz_<t>_corpus beside ratchet (every build has
  *                        them) running the committed corpus
  *                        fuzz/corpus/<t>/ round-robin;
  *   fuzz.<t>.execs.asan  with $RATCHET_BENCH_FUZZ_BUILD naming a libFuzzer
@@ -92,7 +92,7 @@ static int bench_libfuzzer(rt_bench *b, const char *t)
 	return 0;
 }
 
-/* One target: fuzz_<t>_replay --bench SECONDS <corpus>. 0, or -1 after
+/* One target: fuzz_<t>_corpus --bench SECONDS <corpus>. 0, or -1 after
  * an error line. */
 static int bench_target(rt_bench *b, const char *bin, const char *t)
 {
@@ -132,7 +132,7 @@ int rt_bench_fuzz(rt_bench *b)
 		const char *f = list[i]->d_name;
 		size_t len = strlen(f);
 		if (strncmp(f, "fuzz_", 5) == 0 && len > 12 && len < 60 &&
-		    strcmp(f + len - 7, "_replay") == 0) {
+		    strcmp(f + len - 7, "_corpus") == 0) {
 			char t[64], bin[PATH_MAX + 64];
 			snprintf(t, sizeof(t), "%.*s", (int)(len - 12), f + 5);
 			snprintf(bin, sizeof(bin), "%s/%s", dir, f);
@@ -143,6 +143,6 @@ int rt_bench_fuzz(rt_bench *b)
 	}
 	free(list);
 	if (found == 0)
-		fprintf(stderr, "ratchet: bench: fuzz.* skipped: no fuzz_*_replay beside ratchet\n");
+		fprintf(stderr, "ratchet: bench: fuzz.* skipped: no fuzz_*_corpus beside ratchet\n");
 	return rc;
 }

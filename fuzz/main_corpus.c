@@ -4,8 +4,8 @@
  * regression test, and any crash file a fuzzer found can be re-run in a
  * debugger without libFuzzer or AFL++:
  *
- *   fuzz_T_replay [-v] FILE|DIR...           run each input once
- *   fuzz_T_replay --bench SECONDS FILE|DIR...  run them round-robin for
+ *   fuzz_T_corpus [-v] FILE|DIR...           run each input once
+ *   fuzz_T_corpus --bench SECONDS FILE|DIR...  run them round-robin for
  *                                              SECONDS; print exec/s as JSON
  *
  * Exit status 0 when every input ran; a bug aborts (the path is printed). */
@@ -117,7 +117,7 @@ static double now_s(void)
 
 static int usage(void)
 {
-	fputs("usage: fuzz_TARGET_replay [-v] [--bench SECONDS] FILE|DIR...\n", stderr);
+	fputs("usage: fuzz_TARGET_corpus [-v] [--bench SECONDS] FILE|DIR...\n", stderr);
 	return 2;
 }
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #ifndef __AFL_FUZZ_TESTCASE_LEN
-#error "driver_afl.c needs afl-clang-fast (cmake --preset afl)"
+#error "main_afl.c needs afl-clang-fast (cmake --preset afl)"
 #endif
 
 __AFL_FUZZ_INIT();
