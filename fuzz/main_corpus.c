@@ -1,6 +1,6 @@
-/* Standalone replay main for a fuzz target: runs LLVMFuzzerTestOneInput on
+/* Standalone corpus main for a fuzz target: runs LLVMFuzzerTestOneInput on
  * every file named, recursing into directories (sorted, dot files skipped).
- * Built in every normal build, so ctest replays each committed corpus as a
+ * Built in every normal build, so ctest runs each committed corpus as a
  * regression test, and any crash file a fuzzer found can be re-run in a
  * debugger without libFuzzer or AFL++:
  *
@@ -36,7 +36,7 @@ static const char *volatile current;
 static void die_on_signal(int sig)
 {
 	/* Async-signal-safe: write(2) only, then the default action. */
-	static const char pre[] = "fuzz replay: crashed on input ";
+	static const char pre[] = "fuzz corpus: crashed on input ";
 	const char *p = current;
 	if (p != NULL) {
 		ssize_t r = write(2, pre, sizeof(pre) - 1);
@@ -52,7 +52,7 @@ static int load_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
-		fprintf(stderr, "fuzz replay: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fuzz corpus: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	size_t cap = 4096, len = 0, n;
@@ -84,7 +84,7 @@ static int load_path(const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) != 0) {
-		fprintf(stderr, "fuzz replay: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fuzz corpus: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -92,7 +92,7 @@ static int load_path(const char *path)
 	struct dirent **names;
 	int n = scandir(path, &names, dot_filter, alphasort);
 	if (n < 0) {
-		fprintf(stderr, "fuzz replay: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fuzz corpus: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	int rc = 0;
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_inputs; i++) {
 		current = inputs[i].path;
 		if (verbose)
-			fprintf(stderr, "fuzz replay: %s (%zu bytes)\n", inputs[i].path,
+			fprintf(stderr, "fuzz corpus: %s (%zu bytes)\n", inputs[i].path,
 				inputs[i].len);
 		LLVMFuzzerTestOneInput(inputs[i].data, inputs[i].len);
 		bytes += inputs[i].len;
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 		       "\"exec_per_sec\": %.1f}\n", n_inputs, execs, t - start,
 		       (double)execs / (t - start));
 	} else {
-		printf("fuzz replay: %zu inputs (%zu bytes) ran clean in %.3f s\n",
+		printf("fuzz corpus: %zu inputs (%zu bytes) ran clean in %.3f s\n",
 		       n_inputs, bytes, t1 - t0);
 	}
 	current = NULL;
