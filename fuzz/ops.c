@@ -67,7 +67,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Writes the run as a replay file and checks that `ratchet replay` sees the
  * same failure: a tape of the raw values read, replayed through the same
  * overrides (clients, ops, mutant) as rt_run_sim applies them. */
-static void export_replay(const rt_choice *ch, const rt_sim_config *cfg,
+static void export_replay(const rt_choice_source *ch, const rt_shape *cfg,
 			  const char *expect)
 {
 	rt_replay r;
@@ -107,11 +107,11 @@ static void export_replay(const rt_choice *ch, const rt_sim_config *cfg,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	rt_choice ch;
+	rt_choice_source ch;
 	rt_choice_bytes(&ch, data, size);
 	ch.record = g_export != NULL; /* keep the raw values: the tape */
-	rt_sim_config cfg;
-	rt_sim_config_swarm(&cfg, &ch);
+	rt_shape cfg;
+	rt_shape_draw(&cfg, &ch);
 	if (cfg.clients > CLIENTS_CAP)
 		cfg.clients = CLIENTS_CAP;
 	cfg.ops = g_ops;

@@ -25,7 +25,7 @@ typedef struct rt_run_spec {
 } rt_run_spec;
 
 typedef struct rt_run_out {
-	rt_sim_config cfg;
+	rt_shape cfg;
 	rt_sim_result sim;
 	model_checker_stats stats;
 	model_violation *v;         /* copied out of the checker */
@@ -41,7 +41,7 @@ int rt_run_sim(const rt_run_spec *spec, bool record_tape, model_history_writer *
 void rt_run_out_free(rt_run_out *out);
 /* Draws only the shape spec's run would have (its tape or seed, then the
  * overrides of spec), into cfg: what rt_run_sim's out->cfg gets. */
-void rt_run_shape(const rt_run_spec *spec, rt_sim_config *cfg);
+void rt_run_spec_shape(const rt_run_spec *spec, rt_shape *cfg);
 /* Does out hold an error-severity violation of inv? */
 bool rt_run_has(const rt_run_out *out, model_inv inv);
 
@@ -76,14 +76,14 @@ struct json_t;
  * mutants none, switch 1/37, crash 1/6667, ..., mix noop:1 select:3 ...",
  * into buf (terminated, cut to size). The length the whole line needs,
  * as snprintf: size or more means it was cut. */
-size_t rt_shape_format(const rt_sim_config *cfg, char *buf, size_t size);
+size_t rt_shape_format(const rt_shape *cfg, char *buf, size_t size);
 /* The shape as a new JSON object (the caller owns the reference):
  * clients, deliverer, ops, mutants (names), the probabilities in whole
  * millionths (switch_per_million, crash_, kill_, enospc_,
  * rename_failure_, index_loss_), checkpoint_every, log_rotate_bytes and
  * mix {weights {kind: weight of each enabled kind}, deleted_per_million,
  * boxes, box_target}. */
-struct json_t *rt_shape_json(const rt_sim_config *cfg);
+struct json_t *rt_shape_json(const rt_shape *cfg);
 
 /* ---- replay files ---- */
 
@@ -101,7 +101,7 @@ typedef struct rt_replay {
 	char expect[40];            /* invariant ID it failed with */
 	/* The run's shape, written as "shape" when not NULL; what it drew
 	 * comes from the tape or seed again, so reading ignores it (NULL). */
-	const rt_sim_config *shape;
+	const rt_shape *shape;
 } rt_replay;
 
 /* 0, or -1 when the file cannot be written. */
@@ -139,7 +139,7 @@ typedef struct rt_report {
 	uint64_t unknown, timeouts, connections_lost, protocol_errors;
 	char failure[256];          /* a failure besides violations ("" none) */
 	/* simulated runs: each one's shape, in the order added */
-	rt_sim_config *shapes;
+	rt_shape *shapes;
 	size_t nshapes, capshapes;
 	uint32_t *shape_run;        /* the run number of each */
 	size_t capshape_run;

@@ -10,14 +10,14 @@ static void write_event(void *ctx, const model_event *ev)
 }
 
 /* Opens spec's choice source and draws the run's shape from it. */
-static void draw_shape(const rt_run_spec *spec, bool record_tape, rt_choice *ch,
-		       rt_sim_config *cfg)
+static void draw_shape(const rt_run_spec *spec, bool record_tape, rt_choice_source *ch,
+		       rt_shape *cfg)
 {
 	if (spec->tape != NULL)
 		rt_choice_tape(ch, spec->tape, spec->ntape);
 	else
 		rt_choice_prng(ch, spec->seed, record_tape);
-	rt_sim_config_swarm(cfg, ch);
+	rt_shape_draw(cfg, ch);
 	if (spec->clients)
 		cfg->clients = spec->clients;
 	if (spec->ops)
@@ -25,9 +25,9 @@ static void draw_shape(const rt_run_spec *spec, bool record_tape, rt_choice *ch,
 	cfg->mutants = spec->mutants;
 }
 
-void rt_run_shape(const rt_run_spec *spec, rt_sim_config *cfg)
+void rt_run_spec_shape(const rt_run_spec *spec, rt_shape *cfg)
 {
-	rt_choice ch;
+	rt_choice_source ch;
 	draw_shape(spec, false, &ch, cfg);
 	rt_choice_free(&ch);
 }
@@ -35,7 +35,7 @@ void rt_run_shape(const rt_run_spec *spec, rt_sim_config *cfg)
 int rt_run_sim(const rt_run_spec *spec, bool record_tape, model_history_writer *hist,
 	       rt_run_out *out)
 {
-	rt_choice ch;
+	rt_choice_source ch;
 	memset(out, 0, sizeof(*out));
 	draw_shape(spec, record_tape, &ch, &out->cfg);
 	model_checker_options co = {.capabilities = RT_SIM_CAPS, .max_violations = 200};

@@ -74,7 +74,7 @@ static void put_mix(line *l, const rt_mix *m)
 		put(l, "none");
 }
 
-size_t rt_shape_format(const rt_sim_config *cfg, char *buf, size_t size)
+size_t rt_shape_format(const rt_shape *cfg, char *buf, size_t size)
 {
 	char none[1];
 	line l = {size ? buf : none, size ? size : 1, 0};
@@ -113,7 +113,7 @@ static json_t *mix_json(const rt_mix *m)
 			 "boxes", m->boxes, "box_target", (json_int_t)m->box_target);
 }
 
-struct json_t *rt_shape_json(const rt_sim_config *cfg)
+struct json_t *rt_shape_json(const rt_shape *cfg)
 {
 	json_t *mutants = json_array();
 	for (unsigned bit = 1; bit != 0 && bit <= cfg->mutants; bit <<= 1)

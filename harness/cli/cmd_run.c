@@ -75,8 +75,8 @@ static void write_replay(const char *path, const rt_opts *o, const rt_run_spec *
 		drawn.tape = tape;
 		drawn.ntape = ntape;
 	}
-	rt_sim_config shape;
-	rt_run_shape(&drawn, &shape);
+	rt_shape shape;
+	rt_run_spec_shape(&drawn, &shape);
 	rt_replay rp;
 	memset(&rp, 0, sizeof(rp));
 	snprintf(rp.target, sizeof(rp.target), "sim");

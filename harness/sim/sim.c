@@ -72,8 +72,8 @@ typedef struct sim_client {
 } sim_client;
 
 struct sim {
-	rt_sim_config cfg;
-	rt_choice *ch;
+	rt_shape cfg;
+	rt_choice_source *ch;
 	rs_fs *fs;
 	const char *root;
 	sim_client *cl;
@@ -518,7 +518,7 @@ static sim_client *pick(sim *s, sim_client *last)
 
 static void setup_thresholds(sim *s)
 {
-	const rt_sim_config *c = &s->cfg;
+	const rt_shape *c = &s->cfg;
 	s->upto_crash = c->p_crash.per_million;
 	s->upto_kill = s->upto_crash + c->p_kill.per_million;
 	s->upto_enospc = s->upto_kill + c->p_enospc.per_million;
@@ -538,7 +538,7 @@ static int setup_store(sim *s)
 	return 0;
 }
 
-int rt_sim_run(const rt_sim_config *cfg, rt_choice *ch, const rt_sim_hooks *hooks,
+int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *hooks,
 	       model_checker *checker, rt_sim_result *res)
 {
 	static const char *const boxes[RT_MAX_BOXES] = {"INBOX", "Archive", "Work",
@@ -610,7 +610,7 @@ int rt_sim_run(const rt_sim_config *cfg, rt_choice *ch, const rt_sim_hooks *hook
 
 /* ---- configuration ---- */
 
-void rt_sim_config_swarm(rt_sim_config *cfg, rt_choice *ch)
+void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch)
 {
 	/* Every run draws its own shape from the choice source (swarm
 	 * testing); 0 everywhere is the simplest run. */

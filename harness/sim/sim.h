@@ -18,7 +18,7 @@
 #define RT_SIM_CAPS (MODEL_CAP_UIDPLUS | MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC | \
 		     MODEL_CAP_MOVE | MODEL_CAP_ENABLE | MODEL_CAP_LITERALPLUS)
 
-typedef struct rt_sim_config {
+typedef struct rt_shape {
 	unsigned clients;          /* IMAP clients */
 	bool deliverer;            /* plus a local delivery agent */
 	uint64_t ops;              /* ops in the run, all clients */
@@ -34,7 +34,7 @@ typedef struct rt_sim_config {
 	rt_probability p_index_loss; /* a mailbox's log is lost */
 	uint32_t checkpoint_every; /* ops between quiet checkpoints (0 none) */
 	uint32_t log_rotate_bytes; /* 0 = the store's default */
-} rt_sim_config;
+} rt_shape;
 
 typedef struct rt_sim_hooks {
 	void (*on_event)(void *ctx, const model_event *ev);
@@ -47,10 +47,10 @@ typedef struct rt_sim_result {
 } rt_sim_result;
 
 /* Draws a run's shape from the choice source (swarm testing). */
-void rt_sim_config_swarm(rt_sim_config *cfg, rt_choice *ch);
+void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch);
 /* Runs one simulation; events go to the checker (may be NULL) and hooks.
  * 0, or -1 on a set-up failure. */
-int rt_sim_run(const rt_sim_config *cfg, rt_choice *ch, const rt_sim_hooks *hooks,
+int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *hooks,
 	       model_checker *checker, rt_sim_result *res);
 
 #endif

@@ -485,7 +485,7 @@ static void make_clients(wire_loop *loop)
 	loop->pcl = cm_xcalloc(w->ncl, sizeof(*loop->pcl));
 }
 
-static void make_workload(wire_loop *loop, rt_choice *ch)
+static void make_workload(wire_loop *loop, rt_choice_source *ch)
 {
 	rt_wire *w = &loop->w;
 	rt_mix mix;
@@ -654,7 +654,7 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 		rt_wire_setup_close(&setup);
 		return rc;
 	}
-	rt_choice ch;
+	rt_choice_source ch;
 	rt_choice_prng(&ch, o->seed, false);
 	/* From here an internal error deletes what the run created (INBOX
 	 * only once setup is ready, by then the id prefix is set). */

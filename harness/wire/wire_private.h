@@ -117,7 +117,7 @@ typedef struct rt_wire_client {
 	model_result res;
 	model_result early;          /* untagged data that came between ops */
 	rt_client_state known;
-	rt_choice ch;
+	rt_choice_source ch;
 	model_op *queue;             /* scripted ops (checkpoints) */
 	size_t nqueue, capqueue;
 	unsigned fails;              /* connection failures in a row */

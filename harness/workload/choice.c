@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void tape_push(rt_choice *c, uint64_t v)
+static void tape_push(rt_choice_source *c, uint64_t v)
 {
 	CM_GROW(c->tape, c->captape, c->ntape + 1);
 	c->tape[c->ntape++] = v;
 }
 
-void rt_choice_prng(rt_choice *c, uint64_t seed, bool record)
+void rt_choice_prng(rt_choice_source *c, uint64_t seed, bool record)
 {
 	memset(c, 0, sizeof(*c));
 	c->kind = RT_CHOICE_PRNG;
@@ -21,7 +21,7 @@ void rt_choice_prng(rt_choice *c, uint64_t seed, bool record)
 	c->record = record;
 }
 
-void rt_choice_tape(rt_choice *c, const uint64_t *tape, size_t n)
+void rt_choice_tape(rt_choice_source *c, const uint64_t *tape, size_t n)
 {
 	memset(c, 0, sizeof(*c));
 	c->kind = RT_CHOICE_TAPE;
@@ -29,7 +29,7 @@ void rt_choice_tape(rt_choice *c, const uint64_t *tape, size_t n)
 	c->nin = n;
 }
 
-void rt_choice_bytes(rt_choice *c, const uint8_t *data, size_t len)
+void rt_choice_bytes(rt_choice_source *c, const uint8_t *data, size_t len)
 {
 	memset(c, 0, sizeof(*c));
 	c->kind = RT_CHOICE_BYTES;
@@ -37,7 +37,7 @@ void rt_choice_bytes(rt_choice *c, const uint8_t *data, size_t len)
 	c->nbytes = len;
 }
 
-void rt_choice_free(rt_choice *c)
+void rt_choice_free(rt_choice_source *c)
 {
 	free(c->tape);
 	c->tape = NULL;
@@ -45,7 +45,7 @@ void rt_choice_free(rt_choice *c)
 }
 
 /* The next raw value from bytes: as few as n needs, little-endian. */
-static uint64_t from_bytes(rt_choice *c, uint64_t n)
+static uint64_t from_bytes(rt_choice_source *c, uint64_t n)
 {
 	uint64_t v = 0;
 	for (int shift = 0; n > 1 && shift < 64; shift += 8, n >>= 8) {
@@ -58,7 +58,7 @@ static uint64_t from_bytes(rt_choice *c, uint64_t n)
 	return v;
 }
 
-uint64_t rt_choice_below(rt_choice *c, uint64_t n)
+uint64_t rt_choice_below(rt_choice_source *c, uint64_t n)
 {
 	uint64_t v;
 	if (n <= 1)
@@ -85,7 +85,7 @@ uint64_t rt_choice_below(rt_choice *c, uint64_t n)
 	return v % n;
 }
 
-bool rt_choice_chance(rt_choice *c, rt_probability p)
+bool rt_choice_chance(rt_choice_source *c, rt_probability p)
 {
 	if (p.per_million == 0)
 		return false;
@@ -94,7 +94,7 @@ bool rt_choice_chance(rt_choice *c, rt_probability p)
 	       RT_PER_MILLION - CM_MIN(p.per_million, RT_PER_MILLION);
 }
 
-rt_probability rt_choice_probability(rt_choice *c, rt_probability max)
+rt_probability rt_choice_probability(rt_choice_source *c, rt_probability max)
 {
 	return (rt_probability){(uint32_t)rt_choice_below(c, max.per_million)};
 }

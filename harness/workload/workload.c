@@ -235,7 +235,7 @@ void rt_client_state_apply(rt_client_state *v, const rt_workload *w, const model
 
 /* ---- the mix ---- */
 
-void rt_mix_swarm(rt_mix *m, rt_choice *c)
+void rt_mix_swarm(rt_mix *m, rt_choice_source *c)
 {
 	/* Swarm testing: a random subset of kinds, random weights. NOOP and
 	 * SELECT always stay (a client needs a mailbox). */
@@ -270,7 +270,7 @@ void rt_mix_default(rt_mix *m)
 	m->boxes = 2;
 }
 
-static rt_wk pick_kind(const rt_mix *m, rt_choice *c)
+static rt_wk pick_kind(const rt_mix *m, rt_choice_source *c)
 {
 	uint32_t total = 0;
 	for (int k = 0; k < RT_WK_COUNT; k++)
@@ -299,14 +299,14 @@ int rt_workload_box_index(const rt_workload *w, const char *name)
 	return -1;
 }
 
-static int other_box(rt_workload *w, const rt_client_state *v, rt_choice *c)
+static int other_box(rt_workload *w, const rt_client_state *v, rt_choice_source *c)
 {
 	int n = w->mix.boxes;
 	int b = (int)rt_choice_below(c, (uint64_t)(n - 1));
 	return b >= v->box ? b + 1 : b;
 }
 
-static cm_flags random_flags(rt_workload *w, rt_choice *c, bool allow_deleted)
+static cm_flags random_flags(rt_workload *w, rt_choice_source *c, bool allow_deleted)
 {
 	cm_flags f = 0;
 	size_t n = CM_ARRAY_LEN(flag_pool) - 1;
@@ -319,7 +319,7 @@ static cm_flags random_flags(rt_workload *w, rt_choice *c, bool allow_deleted)
 }
 
 /* One or a few UIDs the client knows, as a set. */
-static bool pick_uids(const rt_client_state *v, rt_choice *c, cm_uidset *set, int max)
+static bool pick_uids(const rt_client_state *v, rt_choice_source *c, cm_uidset *set, int max)
 {
 	size_t known = 0;
 	for (size_t i = 0; i < v->n; i++)
@@ -349,7 +349,7 @@ static const rt_client_msg *entry_of(const rt_client_state *v, uint32_t uid)
 	return NULL;
 }
 
-static void make_select(rt_workload *w, const rt_client_state *v, rt_choice *c,
+static void make_select(rt_workload *w, const rt_client_state *v, rt_choice_source *c,
 			model_op *op, bool examine)
 {
 	model_op_init(op, MODEL_OP_SELECT);
@@ -381,7 +381,7 @@ static void make_sync_fetch(rt_workload *w, const rt_client_state *v, model_op *
 		op->items |= MODEL_F_MODSEQ;
 }
 
-static bool make_store(rt_workload *w, const rt_client_state *v, rt_choice *c,
+static bool make_store(rt_workload *w, const rt_client_state *v, rt_choice_source *c,
 		       model_op *op, bool cond, bool seq)
 {
 	model_op_init(op, MODEL_OP_STORE);
@@ -409,7 +409,7 @@ static bool make_store(rt_workload *w, const rt_client_state *v, rt_choice *c,
 	return true;
 }
 
-static void make_append(rt_workload *w, const rt_client_state *v, rt_choice *c,
+static void make_append(rt_workload *w, const rt_client_state *v, rt_choice_source *c,
 			model_op *op, model_op_kind kind)
 {
 	model_op_init(op, kind);
@@ -430,7 +430,7 @@ static void make_append(rt_workload *w, const rt_client_state *v, rt_choice *c,
 	}
 }
 
-static bool make_expunge(const rt_client_state *v, rt_choice *c, model_op *op)
+static bool make_expunge(const rt_client_state *v, rt_choice_source *c, model_op *op)
 {
 	model_op_init(op, MODEL_OP_EXPUNGE);
 	op->uid = rt_choice_chance(c, UID_EXPUNGE);
@@ -449,7 +449,7 @@ static bool make_expunge(const rt_client_state *v, rt_choice *c, model_op *op)
  * UID STORE +FLAGS.SILENT (\\Deleted) on a few UIDs, then EXPUNGE, racing
  * with everyone else. Long wire runs stay at a steady size, as load tools
  * keep them, instead of every op slowing down as the mailboxes grow. */
-static bool make_trim(const rt_workload *w, const rt_client_state *v, rt_choice *c,
+static bool make_trim(const rt_workload *w, const rt_client_state *v, rt_choice_source *c,
 		      model_op *op)
 {
 	if (v->trim_next) {
@@ -466,7 +466,7 @@ static bool make_trim(const rt_workload *w, const rt_client_state *v, rt_choice 
 	return pick_uids(v, c, &op->set, 8);
 }
 
-static bool make_fetch(rt_workload *w, const rt_client_state *v, rt_choice *c,
+static bool make_fetch(rt_workload *w, const rt_client_state *v, rt_choice_source *c,
 		       model_op *op, rt_wk kind)
 {
 	model_op_init(op, MODEL_OP_FETCH);
@@ -502,7 +502,7 @@ static bool make_fetch(rt_workload *w, const rt_client_state *v, rt_choice *c,
 	return true;
 }
 
-static bool make_copy(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op,
+static bool make_copy(rt_workload *w, const rt_client_state *v, rt_choice_source *c, model_op *op,
 		      bool move)
 {
 	if (move && !(w->caps & MODEL_CAP_MOVE))
@@ -517,7 +517,7 @@ static bool make_copy(rt_workload *w, const rt_client_state *v, rt_choice *c, mo
 
 /* STATUS of another mailbox, HIGHESTMODSEQ too when the server has
  * CONDSTORE. */
-static void make_status(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op)
+static void make_status(rt_workload *w, const rt_client_state *v, rt_choice_source *c, model_op *op)
 {
 	model_op_init(op, MODEL_OP_STATUS);
 	set_box(w, op, other_box(w, v, c));
@@ -528,7 +528,7 @@ static void make_status(rt_workload *w, const rt_client_state *v, rt_choice *c, 
 
 /* ENABLE QRESYNC or CONDSTORE, if the server can and QRESYNC is not on
  * yet (false: nothing to enable). */
-static bool make_enable(const rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op)
+static bool make_enable(const rt_workload *w, const rt_client_state *v, rt_choice_source *c, model_op *op)
 {
 	if (!(w->caps & (MODEL_CAP_CONDSTORE | MODEL_CAP_QRESYNC)) ||
 	    !(w->caps & MODEL_CAP_ENABLE) || v->qresync)
@@ -540,7 +540,7 @@ static bool make_enable(const rt_workload *w, const rt_client_state *v, rt_choic
 }
 
 /* Fills op with the client's next operation. */
-void rt_workload_next(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op)
+void rt_workload_next(rt_workload *w, const rt_client_state *v, rt_choice_source *c, model_op *op)
 {
 	if (!v->connected) {
 		model_op_init(op, MODEL_OP_CONNECT);
@@ -606,7 +606,7 @@ void rt_workload_next(rt_workload *w, const rt_client_state *v, rt_choice *c, mo
 	model_op_init(op, MODEL_OP_NOOP);
 }
 
-void rt_workload_deliver(rt_workload *w, rt_choice *c, model_op *op)
+void rt_workload_deliver(rt_workload *w, rt_choice_source *c, model_op *op)
 {
 	rt_client_state none;
 	memset(&none, 0, sizeof(none));

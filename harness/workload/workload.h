@@ -22,7 +22,7 @@ typedef enum rt_choice_kind {
 	RT_CHOICE_BYTES,
 } rt_choice_kind;
 
-typedef struct rt_choice {
+typedef struct rt_choice_source {
 	rt_choice_kind kind;
 	cm_rng rng;
 	bool record;
@@ -35,14 +35,14 @@ typedef struct rt_choice {
 	size_t pos;
 	bool exhausted;
 	uint64_t decisions;
-} rt_choice;
+} rt_choice_source;
 
-void rt_choice_prng(rt_choice *c, uint64_t seed, bool record);
-void rt_choice_tape(rt_choice *c, const uint64_t *tape, size_t n);
-void rt_choice_bytes(rt_choice *c, const uint8_t *data, size_t len);
-void rt_choice_free(rt_choice *c);
+void rt_choice_prng(rt_choice_source *c, uint64_t seed, bool record);
+void rt_choice_tape(rt_choice_source *c, const uint64_t *tape, size_t n);
+void rt_choice_bytes(rt_choice_source *c, const uint8_t *data, size_t len);
+void rt_choice_free(rt_choice_source *c);
 /* A number in [0, n); 0 when exhausted. */
-uint64_t rt_choice_below(rt_choice *c, uint64_t n);
+uint64_t rt_choice_below(rt_choice_source *c, uint64_t n);
 
 /* ---- probabilities ----
  * A probability is a whole number of millionths inside, so a draw is the
@@ -61,10 +61,10 @@ typedef struct rt_probability {
 #define RT_NEVER RT_RATIO(0, 1)
 
 /* True with probability p; false when exhausted. */
-bool rt_choice_chance(rt_choice *c, rt_probability p);
+bool rt_choice_chance(rt_choice_source *c, rt_probability p);
 /* A probability drawn uniformly from [0, max) in one decision (below
  * max's millionths); RT_NEVER when exhausted or max is RT_NEVER. */
-rt_probability rt_choice_probability(rt_choice *c, rt_probability max);
+rt_probability rt_choice_probability(rt_choice_source *c, rt_probability max);
 
 /* ---- workload mix (shared by the simulator and the wire driver) ---- */
 #define RT_MAX_BOXES 4
@@ -99,7 +99,7 @@ typedef struct rt_mix {
 	uint32_t box_target;            /* trim a mailbox above this size (0 never) */
 } rt_mix;
 
-void rt_mix_swarm(rt_mix *m, rt_choice *c);
+void rt_mix_swarm(rt_mix *m, rt_choice_source *c);
 void rt_mix_default(rt_mix *m);
 
 
@@ -144,8 +144,8 @@ typedef struct rt_workload {
 void rt_workload_init(rt_workload *w, const rt_mix *mix, unsigned caps,
 		      const char *const *boxes, const char *id_prefix);
 int rt_workload_box_index(const rt_workload *w, const char *name);
-void rt_workload_next(rt_workload *w, const rt_client_state *v, rt_choice *c, model_op *op);
-void rt_workload_deliver(rt_workload *w, rt_choice *c, model_op *op);
+void rt_workload_next(rt_workload *w, const rt_client_state *v, rt_choice_source *c, model_op *op);
+void rt_workload_deliver(rt_workload *w, rt_choice_source *c, model_op *op);
 /* A quiet checkpoint's fresh read of mailbox box: EXAMINE, UID SEARCH ALL
  * and UID FETCH 1:* of what the checker compares (MODSEQ with condstore). */
 void rt_workload_audit(const rt_workload *w, int box, bool condstore, model_op ops[3]);
