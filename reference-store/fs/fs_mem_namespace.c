@@ -18,11 +18,9 @@ static bool is_below(const char *a, const char *b)
 int memfs_stat(rs_fs *fs, const char *path, rs_fs_stat *st)
 {
 	struct memfs *m = to_mem(fs);
-	int r = memfs_enter(m, RS_FS_STAT, path);
-	if (r < 0)
-		return r;
 	struct walk w;
-	if ((r = memfs_resolve(m, path, &w)) < 0)
+	int r = memfs_enter_walk(m, RS_FS_STAT, path, &w);
+	if (r < 0)
 		return r;
 	if (w.target == NONE)
 		return -ENOENT;
@@ -95,11 +93,9 @@ int memfs_link(rs_fs *fs, const char *from, const char *to)
 int memfs_unlink(rs_fs *fs, const char *path)
 {
 	struct memfs *m = to_mem(fs);
-	int r = memfs_enter(m, RS_FS_UNLINK, path);
-	if (r < 0)
-		return r;
 	struct walk w;
-	if ((r = memfs_resolve(m, path, &w)) < 0)
+	int r = memfs_enter_walk(m, RS_FS_UNLINK, path, &w);
+	if (r < 0)
 		return r;
 	if (w.target == NONE)
 		return -ENOENT;
@@ -113,11 +109,9 @@ int memfs_unlink(rs_fs *fs, const char *path)
 int memfs_mkdir(rs_fs *fs, const char *path)
 {
 	struct memfs *m = to_mem(fs);
-	int r = memfs_enter(m, RS_FS_MKDIR, path);
-	if (r < 0)
-		return r;
 	struct walk w;
-	if ((r = memfs_resolve(m, path, &w)) < 0)
+	int r = memfs_enter_walk(m, RS_FS_MKDIR, path, &w);
+	if (r < 0)
 		return r;
 	if (w.target != NONE)
 		return -EEXIST;
@@ -128,11 +122,9 @@ int memfs_mkdir(rs_fs *fs, const char *path)
 int memfs_rmdir(rs_fs *fs, const char *path)
 {
 	struct memfs *m = to_mem(fs);
-	int r = memfs_enter(m, RS_FS_RMDIR, path);
-	if (r < 0)
-		return r;
 	struct walk w;
-	if ((r = memfs_resolve(m, path, &w)) < 0)
+	int r = memfs_enter_walk(m, RS_FS_RMDIR, path, &w);
+	if (r < 0)
 		return r;
 	if (w.target == NONE)
 		return -ENOENT;
@@ -150,11 +142,9 @@ int memfs_rmdir(rs_fs *fs, const char *path)
 int memfs_fsync_dir(rs_fs *fs, const char *path)
 {
 	struct memfs *m = to_mem(fs);
-	int r = memfs_enter(m, RS_FS_FSYNC_DIR, path);
-	if (r < 0)
-		return r;
 	struct walk w;
-	if ((r = memfs_resolve(m, path, &w)) < 0)
+	int r = memfs_enter_walk(m, RS_FS_FSYNC_DIR, path, &w);
+	if (r < 0)
 		return r;
 	if (w.target == NONE)
 		return -ENOENT;
@@ -173,11 +163,9 @@ static int cmp_names(const void *a, const void *b)
 int memfs_list(rs_fs *fs, const char *dir, rs_fs_list_cb *cb, void *ctx)
 {
 	struct memfs *m = to_mem(fs);
-	int r = memfs_enter(m, RS_FS_LIST, dir);
-	if (r < 0)
-		return r;
 	struct walk w;
-	if ((r = memfs_resolve(m, dir, &w)) < 0)
+	int r = memfs_enter_walk(m, RS_FS_LIST, dir, &w);
+	if (r < 0)
 		return r;
 	if (w.target == NONE)
 		return -ENOENT;

@@ -149,6 +149,14 @@ int memfs_resolve(const struct memfs *m, const char *path, struct walk *w);
 /* Every hooked call: count, tick, then the hook (which may crash the fs
  * or run other clients): callers resolve everything after this. */
 int memfs_enter(struct memfs *m, rs_fs_call call, const char *path);
+/* The start of a call on one path: memfs_enter, then the walk to path.
+ * 0 with *w filled, or a negative errno from either. */
+static inline int memfs_enter_walk(struct memfs *m, rs_fs_call call, const char *path,
+				   struct walk *w)
+{
+	int r = memfs_enter(m, call, path);
+	return r < 0 ? r : memfs_resolve(m, path, w);
+}
 
 /* ---- fs_mem_io.c ---- */
 
