@@ -9,6 +9,9 @@
 
 void rt_bench_add(rt_bench *b, const char *name, const char *unit, double value)
 {
+	/* A suite measures its figures together; --only keeps the asked ones. */
+	if (b->only != NULL && strncmp(name, b->only, strlen(b->only)) != 0)
+		return;
 	CM_GROW(b->v, b->cap, b->n + 1);
 	rt_bench_result *r = &b->v[b->n++];
 	snprintf(r->name, sizeof(r->name), "%s", name);
@@ -20,7 +23,11 @@ void rt_bench_add(rt_bench *b, const char *name, const char *unit, double value)
 
 bool rt_bench_wanted(const rt_bench *b, const char *name)
 {
-	return b->only == NULL || strncmp(name, b->only, strlen(b->only)) == 0;
+	/* "sim." is wanted by --only sim, --only sim. and --only sim.ops. */
+	if (b->only == NULL)
+		return true;
+	size_t n = CM_MIN(strlen(name), strlen(b->only));
+	return strncmp(name, b->only, n) == 0;
 }
 
 int rt_cmd_bench(int argc, char **argv)

@@ -28,6 +28,8 @@ typedef struct rt_bench {
 } rt_bench;
 
 void rt_bench_add(rt_bench *b, const char *name, const char *unit, double value);
+/* Whether a figure or suite named name (e.g. "sim.") is asked for: --only
+ * absent, or one of name and --only a prefix of the other. */
 bool rt_bench_wanted(const rt_bench *b, const char *name);
 /* Each suite adds its figures; nonzero on an internal failure. */
 int rt_bench_store(rt_bench *b);

@@ -120,9 +120,7 @@ static int bench_target(rt_bench *b, const char *bin, const char *t)
 
 int rt_bench_fuzz(rt_bench *b)
 {
-	/* --only fuzz, --only fuzz.ops, --only f: anything naming fuzz.*. */
-	size_t k = b->only != NULL ? CM_MIN(strlen(b->only), 5) : 0;
-	if (strncmp(b->only != NULL ? b->only : "", "fuzz.", k) != 0)
+	if (!rt_bench_wanted(b, "fuzz."))
 		return 0;
 	char dir[PATH_MAX];
 	rt_bench_self_path(dir, sizeof(dir), ".");

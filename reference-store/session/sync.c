@@ -163,14 +163,41 @@ model_untagged *session_fetch_flags(rt_session *s, model_result *res, size_t idx
 
 /* ---- the diff ---- */
 
+/* A merge walk over the store's messages (sorted by UID) for a caller
+ * that looks up UIDs in ascending order, as the session's messages are:
+ * one pass instead of a binary search per message. A UID below the last
+ * one asked falls back to the search, so any order still answers right. */
+typedef struct store_walk {
+	const rs_mailbox *mb;
+	size_t j, n;
+	uint32_t last;
+} store_walk;
+
+static store_walk walk_start(const rs_mailbox *mb)
+{
+	return (store_walk){mb, 0, rs_count(mb), 0};
+}
+
+static const rs_msg *walk_find(store_walk *w, uint32_t uid)
+{
+	if (uid < w->last)
+		return rs_msg_find(w->mb, uid);
+	w->last = uid;
+	while (w->j < w->n && rs_msg_at(w->mb, w->j)->uid < uid)
+		w->j++;
+	const rs_msg *m = w->j < w->n ? rs_msg_at(w->mb, w->j) : NULL;
+	return m != NULL && m->uid == uid ? m : NULL;
+}
+
 /* Marks what the store no longer has; returns how many are still there. */
 static size_t mark_gone(rt_session *s)
 {
 	size_t present = 0;
+	store_walk w = walk_start(s->sel);
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->m[i].gone)
 			continue;
-		if (rs_msg_find(s->sel, s->m[i].uid) != NULL) {
+		if (walk_find(&w, s->m[i].uid) != NULL) {
 			present++;
 		} else {
 			s->m[i].gone = true;
@@ -227,9 +254,10 @@ static void add_new(rt_session *s, size_t present)
 static void report_changes(rt_session *s, model_result *res)
 {
 	bool cs = (s->enabled & MODEL_CAP_CONDSTORE) != 0;
+	store_walk w = walk_start(s->sel);
 	for (size_t i = 0; i < s->n; i++) {
 		session_msg *m = &s->m[i];
-		const rs_msg *cur = m->gone ? NULL : rs_msg_find(s->sel, m->uid);
+		const rs_msg *cur = m->gone ? NULL : walk_find(&w, m->uid);
 		if (cur == NULL)
 			continue;
 		bool report = cur->flags != m->flags || (cs && cur->modseq != m->modseq);
