@@ -5,6 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* DIR/SUB/NAME without printf: every FETCH of a body builds one or two. */
+static void put_msg_path(cm_buf *b, const rs_mailbox *mb, const char *sub, const char *name)
+{
+	cm_buf_clear(b);
+	cm_buf_puts(b, mb->path);
+	cm_buf_putc(b, '/');
+	cm_buf_puts(b, sub);
+	cm_buf_putc(b, '/');
+	cm_buf_puts(b, name);
+}
+
 int rs_msg_path(rs_mailbox *mb, const char *name, cm_buf *path_r)
 {
 	/* new/ first: files only ever move new/ -> cur/, so a file missed in
@@ -12,8 +23,7 @@ int rs_msg_path(rs_mailbox *mb, const char *name, cm_buf *path_r)
 	static const char *const dirs[2] = {"new", "cur"};
 	rs_fs_stat st;
 	for (int i = 0; i < 2; i++) {
-		cm_buf_clear(path_r);
-		cm_buf_printf(path_r, "%s/%s/%s", mb->path, dirs[i], name);
+		put_msg_path(path_r, mb, dirs[i], name);
 		if (mb->fs->ops->stat(mb->fs, path_r->data, &st) == 0)
 			return 0;
 	}
@@ -40,8 +50,7 @@ static int read_msg(rs_mailbox *mb, const char *name, cm_buf *out,
 	rs_fs_stat st;
 	int r = -ENOENT;
 	for (int i = 0; i < 2 && r == -ENOENT; i++) {
-		cm_buf_clear(&path);
-		cm_buf_printf(&path, "%s/%s/%s", mb->path, dirs[i], name);
+		put_msg_path(&path, mb, dirs[i], name);
 		r = rs_read_file(mb->fs, path.data, out, &st);
 	}
 	cm_buf_free(&path);
