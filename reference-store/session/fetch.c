@@ -28,7 +28,10 @@ static void parse_id(const char *p, size_t len, char out[MODEL_ID_MAX])
 				v++;
 			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 				ve--;
-			snprintf(out, MODEL_ID_MAX, "%.*s", (int)(ve - v), v);
+			/* As "%.*s" would, without printf: up to a NUL, truncated. */
+			size_t n = strnlen(v, CM_MIN((size_t)(ve - v), (size_t)MODEL_ID_MAX - 1));
+			memcpy(out, v, n);
+			out[n] = '\0';
 			return;
 		}
 		if (eol == NULL)
