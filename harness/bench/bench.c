@@ -1,8 +1,13 @@
 /* `ratchet bench`: runs the benchmark suites and prints their figures, as a
  * table or as one JSON object {"results": [{"name", "unit", "value"}]}. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "bench.h"
 
+#include <ftw.h>
 #include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,29 @@ bool rt_bench_wanted(const rt_bench *b, const char *name)
 		return true;
 	size_t n = CM_MIN(strlen(name), strlen(b->only));
 	return strncmp(name, b->only, n) == 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+void rt_bench_remove_dir(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void rt_bench_self_path(char *out, size_t len, const char *sibling)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (sibling == NULL)
+		snprintf(out, len, "%s", exe);
+	else
+		snprintf(out, len, "%s/%s", dirname(exe), sibling);
 }
 
 int rt_cmd_bench(int argc, char **argv)

@@ -43,6 +43,8 @@ int rt_bench_fuzz(rt_bench *b);
 /* The path of this program (sibling NULL) or of a file beside it, e.g.
  * "ratchet-imapd" in the same build folder. */
 void rt_bench_self_path(char *out, size_t len, const char *sibling);
+/* Removes a scratch directory and everything under it (symlinks as names). */
+void rt_bench_remove_dir(const char *dir);
 /* `ratchet bench` (argv[0] is "bench"). */
 int rt_cmd_bench(int argc, char **argv);
 

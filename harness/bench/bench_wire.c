@@ -8,12 +8,11 @@
  * CPU seconds while it ran: the harness's share, the server has the rest
  * on an otherwise idle machine). A run that reports violations gives no
  * figure: it is a failure. */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include "bench.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -146,17 +145,6 @@ static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
 	return pid;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 int rt_bench_wire(rt_bench *b)
 {
@@ -188,17 +176,7 @@ int rt_bench_wire(rt_bench *b)
 			" make bench starts one)\n", "wire.dovecot.ops", "skipped");
 	else if (dovecot)
 		rc |= wire_run(b, "dovecot", b->dovecot, scratch);
-	rm_rf(scratch);
+	rt_bench_remove_dir(scratch);
 	return rc;
 }
 
-void rt_bench_self_path(char *out, size_t len, const char *sibling)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	if (sibling == NULL)
-		snprintf(out, len, "%s", exe);
-	else
-		snprintf(out, len, "%s/%s", dirname(exe), sibling);
-}
