@@ -74,9 +74,8 @@ struct json_t;
 
 /* The shape as one line for people, "clients 5 +deliverer, ops 2000,
  * mutants none, switch 1/37, crash 1/6667, ..., mix noop:1 select:3 ...",
- * into buf (terminated, cut to size). The length the whole line needs,
- * as snprintf: size or more means it was cut. */
-size_t rt_shape_format(const rt_shape *cfg, char *buf, size_t size);
+ * replacing what out held. */
+void rt_shape_format(const rt_shape *cfg, cm_buf *out);
 /* The shape as a new JSON object (the caller owns the reference):
  * clients, deliverer, ops, mutants (names), the probabilities in whole
  * millionths (switch_per_million, crash_, kill_, enospc_,
@@ -139,10 +138,11 @@ typedef struct rt_report {
 	uint64_t unknown, timeouts, connections_lost, protocol_errors;
 	char failure[256];          /* a failure besides violations ("" none) */
 	/* simulated runs: each one's shape, in the order added */
-	rt_shape *shapes;
+	struct rt_report_shape {
+		uint32_t run;
+		rt_shape shape;
+	} *shapes;
 	size_t nshapes, capshapes;
-	uint32_t *shape_run;        /* the run number of each */
-	size_t capshape_run;
 	bool failed;                /* a run with an error was added: */
 	size_t failed_shape;        /* ... the first one's index in shapes */
 } rt_report;

@@ -18,13 +18,11 @@ void rt_report_free(rt_report *r)
 	free(r->v);
 	free(r->v_run);
 	free(r->shapes);
-	free(r->shape_run);
 	r->v = NULL;
 	r->v_run = NULL;
 	r->nv = r->capv = r->capv_run = 0;
 	r->shapes = NULL;
-	r->shape_run = NULL;
-	r->nshapes = r->capshapes = r->capshape_run = 0;
+	r->nshapes = r->capshapes = 0;
 }
 
 static void add_violations(rt_report *r, uint32_t run, const model_violation *v,
@@ -55,13 +53,12 @@ static void add_stats(rt_report *r, const model_checker_stats *st)
 static void add_shape(rt_report *r, uint32_t run, const rt_run_out *out)
 {
 	CM_GROW(r->shapes, r->capshapes, r->nshapes + 1);
-	CM_GROW(r->shape_run, r->capshape_run, r->nshapes + 1);
 	if (out->stats.errors > 0 && !r->failed) {
 		r->failed = true;
 		r->failed_shape = r->nshapes;
 	}
-	r->shapes[r->nshapes] = out->cfg;
-	r->shape_run[r->nshapes] = run;
+	r->shapes[r->nshapes].run = run;
+	r->shapes[r->nshapes].shape = out->cfg;
 	r->nshapes++;
 }
 
@@ -142,11 +139,10 @@ static void print_shape(const rt_report *r, FILE *out)
 	if (!r->failed && r->nshapes != 1)
 		return;
 	size_t i = r->failed ? r->failed_shape : 0;
-	size_t n = rt_shape_format(&r->shapes[i], NULL, 0);
-	char *line = cm_xmalloc(n + 1);
-	rt_shape_format(&r->shapes[i], line, n + 1);
-	fprintf(out, "  shape of run %" PRIu32 ": %s\n", r->shape_run[i], line);
-	free(line);
+	cm_buf line = {0};
+	rt_shape_format(&r->shapes[i].shape, &line);
+	fprintf(out, "  shape of run %" PRIu32 ": %s\n", r->shapes[i].run, line.data);
+	cm_buf_free(&line);
 }
 
 void rt_report_print(const rt_report *r, FILE *out, bool color)
@@ -250,8 +246,8 @@ static json_t *shapes_json(const rt_report *r)
 	json_t *a = json_array();
 	for (size_t i = 0; i < r->nshapes; i++)
 		json_array_append_new(a, json_pack("{s:I, s:o}", "run",
-						   (json_int_t)r->shape_run[i], "shape",
-						   rt_shape_json(&r->shapes[i])));
+						   (json_int_t)r->shapes[i].run, "shape",
+						   rt_shape_json(&r->shapes[i].shape)));
 	return a;
 }
 

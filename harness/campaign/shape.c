@@ -7,40 +7,21 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <string.h>
-
-/* A line being built into a fixed buffer: always terminated, cut at its
- * size; need counts what the whole line takes, as snprintf does. */
-typedef struct line {
-	char *buf;
-	size_t size, need;
-} line;
-
-static void put(line *l, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	size_t at = l->need < l->size ? l->need : l->size;
-	int n = vsnprintf(l->buf + at, l->size - at, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		l->need += (size_t)n;
-}
 
 /* A probability for people: "0", "1", "27%" or "12.5%" from a tenth up,
  * else "1/N" (N rounded). Exact values are in the JSON. */
-static void put_probability(line *l, const char *name, rt_probability p)
+static void put_probability(cm_buf *l, const char *name, rt_probability p)
 {
 	uint32_t pm = p.per_million;
 	if (pm == 0 || pm >= RT_PER_MILLION)
-		put(l, "%s %d", name, pm == 0 ? 0 : 1);
+		cm_buf_printf(l, "%s %d", name, pm == 0 ? 0 : 1);
 	else if (pm * 10u >= RT_PER_MILLION && pm % 10000u == 0)
-		put(l, "%s %" PRIu32 "%%", name, pm / 10000u);
+		cm_buf_printf(l, "%s %" PRIu32 "%%", name, pm / 10000u);
 	else if (pm * 10u >= RT_PER_MILLION)
-		put(l, "%s %.1f%%", name, pm / 10000.0);
+		cm_buf_printf(l, "%s %.1f%%", name, pm / 10000.0);
 	else
-		put(l, "%s 1/%" PRIu32, name, (RT_PER_MILLION + pm / 2) / pm);
+		cm_buf_printf(l, "%s 1/%" PRIu32, name, (RT_PER_MILLION + pm / 2) / pm);
 }
 
 /* A mutant bit's name ("?" for a bit the store does not know). */
@@ -50,56 +31,54 @@ static const char *mutant_name(unsigned bit)
 	return name != NULL ? name : "?";
 }
 
-static void put_mutants(line *l, unsigned mutants)
+static void put_mutants(cm_buf *l, unsigned mutants)
 {
-	put(l, "mutants");
+	cm_buf_printf(l, "mutants");
 	if (mutants == 0)
-		put(l, " none");
+		cm_buf_printf(l, " none");
 	for (unsigned bit = 1; bit != 0 && bit <= mutants; bit <<= 1)
 		if (mutants & bit)
-			put(l, " %s", mutant_name(bit));
+			cm_buf_printf(l, " %s", mutant_name(bit));
 }
 
-static void put_mix(line *l, const rt_mix *m)
+static void put_mix(cm_buf *l, const rt_mix *m)
 {
-	put(l, "mix");
+	cm_buf_printf(l, "mix");
 	for (int k = 0; k < RT_WK_COUNT; k++)
 		if (m->w[k])
-			put(l, " %s:%" PRIu32, rt_wk_name((rt_wk)k), m->w[k]);
+			cm_buf_printf(l, " %s:%" PRIu32, rt_wk_name((rt_wk)k), m->w[k]);
 	put_probability(l, ", deleted", m->deleted);
-	put(l, ", boxes %d, box target ", m->boxes);
+	cm_buf_printf(l, ", boxes %d, box target ", m->boxes);
 	if (m->box_target)
-		put(l, "%" PRIu32, m->box_target);
+		cm_buf_printf(l, "%" PRIu32, m->box_target);
 	else
-		put(l, "none");
+		cm_buf_printf(l, "none");
 }
 
-size_t rt_shape_format(const rt_shape *cfg, char *buf, size_t size)
+void rt_shape_format(const rt_shape *cfg, cm_buf *out)
 {
-	char none[1];
-	line l = {size ? buf : none, size ? size : 1, 0};
-	l.buf[0] = '\0';
-	put(&l, "clients %u%s, ops %" PRIu64 ", ", cfg->clients,
+	cm_buf_clear(out);
+	cm_buf *l = out;
+	cm_buf_printf(l, "clients %u%s, ops %" PRIu64 ", ", cfg->clients,
 	    cfg->deliverer ? " +deliverer" : "", cfg->ops);
-	put_mutants(&l, cfg->mutants);
-	put_probability(&l, ", switch", cfg->p_switch);
-	put_probability(&l, ", crash", cfg->p_crash);
-	put_probability(&l, ", kill", cfg->p_kill);
-	put_probability(&l, ", enospc", cfg->p_enospc);
-	put_probability(&l, ", rename-failure", cfg->p_rename);
-	put_probability(&l, ", index-loss", cfg->p_index_loss);
-	put(&l, ", checkpoint every ");
+	put_mutants(l, cfg->mutants);
+	put_probability(l, ", switch", cfg->p_switch);
+	put_probability(l, ", crash", cfg->p_crash);
+	put_probability(l, ", kill", cfg->p_kill);
+	put_probability(l, ", enospc", cfg->p_enospc);
+	put_probability(l, ", rename-failure", cfg->p_rename);
+	put_probability(l, ", index-loss", cfg->p_index_loss);
+	cm_buf_printf(l, ", checkpoint every ");
 	if (cfg->checkpoint_every)
-		put(&l, "%" PRIu32 " ops", cfg->checkpoint_every);
+		cm_buf_printf(l, "%" PRIu32 " ops", cfg->checkpoint_every);
 	else
-		put(&l, "never");
-	put(&l, ", log rotation at ");
+		cm_buf_printf(l, "never");
+	cm_buf_printf(l, ", log rotation at ");
 	if (cfg->log_rotate_bytes)
-		put(&l, "%" PRIu32 " bytes, ", cfg->log_rotate_bytes);
+		cm_buf_printf(l, "%" PRIu32 " bytes, ", cfg->log_rotate_bytes);
 	else
-		put(&l, "the default, ");
-	put_mix(&l, &cfg->mix);
-	return l.need;
+		cm_buf_printf(l, "the default, ");
+	put_mix(l, &cfg->mix);
 }
 
 static json_t *mix_json(const rt_mix *m)
