@@ -125,7 +125,22 @@ def ratchet_run(ratchet, tmp_path, url, *args, timeout=900):
 # log admits a reappearance in that folder, and an ADD-NO-LOSS only for a
 # message such a COPY-ATOMIC shows under its new UID; anything else fails,
 # and mdbox must be clean outright.
+#
+# It also, rarely, takes back a keyword a STORE added: one session's
+# "UID STORE 27,52 +FLAGS ($Label1)" was answered OK with FETCH (FLAGS
+# (... $Label1) MODSEQ 436); no command touched either message afterwards,
+# yet the same session's next SELECT showed both without $Label1 at MODSEQ
+# 444 (Dovecot itself changed them), and every session agreed (FLAGS-MERGE,
+# "shows $Label1 clear, but op N set it"). Dovecot logs nothing; the
+# history is the evidence (/tmp/wire-evidence/dovecot-maildir-20261203-
+# 080137). Once in about 45 maildir runs, never on mdbox; a hammer of one
+# session adding keywords beside three appending, expunging, copying and
+# moving did not reproduce it in 2 x 120 s. The maildir run may show
+# FLAGS-MERGE only in that shape: a flag added and later seen clear.
 REAPPEARED = re.compile(r"Maildir/\.([^:]+): Expunged message reappeared")
+FLAG_TAKEN_BACK = re.compile(r"^UID \d+ shows \S+ clear, but op \d+ \(client \d+\) set it "
+                             r"and completed before this session could miss it, "
+                             r"with nothing later clearing it$")
 MESSAGE = re.compile(r"message '([^']+)'")
 
 
@@ -154,6 +169,8 @@ def unexplained_maildir(srv, errors):
         if v["invariant"] == "COPY-ATOMIC" and left.get(box, 0) > 0:
             left[box] -= 1
             renumbered.add((box, message_of(v)))
+        elif v["invariant"] == "FLAGS-MERGE" and FLAG_TAKEN_BACK.match(v["detail"]):
+            continue
         elif v["invariant"] != "ADD-NO-LOSS":
             out.append(v)
     return out + [v for v in errors if v["invariant"] == "ADD-NO-LOSS"
@@ -177,6 +194,13 @@ def test_maildir_allowance_is_narrow(tmp_path):
               err("ADD-NO-LOSS", "ratchet-1/B", "m-7"), err("FLAGS-MERGE", "ratchet-1/A", "m-7")]
     bad = unexplained_maildir(srv, explained + others)
     assert sorted(map(str, bad)) == sorted(map(str, others))
+    taken = {"invariant": "FLAGS-MERGE", "mailbox": "ratchet-2/A", "detail":
+             "UID 27 shows $Label1 clear, but op 2223 (client 3) set it and completed "
+             "before this session could miss it, with nothing later clearing it"}
+    kept = {"invariant": "FLAGS-MERGE", "mailbox": "ratchet-2/A", "detail":
+            "UID 27 shows $Label1 set, but op 2223 (client 3) cleared it and completed "
+            "before this session could miss it, with nothing later setting it"}
+    assert unexplained_maildir(srv, [taken, kept]) == [kept]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
