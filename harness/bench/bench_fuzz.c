@@ -5,7 +5,10 @@
  *   fuzz.<t>.execs.asan  with $RATCHET_BENCH_FUZZ_BUILD naming a libFuzzer
  *                        build (preset fuzz: ASan + UBSan + coverage), its
  *                        fuzz_<t> fuzzing a copy of the corpus through
- *                        fuzz/run.sh: what a fuzzing run gets.
+ *                        fuzz/run.sh: what a fuzzing run gets;
+ *   fuzz.<t>.execs.fast  the same with $RATCHET_BENCH_FUZZ_FAST_BUILD naming
+ *                        a throughput build (preset fuzz-fast: coverage
+ *                        only, no comparison tracing).
  * A target whose program or corpus is missing is skipped, and said so. */
 #include "bench.h"
 
@@ -57,14 +60,14 @@ static int run_capture(char *const argv[], char *out, size_t outlen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* fuzz.<t>.execs.asan through fuzz/run.sh (one way to run libFuzzer with
- * a target's options), read from the log it leaves. 0, or -1 after an
- * error line. */
-static int bench_libfuzzer(rt_bench *b, const char *t)
+/* fuzz.<t>.execs.<kind> through fuzz/run.sh (one way to run libFuzzer
+ * with a target's options) on the build $env names, read from the log it
+ * leaves. 0 (also when env is unset), or -1 after an error line. */
+static int bench_libfuzzer(rt_bench *b, const char *t, const char *env, const char *kind)
 {
-	const char *build = getenv("RATCHET_BENCH_FUZZ_BUILD");
+	const char *build = getenv(env);
 	char name[96], bin[PATH_MAX + 64], work[] = "/tmp/ratchet-bench-fuzz.XXXXXX";
-	snprintf(name, sizeof(name), "fuzz.%s.execs.asan", t);
+	snprintf(name, sizeof(name), "fuzz.%s.execs.%s", t, kind);
 	snprintf(bin, sizeof(bin), "%s/fuzz_%s", build ? build : "", t);
 	if (build == NULL || !rt_bench_wanted(b, name) || access(bin, X_OK) != 0)
 		return 0;
@@ -116,7 +119,9 @@ static int bench_target(rt_bench *b, const char *bin, const char *t)
 		return -1;
 	}
 	rt_bench_add(b, name, "exec/s", strtod(v + strlen("\"exec_per_sec\": "), NULL));
-	return bench_libfuzzer(b, t);
+	if (bench_libfuzzer(b, t, "RATCHET_BENCH_FUZZ_BUILD", "asan") < 0)
+		return -1;
+	return bench_libfuzzer(b, t, "RATCHET_BENCH_FUZZ_FAST_BUILD", "fast");
 }
 
 int rt_bench_fuzz(rt_bench *b)

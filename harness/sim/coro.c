@@ -6,6 +6,7 @@
 #define _XOPEN_SOURCE 700
 #include "sim_private.h"
 
+#include <assert.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -23,6 +24,7 @@ void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
 				    size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
 				     size_t *size_old);
+void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
 #endif
 
 struct rt_coro {
@@ -91,14 +93,52 @@ static void trampoline(void)
 	_longjmp(sched_jb, 1);
 }
 
+/* Stacks of finished coroutines, kept for the next ones: a fuzz execution
+ * is one short run, and mapping and unmapping its clients' stacks was a
+ * fifth of an execution on empty input. At most POOL_MAX are kept (each
+ * keeps the pages it touched). Single-threaded, like the scheduler. */
+#define POOL_MAX 16
+static struct {
+	void *stack;
+	size_t size;
+} pool[POOL_MAX];
+static size_t npool;
+
+static void *stack_take(size_t size)
+{
+	for (size_t i = npool; i > 0; i--) {
+		if (pool[i - 1].size != size)
+			continue;
+		void *stack = pool[i - 1].stack;
+		pool[i - 1] = pool[--npool];
+#ifdef CORO_ASAN
+		/* A coroutine that ended inside its frames left them poisoned. */
+		__asan_unpoison_memory_region(stack, size);
+#endif
+		return stack;
+	}
+	void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (stack == MAP_FAILED)
+		cm_panic("coroutine stack: out of memory");
+	return stack;
+}
+
+static void stack_give(void *stack, size_t size)
+{
+	if (npool < POOL_MAX) {
+		pool[npool].stack = stack;
+		pool[npool++].size = size;
+	} else {
+		munmap(stack, size);
+	}
+}
+
 rt_coro *rt_coro_new(size_t stack_size, void (*fn)(void *), void *arg)
 {
 	rt_coro *co = cm_xcalloc(1, sizeof(*co));
 	co->size = stack_size;
-	co->stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (co->stack == MAP_FAILED)
-		cm_panic("coroutine stack: out of memory");
+	co->stack = stack_take(stack_size);
 	co->fn = fn;
 	co->arg = arg;
 	return co;
@@ -155,6 +195,7 @@ void rt_coro_free(rt_coro *co)
 {
 	if (co == NULL)
 		return;
-	munmap(co->stack, co->size);
+	assert(co != current);
+	stack_give(co->stack, co->size);
 	free(co);
 }
