@@ -53,6 +53,14 @@
  * writers; the rest keep the store's default (1 MiB: a 2000-op run
  * seldom reaches it). */
 #define SMALL_LOG RT_RATIO(3, 10)
+/* Three runs in four keep their mailboxes at a steady size, as load tools
+ * and the wire driver (--mailbox-size) do: a client above it trims the
+ * mailbox it has selected (STORE \Deleted + EXPUNGE, racing the others).
+ * Unbounded, every FETCH 1:* of bodies and every SELECT costs more with
+ * each op of a run; the rest stay unbounded for what only long mailboxes
+ * show (high UIDs and sequence numbers, logs near rotation). */
+#define STEADY_BOXES RT_RATIO(3, 4)
+static const uint32_t steady_sizes[] = {10, 25, 60, 150};
 
 typedef struct sim sim;
 
@@ -629,5 +637,7 @@ void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch)
 	}
 	cfg->checkpoint_every = 50 + (uint32_t)rt_choice_below(ch, 400);
 	cfg->log_rotate_bytes = rt_choice_chance(ch, SMALL_LOG) ? 4096 : 0;
+	if (rt_choice_chance(ch, STEADY_BOXES))
+		cfg->mix.box_target = steady_sizes[rt_choice_below(ch, CM_ARRAY_LEN(steady_sizes))];
 	cfg->ops = 2000;
 }
