@@ -35,5 +35,7 @@ void rs_fs_destroy(rs_fs *fs)
 		return;
 	if (fs->ops == NULL || fs->ops->destroy == NULL)
 		cm_panic("rs_fs_destroy: file system without ops");
+	if (fs->attached != NULL)
+		fs->attached_free(fs->attached);
 	fs->ops->destroy(fs);
 }

@@ -109,6 +109,12 @@ struct rs_fs {
 	 * unique across every handle of one process (simulated clients
 	 * share a pid's handles and a virtual clock). */
 	uint64_t names;
+	/* One cache a layer above may keep for as long as this file system
+	 * lives (the session layer's message digests), freed by
+	 * rs_fs_destroy with attached_free. A cache must not outlive its file
+	 * system: another one could reuse the names, inodes and times. */
+	void *attached;
+	void (*attached_free)(void *attached);
 };
 
 /* Real directories; any number of processes. */

@@ -3,42 +3,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 enum { BODY_ITEMS = MODEL_F_BODY | MODEL_F_SIZE | MODEL_F_IDATE | MODEL_F_ID };
-
-/* The X-Ratchet-Id header's value, or "" (header section only). */
-static void parse_id(const char *p, size_t len, char out[MODEL_ID_MAX])
-{
-	static const char key[] = "X-Ratchet-Id:";
-	out[0] = '\0';
-	if (p == NULL)
-		return; /* an empty file */
-	const char *end = p + len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t l = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		if (l == 0)
-			return; /* end of the header */
-		if (l >= sizeof(key) - 1 && strncasecmp(p, key, sizeof(key) - 1) == 0) {
-			const char *v = p + sizeof(key) - 1, *ve = p + l;
-			while (v < ve && (*v == ' ' || *v == '\t'))
-				v++;
-			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-				ve--;
-			/* As "%.*s" would, without printf: up to a NUL, truncated. */
-			size_t n = strnlen(v, CM_MIN((size_t)(ve - v), (size_t)MODEL_ID_MAX - 1));
-			memcpy(out, v, n);
-			out[n] = '\0';
-			return;
-		}
-		if (eol == NULL)
-			return;
-		p = eol + 1;
-	}
-}
 
 static bool fetch_args_ok(rt_session *s, const model_op *op, model_result *res)
 {
@@ -79,8 +45,7 @@ static void report_vanished(rt_session *s, const model_op *op, model_result *res
 static bool read_body(rt_session *s, uint32_t uid, model_fetch *f,
 		      model_result *res, bool *skip_r)
 {
-	uint64_t idate_ns = 0;
-	rs_err err = rs_fetch_body(s->sel, uid, &s->buf, &idate_ns);
+	rs_err err = session_digest_fetch(s, uid, f);
 	*skip_r = err == RS_ENOENT;
 	if (s->dead) {
 		session_lost(s, res, false, "session lost");
@@ -91,10 +56,6 @@ static bool read_body(rt_session *s, uint32_t uid, model_fetch *f,
 		session_store_error(s, res, s->sel, err, "FETCH");
 		return false;
 	}
-	f->body_hash = cm_hash64(s->buf.data, s->buf.len);
-	f->size = (uint32_t)s->buf.len;
-	f->idate = (int64_t)(idate_ns / 1000000000u);
-	parse_id(s->buf.data, s->buf.len, f->id);
 	return true;
 }
 

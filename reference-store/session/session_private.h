@@ -112,6 +112,12 @@ bool session_prepare(rt_session *s, const model_op *op, model_result *res,
 		bool allow_expunge, bool condstore);
 void session_set_intersect(cm_uidset *out, const cm_uidset *a, const cm_uidset *b);
 
+/* digest.c: a message's body items (body_hash, size, idate, id) into f,
+ * from the file system's cache when one stat shows the same file, else
+ * read: RS_OK, or the error of rs_fetch_stat or rs_fetch_body (RS_ENOENT:
+ * expunged meanwhile). */
+rs_err session_digest_fetch(rt_session *s, uint32_t uid, model_fetch *f);
+
 /* Command handlers. */
 void session_cmd_select(rt_session *s, const model_op *op, model_result *res);
 void session_cmd_fetch(rt_session *s, const model_op *op, model_result *res);

@@ -59,6 +59,49 @@ static int read_msg(rs_mailbox *mb, const char *name, cm_buf *out,
 	return r;
 }
 
+/* new/ then cur/, as read_msg, or cur/ alone when *in_cur says the file
+ * was seen there (files only move new/ -> cur/). 0 with *in_cur set to
+ * where it was found, -ENOENT if in neither, or another -errno of stat. */
+static int stat_msg(rs_mailbox *mb, const char *name, rs_fs_stat *st_r, bool *in_cur)
+{
+	static const char *const dirs[2] = {"new", "cur"};
+	cm_buf path = {0};
+	int r = -ENOENT;
+	for (int i = *in_cur ? 1 : 0; i < 2 && r == -ENOENT; i++) {
+		put_msg_path(&path, mb, dirs[i], name);
+		r = mb->fs->ops->stat(mb->fs, path.data, st_r);
+		*in_cur = i == 1;
+	}
+	cm_buf_free(&path);
+	return r;
+}
+
+rs_err rs_fetch_stat(rs_mailbox *mb, uint32_t uid, char name_r[RS_MSG_NAME_MAX],
+		     rs_fs_stat *st_r, bool *in_cur)
+{
+	const rs_msg *m = rs_state_find(mb, uid);
+	if (m == NULL)
+		return RS_ENOENT;
+	memcpy(name_r, m->name, RS_MSG_NAME_MAX);
+	int r = stat_msg(mb, name_r, st_r, in_cur);
+	if (r == 0)
+		return RS_OK;
+	if (r != -ENOENT)
+		return rs_fail(mb, RS_EFAIL, "stat of UID %u failed", uid);
+	/* Gone: legitimate only if the log says it was expunged (as
+	 * rs_fetch_body). */
+	rs_err err = rs_state_sync(mb);
+	if (err != RS_OK)
+		return err;
+	if (rs_state_find(mb, uid) == NULL)
+		return RS_ENOENT;
+	*in_cur = false;
+	if (stat_msg(mb, name_r, st_r, in_cur) == 0)
+		return RS_OK;
+	return rs_fail(mb, RS_ECORRUPT, "%s: UID %u is in the log but its file "
+		       "%s is missing", mb->path, uid, name_r);
+}
+
 rs_err rs_fetch_body(rs_mailbox *mb, uint32_t uid, cm_buf *out,
 		     uint64_t *internaldate_ns_r)
 {

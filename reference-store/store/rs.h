@@ -91,11 +91,14 @@ typedef struct rs_options {
 	bool repair;             /* rebuild a corrupt UID list instead of failing */
 } rs_options;
 
+/* The size of rs_msg.name. */
+#define RS_MSG_NAME_MAX 64
+
 typedef struct rs_msg {
 	uint32_t uid;
 	cm_flags flags;
 	uint64_t modseq;
-	char name[64];           /* Maildir base filename */
+	char name[RS_MSG_NAME_MAX]; /* Maildir base filename */
 } rs_msg;
 
 typedef struct rs_status {
@@ -222,9 +225,20 @@ rs_err rs_move(rs_mailbox *src, rs_mailbox *dst, const cm_uidset *uids,
 	       rs_copy_result *res);
 void rs_copy_result_free(rs_copy_result *res);
 
-/* Reads a message body lock-free. RS_ENOENT if expunged meanwhile. */
+/* Reads a message body lock-free: RS_OK; RS_ENOENT if expunged meanwhile;
+ * RS_ECORRUPT if the log lists it but its file is missing; RS_EFAIL on
+ * another read error. */
 rs_err rs_fetch_body(rs_mailbox *mb, uint32_t uid, cm_buf *out,
 		     uint64_t *internaldate_ns_r);
+/* Finds a message's file lock-free as rs_fetch_body does, with one stat
+ * (or two: new/, then cur/) instead of reading it: its file name into
+ * name_r and what stat says into st_r. A file's bytes never change once it
+ * has a UID, so (name, ino, size, mtime) identify its content for a cache.
+ * *in_cur: true if the caller saw the file in cur/ before (then only cur/
+ * is tried first: files never go back to new/); set to where it was found.
+ * Returns as rs_fetch_body. */
+rs_err rs_fetch_stat(rs_mailbox *mb, uint32_t uid, char name_r[RS_MSG_NAME_MAX],
+		     rs_fs_stat *st_r, bool *in_cur);
 
 /* CONDSTORE/QRESYNC: UIDs in the store state with modseq > since, and UIDs
  * expunged with modseq > since. UIDs that vanished before the oldest

@@ -11,7 +11,7 @@
 #define RS_LOCK "ratchet-uidlist.lock"
 #define RS_LOG "ratchet-log"
 #define RS_LOG_MAGIC "RLOG1"
-#define RS_NAME_MAX 64
+#define RS_NAME_MAX RS_MSG_NAME_MAX
 
 /* An expunge remembered for QRESYNC: UIDs [lo, hi] vanished at modseq. */
 typedef struct rs_tomb {

@@ -166,6 +166,43 @@ static void test_bodies(void)
 	rs_fs_destroy(fs);
 }
 
+/* Body items come from a cache of message files (digest.c): a file whose
+ * bytes changed under the same name (as a crash leaves a torn one) is read
+ * again, by this session and by another on the same file system. */
+static void test_body_cache(void)
+{
+	rs_fs *fs = fx_new();
+	fill(fs, "INBOX", 2);
+	rt_session *a = sess(fs, 10), *b = sess(fs, 11);
+	do_select(a, "INBOX", false);
+	do_select(b, "INBOX", false);
+	unsigned items = MODEL_F_BODY | MODEL_F_SIZE | MODEL_F_ID;
+	do_fetch(a, false, "1", items, -1, false);
+	const model_fetch *f = &find_ut(MODEL_UT_FETCH, 0)->fetch;
+	uint64_t before = f->body_hash;
+	CHECK(f->id[0] != '\0');
+	rs_mailbox *mb = peek(fs, "INBOX");
+	char name[RS_MSG_NAME_MAX], path[512];
+	snprintf(name, sizeof(name), "%s", rs_msg_find(mb, 1)->name);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", rs_path(mb), i ? "cur" : "new", name);
+		fs->ops->unlink(fs, path);
+	}
+	rs_close(mb);
+	static const char torn[] = "X-Ratchet-Id: torn\r\n";
+	REQUIRE(rs_memfs_write_file(fs, path, torn, sizeof(torn) - 1) == 0);
+	for (int i = 0; i < 2; i++) {
+		do_fetch(i ? a : b, false, "1", items, -1, false);
+		f = &find_ut(MODEL_UT_FETCH, 0)->fetch;
+		CHECK(f->body_hash == cm_hash64(torn, sizeof(torn) - 1) && f->body_hash != before);
+		CHECK_EQ(f->size, sizeof(torn) - 1);
+		CHECK_STR(f->id, "torn");
+	}
+	rs_session_free(a);
+	rs_session_free(b);
+	rs_fs_destroy(fs);
+}
+
 static void test_mailbox_lifecycle(void)
 {
 	rs_fs *fs = fx_new();
@@ -219,6 +256,7 @@ int main(void)
 	RUN(test_errors);
 	RUN(test_missing_file_anomaly);
 	RUN(test_bodies);
+	RUN(test_body_cache);
 	RUN(test_mailbox_lifecycle);
 	model_result_free(&R);
 	cm_buf_free(&out);
