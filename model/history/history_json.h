@@ -60,7 +60,8 @@ json_t *hj_header_to_json(const model_history_header *h);
 json_t *hj_op_to_json(const model_op *op);
 json_t *hj_code_to_json(const model_code *c);
 json_t *hj_untagged_to_json(const model_untagged *u);
-/* A whole event (history_json_event.c). */
+/* A whole event (history_json_event.c): the reference the direct encoder
+ * (history_emit.h) is checked against. */
 json_t *hj_event_to_json(const model_event *ev);
 /* Appends j's compact dump, keys in insertion order (the history's bytes),
  * to line, and releases j. 0, or -1 if j is NULL or the dump fails (a
