@@ -1,6 +1,13 @@
 /* The jansson encoding of a whole event, and its compact dump: the bytes
- * of a history line. Apart from the writer so that the writer's direct
- * encoder (history_emit.h) can be checked against it, byte for byte. */
+ * of a history line as jansson states them.
+ *
+ * The writer does not use it: it writes each line with the direct encoder
+ * (history_emit.h), because a DOM per event (an allocation per value, then
+ * a dump through a callback) cost more than simulating the event. It stays
+ * as the reference that encoder is checked against, byte for byte
+ * (test_history_emit, test_sim_history_emit, fuzz/history_emit.c): it is
+ * the plain, library-checked statement of the format, and the fallback
+ * should the direct encoder ever be in doubt. */
 #include "history_json.h"
 
 /* json_object_set_new consumes v even when it fails. */
