@@ -27,18 +27,32 @@ void hj_emit_close(hj_emit *e, char sep, char close)
 
 /* ---- numbers: what jansson's "%lld" gives ---- */
 
+/* "00" to "99": two digits per division, as most numbers (times, ids,
+ * mod-sequences) have ten or more. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 /* Writes v's decimal digits at p; returns the end. */
 static char *put_digits(char *p, uint64_t v)
 {
 	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
+	size_t n = sizeof(tmp);
+	while (v >= 100) {
+		size_t pair = (size_t)(v % 100) * 2;
+		v /= 100;
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + pair, 2);
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + v * 2, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(p, tmp + n, sizeof(tmp) - n);
+	return p + (sizeof(tmp) - n);
 }
 
 void hj_emit_u32(hj_emit *e, uint32_t v)
