@@ -192,6 +192,7 @@ static void put_string(hj_emit *e, const char *s, size_t len, bool replace)
 	}
 	*p++ = '"';
 	*p = '\0';
+	assert((size_t)(p - start) <= 6 * len + 2); /* within the room taken */
 	e->b->len += (size_t)(p - start);
 }
 
@@ -227,6 +228,7 @@ void hj_emit_set(hj_emit *e, const cm_uidset *s)
 	}
 	*p++ = '"';
 	*p = '\0';
+	assert((size_t)(p - start) <= 22 * s->n + 2); /* within the room taken */
 	e->b->len += (size_t)(p - start);
 }
 

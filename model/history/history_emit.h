@@ -6,7 +6,8 @@
  * JSON_PRESERVE_ORDER dump of hj_header_to_json / hj_event_to_json
  * (history_json*.c): same keys in the same order, same defaults left out,
  * same escaping and numbers, the same U+FFFD for invalid UTF-8 in texts.
- * test_history_emit and fuzz/history_emit.c hold the two to that. */
+ * test_history_emit, test_sim_history_emit and fuzz/history_emit.c hold
+ * the two to that. */
 #ifndef HISTORY_EMIT_H
 #define HISTORY_EMIT_H
 
