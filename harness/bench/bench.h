@@ -36,6 +36,7 @@ int rt_bench_store(rt_bench *b);
 
 /* The suites; each adds its figures, nonzero on an internal failure. */
 int rt_bench_sim(rt_bench *b);
+int rt_bench_history(rt_bench *b);
 int rt_bench_wire(rt_bench *b);
 int rt_bench_client(rt_bench *b);
 int rt_bench_fuzz(rt_bench *b);

@@ -60,6 +60,13 @@ json_t *hj_header_to_json(const model_history_header *h);
 json_t *hj_op_to_json(const model_op *op);
 json_t *hj_code_to_json(const model_code *c);
 json_t *hj_untagged_to_json(const model_untagged *u);
+/* A whole event (history_json_event.c): the reference the direct encoder
+ * (history_emit.h) is checked against. */
+json_t *hj_event_to_json(const model_event *ev);
+/* Appends j's compact dump, keys in insertion order (the history's bytes),
+ * to line, and releases j. 0, or -1 if j is NULL or the dump fails (a
+ * string that is not UTF-8). */
+int hj_json_dump(cm_buf *line, json_t *j);
 
 /* ---- JSON -> struct: 0, or -1 with e filled ---- */
 
