@@ -169,7 +169,8 @@ static inline void remove_tree(rs_fs *fs, const char *path)
 	CHECK_EQ(fs->ops->list(fs, path, collect, &ns), 0);
 	for (size_t i = 0; i < ns.n; i++) {
 		char sub[1024];
-		snprintf(sub, sizeof(sub), "%s/%s", path, ns.v[i]);
+		int n = snprintf(sub, sizeof(sub), "%s/%s", path, ns.v[i]);
+		REQUIRE(n > 0 && (size_t)n < sizeof(sub)); /* test trees are shallow */
 		remove_tree(fs, sub);
 	}
 	names_free(&ns);
