@@ -197,6 +197,24 @@ typedef struct rt_opts {
  * naming the counts and the limit). */
 bool rt_opts_unknown_ok(const rt_opts *o, uint64_t unknown, uint64_t ops, cm_err *why);
 
+/* ---- a --history file (history_file.c) ---- */
+
+/* The file a run writes its history to, with a 256 KiB stdio buffer: a
+ * simulated run writes tens of MB, and glibc's default (st_blksize, 4 KiB)
+ * made a write(2) of every 4 KiB. The buffer is stdio's own, so salvage's
+ * fflush still sees every line written. */
+typedef struct rt_history_file {
+	FILE *f;     /* NULL: no --history */
+	char *buf;
+} rt_history_file;
+
+/* Opens path for writing (nothing when path is NULL): 0, or -1 after the
+ * error line. */
+int rt_history_file_open(rt_history_file *hf, const char *path);
+/* Closes and frees (nothing for a file never opened): 0, or -1 if fclose
+ * failed. */
+int rt_history_file_close(rt_history_file *hf);
+
 /* ---- an internal error's last acts (salvage.c) ---- */
 
 /* What cm_panic must save; each field NULL when there is nothing (yet). */

@@ -118,34 +118,12 @@ static void shrink_failure(const rt_opts *o, rt_report *r, const rt_run_spec *sp
 
 /* ---- the campaign on the embedded store ---- */
 
-/* --history's file: NULL without the option; 0, or -1 after the error
- * line. A simulated run writes tens of MB of history: a write(2) per
- * 256 KiB rather than per 4 KiB (glibc's default, st_blksize) took the
- * kernel's part of a 20,000-op run's --history from 0.06 s to 0.02 s. The
- * buffer (*buf_r, freed after fclose) is stdio's, so salvage's fflush
- * still sees every line written. */
-static int open_history(const rt_opts *o, FILE **f_r, char **buf_r)
-{
-	enum { HISTORY_BUFFER = 256 * 1024 };
-	*f_r = NULL;
-	*buf_r = NULL;
-	if (o->history == NULL)
-		return 0;
-	if ((*f_r = fopen(o->history, "w")) == NULL) {
-		cm_error("cannot write %s: %s", o->history, strerror(errno));
-		return -1;
-	}
-	*buf_r = cm_xmalloc(HISTORY_BUFFER);
-	setvbuf(*f_r, *buf_r, _IOFBF, HISTORY_BUFFER);
-	return 0;
-}
-
 static int campaign(const rt_opts *o, rt_report *r)
 {
-	FILE *hist;
-	char *hist_buf;
-	if (open_history(o, &hist, &hist_buf) < 0)
+	rt_history_file hf;
+	if (rt_history_file_open(&hf, o->history) < 0)
 		return CM_EXIT_USAGE;
+	FILE *hist = hf.f;
 	rt_salvage_now.history = hist;
 	progress pg = {.on = !o->quiet && isatty(2), .start = cm_now_ns()};
 	uint64_t deadline = pg.start + (uint64_t)(o->seconds * 1e9);
@@ -196,9 +174,7 @@ static int campaign(const rt_opts *o, rt_report *r)
 	if (pg.on)
 		fputc('\n', stderr);
 	rt_salvage_now.history = NULL;
-	if (hist != NULL)
-		fclose(hist);
-	free(hist_buf);
+	rt_history_file_close(&hf);
 	r->seconds = (double)(cm_now_ns() - pg.start) / 1e9;
 	return rc;
 }

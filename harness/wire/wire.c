@@ -508,20 +508,17 @@ static void make_workload(wire_loop *loop, rt_choice_source *ch)
 	loop->next_ckpt = loop->every;
 }
 
-static int open_history(wire_loop *loop, const rt_opts *o, FILE **f)
+static int open_history(wire_loop *loop, const rt_opts *o, rt_history_file *hf)
 {
 	rt_wire *w = &loop->w;
-	*f = NULL;
-	if (o->history == NULL)
-		return 0;
-	if ((*f = fopen(o->history, "w")) == NULL) {
-		cm_error("cannot write %s: %s", o->history, strerror(errno));
+	if (rt_history_file_open(hf, o->history) < 0)
 		return -1;
-	}
+	if (hf->f == NULL)
+		return 0;
 	model_history_header h = {.version = 1, .seed = o->seed,
 				  .capabilities = w->setup->caps, .clients = w->users + 1};
 	snprintf(h.target, sizeof(h.target), "%.127s", w->setup->url.display);
-	w->hist = model_history_writer_new(*f, &h);
+	w->hist = model_history_writer_new(hf->f, &h);
 	return 0;
 }
 
@@ -579,7 +576,7 @@ static void teardown(wire_loop *loop)
 static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t start_ns)
 {
 	rt_wire *w = &loop->w;
-	FILE *hf;
+	rt_history_file hf;
 	make_clients(loop);
 	if (open_history(loop, o, &hf) != 0) {
 		teardown(loop);
@@ -590,7 +587,7 @@ static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t st
 		.imap4rev2 = (w->setup->caps & MODEL_CAP_IMAP4REV2) != 0,
 	};
 	w->checker = model_checker_new(&co);
-	rt_salvage_now.history = hf;
+	rt_salvage_now.history = hf.f;
 	rt_salvage_now.checker = w->checker;
 	rt_salvage_now.segment = 0;
 	print_intro(loop, o);
@@ -606,8 +603,7 @@ static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t st
 	if (w->hist != NULL)
 		model_history_writer_finish(w->hist);
 	rt_salvage_now.history = NULL;
-	if (hf != NULL)
-		fclose(hf);
+	rt_history_file_close(&hf);
 	rt_salvage_now.checker = NULL; /* fill_report adds it */
 	fill_report(loop, r);
 	teardown(loop);
