@@ -626,6 +626,35 @@ static int cmp_u32(const void *a, const void *b)
 /* Walks the set's values when they are fewer than the records, else the
  * records: a UID set's cost follows the UIDs that exist, not its span
  * (UID FETCH 1:* once a UID near 2^32 was seen). */
+/* Adds the k distinct UIDs of v, all in [lo, hi], to out in ascending
+ * runs. */
+static void add_by_bitmap(cm_uidset *out, const uint32_t *v, size_t k, uint32_t lo,
+			  uint32_t hi)
+{
+	size_t words = ((size_t)(hi - lo) >> 6) + 1;
+	uint64_t *bits = cm_xcalloc(words, sizeof(*bits));
+	for (size_t i = 0; i < k; i++)
+		bits[(v[i] - lo) >> 6] |= UINT64_C(1) << ((v[i] - lo) & 63);
+	uint64_t run_lo = 0, run_hi = 0;
+	bool in_run = false;
+	for (size_t w = 0; w < words; w++)
+		for (uint64_t m = bits[w]; m != 0; m &= m - 1) {
+			uint64_t u = (uint64_t)lo + ((uint64_t)w << 6) +
+				     (uint64_t)__builtin_ctzll(m);
+			if (in_run && u == run_hi + 1) {
+				run_hi = u;
+				continue;
+			}
+			if (in_run)
+				cm_uidset_add_range(out, (uint32_t)run_lo, (uint32_t)run_hi);
+			run_lo = run_hi = u;
+			in_run = true;
+		}
+	if (in_run)
+		cm_uidset_add_range(out, (uint32_t)run_lo, (uint32_t)run_hi);
+	free(bits);
+}
+
 void ck_box_existing(const ck_box *b, const cm_uidset *set, cm_uidset *out)
 {
 	if (cm_uidset_count(set) <= 2 * (uint64_t)b->msgs.n + 16) {
@@ -637,13 +666,25 @@ void ck_box_existing(const ck_box *b, const cm_uidset *set, cm_uidset *out)
 	}
 	uint32_t *v = cm_xmalloc(b->msgs.n * sizeof(*v));
 	size_t k = 0;
+	uint32_t lo = UINT32_MAX, hi = 0;
 	for (size_t i = 0; i < b->msgs.cap; i++)
 		if (b->msgs.keys[i] != 0 && b->msgs.vals[i] != NULL &&
-		    cm_uidset_contains(set, (uint32_t)b->msgs.keys[i]))
-			v[k++] = (uint32_t)b->msgs.keys[i];
+		    cm_uidset_contains(set, (uint32_t)b->msgs.keys[i])) {
+			v[k] = (uint32_t)b->msgs.keys[i];
+			lo = CM_MIN(lo, v[k]);
+			hi = CM_MAX(hi, v[k]);
+			k++;
+		}
 	CK_CHECK(k <= b->msgs.n, "a map holds at most n keys");
-	qsort(v, k, sizeof(*v), cmp_u32);
-	for (size_t i = 0; i < k; i++)
-		cm_uidset_add(out, v[i]);
+	/* Every UID FETCH 1:* comes here: the UIDs of a mailbox are dense,
+	 * so a bitmap over their span puts them in order faster than qsort
+	 * (which was a quarter of the checker's time); sparse ones are sorted. */
+	if (k > 0 && hi - lo < 64 * (uint64_t)k + 4096)
+		add_by_bitmap(out, v, k, lo, hi);
+	else {
+		qsort(v, k, sizeof(*v), cmp_u32);
+		for (size_t i = 0; i < k; i++)
+			cm_uidset_add(out, v[i]);
+	}
 	free(v);
 }
