@@ -154,3 +154,4 @@ def test_imaptest_failing_is_one_line(ratchet, tmp_path, have_dovecot):
                FAKE_LOG=str(tmp_path / "calls.log"),
                FAKE_OUTPUT="Fatal: imaptest cannot go on\n", FAKE_STATUS="89")
     one_line_error(p, 2, "imaptest exited 89", "cannot go on")
+
