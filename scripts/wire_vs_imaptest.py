@@ -107,7 +107,8 @@ def positive(text):
 
 def write_mbox(path, count=MBOX_MESSAGES):
     """Small messages shaped like the ones ratchet APPENDs
-    (model/vocabulary/message.c), so both tools move the same bytes."""
+    (model/vocabulary/message.c), so that both tools move about as many
+    bytes."""
     with open(path, "w") as f:
         for i in range(1, count + 1):
             mid = f"imaptest-{i}"
@@ -187,7 +188,7 @@ def run_ratchet(a, srv, scratch):
     argv = [a.ratchet, "run", "--quiet", "--target", srv.url(RATCHET_USER),
             "--clients", str(a.clients), "--seconds", str(a.seconds),
             "--mailbox-size", str(a.mailbox_size), "--seed", str(a.seed),
-            "--reuse", "--report", str(report)]
+            "--report", str(report)]
     p, wall, cpu, dovecot = timed(srv, argv, a.seconds + 120,
                                   capture_output=True, text=True)
     try:
