@@ -155,3 +155,43 @@ def test_imaptest_failing_is_one_line(ratchet, tmp_path, have_dovecot):
                FAKE_OUTPUT="Fatal: imaptest cannot go on\n", FAKE_STATUS="89")
     one_line_error(p, 2, "imaptest exited 89", "cannot go on")
 
+
+def bench(ratchet, tmp_path, *args, **env):
+    full = {k: v for k, v in os.environ.items() if k != "RATCHET_BENCH_IMAPTEST"}
+    full.update(env)
+    p = subprocess.run([ratchet, "bench", "--json", "--quick", "--only",
+                        "wire.imaptest", *args], cwd=tmp_path, capture_output=True,
+                       text=True, env=full, timeout=300)
+    return p, {r["name"]: r for r in json.loads(p.stdout or '{"results": []}')["results"]}
+
+
+def test_bench_without_imaptest_skips(ratchet, tmp_path):
+    p, r = bench(ratchet, tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert r == {}
+    assert "wire.imaptest.ratio" in p.stderr and "skipped" in p.stderr
+
+
+def test_bench_figures_from_the_script(ratchet, tmp_path, have_dovecot):
+    p, r = bench(ratchet, tmp_path, "--imaptest", fake_imaptest(tmp_path),
+                 FAKE_LOG=str(tmp_path / "calls.log"), FAKE_OUTPUT=SAMPLE)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert set(r) == {"wire.imaptest.ratio", "wire.imaptest.ratchet.ops",
+                      "wire.imaptest.imaptest.ops", "wire.imaptest.ratchet.cpu",
+                      "wire.imaptest.imaptest.cpu"}
+    ops = {k: r[f"wire.imaptest.{k}.ops"]["value"] for k in ("ratchet", "imaptest")}
+    assert all(v > 0 for v in ops.values())
+    # --quick: one round, so the median ratio is that round's ratio.
+    assert r["wire.imaptest.ratio"]["value"] == pytest.approx(
+        ops["ratchet"] / ops["imaptest"], rel=1e-4)
+    assert r["wire.imaptest.ratio"]["unit"] == "x"
+    # The ten clients of the wire figures, one round of 2 s.
+    call = (tmp_path / "calls.log").read_text().splitlines()
+    assert len(call) == 1 and "clients=10" in call[0] and "secs=2" in call[0]
+
+
+def test_bench_script_failure_fails(ratchet, tmp_path, have_dovecot):
+    p, r = bench(ratchet, tmp_path, "--imaptest", fake_imaptest(tmp_path),
+                 FAKE_LOG=str(tmp_path / "calls.log"), FAKE_OUTPUT="", FAKE_STATUS="1")
+    assert p.returncode != 0 and r == {}
+    assert "imaptest exited 1" in p.stderr and "wire.imaptest" in p.stderr
