@@ -24,6 +24,7 @@ typedef struct rt_bench {
 	const char *only;    /* run only benchmarks whose name starts so */
 	const char *dir;     /* real directory for the .disk figures */
 	const char *dovecot; /* imap:// URL for wire.dovecot (NULL: skipped) */
+	const char *imaptest; /* imaptest binary for wire.imaptest (NULL: skipped) */
 	bool verbose;
 } rt_bench;
 
@@ -44,6 +45,10 @@ int rt_bench_fuzz(rt_bench *b);
 /* The path of this program (sibling NULL) or of a file beside it, e.g.
  * "ratchet-imapd" in the same build folder. */
 void rt_bench_self_path(char *out, size_t len, const char *sibling);
+/* Runs argv with its stdout into out (at most outlen - 1 bytes kept, the
+ * rest read away so that it never blocks) and its stderr to /dev/null when
+ * quiet, else to ours. Returns the exit status, or -1 if it could not run. */
+int rt_bench_run_capture(char *const argv[], char *out, size_t outlen, bool quiet);
 /* Removes a scratch directory and everything under it (symlinks as names). */
 void rt_bench_remove_dir(const char *dir);
 /* `ratchet bench` (argv[0] is "bench"). */

@@ -27,39 +27,6 @@
 #define RATCHET_SOURCE_DIR "."
 #endif
 
-/* Runs argv with stdout into out (at most outlen - 1 bytes kept).
- * Returns the exit status, or -1 if it could not run. */
-static int run_capture(char *const argv[], char *out, size_t outlen)
-{
-	int fd[2];
-	if (pipe(fd) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(fd[1], STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(fd[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	/* Keep what fits; read the rest away so the child never blocks. */
-	size_t len = 0;
-	char sink[512];
-	ssize_t n;
-	while ((n = read(fd[0], len + 1 < outlen ? out + len : sink,
-			 len + 1 < outlen ? outlen - 1 - len : sizeof(sink))) > 0)
-		if (len + 1 < outlen)
-			len += (size_t)n;
-	out[len] = '\0';
-	close(fd[0]);
-	int st = 0;
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* fuzz.<t>.execs.<kind> through fuzz/run.sh (one way to run libFuzzer
  * with a target's options) on the build $env names, read from the log it
  * leaves. 0 (also when env is unset), or -1 after an error line. */
@@ -79,7 +46,7 @@ static int bench_libfuzzer(rt_bench *b, const char *t, const char *env, const ch
 	setenv("RATCHET_FUZZ_BUILD", build, 1);
 	setenv("RATCHET_FUZZ_WORK", work, 1);
 	char *argv[] = {"/bin/sh", script, (char *)t, secs, NULL};
-	int rc = run_capture(argv, out, sizeof(out));
+	int rc = rt_bench_run_capture(argv, out, sizeof(out), true);
 	snprintf(log, sizeof(log), "%s/%s/fuzz.log", work, t);
 	double rate = -1;
 	FILE *f = fopen(log, "r");
@@ -112,7 +79,7 @@ static int bench_target(rt_bench *b, const char *bin, const char *t)
 	}
 	snprintf(secs, sizeof(secs), "%.1f", b->quick ? 0.2 : 3.0);
 	char *argv[] = {(char *)bin, "--bench", secs, corpus, NULL};
-	int rc = run_capture(argv, out, sizeof(out));
+	int rc = rt_bench_run_capture(argv, out, sizeof(out), true);
 	const char *v = strstr(out, "\"exec_per_sec\": ");
 	if (rc != 0 || v == NULL) {
 		cm_error("bench: %s: %s exited %d", name, bin, rc);

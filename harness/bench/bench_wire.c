@@ -7,7 +7,15 @@
  * wire.T.harness_cpu (ratchet's CPU seconds over the whole machine's busy
  * CPU seconds while it ran: the harness's share, the server has the rest
  * on an otherwise idle machine). A run that reports violations gives no
- * figure: it is a failure. */
+ * figure: it is a failure.
+ *
+ * With an imaptest binary (--imaptest or $RATCHET_BENCH_IMAPTEST; imaptest
+ * is Dovecot's load tool, built by the user: README, Benchmarks), the
+ * wire.imaptest.* figures are the medians scripts/wire_vs_imaptest.py
+ * prints: ratchet and imaptest alternating on a Dovecot it starts, their
+ * commands/s (.ratchet.ops, .imaptest.ops), the ratio ratchet/imaptest
+ * (.ratio) and each one's CPU per 1,000 commands (.ratchet.cpu,
+ * .imaptest.cpu). */
 #include "bench.h"
 
 #include <errno.h>
@@ -25,6 +33,10 @@
 #include <unistd.h>
 
 #define WIRE_CLIENTS "10"
+
+#ifndef RATCHET_SOURCE_DIR
+#define RATCHET_SOURCE_DIR "."
+#endif
 
 /* Busy jiffies of all CPUs (/proc/stat's first line, less idle and
  * iowait); 0 if unreadable. */
@@ -145,20 +157,63 @@ static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
 	return pid;
 }
 
+/* The figures wire.imaptest.* and the keys of the script's "median". */
+static const struct {
+	const char *key, *name, *unit;
+} imaptest_figures[] = {
+	{"ratio", "wire.imaptest.ratio", "x"},
+	{"ratchet_cmds_per_s", "wire.imaptest.ratchet.ops", "ops/s"},
+	{"imaptest_cmds_per_s", "wire.imaptest.imaptest.ops", "ops/s"},
+	{"ratchet_cpu_ms_per_1000", "wire.imaptest.ratchet.cpu", "ms/1000 ops"},
+	{"imaptest_cpu_ms_per_1000", "wire.imaptest.imaptest.cpu", "ms/1000 ops"},
+};
+
+/* Runs scripts/wire_vs_imaptest.py --json (its stderr is ours: a failure
+ * is its one line) and adds its medians. 0, or -1 after an error line. */
+static int wire_imaptest(rt_bench *b)
+{
+	char self[PATH_MAX], script[PATH_MAX];
+	rt_bench_self_path(self, sizeof(self), NULL);
+	snprintf(script, sizeof(script), "%s/scripts/wire_vs_imaptest.py", RATCHET_SOURCE_DIR);
+	char *argv[] = {"/usr/bin/python3", script, "--json", "--imaptest",
+			(char *)b->imaptest, "--ratchet", self, "--clients", WIRE_CLIENTS,
+			"--seconds", b->quick ? "2" : "20", "--rounds", b->quick ? "1" : "3",
+			NULL};
+	size_t cap = 1 << 16;
+	char *out = malloc(cap);
+	int rc = out ? rt_bench_run_capture(argv, out, cap, false) : -1;
+	json_t *r = rc == 0 ? json_loads(out, 0, NULL) : NULL;
+	json_t *m = json_object_get(r, "median");
+	free(out);
+	if (!json_is_object(m)) {
+		json_decref(r);
+		cm_error("bench: wire.imaptest: %s exited %d", script, rc);
+		return -1;
+	}
+	for (size_t i = 0; i < CM_ARRAY_LEN(imaptest_figures); i++)
+		rt_bench_add(b, imaptest_figures[i].name, imaptest_figures[i].unit,
+			     json_number_value(json_object_get(m, imaptest_figures[i].key)));
+	json_decref(r);
+	return 0;
+}
 
 int rt_bench_wire(rt_bench *b)
 {
 	bool imapd = rt_bench_wanted(b, "wire.refimapd");
 	bool dovecot = rt_bench_wanted(b, "wire.dovecot");
+	bool imaptest = rt_bench_wanted(b, "wire.imaptest");
+	if (imaptest && b->imaptest == NULL)
+		fprintf(stderr, "  %-28s %14s (give --imaptest PATH of a locally built imaptest;"
+			" README, Benchmarks)\n", "wire.imaptest.ratio", "skipped");
+	int rc = imaptest && b->imaptest != NULL ? wire_imaptest(b) : 0;
 	if (!imapd && !dovecot)
-		return 0;
+		return rc;
 	char scratch[PATH_MAX];
 	snprintf(scratch, sizeof(scratch), "%s/ratchet-bench-wire-XXXXXX", b->dir);
 	if (mkdtemp(scratch) == NULL) {
 		cm_error("bench: cannot make a folder in %s: %s", b->dir, strerror(errno));
 		return -1;
 	}
-	int rc = 0;
 	if (imapd) {
 		char url[128];
 		FILE *out = NULL;
