@@ -5,15 +5,9 @@
  * would alias the old ones (3501 2.3.1.1). CREATE therefore takes a lock in
  * the root, reads a counter, stores max(counter + 1, now) durably and only
  * then creates the mailbox with that value: creations are ordered, and so
- * are their UIDVALIDITY values. The lock is the store's design in small
- * (docs/design.md#delivery): link() of a complete file, broken once per
- * instance through an O_EXCL marker when its pid is dead.
- *
- * Not yet the store's rs_lockfile: switching changes the file-system calls
- * of the simulator's set-up, which moves the in-memory clock and with it
- * every message file name a history can quote (seed 3's history and a
- * mutant's replay differ), so it waits for a change allowed to change
- * histories. */
+ * are their UIDVALIDITY values. The lock is the store's own lock file
+ * (rs_lockfile, docs/design.md#delivery), in the root instead of a
+ * mailbox. */
 #include "session_private.h"
 
 #include <errno.h>
@@ -169,93 +163,6 @@ static int write_excl(rs_fs *fs, const char *path, const char *data)
 	return r;
 }
 
-/* ---- the CREATE lock ---- */
-
-typedef struct root_lock {
-	char *path;
-	char nonce[48];
-} root_lock;
-
-static bool parse_owner(const char *s, uint32_t *pid, char nonce[48])
-{
-	return sscanf(s, "%" SCNu32 " %47s", pid, nonce) == 2;
-}
-
-/* Breaks the lock if its holder is dead; each instance once (marker). */
-static void lock_check(rs_fs *fs, const root_lock *lk)
-{
-	char buf[128], nonce[48], again[128];
-	rs_fs_stat st;
-	uint32_t pid;
-	if (read_small(fs, lk->path, buf, sizeof(buf), &st) < 0)
-		return;
-	uint64_t now = fs->ops->now_ns(fs);
-	bool parsed = parse_owner(buf, &pid, nonce);
-	int alive = parsed ? fs->ops->pid_alive(fs, pid) : -1;
-	bool old = now > st.mtime_ns && now - st.mtime_ns > LOCK_STALE_NS;
-	if (!(alive == 0 || (alive < 0 && old)) || !parsed)
-		return;
-	char *marker = cm_xmalloc(strlen(lk->path) + 64);
-	sprintf(marker, "%s.break.%s", lk->path, nonce);
-	int fd = fs->ops->open(fs, marker, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
-	free(marker);
-	if (fd < 0)
-		return; /* somebody else breaks (or broke) this instance */
-	fs->ops->close(fs, fd);
-	uint32_t pid2;
-	char nonce2[48];
-	if (read_small(fs, lk->path, again, sizeof(again), &st) == 0 &&
-	    parse_owner(again, &pid2, nonce2) && strcmp(nonce, nonce2) == 0)
-		fs->ops->unlink(fs, lk->path);
-}
-
-static rs_err lock_take(rs_fs *fs, const char *root, uint32_t pid, root_lock *lk)
-{
-	uint64_t start = fs->ops->now_ns(fs), backoff = 10000;
-	char content[96];
-	lk->path = join(root, LOCK_FILE);
-	snprintf(lk->nonce, sizeof(lk->nonce), "%" PRIu32 ".%" PRIu64, pid, start);
-	snprintf(content, sizeof(content), "%" PRIu32 " %s\n", pid, lk->nonce);
-	char *tmp = cm_xmalloc(strlen(lk->path) + 64);
-	sprintf(tmp, "%s.P%s", lk->path, lk->nonce);
-	int r = write_excl(fs, tmp, content);
-	rs_err err = r < 0 ? (r == -ENOSPC ? RS_ENOSPC : RS_EFAIL) : RS_OK;
-	while (err == RS_OK) {
-		r = fs->ops->link(fs, tmp, lk->path);
-		if (r == 0)
-			break;
-		if (r != -EEXIST)
-			err = r == -ENOSPC ? RS_ENOSPC : RS_EFAIL;
-		else if (fs->ops->now_ns(fs) - start > LOCK_TIMEOUT_NS)
-			err = RS_ELOCKED;
-		else {
-			lock_check(fs, lk);
-			fs->ops->sleep(fs, backoff);
-			backoff = CM_MIN(backoff * 2, 1000000u);
-		}
-	}
-	fs->ops->unlink(fs, tmp);
-	free(tmp);
-	if (err != RS_OK) {
-		free(lk->path);
-		lk->path = NULL;
-	}
-	return err;
-}
-
-static void lock_release(rs_fs *fs, root_lock *lk)
-{
-	char buf[128], nonce[48];
-	rs_fs_stat st;
-	uint32_t pid;
-	/* Only our own instance: a breaker may have taken it from us. */
-	if (read_small(fs, lk->path, buf, sizeof(buf), &st) == 0 &&
-	    parse_owner(buf, &pid, nonce) && strcmp(nonce, lk->nonce) == 0)
-		fs->ops->unlink(fs, lk->path);
-	free(lk->path);
-	lk->path = NULL;
-}
-
 /* ---- UIDVALIDITY counter (under the lock) ---- */
 
 static rs_err next_uidvalidity(rs_fs *fs, const char *root, uint32_t *uv_r)
@@ -335,12 +242,18 @@ rs_err session_root_create(rs_fs *fs, const char *root, const char *name, uint32
 		return RS_EINVAL;
 	if (fs->ops->stat(fs, path, &st) == 0)
 		return RS_EEXIST;
-	root_lock lk;
-	rs_err err = lock_take(fs, root, pid, &lk);
-	if (err != RS_OK)
-		return err;
-	err = create_locked(fs, root, path, pid);
-	lock_release(fs, &lk);
+	char *lock_path = join(root, LOCK_FILE);
+	rs_lockfile lk = {.fs = fs, .path = lock_path, .pid = pid, .host = "localhost",
+			  .timeout_ns = LOCK_TIMEOUT_NS, .stale_ns = LOCK_STALE_NS};
+	const char *what;
+	int r = rs_lockfile_take(&lk, &what);
+	rs_err err = r == 0 ? RS_OK : r == -ETIMEDOUT ? RS_ELOCKED
+			: r == -ENOSPC ? RS_ENOSPC : RS_EFAIL;
+	if (err == RS_OK) {
+		err = create_locked(fs, root, path, pid);
+		rs_lockfile_release(&lk);
+	}
+	free(lock_path);
 	return err;
 }
 

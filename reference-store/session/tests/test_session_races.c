@@ -172,10 +172,14 @@ static void test_create_lock(void)
 	rs_fs *fs = fx_new();
 	rs_memfs_set_pid_alive(fs, dead_pids, NULL);
 	rt_session *a = sess(fs, 12);
-	static const char dead[] = "77 77.1\n", alive[] = "78 78.1\n";
-	REQUIRE(rs_memfs_write_file(fs, ROOT "/.ratchet-create.lock", dead, 8) == 0);
+	/* The store's lock file (rs_lockfile): "<pid> <host> <nonce>". */
+	static const char dead[] = "77 localhost 77.1\n", alive[] = "78 localhost 78.1\n";
+	static const char torn[] = "7";  /* a crash kept the name, not the data */
+	REQUIRE(rs_memfs_write_file(fs, ROOT "/.ratchet-create.lock", dead, strlen(dead)) == 0);
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "L1"), "OK");
-	REQUIRE(rs_memfs_write_file(fs, ROOT "/.ratchet-create.lock", alive, 8) == 0);
+	REQUIRE(rs_memfs_write_file(fs, ROOT "/.ratchet-create.lock", torn, strlen(torn)) == 0);
+	CHECK_STR(do_name(a, MODEL_OP_CREATE, "L3"), "OK");
+	REQUIRE(rs_memfs_write_file(fs, ROOT "/.ratchet-create.lock", alive, strlen(alive)) == 0);
 	CHECK_STR(do_name(a, MODEL_OP_CREATE, "L2"), "NO [INUSE]");
 	CHECK(!rs_namespace_exists(fs, ROOT, "L2"));
 	rs_session_free(a);
