@@ -168,6 +168,7 @@ typedef struct ck_wide {
 typedef struct ck_box {
 	char name[MODEL_NAME_MAX];
 	uint32_t uidvalidity;
+	bool nomodseq;              /* a SELECT of this epoch said [NOMODSEQ] */
 	ck_map msgs;                /* uid -> ck_msg */
 	/* streaming maxima over completed events */
 	uint32_t max_add_uid;       /* highest UID assigned by a completed add */

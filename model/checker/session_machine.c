@@ -553,6 +553,8 @@ static void on_code(model_checker *c, ck_session *s, ck_op *op, const model_code
 		break;
 	case MODEL_CODE_NOMODSEQ:
 		s->nomodseq = true;
+		if (s->box != NULL)
+			s->box->nomodseq = true; /* what STATUS must then say */
 		break;
 	default:
 		break;

@@ -67,10 +67,6 @@ static const known known_failing[] = {
 	 "completed (its status is set after the reply is replayed)"},
 	{"MOVE-NO-DUP.own-move.bad.jsonl", "reported as UID-NO-REUSE: the moving "
 	 "session's own MOVE reply is replayed before the MOVE's OK is recorded"},
-	{"NOMODSEQ-RULES.status.bad.jsonl", "missed: STATUS HIGHESTMODSEQ of a "
-	 "NOMODSEQ mailbox is not required to be 0"},
-	{"NOMODSEQ-RULES.status.good.jsonl", "false positive: STATUS HIGHESTMODSEQ 0 "
-	 "is always an error, even for a NOMODSEQ mailbox (RFC 7162 3.1.2.2)"},
 	{"UID-BELOW-UIDNEXT.same-select.bad.jsonl", "missed: a UID of the SELECT's own "
 	 "view at or above that SELECT's UIDNEXT (only UIDs seen before it count)"},
 };
