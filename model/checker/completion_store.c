@@ -27,7 +27,30 @@ static ck_effect store_eff(const ck_op *op, const cm_uidset *modified, uint32_t 
 	}
 }
 
-/* MODIFIED as UIDs: sequence numbers for STORE, UIDs for UID STORE. */
+/* The reply's own FETCH responses with a UID, by sequence number (index
+ * q - 1, 0 where none), up to CK_VIEW_MAX as the session's map: *n_r
+ * entries (free the array). A STORE's reply carries no EXPUNGE (RFC 3501
+ * 7.4.1), so its numbering is the one MODIFIED uses. */
+static uint32_t *reply_uids(const model_result *res, size_t *n_r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < res->nut; i++)
+		if (res->ut[i].kind == MODEL_UT_FETCH && res->ut[i].n <= CK_VIEW_MAX)
+			n = CM_MAX(n, (size_t)res->ut[i].n);
+	uint32_t *v = cm_xcalloc(n + 1, sizeof(*v));
+	for (size_t i = 0; i < res->nut; i++) {
+		const model_untagged *u = &res->ut[i];
+		if (u->kind == MODEL_UT_FETCH && u->n >= 1 && u->n <= n &&
+		    (u->fetch.has & MODEL_F_UID))
+			v[u->n - 1] = u->fetch.uid;
+	}
+	*n_r = n;
+	return v;
+}
+
+/* MODIFIED as UIDs: sequence numbers for STORE, UIDs for UID STORE. A
+ * sequence number the session never learned the UID of may be taught by
+ * the reply itself (its FETCH is replayed after this). */
 static void modified_uids(const ck_session *s, const ck_op *op,
 			  const model_result *res, cm_uidset *out)
 {
@@ -39,10 +62,18 @@ static void modified_uids(const ck_session *s, const ck_op *op,
 		cm_uidset_copy(out, &mod->set);
 		return;
 	}
+	size_t nr;
+	uint32_t *ru = reply_uids(res, &nr);
+	uint64_t lim = CM_MAX((uint64_t)s->mat, (uint64_t)nr);
 	for (size_t r = 0; r < mod->set.n; r++)
-		for (uint64_t q = mod->set.r[r].lo; q <= mod->set.r[r].hi && q <= s->mat; q++)
-			if (s->map[q - 1].uid != 0)
-				cm_uidset_add(out, s->map[q - 1].uid);
+		for (uint64_t q = mod->set.r[r].lo; q <= mod->set.r[r].hi && q <= lim; q++) {
+			uint32_t uid = q <= s->mat ? s->map[q - 1].uid : 0;
+			if (uid == 0 && q <= nr)
+				uid = ru[q - 1];
+			if (uid != 0)
+				cm_uidset_add(out, uid);
+		}
+	free(ru);
 }
 
 /* Flags of m at exactly modseq u, if some observation saw that state. */

@@ -59,9 +59,6 @@ typedef struct known {
 
 /* Files that show a checker bug: written as they should behave. */
 static const known known_failing[] = {
-	{"MODIFIED-CORRECT.uid-in-reply.good.jsonl", "STORE-RESPONSE-VALUE false positive: "
-	 "MODIFIED of a non-UID STORE is mapped to UIDs before the reply's FETCH "
-	 "teaches the UID, so the refused STORE counts as applied"},
 	{"VANISHED-EARLIER-COMPLETE.own-expunge.bad.jsonl", "missed: an expunge "
 	 "reported only in the expunging command's own reply never records when it "
 	 "completed (its status is set after the reply is replayed)"},
