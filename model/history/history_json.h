@@ -13,6 +13,19 @@
 /* Names of the bits of MODEL_CAP_*, by bit. */
 #define HJ_CAP_COUNT 8
 extern const char *const hj_cap_names[HJ_CAP_COUNT];
+/* Names of the op's enumerations (history_json_op.c): FETCH items by bit
+ * of MODEL_F_*, faults by model_fault, STORE modes by model_store_mode. */
+#define HJ_ITEM_COUNT 7
+extern const char *const hj_item_names[HJ_ITEM_COUNT];
+#define HJ_FAULT_COUNT 6
+extern const char *const hj_fault_names[HJ_FAULT_COUNT];
+#define HJ_MODE_COUNT 3
+extern const char *const hj_mode_names[HJ_MODE_COUNT];
+
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 if
+ * invalid, by jansson's rules (no overlongs, surrogates or values above
+ * U+10FFFF). */
+size_t hj_utf8_seq(const unsigned char *s, size_t n);
 
 /* ---- struct -> JSON (new references; NULL if unrepresentable) ---- */
 
