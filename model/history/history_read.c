@@ -133,6 +133,7 @@ struct model_history_reader {
 	FILE *in;
 	char *line;            /* the current line, reused */
 	size_t cap;
+	size_t used;           /* bytes of line the last read wrote */
 	uint64_t lineno;
 	uint64_t last_t;
 	bool started;          /* an event has been returned */
@@ -151,7 +152,7 @@ static _Thread_local struct {
 	FILE *in;
 	off_t pos;
 	char *line;
-	size_t cap, len;
+	size_t cap, used, len;
 	uint64_t lineno;
 } next_header;
 
@@ -162,10 +163,11 @@ static void stash_header(model_history_reader *r, size_t len)
 	next_header.pos = ftello(r->in);
 	next_header.line = r->line;
 	next_header.cap = r->cap;
+	next_header.used = r->used;
 	next_header.len = len;
 	next_header.lineno = r->lineno;
 	r->line = NULL;
-	r->cap = 0;
+	r->cap = r->used = 0;
 	r->ended = true;
 }
 
@@ -177,6 +179,7 @@ static int take_header(model_history_reader *r, size_t *len_r)
 	if (mine) {
 		r->line = next_header.line;
 		r->cap = next_header.cap;
+		r->used = next_header.used;
 		r->lineno = next_header.lineno;
 		*len_r = next_header.len;
 	} else {
@@ -212,31 +215,68 @@ static bool blank(const char *s, size_t len)
 	return true;
 }
 
+/* Past the line just read, r->line holds LINE_FILL, never a NUL, so that
+ * the NUL fgets ends what it read with is the last NUL of its window even
+ * when the line holds NULs of its own (jansson then says where). */
+#define LINE_FILL 0xff
+
+static void line_grow(model_history_reader *r, size_t need)
+{
+	size_t old = r->cap;
+	r->cap = CM_MIN(CM_MAX(CM_MAX(r->cap * 2, (size_t)4096), need),
+			(size_t)MODEL_HISTORY_MAX_LINE + 3);
+	assert(r->cap >= need);
+	r->line = cm_xrealloc(r->line, r->cap);
+	memset(r->line + old, LINE_FILL, r->cap - old);
+}
+
+/* The bytes fgets read into its window p of room bytes. */
+static size_t chunk_length(const char *p, size_t room)
+{
+	size_t n = strlen(p);
+	if ((n > 0 && p[n - 1] == '\n') || n + 1 == room)
+		return n;
+	/* The end of the file, or a NUL in the line: the last NUL is fgets's. */
+	size_t k = room - 1;
+	while (p[k] != '\0')
+		k--;
+	return k;
+}
+
 /* One line into r->line with its end, at most MODEL_HISTORY_MAX_LINE
- * bytes before "\r\n" (getline has no bound: a 1.5 GB line cost 3.6 GB).
- * Its length (0 at the end of the file), or -1: too long, read no further. */
+ * bytes before "\r\n" (getline has no bound: a 1.5 GB line cost 3.6 GB),
+ * nothing read beyond. fgets, not getc: it copies up to the newline in
+ * one go. Its length (0 at the end of the file), or -1: too long, read no
+ * further. */
 static ssize_t read_bounded(model_history_reader *r)
 {
+	const size_t most = (size_t)MODEL_HISTORY_MAX_LINE + 2; /* + "\r\n" */
 	size_t len = 0;
-	int ch;
-	flockfile(r->in);
-	while ((ch = getc_unlocked(r->in)) != EOF) {
-		if (len + 2 > r->cap) {
-			r->cap = CM_MIN(CM_MAX(r->cap * 2, (size_t)4096),
-					(size_t)MODEL_HISTORY_MAX_LINE + 3);
-			r->line = cm_xrealloc(r->line, r->cap);
-		}
-		r->line[len++] = (char)ch;
-		if (ch == '\n')
+	if (r->used > 0)
+		memset(r->line, LINE_FILL, r->used);
+	for (;;) {
+		if (r->cap - len < 2)
+			line_grow(r, len + 2);
+		size_t room = CM_MIN(r->cap - len, most + 1 - len); /* >= 2 */
+		char *p = r->line + len;
+		if (fgets(p, (int)room, r->in) == NULL) {
+			if (ferror(r->in)) /* the window's bytes are unknown */
+				memset(p, LINE_FILL, room);
 			break;
-		if (len > (size_t)MODEL_HISTORY_MAX_LINE + 1) { /* + 1: a '\r' */
-			funlockfile(r->in);
+		}
+		size_t got = chunk_length(p, room);
+		len += got;
+		if (r->line[len - 1] == '\n')
+			break;
+		if (len >= most) {
+			r->used = len + 1;
 			return -1;
 		}
+		if (got + 1 < room)
+			break; /* the end of the file */
 	}
-	funlockfile(r->in);
-	if (r->line != NULL)
-		r->line[len] = '\0';
+	r->line[len] = '\0';
+	r->used = len + 1;
 	return (ssize_t)len;
 }
 
