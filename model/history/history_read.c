@@ -275,8 +275,8 @@ static size_t chunk_length(const char *p, size_t room)
 /* One line into r->line with its end, at most MODEL_HISTORY_MAX_LINE
  * bytes before "\r\n" (getline has no bound: a 1.5 GB line cost 3.6 GB),
  * nothing read beyond. fgets, not getc: it copies up to the newline in
- * one go, a tenth of the time. Its length (0 at the end of the file), or
- * -1: too long, read no further. */
+ * one go. Its length (0 at the end of the file), or -1: too long, read no
+ * further. */
 static ssize_t read_bounded(model_history_reader *r)
 {
 	const size_t most = (size_t)MODEL_HISTORY_MAX_LINE + 2; /* + "\r\n" */

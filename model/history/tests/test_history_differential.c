@@ -349,6 +349,44 @@ static void test_rejected_values(void)
 	expect_rejected(lines, CM_ARRAY_LEN(lines));
 }
 
+/* Integers of every length from 1 to 21 digits, at and around the
+ * limits (u32, 2^63-1), as t, c and a modseq: both paths agree, and the
+ * fast path reads those it may. */
+static void test_integers(void)
+{
+	static const char *const values[] = {
+		"4294967295", "4294967296", "9223372036854775807", "9223372036854775808",
+		"9999999999999999999", "10000000000000000000", "18446744073709551615",
+		"18446744073709551616", "0", "00", "07", "012345678901234567",
+	};
+	char num[32], line[256];
+	for (size_t i = 0; i < 21 + CM_ARRAY_LEN(values); i++) {
+		if (i < 21) { /* 1, 12, 123, ... 123456789012345678901 */
+			for (size_t k = 0; k <= i; k++)
+				num[k] = (char)('1' + k % 9);
+			num[i + 1] = '\0';
+		} else {
+			snprintf(num, sizeof(num), "%s", values[i - 21]);
+		}
+		snprintf(line, sizeof(line), "{\"t\":2%s,\"c\":1,\"id\":2,\"ev\":\"invoke\","
+			 "\"op\":{\"kind\":\"noop\"}}", num);
+		after_pre(line, "\n");
+		snprintf(line, sizeof(line), "{\"t\":2,\"c\":%s,\"id\":2,\"ev\":\"invoke\","
+			 "\"op\":{\"kind\":\"noop\"}}", num);
+		after_pre(line, "\n");
+		snprintf(line, sizeof(line), DONE2 ",\"untagged\":[{\"fetch\":{\"seq\":1,"
+			 "\"modseq\":%s}}]}", num);
+		after_pre(line, "\n");
+	}
+	/* 19 digits up to 2^63-1 are read fast; 20 go to jansson. */
+	outcome o = after_pre(DONE2 ",\"untagged\":[{\"fetch\":{\"modseq\":"
+			      "9223372036854775807}}]}", "\n");
+	CHECK(o.got == MODEL_HISTORY_END && o.fast == 2);
+	o = after_pre(DONE2 ",\"untagged\":[{\"fetch\":{\"modseq\":"
+		      "12345678901234567890}}]}", "\n");
+	CHECK(o.got == MODEL_HISTORY_ERROR && o.fast == 1);
+}
+
 /* ======================================================================
  * Mutations of the writer's output
  * ==================================================================== */
@@ -481,6 +519,7 @@ int main(int argc, char **argv)
 	RUN(test_fast_alike);
 	RUN(test_rejected_events);
 	RUN(test_rejected_values);
+	RUN(test_integers);
 	RUN(test_mutations);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--fast") == 0 && i + 1 < argc) {
