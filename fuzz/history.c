@@ -17,10 +17,16 @@
  *     seconds. These are the engine's limits, set in history.options
  *     (malloc_limit_mb, rss_limit_mb, timeout): an input over them is a
  *     crash like any other.
+ *  4. The reader's fast path (model/history/history_scan*.c) reads every
+ *     line it takes as the general parser (jansson) does: the readers run
+ *     in verify mode (hj_reader_default_mode), where both read each such
+ *     line and a line the general parser rejects, or an event that
+ *     differs in any field, is an internal error (cm_panic: an abort here).
  */
 #include "fuzz.h"
 #include "model.h"
 #include "cli.h"
+#include "history_json.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -55,6 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	hj_reader_default_mode(HJ_READ_VERIFY);
 	g_null = fopen("/dev/null", "w");
 	if (g_null == NULL) {
 		perror("fuzz_history: /dev/null");

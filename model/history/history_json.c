@@ -75,10 +75,9 @@ json_t *hj_u64(uint64_t v)
 	return json_string_nocheck(s);
 }
 
-/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 if
- * invalid: the same rules as jansson (no overlongs, surrogates or
- * values above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+/* The same rules as jansson: the writer's output must load, and the fast
+ * path must take no string jansson refuses. */
+size_t hj_utf8_seq(const unsigned char *s, size_t n)
 {
 	size_t len;
 	uint32_t v;
@@ -115,7 +114,7 @@ json_t *hj_str(const char *s, size_t max)
 	cm_buf b = {0};
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(u + i, len - i);
+		size_t n = hj_utf8_seq(u + i, len - i);
 		if (n == 0) {
 			cm_buf_puts(&b, "\xef\xbf\xbd");
 			i++;

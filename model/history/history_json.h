@@ -13,6 +13,19 @@
 /* Names of the bits of MODEL_CAP_*, by bit. */
 #define HJ_CAP_COUNT 8
 extern const char *const hj_cap_names[HJ_CAP_COUNT];
+/* Names of the op's enumerations (history_json_op.c): FETCH items by bit
+ * of MODEL_F_*, faults by model_fault, STORE modes by model_store_mode. */
+#define HJ_ITEM_COUNT 7
+extern const char *const hj_item_names[HJ_ITEM_COUNT];
+#define HJ_FAULT_COUNT 6
+extern const char *const hj_fault_names[HJ_FAULT_COUNT];
+#define HJ_MODE_COUNT 3
+extern const char *const hj_mode_names[HJ_MODE_COUNT];
+
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 if
+ * invalid, by jansson's rules (no overlongs, surrogates or values above
+ * U+10FFFF). */
+size_t hj_utf8_seq(const unsigned char *s, size_t n);
 
 /* ---- struct -> JSON (new references; NULL if unrepresentable) ---- */
 
@@ -113,7 +126,59 @@ typedef struct hj_key {
 /* The id of key in a sorted table, or -1 (unknown keys are ignored). */
 int hj_key_find(const hj_key *keys, size_t n, const char *key);
 
+/* ---- the fast path (history_scan*.c, history_scan.h) ----
+ * The general parser above builds a jansson tree of every line and walks
+ * it: about 90% of what reading costs. The fast path reads the lines
+ * ratchet's own writer produces in one pass, straight into the event, and
+ * says "not recognised" for any other line, which the reader then gives
+ * to the general parser: that one accepts every valid history (any key
+ * order, unknown keys, every escape) and words every error. */
+
+/* Flag names already seen, by exact spelling, with their bits: one per
+ * reader (cm_flag_lookup compares name by name, case-insensitively). */
+typedef struct hj_flag_cache hj_flag_cache;
+hj_flag_cache *hj_flag_cache_new(void);
+void hj_flag_cache_free(hj_flag_cache *c);
+
+/* Readable bytes after line[len] in hj_scan_event. */
+#define HJ_SCAN_PAD 16
+
+/* One event line, len bytes, where line[len] is '\0', '\r' or '\n' and
+ * HJ_SCAN_PAD more bytes can be read (the reader's buffer). true: recognised, and ev (reset by the caller) holds
+ * what event_from_json would make of the line before the reader's own
+ * rules (id, time order, ops in flight): a completion's op is not taken
+ * from its invoke yet, and *has_op_r says whether the line carried "op".
+ * false: not recognised; ev holds part of the line and must be reset. */
+bool hj_scan_event(const char *line, size_t len, model_event *ev, hj_flag_cache *fc,
+		   bool *has_op_r);
+
+/* The first field in which two events differ, written into what ("op.set",
+ * "res.ut[2].fetch.modseq"): true; false when they are equal field by
+ * field (strings up to their NUL, sets as sets). */
+bool hj_event_diff(const model_event *a, const model_event *b, char *what, size_t size);
+
+/* ---- test hooks ---- */
+
 /* Test hook: in-flight invokes now, and the most ever held at once. */
 void hj_reader_pending(const model_history_reader *r, size_t *now_r, size_t *peak_r);
+
+/* How a reader reads its lines. */
+typedef enum hj_read_mode {
+	HJ_READ_FAST,     /* the fast path, the general parser for the rest */
+	HJ_READ_GENERAL,  /* the general parser only */
+	/* Both on every line the fast path recognises, the general one
+	 * making the event: a line the general parser rejects, or an event
+	 * that differs, is an internal error (cm_panic, which aborts in
+	 * tests and fuzzers). */
+	HJ_READ_VERIFY,
+} hj_read_mode;
+/* Test hook: the mode of readers made from now on (HJ_READ_FAST until
+ * set), process-wide; the history fuzz target verifies every input so. */
+void hj_reader_default_mode(hj_read_mode mode);
+/* Test hook: r's mode, from its next line on. */
+void hj_reader_set_mode(model_history_reader *r, hj_read_mode mode);
+/* Test hook: event lines r read by the fast path and by the general
+ * parser so far (the header lines not counted). */
+void hj_reader_lines(const model_history_reader *r, uint64_t *fast_r, uint64_t *general_r);
 
 #endif

@@ -9,16 +9,16 @@
 #include <strings.h>
 
 /* Names of the bits of MODEL_F_*, and of the faults and STORE modes. */
-static const char *const item_names[] = {
+const char *const hj_item_names[HJ_ITEM_COUNT] = {
 	"UID", "FLAGS", "MODSEQ", "BODY", "SIZE", "IDATE", "ID",
 };
-static const char *const fault_names[] = {
+const char *const hj_fault_names[HJ_FAULT_COUNT] = {
 	[MODEL_FAULT_NONE] = "none", [MODEL_FAULT_CRASH] = "crash",
 	[MODEL_FAULT_KILL] = "kill", [MODEL_FAULT_ENOSPC] = "enospc",
 	[MODEL_FAULT_RENAME] = "rename-failure", [MODEL_FAULT_INDEX_LOSS] = "index-loss",
 };
 
-static const char *const mode_names[] = {
+const char *const hj_mode_names[HJ_MODE_COUNT] = {
 	[MODEL_STORE_REPLACE] = "=", [MODEL_STORE_ADD] = "+", [MODEL_STORE_REMOVE] = "-",
 };
 
@@ -45,8 +45,8 @@ static void op_select_fields(hj_obj *b, const model_op *op)
 static void op_store_fetch_fields(hj_obj *b, const model_op *op)
 {
 	if (op->kind == MODEL_OP_STORE || op->mode != MODEL_STORE_REPLACE)
-		hj_obj_put(b, "mode", op->mode < CM_ARRAY_LEN(mode_names)
-			       ? json_string_nocheck(mode_names[op->mode]) : NULL);
+		hj_obj_put(b, "mode", op->mode < CM_ARRAY_LEN(hj_mode_names)
+			       ? json_string_nocheck(hj_mode_names[op->mode]) : NULL);
 	if (op->flags)
 		hj_obj_put(b, "flags", hj_flags_to_json(op->flags));
 	if (op->silent)
@@ -55,7 +55,7 @@ static void op_store_fetch_fields(hj_obj *b, const model_op *op)
 		hj_obj_put(b, "unchangedsince", hj_u64(op->unchangedsince));
 	if (op->items)
 		hj_obj_put(b, "items",
-			   hj_bits_to_json(op->items, item_names, CM_ARRAY_LEN(item_names)));
+			   hj_bits_to_json(op->items, hj_item_names, CM_ARRAY_LEN(hj_item_names)));
 	if (op->has_changedsince)
 		hj_obj_put(b, "changedsince", hj_u64(op->changedsince));
 	if (op->vanished)
@@ -77,8 +77,8 @@ static void op_other_fields(hj_obj *b, const model_op *op)
 		hj_obj_put(b, "status_items",
 			   hj_bits_to_json(op->status_items, model_status_item_names, MODEL_STATUS_COUNT));
 	if (op->fault != MODEL_FAULT_NONE)
-		hj_obj_put(b, "fault", op->fault < CM_ARRAY_LEN(fault_names)
-			       ? json_string_nocheck(fault_names[op->fault]) : NULL);
+		hj_obj_put(b, "fault", op->fault < CM_ARRAY_LEN(hj_fault_names)
+			       ? json_string_nocheck(hj_fault_names[op->fault]) : NULL);
 	if (op->fault_client)
 		hj_obj_put(b, "fault_client", json_integer(op->fault_client));
 }
@@ -155,11 +155,11 @@ static int op_enum_field(model_op *op, int id, const char *key, const json_t *v,
 {
 	int i = 0;
 	if (id == O_MODE) {
-		if (hj_get_enum(key, v, mode_names, CM_ARRAY_LEN(mode_names), &i, e) < 0)
+		if (hj_get_enum(key, v, hj_mode_names, CM_ARRAY_LEN(hj_mode_names), &i, e) < 0)
 			return -1;
 		op->mode = (model_store_mode)i;
 	} else {
-		if (hj_get_enum(key, v, fault_names, CM_ARRAY_LEN(fault_names), &i, e) < 0)
+		if (hj_get_enum(key, v, hj_fault_names, CM_ARRAY_LEN(hj_fault_names), &i, e) < 0)
 			return -1;
 		op->fault = (model_fault)i;
 	}
@@ -181,7 +181,7 @@ static int op_field(model_op *op, int id, const char *key, const json_t *v, cm_e
 	case O_FAULT_CLIENT: return hj_get_u32(key, v, &op->fault_client, e);
 	case O_FLAGS: return hj_get_flags(key, v, &op->flags, NULL, NULL, e);
 	case O_ITEMS:
-		return hj_get_bits(key, v, item_names, CM_ARRAY_LEN(item_names), false,
+		return hj_get_bits(key, v, hj_item_names, CM_ARRAY_LEN(hj_item_names), false,
 				   &op->items, e);
 	case O_KIND: return op_kind(key, v, op, e);
 	case O_MAILBOX: return hj_get_str(key, v, op->mailbox, sizeof(op->mailbox), e);

@@ -3,7 +3,14 @@
  * flight; memory follows the number of in-flight ops, never the length of
  * the history. The input is untrusted: every problem is an error with its
  * line number, never a crash, and the checker's preconditions (nonzero
- * unique ids, strictly increasing times) hold for every event returned. */
+ * unique ids, strictly increasing times) hold for every event returned.
+ *
+ * Each line goes to the fast path first (history_scan*.c), which reads
+ * the lines ratchet's own writer produces in one pass and without a tree:
+ * building jansson's tree was about 90% of the cost of reading. Any line
+ * it does not recognise goes to jansson, which is kept as the general
+ * parser: it reads every valid line (keys in any order, unknown keys,
+ * every escape) and words every error. */
 #include "history_json.h"
 
 #include <assert.h>
@@ -133,6 +140,10 @@ struct model_history_reader {
 	FILE *in;
 	char *line;            /* the current line, reused */
 	size_t cap;
+	size_t used;           /* bytes of line the last read wrote */
+	hj_read_mode mode;
+	hj_flag_cache *flags;  /* the fast path's */
+	uint64_t nfast, ngeneral; /* lines read by each path */
 	uint64_t lineno;
 	uint64_t last_t;
 	bool started;          /* an event has been returned */
@@ -151,7 +162,7 @@ static _Thread_local struct {
 	FILE *in;
 	off_t pos;
 	char *line;
-	size_t cap, len;
+	size_t cap, used, len;
 	uint64_t lineno;
 } next_header;
 
@@ -162,10 +173,11 @@ static void stash_header(model_history_reader *r, size_t len)
 	next_header.pos = ftello(r->in);
 	next_header.line = r->line;
 	next_header.cap = r->cap;
+	next_header.used = r->used;
 	next_header.len = len;
 	next_header.lineno = r->lineno;
 	r->line = NULL;
-	r->cap = 0;
+	r->cap = r->used = 0;
 	r->ended = true;
 }
 
@@ -177,6 +189,7 @@ static int take_header(model_history_reader *r, size_t *len_r)
 	if (mine) {
 		r->line = next_header.line;
 		r->cap = next_header.cap;
+		r->used = next_header.used;
 		r->lineno = next_header.lineno;
 		*len_r = next_header.len;
 	} else {
@@ -190,6 +203,24 @@ void hj_reader_pending(const model_history_reader *r, size_t *now_r, size_t *pea
 {
 	*now_r = r->pend.count;
 	*peak_r = r->pend.npool;
+}
+
+static hj_read_mode default_mode = HJ_READ_FAST;
+
+void hj_reader_default_mode(hj_read_mode mode)
+{
+	default_mode = mode;
+}
+
+void hj_reader_set_mode(model_history_reader *r, hj_read_mode mode)
+{
+	r->mode = mode;
+}
+
+void hj_reader_lines(const model_history_reader *r, uint64_t *fast_r, uint64_t *general_r)
+{
+	*fast_r = r->nfast;
+	*general_r = r->ngeneral;
 }
 
 static int reader_fail(model_history_reader *r, const cm_err *e, cm_err *err)
@@ -212,31 +243,69 @@ static bool blank(const char *s, size_t len)
 	return true;
 }
 
+/* Past the line just read, r->line holds LINE_FILL, never a NUL, so that
+ * the NUL fgets ends what it read with is the last NUL of its window even
+ * when the line holds NULs of its own (jansson then says where). */
+#define LINE_FILL 0xff
+
+/* cap bytes for lines, then HJ_SCAN_PAD that the fast path may read. */
+static void line_grow(model_history_reader *r, size_t need)
+{
+	size_t old = r->cap > 0 ? r->cap + HJ_SCAN_PAD : 0;
+	r->cap = CM_MIN(CM_MAX(CM_MAX(r->cap * 2, (size_t)4096), need),
+			(size_t)MODEL_HISTORY_MAX_LINE + 3);
+	assert(r->cap >= need);
+	r->line = cm_xrealloc(r->line, r->cap + HJ_SCAN_PAD);
+	memset(r->line + old, LINE_FILL, r->cap + HJ_SCAN_PAD - old);
+}
+
+/* The bytes fgets read into its window p of room bytes. */
+static size_t chunk_length(const char *p, size_t room)
+{
+	size_t n = strlen(p);
+	if ((n > 0 && p[n - 1] == '\n') || n + 1 == room)
+		return n;
+	/* The end of the file, or a NUL in the line: the last NUL is fgets's. */
+	size_t k = room - 1;
+	while (p[k] != '\0')
+		k--;
+	return k;
+}
+
 /* One line into r->line with its end, at most MODEL_HISTORY_MAX_LINE
- * bytes before "\r\n" (getline has no bound: a 1.5 GB line cost 3.6 GB).
- * Its length (0 at the end of the file), or -1: too long, read no further. */
+ * bytes before "\r\n" (getline has no bound: a 1.5 GB line cost 3.6 GB),
+ * nothing read beyond. fgets, not getc: it copies up to the newline in
+ * one go. Its length (0 at the end of the file), or -1: too long, read no
+ * further. */
 static ssize_t read_bounded(model_history_reader *r)
 {
+	const size_t most = (size_t)MODEL_HISTORY_MAX_LINE + 2; /* + "\r\n" */
 	size_t len = 0;
-	int ch;
-	flockfile(r->in);
-	while ((ch = getc_unlocked(r->in)) != EOF) {
-		if (len + 2 > r->cap) {
-			r->cap = CM_MIN(CM_MAX(r->cap * 2, (size_t)4096),
-					(size_t)MODEL_HISTORY_MAX_LINE + 3);
-			r->line = cm_xrealloc(r->line, r->cap);
-		}
-		r->line[len++] = (char)ch;
-		if (ch == '\n')
+	if (r->used > 0)
+		memset(r->line, LINE_FILL, r->used);
+	for (;;) {
+		if (r->cap - len < 2)
+			line_grow(r, len + 2);
+		size_t room = CM_MIN(r->cap - len, most + 1 - len); /* >= 2 */
+		char *p = r->line + len;
+		if (fgets(p, (int)room, r->in) == NULL) {
+			if (ferror(r->in)) /* the window's bytes are unknown */
+				memset(p, LINE_FILL, room);
 			break;
-		if (len > (size_t)MODEL_HISTORY_MAX_LINE + 1) { /* + 1: a '\r' */
-			funlockfile(r->in);
+		}
+		size_t got = chunk_length(p, room);
+		len += got;
+		if (r->line[len - 1] == '\n')
+			break;
+		if (len >= most) {
+			r->used = len + 1;
 			return -1;
 		}
+		if (got + 1 < room)
+			break; /* the end of the file */
 	}
-	funlockfile(r->in);
-	if (r->line != NULL)
-		r->line[len] = '\0';
+	r->line[len] = '\0';
+	r->used = len + 1;
 	return (ssize_t)len;
 }
 
@@ -445,20 +514,106 @@ static int event_from_json(model_history_reader *r, const json_t *root,
 	return rc;
 }
 
+/* s emptied, its buffer kept, and s itself left without one. */
+static cm_uidset set_take(cm_uidset *s)
+{
+	cm_uidset kept = *s;
+	memset(s, 0, sizeof(*s));
+	cm_uidset_clear(&kept);
+	return kept;
+}
+
 /* Empties ev but keeps its buffers: callers reuse one event for millions. */
 static void event_reset(model_event *ev)
 {
-	cm_uidset set = ev->op.set, known = ev->op.q_known;
-	cm_uidset_clear(&set);
-	cm_uidset_clear(&known);
+	cm_uidset set = set_take(&ev->op.set), known = set_take(&ev->op.q_known);
+	cm_uidset cset = set_take(&ev->res.code.set), cdst = set_take(&ev->res.code.dst);
 	model_op_init(&ev->op, MODEL_OP_NONE);
 	ev->op.set = set;
 	ev->op.q_known = known;
 	model_result_clear(&ev->res);
+	ev->res.code.set = cset;
+	ev->res.code.dst = cdst;
 	ev->type = MODEL_EV_INVOKE;
 	ev->client = 0;
 	ev->op_id = 0;
 	ev->t_ns = 0;
+}
+
+/* ---- the two paths ---- */
+
+/* The line by the general parser: 0 with ev filled, MODEL_HISTORY_NEXT_RUN,
+ * or -1 with e filled. */
+static int read_general(model_history_reader *r, size_t len, model_event *ev, cm_err *e)
+{
+	json_t *root = parse_line(r, len, e);
+	int rc = root != NULL ? event_from_json(r, root, ev, e) : -1;
+	json_decref(root);
+	return rc;
+}
+
+/* The reader's own rules for a line the fast path read, as event_head,
+ * event_invoke and event_complete check them, without a change to the
+ * reader: true with the invoke a completion ends in *p_r (NULL for an
+ * invoke and a fault), false when the line is for the general parser
+ * to reject and word. */
+static bool fast_admit(const model_history_reader *r, const model_event *ev, bool has_op,
+		       pending **p_r)
+{
+	if (ev->op_id == 0 || (r->started && ev->t_ns <= r->last_t))
+		return false;
+	pending *p = pend_find(&r->pend, ev->op_id);
+	*p_r = p;
+	if (ev->type == MODEL_EV_INVOKE || has_op)
+		return p == NULL && (ev->type == MODEL_EV_INVOKE || ev->type == MODEL_EV_INFO);
+	return p != NULL && p->client == ev->client;
+}
+
+/* Verify mode: the general parser reads the line too and makes the event
+ * (moving the reader on); any difference is a bug of the fast path. */
+static void fast_verify(model_history_reader *r, size_t len, const model_event *ev)
+{
+	model_event ref;
+	cm_err e = {""};
+	char what[64];
+	model_event_init(&ref);
+	if (read_general(r, len, &ref, &e) != 0)
+		cm_panic("history reader: line %" PRIu64 ": the fast path took a line the "
+			 "general parser rejects: %s", r->lineno, e.text);
+	if (hj_event_diff(ev, &ref, what, sizeof(what)))
+		cm_panic("history reader: line %" PRIu64 ": the fast path and the general "
+			 "parser differ in %s", r->lineno, what);
+	model_event_free(&ref);
+}
+
+/* The line by the fast path: true when it recognised the line and the
+ * reader's rules hold, ev filled and the reader moved on; false with ev
+ * reset, for the general parser. */
+static bool read_fast(model_history_reader *r, size_t len, model_event *ev)
+{
+	bool has_op = false;
+	pending *p = NULL;
+	if (r->mode == HJ_READ_GENERAL)
+		return false;
+	if (!hj_scan_event(r->line, len, ev, r->flags, &has_op) ||
+	    !fast_admit(r, ev, has_op, &p)) {
+		event_reset(ev);
+		return false;
+	}
+	r->nfast++;
+	if (p != NULL)
+		model_op_copy(&ev->op, &p->op);
+	if (r->mode == HJ_READ_VERIFY) {
+		fast_verify(r, len, ev);
+		return true;
+	}
+	if (ev->type == MODEL_EV_INVOKE)
+		pend_add(&r->pend, ev->op_id, ev->client, &ev->op);
+	else if (p != NULL)
+		pend_del(&r->pend, p);
+	r->started = true;
+	r->last_t = ev->t_ns;
+	return true;
 }
 
 model_history_got model_history_read(model_history_reader *r, model_event *ev, cm_err *err)
@@ -469,10 +624,11 @@ model_history_got model_history_read(model_history_reader *r, model_event *ev, c
 	int rc = r->failed ? MODEL_HISTORY_ERROR
 		 : r->ended ? MODEL_HISTORY_NEXT_RUN : next_line(r, &len, &e);
 	if (rc == 1) {
-		json_t *root = parse_line(r, len, &e);
 		event_reset(ev);
-		rc = root != NULL ? event_from_json(r, root, ev, &e) : -1;
-		json_decref(root);
+		if (read_fast(r, len, ev))
+			return MODEL_HISTORY_EVENT;
+		r->ngeneral++;
+		rc = read_general(r, len, ev, &e);
 		if (rc == 0)
 			return MODEL_HISTORY_EVENT;
 		if (rc == MODEL_HISTORY_NEXT_RUN)
@@ -512,6 +668,8 @@ model_history_reader *model_history_reader_new(FILE *in, model_history_header *h
 	}
 	if (h_r != NULL)
 		*h_r = h;
+	r->mode = default_mode;
+	r->flags = hj_flag_cache_new();
 	return r;
 }
 
@@ -520,6 +678,7 @@ void model_history_reader_free(model_history_reader *r)
 	if (r == NULL)
 		return;
 	pend_free(&r->pend);
+	hj_flag_cache_free(r->flags);
 	free(r->line);
 	free(r);
 }

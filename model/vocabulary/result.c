@@ -26,10 +26,13 @@ void model_result_init(model_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Most responses hold no set (every FETCH): no call for those. */
 static void untagged_free(model_untagged *u)
 {
-	cm_uidset_free(&u->set);
-	model_code_free(&u->code);
+	if (u->set.r != NULL)
+		cm_uidset_free(&u->set);
+	if (u->code.set.r != NULL || u->code.dst.r != NULL)
+		model_code_free(&u->code);
 }
 
 void model_result_clear(model_result *r)
