@@ -292,8 +292,8 @@ static void test_rejected_events(void)
 		"{\"t\":2,\"c\":1,\"id\":7,\"ev\":\"ok\",\"status\":\"OK\"}",
 		"{\"t\":2,\"c\":2,\"id\":1,\"ev\":\"ok\",\"status\":\"OK\"}",
 		DONE2 ",\"op\":{\"kind\":\"noop\"}}",
-		"{\"t\":2,\"c\":1,\"id\":1,\"ev\":\"info\",\"op\":{\"kind\":\"noop\"},"
-		"\"status\":\"unknown\"}",
+		("{\"t\":2,\"c\":1,\"id\":1,\"ev\":\"info\",\"op\":{\"kind\":\"noop\"},"
+		 "\"status\":\"unknown\"}"),
 		"{\"t\":2,\"c\":1,\"id\":1,\"ev\":\"invoke\",\"op\":{\"kind\":\"noop\"}}",
 		"{\"t\":2,\"c\":1,\"id\":2,\"ev\":\"invoke\"}",
 	};
