@@ -9,7 +9,7 @@
  * The UTF-8 rules are written again here rather than shared with
  * history_json.c, so that the check compares two codings, not one. */
 #include "history_emit.h"
-#include "history_json.h" /* hj_cap_names */
+#include "history_json.h" /* hj_cap_names, hj_utf8_seq (as hj_str) */
 
 #include <assert.h>
 #include <stdint.h>
@@ -109,34 +109,6 @@ void hj_emit_hex64(hj_emit *e, uint64_t v)
 
 /* ---- strings ---- */
 
-/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 if
- * invalid: jansson's rules (no overlongs, surrogates or values above
- * U+10FFFF), which are also hj_str's. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t v;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, v = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, v = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, v = s[0] & 0x07;
-	else
-		return 0; /* ASCII is not asked; 0x80-0xc1 and 0xf5-0xff never start one */
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10ffff ||
-	    (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* jansson's escape of an ASCII byte that needs one (a quote, a backslash,
  * a control character) at p; returns the end. Uppercase hex, as its
  * "\\u%04X"; '/' and DEL are not escaped, nor is anything non-ASCII. */
@@ -180,7 +152,7 @@ static void put_string(hj_emit *e, const char *s, size_t len, bool replace)
 			p = put_escape(p, c);
 			i++;
 		} else {
-			size_t n = utf8_len(u + i, len - i);
+			size_t n = hj_utf8_seq(u + i, len - i);
 			if (n == 0 && !replace) {
 				e->ok = false;
 				break;

@@ -1,21 +1,7 @@
 /* The direct encoder's op object (docs/history.md, "The op object"): the
  * bytes hj_op_to_json's dump gives (history_json_op.c), key for key. */
 #include "history_emit.h"
-#include "history_json.h" /* hj_cap_names */
-
-/* The names of history_json_op.c, kept apart so that the two encoders are
- * checked against each other rather than sharing a mistake. */
-static const char *const item_names[] = {
-	"UID", "FLAGS", "MODSEQ", "BODY", "SIZE", "IDATE", "ID",
-};
-static const char *const fault_names[] = {
-	[MODEL_FAULT_NONE] = "none", [MODEL_FAULT_CRASH] = "crash",
-	[MODEL_FAULT_KILL] = "kill", [MODEL_FAULT_ENOSPC] = "enospc",
-	[MODEL_FAULT_RENAME] = "rename-failure", [MODEL_FAULT_INDEX_LOSS] = "index-loss",
-};
-static const char *const mode_names[] = {
-	[MODEL_STORE_REPLACE] = "=", [MODEL_STORE_ADD] = "+", [MODEL_STORE_REMOVE] = "-",
-};
+#include "history_json.h" /* hj_cap_names, the op's name tables */
 
 static void emit_qresync(hj_emit *e, const model_op *op)
 {
@@ -51,7 +37,7 @@ static void emit_store_fetch_fields(hj_emit *e, char *sep, const model_op *op)
 {
 	if (op->kind == MODEL_OP_STORE || op->mode != MODEL_STORE_REPLACE) {
 		HJ_KEY(e, sep, "mode");
-		hj_emit_name(e, op->mode < CM_ARRAY_LEN(mode_names) ? mode_names[op->mode] : NULL);
+		hj_emit_name(e, op->mode < HJ_MODE_COUNT ? hj_mode_names[op->mode] : NULL);
 	}
 	if (op->flags) {
 		HJ_KEY(e, sep, "flags");
@@ -67,7 +53,7 @@ static void emit_store_fetch_fields(hj_emit *e, char *sep, const model_op *op)
 	}
 	if (op->items) {
 		HJ_KEY(e, sep, "items");
-		hj_emit_bits(e, op->items, item_names, CM_ARRAY_LEN(item_names));
+		hj_emit_bits(e, op->items, hj_item_names, HJ_ITEM_COUNT);
 	}
 	if (op->has_changedsince) {
 		HJ_KEY(e, sep, "changedsince");
@@ -103,7 +89,7 @@ static void emit_other_fields(hj_emit *e, char *sep, const model_op *op)
 	}
 	if (op->fault != MODEL_FAULT_NONE) {
 		HJ_KEY(e, sep, "fault");
-		hj_emit_name(e, op->fault < CM_ARRAY_LEN(fault_names) ? fault_names[op->fault]
+		hj_emit_name(e, op->fault < HJ_FAULT_COUNT ? hj_fault_names[op->fault]
 								       : NULL);
 	}
 	if (op->fault_client) {
