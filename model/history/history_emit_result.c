@@ -4,8 +4,9 @@
 #include "history_emit.h"
 #include "history_json.h" /* hj_cap_names */
 
-/* By MODEL_STATUS_* bit; highestmodseq is 64-bit and handled apart. Kept
- * apart from history_json_result.c's list, as history_emit_op.c's names. */
+/* history_json_result.c's status_keys, by MODEL_STATUS_* bit, as the
+ * quoted "name": hj_emit_key_ writes; highestmodseq is 64-bit and handled
+ * apart. test_history_emit checks each against jansson's bytes. */
 static const char *const status_keys[] = {
 	"\"messages\":", "\"recent\":", "\"uidnext\":", "\"uidvalidity\":", "\"unseen\":",
 };

@@ -16,20 +16,6 @@ static void put_msg_path(cm_buf *b, const rs_mailbox *mb, const char *sub, const
 	cm_buf_puts(b, name);
 }
 
-int rs_msg_path(rs_mailbox *mb, const char *name, cm_buf *path_r)
-{
-	/* new/ first: files only ever move new/ -> cur/, so a file missed in
-	 * new/ is found in cur/ unless it is gone. */
-	static const char *const dirs[2] = {"new", "cur"};
-	rs_fs_stat st;
-	for (int i = 0; i < 2; i++) {
-		put_msg_path(path_r, mb, dirs[i], name);
-		if (mb->fs->ops->stat(mb->fs, path_r->data, &st) == 0)
-			return 0;
-	}
-	return -ENOENT;
-}
-
 int rs_unlink_msg(rs_mailbox *mb, const char *name)
 {
 	/* Both: a claim in progress has the file in new/ and cur/. */
@@ -42,89 +28,102 @@ int rs_unlink_msg(rs_mailbox *mb, const char *name)
 	return r1 == 0 || r2 == 0 ? 0 : r1;
 }
 
-static int read_msg(rs_mailbox *mb, const char *name, cm_buf *out,
-		    uint64_t *idate_r)
-{
-	static const char *const dirs[2] = {"new", "cur"};
-	cm_buf path = {0};
-	rs_fs_stat st;
-	int r = -ENOENT;
-	for (int i = 0; i < 2 && r == -ENOENT; i++) {
-		put_msg_path(&path, mb, dirs[i], name);
-		r = rs_read_file(mb->fs, path.data, out, &st);
-	}
-	cm_buf_free(&path);
-	if (r == 0 && idate_r != NULL)
-		*idate_r = st.mtime_ns;
-	return r;
-}
+/* One look at a message file at path: read it or stat it. 0, or -errno. */
+typedef int msg_look(rs_mailbox *mb, const char *path, void *ctx);
 
-/* new/ then cur/, as read_msg, or cur/ alone when *in_cur says the file
- * was seen there (files only move new/ -> cur/). 0 with *in_cur set to
- * where it was found, -ENOENT if in neither, or another -errno of stat. */
-static int stat_msg(rs_mailbox *mb, const char *name, rs_fs_stat *st_r, bool *in_cur)
+/* new/ then cur/, or cur/ alone when *in_cur says the file was seen there:
+ * files only move new/ -> cur/, so a file missed in new/ is found in cur/
+ * unless it is gone. 0 with *in_cur set to where it was found and path
+ * holding where, -ENOENT if in neither, or another -errno of the look. */
+static int look_msg(rs_mailbox *mb, const char *name, bool *in_cur, msg_look *look,
+		    void *ctx, cm_buf *path)
 {
 	static const char *const dirs[2] = {"new", "cur"};
-	cm_buf path = {0};
 	int r = -ENOENT;
 	for (int i = *in_cur ? 1 : 0; i < 2 && r == -ENOENT; i++) {
-		put_msg_path(&path, mb, dirs[i], name);
-		r = mb->fs->ops->stat(mb->fs, path.data, st_r);
+		put_msg_path(path, mb, dirs[i], name);
+		r = look(mb, path->data, ctx);
 		*in_cur = i == 1;
 	}
+	return r;
+}
+
+/* look_msg without the path. */
+static int look_msg_at(rs_mailbox *mb, const char *name, bool *in_cur, msg_look *look,
+		       void *ctx)
+{
+	cm_buf path = {0};
+	int r = look_msg(mb, name, in_cur, look, ctx, &path);
 	cm_buf_free(&path);
 	return r;
 }
 
-rs_err rs_fetch_stat(rs_mailbox *mb, uint32_t uid, char name_r[RS_MSG_NAME_MAX],
-		     rs_fs_stat *st_r, bool *in_cur)
+/* The lock-free access of rs_fetch_body and rs_fetch_stat: a file found
+ * missing is legitimate only if the log says the message was expunged. */
+static rs_err access_msg(rs_mailbox *mb, uint32_t uid, char name[RS_MSG_NAME_MAX],
+			 bool *in_cur, msg_look *look, void *ctx, const char *what)
 {
 	const rs_msg *m = rs_state_find(mb, uid);
 	if (m == NULL)
 		return RS_ENOENT;
-	memcpy(name_r, m->name, RS_MSG_NAME_MAX);
-	int r = stat_msg(mb, name_r, st_r, in_cur);
+	memcpy(name, m->name, RS_MSG_NAME_MAX);
+	int r = look_msg_at(mb, name, in_cur, look, ctx);
 	if (r == 0)
 		return RS_OK;
 	if (r != -ENOENT)
-		return rs_fail(mb, RS_EFAIL, "stat of UID %u failed", uid);
-	/* Gone: legitimate only if the log says it was expunged (as
-	 * rs_fetch_body). */
+		return rs_fail(mb, RS_EFAIL, "%s UID %u failed", what, uid);
 	rs_err err = rs_state_sync(mb);
 	if (err != RS_OK)
 		return err;
 	if (rs_state_find(mb, uid) == NULL)
 		return RS_ENOENT;
 	*in_cur = false;
-	if (stat_msg(mb, name_r, st_r, in_cur) == 0)
+	if (look_msg_at(mb, name, in_cur, look, ctx) == 0)
 		return RS_OK;
 	return rs_fail(mb, RS_ECORRUPT, "%s: UID %u is in the log but its file "
-		       "%s is missing", mb->path, uid, name_r);
+		       "%s is missing", mb->path, uid, name);
+}
+
+static int look_stat(rs_mailbox *mb, const char *path, void *st_r)
+{
+	return mb->fs->ops->stat(mb->fs, path, st_r);
+}
+
+int rs_msg_path(rs_mailbox *mb, const char *name, cm_buf *path_r)
+{
+	rs_fs_stat st;
+	bool in_cur = false;
+	return look_msg(mb, name, &in_cur, look_stat, &st, path_r) == 0 ? 0 : -ENOENT;
+}
+
+rs_err rs_fetch_stat(rs_mailbox *mb, uint32_t uid, char name_r[RS_MSG_NAME_MAX],
+		     rs_fs_stat *st_r, bool *in_cur)
+{
+	return access_msg(mb, uid, name_r, in_cur, look_stat, st_r, "stat of");
+}
+
+struct read_ctx {
+	cm_buf *out;
+	uint64_t *idate_r;
+};
+
+static int look_read(rs_mailbox *mb, const char *path, void *ctx)
+{
+	struct read_ctx *c = ctx;
+	rs_fs_stat st;
+	int r = rs_read_file(mb->fs, path, c->out, &st);
+	if (r == 0 && c->idate_r != NULL)
+		*c->idate_r = st.mtime_ns;
+	return r;
 }
 
 rs_err rs_fetch_body(rs_mailbox *mb, uint32_t uid, cm_buf *out,
 		     uint64_t *internaldate_ns_r)
 {
-	const rs_msg *m = rs_state_find(mb, uid);
-	if (m == NULL)
-		return RS_ENOENT;
-	char name[RS_NAME_MAX];
-	memcpy(name, m->name, RS_NAME_MAX);
-	int r = read_msg(mb, name, out, internaldate_ns_r);
-	if (r == 0)
-		return RS_OK;
-	if (r != -ENOENT)
-		return rs_fail(mb, RS_EFAIL, "reading UID %u failed", uid);
-	/* Gone: legitimate only if the log says it was expunged. */
-	rs_err err = rs_state_sync(mb);
-	if (err != RS_OK)
-		return err;
-	if (rs_state_find(mb, uid) == NULL)
-		return RS_ENOENT;
-	if (read_msg(mb, name, out, internaldate_ns_r) == 0)
-		return RS_OK;
-	return rs_fail(mb, RS_ECORRUPT, "%s: UID %u is in the log but its file "
-		       "%s is missing", mb->path, uid, name);
+	char name[RS_MSG_NAME_MAX];
+	bool in_cur = false;
+	struct read_ctx c = {out, internaldate_ns_r};
+	return access_msg(mb, uid, name, &in_cur, look_read, &c, "reading");
 }
 
 rs_err rs_changes_since(rs_mailbox *mb, uint64_t since, cm_uidset *changed_r,
