@@ -8,8 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-const size_t hj_sc_untagged_size = sizeof(model_untagged);
-
 /* ======================================================================
  * Numbers and booleans
  * ==================================================================== */

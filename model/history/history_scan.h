@@ -196,13 +196,6 @@ bool hj_sc_flags(hj_scan *s, cm_flags *out, bool *recent, bool *star);
 bool hj_sc_set(hj_scan *s, cm_uidset *set);
 bool hj_sc_hex64(hj_scan *s, uint64_t *out);
 
-/* sizeof(model_untagged), from another file, so that the compiler cannot
- * see it where an untagged response is zeroed and calls memset: for a
- * size it knows, gcc inlines a rep stosq, twice as slow for these 416
- * bytes as the C library's memset on the bench machine (AMD EPYC), and
- * the average reply has five. */
-extern const size_t hj_sc_untagged_size;
-
 /* Objects (history_scan_event.c, history_scan_result.c), as
  * hj_op_from_json, hj_code_from_json and hj_untagged_from_json. */
 bool hj_sc_op(hj_scan *s, model_op *op);

@@ -237,21 +237,9 @@ static bool ut_field(hj_scan *s, int id, void *ctx)
 	return false;
 }
 
-/* model_result_add(r, MODEL_UT_EXISTS), with memset called (see
- * hj_sc_untagged_size) and the array grown only when full. */
-static model_untagged *ut_add(model_result *r)
-{
-	if (r->nut == r->cap_ut)
-		CM_GROW(r->ut, r->cap_ut, r->nut + 1);
-	model_untagged *u = &r->ut[r->nut++];
-	memset(u, 0, hj_sc_untagged_size);
-	u->kind = MODEL_UT_EXISTS;
-	return u;
-}
-
 bool hj_sc_untagged(hj_scan *s, model_result *r)
 {
-	ut_ctx c = {ut_add(r), -1};
+	ut_ctx c = {model_result_add(r, MODEL_UT_EXISTS), -1};
 	if (!hj_sc_object(s, ut_keys, CM_ARRAY_LEN(ut_keys), ut_field, &c) || c.kind < 0)
 		return false; /* jansson: "no known kind" */
 	c.u->kind = (model_ut_kind)c.kind;

@@ -253,6 +253,9 @@ void model_result_clear(model_result *r);
 void model_result_copy(model_result *dst, const model_result *src);
 /* Appends a zeroed untagged response of the given kind and returns it. */
 model_untagged *model_result_add(model_result *r, model_ut_kind kind);
+/* sizeof(model_untagged), defined apart (sizes.c) so that
+ * model_result_add's zeroing calls memset. */
+extern const size_t model_untagged_size;
 void model_code_free(model_code *c);
 void model_code_copy(model_code *dst, const model_code *src);
 const char *model_status_name(model_reply st);

@@ -1,6 +1,7 @@
 /* Results, response codes, untagged data and events: lifetime and names. */
 #include "model.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,9 +58,11 @@ void model_result_free(model_result *r)
 
 model_untagged *model_result_add(model_result *r, model_ut_kind kind)
 {
-	CM_GROW(r->ut, r->cap_ut, r->nut + 1);
+	if (r->nut == r->cap_ut) /* the array is reused: grow only when full */
+		CM_GROW(r->ut, r->cap_ut, r->nut + 1);
 	model_untagged *u = &r->ut[r->nut++];
-	memset(u, 0, sizeof(*u));
+	assert(model_untagged_size == sizeof(*u));
+	memset(u, 0, model_untagged_size);
 	u->kind = kind;
 	return u;
 }
