@@ -35,7 +35,8 @@ void rs_fs_destroy(rs_fs *fs)
 		return;
 	if (fs->ops == NULL || fs->ops->destroy == NULL)
 		cm_panic("rs_fs_destroy: file system without ops");
-	if (fs->attached != NULL)
-		fs->attached_free(fs->attached);
+	for (int i = 0; i < RS_FS_CACHE_COUNT; i++)
+		if (fs->cache[i].p != NULL)
+			fs->cache[i].free(fs->cache[i].p);
 	fs->ops->destroy(fs);
 }

@@ -103,18 +103,28 @@ struct rs_fs_ops {
 /* A mailbox is two levels deep; a deeper tree is not the store's. */
 #define RS_FS_TREE_DEPTH_MAX 16
 
+/* Who owns each of rs_fs.cache. */
+typedef enum rs_fs_cache_slot {
+	RS_FS_CACHE_VIEWS,    /* reference-store/store/view_cache.c */
+	RS_FS_CACHE_DIGESTS,  /* reference-store/session/digest.c */
+	RS_FS_CACHE_COUNT
+} rs_fs_cache_slot;
+
 struct rs_fs {
 	const struct rs_fs_ops *ops;
 	/* File names made through this fs: with the pid, it keeps names
 	 * unique across every handle of one process (simulated clients
 	 * share a pid's handles and a virtual clock). */
 	uint64_t names;
-	/* One cache a layer above may keep for as long as this file system
-	 * lives (the session layer's message digests), freed by
-	 * rs_fs_destroy with attached_free. A cache must not outlive its file
-	 * system: another one could reuse the names, inodes and times. */
-	void *attached;
-	void (*attached_free)(void *attached);
+	/* Caches the layers above keep for as long as this file system lives
+	 * (the store's parsed log views, the session layer's message
+	 * digests), one slot each, freed by rs_fs_destroy with their free.
+	 * A cache must not outlive its file system: another one could reuse
+	 * the names, inodes and times. */
+	struct rs_fs_cache {
+		void *p;
+		void (*free)(void *p);
+	} cache[RS_FS_CACHE_COUNT];
 };
 
 /* Real directories; any number of processes. */

@@ -1,6 +1,6 @@
 /* What FETCH derives from a message file (BODY hash, SIZE, INTERNALDATE,
  * the X-Ratchet-Id header), cached by file name for every session on the
- * same file system (rs_fs.attached: sessions are short, the files stay).
+ * same file system (rs_fs.cache: sessions are short, the files stay).
  *
  * Why a cache: every FETCH of body items read each message file whole
  * (open, fstat, read, close, and a failed open in new/ first for most),
@@ -88,15 +88,16 @@ static void digests_free(void *p)
 /* The file system's cache, made on first use. */
 static digests *digests_of(rs_fs *fs)
 {
-	if (fs->attached == NULL) {
+	struct rs_fs_cache *c = &fs->cache[RS_FS_CACHE_DIGESTS];
+	if (c->p == NULL) {
 		digests *d = cm_xcalloc(1, sizeof(*d));
 		d->cap = DIGESTS_FIRST;
 		d->slot = cm_xcalloc(d->cap, sizeof(*d->slot));
-		fs->attached = d;
-		fs->attached_free = digests_free;
+		c->p = d;
+		c->free = digests_free;
 	}
-	assert(fs->attached_free == digests_free);
-	return fs->attached;
+	assert(c->free == digests_free);
+	return c->p;
 }
 
 /* Room for one more: doubles up to twice DIGESTS_MAX slots, then starts

@@ -134,6 +134,18 @@ rs_msg *rs_state_find(rs_mailbox *mb, uint32_t uid);
 void rs_state_insert(rs_mailbox *mb, uint32_t uid, const char *name,
 		    cm_flags flags, uint64_t modseq);
 
+/* view_cache.c: parsed log views shared by the handles on one fs. */
+/* mb was just reset (log_off 0) and data[0..len) is the whole log it
+ * read: restores the view parsed from the longest remembered prefix of
+ * data from this path and log inode. Returns that prefix's length (the
+ * offset to parse on from), or 0 when there is none. */
+uint64_t rs_view_restore(rs_mailbox *mb, const char *data, size_t len);
+/* Remembers mb's state as the view parsed from data[0..log_off), which
+ * held `anomalies` UID anomalies; restored is what rs_view_restore gave
+ * (the view is kept as is when nothing was parsed since). */
+void rs_view_remember(rs_mailbox *mb, const char *data, uint64_t restored,
+		      uint64_t anomalies);
+
 /* recover.c */
 /* Lock + sync + repair of torn tails; the start of every write. */
 rs_err rs_write_begin(rs_mailbox *mb);

@@ -226,6 +226,44 @@ static bool view_ends_record(const rs_mailbox *mb, uint64_t start)
 		mb->rbuf.data[mb->log_off - start - 1] == '\n');
 }
 
+/* A sync from the log's start (rbuf holds the whole log): the header,
+ * then the records, from the view another handle parsed from the same
+ * bytes when there is one (view_cache.c). *valid_r and *durable_r count
+ * from the header's end, as a full replay would; *restored_r is the
+ * remembered prefix used (0: none). On a bad header: RS_ECORRUPT with
+ * *why_r NULL (rs_fail said why). */
+static rs_err sync_from_header(rs_mailbox *mb, uint64_t *restored_r,
+			       uint64_t *valid_r, uint64_t *durable_r,
+			       const char **why_r)
+{
+	uint32_t indexid, seq, uv;
+	uint64_t highest;
+	*valid_r = *durable_r = 0;
+	size_t h = parse_header(mb->rbuf.data, mb->rbuf.len, &indexid, &seq,
+				&uv, &highest);
+	if (h == 0)
+		return rs_fail(mb, RS_ECORRUPT, "%s: log header malformed",
+			       mb->path);
+	uint64_t from = rs_view_restore(mb, mb->rbuf.data, mb->rbuf.len);
+	*restored_r = from;
+	RS_ASSERT(from == 0 || (from >= h && mb->indexid == indexid &&
+				mb->log_seq == seq && mb->uidvalidity == uv),
+		  "a remembered view was parsed from this very header");
+	mb->indexid = indexid;
+	mb->log_seq = seq;
+	mb->uidvalidity = uv;
+	mb->highestmodseq = CM_MAX(mb->highestmodseq, highest);
+	mb->log_off = h;
+	if (from == 0)
+		from = h;
+	struct apply_ctx a = {mb, (uint64_t)indexid + seq};
+	rs_err err = scan_records(mb->rbuf.data + from, mb->rbuf.len - from,
+				  from, apply_cb, &a, valid_r, durable_r, why_r);
+	*valid_r += from - h;
+	*durable_r += from - h;
+	return err;
+}
+
 rs_err rs_state_sync(rs_mailbox *mb)
 {
 	rs_fs_stat st;
@@ -259,24 +297,12 @@ rs_err rs_state_sync(rs_mailbox *mb)
 	if (err != RS_OK)
 		return err;
 	const char *why = NULL;
-	uint64_t valid, durable;
+	uint64_t valid, durable, restored = 0, anomalies = mb->stats.uidlist_anomalies;
 	uint64_t gen = mb->generation, start = mb->log_off;
-	if (mb->log_off == 0) {
-		uint32_t indexid, seq, uv;
-		uint64_t highest;
-		size_t h = parse_header(mb->rbuf.data, mb->rbuf.len, &indexid,
-					&seq, &uv, &highest);
-		if (h == 0)
-			return rs_fail(mb, RS_ECORRUPT, "%s: log header malformed",
-				       mb->path);
-		mb->indexid = indexid;
-		mb->log_seq = seq;
-		mb->uidvalidity = uv;
-		mb->highestmodseq = CM_MAX(mb->highestmodseq, highest);
-		mb->log_off = h;
-		struct apply_ctx a = {mb, (uint64_t)indexid + seq};
-		err = scan_records(mb->rbuf.data + h, mb->rbuf.len - h, h,
-				   apply_cb, &a, &valid, &durable, &why);
+	if (start == 0) {
+		err = sync_from_header(mb, &restored, &valid, &durable, &why);
+		if (err == RS_ECORRUPT && why == NULL)
+			return err; /* the header: rs_fail said why */
 	} else {
 		struct apply_ctx a = {mb, (uint64_t)mb->indexid + mb->log_seq};
 		err = scan_records(mb->rbuf.data, mb->rbuf.len, mb->log_off,
@@ -291,6 +317,9 @@ rs_err rs_state_sync(rs_mailbox *mb)
 	mb->log_durable = mb->log_off + (durable - valid);
 	if (valid > 0)
 		mb->generation = gen + 1;
+	if (start == 0)
+		rs_view_remember(mb, mb->rbuf.data, restored,
+				 mb->stats.uidlist_anomalies - anomalies);
 	return RS_OK;
 }
 
