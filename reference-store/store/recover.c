@@ -11,28 +11,40 @@
 
 /* ---- names in the store state, for "is this file known?" ---- */
 
+/* A set of names by hash (open addressing, at most half full): built
+ * once per listing, probed once per listed file. */
 typedef struct name_index {
-	const char **v;
-	size_t n;
+	const char **slot;
+	size_t mask;
 } name_index;
 
-static int cmp_str(const void *a, const void *b)
+static size_t name_slot(const name_index *ix, const char *name)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	size_t i = (size_t)cm_hash64(name, strlen(name)) & ix->mask;
+	while (ix->slot[i] != NULL && strcmp(ix->slot[i], name) != 0)
+		i = (i + 1) & ix->mask;
+	return i;
 }
 
-static void name_index_build(name_index *ix, const rs_mailbox *mb)
+/* An empty index for up to n names. */
+static void name_index_init(name_index *ix, size_t n)
 {
-	ix->v = cm_xmalloc((mb->n + 1) * sizeof(*ix->v));
-	ix->n = mb->n;
-	for (size_t i = 0; i < mb->n; i++)
-		ix->v[i] = mb->msgs[i].name;
-	qsort(ix->v, ix->n, sizeof(*ix->v), cmp_str);
+	size_t cap = 16;
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	ix->slot = cm_xcalloc(cap, sizeof(*ix->slot));
+	ix->mask = cap - 1;
+}
+
+/* Adds name, kept by pointer: it must outlive the index. */
+static void name_index_put(name_index *ix, const char *name)
+{
+	ix->slot[name_slot(ix, name)] = name;
 }
 
 static bool name_index_has(const name_index *ix, const char *name)
 {
-	return bsearch(&name, ix->v, ix->n, sizeof(*ix->v), cmp_str) != NULL;
+	return ix->slot[name_slot(ix, name)] != NULL;
 }
 
 typedef struct name_list {
@@ -65,12 +77,14 @@ static void name_list_free(name_list *l)
 static int list_unknown(rs_mailbox *mb, const char *dir, name_list *out)
 {
 	name_index ix;
-	name_index_build(&ix, mb);
+	name_index_init(&ix, mb->n);
+	for (size_t i = 0; i < mb->n; i++)
+		name_index_put(&ix, mb->msgs[i].name);
 	memset(out, 0, sizeof(*out));
 	out->known = &ix;
 	int r = mb->fs->ops->list(mb->fs, dir, collect_unknown, out);
 	out->known = NULL;
-	free(ix.v);
+	free(ix.slot);
 	if (r < 0)
 		name_list_free(out);
 	return r;
@@ -296,12 +310,14 @@ static int find_lost(rs_mailbox *mb, cm_uidset *lost)
 	int r = list_message_files(mb, &names);
 	if (r >= 0) {
 		/* No file at all: names.v is NULL, and every message is lost. */
-		name_index ix = {(const char **)names.v, names.n};
-		if (ix.n > 0)
-			qsort(ix.v, ix.n, sizeof(*ix.v), cmp_str);
+		name_index ix;
+		name_index_init(&ix, names.n);
+		for (size_t i = 0; i < names.n; i++)
+			name_index_put(&ix, names.v[i]);
 		for (size_t i = 0; i < mb->n; i++)
-			if (ix.n == 0 || !name_index_has(&ix, mb->msgs[i].name))
+			if (!name_index_has(&ix, mb->msgs[i].name))
 				cm_uidset_add(lost, mb->msgs[i].uid);
+		free(ix.slot);
 	}
 	name_list_free(&names);
 	return r;
