@@ -27,6 +27,7 @@
  */
 #include "fs_mem_private.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -251,6 +252,9 @@ void memfs_dent_set(struct memfs *m, uint32_t dino, const struct walk *w,
 	uint32_t old = e->cur;
 	if (old == target)
 		cm_panic("memfs: no-op entry change");
+	if ((old != NONE && m->in[old].is_dir) ||
+	    (target != NONE && m->in[target].is_dir))
+		m->dir_gen++; /* a path to a directory changed */
 	if (e->jidx == NONE) {
 		e->dur = old;
 		memfs_inode_ref(m, old);
@@ -301,18 +305,42 @@ static bool is_dot(const char *p, size_t n)
 	return (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.');
 }
 
-/* Absolute, '/'-separated; no empty, "." or ".." components. */
-int memfs_resolve(const struct memfs *m, const char *path, struct walk *w)
+static struct dircache *dircache_slot(struct memfs *m, const char *dir,
+				      uint32_t len)
 {
-	if (path == NULL)
-		cm_panic("memfs: NULL path");
-	if (path[0] != '/')
-		return -EINVAL;
-	*w = (struct walk){ .parent = NONE, .target = ROOT, .name = path + 1 };
-	if (path[1] == '\0')
-		return 0;
-	uint32_t dir = ROOT;
-	for (const char *p = path + 1;; ) {
+	uint32_t h = len;
+	for (uint32_t i = len > 16 ? len - 16 : 0; i < len; i++)
+		h = h * 31u + (unsigned char)dir[i];
+	return &m->dircache[h & (DIRCACHE_SLOTS - 1)];
+}
+
+/* The directory path[0..len) resolved to when dir_gen was what it is, or
+ * NONE. */
+static uint32_t dircache_get(struct memfs *m, const char *path, uint32_t len)
+{
+	const struct dircache *c = dircache_slot(m, path, len);
+	if (c->gen == m->dir_gen && c->len == len && memcmp(c->path, path, len) == 0)
+		return c->dir;
+	return NONE;
+}
+
+static void dircache_put(struct memfs *m, const char *path, uint32_t len,
+			 uint32_t dir)
+{
+	if (len >= DIRCACHE_PATH_MAX)
+		return;
+	struct dircache *c = dircache_slot(m, path, len);
+	c->gen = m->dir_gen;
+	c->len = len;
+	c->dir = dir;
+	memcpy(c->path, path, len);
+}
+
+/* The walk of path's components from directory dir, p its next one. */
+static int walk_from(struct memfs *m, const char *path, uint32_t dir,
+		     const char *p, struct walk *w)
+{
+	for (;;) {
 		size_t n = strcspn(p, "/");
 		if (n == 0)
 			return -ENOENT;
@@ -327,6 +355,8 @@ int memfs_resolve(const struct memfs *m, const char *path, struct walk *w)
 		if (p[n] == '\0') {
 			*w = (struct walk){ .parent = dir, .target = t, .name = p,
 					    .len = (uint32_t)n, .hash = h };
+			if (dir != ROOT)
+				dircache_put(m, path, (uint32_t)(p - 1 - path), dir);
 			return 0;
 		}
 		if (t == NONE)
@@ -336,6 +366,25 @@ int memfs_resolve(const struct memfs *m, const char *path, struct walk *w)
 		dir = t;
 		p += n + 1;
 	}
+}
+
+/* Absolute, '/'-separated; no empty, "." or ".." components. */
+int memfs_resolve(struct memfs *m, const char *path, struct walk *w)
+{
+	if (path == NULL)
+		cm_panic("memfs: NULL path");
+	if (path[0] != '/')
+		return -EINVAL;
+	*w = (struct walk){ .parent = NONE, .target = ROOT, .name = path + 1 };
+	if (path[1] == '\0')
+		return 0;
+	const char *last = strrchr(path, '/');
+	uint32_t len = (uint32_t)(last - path);
+	uint32_t dir = len > 0 && len < DIRCACHE_PATH_MAX ? dircache_get(m, path, len) : NONE;
+	if (dir == NONE)
+		return walk_from(m, path, ROOT, path + 1, w);
+	assert(m->in[dir].is_dir);
+	return walk_from(m, path, dir, last + 1, w);
 }
 
 /* ---- calls and the hook ---------------------------------------------------- */
@@ -387,6 +436,7 @@ rs_fs *rs_memfs_new(void)
 	m->fd_free = NONE;
 	m->fd_base = FD_FIRST;
 	m->next_ino = 1;
+	m->dir_gen = 1;
 	m->clock = DEFAULT_START_NS;
 	m->step = DEFAULT_STEP_NS;
 	if (memfs_inode_new(m, true) != ROOT)

@@ -63,6 +63,7 @@ static void mark_reachable(struct memfs *m)
 void rs_memfs_crash(rs_fs *fs, uint64_t tear_seed)
 {
 	struct memfs *m = to_mem(fs);
+	m->dir_gen++; /* reverted entries may name other directories */
 	memfs_reap(m);
 	memfs_fd_drop_all(m);
 	for (uint32_t i = 0; i < m->nin; i++)

@@ -68,6 +68,17 @@ struct mfd {
 	char *path;        /* for the hook */
 };
 
+/* Directories memfs_resolve found lately, by path: a message file's call
+ * walks only its last component. Valid while dir_gen is (any change to an
+ * entry that names a directory, and a crash, moves it on). */
+#define DIRCACHE_SLOTS 32u
+#define DIRCACHE_PATH_MAX 112u
+struct dircache {
+	uint64_t gen;      /* 0: empty */
+	uint32_t dir, len;
+	char path[DIRCACHE_PATH_MAX];
+};
+
 struct memfs {
 	rs_fs base;
 	struct inode *in;
@@ -89,6 +100,8 @@ struct memfs {
 	rs_memfs_pid_cb *pid_cb;
 	void *pid_ctx;
 	uint64_t clock, step, calls, quota, used;
+	struct dircache dircache[DIRCACHE_SLOTS];
+	uint64_t dir_gen;  /* starts at 1 */
 };
 
 /* A resolved path: the entry name in its parent and what it points at. */
@@ -145,7 +158,7 @@ void memfs_dent_set(struct memfs *m, uint32_t dino, const struct walk *w,
 void memfs_dent_commit(struct memfs *m, struct dir *d, uint32_t idx);
 void memfs_dir_sync(struct memfs *m, uint32_t dino);
 /* Absolute, '/'-separated; no empty, "." or ".." components. */
-int memfs_resolve(const struct memfs *m, const char *path, struct walk *w);
+int memfs_resolve(struct memfs *m, const char *path, struct walk *w);
 /* Every hooked call: count, tick, then the hook (which may crash the fs
  * or run other clients): callers resolve everything after this. */
 int memfs_enter(struct memfs *m, rs_fs_call call, const char *path);
