@@ -72,6 +72,7 @@ typedef struct sim_client {
 	bool dead;           /* killed or crashed: its calls fail until it unwinds */
 	bool in_op;
 	bool parked;         /* waiting at an op boundary for a checkpoint */
+	bool waiting;        /* its last call was a lock back-off sleep */
 	bool finished;
 	rt_coro *co;
 	rt_session *session;
@@ -264,6 +265,7 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 		return 0; /* the simulator itself (checkpoints, set-up) */
 	if (cl->dead)
 		return -EIO;
+	cl->waiting = call == RS_FS_SLEEP;
 	if (s->quiet)
 		return 0;
 	/* One decision per call; the top of the range holds the events, so
@@ -307,6 +309,7 @@ static void client_restart(sim *s, sim_client *cl)
 	}
 	rt_client_state_reset(&cl->known);
 	cl->dead = false;
+	cl->waiting = false;
 	cl->pid = new_pid(s);
 }
 
@@ -501,22 +504,29 @@ static bool all_quiet(const sim *s)
 	return true;
 }
 
+static bool runnable(const sim_client *cl)
+{
+	return cl != NULL && !cl->finished && !cl->parked;
+}
+
 static sim_client *pick(sim *s, sim_client *last)
 {
 	/* Candidates: runnable clients; the last one first, so that 0 means
-	 * "carry on". */
+	 * "carry on"; clients waiting for a lock after all others, the one
+	 * that just slept last. Waiters never hand the turn only to each
+	 * other while the holder starves (an exhausted tape always picks 0,
+	 * and two waiters took turns for the 30 s of a lock timeout). */
 	sim_client *cand[64];
 	unsigned n = 0;
-	if (last != NULL && !last->finished && !last->parked && last != s->sleeper)
+	if (runnable(last) && !last->waiting)
 		cand[n++] = last;
-	for (unsigned i = 0; i < s->ncl && n < 64; i++) {
-		sim_client *cl = &s->cl[i];
-		if ((cl != last || cl == s->sleeper) && !cl->finished && !cl->parked &&
-		    cl != s->sleeper)
-			cand[n++] = cl;
-	}
-	if (s->sleeper != NULL && !s->sleeper->finished && !s->sleeper->parked &&
-	    n < 64)
+	for (unsigned i = 0; i < s->ncl && n < 64; i++)
+		if (&s->cl[i] != last && runnable(&s->cl[i]) && !s->cl[i].waiting)
+			cand[n++] = &s->cl[i];
+	for (unsigned i = 0; i < s->ncl && n < 64; i++)
+		if (&s->cl[i] != s->sleeper && runnable(&s->cl[i]) && s->cl[i].waiting)
+			cand[n++] = &s->cl[i];
+	if (runnable(s->sleeper) && n < 64)
 		cand[n++] = s->sleeper;
 	s->sleeper = NULL;
 	if (n == 0)
