@@ -39,7 +39,7 @@ static uint32_t uid_without_lock(rs_mailbox *mb)
 	uint32_t next = 0;
 	rs_state_sync(mb);
 	if (rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL) == 0) {
-		if (rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why) == RS_OK)
+		if (rs_uidlist_scan(mb->rbuf.data, mb->rbuf.len, &ul, &why) == RS_OK)
 			next = ul.nextuid;
 		rs_uidlist_free(&ul);
 	}

@@ -525,7 +525,7 @@ static rs_err check_uidlist(rs_mailbox *mb)
 	const char *why;
 	int r = rs_read_file(mb->fs, mb->p_uidlist, &mb->rbuf, NULL);
 	rs_err err = r < 0 ? RS_ECORRUPT
-			   : rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why);
+			   : rs_uidlist_scan(mb->rbuf.data, mb->rbuf.len, &ul, &why);
 	if (r >= 0)
 		rs_uidlist_free(&ul);
 	if (err == RS_OK && r >= 0)

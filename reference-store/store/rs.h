@@ -286,6 +286,11 @@ typedef struct rs_uidlist {
 /* RS_OK, or RS_ECORRUPT with *err_r set to a static message. */
 rs_err rs_uidlist_parse(const char *data, size_t len, rs_uidlist *out,
 			const char **err_r);
+/* The same checks and the same header, nextuid, valid_len and anomalies,
+ * without the entries (out->n is 0): for readers that only need those.
+ * RS_OK, or RS_ECORRUPT with *err_r set to a static message. */
+rs_err rs_uidlist_scan(const char *data, size_t len, rs_uidlist *out,
+		       const char **err_r);
 void rs_uidlist_free(rs_uidlist *ul);
 
 /* CRC-32 (IEEE) of a log record's text before " crc8hex" (readers and

@@ -82,10 +82,14 @@ static void ul_insert(rs_uidlist *ul, uint32_t uid, const char *name, size_t len
 	ul->e[i].name[len] = '\0';
 }
 
-/* Parses "<uid> <name>" lines from p to end; stops before a torn line. */
+/* Parses "<uid> <name>" lines from p to end; stops before a torn line.
+ * Without keep, lines are checked and counted as anomalies the same way,
+ * but no entry is kept: a line below or at the highest UID so far is one
+ * (it is exactly when ul_insert would count it). */
 static rs_err parse_lines(rs_uidlist *ul, const char *start, const char *p,
-			  const char *end, const char **err_r)
+			  const char *end, bool keep, const char **err_r)
 {
+	uint32_t top = ul->n > 0 ? ul->e[ul->n - 1].uid : 0; /* kept sorted */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
@@ -98,7 +102,11 @@ static rs_err parse_lines(rs_uidlist *ul, const char *start, const char *p,
 			ul->valid_len = (size_t)(p - start);
 			return RS_ECORRUPT;
 		}
-		ul_insert(ul, (uint32_t)uid, q, (size_t)(nl - q));
+		if (keep)
+			ul_insert(ul, (uint32_t)uid, q, (size_t)(nl - q));
+		else if (top > 0 && uid <= top)
+			ul->anomalies++;
+		top = CM_MAX(top, (uint32_t)uid);
 		if (uid >= ul->nextuid)
 			ul->nextuid = (uint32_t)CM_MIN(uid + 1, UINT32_MAX);
 		p = nl + 1;
@@ -107,8 +115,8 @@ static rs_err parse_lines(rs_uidlist *ul, const char *start, const char *p,
 	return RS_OK;
 }
 
-rs_err rs_uidlist_parse(const char *data, size_t len, rs_uidlist *out,
-			const char **err_r)
+static rs_err parse(const char *data, size_t len, rs_uidlist *out, bool keep,
+		    const char **err_r)
 {
 	const char *p = data, *end = data + len;
 	const char *nl = memchr(data, '\n', len);
@@ -129,7 +137,19 @@ rs_err rs_uidlist_parse(const char *data, size_t len, rs_uidlist *out,
 	out->uidvalidity = (uint32_t)uv;
 	out->nextuid = (uint32_t)next;
 	out->base_floor = floor;
-	return parse_lines(out, data, nl + 1, end, err_r);
+	return parse_lines(out, data, nl + 1, end, keep, err_r);
+}
+
+rs_err rs_uidlist_parse(const char *data, size_t len, rs_uidlist *out,
+			const char **err_r)
+{
+	return parse(data, len, out, true, err_r);
+}
+
+rs_err rs_uidlist_scan(const char *data, size_t len, rs_uidlist *out,
+		       const char **err_r)
+{
+	return parse(data, len, out, false, err_r);
 }
 
 void rs_uidlist_free(rs_uidlist *ul)
@@ -179,7 +199,7 @@ static rs_err refresh_full(rs_mailbox *mb)
 	}
 	if (r < 0)
 		return rs_fail(mb, RS_EFAIL, "%s: cannot read UID list", mb->path);
-	rs_err err = rs_uidlist_parse(mb->rbuf.data, mb->rbuf.len, &ul, &why);
+	rs_err err = rs_uidlist_scan(mb->rbuf.data, mb->rbuf.len, &ul, &why);
 	size_t valid = ul.valid_len;
 	if (err == RS_OK) {
 		mb->stats.uidlist_anomalies += ul.anomalies;
@@ -219,7 +239,7 @@ rs_err rs_uidlist_refresh(rs_mailbox *mb)
 	rs_uidlist ul = {.nextuid = mb->ul_nextuid};
 	const char *why;
 	rs_err err = parse_lines(&ul, mb->rbuf.data, mb->rbuf.data,
-				 mb->rbuf.data + len, &why);
+				 mb->rbuf.data + len, false, &why);
 	uint32_t next = ul.nextuid;
 	size_t valid = ul.valid_len;
 	rs_uidlist_free(&ul);

@@ -185,6 +185,13 @@ static void t_uidlist_out_of_order(void)
 	CHECK_EQ(ul.nextuid, 10);
 	CHECK_EQ(ul.valid_len, strlen(text) - 3); /* "7 g" is torn */
 	rs_uidlist_free(&ul);
+	/* The scan without entries counts and ends the same. */
+	REQUIRE(rs_uidlist_scan(text, strlen(text), &ul, &why) == RS_OK);
+	CHECK_EQ(ul.n, 0);
+	CHECK_EQ(ul.anomalies, 2);
+	CHECK_EQ(ul.nextuid, 10);
+	CHECK_EQ(ul.valid_len, strlen(text) - 3);
+	rs_uidlist_free(&ul);
 }
 
 static void t_both_lost(void)
