@@ -291,6 +291,7 @@ static void invoke(model_checker *c, const model_event *ev)
 		return;
 	}
 	ck_session *s = ck_session_get(c, ev->client);
+	op->at_invoke_session_cmp_t = s->last_cmp_t;
 	ck_session_invoke(c, s, op);
 	ck_ops_invoke(c, s, op);
 }
@@ -333,6 +334,8 @@ static void complete(model_checker *c, const model_event *ev)
 		ck_session_apply(c, s, op, &ev->res);
 		ck_ops_complete(c, s, op, &ev->res);
 		ck_lost_complete(c, s, op);
+		if (op->cmp_t != CK_NEVER)
+			s->last_cmp_t = op->cmp_t;
 	}
 	ck_map_del(&c->ops, op->id);
 	op_free(op);

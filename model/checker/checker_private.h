@@ -50,6 +50,9 @@ typedef struct ck_op {
 	uint32_t at_invoke_max_uid_seen;   /* highest UID ever seen */
 	uint64_t at_invoke_highestmodseq_crashes;      /* crash epoch of the max fresh HIGHESTMODSEQ */
 	uint64_t crashes;         /* faults seen before invoke */
+	uint64_t at_invoke_session_cmp_t;  /* the session's last completion
+					    * before invoke: its view was
+					    * synced no later (C3) */
 	bool done;
 	bool was_condstore;           /* ENABLE: CONDSTORE on before it */
 } ck_op;
@@ -246,6 +249,7 @@ typedef struct ck_session {
 	uint64_t highestmodseq_before;        /* highestmodseq before the op being applied */
 	uint64_t highestmodseq_t;
 	uint64_t checkpoint_t;      /* synced at a quiet checkpoint */
+	uint64_t last_cmp_t;        /* completion of its latest op (0 none) */
 	bool lost_pending;          /* ADD-NO-LOSS not yet judged this selection */
 	bool lost_tried;            /* ... tried once, waiting for identities */
 } ck_session;
