@@ -123,6 +123,7 @@ int rt_cmd_bench(int argc, char **argv)
 	b.verbose = !json;
 	int rc = rt_bench_store(&b);
 	rc |= rt_bench_sim(&b);
+	rc |= rt_bench_explore(&b);
 	rc |= rt_bench_history(&b);
 	rc |= rt_bench_client(&b);
 	rc |= rt_bench_fuzz(&b);

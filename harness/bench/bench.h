@@ -41,6 +41,7 @@ int rt_bench_history(rt_bench *b);
 int rt_bench_wire(rt_bench *b);
 int rt_bench_client(rt_bench *b);
 int rt_bench_fuzz(rt_bench *b);
+int rt_bench_explore(rt_bench *b);
 
 /* The path of this program (sibling NULL) or of a file beside it, e.g.
  * "ratchet-imapd" in the same build folder. */

@@ -98,6 +98,9 @@ typedef struct rt_replay {
 	uint64_t *tape;             /* NULL: replay from the seed */
 	size_t ntape;
 	char expect[40];            /* invariant ID it failed with */
+	/* target "explore": the scenario file, and the tape is its schedule
+	 * (`ratchet explore`); "" otherwise. */
+	char scenario[512];
 	/* The run's shape, written as "shape" when not NULL; what it drew
 	 * comes from the tape or seed again, so reading ignores it (NULL). */
 	const rt_shape *shape;

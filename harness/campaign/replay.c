@@ -20,6 +20,8 @@ int rt_replay_write(const char *path, const rt_replay *r)
 			      "expect", r->expect);
 	if (r->shape != NULL)
 		json_object_set_new(o, "shape", rt_shape_json(r->shape));
+	if (r->scenario[0] != '\0')
+		json_object_set_new(o, "scenario", json_string(r->scenario));
 	if (r->tape != NULL) {
 		/* Values as hex strings: they are full 64-bit. */
 		json_t *t = json_array();
@@ -91,6 +93,12 @@ int rt_replay_read(const char *path, rt_replay *r, cm_err *err)
 	snprintf(r->target, sizeof(r->target), "%s", target);
 	snprintf(r->mutant, sizeof(r->mutant), "%s", mutant ? mutant : "");
 	snprintf(r->expect, sizeof(r->expect), "%s", get_str(o, "expect") ? get_str(o, "expect") : "");
+	const char *scenario = get_str(o, "scenario");
+	if (scenario != NULL && strlen(scenario) >= sizeof(r->scenario)) {
+		cm_err_set(err, "%s: \"scenario\" is too long", path);
+		goto out;
+	}
+	snprintf(r->scenario, sizeof(r->scenario), "%s", scenario ? scenario : "");
 	if (json_is_array(tape)) {
 		r->ntape = json_array_size(tape);
 		r->tape = cm_xmalloc((r->ntape + 1) * sizeof(*r->tape));

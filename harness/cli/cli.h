@@ -34,6 +34,16 @@ int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
 int rt_cmd_run(int argc, char **argv);
 int rt_cmd_replay(int argc, char **argv);
 int rt_cmd_check(int argc, char **argv);
+/* `ratchet explore`: CM_EXIT_CLEAN when every scenario's bound is covered
+ * without a violation, CM_EXIT_VIOLATIONS when a schedule fails,
+ * CM_EXIT_USAGE for a bad option or scenario file, CM_EXIT_INTERNAL when
+ * a run is not deterministic. */
+int rt_cmd_explore(int argc, char **argv);
+/* `ratchet replay` of a target "explore" file (the scenario and its
+ * schedule), every event to history when not NULL: the same exit codes
+ * as rt_cmd_replay. */
+int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,
+		      const char *history);
 /* `ratchet --list-invariants [--json]` (argv[0] is the option): the
  * catalogue, one line per invariant (ID, family letter, severity, what it
  * says) or a JSON array. CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line

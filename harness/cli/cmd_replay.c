@@ -32,7 +32,7 @@ static int load_replay(const char *file, rt_replay *rp, unsigned *mutants_r)
 		cm_error("replay: %s", err.text);
 		return -1;
 	}
-	if (strcmp(rp->target, "sim") != 0) {
+	if (strcmp(rp->target, "sim") != 0 && strcmp(rp->target, "explore") != 0) {
 		cm_error("replay: %s: target '%s' is not replayable here", file, rp->target);
 		rt_replay_free(rp);
 		return -1;
@@ -71,6 +71,11 @@ int rt_cmd_replay(int argc, char **argv)
 	unsigned mutants;
 	if (load_replay(file, &rp, &mutants) != 0)
 		return CM_EXIT_USAGE;
+	if (strcmp(rp.target, "explore") == 0) {
+		int rc = rt_replay_explore(file, &rp, mutants, history);
+		rt_replay_free(&rp);
+		return rc;
+	}
 	rt_run_spec spec = {.seed = rp.seed, .tape = rp.tape, .ntape = rp.ntape,
 			    .clients = rp.clients, .ops = rp.ops, .mutants = mutants};
 	FILE *hf = NULL;

@@ -14,6 +14,7 @@ static const struct command {
 	{"run", rt_cmd_run, "the main job: a campaign on the embedded store, or --target a server"},
 	{"check", rt_cmd_check, "check a recorded history (JSON Lines, docs/history.md)"},
 	{"replay", rt_cmd_replay, "run a replay file again (a failure's minimal case)"},
+	{"explore", rt_cmd_explore, "every schedule of a scenario up to a preemption bound"},
 	{"bench", rt_cmd_bench, "measure the hot paths; --json prints one JSON object"},
 };
 

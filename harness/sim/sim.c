@@ -12,6 +12,7 @@
 #include "rs_session.h"
 #include "rs.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -73,6 +74,8 @@ typedef struct sim_client {
 	bool in_op;
 	bool parked;         /* waiting at an op boundary for a checkpoint */
 	bool waiting;        /* its last call was a lock back-off sleep */
+	bool at_boundary;    /* yielded between two of its ops */
+	size_t next_step;    /* scripted runs: its next op's index */
 	bool finished;
 	rt_coro *co;
 	rt_session *session;
@@ -105,6 +108,9 @@ struct sim {
 	 * switches (each bound the sum of its probability and those before). */
 	uint32_t upto_crash, upto_kill, upto_enospc, upto_rename, upto_switch;
 	sim_client *sleeper; /* waiting for a lock: not first in line */
+	const rt_script *script; /* a scripted run: no draws, decide() picks */
+	int point_call;          /* scripted: the call a client switched at */
+	const char *point_path;
 };
 
 /* ---- pids ---- */
@@ -268,6 +274,15 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 	cl->waiting = call == RS_FS_SLEEP;
 	if (s->quiet)
 		return 0;
+	if (s->script != NULL) {
+		/* Every call may be preempted; no faults but the script's. */
+		if (call == RS_FS_SLEEP)
+			s->sleeper = cl;
+		s->point_call = (int)call;
+		s->point_path = path;
+		switch_away(s);
+		return cl->dead ? -EIO : 0;
+	}
 	/* One decision per call; the top of the range holds the events, so
 	 * that 0 (an exhausted tape) means "nothing happens". */
 	if (s->upto_switch == 0 && call != RS_FS_SLEEP)
@@ -396,14 +411,21 @@ static void client_main(void *arg)
 	for (;;) {
 		if (cl->dead)
 			client_restart(s, cl);
-		/* An exhausted tape means "stop": a shorter tape, a shorter run. */
-		if (s->ops_started >= s->cfg.ops || s->ch->exhausted)
-			break;
 		model_op op;
-		if (cl->lda)
-			rt_workload_deliver(&s->work, s->ch, &op);
-		else
-			rt_workload_next(&s->work, &cl->known, s->ch, &op);
+		if (s->script != NULL) {
+			if (!s->script->next_op(s->script->ctx, cl->id, cl->next_step, &op))
+				break;
+			cl->next_step++;
+		} else {
+			/* An exhausted tape means "stop": a shorter tape, a
+			 * shorter run. */
+			if (s->ops_started >= s->cfg.ops || s->ch->exhausted)
+				break;
+			if (cl->lda)
+				rt_workload_deliver(&s->work, s->ch, &op);
+			else
+				rt_workload_next(&s->work, &cl->known, s->ch, &op);
+		}
 		s->ops_started++;
 		if (s->ops_started >= s->next_checkpoint && s->cfg.checkpoint_every) {
 			s->want_checkpoint = true;
@@ -411,10 +433,17 @@ static void client_main(void *arg)
 		}
 		run_op(s, cl, &op);
 		model_op_free(&op);
+		/* A scripted client with nothing left ends here: a switch
+		 * before it ends would only double the schedules. */
+		if (s->script != NULL &&
+		    cl->next_step >= s->script->ops(s->script->ctx, cl->id))
+			break;
 		if (s->want_checkpoint)
 			cl->parked = true;
 		s->res->switches++;
+		cl->at_boundary = true;
 		rt_coro_yield(); /* the scheduler picks who goes on */
+		cl->at_boundary = false;
 		s->cur = cl;
 	}
 	cl->finished = true;
@@ -509,6 +538,25 @@ static bool runnable(const sim_client *cl)
 	return cl != NULL && !cl->finished && !cl->parked;
 }
 
+/* A scripted run's pick among cand[0..n): decide()'s. */
+static sim_client *decide(sim *s, sim_client *last, sim_client **cand, unsigned n)
+{
+	if (n == 1)
+		return cand[0];
+	rt_script_point at = {.ran = last ? last->id : 0, .call = -1, .path = ""};
+	at.free = cand[0] != last || last->at_boundary;
+	if (last != NULL && !last->at_boundary && !last->finished) {
+		at.call = s->point_call;
+		at.path = s->point_path ? s->point_path : "";
+	}
+	for (unsigned i = 0; i < n && i < CM_ARRAY_LEN(at.cand); i++)
+		at.cand[i] = cand[i]->id;
+	s->res->decisions++;
+	uint64_t v = s->script->decide(s->script->ctx, n, &at);
+	assert(v < n);
+	return cand[v];
+}
+
 static sim_client *pick(sim *s, sim_client *last)
 {
 	/* Candidates: runnable clients; the last one first, so that 0 means
@@ -523,14 +571,21 @@ static sim_client *pick(sim *s, sim_client *last)
 	for (unsigned i = 0; i < s->ncl && n < 64; i++)
 		if (&s->cl[i] != last && runnable(&s->cl[i]) && !s->cl[i].waiting)
 			cand[n++] = &s->cl[i];
-	for (unsigned i = 0; i < s->ncl && n < 64; i++)
+	/* A scripted run lets waiters retry only when nobody else can run: a
+	 * retry before anyone else moved finds the lock as it was, and
+	 * offering it made every back-off (and two waiters taking turns) a
+	 * branch of the exploration. */
+	bool waiters = s->script == NULL || n == 0;
+	for (unsigned i = 0; i < s->ncl && n < 64 && waiters; i++)
 		if (&s->cl[i] != s->sleeper && runnable(&s->cl[i]) && s->cl[i].waiting)
 			cand[n++] = &s->cl[i];
-	if (runnable(s->sleeper) && n < 64)
+	if (runnable(s->sleeper) && n < 64 && waiters)
 		cand[n++] = s->sleeper;
 	s->sleeper = NULL;
 	if (n == 0)
 		return NULL;
+	if (s->script != NULL)
+		return decide(s, last, cand, n);
 	return cand[rt_choice_below(s->ch, n)];
 }
 
@@ -556,73 +611,118 @@ static int setup_store(sim *s)
 	return 0;
 }
 
-int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *hooks,
-	       model_checker *checker, rt_sim_result *res)
+static const char *const sim_boxes[RT_MAX_BOXES] = {"INBOX", "Archive", "Work",
+						     "Junk"};
+
+/* The fresh in-memory store of s (cfg set): its mailboxes. 0, or -1. */
+static int sim_open(sim *s, const rt_shape *cfg, rt_sim_result *res)
 {
-	static const char *const boxes[RT_MAX_BOXES] = {"INBOX", "Archive", "Work",
-							"Junk"};
-	sim s;
-	memset(&s, 0, sizeof(s));
 	memset(res, 0, sizeof(*res));
-	s.cfg = *cfg;
-	s.ch = ch;
-	s.res = res;
-	s.hooks = hooks;
-	s.checker = checker;
-	s.root = "/mail";
-	s.next_pid = PID_BASE;
-	s.next_checkpoint = cfg->checkpoint_every;
-	setup_thresholds(&s);
-	rt_workload_init(&s.work, &cfg->mix, RT_SIM_CAPS, boxes, "m");
-	s.work.message_bytes = model_message_bytes;
-	s.fs = rs_memfs_new();
-	rs_memfs_set_pid_alive(s.fs, pid_alive, &s);
-	if (setup_store(&s) < 0) {
-		rs_fs_destroy(s.fs);
+	s->cfg = *cfg;
+	s->res = res;
+	s->root = "/mail";
+	s->next_pid = PID_BASE;
+	s->next_checkpoint = cfg->checkpoint_every;
+	setup_thresholds(s);
+	rt_workload_init(&s->work, &cfg->mix, RT_SIM_CAPS, sim_boxes, "m");
+	s->work.message_bytes = model_message_bytes;
+	s->fs = rs_memfs_new();
+	rs_memfs_set_pid_alive(s->fs, pid_alive, s);
+	if (setup_store(s) < 0) {
+		rs_fs_destroy(s->fs);
 		return -1;
 	}
-	rs_memfs_set_hook(s.fs, hook, &s);
-	s.ncl = cfg->clients + (cfg->deliverer ? 1 : 0);
-	s.cl = cm_xcalloc(s.ncl, sizeof(*s.cl));
-	for (unsigned i = 0; i < s.ncl; i++) {
-		sim_client *cl = &s.cl[i];
-		cl->sim = &s;
+	s->auditor.sim = s;
+	s->auditor.pid = new_pid(s);
+	rt_client_state_reset(&s->auditor.known);
+	return 0;
+}
+
+/* Clients 1..ncl (the last nlda of them delivery agents), then the
+ * scheduler until every client is done, the end checkpoint, teardown. */
+static void sim_go(sim *s, unsigned ncl, unsigned nlda)
+{
+	rs_memfs_set_hook(s->fs, hook, s);
+	s->ncl = ncl;
+	s->cl = cm_xcalloc(s->ncl, sizeof(*s->cl));
+	for (unsigned i = 0; i < s->ncl; i++) {
+		sim_client *cl = &s->cl[i];
+		cl->sim = s;
 		cl->id = i + 1;
-		cl->lda = cfg->deliverer && i == s.ncl - 1;
-		cl->pid = new_pid(&s);
+		cl->lda = i >= ncl - nlda;
+		cl->pid = new_pid(s);
 		rt_client_state_reset(&cl->known);
 		cl->co = rt_coro_new(STACK_SIZE, client_main, cl);
 	}
-	s.auditor.sim = &s;
-	s.auditor.id = s.ncl + 1;
-	s.auditor.pid = new_pid(&s);
-	rt_client_state_reset(&s.auditor.known);
-
+	s->auditor.id = s->ncl + 1;
 	sim_client *last = NULL;
 	for (;;) {
-		if (s.want_checkpoint && all_quiet(&s))
-			checkpoint(&s);
-		sim_client *next = pick(&s, last);
+		if (s->want_checkpoint && all_quiet(s))
+			checkpoint(s);
+		sim_client *next = pick(s, last);
 		if (next == NULL)
 			break;
 		last = next;
 		rt_coro_resume(next->co);
-		s.cur = NULL;
+		s->cur = NULL;
 	}
-	checkpoint(&s); /* the end state, judged quietly */
-	res->decisions = ch->decisions;
+	checkpoint(s); /* the end state, judged quietly */
+	rs_memfs_set_hook(s->fs, NULL, NULL);
+	for (unsigned i = 0; i < s->ncl; i++) {
+		client_restart(s, &s->cl[i]);
+		rt_client_state_free(&s->cl[i].known);
+		rt_coro_free(s->cl[i].co);
+	}
+	client_restart(s, &s->auditor);
+	rt_client_state_free(&s->auditor.known);
+	free(s->cl);
+	free(s->dead_pids);
+	rs_fs_destroy(s->fs);
+}
 
-	rs_memfs_set_hook(s.fs, NULL, NULL);
-	for (unsigned i = 0; i < s.ncl; i++) {
-		client_restart(&s, &s.cl[i]);
-		rt_client_state_free(&s.cl[i].known);
-		rt_coro_free(s.cl[i].co);
-	}
-	client_restart(&s, &s.auditor);
-	rt_client_state_free(&s.auditor.known);
-	free(s.cl);
-	free(s.dead_pids);
-	rs_fs_destroy(s.fs);
+int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *hooks,
+	       model_checker *checker, rt_sim_result *res)
+{
+	sim s;
+	memset(&s, 0, sizeof(s));
+	s.ch = ch;
+	s.hooks = hooks;
+	s.checker = checker;
+	if (sim_open(&s, cfg, res) < 0)
+		return -1;
+	sim_go(&s, cfg->clients + (cfg->deliverer ? 1 : 0), cfg->deliverer ? 1 : 0);
+	res->decisions = ch->decisions;
+	return 0;
+}
+
+int rt_sim_run_script(const rt_script *script, unsigned mutants,
+		      const rt_sim_hooks *hooks, model_checker *checker,
+		      rt_sim_result *res)
+{
+	assert(script->clients + script->agents >= 1 && script->boxes >= 1 &&
+	       script->boxes <= RT_MAX_BOXES);
+	rt_shape cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.clients = script->clients;
+	cfg.mutants = mutants;
+	cfg.mix.boxes = script->boxes;
+	sim s;
+	memset(&s, 0, sizeof(s));
+	s.script = script;
+	s.hooks = hooks;
+	s.checker = checker;
+	if (sim_open(&s, &cfg, res) < 0)
+		return -1;
+	/* The starting messages: the auditor's APPENDs, recorded, quiet. */
+	s.auditor.id = script->clients + script->agents + 1;
+	s.quiet = true;
+	model_op op;
+	model_op_init(&op, MODEL_OP_CONNECT);
+	audit_op(&s, &op);
+	for (size_t i = 0; script->setup_op(script->ctx, i, &op); i++)
+		audit_op(&s, &op);
+	s.quiet = false;
+	sim_go(&s, script->clients + script->agents, script->agents);
 	return 0;
 }
 

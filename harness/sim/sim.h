@@ -46,6 +46,50 @@ typedef struct rt_sim_result {
 	uint64_t faults[8];        /* by model_fault */
 } rt_sim_result;
 
+/* Where a scripted run stands when the next client is picked. */
+typedef struct rt_script_point {
+	uint32_t ran;              /* the client that ran last (0: none yet) */
+	int call;                  /* the rs_fs_call it is about to make; -1
+				    * between two of its ops or when it is done */
+	const char *path;          /* that call's path ("" if none) */
+	bool free;                 /* ran cannot go on, waits for a lock, or
+				    * is between ops: a switch here is not a
+				    * preemption */
+	uint32_t cand[8];          /* the clients to pick from, by value */
+} rt_script_point;
+
+/* A scripted run (`ratchet explore`): fixed clients with fixed ops from
+ * fixed mailboxes; nothing is drawn. The interleaving is decide()'s: it is
+ * asked at every file-system call of a client and at every op boundary
+ * where more than one client can run. */
+typedef struct rt_script {
+	unsigned clients;           /* IMAP clients: ids 1..clients */
+	unsigned agents;            /* delivery agents: the next ids */
+	int boxes;                  /* the first boxes of INBOX, Archive, Work, Junk */
+	/* The i-th set-up op (an APPEND, the auditor's, before any client
+	 * runs, without decisions): true with op filled, false when done. */
+	bool (*setup_op)(void *ctx, size_t i, model_op *op);
+	/* Client id's i-th op (i below ops(id)): true with op filled, false
+	 * when it cannot be made (the client stops). Asked when the op
+	 * starts, after the ones before it ended. */
+	bool (*next_op)(void *ctx, uint32_t id, size_t i, model_op *op);
+	/* How many ops client id runs. */
+	size_t (*ops)(void *ctx, uint32_t id);
+	/* Which of n >= 2 runnable clients goes on: cand[v] for the value v
+	 * returned (below n); 0 is the one that ran last when it can go on.
+	 * at says where the last one stands. */
+	uint64_t (*decide)(void *ctx, uint64_t n, const struct rt_script_point *at);
+	void *ctx;
+} rt_script;
+
+/* Runs a script against the reference store (with mutants) on a fresh
+ * in-memory file system; events go to the checker and hooks as for
+ * rt_sim_run, then a quiet checkpoint audits the end state. 0, or -1 on a
+ * set-up failure. */
+int rt_sim_run_script(const rt_script *script, unsigned mutants,
+		      const rt_sim_hooks *hooks, model_checker *checker,
+		      rt_sim_result *res);
+
 /* Draws a run's shape from the choice source (swarm testing). */
 void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch);
 /* Runs one simulation; events go to the checker (may be NULL) and hooks.

@@ -1,0 +1,284 @@
+/* `ratchet explore SCENARIO|DIR`: every schedule of a scenario up to a
+ * preemption bound on the embedded store (docs/explore.md), with a
+ * certificate of what was covered, or the first failing schedule in words
+ * and a replay file. */
+#include "cli.h"
+#include "explore.h"
+#include "rs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct explore_cmd {
+	uint64_t bound;
+	bool bound_given;
+	const char *mutant;
+	unsigned mutants;
+	uint64_t max_execs;
+	const char *report;
+	bool quiet;
+	json_t *json;               /* the report's scenarios */
+	int exit_code;
+} explore_cmd;
+
+/* The scenario files named by arg: the file, or a directory's *.scn in
+ * name order. 0 with *list (caller frees), or -1 after the error line. */
+static int list_files(const char *arg, char ***list, size_t *n)
+{
+	struct stat st;
+	*list = NULL;
+	*n = 0;
+	if (stat(arg, &st) != 0) {
+		cm_error("explore: %s: %s", arg, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*list = cm_xmalloc(sizeof(char *));
+		(*list)[(*n)++] = cm_xstrdup(arg);
+		return 0;
+	}
+	struct dirent **ents;
+	int k = scandir(arg, &ents, NULL, alphasort);
+	if (k < 0) {
+		cm_error("explore: %s: %s", arg, strerror(errno));
+		return -1;
+	}
+	*list = cm_xmalloc(((size_t)k + 1) * sizeof(char *));
+	for (int i = 0; i < k; i++) {
+		size_t len = strlen(ents[i]->d_name);
+		if (len > 4 && strcmp(ents[i]->d_name + len - 4, ".scn") == 0) {
+			char *p = cm_xmalloc(strlen(arg) + len + 2);
+			sprintf(p, "%s/%s", arg, ents[i]->d_name);
+			(*list)[(*n)++] = p;
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	if (*n == 0) {
+		cm_error("explore: %s: no scenario (*.scn) in this directory", arg);
+		free(*list);
+		return -1;
+	}
+	return 0;
+}
+
+/* The replay file of a failure: 0 with its name in out, or -1. */
+static int write_replay(const explore_cmd *e, const char *file, const rt_scenario *sc,
+			const rt_explore_result *r, char *out, size_t cap)
+{
+	rt_replay rp;
+	memset(&rp, 0, sizeof(rp));
+	snprintf(rp.target, sizeof(rp.target), "explore");
+	snprintf(rp.mutant, sizeof(rp.mutant), "%s", e->mutant ? e->mutant : "");
+	snprintf(rp.expect, sizeof(rp.expect), "%s", model_inv_get(r->fail.inv)->id);
+	snprintf(rp.scenario, sizeof(rp.scenario), "%s", file);
+	rp.tape = r->fail_tape;
+	rp.ntape = r->nfail_tape;
+	snprintf(out, cap, "ratchet-explore-%s.replay.json", sc->name);
+	return rt_replay_write(out, &rp);
+}
+
+static void print_result(const explore_cmd *e, const rt_scenario *sc,
+			 const rt_explore_result *r, unsigned bound, const char *replay)
+{
+	for (unsigned b = 0; b <= bound && !e->quiet; b++)
+		if (b <= r->covered || r->execs[b] > 0)
+			printf("  bound %u: %" PRIu64 " schedules\n", b, r->execs[b]);
+	printf("  %" PRIu64 " runs (no reduction: every schedule runs), %" PRIu64
+	       " decisions, %" PRIu64 " distinct end states, %" PRIu64
+	       " failing, %.2f s\n", r->execs_total, r->decisions, r->states,
+	       r->failing, r->seconds);
+	if (r->failed) {
+		printf("  FAILED with %u preemption%s:\n    ", r->fail_preemptions,
+		       r->fail_preemptions == 1 ? "" : "s");
+		rt_violation_print(&r->fail, stdout, isatty(1));
+		printf("    schedule: %s\n", r->fail_words.data);
+		if (replay[0])
+			printf("    replay: ratchet replay %s\n", replay);
+	} else if (r->complete) {
+		printf("  bound %u fully covered: no schedule with at most %u "
+		       "preemption%s violates an invariant\n", bound, bound,
+		       bound == 1 ? "" : "s");
+	} else {
+		printf("  stopped after %" PRIu64 " runs (--max-execs): bound %d "
+		       "covered, not %u\n", r->execs_total, (int)r->covered, bound);
+	}
+	(void)sc;
+}
+
+static json_t *result_json(const char *file, const rt_scenario *sc,
+			   const rt_explore_result *r, unsigned bound, const char *replay)
+{
+	json_t *ex = json_object();
+	for (unsigned b = 0; b <= bound; b++) {
+		char k[8];
+		snprintf(k, sizeof(k), "%u", b);
+		json_object_set_new(ex, k, json_integer((json_int_t)r->execs[b]));
+	}
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:o, s:I, s:I, s:I, s:I, s:f}",
+			      "name", sc->name, "file", file, "design", sc->design,
+			      "bound", (int)bound, "covered", (int)r->covered,
+			      "complete", r->complete, "schedules", ex,
+			      "runs", (json_int_t)r->execs_total,
+			      "pruned", (json_int_t)0, "states", (json_int_t)r->states,
+			      "failing", (json_int_t)r->failing, "seconds", r->seconds);
+	if (r->failed)
+		json_object_set_new(o, "failure", json_pack(
+			"{s:s, s:s, s:i, s:s, s:s}", "invariant",
+			model_inv_get(r->fail.inv)->id, "detail", r->fail.detail,
+			"preemptions", (int)r->fail_preemptions, "schedule",
+			r->fail_words.data, "replay", replay));
+	return o;
+}
+
+/* One scenario file: explored, printed, reported. */
+static void explore_file(explore_cmd *e, const char *file)
+{
+	rt_scenario sc;
+	cm_err err;
+	if (rt_scenario_load(file, &sc, &err) != 0) {
+		cm_error("explore: %s", err.text);
+		e->exit_code = CM_MAX(e->exit_code, CM_EXIT_USAGE);
+		return;
+	}
+	unsigned bound = e->bound_given ? (unsigned)e->bound : sc.bound;
+	printf("scenario %s (%s): %zu client%s, %zu agent%s, bound %u%s%s\n", sc.name,
+	       file, sc.nclients, sc.nclients == 1 ? "" : "s", sc.nagents,
+	       sc.nagents == 1 ? "" : "s", bound, e->mutant ? ", mutant " : "",
+	       e->mutant ? e->mutant : "");
+	rt_explore_opts o = {.bound = bound, .mutants = e->mutants,
+			     .max_execs = e->max_execs};
+	rt_explore_result r;
+	if (rt_explore(&sc, &o, &r, &err) != 0) {
+		cm_error("explore: %s", err.text);
+		e->exit_code = CM_EXIT_INTERNAL;
+		rt_explore_result_free(&r);
+		return;
+	}
+	char replay[600] = "";
+	if (r.failed && write_replay(e, file, &sc, &r, replay, sizeof(replay)) != 0) {
+		cm_error("explore: cannot write %s", replay);
+		replay[0] = '\0';
+	}
+	print_result(e, &sc, &r, bound, replay);
+	json_array_append_new(e->json, result_json(file, &sc, &r, bound, replay));
+	if (r.failed)
+		e->exit_code = CM_MAX(e->exit_code, CM_EXIT_VIOLATIONS);
+	rt_explore_result_free(&r);
+}
+
+int rt_cmd_explore(int argc, char **argv)
+{
+	explore_cmd e = {.json = json_array()};
+	const char *target = NULL;
+	const cm_option table[] = {
+		{.name = "bound", .kind = CM_OPTION_U64, .to.u64 = &e.bound, .arg = "N",
+		 .help = "preemptions to explore (default: the scenario's own)",
+		 .max = RT_EXPLORE_BOUND_MAX, .given = &e.bound_given},
+		{.name = "mutant", .kind = CM_OPTION_STRING, .to.string = &e.mutant,
+		 .arg = "NAME", .help = "explore a mutant of the store (ratchet run --list-mutants)"},
+		{.name = "max-execs", .kind = CM_OPTION_U64, .to.u64 = &e.max_execs,
+		 .arg = "N", .help = "stop after N runs (the bound is then not covered)",
+		 .max = UINT64_MAX / 2},
+		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &e.report,
+		 .arg = "OUT.json", .help = "JSON report: per scenario, what was covered"},
+		{.name = "quiet", .short_name = 'q', .to.flag = &e.quiet,
+		 .help = "no per-bound lines"},
+	};
+	cm_options cmdline = {.program = "ratchet", .command = "explore",
+			      .options = table, .noptions = CM_ARRAY_LEN(table),
+			      .args = &target, .nargs = 1,
+			      .args_name = "SCENARIO.scn or a directory of them"};
+	cm_options_result parsed = cm_options_parse(&cmdline, argc, argv);
+	if (parsed != CM_OPTIONS_OK) {
+		json_decref(e.json);
+		return cm_options_exit(parsed);
+	}
+	/* The scenario may be a directory: list_files reads it. */
+	rt_path paths[] = {{"--report", e.report, false}};
+	if (rt_paths_refuse("explore", paths, CM_ARRAY_LEN(paths)) != CM_EXIT_CLEAN ||
+	    (e.mutant != NULL && (e.mutants = rs_mutant_parse(e.mutant)) == 0)) {
+		if (e.mutant != NULL && e.mutants == 0)
+			cm_error("explore: unknown mutant '%s' (try 'ratchet run --list-mutants')",
+				 e.mutant);
+		json_decref(e.json);
+		return CM_EXIT_USAGE;
+	}
+	char **files;
+	size_t n;
+	if (list_files(target, &files, &n) != 0) {
+		json_decref(e.json);
+		return CM_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		explore_file(&e, files[i]);
+		free(files[i]);
+	}
+	free(files);
+	if (e.report != NULL) {
+		json_t *doc = json_pack("{s:o}", "scenarios", e.json);
+		if (json_dump_file(doc, e.report, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0) {
+			cm_error("explore: cannot write %s", e.report);
+			e.exit_code = CM_MAX(e.exit_code, CM_EXIT_USAGE);
+		}
+		json_decref(doc);
+	} else {
+		json_decref(e.json);
+	}
+	return e.exit_code;
+}
+
+int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,
+		      const char *history)
+{
+	rt_scenario sc;
+	cm_err err;
+	if (rp->scenario[0] == '\0') {
+		cm_error("replay: %s: an explore replay without \"scenario\"", file);
+		return CM_EXIT_USAGE;
+	}
+	if (rt_scenario_load(rp->scenario, &sc, &err) != 0) {
+		cm_error("replay: %s", err.text);
+		return CM_EXIT_USAGE;
+	}
+	printf("ratchet: replaying %s (scenario %s, %zu decisions%s%s)\n", file,
+	       sc.name, rp->ntape, rp->mutant[0] ? ", mutant " : "", rp->mutant);
+	FILE *hf = NULL;
+	model_history_writer *hw = NULL;
+	if (history != NULL) {
+		if ((hf = fopen(history, "w")) == NULL) {
+			cm_error("replay: cannot write %s: %s", history, strerror(errno));
+			return CM_EXIT_USAGE;
+		}
+		model_history_header h = {.version = 1, .capabilities = RT_SIM_CAPS};
+		snprintf(h.target, sizeof(h.target), "explore %s", sc.name);
+		snprintf(h.mutant, sizeof(h.mutant), "%s", rp->mutant);
+		hw = model_history_writer_new(hf, &h);
+	}
+	rt_explore_result r;
+	int erc = rt_explore_replay(&sc, mutants, rp->tape, rp->ntape, hw, &r, &err);
+	if (hw != NULL)
+		model_history_writer_finish(hw);
+	if (hf != NULL)
+		fclose(hf);
+	if (erc != 0) {
+		cm_error("replay: %s", err.text);
+		rt_explore_result_free(&r);
+		return CM_EXIT_INTERNAL;
+	}
+	printf("  schedule: %s\n", r.fail_words.data);
+	if (r.failed)
+		rt_violation_print(&r.fail, stdout, isatty(1));
+	else
+		printf("  no violation%s\n", rp->expect[0] ?
+		       " (the recorded failure did not happen this time)" : "");
+	int rc = r.failed ? CM_EXIT_VIOLATIONS : CM_EXIT_CLEAN;
+	rt_explore_result_free(&r);
+	return rc;
+}

@@ -1,0 +1,424 @@
+/* Bounded systematic exploration (docs/explore.md): a depth-first walk
+ * over the scheduling decisions of a scenario's scripted runs.
+ *
+ * A run is a function of its decisions: at each point where more than one
+ * client can run, the simulator asks which (rt_script.decide), and value 0
+ * is "the one that ran last goes on" when it can. A schedule is the list
+ * of values; a run replays a prefix of it and takes 0 beyond. A value
+ * above 0 where the last client could go on, inside one of its ops, is a
+ * preemption; a switch at an op boundary or away from a client waiting
+ * for a lock is free (CHESS counts the same way). The walk enumerates
+ * every schedule whose preemptions stay within the bound: after a run it
+ * moves the deepest decision that can still move to its next value,
+ * within the bound, and replays up to it. This is plain bounded
+ * enumeration, without reduction: every schedule runs, so the coverage
+ * claim needs no argument beyond the walk being exhaustive (each prefix
+ * is extended by every value below its n, in order). */
+#include "explore.h"
+#include "rs_fs.h"
+#include "sim.h"
+#include "checker.h"
+#include "history.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct decision {
+	uint64_t n, v;
+	rt_script_point at;
+	int step;                  /* at.ran's op: its step, -1 CONNECT */
+} decision;
+
+/* One scripted run. */
+typedef struct exec {
+	const rt_scenario *sc;
+	const uint64_t *prefix;
+	size_t nprefix;
+	decision *d;
+	size_t nd, capd;
+	bool nondet;               /* the prefix asked for a value >= n */
+	bool bad;                  /* a step's command did not parse */
+	cm_err err;
+	rt_scenario_vars vars[RT_SCENARIO_CLIENTS_MAX];
+	int cur_step[RT_SCENARIO_CLIENTS_MAX];  /* awaiting its reply, or -1 */
+	int last_step[RT_SCENARIO_CLIENTS_MAX]; /* last started, -1 CONNECT */
+	uint32_t auditor;
+	uint64_t state;            /* hash of the end audit */
+	model_history_writer *hist; /* every event too (NULL: none) */
+} exec;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool setup_op(void *ctx, size_t i, model_op *op)
+{
+	exec *x = ctx;
+	if (i >= x->sc->nmsg)
+		return false;
+	rt_scenario_step st = {.kind = MODEL_OP_APPEND, .box = x->sc->msg[i].box,
+			       .flags = x->sc->msg[i].flags};
+	return rt_scenario_step_op(&st, NULL, i + 1, op, NULL) == 0;
+}
+
+static bool next_op(void *ctx, uint32_t id, size_t i, model_op *op)
+{
+	exec *x = ctx;
+	assert(id >= 1 && id <= x->sc->nclients + x->sc->nagents);
+	size_t c = id - 1;
+	const rt_scenario_client *cl = &x->sc->client[c];
+	if (!cl->agent && i == 0) {
+		model_op_init(op, MODEL_OP_CONNECT);
+		x->last_step[c] = -1;
+		return true;
+	}
+	size_t k = cl->agent ? i : i - 1;
+	if (k >= cl->nsteps || x->bad)
+		return false;
+	/* Message ids by step, not by start order: the same step adds the
+	 * same message in every schedule. */
+	if (rt_scenario_step_op(&cl->step[k], &x->vars[c], 1000 * (c + 1) + k, op,
+				&x->err) < 0) {
+		x->bad = true;
+		cm_err_prefix(&x->err, "%s: client %s, line %u: ", x->sc->name,
+			      cl->name, cl->step[k].line);
+		return false;
+	}
+	x->cur_step[c] = x->last_step[c] = (int)k;
+	return true;
+}
+
+static size_t client_ops(void *ctx, uint32_t id)
+{
+	const exec *x = ctx;
+	const rt_scenario_client *cl = &x->sc->client[id - 1];
+	return cl->nsteps + (cl->agent ? 0 : 1); /* IMAP clients connect first */
+}
+
+static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
+{
+	exec *x = ctx;
+	uint64_t v = x->nd < x->nprefix ? x->prefix[x->nd] : 0;
+	if (v >= n) {
+		x->nondet = true;
+		v = 0;
+	}
+	CM_GROW(x->d, x->capd, x->nd + 1);
+	int step = at->ran >= 1 && at->ran <= RT_SCENARIO_CLIENTS_MAX
+		   ? x->last_step[at->ran - 1] : -2;
+	x->d[x->nd++] = (decision){n, v, *at, step};
+	return v;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x100000001b3ull + (h >> 29);
+}
+
+/* Captures, and the end audit's UIDs, flags and message ids. */
+static void on_event(void *ctx, const model_event *ev)
+{
+	exec *x = ctx;
+	if (x->hist != NULL)
+		model_history_write(x->hist, ev);
+	if (ev->type == MODEL_EV_INVOKE)
+		return;
+	size_t c = ev->client - 1;
+	if (ev->client >= 1 && c < x->sc->nclients + x->sc->nagents &&
+	    x->cur_step[c] >= 0) {
+		rt_scenario_capture(&x->sc->client[c].step[x->cur_step[c]], &ev->res,
+				    &x->vars[c]);
+		x->cur_step[c] = -1;
+	}
+	if (ev->client != x->auditor || ev->op.kind != MODEL_OP_FETCH)
+		return;
+	x->state = mix(x->state, 0x5eed);
+	for (size_t i = 0; i < ev->res.nut; i++) {
+		const model_untagged *u = &ev->res.ut[i];
+		if (u->kind != MODEL_UT_FETCH)
+			continue;
+		x->state = mix(x->state, u->fetch.uid);
+		x->state = mix(x->state, (uint64_t)u->fetch.flags);
+		x->state = mix(x->state, cm_hash64(u->fetch.id, strlen(u->fetch.id)));
+	}
+}
+
+/* Runs the schedule prefix; x gets its decisions and end state, c its
+ * verdict. 0, or -1 with x->err. */
+static int run_one(exec *x, unsigned mutants, model_checker **c_r)
+{
+	const rt_scenario *sc = x->sc;
+	x->nd = 0;
+	x->nondet = x->bad = false;
+	x->state = 0xcbf29ce484222325ull;
+	memset(x->vars, 0, sizeof(x->vars));
+	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++)
+		x->cur_step[i] = x->last_step[i] = -1;
+	x->auditor = (uint32_t)(sc->nclients + sc->nagents + 1);
+	rt_script script = {.clients = (unsigned)sc->nclients,
+			    .agents = (unsigned)sc->nagents, .boxes = sc->boxes,
+			    .setup_op = setup_op, .next_op = next_op, .ops = client_ops,
+			    .decide = decide, .ctx = x};
+	model_checker_options co = {.capabilities = RT_SIM_CAPS, .max_violations = 20};
+	model_checker *c = model_checker_new(&co);
+	rt_sim_hooks hooks = {on_event, x};
+	rt_sim_result res;
+	int rc = rt_sim_run_script(&script, mutants, &hooks, c, &res);
+	model_checker_finish(c);
+	*c_r = c;
+	if (rc < 0)
+		return cm_err_set(&x->err, "%s: the store could not be set up", sc->name);
+	if (x->bad)
+		return -1;
+	if (x->nondet || x->nd < x->nprefix)
+		return cm_err_set(&x->err, "%s: a run did not repeat its decisions "
+				  "(the simulator is not deterministic here)", sc->name);
+	return 0;
+}
+
+/* Preemptions of the decisions x->d[0..upto) with their values. */
+static unsigned preemptions(const exec *x, size_t upto)
+{
+	unsigned p = 0;
+	for (size_t i = 0; i < upto; i++)
+		p += x->d[i].v > 0 && !x->d[i].at.free;
+	return p;
+}
+
+/* The next schedule after x's in the walk (within bound), into tape;
+ * false when the walk is over. */
+static bool next_schedule(const exec *x, unsigned bound, uint64_t **tape, size_t *n,
+			  size_t *cap)
+{
+	for (size_t i = x->nd; i-- > 0;) {
+		const decision *d = &x->d[i];
+		if (d->v + 1 >= d->n)
+			continue;
+		if (preemptions(x, i) + (d->at.free ? 0 : 1) > bound)
+			continue;
+		CM_GROW(*tape, *cap, i + 1);
+		for (size_t k = 0; k < i; k++)
+			(*tape)[k] = x->d[k].v;
+		(*tape)[i] = d->v + 1;
+		*n = i + 1;
+		return true;
+	}
+	return false;
+}
+
+static const char *client_name(const rt_scenario *sc, uint32_t id)
+{
+	return id >= 1 && id <= sc->nclients + sc->nagents ? sc->client[id - 1].name
+							   : "?";
+}
+
+/* A client's op as written: "UID FETCH 1 (MODSEQ)" (line 12), or
+ * "its connection". */
+static void op_words(const rt_scenario *sc, uint32_t id, int step, cm_buf *out)
+{
+	if (id < 1 || id > sc->nclients + sc->nagents || step < 0) {
+		cm_buf_puts(out, "connecting");
+		return;
+	}
+	const rt_scenario_step *st = &sc->client[id - 1].step[step];
+	if (st->kind == MODEL_OP_APPEND || st->kind == MODEL_OP_DELIVER)
+		cm_buf_printf(out, "%s %s", model_op_name(st->kind),
+			      rt_scenario_boxes[st->box]);
+	else
+		cm_buf_puts(out, st->text);
+	cm_buf_printf(out, " (line %u)", st->line);
+}
+
+/* The schedule of x in words: each decision that did not let the last
+ * client go on. */
+static void describe(const exec *x, cm_buf *out)
+{
+	const rt_scenario *sc = x->sc;
+	cm_buf_clear(out);
+	for (size_t i = 0; i < x->nd; i++) {
+		const decision *d = &x->d[i];
+		if (d->v == 0)
+			continue;
+		const char *who = client_name(sc, d->at.cand[d->v]);
+		const char *ran = client_name(sc, d->at.ran);
+		if (out->len > 0)
+			cm_buf_puts(out, "; ");
+		if (d->at.ran == 0) {
+			cm_buf_printf(out, "%s starts", who);
+			continue;
+		}
+		if (d->at.call < 0) {
+			cm_buf_printf(out, "%s goes after %s's ", who, ran);
+			op_words(sc, d->at.ran, d->step, out);
+			continue;
+		}
+		const char *base = strrchr(d->at.path, '/');
+		cm_buf_printf(out, "%s %s in ", ran, d->at.free ? "waits" : "is preempted");
+		op_words(sc, d->at.ran, d->step, out);
+		cm_buf_printf(out, " before its %s of %s, and %s runs",
+			      rs_fs_call_name((rs_fs_call)d->at.call),
+			      base ? base + 1 : d->at.path, who);
+	}
+	if (out->len == 0)
+		cm_buf_puts(out, "the clients run one op at a time, in order");
+}
+
+/* A set of end-state hashes (open addressing; 0 is free: never a hash
+ * here, the walk starts from the FNV basis). */
+typedef struct state_set {
+	uint64_t *v;
+	size_t n, cap;
+} state_set;
+
+static bool state_add(state_set *s, uint64_t h)
+{
+	h |= 1;
+	if (2 * (s->n + 1) > s->cap) {
+		state_set bigger = {cm_xcalloc(s->cap ? 2 * s->cap : 64, sizeof(uint64_t)),
+				    0, s->cap ? 2 * s->cap : 64};
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i] != 0)
+				state_add(&bigger, s->v[i]);
+		free(s->v);
+		*s = bigger;
+	}
+	size_t i = (size_t)(h * 0x9e3779b97f4a7c15ull >> 7) & (s->cap - 1);
+	while (s->v[i] != 0 && s->v[i] != h)
+		i = (i + 1) & (s->cap - 1);
+	if (s->v[i] == h)
+		return false;
+	s->v[i] = h;
+	s->n++;
+	return true;
+}
+
+/* The first error of c, if any, into r (with x's schedule). */
+static bool judge(const exec *x, model_checker *c, unsigned preempted,
+		  rt_explore_result *r)
+{
+	size_t nv;
+	const model_violation *v = model_checker_violations(c, &nv);
+	for (size_t i = 0; i < nv; i++) {
+		if (v[i].severity != MODEL_SEV_ERROR)
+			continue;
+		r->failing++;
+		if (r->failed)
+			return true;
+		r->failed = true;
+		r->fail = v[i];
+		r->fail_preemptions = preempted;
+		r->fail_tape = cm_xmalloc((x->nd + 1) * sizeof(uint64_t));
+		for (size_t k = 0; k < x->nd; k++)
+			r->fail_tape[k] = x->d[k].v;
+		r->nfail_tape = x->nd;
+		describe(x, &r->fail_words);
+		return true;
+	}
+	return false;
+}
+
+/* Every schedule with at most bound preemptions; those with exactly bound
+ * are counted and judged (the others were at a lower bound). 0 (with
+ * *cut when max_execs stopped the walk), or -1 with err. */
+static int walk(exec *x, const rt_explore_opts *o, unsigned bound, state_set *states,
+		rt_explore_result *r, bool *cut, cm_err *err)
+{
+	uint64_t *tape = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	*cut = false;
+	for (;;) {
+		x->prefix = tape;
+		x->nprefix = n;
+		model_checker *c = NULL;
+		rc = run_one(x, o->mutants, &c);
+		r->execs_total++;
+		r->decisions += x->nd;
+		unsigned p = preemptions(x, x->nd);
+		if (rc == 0 && p == bound) {
+			r->execs[bound]++;
+			r->states += state_add(states, x->state);
+			judge(x, c, p, r);
+		}
+		model_checker_free(c);
+		if (rc < 0) {
+			*err = x->err;
+			break;
+		}
+		if (!next_schedule(x, bound, &tape, &n, &cap))
+			break;
+		if (o->max_execs != 0 && r->execs_total >= o->max_execs) {
+			*cut = true;
+			break;
+		}
+	}
+	free(tape);
+	return rc;
+}
+
+int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
+	       rt_explore_result *r, cm_err *err)
+{
+	assert(o->bound <= RT_EXPLORE_BOUND_MAX);
+	memset(r, 0, sizeof(*r));
+	r->covered = (unsigned)-1;
+	double t0 = now_s();
+	exec x = {.sc = sc};
+	state_set states = {0};
+	int rc = 0;
+	for (unsigned b = 0; b <= o->bound && rc == 0; b++) {
+		bool cut;
+		rc = walk(&x, o, b, &states, r, &cut, err);
+		if (rc < 0 || cut)
+			break;
+		r->covered = b;
+		if (r->failed)
+			break; /* CHESS order: the fewest preemptions first */
+	}
+	r->complete = rc == 0 && !r->failed && r->covered == o->bound;
+	r->seconds = now_s() - t0;
+	free(x.d);
+	free(states.v);
+	return rc;
+}
+
+int rt_explore_replay(const rt_scenario *sc, unsigned mutants, const uint64_t *tape,
+		      size_t n, model_history_writer *hist, rt_explore_result *r,
+		      cm_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->covered = (unsigned)-1;
+	double t0 = now_s();
+	exec x = {.sc = sc, .prefix = tape, .nprefix = n, .hist = hist};
+	model_checker *c = NULL;
+	int rc = run_one(&x, mutants, &c);
+	if (rc == 0) {
+		unsigned p = preemptions(&x, x.nd);
+		r->execs_total = 1;
+		r->execs[CM_MIN(p, RT_EXPLORE_BOUND_MAX)] = 1;
+		r->decisions = x.nd;
+		r->states = 1;
+		judge(&x, c, p, r);
+		if (!r->failed)
+			describe(&x, &r->fail_words);
+	} else {
+		*err = x.err;
+	}
+	model_checker_free(c);
+	free(x.d);
+	r->seconds = now_s() - t0;
+	return rc;
+}
+
+void rt_explore_result_free(rt_explore_result *r)
+{
+	free(r->fail_tape);
+	cm_buf_free(&r->fail_words);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,431 @@
+/* The scenario file format (scenarios/README.md): header lines, then one
+ * indented program per client. Every error names the file, the line and
+ * the column. */
+#include "scenario.h"
+#include "imapd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const rt_scenario_boxes[4] = {"INBOX", "Archive", "Work", "Junk"};
+
+#define SCENARIO_FILE_MAX (64u << 10)
+
+/* Where the parser is, for errors. */
+typedef struct pos {
+	const char *path;
+	unsigned line;
+	const char *start;   /* the line's first byte */
+	cm_err *err;
+} pos;
+
+static int fail_at(const pos *p, const char *at, const char *what, const char *detail)
+{
+	unsigned col = (unsigned)(at - p->start) + 1;
+	return cm_err_set(p->err, "%s:%u:%u: %s%s%s", p->path, p->line, col, what,
+			  detail[0] ? ": " : "", detail);
+}
+
+static const char *skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Mailbox index of the word at s (len n), or -1. */
+static int box_index(const char *s, size_t n)
+{
+	for (int i = 0; i < 4; i++)
+		if (strlen(rt_scenario_boxes[i]) == n &&
+		    strncasecmp(rt_scenario_boxes[i], s, n) == 0)
+			return i;
+	return -1;
+}
+
+static size_t word_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t')
+		n++;
+	return n;
+}
+
+/* "INBOX (\Seen)" or "INBOX": the box, and the flags if any. */
+static int parse_box_flags(const pos *p, const char *s, int *box, cm_flags *flags,
+			   bool flags_ok)
+{
+	size_t n = word_len(s);
+	*box = box_index(s, n);
+	if (*box < 0)
+		return fail_at(p, s, "unknown mailbox",
+			       "a scenario uses INBOX, Archive, Work or Junk");
+	const char *f = skip_space(s + n);
+	*flags = 0;
+	if (*f == '\0')
+		return 0;
+	if (!flags_ok)
+		return fail_at(p, f, "unexpected text after the mailbox", "");
+	if (cm_flags_parse(f, strlen(f), flags, NULL) < 0)
+		return fail_at(p, f, "bad flag list", "");
+	return 0;
+}
+
+/* The IMAP command text with every $var replaced by value (or 1 when
+ * value is NULL). 0, or -1 when it does not fit or a $ is not a name. */
+static int substitute(const char *text, const rt_scenario_vars *vars, char *out,
+		      size_t cap)
+{
+	size_t o = 0;
+	for (const char *s = text; *s != '\0';) {
+		char num[24];
+		const char *put = s;
+		size_t len = 1;
+		if (*s == '$') {
+			size_t n = 1;
+			while (isalnum((unsigned char)s[n]) || s[n] == '_')
+				n++;
+			if (n == 1 || n - 1 >= RT_SCENARIO_VAR_MAX)
+				return -1;
+			uint64_t v = vars == NULL ? 1 : 0;
+			for (size_t i = 0; vars != NULL && i < vars->n; i++)
+				if (strlen(vars->name[i]) == n - 1 &&
+				    memcmp(vars->name[i], s + 1, n - 1) == 0)
+					v = vars->value[i];
+			snprintf(num, sizeof(num), "%" PRIu64, v);
+			put = num;
+			len = strlen(num);
+			s += n;
+		} else {
+			s++;
+		}
+		if (o + len + 1 > cap)
+			return -1;
+		memcpy(out + o, put, len);
+		o += len;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Parses "TAG text" into op. 0, or -1 with why filled. */
+static int imap_op(const char *text, const rt_scenario_vars *vars, model_op *op,
+		   cm_err *why)
+{
+	char line[RT_SCENARIO_TEXT_MAX + 256], tag[16];
+	memcpy(line, "s ", 2);
+	if (substitute(text, vars, line + 2, sizeof(line) - 2) < 0)
+		return cm_err_set(why, "a $variable is malformed or the line too long");
+	model_op_init(op, MODEL_OP_NONE);
+	int r = imapd_parse_command(line, strlen(line), tag, sizeof(tag), op, why);
+	if (r != IMAPD_PARSE_OK)
+		return -1;
+	switch (op->kind) {
+	case MODEL_OP_SELECT: case MODEL_OP_STATUS: case MODEL_OP_NOOP:
+	case MODEL_OP_ENABLE: case MODEL_OP_STORE: case MODEL_OP_FETCH:
+	case MODEL_OP_SEARCH: case MODEL_OP_EXPUNGE: case MODEL_OP_COPY:
+	case MODEL_OP_MOVE:
+		return 0;
+	default:
+		model_op_free(op);
+		return cm_err_set(why, "%s is not a scenario step (sessions connect by "
+				  "themselves; APPEND and DELIVER take a mailbox and flags)",
+				  model_op_name(op->kind));
+	}
+}
+
+/* One indented program line into st. 0, or -1 with the error set. */
+static int parse_step(const pos *p, const char *s, bool agent, rt_scenario_step *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->line = p->line;
+	char body[RT_SCENARIO_TEXT_MAX];
+	const char *arrow = strstr(s, "=>");
+	size_t n = arrow ? (size_t)(arrow - s) : strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(body))
+		return fail_at(p, s, n ? "step too long" : "empty step", "");
+	memcpy(body, s, n);
+	body[n] = '\0';
+	if (arrow != NULL) {
+		const char *v = skip_space(arrow + 2);
+		size_t k = v[0] == '$' ? word_len(v) : 0;
+		if (k < 2 || k - 1 >= RT_SCENARIO_VAR_MAX || v[k] != '\0')
+			return fail_at(p, v, "expected one $variable after =>", "");
+		memcpy(st->capture, v + 1, k - 1);
+	}
+	size_t w = word_len(body);
+	bool is_append = w == 6 && strncasecmp(body, "APPEND", 6) == 0;
+	bool is_deliver = w == 7 && strncasecmp(body, "DELIVER", 7) == 0;
+	if (agent != is_deliver)
+		return fail_at(p, s, agent ? "an agent only delivers" :
+			       "DELIVER is for agents", "\"DELIVER mailbox\"");
+	if (is_append || is_deliver) {
+		st->kind = is_append ? MODEL_OP_APPEND : MODEL_OP_DELIVER;
+		return parse_box_flags(p, s + (skip_space(body + w) - body), &st->box,
+				       &st->flags, is_append);
+	}
+	snprintf(st->text, sizeof(st->text), "%s", body);
+	model_op op;
+	cm_err why;
+	if (imap_op(body, NULL, &op, &why) < 0)
+		return fail_at(p, s, "not a command a scenario can run", why.text);
+	st->kind = op.kind;
+	model_op_free(&op);
+	return 0;
+}
+
+/* "client A:" or "agent D:"; 0 with a new client, or -1. */
+static int parse_client(const pos *p, const char *s, bool agent, rt_scenario *sc,
+			rt_scenario_client **cur)
+{
+	const char *name = skip_space(s + (agent ? 5 : 6));
+	size_t n = 0;
+	while (isalnum((unsigned char)name[n]) || name[n] == '_' || name[n] == '-')
+		n++;
+	if (n == 0 || n >= sizeof((*cur)->name) || name[n] != ':' ||
+	    *skip_space(name + n + 1) != '\0')
+		return fail_at(p, name, "expected a name and ':'", "\"client A:\"");
+	if (sc->nclients + sc->nagents >= RT_SCENARIO_CLIENTS_MAX)
+		return fail_at(p, s, "too many clients", "at most 4");
+	if (!agent && sc->nagents > 0)
+		return fail_at(p, s, "IMAP clients come before agents", "");
+	rt_scenario_client *c = &sc->client[sc->nclients + sc->nagents];
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, name, n);
+	c->agent = agent;
+	for (size_t i = 0; i < sc->nclients + sc->nagents; i++)
+		if (strcmp(sc->client[i].name, c->name) == 0)
+			return fail_at(p, name, "client name used twice", "");
+	if (agent)
+		sc->nagents++;
+	else
+		sc->nclients++;
+	*cur = c;
+	return 0;
+}
+
+/* "invariants: ID ID ..." */
+static int parse_targets(const pos *p, const char *v, rt_scenario *sc)
+{
+	while (*(v = skip_space(v)) != '\0') {
+		size_t n = word_len(v);
+		char id[64];
+		if (n >= sizeof(id) || sc->ntargets >= CM_ARRAY_LEN(sc->targets))
+			return fail_at(p, v, "too many or too long invariant IDs", "");
+		memcpy(id, v, n);
+		id[n] = '\0';
+		const model_inv_info *inv = model_inv_find(id);
+		if (inv == NULL)
+			return fail_at(p, v, "unknown invariant ID", "see docs/invariants.md");
+		sc->targets[sc->ntargets++] = inv->inv;
+		v += n;
+	}
+	return 0;
+}
+
+/* "mailboxes: INBOX Archive" */
+static int parse_boxes(const pos *p, const char *v, rt_scenario *sc)
+{
+	while (*(v = skip_space(v)) != '\0') {
+		size_t n = word_len(v);
+		int b = box_index(v, n);
+		if (b < 0)
+			return fail_at(p, v, "unknown mailbox",
+				       "a scenario uses INBOX, Archive, Work or Junk");
+		sc->boxes = CM_MAX(sc->boxes, b + 1);
+		v += n;
+	}
+	return 0;
+}
+
+static int copy_text(const pos *p, const char *v, char *out, size_t cap)
+{
+	if (strlen(v) >= cap)
+		return fail_at(p, v, "text too long", "");
+	snprintf(out, cap, "%s", v);
+	return 0;
+}
+
+/* One header line "key: value". */
+static int parse_header(const pos *p, const char *s, rt_scenario *sc,
+			rt_scenario_client **cur)
+{
+	if (strncmp(s, "client ", 7) == 0)
+		return parse_client(p, s, false, sc, cur);
+	if (strncmp(s, "agent ", 6) == 0)
+		return parse_client(p, s, true, sc, cur);
+	const char *colon = strchr(s, ':');
+	if (colon == NULL)
+		return fail_at(p, s, "expected \"key: value\" or an indented step", "");
+	size_t k = (size_t)(colon - s);
+	const char *v = skip_space(colon + 1);
+	*cur = NULL;
+	if (k == 8 && strncmp(s, "scenario", k) == 0)
+		return copy_text(p, v, sc->name, sizeof(sc->name));
+	if (k == 5 && strncmp(s, "about", k) == 0)
+		return copy_text(p, v, sc->about, sizeof(sc->about));
+	if (k == 6 && strncmp(s, "design", k) == 0)
+		return copy_text(p, v, sc->design, sizeof(sc->design));
+	if (k == 10 && strncmp(s, "invariants", k) == 0)
+		return parse_targets(p, v, sc);
+	if (k == 9 && strncmp(s, "mailboxes", k) == 0)
+		return parse_boxes(p, v, sc);
+	if (k == 5 && strncmp(s, "bound", k) == 0) {
+		char *end;
+		errno = 0;
+		unsigned long b = strtoul(v, &end, 10);
+		if (end == v || *end != '\0' || errno != 0 || b > 8)
+			return fail_at(p, v, "bound must be 0 to 8", "");
+		sc->bound = (unsigned)b;
+		return 0;
+	}
+	if (k == 7 && strncmp(s, "message", k) == 0) {
+		if (sc->nmsg >= RT_SCENARIO_MESSAGES_MAX)
+			return fail_at(p, s, "too many starting messages", "at most 32");
+		struct rt_scenario_message *m = &sc->msg[sc->nmsg++];
+		return parse_box_flags(p, v, &m->box, &m->flags, true);
+	}
+	return fail_at(p, s, "unknown key", "scenarios/README.md lists them");
+}
+
+/* The whole scenario is consistent: a name, a program per client, every
+ * mailbox it names declared. */
+static int check_whole(const pos *p, rt_scenario *sc)
+{
+	if (sc->name[0] == '\0')
+		return cm_err_set(p->err, "%s: no \"scenario: NAME\" line", p->path);
+	if (sc->nclients + sc->nagents == 0)
+		return cm_err_set(p->err, "%s: no client", p->path);
+	for (size_t i = 0; i < sc->nclients + sc->nagents; i++) {
+		const rt_scenario_client *c = &sc->client[i];
+		if (c->nsteps == 0)
+			return cm_err_set(p->err, "%s: client %s has no step", p->path,
+					  c->name);
+		for (size_t k = 0; k < c->nsteps; k++)
+			if ((c->step[k].kind == MODEL_OP_APPEND ||
+			     c->step[k].kind == MODEL_OP_DELIVER) &&
+			    c->step[k].box >= sc->boxes)
+				return cm_err_set(p->err, "%s:%u: mailbox %s is not in "
+						  "\"mailboxes:\"", p->path, c->step[k].line,
+						  rt_scenario_boxes[c->step[k].box]);
+	}
+	for (size_t i = 0; i < sc->nmsg; i++)
+		if (sc->msg[i].box >= sc->boxes)
+			return cm_err_set(p->err, "%s: a starting message's mailbox %s is "
+					  "not in \"mailboxes:\"", p->path,
+					  rt_scenario_boxes[sc->msg[i].box]);
+	return 0;
+}
+
+/* One line (NUL-terminated, no newline). 0, or -1. */
+static int parse_line(pos *p, const char *s, rt_scenario *sc, rt_scenario_client **cur)
+{
+	const char *t = skip_space(s);
+	if (*t == '\0' || *t == '#')
+		return 0;
+	if (t == s)
+		return parse_header(p, s, sc, cur);
+	if (*cur == NULL)
+		return fail_at(p, t, "a step outside a client", "indent steps under "
+			       "\"client NAME:\" or \"agent NAME:\"");
+	if ((*cur)->nsteps >= RT_SCENARIO_STEPS_MAX)
+		return fail_at(p, t, "too many steps", "at most 16 per client");
+	if (parse_step(p, t, (*cur)->agent, &(*cur)->step[(*cur)->nsteps]) < 0)
+		return -1;
+	(*cur)->nsteps++;
+	return 0;
+}
+
+int rt_scenario_parse(const char *path, const char *text, size_t len,
+		      rt_scenario *sc, cm_err *err)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->boxes = 1;
+	sc->bound = 2;
+	pos p = {.path = path, .err = err};
+	rt_scenario_client *cur = NULL;
+	char line[512];
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t raw = nl ? (size_t)(nl - (text + i)) : len - i, n = raw;
+		p.line++;
+		if (n > 0 && text[i + n - 1] == '\r')
+			n--;
+		if (n >= sizeof(line) || memchr(text + i, '\0', n) != NULL)
+			return cm_err_set(err, "%s:%u:1: line too long or not text", path,
+					  p.line);
+		memcpy(line, text + i, n);
+		line[n] = '\0';
+		p.start = line;
+		if (parse_line(&p, line, sc, &cur) < 0)
+			return -1;
+		i += raw + (nl ? 1 : 0);
+	}
+	return check_whole(&p, sc);
+}
+
+int rt_scenario_load(const char *path, rt_scenario *sc, cm_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return cm_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+	char *buf = cm_xmalloc(SCENARIO_FILE_MAX + 1);
+	size_t n = fread(buf, 1, SCENARIO_FILE_MAX + 1, f);
+	bool bad = ferror(f) != 0;
+	fclose(f);
+	int r;
+	if (bad)
+		r = cm_err_set(err, "%s: read error", path);
+	else if (n > SCENARIO_FILE_MAX)
+		r = cm_err_set(err, "%s: larger than 64 KiB", path);
+	else
+		r = rt_scenario_parse(path, buf, n, sc, err);
+	free(buf);
+	return r;
+}
+
+int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars,
+			uint64_t msg_seq, model_op *op, cm_err *err)
+{
+	if (st->kind != MODEL_OP_APPEND && st->kind != MODEL_OP_DELIVER)
+		return imap_op(st->text, vars, op, err);
+	model_op_init(op, st->kind);
+	snprintf(op->mailbox, sizeof(op->mailbox), "%s", rt_scenario_boxes[st->box]);
+	op->flags = st->flags;
+	snprintf(op->msg_id, sizeof(op->msg_id), "s-%" PRIu64, msg_seq);
+	cm_buf b = {0};
+	model_message_bytes(op->msg_id, &b);
+	op->size = (uint32_t)b.len;
+	op->body_hash = cm_hash64(b.data, b.len);
+	cm_buf_free(&b);
+	return 0;
+}
+
+void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
+			 rt_scenario_vars *vars)
+{
+	if (st->capture[0] == '\0')
+		return;
+	uint64_t v = 0;
+	for (size_t i = 0; i < res->nut && v == 0; i++)
+		if (res->ut[i].kind == MODEL_UT_FETCH &&
+		    (res->ut[i].fetch.has & MODEL_F_MODSEQ))
+			v = res->ut[i].fetch.modseq;
+	size_t k = 0;
+	while (k < vars->n && strcmp(vars->name[k], st->capture) != 0)
+		k++;
+	if (k == vars->n) {
+		if (vars->n >= CM_ARRAY_LEN(vars->value))
+			return;
+		vars->n++;
+		snprintf(vars->name[k], sizeof(vars->name[k]), "%s", st->capture);
+	}
+	vars->value[k] = v;
+}

@@ -1,0 +1,82 @@
+/* Scenarios (scenarios/README.md): named, fixed concurrent programs, read
+ * from text files, turned into the simulator's scripted runs. */
+#ifndef RT_SCENARIO_H
+#define RT_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cm.h"
+#include "model.h"
+
+#define RT_SCENARIO_CLIENTS_MAX 4
+#define RT_SCENARIO_STEPS_MAX 16
+#define RT_SCENARIO_MESSAGES_MAX 32
+#define RT_SCENARIO_TEXT_MAX 200
+#define RT_SCENARIO_VAR_MAX 16
+
+/* One op of a client's program, as written. */
+typedef struct rt_scenario_step {
+	model_op_kind kind;              /* APPEND and DELIVER: built here */
+	char text[RT_SCENARIO_TEXT_MAX]; /* an IMAP command ($vars unsubstituted) */
+	int box;                         /* APPEND, DELIVER: mailbox index */
+	cm_flags flags;                  /* APPEND: the message's flags */
+	char capture[RT_SCENARIO_VAR_MAX]; /* "=> $m": "m", or "" */
+	unsigned line;
+} rt_scenario_step;
+
+typedef struct rt_scenario_client {
+	char name[16];
+	bool agent;                      /* a delivery agent, not an IMAP client */
+	rt_scenario_step step[RT_SCENARIO_STEPS_MAX];
+	size_t nsteps;
+} rt_scenario_client;
+
+typedef struct rt_scenario {
+	char name[64];
+	char about[256];
+	char design[64];
+	model_inv targets[8];            /* the invariants it is written for */
+	size_t ntargets;
+	unsigned bound;                  /* preemptions to explore */
+	int boxes;                       /* mailboxes: INBOX, Archive, Work, Junk */
+	struct rt_scenario_message {
+		int box;
+		cm_flags flags;
+	} msg[RT_SCENARIO_MESSAGES_MAX]; /* the starting messages, in order */
+	size_t nmsg;
+	/* IMAP clients first, then agents: client i has simulator id i + 1. */
+	rt_scenario_client client[RT_SCENARIO_CLIENTS_MAX];
+	size_t nclients, nagents;
+} rt_scenario;
+
+/* The mailbox names a scenario may use, by index. */
+extern const char *const rt_scenario_boxes[4];
+
+/* Reads and checks a scenario file. 0, or -1 with err holding
+ * "PATH:LINE:COL: what" (nothing to free either way). */
+int rt_scenario_load(const char *path, rt_scenario *sc, cm_err *err);
+/* Reads one from text (path names it in errors). 0, or -1 as above. */
+int rt_scenario_parse(const char *path, const char *text, size_t len,
+		      rt_scenario *sc, cm_err *err);
+
+/* Variables captured while a scripted run goes: name -> value. */
+typedef struct rt_scenario_vars {
+	char name[8][RT_SCENARIO_VAR_MAX];
+	uint64_t value[8];
+	size_t n;
+} rt_scenario_vars;
+
+/* The op of a step, $vars substituted (a variable not yet captured is 0),
+ * msg_seq numbering APPEND/DELIVER message ids. 0, or -1 with err when the
+ * command does not parse (rt_scenario_load checked that it does with
+ * every variable at 1). */
+int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars,
+			uint64_t msg_seq, model_op *op, cm_err *err);
+/* After a step's reply: its capture gets the MODSEQ of the reply's first
+ * FETCH that has one (0 when none does). */
+void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
+			 rt_scenario_vars *vars);
+
+#endif

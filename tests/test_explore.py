@@ -1,0 +1,121 @@
+"""`ratchet explore`: scenario files, their errors, coverage certificates,
+mutants caught by a named schedule, and the replay of that schedule."""
+import json
+import pathlib
+
+import pytest
+
+from conftest import ROOT, run
+
+SCENARIOS = ROOT / "scenarios"
+
+GOOD = """\
+scenario: t
+mailboxes: INBOX
+message: INBOX
+client A:
+  SELECT INBOX
+  UID STORE 1 +FLAGS (\\Seen)
+client B:
+  SELECT INBOX
+  UID FETCH 1:* (FLAGS)
+"""
+
+
+def explore(ratchet, cwd, *args, timeout=600):
+    return run([ratchet, "explore", *map(str, args)], cwd=cwd, timeout=timeout)
+
+
+@pytest.mark.parametrize("text,where,what", [
+    (GOOD.replace("  UID STORE 1 +FLAGS (\\Seen)", "  UID STORE 1 +FLAGZ (\\Seen)"),
+     ":6:3:", "not a command a scenario can run"),
+    (GOOD.replace("mailboxes: INBOX", "mailboxes: Outbox"), ":2:12:", "unknown mailbox"),
+    (GOOD.replace("scenario: t", "scenario: t\nbound: 99"), ":2:8:", "bound"),
+    (GOOD.replace("client B:", "client A:"), ":7:8:", "client name used twice"),
+    (GOOD.replace("  SELECT INBOX\n", "  LOGOUT\n", 1), ":5:3:", "not a scenario step"),
+    (GOOD.replace("message: INBOX", "message: INBOX (\\Seen"), ":3:16:", "bad flag list"),
+    ("  SELECT INBOX\n", ":1:3:", "a step outside a client"),
+    (GOOD.replace("scenario: t", "colour: blue"), ":1:1:", "unknown key"),
+    (GOOD + "  UID FETCH 1 (MODSEQ) => m\n", ":10:27:", "expected one $variable"),
+    (GOOD.replace("client B:\n  SELECT INBOX\n", "agent B:\n  SELECT INBOX\n"),
+     ":8:3:", "an agent only delivers"),
+])
+def test_a_bad_scenario_names_file_line_column(ratchet, tmp_path, text, where, what):
+    f = tmp_path / "bad.scn"
+    f.write_text(text)
+    p = explore(ratchet, tmp_path, f)
+    assert p.returncode == 2, p.stdout + p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert f"bad.scn{where}" in lines[0] and what in lines[0], lines[0]
+
+
+def test_a_scenario_without_name_or_steps(ratchet, tmp_path):
+    for text, what in (("client A:\n  NOOP\n", "no \"scenario: NAME\""),
+                       ("scenario: x\nclient A:\n", "client A has no step")):
+        f = tmp_path / "x.scn"
+        f.write_text(text)
+        p = explore(ratchet, tmp_path, f)
+        assert p.returncode == 2 and what in p.stderr, p.stderr
+
+
+def test_bound_zero_is_every_command_order(ratchet, tmp_path):
+    """Bound 0 switches only between ops: with connections, A has 3 ops and
+    B 3, so C(6,3) = 20 orders; each one runs."""
+    f = tmp_path / "t.scn"
+    f.write_text(GOOD)
+    p = explore(ratchet, tmp_path, f, "--bound", 0, "--report", tmp_path / "r.json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert r["complete"] and r["covered"] == 0
+    assert r["schedules"]["0"] == 20, r
+    assert r["states"] == 1 and r["failing"] == 0
+
+
+def test_bound_one_covers_more_and_is_deterministic(ratchet, tmp_path):
+    f = tmp_path / "t.scn"
+    f.write_text(GOOD)
+    reports = []
+    for i in range(2):
+        out = tmp_path / f"r{i}.json"
+        p = explore(ratchet, tmp_path, f, "--bound", 1, "--report", out)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "bound 1 fully covered" in p.stdout
+        r = json.loads(out.read_text())["scenarios"][0]
+        reports.append({k: r[k] for k in ("schedules", "runs", "states")})
+    assert reports[0] == reports[1]
+    assert reports[0]["schedules"]["1"] > reports[0]["schedules"]["0"] > 0
+
+
+def test_the_catalogue_is_clean_at_bound_zero(ratchet, tmp_path):
+    names = sorted(p.stem for p in SCENARIOS.glob("*.scn"))
+    assert len(names) >= 9, names
+    p = explore(ratchet, tmp_path, SCENARIOS, "--bound", 0, "--report",
+                tmp_path / "r.json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = json.loads((tmp_path / "r.json").read_text())["scenarios"]
+    assert sorted(s["name"] for s in got) == names
+    for s in got:
+        assert s["complete"] and s["failing"] == 0 and s["schedules"]["0"] > 0, s
+        assert s["design"], s
+
+
+@pytest.mark.parametrize("scenario,mutant,inv", [
+    ("unchangedsince-vs-store", "unchangedsince-stale", "UNCHANGEDSINCE-REJECT"),
+    ("flags-add-vs-remove", "flags-last-writer", "FLAGS-MERGE"),
+])
+def test_a_mutant_fails_a_named_schedule_and_replays(ratchet, tmp_path, scenario,
+                                                     mutant, inv):
+    p = explore(ratchet, tmp_path, SCENARIOS / f"{scenario}.scn", "--bound", 1,
+                "--mutant", mutant, "--report", tmp_path / "r.json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "schedule: " in p.stdout
+    r = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert r["failure"]["invariant"] == inv, r
+    replay = tmp_path / r["failure"]["replay"]
+    assert replay.exists()
+    q = run([ratchet, "replay", str(replay), "--history", str(tmp_path / "h.jsonl")],
+            cwd=tmp_path)
+    assert q.returncode == 1 and inv in q.stdout, q.stdout + q.stderr
+    c = run([ratchet, "check", "--quiet", str(tmp_path / "h.jsonl")], cwd=tmp_path)
+    assert c.returncode == 1, c.stdout + c.stderr
