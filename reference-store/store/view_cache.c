@@ -105,10 +105,12 @@ uint64_t rs_view_restore(rs_mailbox *mb, const char *data, size_t len)
 	mb->snap_end = v->snap_end;
 	mb->stats.uidlist_anomalies += v->anomalies;
 	CM_GROW(mb->msgs, mb->cap, v->n);
-	memcpy(mb->msgs, v->msgs, v->n * sizeof(*v->msgs));
+	if (v->n > 0) /* msgs may be NULL when empty: no memcpy from NULL */
+		memcpy(mb->msgs, v->msgs, v->n * sizeof(*v->msgs));
 	mb->n = v->n;
 	CM_GROW(mb->tombs, mb->tombcap, v->ntombs);
-	memcpy(mb->tombs, v->tombs, v->ntombs * sizeof(*v->tombs));
+	if (v->ntombs > 0)
+		memcpy(mb->tombs, v->tombs, v->ntombs * sizeof(*v->tombs));
 	mb->ntombs = v->ntombs;
 	if (v->move_pending) {
 		mb->move_pending = true;
@@ -136,10 +138,12 @@ static void view_fill(view *v, const rs_mailbox *mb, const char *data,
 	v->snap_end = mb->snap_end;
 	v->anomalies = anomalies;
 	v->msgs = cm_xmalloc((mb->n + 1) * sizeof(*v->msgs));
-	memcpy(v->msgs, mb->msgs, mb->n * sizeof(*mb->msgs));
+	if (mb->n > 0)
+		memcpy(v->msgs, mb->msgs, mb->n * sizeof(*mb->msgs));
 	v->n = mb->n;
 	v->tombs = cm_xmalloc((mb->ntombs + 1) * sizeof(*v->tombs));
-	memcpy(v->tombs, mb->tombs, mb->ntombs * sizeof(*mb->tombs));
+	if (mb->ntombs > 0)
+		memcpy(v->tombs, mb->tombs, mb->ntombs * sizeof(*mb->tombs));
 	v->ntombs = mb->ntombs;
 	if (mb->move_pending) {
 		v->move_pending = true;
