@@ -21,6 +21,7 @@ typedef struct explore_cmd {
 	const char *mutant;
 	unsigned mutants;
 	uint64_t max_execs;
+	bool plain;
 	const char *report;
 	bool quiet;
 	json_t *json;               /* the report's scenarios */
@@ -90,9 +91,10 @@ static void print_result(const explore_cmd *e, const rt_scenario *sc,
 	for (unsigned b = 0; b <= bound && !e->quiet; b++)
 		if (b <= r->covered || r->execs[b] > 0)
 			printf("  bound %u: %" PRIu64 " schedules\n", b, r->execs[b]);
-	printf("  %" PRIu64 " runs (no reduction: every schedule runs), %" PRIu64
-	       " decisions, %" PRIu64 " distinct end states, %" PRIu64
-	       " failing, %.2f s\n", r->execs_total, r->decisions, r->states,
+	printf("  %" PRIu64 " runs, %" PRIu64 " preemption points, %" PRIu64
+	       " calls skipped as invisible%s, %" PRIu64 " distinct end states, %"
+	       PRIu64 " failing, %.2f s\n", r->execs_total, r->decisions,
+	       r->points_skipped, e->plain ? " (--plain)" : "", r->states,
 	       r->failing, r->seconds);
 	if (r->failed) {
 		printf("  FAILED with %u preemption%s:\n    ", r->fail_preemptions,
@@ -112,8 +114,9 @@ static void print_result(const explore_cmd *e, const rt_scenario *sc,
 	(void)sc;
 }
 
-static json_t *result_json(const char *file, const rt_scenario *sc,
-			   const rt_explore_result *r, unsigned bound, const char *replay)
+static json_t *result_json(const explore_cmd *e, const char *file,
+			   const rt_scenario *sc, const rt_explore_result *r,
+			   unsigned bound, const char *replay)
 {
 	json_t *ex = json_object();
 	for (unsigned b = 0; b <= bound; b++) {
@@ -126,8 +129,18 @@ static json_t *result_json(const char *file, const rt_scenario *sc,
 			      "bound", (int)bound, "covered", (int)r->covered,
 			      "complete", r->complete, "schedules", ex,
 			      "runs", (json_int_t)r->execs_total,
-			      "pruned", (json_int_t)0, "states", (json_int_t)r->states,
+			      "points_skipped", (json_int_t)r->points_skipped,
+			      "states", (json_int_t)r->states,
 			      "failing", (json_int_t)r->failing, "seconds", r->seconds);
+	char digest[20];
+	snprintf(digest, sizeof(digest), "%016" PRIx64, r->states_digest);
+	json_object_set_new(o, "states_digest", json_string(digest));
+	json_object_set_new(o, "reduction", json_string(e->plain ? "none" : "invisible-calls"));
+	json_t *inv = json_array();
+	for (int i = 0; i < MODEL_INV_COUNT; i++)
+		if (r->failed_inv[i])
+			json_array_append_new(inv, json_string(model_inv_get((model_inv)i)->id));
+	json_object_set_new(o, "failing_invariants", inv);
 	if (r->failed)
 		json_object_set_new(o, "failure", json_pack(
 			"{s:s, s:s, s:i, s:s, s:s}", "invariant",
@@ -153,7 +166,7 @@ static void explore_file(explore_cmd *e, const char *file)
 	       sc.nagents == 1 ? "" : "s", bound, e->mutant ? ", mutant " : "",
 	       e->mutant ? e->mutant : "");
 	rt_explore_opts o = {.bound = bound, .mutants = e->mutants,
-			     .max_execs = e->max_execs};
+			     .max_execs = e->max_execs, .plain = e->plain};
 	rt_explore_result r;
 	if (rt_explore(&sc, &o, &r, &err) != 0) {
 		cm_error("explore: %s", err.text);
@@ -167,7 +180,7 @@ static void explore_file(explore_cmd *e, const char *file)
 		replay[0] = '\0';
 	}
 	print_result(e, &sc, &r, bound, replay);
-	json_array_append_new(e->json, result_json(file, &sc, &r, bound, replay));
+	json_array_append_new(e->json, result_json(e, file, &sc, &r, bound, replay));
 	if (r.failed)
 		e->exit_code = CM_MAX(e->exit_code, CM_EXIT_VIOLATIONS);
 	rt_explore_result_free(&r);
@@ -186,6 +199,9 @@ int rt_cmd_explore(int argc, char **argv)
 		{.name = "max-execs", .kind = CM_OPTION_U64, .to.u64 = &e.max_execs,
 		 .arg = "N", .help = "stop after N runs (the bound is then not covered)",
 		 .max = UINT64_MAX / 2},
+		{.name = "plain", .to.flag = &e.plain,
+		 .help = "no reduction: preempt before every file-system call\n"
+		 "(to check the reduction; docs/explore.md)"},
 		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &e.report,
 		 .arg = "OUT.json", .help = "JSON report: per scenario, what was covered"},
 		{.name = "quiet", .short_name = 'q', .to.flag = &e.quiet,

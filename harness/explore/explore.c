@@ -11,9 +11,10 @@
  * every schedule whose preemptions stay within the bound: after a run it
  * moves the deepest decision that can still move to its next value,
  * within the bound, and replays up to it. This is plain bounded
- * enumeration, without reduction: every schedule runs, so the coverage
- * claim needs no argument beyond the walk being exhaustive (each prefix
- * is extended by every value below its n, in order). */
+ * enumeration over the points the simulator offers (it skips calls no
+ * other client can observe unless --plain: docs/explore.md); the walk is
+ * exhaustive over them, each prefix extended by every value below its n,
+ * in order. */
 #include "explore.h"
 #include "rs_fs.h"
 #include "sim.h"
@@ -28,8 +29,9 @@
 
 typedef struct decision {
 	uint64_t n, v;
-	rt_script_point at;
+	rt_script_point at;        /* at.path is not kept: see file */
 	int step;                  /* at.ran's op: its step, -1 CONNECT */
+	char file[48];             /* the last part of at.path, copied */
 } decision;
 
 /* One scripted run. */
@@ -48,6 +50,7 @@ typedef struct exec {
 	uint32_t auditor;
 	uint64_t state;            /* hash of the end audit */
 	model_history_writer *hist; /* every event too (NULL: none) */
+	uint64_t points_skipped;   /* the run's calls not offered */
 } exec;
 
 static double now_s(void)
@@ -112,7 +115,11 @@ static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 	CM_GROW(x->d, x->capd, x->nd + 1);
 	int step = at->ran >= 1 && at->ran <= RT_SCENARIO_CLIENTS_MAX
 		   ? x->last_step[at->ran - 1] : -2;
-	x->d[x->nd++] = (decision){n, v, *at, step};
+	decision *d = &x->d[x->nd++];
+	*d = (decision){n, v, *at, step, ""};
+	const char *base = strrchr(at->path, '/');
+	snprintf(d->file, sizeof(d->file), "%s", base ? base + 1 : at->path);
+	d->at.path = NULL; /* the caller's buffer: gone after the run */
 	return v;
 }
 
@@ -151,7 +158,7 @@ static void on_event(void *ctx, const model_event *ev)
 
 /* Runs the schedule prefix; x gets its decisions and end state, c its
  * verdict. 0, or -1 with x->err. */
-static int run_one(exec *x, unsigned mutants, model_checker **c_r)
+static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 {
 	const rt_scenario *sc = x->sc;
 	x->nd = 0;
@@ -164,12 +171,13 @@ static int run_one(exec *x, unsigned mutants, model_checker **c_r)
 	rt_script script = {.clients = (unsigned)sc->nclients,
 			    .agents = (unsigned)sc->nagents, .boxes = sc->boxes,
 			    .setup_op = setup_op, .next_op = next_op, .ops = client_ops,
-			    .decide = decide, .ctx = x};
+			    .decide = decide, .ctx = x, .every_call = plain};
 	model_checker_options co = {.capabilities = RT_SIM_CAPS, .max_violations = 20};
 	model_checker *c = model_checker_new(&co);
 	rt_sim_hooks hooks = {on_event, x};
 	rt_sim_result res;
 	int rc = rt_sim_run_script(&script, mutants, &hooks, c, &res);
+	x->points_skipped = res.points_skipped;
 	model_checker_finish(c);
 	*c_r = c;
 	if (rc < 0)
@@ -258,12 +266,11 @@ static void describe(const exec *x, cm_buf *out)
 			op_words(sc, d->at.ran, d->step, out);
 			continue;
 		}
-		const char *base = strrchr(d->at.path, '/');
 		cm_buf_printf(out, "%s %s in ", ran, d->at.free ? "waits" : "is preempted");
 		op_words(sc, d->at.ran, d->step, out);
-		cm_buf_printf(out, " before its %s of %s, and %s runs",
+		cm_buf_printf(out, " before its %s%s%s, and %s runs",
 			      rs_fs_call_name((rs_fs_call)d->at.call),
-			      base ? base + 1 : d->at.path, who);
+			      d->file[0] ? " of " : "", d->file, who);
 	}
 	if (out->len == 0)
 		cm_buf_puts(out, "the clients run one op at a time, in order");
@@ -304,6 +311,10 @@ static bool judge(const exec *x, model_checker *c, unsigned preempted,
 {
 	size_t nv;
 	const model_violation *v = model_checker_violations(c, &nv);
+	bool failing = false;
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].severity == MODEL_SEV_ERROR && (unsigned)v[i].inv < MODEL_INV_COUNT)
+			failing = r->failed_inv[v[i].inv] = true;
 	for (size_t i = 0; i < nv; i++) {
 		if (v[i].severity != MODEL_SEV_ERROR)
 			continue;
@@ -320,7 +331,7 @@ static bool judge(const exec *x, model_checker *c, unsigned preempted,
 		describe(x, &r->fail_words);
 		return true;
 	}
-	return false;
+	return failing;
 }
 
 /* Every schedule with at most bound preemptions; those with exactly bound
@@ -337,13 +348,17 @@ static int walk(exec *x, const rt_explore_opts *o, unsigned bound, state_set *st
 		x->prefix = tape;
 		x->nprefix = n;
 		model_checker *c = NULL;
-		rc = run_one(x, o->mutants, &c);
+		rc = run_one(x, o->mutants, o->plain, &c);
 		r->execs_total++;
 		r->decisions += x->nd;
+		r->points_skipped += x->points_skipped;
 		unsigned p = preemptions(x, x->nd);
 		if (rc == 0 && p == bound) {
 			r->execs[bound]++;
-			r->states += state_add(states, x->state);
+			if (state_add(states, x->state)) {
+				r->states++;
+				r->states_digest += x->state | 1;
+			}
 			judge(x, c, p, r);
 		}
 		model_checker_free(c);
@@ -397,7 +412,7 @@ int rt_explore_replay(const rt_scenario *sc, unsigned mutants, const uint64_t *t
 	double t0 = now_s();
 	exec x = {.sc = sc, .prefix = tape, .nprefix = n, .hist = hist};
 	model_checker *c = NULL;
-	int rc = run_one(&x, mutants, &c);
+	int rc = run_one(&x, mutants, false, &c);
 	if (rc == 0) {
 		unsigned p = preemptions(&x, x.nd);
 		r->execs_total = 1;

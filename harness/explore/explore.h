@@ -20,13 +20,18 @@ typedef struct rt_explore_opts {
 	unsigned bound;              /* preemptions */
 	unsigned mutants;            /* rs_mutant bits */
 	uint64_t max_execs;          /* 0: no limit (coverage is then partial) */
+	bool plain;                  /* every call a preemption point: no
+				      * reduction (docs/explore.md) */
 } rt_explore_opts;
 
 typedef struct rt_explore_result {
 	uint64_t execs[RT_EXPLORE_BOUND_MAX + 1]; /* by preemptions used */
 	uint64_t execs_total;
 	uint64_t decisions;          /* branch points met, all executions */
+	uint64_t points_skipped;     /* calls not offered as preemption points */
 	uint64_t states;             /* distinct end states */
+	uint64_t states_digest;      /* their hashes summed: equal sets, equal sums */
+	bool failed_inv[MODEL_INV_COUNT]; /* what the failing runs broke */
 	uint64_t failing;            /* executions with an error */
 	unsigned covered;            /* every schedule up to this bound ran;
 				      * (unsigned)-1 when not even bound 0 */

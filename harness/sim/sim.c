@@ -262,6 +262,34 @@ static void switch_away(sim *s)
 	s->cur = cl;
 }
 
+/* Does the call touch only what no other client of a scripted run can
+ * see or change (docs/explore.md)? Reads through a descriptor of a message
+ * file (published files never change; an open descriptor keeps the inode
+ * whatever others unlink), and anything but a link or rename on a file in
+ * tmp/ or on a lock's private file (one writer's own until linked or
+ * renamed into place; others only list tmp/ and remove dead pids' files,
+ * and nobody dies in a scripted run). Moving a preemption from before
+ * such a call to after it changes no other client's view. */
+static bool invisible_call(rs_fs_call call, const char *path)
+{
+	if (call == RS_FS_LINK || call == RS_FS_RENAME || call == RS_FS_LIST ||
+	    call == RS_FS_SLEEP || call == RS_FS_MKDIR || call == RS_FS_RMDIR ||
+	    call == RS_FS_FSYNC_DIR || path == NULL)
+		return false;
+	const char *base = strrchr(path, '/');
+	if (base == NULL || base == path)
+		return false;
+	size_t dirlen = (size_t)(base - path);
+	bool in_tmp = dirlen >= 4 && memcmp(base - 4, "/tmp", 4) == 0;
+	bool lock_private = strstr(base, ".lock.P") != NULL;
+	if (in_tmp || lock_private)
+		return true;
+	bool message = dirlen >= 4 && (memcmp(base - 4, "/new", 4) == 0 ||
+				       memcmp(base - 4, "/cur", 4) == 0);
+	return message && (call == RS_FS_READ || call == RS_FS_FSTAT ||
+			   call == RS_FS_CLOSE);
+}
+
 static int hook(void *ctx, rs_fs_call call, const char *path)
 {
 	sim *s = ctx;
@@ -275,7 +303,12 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 	if (s->quiet)
 		return 0;
 	if (s->script != NULL) {
-		/* Every call may be preempted; no faults but the script's. */
+		/* No faults; every call another client could tell apart from
+		 * its neighbours may be preempted (docs/explore.md). */
+		if (!s->script->every_call && invisible_call(call, path)) {
+			s->res->points_skipped++;
+			return 0;
+		}
 		if (call == RS_FS_SLEEP)
 			s->sleeper = cl;
 		s->point_call = (int)call;
@@ -557,6 +590,19 @@ static sim_client *decide(sim *s, sim_client *last, sim_client **cand, unsigned 
 	return cand[v];
 }
 
+/* The runnable waiter after cl in id order, round robin (cl itself when
+ * it is the only one). */
+static sim_client *next_waiter(sim *s, sim_client *cl)
+{
+	unsigned at = (unsigned)(cl - s->cl);
+	for (unsigned k = 1; k <= s->ncl; k++) {
+		sim_client *c = &s->cl[(at + k) % s->ncl];
+		if (runnable(c) && c->waiting)
+			return c;
+	}
+	return cl;
+}
+
 static sim_client *pick(sim *s, sim_client *last)
 {
 	/* Candidates: runnable clients; the last one first, so that 0 means
@@ -576,6 +622,14 @@ static sim_client *pick(sim *s, sim_client *last)
 	 * offering it made every back-off (and two waiters taking turns) a
 	 * branch of the exploration. */
 	bool waiters = s->script == NULL || n == 0;
+	if (s->script != NULL && n == 0 && runnable(s->sleeper)) {
+		/* Everyone left waits, and the last one's retry just failed:
+		 * nothing changed since the choice among the waiters before
+		 * that retry, so the next waiter after it goes, no decision
+		 * (branching here made every failed retry a branch). */
+		s->sleeper = NULL;
+		return next_waiter(s, last);
+	}
 	for (unsigned i = 0; i < s->ncl && n < 64 && waiters; i++)
 		if (&s->cl[i] != s->sleeper && runnable(&s->cl[i]) && s->cl[i].waiting)
 			cand[n++] = &s->cl[i];

@@ -43,6 +43,7 @@ typedef struct rt_sim_hooks {
 
 typedef struct rt_sim_result {
 	uint64_t ops, events, switches, checkpoints, decisions;
+	uint64_t points_skipped;   /* scripted: calls not offered to preempt */
 	uint64_t faults[8];        /* by model_fault */
 } rt_sim_result;
 
@@ -80,6 +81,9 @@ typedef struct rt_script {
 	 * at says where the last one stands. */
 	uint64_t (*decide)(void *ctx, uint64_t n, const struct rt_script_point *at);
 	void *ctx;
+	/* Every file-system call is a point to preempt at; false skips the
+	 * calls no other client can observe (docs/explore.md). */
+	bool every_call;
 } rt_script;
 
 /* Runs a script against the reference store (with mutants) on a fresh
