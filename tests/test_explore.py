@@ -119,3 +119,37 @@ def test_a_mutant_fails_a_named_schedule_and_replays(ratchet, tmp_path, scenario
     assert q.returncode == 1 and inv in q.stdout, q.stdout + q.stderr
     c = run([ratchet, "check", "--quiet", str(tmp_path / "h.jsonl")], cwd=tmp_path)
     assert c.returncode == 1, c.stdout + c.stderr
+
+
+def test_pct_finds_a_mutant_and_states_its_guarantee(ratchet, tmp_path):
+    scn = SCENARIOS / "move-vs-fetch.scn"
+    p = explore(ratchet, tmp_path, scn, "--mode", "pct", "--runs", 200, "--report",
+                tmp_path / "clean.json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "probability at least 1/(n*k^(d-1))" in p.stdout
+    r = json.loads((tmp_path / "clean.json").read_text())["scenarios"][0]
+    assert r["mode"] == "pct" and r["runs"] == 201 and r["failing"] == 0
+    assert 0 < r["pct"]["p_per_run"] <= 0.5 and r["pct"]["k"] > 10
+    p = explore(ratchet, tmp_path, scn, "--mode", "pct", "--runs", 2000,
+                "--mutant", "move-rename", "--report", tmp_path / "bad.json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    r = json.loads((tmp_path / "bad.json").read_text())["scenarios"][0]
+    q = run([ratchet, "replay", str(tmp_path / r["failure"]["replay"])], cwd=tmp_path)
+    assert q.returncode == 1, q.stdout + q.stderr
+
+
+def test_pct_is_reproducible_by_seed(ratchet, tmp_path):
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"p{i}.json"
+        p = explore(ratchet, tmp_path, SCENARIOS / "deliver-vs-deliver.scn", "--mode",
+                    "pct", "--runs", 100, "--seed", 5, "--report", out)
+        assert p.returncode == 0, p.stdout + p.stderr
+        r = json.loads(out.read_text())["scenarios"][0]
+        outs.append((r["states_digest"], r["pct"]["k"]))
+    assert outs[0] == outs[1]
+
+
+def test_bad_mode_is_usage(ratchet, tmp_path):
+    p = explore(ratchet, tmp_path, SCENARIOS / "move-vs-fetch.scn", "--mode", "dpor")
+    assert p.returncode == 2 and "--mode must be" in p.stderr

@@ -22,6 +22,8 @@ typedef struct explore_cmd {
 	unsigned mutants;
 	uint64_t max_execs;
 	bool plain;
+	const char *mode;           /* "exhaustive" (default) or "pct" */
+	uint64_t depth, runs, seed;
 	const char *report;
 	bool quiet;
 	json_t *json;               /* the report's scenarios */
@@ -88,7 +90,8 @@ static int write_replay(const explore_cmd *e, const char *file, const rt_scenari
 static void print_result(const explore_cmd *e, const rt_scenario *sc,
 			 const rt_explore_result *r, unsigned bound, const char *replay)
 {
-	for (unsigned b = 0; b <= bound && !e->quiet; b++)
+	bool pct = e->mode != NULL && strcmp(e->mode, "pct") == 0;
+	for (unsigned b = 0; b <= bound && !e->quiet && !pct; b++)
 		if (b <= r->covered || r->execs[b] > 0)
 			printf("  bound %u: %" PRIu64 " schedules\n", b, r->execs[b]);
 	printf("  %" PRIu64 " runs, %" PRIu64 " preemption points, %" PRIu64
@@ -103,6 +106,8 @@ static void print_result(const explore_cmd *e, const rt_scenario *sc,
 		printf("    schedule: %s\n", r->fail_words.data);
 		if (replay[0])
 			printf("    replay: ratchet replay %s\n", replay);
+	} else if (pct) {
+		/* print_pct says what PCT guarantees */
 	} else if (r->complete) {
 		printf("  bound %u fully covered: no schedule with at most %u "
 		       "preemption%s violates an invariant\n", bound, bound,
@@ -112,6 +117,19 @@ static void print_result(const explore_cmd *e, const rt_scenario *sc,
 		       "covered, not %u\n", r->execs_total, (int)r->covered, bound);
 	}
 	(void)sc;
+}
+
+/* What a PCT exploration guarantees (pct.c). */
+static void print_pct(const explore_cmd *e, const rt_explore_result *r)
+{
+	double miss = 1.0;
+	for (uint64_t i = 0; i < e->runs && miss > 1e-300; i++)
+		miss *= 1.0 - r->pct_p;
+	printf("  PCT depth %" PRIu64 ", seed %" PRIu64 ": each run finds a bug of depth "
+	       "%" PRIu64 " with probability at least 1/(n*k^(d-1)) = %.3g (k = %"
+	       PRIu64 " steps); %" PRIu64 " runs miss it with probability at most "
+	       "%.3g\n", e->depth, e->seed, e->depth, r->pct_p, r->pct_k, e->runs,
+	       miss);
 }
 
 static json_t *result_json(const explore_cmd *e, const char *file,
@@ -141,6 +159,13 @@ static json_t *result_json(const explore_cmd *e, const char *file,
 		if (r->failed_inv[i])
 			json_array_append_new(inv, json_string(model_inv_get((model_inv)i)->id));
 	json_object_set_new(o, "failing_invariants", inv);
+	bool pct = e->mode != NULL && strcmp(e->mode, "pct") == 0;
+	json_object_set_new(o, "mode", json_string(pct ? "pct" : "exhaustive"));
+	if (pct)
+		json_object_set_new(o, "pct", json_pack("{s:I, s:I, s:I, s:I, s:f}",
+			"depth", (json_int_t)e->depth, "runs", (json_int_t)e->runs,
+			"seed", (json_int_t)e->seed, "k", (json_int_t)r->pct_k,
+			"p_per_run", r->pct_p));
 	if (r->failed)
 		json_object_set_new(o, "failure", json_pack(
 			"{s:s, s:s, s:i, s:s, s:s}", "invariant",
@@ -161,14 +186,24 @@ static void explore_file(explore_cmd *e, const char *file)
 		return;
 	}
 	unsigned bound = e->bound_given ? (unsigned)e->bound : sc.bound;
-	printf("scenario %s (%s): %zu client%s, %zu agent%s, bound %u%s%s\n", sc.name,
-	       file, sc.nclients, sc.nclients == 1 ? "" : "s", sc.nagents,
-	       sc.nagents == 1 ? "" : "s", bound, e->mutant ? ", mutant " : "",
+	bool pct = e->mode != NULL && strcmp(e->mode, "pct") == 0;
+	char how[64];
+	if (pct)
+		snprintf(how, sizeof(how), "PCT depth %" PRIu64 ", %" PRIu64 " runs",
+			 e->depth, e->runs);
+	else
+		snprintf(how, sizeof(how), "bound %u", bound);
+	printf("scenario %s (%s): %zu client%s, %zu agent%s, %s%s%s\n", sc.name, file,
+	       sc.nclients, sc.nclients == 1 ? "" : "s", sc.nagents,
+	       sc.nagents == 1 ? "" : "s", how, e->mutant ? ", mutant " : "",
 	       e->mutant ? e->mutant : "");
 	rt_explore_opts o = {.bound = bound, .mutants = e->mutants,
 			     .max_execs = e->max_execs, .plain = e->plain};
 	rt_explore_result r;
-	if (rt_explore(&sc, &o, &r, &err) != 0) {
+	int rc = pct ? rt_explore_pct(&sc, e->mutants, (unsigned)e->depth, e->runs,
+				      e->seed, &r, &err)
+		     : rt_explore(&sc, &o, &r, &err);
+	if (rc != 0) {
 		cm_error("explore: %s", err.text);
 		e->exit_code = CM_EXIT_INTERNAL;
 		rt_explore_result_free(&r);
@@ -180,15 +215,37 @@ static void explore_file(explore_cmd *e, const char *file)
 		replay[0] = '\0';
 	}
 	print_result(e, &sc, &r, bound, replay);
+	if (pct)
+		print_pct(e, &r);
 	json_array_append_new(e->json, result_json(e, file, &sc, &r, bound, replay));
 	if (r.failed)
 		e->exit_code = CM_MAX(e->exit_code, CM_EXIT_VIOLATIONS);
 	rt_explore_result_free(&r);
 }
 
+/* --report writable, --mutant and --mode known: 0, or -1 after the error
+ * line. The scenario may be a directory: list_files reads it. */
+static int check_args(explore_cmd *e)
+{
+	rt_path paths[] = {{"--report", e->report, false}};
+	if (rt_paths_refuse("explore", paths, CM_ARRAY_LEN(paths)) != CM_EXIT_CLEAN)
+		return -1;
+	if (e->mutant != NULL && (e->mutants = rs_mutant_parse(e->mutant)) == 0) {
+		cm_error("explore: unknown mutant '%s' (try 'ratchet run --list-mutants')",
+			 e->mutant);
+		return -1;
+	}
+	if (e->mode != NULL && strcmp(e->mode, "exhaustive") != 0 &&
+	    strcmp(e->mode, "pct") != 0) {
+		cm_error("explore: --mode must be exhaustive or pct, not '%s'", e->mode);
+		return -1;
+	}
+	return 0;
+}
+
 int rt_cmd_explore(int argc, char **argv)
 {
-	explore_cmd e = {.json = json_array()};
+	explore_cmd e = {.json = json_array(), .depth = 2, .runs = 1000, .seed = 1};
 	const char *target = NULL;
 	const cm_option table[] = {
 		{.name = "bound", .kind = CM_OPTION_U64, .to.u64 = &e.bound, .arg = "N",
@@ -202,6 +259,15 @@ int rt_cmd_explore(int argc, char **argv)
 		{.name = "plain", .to.flag = &e.plain,
 		 .help = "no reduction: preempt before every file-system call\n"
 		 "(to check the reduction; docs/explore.md)"},
+		{.name = "mode", .kind = CM_OPTION_STRING, .to.string = &e.mode,
+		 .arg = "exhaustive|pct", .help = "every schedule within the bound (default),\n"
+		 "or PCT: --runs random-priority schedules of --depth"},
+		{.name = "depth", .kind = CM_OPTION_U64, .to.u64 = &e.depth, .arg = "D",
+		 .help = "PCT: the bug depth to aim at (default 2)", .min = 1, .max = 8},
+		{.name = "runs", .kind = CM_OPTION_U64, .to.u64 = &e.runs, .arg = "R",
+		 .help = "PCT: runs (default 1000)", .min = 1, .max = 100000000},
+		{.name = "seed", .kind = CM_OPTION_U64, .to.u64 = &e.seed, .arg = "S",
+		 .help = "PCT: the seed of its draws (default 1)", .max = UINT64_MAX / 2},
 		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &e.report,
 		 .arg = "OUT.json", .help = "JSON report: per scenario, what was covered"},
 		{.name = "quiet", .short_name = 'q', .to.flag = &e.quiet,
@@ -216,13 +282,7 @@ int rt_cmd_explore(int argc, char **argv)
 		json_decref(e.json);
 		return cm_options_exit(parsed);
 	}
-	/* The scenario may be a directory: list_files reads it. */
-	rt_path paths[] = {{"--report", e.report, false}};
-	if (rt_paths_refuse("explore", paths, CM_ARRAY_LEN(paths)) != CM_EXIT_CLEAN ||
-	    (e.mutant != NULL && (e.mutants = rs_mutant_parse(e.mutant)) == 0)) {
-		if (e.mutant != NULL && e.mutants == 0)
-			cm_error("explore: unknown mutant '%s' (try 'ratchet run --list-mutants')",
-				 e.mutant);
+	if (check_args(&e) != 0) {
 		json_decref(e.json);
 		return CM_EXIT_USAGE;
 	}

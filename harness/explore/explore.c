@@ -20,6 +20,7 @@
 #include "sim.h"
 #include "checker.h"
 #include "history.h"
+#include "pct.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -51,6 +52,7 @@ typedef struct exec {
 	uint64_t state;            /* hash of the end audit */
 	model_history_writer *hist; /* every event too (NULL: none) */
 	uint64_t points_skipped;   /* the run's calls not offered */
+	rt_pct *pct;               /* PCT decides instead of the prefix */
 } exec;
 
 static double now_s(void)
@@ -107,7 +109,8 @@ static size_t client_ops(void *ctx, uint32_t id)
 static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 {
 	exec *x = ctx;
-	uint64_t v = x->nd < x->nprefix ? x->prefix[x->nd] : 0;
+	uint64_t v = x->pct != NULL ? rt_pct_pick(x->pct, n, at)
+		   : x->nd < x->nprefix ? x->prefix[x->nd] : 0;
 	if (v >= n) {
 		x->nondet = true;
 		v = 0;
@@ -397,6 +400,51 @@ int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
 			break; /* CHESS order: the fewest preemptions first */
 	}
 	r->complete = rc == 0 && !r->failed && r->covered == o->bound;
+	r->seconds = now_s() - t0;
+	free(x.d);
+	free(states.v);
+	return rc;
+}
+
+int rt_explore_pct(const rt_scenario *sc, unsigned mutants, unsigned depth,
+		   uint64_t runs, uint64_t seed, rt_explore_result *r, cm_err *err)
+{
+	assert(depth >= 1 && depth <= RT_PCT_DEPTH_MAX);
+	memset(r, 0, sizeof(*r));
+	r->covered = (unsigned)-1;
+	double t0 = now_s();
+	rt_pct pct;
+	cm_rng_seed(&pct.rng, seed);
+	exec x = {.sc = sc};
+	state_set states = {0};
+	unsigned n = (unsigned)(sc->nclients + sc->nagents);
+	uint64_t k = 0;
+	int rc = 0;
+	for (uint64_t i = 0; i <= runs && rc == 0 && !r->failed; i++) {
+		/* Run 0 measures k (0 everywhere); the others are PCT's. */
+		if (i > 0)
+			rt_pct_start(&pct, n, depth, k);
+		x.pct = i > 0 ? &pct : NULL;
+		model_checker *c = NULL;
+		rc = run_one(&x, mutants, false, &c);
+		k = CM_MAX(k, (uint64_t)x.nd + 1);
+		r->execs_total++;
+		r->decisions += x.nd;
+		r->points_skipped += x.points_skipped;
+		if (rc == 0 && state_add(&states, x.state)) {
+			r->states++;
+			r->states_digest += x.state | 1;
+		}
+		if (rc == 0)
+			judge(&x, c, preemptions(&x, x.nd), r);
+		model_checker_free(c);
+	}
+	if (rc < 0)
+		*err = x.err;
+	r->pct_k = k;
+	r->pct_p = 1.0 / (double)n;
+	for (unsigned j = 1; j < depth; j++)
+		r->pct_p /= (double)k;
 	r->seconds = now_s() - t0;
 	free(x.d);
 	free(states.v);

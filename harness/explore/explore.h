@@ -44,6 +44,10 @@ typedef struct rt_explore_result {
 	uint64_t *fail_tape;         /* its decisions, for the replay file */
 	size_t nfail_tape;
 	cm_buf fail_words;           /* its schedule, in words */
+	/* PCT only: the steps a run was taken to have, and the probability
+	 * that one run finds a bug of the depth asked for (at least). */
+	uint64_t pct_k;
+	double pct_p;
 } rt_explore_result;
 
 /* Explores sc up to opts->bound, by bound 0, 1, ... (CHESS order),
@@ -51,6 +55,11 @@ typedef struct rt_explore_result {
  * (a step whose command no longer parses, a nondeterministic run). */
 int rt_explore(const rt_scenario *sc, const rt_explore_opts *opts,
 	       rt_explore_result *r, cm_err *err);
+/* PCT (pct.h): runs random-priority schedules of depth `depth` (seeded),
+ * stopping at the first failing one; r->covered stays (unsigned)-1, as
+ * PCT covers no bound. 0, or -1 with err as for rt_explore. */
+int rt_explore_pct(const rt_scenario *sc, unsigned mutants, unsigned depth,
+		   uint64_t runs, uint64_t seed, rt_explore_result *r, cm_err *err);
 /* Runs the one schedule tape[0..n) (decisions beyond it: 0), every event
  * to hist (may be NULL); r gets its verdict as above (execs 1). 0, or -1
  * with err. */
