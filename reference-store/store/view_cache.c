@@ -40,10 +40,12 @@ typedef struct view {
 	char move_name[RS_NAME_MAX];
 } view;
 
-/* Open addressing by path, at most half full. */
+/* Open addressing by path, at most half full; it grows from a few slots,
+ * since a simulated run (a fresh file system each) has a few mailboxes. */
+#define VIEWS_FIRST 8u
 typedef struct views {
-	view slot[2 * VIEWS_MAX];
-	size_t n;
+	view *slot;
+	size_t cap, n;
 	uint64_t bytes;
 } views;
 
@@ -58,11 +60,20 @@ static void view_clear(view *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* Every view dropped; the table keeps its size. */
+static void views_clear(views *vs)
+{
+	for (size_t i = 0; i < vs->cap; i++)
+		view_clear(&vs->slot[i]);
+	vs->n = 0;
+	vs->bytes = 0;
+}
+
 static void views_free(void *p)
 {
 	views *vs = p;
-	for (size_t i = 0; i < 2 * VIEWS_MAX; i++)
-		view_clear(&vs->slot[i]);
+	views_clear(vs);
+	free(vs->slot);
 	free(vs);
 }
 
@@ -70,21 +81,45 @@ static views *views_of(rs_fs *fs)
 {
 	struct rs_fs_cache *c = &fs->cache[RS_FS_CACHE_VIEWS];
 	if (c->p == NULL) {
-		c->p = cm_xcalloc(1, sizeof(views));
+		views *vs = cm_xcalloc(1, sizeof(views));
+		vs->cap = VIEWS_FIRST;
+		vs->slot = cm_xcalloc(vs->cap, sizeof(*vs->slot));
+		c->p = vs;
 		c->free = views_free;
 	}
 	assert(c->free == views_free);
 	return c->p;
 }
 
-/* The slot of path: its view, or the free slot where it would go. */
+/* The slot of path in slot[0..cap): its view, or the free slot where it
+ * would go. */
+static view *slot_in(view *slot, size_t cap, const char *path)
+{
+	size_t i = (size_t)cm_hash64(path, strlen(path)) & (cap - 1);
+	while (slot[i].path != NULL && strcmp(slot[i].path, path) != 0)
+		i = (i + 1) & (cap - 1);
+	return &slot[i];
+}
+
 static view *slot_of(views *vs, const char *path)
 {
-	size_t cap = 2 * VIEWS_MAX;
-	size_t i = (size_t)cm_hash64(path, strlen(path)) & (cap - 1);
-	while (vs->slot[i].path != NULL && strcmp(vs->slot[i].path, path) != 0)
-		i = (i + 1) & (cap - 1);
-	return &vs->slot[i];
+	return slot_in(vs->slot, vs->cap, path);
+}
+
+/* Room for one more view at most half full: doubles the table (views
+ * move as they are; a path is in it once). */
+static void views_make_room(views *vs)
+{
+	if (2 * (vs->n + 1) <= vs->cap)
+		return;
+	size_t cap = 2 * vs->cap;
+	view *slot = cm_xcalloc(cap, sizeof(*slot));
+	for (size_t i = 0; i < vs->cap; i++)
+		if (vs->slot[i].path != NULL)
+			*slot_in(slot, cap, vs->slot[i].path) = vs->slot[i];
+	free(vs->slot);
+	vs->slot = slot;
+	vs->cap = cap;
 }
 
 uint64_t rs_view_restore(rs_mailbox *mb, const char *data, size_t len)
@@ -162,14 +197,12 @@ void rs_view_remember(rs_mailbox *mb, const char *data, uint64_t restored,
 	view *v = slot_of(vs, mb->path);
 	uint64_t held = v->path != NULL ? v->bytes.len : 0;
 	if ((v->path == NULL && vs->n + 1 > VIEWS_MAX) ||
-	    vs->bytes - held + mb->log_off > VIEWS_BYTES_MAX) {
-		for (size_t i = 0; i < 2 * VIEWS_MAX; i++)
-			view_clear(&vs->slot[i]);
-		vs->n = 0;
-		vs->bytes = 0;
+	    vs->bytes - held + mb->log_off > VIEWS_BYTES_MAX)
+		views_clear(vs);
+	if (v->path == NULL) {
+		views_make_room(vs);
 		v = slot_of(vs, mb->path);
-	}
-	if (v->path != NULL) {
+	} else {
 		vs->bytes -= v->bytes.len;
 		vs->n--;
 		view_clear(v);
