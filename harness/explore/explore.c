@@ -309,32 +309,48 @@ static bool state_add(state_set *s, uint64_t h)
 }
 
 /* The first error of c, if any, into r (with x's schedule). */
-static bool judge(const exec *x, model_checker *c, unsigned preempted,
+static void judge(const exec *x, model_checker *c, unsigned preempted,
 		  rt_explore_result *r)
 {
 	size_t nv;
-	const model_violation *v = model_checker_violations(c, &nv);
-	bool failing = false;
-	for (size_t i = 0; i < nv; i++)
-		if (v[i].severity == MODEL_SEV_ERROR && (unsigned)v[i].inv < MODEL_INV_COUNT)
-			failing = r->failed_inv[v[i].inv] = true;
+	const model_violation *v = model_checker_violations(c, &nv), *first = NULL;
 	for (size_t i = 0; i < nv; i++) {
-		if (v[i].severity != MODEL_SEV_ERROR)
+		if (v[i].severity != MODEL_SEV_ERROR || (unsigned)v[i].inv >= MODEL_INV_COUNT)
 			continue;
-		r->failing++;
-		if (r->failed)
-			return true;
-		r->failed = true;
-		r->fail = v[i];
-		r->fail_preemptions = preempted;
-		r->fail_tape = cm_xmalloc((x->nd + 1) * sizeof(uint64_t));
-		for (size_t k = 0; k < x->nd; k++)
-			r->fail_tape[k] = x->d[k].v;
-		r->nfail_tape = x->nd;
-		describe(x, &r->fail_words);
-		return true;
+		r->failed_inv[v[i].inv] = true;
+		if (first == NULL)
+			first = &v[i];
 	}
-	return failing;
+	if (first == NULL)
+		return;
+	r->failing++;
+	if (r->failed)
+		return; /* the first failing run is the one reported */
+	r->failed = true;
+	r->fail = *first;
+	r->fail_preemptions = preempted;
+	r->fail_tape = cm_xmalloc((x->nd + 1) * sizeof(uint64_t));
+	for (size_t k = 0; k < x->nd; k++)
+		r->fail_tape[k] = x->d[k].v;
+	r->nfail_tape = x->nd;
+	describe(x, &r->fail_words);
+}
+
+/* Counts a run into r; a judged one (a schedule counted at this bound,
+ * or a PCT run) adds its end state and its verdict. */
+static void tally(const exec *x, model_checker *c, bool judged, state_set *states,
+		  rt_explore_result *r)
+{
+	r->execs_total++;
+	r->decisions += x->nd;
+	r->points_skipped += x->points_skipped;
+	if (!judged)
+		return;
+	if (state_add(states, x->state)) {
+		r->states++;
+		r->states_digest += x->state | 1;
+	}
+	judge(x, c, preemptions(x, x->nd), r);
 }
 
 /* Every schedule with at most bound preemptions; those with exactly bound
@@ -352,18 +368,9 @@ static int walk(exec *x, const rt_explore_opts *o, unsigned bound, state_set *st
 		x->nprefix = n;
 		model_checker *c = NULL;
 		rc = run_one(x, o->mutants, o->plain, &c);
-		r->execs_total++;
-		r->decisions += x->nd;
-		r->points_skipped += x->points_skipped;
-		unsigned p = preemptions(x, x->nd);
-		if (rc == 0 && p == bound) {
-			r->execs[bound]++;
-			if (state_add(states, x->state)) {
-				r->states++;
-				r->states_digest += x->state | 1;
-			}
-			judge(x, c, p, r);
-		}
+		bool at_bound = rc == 0 && preemptions(x, x->nd) == bound;
+		r->execs[bound] += at_bound;
+		tally(x, c, at_bound, states, r);
 		model_checker_free(c);
 		if (rc < 0) {
 			*err = x->err;
@@ -428,15 +435,7 @@ int rt_explore_pct(const rt_scenario *sc, unsigned mutants, unsigned depth,
 		model_checker *c = NULL;
 		rc = run_one(&x, mutants, false, &c);
 		k = CM_MAX(k, (uint64_t)x.nd + 1);
-		r->execs_total++;
-		r->decisions += x.nd;
-		r->points_skipped += x.points_skipped;
-		if (rc == 0 && state_add(&states, x.state)) {
-			r->states++;
-			r->states_digest += x.state | 1;
-		}
-		if (rc == 0)
-			judge(&x, c, preemptions(&x, x.nd), r);
+		tally(&x, c, rc == 0, &states, r);
 		model_checker_free(c);
 	}
 	if (rc < 0)
@@ -461,19 +460,17 @@ int rt_explore_replay(const rt_scenario *sc, unsigned mutants, const uint64_t *t
 	exec x = {.sc = sc, .prefix = tape, .nprefix = n, .hist = hist};
 	model_checker *c = NULL;
 	int rc = run_one(&x, mutants, false, &c);
+	state_set states = {0};
 	if (rc == 0) {
-		unsigned p = preemptions(&x, x.nd);
-		r->execs_total = 1;
-		r->execs[CM_MIN(p, RT_EXPLORE_BOUND_MAX)] = 1;
-		r->decisions = x.nd;
-		r->states = 1;
-		judge(&x, c, p, r);
+		r->execs[CM_MIN(preemptions(&x, x.nd), RT_EXPLORE_BOUND_MAX)] = 1;
+		tally(&x, c, true, &states, r);
 		if (!r->failed)
 			describe(&x, &r->fail_words);
 	} else {
 		*err = x.err;
 	}
 	model_checker_free(c);
+	free(states.v);
 	free(x.d);
 	r->seconds = now_s() - t0;
 	return rc;
