@@ -40,10 +40,10 @@ int rt_cmd_check(int argc, char **argv);
  * a run is not deterministic. */
 int rt_cmd_explore(int argc, char **argv);
 /* `ratchet replay` of a target "explore" file (the scenario and its
- * schedule), every event to history when not NULL: the same exit codes
- * as rt_cmd_replay. */
+ * schedule), every event to hist when not NULL (the caller finishes
+ * it): the same exit codes as rt_cmd_replay. */
 int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,
-		      const char *history);
+		      model_history_writer *hist);
 /* `ratchet --list-invariants [--json]` (argv[0] is the option): the
  * catalogue, one line per invariant (ID, family letter, severity, what it
  * says) or a JSON array. CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line

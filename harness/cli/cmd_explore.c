@@ -87,8 +87,8 @@ static int write_replay(const explore_cmd *e, const char *file, const rt_scenari
 	return rt_replay_write(out, &rp);
 }
 
-static void print_result(const explore_cmd *e, const rt_scenario *sc,
-			 const rt_explore_result *r, unsigned bound, const char *replay)
+static void print_result(const explore_cmd *e, const rt_explore_result *r,
+			 unsigned bound, const char *replay)
 {
 	bool pct = e->mode != NULL && strcmp(e->mode, "pct") == 0;
 	for (unsigned b = 0; b <= bound && !e->quiet && !pct; b++)
@@ -116,7 +116,6 @@ static void print_result(const explore_cmd *e, const rt_scenario *sc,
 		printf("  stopped after %" PRIu64 " runs (--max-execs): bound %d "
 		       "covered, not %u\n", r->execs_total, (int)r->covered, bound);
 	}
-	(void)sc;
 }
 
 /* What a PCT exploration guarantees (pct.c). */
@@ -214,7 +213,7 @@ static void explore_file(explore_cmd *e, const char *file)
 		cm_error("explore: cannot write %s", replay);
 		replay[0] = '\0';
 	}
-	print_result(e, &sc, &r, bound, replay);
+	print_result(e, &r, bound, replay);
 	if (pct)
 		print_pct(e, &r);
 	json_array_append_new(e->json, result_json(e, file, &sc, &r, bound, replay));
@@ -311,7 +310,7 @@ int rt_cmd_explore(int argc, char **argv)
 }
 
 int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,
-		      const char *history)
+		      model_history_writer *hist)
 {
 	rt_scenario sc;
 	cm_err err;
@@ -325,25 +324,8 @@ int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,
 	}
 	printf("ratchet: replaying %s (scenario %s, %zu decisions%s%s)\n", file,
 	       sc.name, rp->ntape, rp->mutant[0] ? ", mutant " : "", rp->mutant);
-	FILE *hf = NULL;
-	model_history_writer *hw = NULL;
-	if (history != NULL) {
-		if ((hf = fopen(history, "w")) == NULL) {
-			cm_error("replay: cannot write %s: %s", history, strerror(errno));
-			return CM_EXIT_USAGE;
-		}
-		model_history_header h = {.version = 1, .capabilities = RT_SIM_CAPS};
-		snprintf(h.target, sizeof(h.target), "explore %s", sc.name);
-		snprintf(h.mutant, sizeof(h.mutant), "%s", rp->mutant);
-		hw = model_history_writer_new(hf, &h);
-	}
 	rt_explore_result r;
-	int erc = rt_explore_replay(&sc, mutants, rp->tape, rp->ntape, hw, &r, &err);
-	if (hw != NULL)
-		model_history_writer_finish(hw);
-	if (hf != NULL)
-		fclose(hf);
-	if (erc != 0) {
+	if (rt_explore_replay(&sc, mutants, rp->tape, rp->ntape, hist, &r, &err) != 0) {
 		cm_error("replay: %s", err.text);
 		rt_explore_result_free(&r);
 		return CM_EXIT_INTERNAL;

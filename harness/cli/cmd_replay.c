@@ -9,15 +9,15 @@
 #include <unistd.h>
 
 /* The replay's history: 0, or -1 after the error line. */
-static int open_history(const char *path, const rt_replay *rp, FILE **f_r,
-			model_history_writer **w_r)
+static int open_history(const char *path, const rt_replay *rp, const char *target,
+			FILE **f_r, model_history_writer **w_r)
 {
 	if ((*f_r = fopen(path, "w")) == NULL) {
 		cm_error("replay: cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	model_history_header h = {.version = 1, .seed = rp->seed, .capabilities = RT_SIM_CAPS};
-	snprintf(h.target, sizeof(h.target), "sim replay");
+	snprintf(h.target, sizeof(h.target), "%s", target);
 	snprintf(h.mutant, sizeof(h.mutant), "%s", rp->mutant);
 	*w_r = model_history_writer_new(*f_r, &h);
 	return 0;
@@ -46,6 +46,39 @@ static int load_replay(const char *file, rt_replay *rp, unsigned *mutants_r)
 	return 0;
 }
 
+/* A simulator replay file's run, its events to hw and its report to
+ * report (both may be NULL): the command's exit code. */
+static int replay_sim(const char *file, const rt_replay *rp, unsigned mutants,
+		      model_history_writer *hw, const char *report)
+{
+	rt_run_spec spec = {.seed = rp->seed, .tape = rp->tape, .ntape = rp->ntape,
+			    .clients = rp->clients, .ops = rp->ops, .mutants = mutants};
+	printf("ratchet: replaying %s (seed %" PRIu64 "%s%s%s)\n", file, rp->seed,
+	       rp->tape ? ", shrunk tape" : "", rp->mutant[0] ? ", mutant " : "",
+	       rp->mutant);
+	uint64_t start = cm_now_ns();
+	rt_run_out out;
+	int rc = rt_run_sim(&spec, false, hw, &out);
+	rt_report r;
+	rt_report_init(&r, rp->seed, "sim");
+	snprintf(r.mutant, sizeof(r.mutant), "%s", rp->mutant);
+	r.capabilities = RT_SIM_CAPS;
+	rt_report_add_run(&r, 0, &out);
+	r.seconds = (double)(cm_now_ns() - start) / 1e9;
+	for (size_t i = 0; i < out.nv; i++)
+		rt_violation_print(&out.v[i], stdout, isatty(1));
+	rt_report_print(&r, stdout, isatty(1));
+	if (report != NULL && rt_report_write_json(&r, report) != 0)
+		cm_error("replay: cannot write %s", report);
+	if (rp->expect[0] && r.errors == 0)
+		printf("  (the recorded failure, %s, did not happen this time)\n", rp->expect);
+	int exit_code = rc != 0 ? CM_EXIT_INTERNAL
+		      : r.errors > 0 ? CM_EXIT_VIOLATIONS : CM_EXIT_CLEAN;
+	rt_report_free(&r);
+	rt_run_out_free(&out);
+	return exit_code;
+}
+
 int rt_cmd_replay(int argc, char **argv)
 {
 	const char *file = NULL, *history = NULL, *report = NULL;
@@ -71,45 +104,21 @@ int rt_cmd_replay(int argc, char **argv)
 	unsigned mutants;
 	if (load_replay(file, &rp, &mutants) != 0)
 		return CM_EXIT_USAGE;
-	if (strcmp(rp.target, "explore") == 0) {
-		int rc = rt_replay_explore(file, &rp, mutants, history);
-		rt_replay_free(&rp);
-		return rc;
-	}
-	rt_run_spec spec = {.seed = rp.seed, .tape = rp.tape, .ntape = rp.ntape,
-			    .clients = rp.clients, .ops = rp.ops, .mutants = mutants};
+
+	bool explore = strcmp(rp.target, "explore") == 0;
 	FILE *hf = NULL;
 	model_history_writer *hw = NULL;
-	if (history != NULL && open_history(history, &rp, &hf, &hw) != 0) {
+	if (history != NULL && open_history(history, &rp, explore ? "explore replay" :
+					    "sim replay", &hf, &hw) != 0) {
 		rt_replay_free(&rp);
 		return CM_EXIT_USAGE;
 	}
-	printf("ratchet: replaying %s (seed %" PRIu64 "%s%s%s)\n", file, rp.seed,
-	       rp.tape ? ", shrunk tape" : "", rp.mutant[0] ? ", mutant " : "", rp.mutant);
-	uint64_t start = cm_now_ns();
-	rt_run_out out;
-	int rc = rt_run_sim(&spec, false, hw, &out);
+	int rc = explore ? rt_replay_explore(file, &rp, mutants, hw)
+			 : replay_sim(file, &rp, mutants, hw, report);
+	rt_replay_free(&rp);
 	if (hw != NULL)
 		model_history_writer_finish(hw);
 	if (hf != NULL)
 		fclose(hf);
-	rt_report r;
-	rt_report_init(&r, rp.seed, "sim");
-	snprintf(r.mutant, sizeof(r.mutant), "%s", rp.mutant);
-	r.capabilities = RT_SIM_CAPS;
-	rt_report_add_run(&r, 0, &out);
-	r.seconds = (double)(cm_now_ns() - start) / 1e9;
-	for (size_t i = 0; i < out.nv; i++)
-		rt_violation_print(&out.v[i], stdout, isatty(1));
-	rt_report_print(&r, stdout, isatty(1));
-	if (report != NULL && rt_report_write_json(&r, report) != 0)
-		cm_error("replay: cannot write %s", report);
-	if (rp.expect[0] && r.errors == 0)
-		printf("  (the recorded failure, %s, did not happen this time)\n", rp.expect);
-	int exit_code = rc != 0 ? CM_EXIT_INTERNAL
-		      : r.errors > 0 ? CM_EXIT_VIOLATIONS : CM_EXIT_CLEAN;
-	rt_report_free(&r);
-	rt_run_out_free(&out);
-	rt_replay_free(&rp);
-	return exit_code;
+	return rc;
 }
