@@ -7,6 +7,8 @@
  * the defaults, so the mapping is lossless for the fields the format has. */
 #include "history_json.h"
 
+#include <assert.h>
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -271,6 +273,13 @@ int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, cm_err
 	const char *s = hj_get_string(key, v, &len, e);
 	if (s == NULL)
 		return -1;
+	hj_text_copy(dst, size, s, len);
+	return 0;
+}
+
+void hj_text_copy(char *dst, size_t size, const char *s, size_t len)
+{
+	assert(size > 0);
 	if (len >= size) {
 		len = size - 1;
 		/* Do not cut a UTF-8 sequence in two. */
@@ -279,7 +288,6 @@ int hj_get_text(const char *key, const json_t *v, char *dst, size_t size, cm_err
 	}
 	memcpy(dst, s, len);
 	dst[len] = '\0';
-	return 0;
 }
 
 int hj_get_set(const char *key, const json_t *v, cm_uidset *s, cm_err *e)

@@ -26,6 +26,9 @@ extern const char *const hj_mode_names[HJ_MODE_COUNT];
  * invalid, by jansson's rules (no overlongs, surrogates or values above
  * U+10FFFF). */
 size_t hj_utf8_seq(const unsigned char *s, size_t n);
+/* s[0..len) into dst (NUL-terminated), cut to fit size without cutting a
+ * UTF-8 sequence in two (the readers' free text). */
+void hj_text_copy(char *dst, size_t size, const char *s, size_t len);
 
 /* ---- struct -> JSON (new references; NULL if unrepresentable) ---- */
 

@@ -122,14 +122,7 @@ bool hj_sc_text(hj_scan *s, char *dst, size_t size)
 	assert(size <= sizeof(buf));
 	if (!sc_string(s, buf, size, &len))
 		return false;
-	if (len >= size) {
-		len = size - 1;
-		/* Do not cut a UTF-8 sequence in two (as hj_get_text). */
-		while (len > 0 && ((unsigned char)buf[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(dst, buf, len);
-	dst[len] = '\0';
+	hj_text_copy(dst, size, buf, len);
 	return true;
 }
 
