@@ -4,6 +4,7 @@
 #include "scenario.h"
 #include "imapd.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -422,8 +423,7 @@ void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 	while (k < vars->n && strcmp(vars->name[k], st->capture) != 0)
 		k++;
 	if (k == vars->n) {
-		if (vars->n >= CM_ARRAY_LEN(vars->value))
-			return;
+		assert(vars->n < CM_ARRAY_LEN(vars->value)); /* one per step at most */
 		vars->n++;
 		snprintf(vars->name[k], sizeof(vars->name[k]), "%s", st->capture);
 	}

@@ -61,10 +61,11 @@ int rt_scenario_load(const char *path, rt_scenario *sc, cm_err *err);
 int rt_scenario_parse(const char *path, const char *text, size_t len,
 		      rt_scenario *sc, cm_err *err);
 
-/* Variables captured while a scripted run goes: name -> value. */
+/* Variables a client captured while a scripted run goes: name -> value
+ * (a step captures at most one, so a client has room for all of its). */
 typedef struct rt_scenario_vars {
-	char name[8][RT_SCENARIO_VAR_MAX];
-	uint64_t value[8];
+	char name[RT_SCENARIO_STEPS_MAX][RT_SCENARIO_VAR_MAX];
+	uint64_t value[RT_SCENARIO_STEPS_MAX];
 	size_t n;
 } rt_scenario_vars;
 
