@@ -237,6 +237,12 @@ CYRUS_KNOWN = (
     # /tmp/wire-evidence/cyrus-20261203-081310, event 4131 (seq 299 UID 540,
     # session at 298).
     ("EXPUNGE-SEQNUM-VALID", re.compile(r"^FETCH for sequence \d+ but the session has \d+ messages$")),
+    # The same \Deleted of a message another session moved away, in the
+    # reply to this session's own STORE on it: "STORE 4 FLAGS ($Forwarded)"
+    # answered "* 4 FETCH (FLAGS (\Deleted \Seen))" after client 3's UID
+    # MOVE of that UID (op 167) and before any EXPUNGE reached client 1.
+    # Evidence: /tmp/wire-evidence/cyrus-20261203-140017, op 172.
+    ("STORE-RESPONSE-VALUE", re.compile(r"^UID \d+ shows \\Deleted set")),
 )
 
 
