@@ -39,6 +39,12 @@ def explore(ratchet, cwd, *args, timeout=600):
     (GOOD + "  UID FETCH 1 (MODSEQ) => m\n", ":10:27:", "expected one $variable"),
     (GOOD.replace("client B:\n  SELECT INBOX\n", "agent B:\n  SELECT INBOX\n"),
      ":8:3:", "an agent only delivers"),
+    (GOOD.replace("scenario: t", "scenario: t\ncrash: 3"), ":2:8:", "crash must be 0 to 2"),
+    (GOOD.replace("scenario: t", "scenario: t\nkill: A Z"), ":2:", "no client is named Z"),
+    (GOOD.replace("scenario: t", "scenario: t\nlose-log: INBOX"), "",
+     "lose-log: needs \"crash:\""),
+    (GOOD.replace("scenario: t", "scenario: t\ncrash: 1\nlose-log: Junk"), "",
+     "lose-log: mailbox Junk is not in"),
 ])
 def test_a_bad_scenario_names_file_line_column(ratchet, tmp_path, text, where, what):
     f = tmp_path / "bad.scn"
@@ -103,6 +109,8 @@ def test_the_catalogue_is_clean_at_bound_zero(ratchet, tmp_path):
 @pytest.mark.parametrize("scenario,mutant,inv", [
     ("unchangedsince-vs-store", "unchangedsince-stale", "UNCHANGEDSINCE-REJECT"),
     ("flags-add-vs-remove", "flags-last-writer", "FLAGS-MERGE"),
+    ("modseq-across-rebuild", "modseq-reset", "MODSEQ-REBUILD-MONO"),
+    ("crash-in-deliver", "deliver-unsynced", "ADD-NO-LOSS"),
 ])
 def test_a_mutant_fails_a_named_schedule_and_replays(ratchet, tmp_path, scenario,
                                                      mutant, inv):
@@ -153,3 +161,31 @@ def test_pct_is_reproducible_by_seed(ratchet, tmp_path):
 def test_bad_mode_is_usage(ratchet, tmp_path):
     p = explore(ratchet, tmp_path, SCENARIOS / "move-vs-fetch.scn", "--mode", "dpor")
     assert p.returncode == 2 and "--mode must be" in p.stderr
+
+
+def test_a_fault_is_a_point_of_the_schedule(ratchet, tmp_path):
+    """crash: 1 puts a crash at every point of every schedule in turn; the
+    crash counts against the bound, and the clients reconnect after it. A
+    lone client storing a flag: bound 0 is the run without a crash, bound 1
+    adds one run per point (each a different place to crash)."""
+    f = tmp_path / "c.scn"
+    f.write_text(GOOD.split("client B:")[0].replace("scenario: t",
+                                                   "scenario: t\ncrash: 1"))
+    p = explore(ratchet, tmp_path, f, "--bound", 1, "--report", tmp_path / "r.json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert r["schedules"]["0"] == 1, r
+    assert r["schedules"]["1"] > 10 and r["states"] >= 2, r
+    k = tmp_path / "k.scn"
+    k.write_text(GOOD.replace("scenario: t", "scenario: t\nkill: A"))
+    p = explore(ratchet, tmp_path, k, "--bound", 1, "--report", tmp_path / "k.json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    q = json.loads((tmp_path / "k.json").read_text())["scenarios"][0]
+    assert q["complete"] and q["failing"] == 0, q
+
+
+def test_a_crash_failure_is_told_in_words(ratchet, tmp_path):
+    p = explore(ratchet, tmp_path, SCENARIOS / "modseq-across-rebuild.scn",
+                "--mutant", "modseq-reset")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "the store crashes while" in p.stdout, p.stdout

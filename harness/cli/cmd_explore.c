@@ -87,21 +87,30 @@ static int write_replay(const explore_cmd *e, const char *file, const rt_scenari
 	return rt_replay_write(out, &rp);
 }
 
+/* What n counts: a scenario's faults count against the bound
+ * (docs/explore.md). */
+static const char *bound_words(unsigned n, bool faults)
+{
+	if (faults)
+		return n == 1 ? "preemption or fault" : "preemptions or faults";
+	return n == 1 ? "preemption" : "preemptions";
+}
+
 static void print_result(const explore_cmd *e, const rt_explore_result *r,
-			 unsigned bound, const char *replay)
+			 unsigned bound, bool faults, const char *replay)
 {
 	bool pct = e->mode != NULL && strcmp(e->mode, "pct") == 0;
 	for (unsigned b = 0; b <= bound && !e->quiet && !pct; b++)
 		if (b <= r->covered || r->execs[b] > 0)
 			printf("  bound %u: %" PRIu64 " schedules\n", b, r->execs[b]);
-	printf("  %" PRIu64 " runs, %" PRIu64 " preemption points, %" PRIu64
+	printf("  %" PRIu64 " runs, %" PRIu64 " decision points, %" PRIu64
 	       " calls skipped as invisible%s, %" PRIu64 " distinct end states, %"
 	       PRIu64 " failing, %.2f s\n", r->execs_total, r->decisions,
 	       r->points_skipped, e->plain ? " (--plain)" : "", r->states,
 	       r->failing, r->seconds);
 	if (r->failed) {
-		printf("  FAILED with %u preemption%s:\n    ", r->fail_preemptions,
-		       r->fail_preemptions == 1 ? "" : "s");
+		printf("  FAILED with %u %s:\n    ", r->fail_preemptions,
+		       bound_words(r->fail_preemptions, faults));
 		rt_violation_print(&r->fail, stdout, isatty(1));
 		printf("    schedule: %s\n", r->fail_words.data);
 		if (replay[0])
@@ -110,8 +119,7 @@ static void print_result(const explore_cmd *e, const rt_explore_result *r,
 		/* print_pct says what PCT guarantees */
 	} else if (r->complete) {
 		printf("  bound %u fully covered: no schedule with at most %u "
-		       "preemption%s violates an invariant\n", bound, bound,
-		       bound == 1 ? "" : "s");
+		       "%s violates an invariant\n", bound, bound, bound_words(bound, faults));
 	} else {
 		printf("  stopped after %" PRIu64 " runs (--max-execs): bound %d "
 		       "covered, not %u\n", r->execs_total, (int)r->covered, bound);
@@ -213,7 +221,7 @@ static void explore_file(explore_cmd *e, const char *file)
 		cm_error("explore: cannot write %s", replay);
 		replay[0] = '\0';
 	}
-	print_result(e, &r, bound, replay);
+	print_result(e, &r, bound, sc.crashes > 0 || sc.killable != 0, replay);
 	if (pct)
 		print_pct(e, &r);
 	json_array_append_new(e->json, result_json(e, file, &sc, &r, bound, replay));

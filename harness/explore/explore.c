@@ -48,6 +48,8 @@ typedef struct exec {
 	rt_scenario_vars vars[RT_SCENARIO_CLIENTS_MAX];
 	int cur_step[RT_SCENARIO_CLIENTS_MAX];  /* awaiting its reply, or -1 */
 	int last_step[RT_SCENARIO_CLIENTS_MAX]; /* last started, -1 CONNECT */
+	bool connected[RT_SCENARIO_CLIENTS_MAX];  /* its CONNECT started */
+	int select_step[RT_SCENARIO_CLIENTS_MAX]; /* its last SELECT, or -1 */
 	uint32_t auditor;
 	uint64_t state;            /* hash of the end audit */
 	model_history_writer *hist; /* every event too (NULL: none) */
@@ -81,6 +83,7 @@ static bool next_op(void *ctx, uint32_t id, size_t i, model_op *op)
 	if (!cl->agent && i == 0) {
 		model_op_init(op, MODEL_OP_CONNECT);
 		x->last_step[c] = -1;
+		x->connected[c] = true;
 		return true;
 	}
 	size_t k = cl->agent ? i : i - 1;
@@ -96,6 +99,33 @@ static bool next_op(void *ctx, uint32_t id, size_t i, model_op *op)
 		return false;
 	}
 	x->cur_step[c] = x->last_step[c] = (int)k;
+	if (op->kind == MODEL_OP_SELECT)
+		x->select_step[c] = (int)k;
+	return true;
+}
+
+/* After client id died: a new connection, then its last SELECT or
+ * EXAMINE again (nothing before it ever connected). */
+static bool resume_op(void *ctx, uint32_t id, size_t i, model_op *op)
+{
+	exec *x = ctx;
+	assert(id >= 1 && id <= x->sc->nclients + x->sc->nagents);
+	size_t c = id - 1;
+	if (!x->connected[c] || i > 1 || (i == 1 && x->select_step[c] < 0) || x->bad)
+		return false;
+	x->cur_step[c] = -1; /* nothing to capture */
+	if (i == 0) {
+		model_op_init(op, MODEL_OP_CONNECT);
+		x->last_step[c] = -1;
+		return true;
+	}
+	int k = x->select_step[c];
+	x->last_step[c] = k;
+	if (rt_scenario_step_op(&x->sc->client[c].step[k], &x->vars[c], 0, op,
+				&x->err) < 0) {
+		x->bad = true;
+		return false;
+	}
 	return true;
 }
 
@@ -109,7 +139,8 @@ static size_t client_ops(void *ctx, uint32_t id)
 static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 {
 	exec *x = ctx;
-	uint64_t v = x->pct != NULL ? rt_pct_pick(x->pct, n, at)
+	/* PCT schedules clients by priority; it injects no faults. */
+	uint64_t v = x->pct != NULL ? (at->fault ? 0 : rt_pct_pick(x->pct, n, at))
 		   : x->nd < x->nprefix ? x->prefix[x->nd] : 0;
 	if (v >= n) {
 		x->nondet = true;
@@ -168,13 +199,18 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	x->nondet = x->bad = false;
 	x->state = 0xcbf29ce484222325ull;
 	memset(x->vars, 0, sizeof(x->vars));
-	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++)
-		x->cur_step[i] = x->last_step[i] = -1;
+	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++) {
+		x->cur_step[i] = x->last_step[i] = x->select_step[i] = -1;
+		x->connected[i] = false;
+	}
 	x->auditor = (uint32_t)(sc->nclients + sc->nagents + 1);
 	rt_script script = {.clients = (unsigned)sc->nclients,
 			    .agents = (unsigned)sc->nagents, .boxes = sc->boxes,
 			    .setup_op = setup_op, .next_op = next_op, .ops = client_ops,
-			    .decide = decide, .ctx = x, .every_call = plain};
+			    .decide = decide, .ctx = x, .every_call = plain,
+			    .crashes = sc->crashes, .killable = sc->killable << 1,
+			    .resume_op = resume_op, .lose_log_box = sc->lose_log,
+			    .log_rotate_bytes = sc->rotate_bytes};
 	model_checker_options co = {.capabilities = RT_SIM_CAPS, .max_violations = 20};
 	model_checker *c = model_checker_new(&co);
 	rt_sim_hooks hooks = {on_event, x};
@@ -193,12 +229,21 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	return 0;
 }
 
+/* Does d, with value v, spend the bound? A preemption does, and so does
+ * an injected fault (docs/explore.md): a crash or a kill at a chosen
+ * point is as unusual an event as a preemption, and counting it keeps
+ * the cost of a bound the same with faults as without. */
+static bool preempts(const decision *d, uint64_t v)
+{
+	return v > 0 && (d->at.fault || !d->at.free);
+}
+
 /* Preemptions of the decisions x->d[0..upto) with their values. */
 static unsigned preemptions(const exec *x, size_t upto)
 {
 	unsigned p = 0;
 	for (size_t i = 0; i < upto; i++)
-		p += x->d[i].v > 0 && !x->d[i].at.free;
+		p += preempts(&x->d[i], x->d[i].v);
 	return p;
 }
 
@@ -211,7 +256,7 @@ static bool next_schedule(const exec *x, unsigned bound, uint64_t **tape, size_t
 		const decision *d = &x->d[i];
 		if (d->v + 1 >= d->n)
 			continue;
-		if (preemptions(x, i) + (d->at.free ? 0 : 1) > bound)
+		if (preemptions(x, i) + preempts(d, d->v + 1) > bound)
 			continue;
 		CM_GROW(*tape, *cap, i + 1);
 		for (size_t k = 0; k < i; k++)
@@ -246,6 +291,20 @@ static void op_words(const rt_scenario *sc, uint32_t id, int step, cm_buf *out)
 	cm_buf_printf(out, " (line %u)", st->line);
 }
 
+/* A fault decision in words: "the store crashes while A is in UID MOVE
+ * 1 Archive (line 14), before its rename of ...". */
+static void fault_words(const exec *x, const decision *d, cm_buf *out)
+{
+	const char *ran = client_name(x->sc, d->at.ran);
+	if (d->at.fault_kind[d->v] == RT_FAULT_CRASH)
+		cm_buf_printf(out, "the store crashes while %s is in ", ran);
+	else
+		cm_buf_printf(out, "%s is killed in ", ran);
+	op_words(x->sc, d->at.ran, d->step, out);
+	cm_buf_printf(out, ", before its %s%s%s", rs_fs_call_name((rs_fs_call)d->at.call),
+		      d->file[0] ? " of " : "", d->file);
+}
+
 /* The schedule of x in words: each decision that did not let the last
  * client go on. */
 static void describe(const exec *x, cm_buf *out)
@@ -260,6 +319,10 @@ static void describe(const exec *x, cm_buf *out)
 		const char *ran = client_name(sc, d->at.ran);
 		if (out->len > 0)
 			cm_buf_puts(out, "; ");
+		if (d->at.fault) {
+			fault_words(x, d, out);
+			continue;
+		}
 		if (d->at.ran == 0) {
 			cm_buf_printf(out, "%s starts", who);
 			continue;

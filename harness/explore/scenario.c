@@ -246,6 +246,37 @@ static int parse_boxes(const pos *p, const char *v, rt_scenario *sc)
 	return 0;
 }
 
+/* "kill: A B": names of clients a schedule may kill (checked once the
+ * clients are known). */
+static int parse_kill(const pos *p, const char *v, rt_scenario *sc)
+{
+	size_t k = 0;
+	sc->kill_line = p->line;
+	while (*(v = skip_space(v)) != '\0') {
+		size_t n = word_len(v);
+		if (k >= RT_SCENARIO_CLIENTS_MAX || n >= sizeof(sc->kill_names[0]))
+			return fail_at(p, v, "too many or too long client names", "");
+		memcpy(sc->kill_names[k++], v, n);
+		v += n;
+	}
+	if (k == 0)
+		return fail_at(p, v, "expected the names of clients", "\"kill: A\"");
+	return 0;
+}
+
+/* A number 0..max at v into *out. */
+static int parse_count(const pos *p, const char *v, unsigned max, const char *what,
+		       unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long b = strtoul(v, &end, 10);
+	if (end == v || *end != '\0' || errno != 0 || b > max)
+		return fail_at(p, v, what, "");
+	*out = (unsigned)b;
+	return 0;
+}
+
 static int copy_text(const pos *p, const char *v, char *out, size_t cap)
 {
 	if (strlen(v) >= cap)
@@ -278,13 +309,21 @@ static int parse_header(const pos *p, const char *s, rt_scenario *sc,
 		return parse_targets(p, v, sc);
 	if (k == 9 && strncmp(s, "mailboxes", k) == 0)
 		return parse_boxes(p, v, sc);
-	if (k == 5 && strncmp(s, "bound", k) == 0) {
-		char *end;
-		errno = 0;
-		unsigned long b = strtoul(v, &end, 10);
-		if (end == v || *end != '\0' || errno != 0 || b > 8)
-			return fail_at(p, v, "bound must be 0 to 8", "");
-		sc->bound = (unsigned)b;
+	if (k == 5 && strncmp(s, "bound", k) == 0)
+		return parse_count(p, v, 8, "bound must be 0 to 8", &sc->bound);
+	if (k == 5 && strncmp(s, "crash", k) == 0)
+		return parse_count(p, v, 2, "crash must be 0 to 2", &sc->crashes);
+	if (k == 4 && strncmp(s, "kill", k) == 0)
+		return parse_kill(p, v, sc);
+	if (k == 8 && strncmp(s, "lose-log", k) == 0) {
+		cm_flags none;
+		return parse_box_flags(p, v, &sc->lose_log, &none, false);
+	}
+	if (k == 12 && strncmp(s, "rotate-bytes", k) == 0) {
+		unsigned b;
+		if (parse_count(p, v, 1u << 20, "rotate-bytes must be 0 to 1048576", &b) < 0)
+			return -1;
+		sc->rotate_bytes = b;
 		return 0;
 	}
 	if (k == 7 && strncmp(s, "message", k) == 0) {
@@ -294,6 +333,22 @@ static int parse_header(const pos *p, const char *s, rt_scenario *sc,
 		return parse_box_flags(p, v, &m->box, &m->flags, true);
 	}
 	return fail_at(p, s, "unknown key", "scenarios/README.md lists them");
+}
+
+/* The "kill:" names into sc->killable. 0, or -1 naming the unknown one. */
+static int resolve_kill(const pos *p, rt_scenario *sc)
+{
+	for (size_t k = 0; k < CM_ARRAY_LEN(sc->kill_names) && sc->kill_names[k][0]; k++) {
+		size_t i = 0;
+		while (i < sc->nclients + sc->nagents &&
+		       strcmp(sc->client[i].name, sc->kill_names[k]) != 0)
+			i++;
+		if (i == sc->nclients + sc->nagents)
+			return cm_err_set(p->err, "%s:%u: kill: no client is named %s",
+					  p->path, sc->kill_line, sc->kill_names[k]);
+		sc->killable |= 1u << i;
+	}
+	return 0;
 }
 
 /* The whole scenario is consistent: a name, a program per client, every
@@ -317,6 +372,14 @@ static int check_whole(const pos *p, rt_scenario *sc)
 						  "\"mailboxes:\"", p->path, c->step[k].line,
 						  rt_scenario_boxes[c->step[k].box]);
 	}
+	if (resolve_kill(p, sc) < 0)
+		return -1;
+	if (sc->lose_log >= sc->boxes)
+		return cm_err_set(p->err, "%s: lose-log: mailbox %s is not in \"mailboxes:\"",
+				  p->path, rt_scenario_boxes[sc->lose_log]);
+	if (sc->lose_log >= 0 && sc->crashes == 0)
+		return cm_err_set(p->err, "%s: lose-log: needs \"crash:\" (the log is "
+				  "lost when the store crashes)", p->path);
 	for (size_t i = 0; i < sc->nmsg; i++)
 		if (sc->msg[i].box >= sc->boxes)
 			return cm_err_set(p->err, "%s: a starting message's mailbox %s is "
@@ -350,6 +413,7 @@ int rt_scenario_parse(const char *path, const char *text, size_t len,
 	memset(sc, 0, sizeof(*sc));
 	sc->boxes = 1;
 	sc->bound = 2;
+	sc->lose_log = -1;
 	pos p = {.path = path, .err = err};
 	rt_scenario_client *cur = NULL;
 	char line[512];

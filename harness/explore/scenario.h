@@ -40,6 +40,14 @@ typedef struct rt_scenario {
 	model_inv targets[8];            /* the invariants it is written for */
 	size_t ntargets;
 	unsigned bound;                  /* preemptions to explore */
+	unsigned crashes;                /* store crashes a schedule may have */
+	uint32_t killable;               /* clients (bit i: client[i]) that
+					  * a schedule may kill, once each */
+	char kill_names[RT_SCENARIO_CLIENTS_MAX][16]; /* as written, until
+					  * the clients are known */
+	unsigned kill_line;              /* the "kill:" line, for errors */
+	int lose_log;                    /* "lose-log:" box, or -1 */
+	uint32_t rotate_bytes;           /* "rotate-bytes:", or 0 */
 	int boxes;                       /* mailboxes: INBOX, Archive, Work, Junk */
 	struct rt_scenario_message {
 		int box;

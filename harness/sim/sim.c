@@ -73,6 +73,8 @@ struct sim {
 	const rt_script *script; /* a scripted run: no draws, decide() picks */
 	int point_call;          /* scripted: the call a client switched at */
 	const char *point_path;
+	unsigned crashes_left;   /* scripted: faults still allowed */
+	uint32_t killed;         /* scripted: ids (bits) killed already */
 };
 
 /* ---- pids ---- */
@@ -186,29 +188,40 @@ static void kill_client(sim *s, sim_client *cl, bool record)
 		record_fault(s, MODEL_FAULT_KILL, cl->id, NULL);
 }
 
-static void crash(sim *s)
+/* The whole store crashes (tear: rs_memfs_crash's) and every client with
+ * it. */
+static void crash_store(sim *s, uint64_t tear)
 {
-	rs_memfs_crash(s->fs, rt_choice_chance(s->ch, CRASH_TEARS)
-				      ? 1 + rt_choice_below(s->ch, 1u << 30) : 0);
+	rs_memfs_crash(s->fs, tear);
 	record_fault(s, MODEL_FAULT_CRASH, 0, NULL);
 	for (unsigned i = 0; i < s->ncl; i++)
 		kill_client(s, &s->cl[i], false);
 	kill_client(s, &s->auditor, false);
-	if (rt_choice_chance(s->ch, s->cfg.p_index_loss)) {
-		/* Everything is down: an administrator loses a mailbox's log. */
-		int box = (int)rt_choice_below(s->ch, (uint64_t)s->work.mix.boxes);
-		char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[box]);
-		char *log = cm_xmalloc(strlen(dir) + 16);
-		sprintf(log, "%s/ratchet-log", dir);
-		sim_client *saved = s->cur;
-		s->cur = NULL;
-		s->fs->ops->unlink(s->fs, log);
-		s->fs->ops->fsync_dir(s->fs, dir);
-		s->cur = saved;
-		free(log);
-		free(dir);
-		record_fault(s, MODEL_FAULT_INDEX_LOSS, 0, s->work.boxes[box]);
-	}
+}
+
+/* Everything is down: an administrator loses mailbox box's log. */
+static void lose_log(sim *s, int box)
+{
+	assert(box >= 0 && box < s->work.mix.boxes);
+	char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[box]);
+	char *log = cm_xmalloc(strlen(dir) + 16);
+	sprintf(log, "%s/ratchet-log", dir);
+	sim_client *saved = s->cur;
+	s->cur = NULL;
+	s->fs->ops->unlink(s->fs, log);
+	s->fs->ops->fsync_dir(s->fs, dir);
+	s->cur = saved;
+	free(log);
+	free(dir);
+	record_fault(s, MODEL_FAULT_INDEX_LOSS, 0, s->work.boxes[box]);
+}
+
+static void crash(sim *s)
+{
+	crash_store(s, rt_choice_chance(s->ch, CRASH_TEARS)
+			       ? 1 + rt_choice_below(s->ch, 1u << 30) : 0);
+	if (rt_choice_chance(s->ch, s->cfg.p_index_loss))
+		lose_log(s, (int)rt_choice_below(s->ch, (uint64_t)s->work.mix.boxes));
 }
 
 static bool quota_call(rs_fs_call call)
@@ -252,6 +265,41 @@ static bool invisible_call(rs_fs_call call, const char *path)
 			   call == RS_FS_CLOSE);
 }
 
+/* A scripted run's fault point before cl's call: decide() says whether a
+ * fault it may still inject happens here. A crash drops every unsynced
+ * byte (no torn prefix: a schedule names no random length). true when cl
+ * died. */
+static bool fault_point(sim *s, sim_client *cl, rs_fs_call call, const char *path)
+{
+	const rt_script *sc = s->script;
+	bool may_kill = (sc->killable >> cl->id & 1u) && !(s->killed >> cl->id & 1u);
+	if (call == RS_FS_SLEEP || (s->crashes_left == 0 && !may_kill))
+		return false;
+	rt_script_point at = {.ran = cl->id, .call = (int)call,
+			      .path = path ? path : "", .fault = true};
+	at.cand[0] = cl->id;
+	uint64_t n = 1;
+	if (s->crashes_left > 0)
+		at.fault_kind[n++] = RT_FAULT_CRASH;
+	if (may_kill)
+		at.fault_kind[n++] = RT_FAULT_KILL;
+	for (uint64_t i = 1; i < n; i++)
+		at.cand[i] = cl->id;
+	s->res->decisions++;
+	uint64_t v = sc->decide(sc->ctx, n, &at);
+	assert(v < n);
+	if (at.fault_kind[v] == RT_FAULT_CRASH) {
+		s->crashes_left--;
+		crash_store(s, 0);
+		if (sc->lose_log_box >= 0)
+			lose_log(s, sc->lose_log_box);
+	} else if (at.fault_kind[v] == RT_FAULT_KILL) {
+		s->killed |= 1u << cl->id;
+		kill_client(s, cl, true);
+	}
+	return cl->dead;
+}
+
 static int hook(void *ctx, rs_fs_call call, const char *path)
 {
 	sim *s = ctx;
@@ -271,6 +319,8 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 			s->res->points_skipped++;
 			return 0;
 		}
+		if (fault_point(s, cl, call, path))
+			return -EIO;
 		if (call == RS_FS_SLEEP)
 			s->sleeper = cl;
 		s->point_call = (int)call;
@@ -398,14 +448,29 @@ static void run_op(sim *s, sim_client *cl, const model_op *op)
 	model_result_free(&res);
 }
 
+/* A scripted client that died gets back to where it was (a new
+ * connection, its mailbox selected again) before its next op. */
+static void resume(sim *s, sim_client *cl)
+{
+	model_op op;
+	for (size_t i = 0; !cl->dead && s->script->resume_op != NULL &&
+			   s->script->resume_op(s->script->ctx, cl->id, i, &op); i++) {
+		run_op(s, cl, &op);
+		model_op_free(&op);
+	}
+}
+
 static void client_main(void *arg)
 {
 	sim_client *cl = arg;
 	sim *s = cl->sim;
 	s->cur = cl;
 	for (;;) {
-		if (cl->dead)
+		while (cl->dead) {
 			client_restart(s, cl);
+			if (s->script != NULL)
+				resume(s, cl); /* it may die again meanwhile */
+		}
 		model_op op;
 		if (s->script != NULL) {
 			if (!s->script->next_op(s->script->ctx, cl->id, cl->next_step, &op))
@@ -722,9 +787,11 @@ int rt_sim_run_script(const rt_script *script, unsigned mutants,
 	cfg.clients = script->clients;
 	cfg.mutants = mutants;
 	cfg.mix.boxes = script->boxes;
+	cfg.log_rotate_bytes = script->log_rotate_bytes;
 	sim s;
 	memset(&s, 0, sizeof(s));
 	s.script = script;
+	s.crashes_left = script->crashes;
 	s.hooks = hooks;
 	s.checker = checker;
 	if (sim_open(&s, &cfg, res) < 0)

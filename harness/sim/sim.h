@@ -57,7 +57,19 @@ typedef struct rt_script_point {
 				    * is between ops: a switch here is not a
 				    * preemption */
 	uint32_t cand[8];          /* the clients to pick from, by value */
+	/* A fault point (rt_script.crashes, .killable): the decision is not
+	 * who runs but whether ran's call fails first; value v injects
+	 * fault[v] (fault[0] is RT_FAULT_NONE). Never a preemption. */
+	bool fault;
+	uint8_t fault_kind[3];     /* rt_fault, by value */
 } rt_script_point;
+
+/* What a fault point may inject. */
+typedef enum rt_fault {
+	RT_FAULT_NONE = 0,
+	RT_FAULT_CRASH,            /* the whole store: unsynced data is lost */
+	RT_FAULT_KILL              /* the calling client dies, locks held */
+} rt_fault;
 
 /* A scripted run (`ratchet explore`): fixed clients with fixed ops from
  * fixed mailboxes; nothing is drawn. The interleaving is decide()'s: it is
@@ -84,6 +96,18 @@ typedef struct rt_script {
 	/* Every file-system call is a point to preempt at; false skips the
 	 * calls no other client can observe (docs/explore.md). */
 	bool every_call;
+	/* Faults the run may inject, each at a point decide() picks (asked
+	 * with at.fault set at every preemption point but lock back-offs):
+	 * at most `crashes` crashes of the store, and one death of each
+	 * client whose id bit (1u << id) is in killable. */
+	unsigned crashes;
+	uint32_t killable;
+	int lose_log_box;           /* >= 0: each crash loses that box's log */
+	uint32_t log_rotate_bytes;  /* the store's option (0: its default) */
+	/* After a client died (a crash or a kill), the i-th op it runs to
+	 * get back where it was before its next op (a CONNECT, a SELECT):
+	 * true with op filled, false when done. NULL: none. */
+	bool (*resume_op)(void *ctx, uint32_t id, size_t i, model_op *op);
 } rt_script;
 
 /* Runs a script against the reference store (with mutants) on a fresh
