@@ -1,7 +1,7 @@
 /* A simulated run's shape, drawn from its choice source (swarm testing):
  * clients, delivery agent, op mix, fault rates, checkpoints, log rotation,
  * mailbox sizes. Every probability a shape draws is here, with why (the
- * one per crash, CRASH_TEARS, is in sim.c). */
+ * one per crash, CRASH_TEARS, is in faults.c). */
 #include "sim.h"
 
 #include <string.h>

@@ -21,61 +21,7 @@
 #define PID_BASE 1000u
 #define STACK_SIZE (256u * 1024u)
 
-/* Half the crashes tear the unsynced appended bytes (a random prefix
- * survives) rather than drop them whole. */
-#define CRASH_TEARS RT_RATIO(1, 2)
 
-typedef struct sim sim;
-
-typedef struct sim_client {
-	sim *sim;
-	uint32_t id;
-	uint32_t pid;
-	bool lda;
-	bool dead;           /* killed or crashed: its calls fail until it unwinds */
-	bool in_op;
-	bool parked;         /* waiting at an op boundary for a checkpoint */
-	bool waiting;        /* its last call was a lock back-off sleep */
-	bool at_boundary;    /* yielded between two of its ops */
-	size_t next_step;    /* scripted runs: its next op's index */
-	bool finished;
-	rt_coro *co;
-	rt_session *session;
-	rs_mailbox *lda_mb[RT_MAX_BOXES];
-	rt_client_state known;
-} sim_client;
-
-struct sim {
-	rt_shape cfg;
-	rt_choice_source *ch;
-	rs_fs *fs;
-	const char *root;
-	sim_client *cl;
-	unsigned ncl;
-	sim_client *cur;
-	sim_client auditor;
-	rt_workload work;
-	uint64_t t, op_id, ops_started;
-	bool quiet;
-	bool want_checkpoint;
-	uint64_t next_checkpoint;
-	bool *dead_pids;
-	size_t npids;
-	uint32_t next_pid;
-	rt_sim_result *res;
-	const rt_sim_hooks *hooks;
-	model_checker *checker;
-	/* One draw v per file-system call picks what happens: v below
-	 * upto_crash crashes, below upto_kill kills, ... below upto_switch
-	 * switches (each bound the sum of its probability and those before). */
-	uint32_t upto_crash, upto_kill, upto_enospc, upto_rename, upto_switch;
-	sim_client *sleeper; /* waiting for a lock: not first in line */
-	const rt_script *script; /* a scripted run: no draws, decide() picks */
-	int point_call;          /* scripted: the call a client switched at */
-	const char *point_path;
-	unsigned crashes_left;   /* scripted: faults still allowed */
-	uint32_t killed;         /* scripted: ids (bits) killed already */
-};
 
 /* ---- pids ---- */
 
@@ -91,7 +37,7 @@ static uint32_t new_pid(sim *s)
 	return pid;
 }
 
-static void pid_dies(sim *s, uint32_t pid)
+void rt_sim_pid_dies(sim *s, uint32_t pid)
 {
 	if (pid >= PID_BASE && pid - PID_BASE < s->npids)
 		s->dead_pids[pid - PID_BASE] = true;
@@ -157,7 +103,7 @@ static void record_completion(sim *s, uint32_t client, uint64_t op_id,
 	}
 }
 
-static void record_fault(sim *s, model_fault f, uint32_t client, const char *mailbox)
+void rt_sim_record_fault(sim *s, model_fault f, uint32_t client, const char *mailbox)
 {
 	model_event ev;
 	model_event_init(&ev);
@@ -175,54 +121,6 @@ static void record_fault(sim *s, model_fault f, uint32_t client, const char *mai
 }
 
 /* ---- faults ---- */
-
-static void kill_client(sim *s, sim_client *cl, bool record)
-{
-	if (cl->dead)
-		return;
-	cl->dead = true;
-	pid_dies(s, cl->pid);
-	if (cl->session != NULL)
-		rs_session_kill(cl->session); /* what it is in the middle of is lost */
-	if (record)
-		record_fault(s, MODEL_FAULT_KILL, cl->id, NULL);
-}
-
-/* The whole store crashes (tear: rs_memfs_crash's) and every client with
- * it. */
-static void crash_store(sim *s, uint64_t tear)
-{
-	rs_memfs_crash(s->fs, tear);
-	record_fault(s, MODEL_FAULT_CRASH, 0, NULL);
-	for (unsigned i = 0; i < s->ncl; i++)
-		kill_client(s, &s->cl[i], false);
-	kill_client(s, &s->auditor, false);
-}
-
-/* Everything is down: an administrator loses mailbox box's log. */
-static void lose_log(sim *s, int box)
-{
-	assert(box >= 0 && box < s->work.mix.boxes);
-	char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[box]);
-	char *log = cm_xmalloc(strlen(dir) + 16);
-	sprintf(log, "%s/ratchet-log", dir);
-	sim_client *saved = s->cur;
-	s->cur = NULL;
-	s->fs->ops->unlink(s->fs, log);
-	s->fs->ops->fsync_dir(s->fs, dir);
-	s->cur = saved;
-	free(log);
-	free(dir);
-	record_fault(s, MODEL_FAULT_INDEX_LOSS, 0, s->work.boxes[box]);
-}
-
-static void crash(sim *s)
-{
-	crash_store(s, rt_choice_chance(s->ch, CRASH_TEARS)
-			       ? 1 + rt_choice_below(s->ch, 1u << 30) : 0);
-	if (rt_choice_chance(s->ch, s->cfg.p_index_loss))
-		lose_log(s, (int)rt_choice_below(s->ch, (uint64_t)s->work.mix.boxes));
-}
 
 static bool quota_call(rs_fs_call call)
 {
@@ -265,41 +163,6 @@ static bool invisible_call(rs_fs_call call, const char *path)
 			   call == RS_FS_CLOSE);
 }
 
-/* A scripted run's fault point before cl's call: decide() says whether a
- * fault it may still inject happens here. A crash drops every unsynced
- * byte (no torn prefix: a schedule names no random length). true when cl
- * died. */
-static bool fault_point(sim *s, sim_client *cl, rs_fs_call call, const char *path)
-{
-	const rt_script *sc = s->script;
-	bool may_kill = (sc->killable >> cl->id & 1u) && !(s->killed >> cl->id & 1u);
-	if (call == RS_FS_SLEEP || (s->crashes_left == 0 && !may_kill))
-		return false;
-	rt_script_point at = {.ran = cl->id, .call = (int)call,
-			      .path = path ? path : "", .fault = true};
-	at.cand[0] = cl->id;
-	uint64_t n = 1;
-	if (s->crashes_left > 0)
-		at.fault_kind[n++] = RT_FAULT_CRASH;
-	if (may_kill)
-		at.fault_kind[n++] = RT_FAULT_KILL;
-	for (uint64_t i = 1; i < n; i++)
-		at.cand[i] = cl->id;
-	s->res->decisions++;
-	uint64_t v = sc->decide(sc->ctx, n, &at);
-	assert(v < n);
-	if (at.fault_kind[v] == RT_FAULT_CRASH) {
-		s->crashes_left--;
-		crash_store(s, 0);
-		if (sc->lose_log_box >= 0)
-			lose_log(s, sc->lose_log_box);
-	} else if (at.fault_kind[v] == RT_FAULT_KILL) {
-		s->killed |= 1u << cl->id;
-		kill_client(s, cl, true);
-	}
-	return cl->dead;
-}
-
 static int hook(void *ctx, rs_fs_call call, const char *path)
 {
 	sim *s = ctx;
@@ -319,7 +182,7 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 			s->res->points_skipped++;
 			return 0;
 		}
-		if (fault_point(s, cl, call, path))
+		if (rt_sim_fault_point(s, cl, call, path))
 			return -EIO;
 		if (call == RS_FS_SLEEP)
 			s->sleeper = cl;
@@ -334,19 +197,19 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 		return 0;
 	uint64_t v = RT_PER_MILLION - 1 - rt_choice_below(s->ch, RT_PER_MILLION);
 	if (v < s->upto_crash) {
-		crash(s);
+		rt_sim_crash(s);
 		return -EIO;
 	}
 	if (v < s->upto_kill) {
-		kill_client(s, cl, true);
+		rt_sim_kill_client(s, cl, true);
 		return -EIO;
 	}
 	if (v < s->upto_enospc && quota_call(call)) {
-		record_fault(s, MODEL_FAULT_ENOSPC, cl->id, NULL);
+		rt_sim_record_fault(s, MODEL_FAULT_ENOSPC, cl->id, NULL);
 		return -ENOSPC;
 	}
 	if (v < s->upto_rename && call == RS_FS_RENAME) {
-		record_fault(s, MODEL_FAULT_RENAME, cl->id, NULL);
+		rt_sim_record_fault(s, MODEL_FAULT_RENAME, cl->id, NULL);
 		return -EIO;
 	}
 	if (call == RS_FS_SLEEP)
