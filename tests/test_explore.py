@@ -39,6 +39,11 @@ def explore(ratchet, cwd, *args, timeout=600):
     (GOOD + "  UID FETCH 1 (MODSEQ) => m\n", ":10:27:", "expected one $variable"),
     (GOOD.replace("client B:\n  SELECT INBOX\n", "agent B:\n  SELECT INBOX\n"),
      ":8:3:", "an agent only delivers"),
+    (GOOD.replace("  UID STORE 1 +FLAGS (\\Seen)\n",
+                  "  UID STORE 1 +FLAGS (\\Seen)\n    * 1 FETCH (FLAGS (\\Seen)\n"),
+     ":7:29:", "bad expectation: unbalanced parentheses"),
+    (GOOD.replace("client A:\n", "client A:\n    OK\n"), ":5:5:",
+     "an expectation before any step"),
     (GOOD.replace("scenario: t", "scenario: t\ncrash: 3"), ":2:8:", "crash must be 0 to 2"),
     (GOOD.replace("scenario: t", "scenario: t\nkill: A Z"), ":2:", "no client is named Z"),
     (GOOD.replace("scenario: t", "scenario: t\nlose-log: INBOX"), "",
@@ -189,3 +194,50 @@ def test_a_crash_failure_is_told_in_words(ratchet, tmp_path):
                 "--mutant", "modseq-reset")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "the store crashes while" in p.stdout, p.stdout
+
+
+EXPECTING = GOOD.replace("  UID STORE 1 +FLAGS (\\Seen)\n", """\
+  UID STORE 1 +FLAGS (\\Seen)
+    * 1 FETCH (FLAGS (\\Seen) UID $u)
+    ! 1 FETCH (FLAGS ())
+    OK
+  UID FETCH $u (MODSEQ)
+    * 1 FETCH (MODSEQ ($m))
+  UID STORE 1 (UNCHANGEDSINCE $m) +FLAGS (\\Answered)
+    * 1 FETCH (FLAGS (\\Seen \\Answered))
+""")
+
+
+def test_an_expectation_holds_in_every_schedule(ratchet, tmp_path):
+    """imaptest-style expectations: FETCH items in any order, a flag list
+    as a set, $u bound by one reply and used in the next command and
+    expectation. They hold in every schedule: B only reads."""
+    f = tmp_path / "e.scn"
+    f.write_text(EXPECTING)
+    p = explore(ratchet, tmp_path, f, "--bound", 1)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "bound 1 fully covered" in p.stdout
+
+
+def test_an_expectation_broken_by_a_schedule_fails_it(ratchet, tmp_path):
+    """B flags the message too: A's reply shows \\Flagged in some orders,
+    and the flag set no longer equals the one written. The failure is
+    SCENARIO-EXPECT, with the reply in its detail, and it replays."""
+    f = tmp_path / "e.scn"
+    f.write_text(EXPECTING.replace("  UID FETCH 1:* (FLAGS)", "  UID STORE 1 +FLAGS (\\Flagged)"))
+    p = explore(ratchet, tmp_path, f, "--bound", 0, "--report", tmp_path / "r.json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    r = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert r["failure"]["invariant"] == "SCENARIO-EXPECT", r
+    assert "expected \"* 1 FETCH (FLAGS (\\Seen" in r["failure"]["detail"], r
+    assert "\\Flagged" in r["failure"]["detail"], r
+    q = run([ratchet, "replay", str(tmp_path / r["failure"]["replay"])], cwd=tmp_path)
+    assert q.returncode == 1 and "SCENARIO-EXPECT" in q.stdout, q.stdout + q.stderr
+
+
+def test_a_wrong_status_expectation_fails(ratchet, tmp_path):
+    f = tmp_path / "e.scn"
+    f.write_text(GOOD.replace("  UID STORE 1 +FLAGS (\\Seen)\n",
+                              "  UID STORE 1 +FLAGS (\\Seen)\n    NO\n"))
+    p = explore(ratchet, tmp_path, f, "--bound", 0)
+    assert p.returncode == 1 and "expected NO, got OK" in p.stdout, p.stdout

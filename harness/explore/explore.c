@@ -55,6 +55,9 @@ typedef struct exec {
 	model_history_writer *hist; /* every event too (NULL: none) */
 	uint64_t points_skipped;   /* the run's calls not offered */
 	rt_pct *pct;               /* PCT decides instead of the prefix */
+	model_violation expect;    /* the first unmet expectation (inv
+				    * SCENARIO-EXPECT), when expect_failed */
+	bool expect_failed;
 } exec;
 
 static double now_s(void)
@@ -93,6 +96,11 @@ static bool next_op(void *ctx, uint32_t id, size_t i, model_op *op)
 	 * same message in every schedule. */
 	if (rt_scenario_step_op(&cl->step[k], &x->vars[c], 1000 * (c + 1) + k, op,
 				&x->err) < 0) {
+		/* A $variable an unmet expectation left unbound (0) may make a
+		 * command that does not parse: the run has failed already,
+		 * and the client stops. Otherwise the scenario is broken. */
+		if (x->expect_failed)
+			return false;
 		x->bad = true;
 		cm_err_prefix(&x->err, "%s: client %s, line %u: ", x->sc->name,
 			      cl->name, cl->step[k].line);
@@ -162,6 +170,30 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return (h ^ v) * 0x100000001b3ull + (h >> 29);
 }
 
+/* The step's expectations of its reply ev; the first unmet one of the
+ * run is kept as its violation. */
+static void expect(exec *x, const model_event *ev, const rt_scenario_step *st)
+{
+	if (st->nexpect == 0)
+		return;
+	cm_buf why = {0};
+	size_t c = ev->client - 1;
+	if (!rt_scenario_expect(st, &ev->res, &x->vars[c], &why) && !x->expect_failed) {
+		model_violation *v = &x->expect;
+		memset(v, 0, sizeof(*v));
+		v->inv = MODEL_INV_SCENARIO_EXPECT;
+		v->severity = MODEL_SEV_ERROR;
+		v->client = ev->client;
+		v->events[0] = ev->op_id;
+		snprintf(v->detail, sizeof(v->detail), "client %s, %s (line %u): %s",
+			 x->sc->client[c].name, st->kind == MODEL_OP_APPEND ||
+			 st->kind == MODEL_OP_DELIVER ? model_op_name(st->kind) : st->text,
+			 st->line, why.data);
+		x->expect_failed = true;
+	}
+	cm_buf_free(&why);
+}
+
 /* Captures, and the end audit's UIDs, flags and message ids. */
 static void on_event(void *ctx, const model_event *ev)
 {
@@ -173,8 +205,9 @@ static void on_event(void *ctx, const model_event *ev)
 	size_t c = ev->client - 1;
 	if (ev->client >= 1 && c < x->sc->nclients + x->sc->nagents &&
 	    x->cur_step[c] >= 0) {
-		rt_scenario_capture(&x->sc->client[c].step[x->cur_step[c]], &ev->res,
-				    &x->vars[c]);
+		const rt_scenario_step *st = &x->sc->client[c].step[x->cur_step[c]];
+		rt_scenario_capture(st, &ev->res, &x->vars[c]);
+		expect(x, ev, st);
 		x->cur_step[c] = -1;
 	}
 	if (ev->client != x->auditor || ev->op.kind != MODEL_OP_FETCH)
@@ -196,7 +229,7 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 {
 	const rt_scenario *sc = x->sc;
 	x->nd = 0;
-	x->nondet = x->bad = false;
+	x->nondet = x->bad = x->expect_failed = false;
 	x->state = 0xcbf29ce484222325ull;
 	memset(x->vars, 0, sizeof(x->vars));
 	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++) {
@@ -383,6 +416,12 @@ static void judge(const exec *x, model_checker *c, unsigned preempted,
 		r->failed_inv[v[i].inv] = true;
 		if (first == NULL)
 			first = &v[i];
+	}
+	if (x->expect_failed) {
+		/* The checker's errors come first: it is the oracle. */
+		r->failed_inv[MODEL_INV_SCENARIO_EXPECT] = true;
+		if (first == NULL)
+			first = &x->expect;
 	}
 	if (first == NULL)
 		return;

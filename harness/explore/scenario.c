@@ -335,6 +335,59 @@ static int parse_header(const pos *p, const char *s, rt_scenario *sc,
 	return fail_at(p, s, "unknown key", "scenarios/README.md lists them");
 }
 
+/* Adds the $names of text (or the one name when whole) to names[*n],
+ * each once; false when there would be more than the slots. */
+static bool add_names(const char *text, bool whole, char names[][RT_SCENARIO_VAR_MAX],
+		      size_t *n)
+{
+	for (const char *s = text; *s != '\0'; s++) {
+		if (!whole && *s != '$')
+			continue;
+		const char *name = whole ? s : s + 1;
+		size_t len = 0;
+		while (isalnum((unsigned char)name[len]) || name[len] == '_')
+			len++;
+		if (len == 0 || len >= RT_SCENARIO_VAR_MAX)
+			continue; /* not a name: the step or expectation says so */
+		size_t k = 0;
+		while (k < *n && (strlen(names[k]) != len || memcmp(names[k], name, len) != 0))
+			k++;
+		if (k == *n) {
+			if (*n >= RT_SCENARIO_VARS_MAX)
+				return false;
+			memcpy(names[(*n)++], name, len);
+			names[k][len] = '\0';
+		}
+		if (whole)
+			break;
+		s = name + len - 1;
+	}
+	return true;
+}
+
+/* Each client names at most RT_SCENARIO_VARS_MAX variables: captures and
+ * what its '*' expectations bind. 0, or -1 naming the client. */
+static int check_vars(const pos *p, const rt_scenario *sc)
+{
+	for (size_t i = 0; i < sc->nclients + sc->nagents; i++) {
+		char names[RT_SCENARIO_VARS_MAX][RT_SCENARIO_VAR_MAX] = {{0}};
+		size_t n = 0;
+		bool ok = true;
+		const rt_scenario_client *c = &sc->client[i];
+		for (size_t k = 0; k < c->nsteps && ok; k++) {
+			const rt_scenario_step *st = &c->step[k];
+			ok = add_names(st->capture, true, names, &n);
+			for (size_t e = 0; e < st->nexpect && ok; e++)
+				ok = st->expect[e].kind != '*' ||
+				     add_names(st->expect[e].text, false, names, &n);
+		}
+		if (!ok)
+			return cm_err_set(p->err, "%s: client %s names more than %d "
+					  "$variables", p->path, c->name, RT_SCENARIO_VARS_MAX);
+	}
+	return 0;
+}
+
 /* The "kill:" names into sc->killable. 0, or -1 naming the unknown one. */
 static int resolve_kill(const pos *p, rt_scenario *sc)
 {
@@ -372,7 +425,7 @@ static int check_whole(const pos *p, rt_scenario *sc)
 						  "\"mailboxes:\"", p->path, c->step[k].line,
 						  rt_scenario_boxes[c->step[k].box]);
 	}
-	if (resolve_kill(p, sc) < 0)
+	if (resolve_kill(p, sc) < 0 || check_vars(p, sc) < 0)
 		return -1;
 	if (sc->lose_log >= sc->boxes)
 		return cm_err_set(p->err, "%s: lose-log: mailbox %s is not in \"mailboxes:\"",
@@ -388,6 +441,29 @@ static int check_whole(const pos *p, rt_scenario *sc)
 	return 0;
 }
 
+/* An expectation line of cur's last step: 1, 0 when t is not one (a
+ * step), -1 after the error. */
+static int parse_expect(const pos *p, const char *t, rt_scenario_client *cur)
+{
+	rt_expect e;
+	cm_err why;
+	unsigned col;
+	int r = rt_expect_parse(t, &e, &why, &col);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return fail_at(p, t + col - 1, "bad expectation", why.text);
+	if (cur->nsteps == 0)
+		return fail_at(p, t, "an expectation before any step", "it follows "
+			       "the step whose reply it is about");
+	rt_scenario_step *st = &cur->step[cur->nsteps - 1];
+	if (st->nexpect >= RT_SCENARIO_EXPECT_MAX)
+		return fail_at(p, t, "too many expectations", "at most 4 per step");
+	st->expect_line[st->nexpect] = p->line;
+	st->expect[st->nexpect++] = e;
+	return 1;
+}
+
 /* One line (NUL-terminated, no newline). 0, or -1. */
 static int parse_line(pos *p, const char *s, rt_scenario *sc, rt_scenario_client **cur)
 {
@@ -399,6 +475,9 @@ static int parse_line(pos *p, const char *s, rt_scenario *sc, rt_scenario_client
 	if (*cur == NULL)
 		return fail_at(p, t, "a step outside a client", "indent steps under "
 			       "\"client NAME:\" or \"agent NAME:\"");
+	int e = parse_expect(p, t, *cur);
+	if (e != 0)
+		return e < 0 ? -1 : 0;
 	if ((*cur)->nsteps >= RT_SCENARIO_STEPS_MAX)
 		return fail_at(p, t, "too many steps", "at most 16 per client");
 	if (parse_step(p, t, (*cur)->agent, &(*cur)->step[(*cur)->nsteps]) < 0)
@@ -473,6 +552,38 @@ int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars
 	return 0;
 }
 
+/* The slot of variable name[0..len) in vars, or -1. */
+static int var_find(const rt_scenario_vars *vars, const char *name, size_t len)
+{
+	for (size_t k = 0; k < vars->n; k++)
+		if (strlen(vars->name[k]) == len && memcmp(vars->name[k], name, len) == 0)
+			return (int)k;
+	return -1;
+}
+
+static bool var_get(void *ctx, const char *name, size_t len, uint64_t *v)
+{
+	const rt_scenario_vars *vars = ctx;
+	int k = var_find(vars, name, len);
+	if (k >= 0)
+		*v = vars->value[k];
+	return k >= 0;
+}
+
+static void var_set(void *ctx, const char *name, size_t len, uint64_t v)
+{
+	rt_scenario_vars *vars = ctx;
+	int k = var_find(vars, name, len);
+	if (k < 0) {
+		/* check_vars bounded a client's names by the slots */
+		assert(vars->n < CM_ARRAY_LEN(vars->value) && len < RT_SCENARIO_VAR_MAX);
+		k = (int)vars->n++;
+		memcpy(vars->name[k], name, len);
+		vars->name[k][len] = '\0';
+	}
+	vars->value[k] = v;
+}
+
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 			 rt_scenario_vars *vars)
 {
@@ -483,13 +594,17 @@ void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 		if (res->ut[i].kind == MODEL_UT_FETCH &&
 		    (res->ut[i].fetch.has & MODEL_F_MODSEQ))
 			v = res->ut[i].fetch.modseq;
-	size_t k = 0;
-	while (k < vars->n && strcmp(vars->name[k], st->capture) != 0)
-		k++;
-	if (k == vars->n) {
-		assert(vars->n < CM_ARRAY_LEN(vars->value)); /* one per step at most */
-		vars->n++;
-		snprintf(vars->name[k], sizeof(vars->name[k]), "%s", st->capture);
-	}
-	vars->value[k] = v;
+	var_set(vars, st->capture, strlen(st->capture), v);
+}
+
+bool rt_scenario_expect(const rt_scenario_step *st, const model_result *res,
+			rt_scenario_vars *vars, cm_buf *why)
+{
+	rt_expect_vars cb = {var_get, var_set, vars};
+	for (size_t i = 0; i < st->nexpect; i++)
+		if (!rt_expect_check(&st->expect[i], res, &cb, why)) {
+			cm_buf_printf(why, " (expectation on line %u)", st->expect_line[i]);
+			return false;
+		}
+	return true;
 }

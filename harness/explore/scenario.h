@@ -9,12 +9,15 @@
 
 #include "cm.h"
 #include "model.h"
+#include "expect.h"
 
 #define RT_SCENARIO_CLIENTS_MAX 4
 #define RT_SCENARIO_STEPS_MAX 16
 #define RT_SCENARIO_MESSAGES_MAX 32
 #define RT_SCENARIO_TEXT_MAX 200
 #define RT_SCENARIO_VAR_MAX 16
+#define RT_SCENARIO_EXPECT_MAX 4   /* expectations per step */
+#define RT_SCENARIO_VARS_MAX 32    /* $variables per client */
 
 /* One op of a client's program, as written. */
 typedef struct rt_scenario_step {
@@ -24,6 +27,9 @@ typedef struct rt_scenario_step {
 	cm_flags flags;                  /* APPEND: the message's flags */
 	char capture[RT_SCENARIO_VAR_MAX]; /* "=> $m": "m", or "" */
 	unsigned line;
+	rt_expect expect[RT_SCENARIO_EXPECT_MAX]; /* of its reply (expect.h) */
+	unsigned expect_line[RT_SCENARIO_EXPECT_MAX];
+	size_t nexpect;
 } rt_scenario_step;
 
 typedef struct rt_scenario_client {
@@ -70,10 +76,11 @@ int rt_scenario_parse(const char *path, const char *text, size_t len,
 		      rt_scenario *sc, cm_err *err);
 
 /* Variables a client captured while a scripted run goes: name -> value
- * (a step captures at most one, so a client has room for all of its). */
+ * (by a step's "=> $m" or an expectation's "$m"; rt_scenario_load checked
+ * that a client names at most RT_SCENARIO_VARS_MAX, so all fit). */
 typedef struct rt_scenario_vars {
-	char name[RT_SCENARIO_STEPS_MAX][RT_SCENARIO_VAR_MAX];
-	uint64_t value[RT_SCENARIO_STEPS_MAX];
+	char name[RT_SCENARIO_VARS_MAX][RT_SCENARIO_VAR_MAX];
+	uint64_t value[RT_SCENARIO_VARS_MAX];
 	size_t n;
 } rt_scenario_vars;
 
@@ -87,5 +94,9 @@ int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars
  * FETCH that has one (0 when none does). */
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 			 rt_scenario_vars *vars);
+/* After a step's reply: its expectations (expect.h), binding $vars. true,
+ * or false with why saying which expectation failed and on what. */
+bool rt_scenario_expect(const rt_scenario_step *st, const model_result *res,
+			rt_scenario_vars *vars, cm_buf *why);
 
 #endif

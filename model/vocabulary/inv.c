@@ -109,6 +109,8 @@ static const model_inv_info catalogue[MODEL_INV_COUNT] = {
 	 "a UID assigned twice in a partition is fixed without rebinding", UNGATED},
 	{MODEL_INV_RESPONSE_SYNTAX, "RESPONSE-SYNTAX", 'I', E, false, "RFC 3501 9, RFC 9051 9",
 	 "every server response follows the formal syntax", UNGATED},
+	{MODEL_INV_SCENARIO_EXPECT, "SCENARIO-EXPECT", 'J', E, false, "scenarios/README.md",
+	 "every reply meets the expectations its scenario writes for it", UNGATED},
 };
 
 const model_inv_info *model_inv_get(model_inv inv)
@@ -150,6 +152,7 @@ const char *model_section_name(char section)
 	case 'G': return "G. APPEND, COPY, MOVE";
 	case 'H': return "H. Store-level invariants";
 	case 'I': return "I. Protocol";
+	case 'J': return "J. Scenarios";
 	}
 	return "?";
 }

@@ -48,6 +48,9 @@ static const elsewhere checked_elsewhere[] = {
 	{"QRESYNC-NO-GAP", "not reported by the history checker (no rule in model/checker "
 	 "names it); the simulated server: reference-store/session/tests/test_session_races.c "
 	 "test_highestmodseq_with_pending_expunge"},
+	{"SCENARIO-EXPECT", "not reported by the history checker: `ratchet explore` "
+	 "judges a scenario's expectations of its replies (harness/explore/expect.c); "
+	 "tests/test_explore.py test_an_expectation_*"},
 	{"REPL-CONVERGE", "not checked yet: replication is not implemented"},
 	{"REPL-UID-FIXUP", "not checked yet: replication is not implemented"},
 };
