@@ -44,6 +44,23 @@ int rt_cmd_explore(int argc, char **argv);
  * it): the same exit codes as rt_cmd_replay. */
 int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,
 		      model_history_writer *hist);
+/* `ratchet explore --target`: the state its scenarios share
+ * (cmd_explore_target.c). */
+struct rt_wire_explore;
+struct json_t;
+typedef struct rt_explore_target {
+	struct rt_wire_explore *x;  /* the open target */
+	uint64_t max_execs;         /* orders per scenario (0: all) */
+	uint64_t order;             /* --order: only this one */
+	bool order_given;
+	bool quiet;
+	struct json_t *json;        /* the report's scenarios (appended to) */
+	int exit_code;              /* the worst so far */
+} rt_explore_target;
+/* One scenario file's command orders against t->x: printed, added to
+ * t->json, its verdict into t->exit_code; a failing order's history and
+ * replay file are written to the current directory. */
+void rt_explore_target_file(rt_explore_target *t, const char *file);
 /* `ratchet --list-invariants [--json]` (argv[0] is the option): the
  * catalogue, one line per invariant (ID, family letter, severity, what it
  * says) or a JSON array. CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line

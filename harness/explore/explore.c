@@ -237,13 +237,7 @@ static void op_words(const rt_scenario *sc, uint32_t id, int step, cm_buf *out)
 		cm_buf_puts(out, "connecting");
 		return;
 	}
-	const rt_scenario_step *st = &sc->client[id - 1].step[step];
-	if (st->kind == MODEL_OP_APPEND || st->kind == MODEL_OP_DELIVER)
-		cm_buf_printf(out, "%s %s", model_op_name(st->kind),
-			      rt_scenario_boxes[st->box]);
-	else
-		cm_buf_puts(out, st->text);
-	cm_buf_printf(out, " (line %u)", st->line);
+	rt_scenario_step_words(&sc->client[id - 1].step[step], out);
 }
 
 /* The schedule of x in words: each decision that did not let the last

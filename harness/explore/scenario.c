@@ -409,6 +409,16 @@ int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars
 	return 0;
 }
 
+void rt_scenario_step_words(const rt_scenario_step *st, cm_buf *out)
+{
+	if (st->kind == MODEL_OP_APPEND || st->kind == MODEL_OP_DELIVER)
+		cm_buf_printf(out, "%s %s", model_op_name(st->kind),
+			      rt_scenario_boxes[st->box]);
+	else
+		cm_buf_puts(out, st->text);
+	cm_buf_printf(out, " (line %u)", st->line);
+}
+
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 			 rt_scenario_vars *vars)
 {

@@ -75,6 +75,9 @@ typedef struct rt_scenario_vars {
  * every variable at 1). */
 int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars,
 			uint64_t msg_seq, model_op *op, cm_err *err);
+/* A step as written, with its line, appended to out: "UID FETCH 1
+ * (MODSEQ) (line 12)", "APPEND INBOX (line 9)". */
+void rt_scenario_step_words(const rt_scenario_step *st, cm_buf *out);
 /* After a step's reply: its capture gets the MODSEQ of the reply's first
  * FETCH that has one (0 when none does). */
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
