@@ -61,6 +61,14 @@ typedef struct rt_explore_target {
  * t->json, its verdict into t->exit_code; a failing order's history and
  * replay file are written to the current directory. */
 void rt_explore_target_file(rt_explore_target *t, const char *file);
+/* `ratchet replay` of a command order against a real server (an explore
+ * replay file with "server"): that order of the scenario again, against
+ * url (the file keeps no password; NULL: a one-line error asking for
+ * it), its history to history when not NULL. CM_EXIT_CLEAN, _VIOLATIONS,
+ * or CM_EXIT_USAGE after one error line (no URL, a scenario that changed
+ * since, a server that cannot be reached or set up). */
+int rt_replay_explore_target(const char *file, const rt_replay *rp, const char *url,
+			     const char *history);
 /* `ratchet --list-invariants [--json]` (argv[0] is the option): the
  * catalogue, one line per invariant (ID, family letter, severity, what it
  * says) or a JSON array. CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line

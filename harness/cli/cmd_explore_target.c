@@ -162,3 +162,89 @@ void rt_explore_target_file(rt_explore_target *t, const char *file)
 		t->exit_code = CM_MAX(t->exit_code, rc);
 	rt_wire_explore_result_free(&r);
 }
+
+/* The tape of rp is order rp->order of sc (the scenario file did not
+ * change since): true, or false. */
+static bool same_order(const rt_scenario *sc, const rt_replay *rp)
+{
+	size_t counts[RT_SCENARIO_CLIENTS_MAX];
+	uint32_t seq[RT_SCENARIO_CLIENTS_MAX * RT_SCENARIO_STEPS_MAX];
+	for (size_t c = 0; c < sc->nclients + sc->nagents; c++)
+		counts[c] = sc->client[c].nsteps;
+	size_t len = rt_orders_first(counts, sc->nclients + sc->nagents, seq);
+	if (rp->order >= rt_orders_count(counts, sc->nclients + sc->nagents) ||
+	    len != rp->ntape)
+		return false;
+	for (uint64_t i = 0; i < rp->order; i++)
+		rt_orders_next(seq, len);
+	for (size_t i = 0; i < len; i++)
+		if (seq[i] != rp->tape[i])
+			return false;
+	return true;
+}
+
+/* The history of the order rerun, to path: 0, or -1 after the error. */
+static int write_history(const char *path, const cm_buf *h)
+{
+	FILE *f = fopen(path, "w");
+	bool ok = f != NULL && fwrite(h->data, 1, h->len, f) == h->len;
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		cm_error("replay: cannot write %s", path);
+	return ok ? 0 : -1;
+}
+
+/* What the rerun found, printed: the command's exit code. */
+static int rerun_verdict(const rt_replay *rp, const rt_wire_explore_result *r, int rc)
+{
+	if (rc != CM_EXIT_CLEAN)
+		return rc;
+	if (r->failed) {
+		printf("  order: %s\n    ", r->fail_words.data);
+		rt_violation_print(&r->fail, stdout, isatty(1));
+		return CM_EXIT_VIOLATIONS;
+	}
+	printf("  no violation%s\n", rp->expect[0] ?
+	       " (the recorded failure did not happen this time)" : "");
+	return CM_EXIT_CLEAN;
+}
+
+int rt_replay_explore_target(const char *file, const rt_replay *rp, const char *url,
+			     const char *history)
+{
+	rt_scenario sc;
+	cm_err err;
+	const char *at = strchr(rp->server, '@');
+	if (url == NULL) {
+		cm_error("replay: %s is a command order against %s: give --target "
+			 "imap://USER:PASS@%s (the file keeps no password)", file, rp->server,
+			 at ? at + 1 : "HOST:PORT");
+		return CM_EXIT_USAGE;
+	}
+	if (rt_scenario_load(rp->scenario, &sc, &err) != 0) {
+		cm_error("replay: %s", err.text);
+		return CM_EXIT_USAGE;
+	}
+	if (!same_order(&sc, rp)) {
+		cm_error("replay: %s: order %" PRIu64 " of %s is not the one recorded (the "
+			 "scenario changed since)", file, rp->order, rp->scenario);
+		return CM_EXIT_USAGE;
+	}
+	rt_wire_explore_opts o = {.target = url};
+	rt_wire_explore *x;
+	int rc = rt_wire_explore_open(&o, &x);
+	if (rc != CM_EXIT_CLEAN)
+		return rc;
+	printf("ratchet: replaying %s (scenario %s, command order %" PRIu64 ") against %s "
+	       "(recorded against %s)\n", file, sc.name, rp->order, rt_wire_explore_display(x),
+	       rp->server);
+	rt_wire_explore_result r;
+	rc = rt_wire_explore_run(x, &sc, rp->order, 1, &r);
+	if (rc == CM_EXIT_CLEAN && history != NULL && write_history(history, &r.last_history) != 0)
+		rc = CM_EXIT_USAGE;
+	rc = rerun_verdict(rp, &r, rc);
+	rt_wire_explore_result_free(&r);
+	rt_wire_explore_close(x);
+	return rc;
+}

@@ -419,6 +419,20 @@ void rt_scenario_step_words(const rt_scenario_step *st, cm_buf *out)
 	cm_buf_printf(out, " (line %u)", st->line);
 }
 
+void rt_scenario_order_words(const rt_scenario *sc, const uint32_t *seq, size_t len,
+			     cm_buf *out)
+{
+	size_t next[RT_SCENARIO_CLIENTS_MAX] = {0};
+	cm_buf_clear(out);
+	for (size_t i = 0; i < len; i++) {
+		assert(seq[i] < sc->nclients + sc->nagents);
+		const rt_scenario_client *c = &sc->client[seq[i]];
+		assert(next[seq[i]] < c->nsteps);
+		cm_buf_printf(out, "%s%s: ", i ? ", then " : "", c->name);
+		rt_scenario_step_words(&c->step[next[seq[i]]++], out);
+	}
+}
+
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 			 rt_scenario_vars *vars)
 {

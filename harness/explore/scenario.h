@@ -78,6 +78,11 @@ int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars
 /* A step as written, with its line, appended to out: "UID FETCH 1
  * (MODSEQ) (line 12)", "APPEND INBOX (line 9)". */
 void rt_scenario_step_words(const rt_scenario_step *st, cm_buf *out);
+/* A command order (orders.h: the client index of each command, in turn)
+ * in words, replacing what out held: "B: UID STORE 1 +FLAGS (\Flagged)
+ * (line 14), then A: ...". seq must hold each client's steps at most. */
+void rt_scenario_order_words(const rt_scenario *sc, const uint32_t *seq, size_t len,
+			     cm_buf *out);
 /* After a step's reply: its capture gets the MODSEQ of the reply's first
  * FETCH that has one (0 when none does). */
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,

@@ -102,6 +102,7 @@ void rt_wire_explore_result_free(rt_wire_explore_result *r)
 	free(r->fail_order);
 	cm_buf_free(&r->fail_words);
 	cm_buf_free(&r->fail_history);
+	cm_buf_free(&r->last_history);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -428,19 +429,6 @@ static int checkpoint(order_run *r)
 
 /* ---- judging ---- */
 
-/* The order in words: "B: UID STORE 1 +FLAGS (\Flagged) (line 14), then
- * A: ...". */
-static void order_words(const rt_scenario *sc, const uint32_t *seq, size_t len, cm_buf *out)
-{
-	size_t next[RT_SCENARIO_CLIENTS_MAX] = {0};
-	cm_buf_clear(out);
-	for (size_t i = 0; i < len; i++) {
-		const rt_scenario_client *c = &sc->client[seq[i]];
-		cm_buf_printf(out, "%s%s: ", i ? ", then " : "", c->name);
-		rt_scenario_step_words(&c->step[next[seq[i]]++], out);
-	}
-}
-
 static bool new_state(rt_wire_explore *x, uint64_t h)
 {
 	for (size_t i = 0; i < x->nstates; i++)
@@ -458,6 +446,8 @@ static void judge(order_run *r, uint64_t index, const uint32_t *seq, size_t len,
 	const model_violation *v = model_checker_violations(r->w.checker, &nv), *first = NULL;
 	res->run++;
 	res->states += new_state(r->x, r->state);
+	cm_buf_clear(&res->last_history);
+	cm_buf_append(&res->last_history, r->hbuf, r->hlen);
 	res->warnings += model_checker_get_stats(r->w.checker)->warnings;
 	for (size_t i = 0; i < nv; i++) {
 		if (v[i].severity != MODEL_SEV_ERROR || (unsigned)v[i].inv >= MODEL_INV_COUNT)
@@ -477,7 +467,7 @@ static void judge(order_run *r, uint64_t index, const uint32_t *seq, size_t len,
 	res->fail_order = cm_xmalloc(len * sizeof(uint32_t));
 	memcpy(res->fail_order, seq, len * sizeof(uint32_t));
 	res->nfail_order = len;
-	order_words(r->sc, seq, len, &res->fail_words);
+	rt_scenario_order_words(r->sc, seq, len, &res->fail_words);
 	cm_buf_append(&res->fail_history, r->hbuf, r->hlen);
 }
 

@@ -44,6 +44,7 @@ typedef struct rt_wire_explore_result {
 	size_t nfail_order;
 	cm_buf fail_words;           /* the order in words */
 	cm_buf fail_history;         /* its events, JSON Lines (docs/history.md) */
+	cm_buf last_history;         /* the last order's events, failing or not */
 } rt_wire_explore_result;
 
 /* Connects to o->target with an admin connection, logs in, learns the
