@@ -160,3 +160,29 @@ def test_simulator_options_refused_with_target(ratchet, tmp_path, opt):
                    str(SCENARIOS / "move-vs-move.scn"))
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert opt[0] in p.stderr
+
+
+def test_server_without_extensions(ratchet, tmp_path, imapd):
+    """ratchet-imapd offering no extension: a scenario that needs MOVE is
+    a one-line set-up error (exit 2), never a substitute command; one that
+    needs none runs every order, its starting messages' UIDs checked by
+    STATUS (no APPENDUID); nothing is left behind."""
+    s = Server(imapd, "--caps", "")
+    try:
+        url = f"imap://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{s.port}"
+        p, r = explore(ratchet, tmp_path, url, str(SCENARIOS / "move-vs-move.scn"))
+        assert p.returncode == 2, p.stdout + p.stderr
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "UID MOVE 1" in lines[0], p.stderr
+        (sc,) = r["scenarios"]
+        assert sc["setup_failed"] and not sc["complete"] and sc["orders_run"] == 0, sc
+        p, r = explore(ratchet, tmp_path, url, str(SCENARIOS / "flags-add-vs-remove.scn"))
+        assert p.returncode == 0, p.stdout + p.stderr
+        (sc,) = r["scenarios"]
+        assert sc["complete"] and sc["orders_run"] == 10 and not sc["setup_failed"], sc
+        m = s.client()
+        typ, boxes = m.list('""', "*")
+        m.logout()
+        assert not [b for b in boxes if b and b"ratchet-explore" in b], boxes
+    finally:
+        s.stop()

@@ -57,7 +57,8 @@ static int write_evidence(const rt_explore_target *t, const char *file,
 	return replay[0] && history[0] ? 0 : -1;
 }
 
-static void print_coverage(const rt_explore_target *t, const rt_wire_explore_result *r)
+static void print_coverage(const rt_explore_target *t, const rt_wire_explore_result *r,
+			   bool setup_failed)
 {
 	printf("  %" PRIu64 " order%s run, %" PRIu64 " distinct end state%s, %" PRIu64
 	       " failing, %" PRIu64 " warning%s, %.2f s\n", r->run, r->run == 1 ? "" : "s",
@@ -67,6 +68,9 @@ static void print_coverage(const rt_explore_target *t, const rt_wire_explore_res
 		printf("  every command order covered: none violates an invariant\n");
 	else if (r->complete)
 		printf("  every command order covered\n");
+	else if (setup_failed)
+		printf("  stopped by the set-up error (stderr) after %" PRIu64 " of %" PRIu64
+		       " orders: coverage is partial\n", r->run, r->orders);
 	else if (t->order_given)
 		printf("  order %" PRIu64 " only (--order): coverage is partial\n", t->order);
 	else
@@ -94,7 +98,7 @@ static void print_failure(const rt_explore_target *t, const rt_wire_explore_resu
 
 static json_t *result_json(const rt_explore_target *t, const char *file,
 			   const rt_scenario *sc, const rt_wire_explore_result *r,
-			   const char *replay, const char *history)
+			   bool setup_failed, const char *replay, const char *history)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:f}",
 			      "name", sc->name, "file", file, "design", sc->design,
@@ -104,6 +108,7 @@ static json_t *result_json(const rt_explore_target *t, const char *file,
 			      "complete", r->complete, "failing", (json_int_t)r->failing,
 			      "warnings", (json_int_t)r->warnings, "states", (json_int_t)r->states,
 			      "seconds", r->seconds);
+	json_object_set_new(o, "setup_failed", json_boolean(setup_failed));
 	json_object_set_new(o, "server_internals_scheduled", json_false());
 	json_object_set_new(o, "delivery", json_string("imap-append"));
 	json_object_set_new(o, "limits", json_string(limits));
@@ -152,10 +157,10 @@ void rt_explore_target_file(rt_explore_target *t, const char *file)
 	char replay[600] = "", history[600] = "";
 	if (r.failed)
 		write_evidence(t, file, &sc, &r, replay, history, sizeof(replay));
-	print_coverage(t, &r);
+	print_coverage(t, &r, rc != CM_EXIT_CLEAN);
 	if (r.failed)
 		print_failure(t, &r, replay, history);
-	json_array_append_new(t->json, result_json(t, file, &sc, &r, replay, history));
+	json_array_append_new(t->json, result_json(t, file, &sc, &r, rc != CM_EXIT_CLEAN, replay, history));
 	if (r.failed)
 		t->exit_code = CM_MAX(t->exit_code, CM_EXIT_VIOLATIONS);
 	if (rc != CM_EXIT_CLEAN)

@@ -169,14 +169,18 @@ static int as_written(order_run *r, model_op *op)
 	imapc_cmd_init(&before);
 	imapc_cmd_init(&after);
 	rt_wire_render(&before, op);
-	bool ok = rt_wire_op_fit(op, s->caps, s->allowed);
+	bool sendable = rt_wire_op_fit(op, s->caps, s->allowed);
 	rt_wire_render(&after, op);
-	ok = ok && before.buf.len == after.buf.len &&
-	     memcmp(before.buf.data, after.buf.data, before.buf.len) == 0;
-	if (!ok)
+	bool same = before.buf.len == after.buf.len &&
+		    memcmp(before.buf.data, after.buf.data, before.buf.len) == 0;
+	if (!sendable)
+		snprintf(r->error, sizeof(r->error), "the server cannot run \"%.80s\": it "
+			 "does not offer an extension the command needs", before.buf.data);
+	else if (!same)
 		snprintf(r->error, sizeof(r->error), "the server cannot run \"%.80s\" as "
 			 "written (its capabilities or PERMANENTFLAGS would make it "
-			 "\"%.80s\")", before.buf.data, ok ? "" : after.buf.data);
+			 "\"%.80s\")", before.buf.data, after.buf.data);
+	bool ok = sendable && same;
 	imapc_cmd_free(&before);
 	imapc_cmd_free(&after);
 	return ok ? 0 : -1;
