@@ -34,10 +34,11 @@ int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
 int rt_cmd_run(int argc, char **argv);
 int rt_cmd_replay(int argc, char **argv);
 int rt_cmd_check(int argc, char **argv);
-/* `ratchet explore`: CM_EXIT_CLEAN when every scenario's bound is covered
- * without a violation, CM_EXIT_VIOLATIONS when a schedule fails,
- * CM_EXIT_USAGE for a bad option or scenario file, CM_EXIT_INTERNAL when
- * a run is not deterministic. */
+/* `ratchet explore`: CM_EXIT_CLEAN when every scenario's bound (with
+ * --target: every command order) is covered without a violation,
+ * CM_EXIT_VIOLATIONS when a schedule or order fails, CM_EXIT_USAGE for a
+ * bad option or scenario file or a target that cannot be reached or set
+ * up, CM_EXIT_INTERNAL when a run is not deterministic. */
 int rt_cmd_explore(int argc, char **argv);
 /* `ratchet replay` of a target "explore" file (the scenario and its
  * schedule), every event to hist when not NULL (the caller finishes

@@ -272,7 +272,7 @@ static int check_args(explore_cmd *e)
 	const char *sim_only = e->bound_given ? "--bound" : e->mutant ? "--mutant"
 			     : e->plain ? "--plain" : e->mode ? "--mode" : NULL;
 	const char *target_only = e->mailbox_prefix ? "--mailbox-prefix" : e->reuse ? "--reuse"
-				: e->order_given ? "--order" : NULL;
+				: e->order_given ? "--order" : e->timeout > 0 ? "--timeout" : NULL;
 	if (e->server != NULL && sim_only != NULL) {
 		cm_error("explore: %s is for the embedded store, not with --target (a real "
 			 "server runs every command order; docs/explore.md)", sim_only);
@@ -327,7 +327,8 @@ int rt_cmd_explore(int argc, char **argv)
 		{.name = "mutant", .kind = CM_OPTION_STRING, .to.string = &e.mutant,
 		 .arg = "NAME", .help = "explore a mutant of the store (ratchet run --list-mutants)"},
 		{.name = "max-execs", .kind = CM_OPTION_U64, .to.u64 = &e.max_execs,
-		 .arg = "N", .help = "stop after N runs (the bound is then not covered)",
+		 .arg = "N", .help = "stop after N runs, with --target N orders\n"
+		 "(coverage is then partial)",
 		 .max = UINT64_MAX / 2},
 		{.name = "plain", .to.flag = &e.plain,
 		 .help = "no reduction: preempt before every file-system call\n"
