@@ -21,6 +21,7 @@
 #include "checker.h"
 #include "history.h"
 #include "pct.h"
+#include "states.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -126,11 +127,6 @@ static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 	return v;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	return (h ^ v) * 0x100000001b3ull + (h >> 29);
-}
-
 /* Captures, and the end audit's UIDs, flags and message ids. */
 static void on_event(void *ctx, const model_event *ev)
 {
@@ -148,15 +144,7 @@ static void on_event(void *ctx, const model_event *ev)
 	}
 	if (ev->client != x->auditor || ev->op.kind != MODEL_OP_FETCH)
 		return;
-	x->state = mix(x->state, 0x5eed);
-	for (size_t i = 0; i < ev->res.nut; i++) {
-		const model_untagged *u = &ev->res.ut[i];
-		if (u->kind != MODEL_UT_FETCH)
-			continue;
-		x->state = mix(x->state, u->fetch.uid);
-		x->state = mix(x->state, (uint64_t)u->fetch.flags);
-		x->state = mix(x->state, cm_hash64(u->fetch.id, strlen(u->fetch.id)));
-	}
+	x->state = rt_state_add_fetch(x->state, &ev->res);
 }
 
 /* Runs the schedule prefix; x gets its decisions and end state, c its
@@ -166,7 +154,7 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	const rt_scenario *sc = x->sc;
 	x->nd = 0;
 	x->nondet = x->bad = false;
-	x->state = 0xcbf29ce484222325ull;
+	x->state = RT_STATE_BASIS;
 	memset(x->vars, 0, sizeof(x->vars));
 	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++)
 		x->cur_step[i] = x->last_step[i] = -1;
@@ -273,35 +261,6 @@ static void describe(const exec *x, cm_buf *out)
 		cm_buf_puts(out, "the clients run one op at a time, in order");
 }
 
-/* A set of end-state hashes (open addressing; 0 is free: never a hash
- * here, the walk starts from the FNV basis). */
-typedef struct state_set {
-	uint64_t *v;
-	size_t n, cap;
-} state_set;
-
-static bool state_add(state_set *s, uint64_t h)
-{
-	h |= 1;
-	if (2 * (s->n + 1) > s->cap) {
-		state_set bigger = {cm_xcalloc(s->cap ? 2 * s->cap : 64, sizeof(uint64_t)),
-				    0, s->cap ? 2 * s->cap : 64};
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->v[i] != 0)
-				state_add(&bigger, s->v[i]);
-		free(s->v);
-		*s = bigger;
-	}
-	size_t i = (size_t)(h * 0x9e3779b97f4a7c15ull >> 7) & (s->cap - 1);
-	while (s->v[i] != 0 && s->v[i] != h)
-		i = (i + 1) & (s->cap - 1);
-	if (s->v[i] == h)
-		return false;
-	s->v[i] = h;
-	s->n++;
-	return true;
-}
-
 /* The first error of c, if any, into r (with x's schedule). */
 static void judge(const exec *x, model_checker *c, unsigned preempted,
 		  rt_explore_result *r)
@@ -332,7 +291,7 @@ static void judge(const exec *x, model_checker *c, unsigned preempted,
 
 /* Counts a run into r; a judged one (a schedule counted at this bound,
  * or a PCT run) adds its end state and its verdict. */
-static void tally(const exec *x, model_checker *c, bool judged, state_set *states,
+static void tally(const exec *x, model_checker *c, bool judged, rt_state_set *states,
 		  rt_explore_result *r)
 {
 	r->execs_total++;
@@ -340,7 +299,7 @@ static void tally(const exec *x, model_checker *c, bool judged, state_set *state
 	r->points_skipped += x->points_skipped;
 	if (!judged)
 		return;
-	if (state_add(states, x->state)) {
+	if (rt_state_set_add(states, x->state)) {
 		r->states++;
 		r->states_digest += x->state | 1;
 	}
@@ -350,7 +309,7 @@ static void tally(const exec *x, model_checker *c, bool judged, state_set *state
 /* Every schedule with at most bound preemptions; those with exactly bound
  * are counted and judged (the others were at a lower bound). 0 (with
  * *cut when max_execs stopped the walk), or -1 with err. */
-static int walk(exec *x, const rt_explore_opts *o, unsigned bound, state_set *states,
+static int walk(exec *x, const rt_explore_opts *o, unsigned bound, rt_state_set *states,
 		rt_explore_result *r, bool *cut, cm_err *err)
 {
 	uint64_t *tape = NULL;
@@ -389,7 +348,7 @@ int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
 	r->covered = (unsigned)-1;
 	double t0 = now_s();
 	exec x = {.sc = sc};
-	state_set states = {0};
+	rt_state_set states = {0};
 	int rc = 0;
 	for (unsigned b = 0; b <= o->bound && rc == 0; b++) {
 		bool cut;
@@ -403,7 +362,7 @@ int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
 	r->complete = rc == 0 && !r->failed && r->covered == o->bound;
 	r->seconds = now_s() - t0;
 	free(x.d);
-	free(states.v);
+	rt_state_set_free(&states);
 	return rc;
 }
 
@@ -417,7 +376,7 @@ int rt_explore_pct(const rt_scenario *sc, unsigned mutants, unsigned depth,
 	rt_pct pct;
 	cm_rng_seed(&pct.rng, seed);
 	exec x = {.sc = sc};
-	state_set states = {0};
+	rt_state_set states = {0};
 	unsigned n = (unsigned)(sc->nclients + sc->nagents);
 	uint64_t k = 0;
 	int rc = 0;
@@ -440,7 +399,7 @@ int rt_explore_pct(const rt_scenario *sc, unsigned mutants, unsigned depth,
 		r->pct_p /= (double)k;
 	r->seconds = now_s() - t0;
 	free(x.d);
-	free(states.v);
+	rt_state_set_free(&states);
 	return rc;
 }
 
@@ -454,7 +413,7 @@ int rt_explore_replay(const rt_scenario *sc, unsigned mutants, const uint64_t *t
 	exec x = {.sc = sc, .prefix = tape, .nprefix = n, .hist = hist};
 	model_checker *c = NULL;
 	int rc = run_one(&x, mutants, false, &c);
-	state_set states = {0};
+	rt_state_set states = {0};
 	if (rc == 0) {
 		r->execs[CM_MIN(preemptions(&x, x.nd), RT_EXPLORE_BOUND_MAX)] = 1;
 		tally(&x, c, true, &states, r);
@@ -464,7 +423,7 @@ int rt_explore_replay(const rt_scenario *sc, unsigned mutants, const uint64_t *t
 		*err = x.err;
 	}
 	model_checker_free(c);
-	free(states.v);
+	rt_state_set_free(&states);
 	free(x.d);
 	r->seconds = now_s() - t0;
 	return rc;

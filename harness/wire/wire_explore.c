@@ -25,6 +25,7 @@
 #include "wire_explore.h"
 #include "wire_private.h"
 #include "orders.h"
+#include "states.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -40,8 +41,7 @@ struct rt_wire_explore {
 	rt_opts o;                   /* what the wire set-up reads */
 	rt_wire_setup setup;
 	bool flags_known;            /* setup.allowed was learnt */
-	uint64_t *states;            /* end-state hashes of this scenario */
-	size_t nstates, capstates;
+	rt_state_set states;         /* end states of this scenario's orders */
 };
 
 /* One order being run. */
@@ -93,7 +93,7 @@ void rt_wire_explore_close(rt_wire_explore *x)
 		return;
 	rt_wire_setup_cleanup(&x->setup, &x->o, "", 0);
 	rt_wire_setup_close(&x->setup);
-	free(x->states);
+	rt_state_set_free(&x->states);
 	free(x);
 }
 
@@ -188,11 +188,6 @@ static int as_written(order_run *r, model_op *op)
 
 /* ---- recording and the completion hook ---- */
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	return (h ^ v) * 0x100000001b3ull + (h >> 29);
-}
-
 /* The auditor's APPEND of a starting message: its UID must be the next
  * one of its mailbox (the scenario's steps name UIDs 1, 2, ...). */
 static void check_start_uid(order_run *r, const model_op *op, const model_result *res)
@@ -246,12 +241,8 @@ static void completed(rt_wire *w, rt_wire_client *cl, const model_op *op,
 			check_start_uid(r, op, res);
 		if (op->kind == MODEL_OP_STATUS && !r->auditing && r->error[0] == '\0')
 			check_start_status(r, op, res);
-		for (size_t i = 0; r->auditing && op->kind == MODEL_OP_FETCH && i < res->nut; i++)
-			if (res->ut[i].kind == MODEL_UT_FETCH) {
-				const model_fetch *f = &res->ut[i].fetch;
-				r->state = mix(mix(r->state, f->uid), (uint64_t)f->flags);
-				r->state = mix(r->state, cm_hash64(f->id, strlen(f->id)));
-			}
+		if (r->auditing && op->kind == MODEL_OP_FETCH)
+			r->state = rt_state_add_fetch(r->state, res);
 		return;
 	}
 	if (c < RT_SCENARIO_CLIENTS_MAX && r->step[c] >= 0) {
@@ -433,23 +424,13 @@ static int checkpoint(order_run *r)
 
 /* ---- judging ---- */
 
-static bool new_state(rt_wire_explore *x, uint64_t h)
-{
-	for (size_t i = 0; i < x->nstates; i++)
-		if (x->states[i] == h)
-			return false;
-	CM_GROW(x->states, x->capstates, x->nstates + 1);
-	x->states[x->nstates++] = h;
-	return true;
-}
-
 static void judge(order_run *r, uint64_t index, const uint32_t *seq, size_t len,
 		  rt_wire_explore_result *res)
 {
 	size_t nv;
 	const model_violation *v = model_checker_violations(r->w.checker, &nv), *first = NULL;
 	res->run++;
-	res->states += new_state(r->x, r->state);
+	res->states += rt_state_set_add(&r->x->states, r->state);
 	cm_buf_clear(&res->last_history);
 	cm_buf_append(&res->last_history, r->hbuf, r->hlen);
 	res->warnings += model_checker_get_stats(r->w.checker)->warnings;
@@ -500,7 +481,7 @@ static int one_order(rt_wire_explore *x, const rt_scenario *sc, uint64_t index,
 	memset(&r, 0, sizeof(r));
 	r.x = x;
 	r.sc = sc;
-	r.state = 0xcbf29ce484222325ull;
+	r.state = RT_STATE_BASIS;
 	if (make_boxes(&r, index) != CM_EXIT_CLEAN) {
 		rt_wire_setup_delete(&x->setup);
 		return -1;
@@ -530,7 +511,7 @@ int rt_wire_explore_run(rt_wire_explore *x, const rt_scenario *sc, uint64_t firs
 	uint32_t seq[ORDER_MAX];
 	uint64_t t0 = cm_now_ns();
 	memset(res, 0, sizeof(*res));
-	x->nstates = 0;
+	rt_state_set_free(&x->states);
 	for (size_t c = 0; c < sc->nclients + sc->nagents; c++)
 		counts[c] = sc->client[c].nsteps;
 	res->orders = rt_orders_count(counts, sc->nclients + sc->nagents);
