@@ -7,14 +7,17 @@ the number of orders is the multinomial this test computes from the
 scenario file itself. A server that is wrong (ratchet-imapd with the
 flags-last-writer mutant, over TCP like any server) is caught in a
 command order, with a history and a replay file whose replay fails
-again. The enumerator's count and distinctness are the ctest
-explore_orders (brute force)."""
+again. A server whose new mailboxes do not start at UID 1 (a scripted
+fake, tests/hostile.py) stops the scenario with a one-line set-up error.
+The enumerator's count and distinctness are the ctest explore_orders
+(brute force)."""
 import json
 import math
 import re
 
 import pytest
 
+import hostile
 from conftest import ROOT, run
 from test_imapd import PASSWORD, USER, Server
 from test_wire import dovecot, mailboxes, servers  # noqa: F401 (the fixture)
@@ -186,3 +189,36 @@ def test_server_without_extensions(ratchet, tmp_path, imapd):
         assert not [b for b in boxes if b and b"ratchet-explore" in b], boxes
     finally:
         s.stop()
+
+
+class UidsFromFive(hostile.BlackHole):
+    """A server whose new mailbox does not start at UID 1 (as if it kept
+    the UID counter of a mailbox of the same name): the scenario's
+    `UID STORE 1` would name nothing there."""
+
+    def cmd_create(self, sess, cmd):
+        with self.lock:
+            self.boxes[hostile.unquote(cmd.arg(0))] = 5
+        self.ok(sess, cmd)
+
+
+@pytest.mark.parametrize("caps,says", [("IMAP4rev1 LITERAL+ UIDPLUS", "got UID 5 (APPENDUID), not 1"),
+                                       ("IMAP4rev1 LITERAL+", "below UIDNEXT 6")])
+def test_starting_uids_not_from_1_is_a_setup_error(ratchet, tmp_path, caps, says):
+    """The starting messages' UIDs are checked, by APPENDUID or (without
+    UIDPLUS) by STATUS: a mismatch stops the scenario with one line and
+    exit 2 instead of testing something else, and the order's mailboxes
+    are deleted."""
+    behaviour = UidsFromFive(caps)
+    srv = hostile.FakeServer(behaviour)
+    try:
+        p, r = explore(ratchet, tmp_path, srv.url(), str(SCENARIOS / "flags-add-vs-remove.scn"),
+                       timeout=120)
+    finally:
+        srv.stop()
+    assert p.returncode == 2, p.stdout + p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], p.stderr
+    (sc,) = r["scenarios"]
+    assert sc["setup_failed"] and sc["orders_run"] == 0 and not sc["complete"], sc
+    assert not [b for b in behaviour.boxes if "ratchet-explore" in b], behaviour.boxes
