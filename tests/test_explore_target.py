@@ -88,6 +88,15 @@ def test_max_execs_is_partial(ratchet, tmp_path, dovecot):  # noqa: F811
     (s,) = r["scenarios"]
     assert s["orders"] == 10 and s["orders_run"] == 3 and not s["complete"], s
     assert "10 command orders" in p.stdout and "coverage is partial" in p.stdout
+    # One order alone, by its number; a number past the last is refused.
+    p, r = explore(ratchet, tmp_path, dovecot.url(), "--order", "7",
+                   str(SCENARIOS / "flags-add-vs-remove.scn"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    (s,) = r["scenarios"]
+    assert s["orders_run"] == 1 and s["first_order"] == 7 and not s["complete"], s
+    p, r = explore(ratchet, tmp_path, dovecot.url(), "--order", "10",
+                   str(SCENARIOS / "flags-add-vs-remove.scn"))
+    assert p.returncode == 2 and "orders 0 to 9" in p.stderr, p.stdout + p.stderr
 
 
 @pytest.fixture

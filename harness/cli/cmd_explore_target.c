@@ -143,7 +143,10 @@ void rt_explore_target_file(rt_explore_target *t, const char *file)
 	       sc.nclients, sc.nclients == 1 ? "" : "s", sc.nagents,
 	       sc.nagents == 1 ? "" : "s", rt_wire_explore_display(t->x));
 	/* Up front: a scenario with many orders shows it before it runs. */
-	printf("  %zu commands: %" PRIu64 " command orders\n", steps, orders);
+	if (orders == UINT64_MAX)
+		printf("  %zu commands: more than 2^64 command orders\n", steps);
+	else
+		printf("  %zu commands: %" PRIu64 " command orders\n", steps, orders);
 	fflush(stdout);
 	if (t->order_given && t->order >= orders) {
 		cm_error("explore: --order %" PRIu64 ": %s has orders 0 to %" PRIu64, t->order,
@@ -176,12 +179,10 @@ static bool same_order(const rt_scenario *sc, const rt_replay *rp)
 	uint32_t seq[RT_SCENARIO_CLIENTS_MAX * RT_SCENARIO_STEPS_MAX];
 	for (size_t c = 0; c < sc->nclients + sc->nagents; c++)
 		counts[c] = sc->client[c].nsteps;
-	size_t len = rt_orders_first(counts, sc->nclients + sc->nagents, seq);
-	if (rp->order >= rt_orders_count(counts, sc->nclients + sc->nagents) ||
+	size_t len;
+	if (!rt_orders_nth(counts, sc->nclients + sc->nagents, rp->order, seq, &len) ||
 	    len != rp->ntape)
 		return false;
-	for (uint64_t i = 0; i < rp->order; i++)
-		rt_orders_next(seq, len);
 	for (size_t i = 0; i < len; i++)
 		if (seq[i] != rp->tape[i])
 			return false;

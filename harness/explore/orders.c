@@ -6,6 +6,7 @@
 #include "orders.h"
 
 #include <assert.h>
+#include <string.h>
 
 uint64_t rt_orders_count(const size_t *counts, size_t nclients)
 {
@@ -62,5 +63,38 @@ bool rt_orders_next(uint32_t *seq, size_t len)
 	swap(&seq[i - 1], &seq[j]);
 	for (size_t a = i, b = len - 1; a < b; a++, b--)
 		swap(&seq[a], &seq[b]);
+	return true;
+}
+
+/* Position by position, the lowest client whose orders (those that put it
+ * here) reach past index: each candidate c before it skips the
+ * multinomial of the counts left with one of c's steps placed. A
+ * saturated count (more than 64 bits) always reaches past an index. */
+bool rt_orders_nth(const size_t *counts, size_t nclients, uint64_t index, uint32_t *seq,
+		   size_t *len)
+{
+	size_t left[RT_ORDERS_CLIENTS_MAX], n = 0, total = 0;
+	assert(nclients <= RT_ORDERS_CLIENTS_MAX);
+	if (index >= rt_orders_count(counts, nclients))
+		return false;
+	memcpy(left, counts, nclients * sizeof(size_t));
+	for (size_t c = 0; c < nclients; c++)
+		total += counts[c];
+	for (; n < total; n++) {
+		size_t c = 0;
+		for (;; c++) {
+			assert(c < nclients); /* index < the orders left: one fits */
+			if (left[c] == 0)
+				continue;
+			left[c]--;
+			uint64_t here = rt_orders_count(left, nclients);
+			if (index < here)
+				break;
+			index -= here;
+			left[c]++;
+		}
+		seq[n] = (uint32_t)c;
+	}
+	*len = n;
 	return true;
 }

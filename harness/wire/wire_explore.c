@@ -516,11 +516,9 @@ int rt_wire_explore_run(rt_wire_explore *x, const rt_scenario *sc, uint64_t firs
 		counts[c] = sc->client[c].nsteps;
 	res->orders = rt_orders_count(counts, sc->nclients + sc->nagents);
 	res->first = first;
-	size_t len = rt_orders_first(counts, sc->nclients + sc->nagents, seq);
+	size_t len = 0;
+	bool more = rt_orders_nth(counts, sc->nclients + sc->nagents, first, seq, &len);
 	assert(len <= ORDER_MAX);
-	bool more = true;
-	for (uint64_t i = 0; i < first && more; i++)
-		more = rt_orders_next(seq, len);
 	int rc = CM_EXIT_CLEAN;
 	for (uint64_t i = first; more && (max == 0 || res->run < max); i++) {
 		if (one_order(x, sc, i, seq, len, res) != 0) {

@@ -60,10 +60,18 @@ static void one(const size_t *counts, size_t n)
 		      (unsigned long long)got);
 		CHECK(got == 0 || before(prev, seq, len), "order %llu is not after the one before",
 		      (unsigned long long)got);
+		uint32_t nth[LEN_MAX];
+		size_t nlen = 0;
+		CHECK(rt_orders_nth(counts, n, got, nth, &nlen) && nlen == len &&
+		      memcmp(nth, seq, len * sizeof(uint32_t)) == 0,
+		      "rt_orders_nth(%llu) is not the order enumerated there",
+		      (unsigned long long)got);
 		memcpy(prev, seq, sizeof(seq));
 		got++;
 	} while (rt_orders_next(seq, len));
 	CHECK(memcmp(prev, seq, sizeof(seq)) == 0, "the last call changed the order");
+	size_t nlen;
+	CHECK(!rt_orders_nth(counts, n, got, prev, &nlen), "rt_orders_nth past the last order");
 	uint64_t want = brute(counts, n, len);
 	CHECK(got == want, "%zu clients, length %zu: %llu orders, brute force %llu", n, len,
 	      (unsigned long long)got, (unsigned long long)want);
@@ -85,5 +93,15 @@ int main(void)
 	/* Too many to count in 64 bits: saturated, not wrapped. */
 	CHECK(rt_orders_count((const size_t[]){40, 40, 40, 40}, 4) == UINT64_MAX,
 	      "160 steps did not saturate");
+	/* ... and an order of them can still be named (early orders keep
+	 * client 0 first and client 3 last). */
+	static const size_t big[4] = {40, 40, 40, 40};
+	uint32_t seq[160];
+	size_t len = 0, seen[4] = {0};
+	CHECK(rt_orders_nth(big, 4, 12345, seq, &len) && len == 160, "no order 12345 of 160 steps");
+	for (size_t i = 0; i < len; i++)
+		seen[seq[i] & 3]++;
+	CHECK(memcmp(seen, big, sizeof(big)) == 0, "order 12345 of 160 steps has wrong counts");
+	CHECK(seq[0] == 0 && seq[159] == 3, "order 12345 of 160 steps is not near the first");
 	return failures == 0 ? 0 : 1;
 }
