@@ -101,6 +101,12 @@ typedef struct rt_replay {
 	/* target "explore": the scenario file, and the tape is its schedule
 	 * (`ratchet explore`); "" otherwise. */
 	char scenario[512];
+	/* target "explore" against a real server (`explore --target`): its
+	 * URL without the password, and the number of the command order
+	 * (the tape holds the order: the client index of each command);
+	 * "" and 0 otherwise. */
+	char server[128];
+	uint64_t order;
 	/* The run's shape, written as "shape" when not NULL; what it drew
 	 * comes from the tape or seed again, so reading ignores it (NULL). */
 	const rt_shape *shape;

@@ -22,6 +22,10 @@ int rt_replay_write(const char *path, const rt_replay *r)
 		json_object_set_new(o, "shape", rt_shape_json(r->shape));
 	if (r->scenario[0] != '\0')
 		json_object_set_new(o, "scenario", json_string(r->scenario));
+	if (r->server[0] != '\0') {
+		json_object_set_new(o, "server", json_string(r->server));
+		json_object_set_new(o, "order", json_integer((json_int_t)r->order));
+	}
 	if (r->tape != NULL) {
 		/* Values as hex strings: they are full 64-bit. */
 		json_t *t = json_array();
@@ -62,6 +66,19 @@ static bool get_num(json_t *o, const char *key, uint64_t lo, uint64_t hi,
 	return true;
 }
 
+/* An optional string that must fit out (absent: ""). */
+static bool get_text(json_t *o, const char *key, char *out, size_t cap, const char *path,
+		     cm_err *err)
+{
+	const char *v = get_str(o, key);
+	if (v != NULL && strlen(v) >= cap) {
+		cm_err_set(err, "%s: \"%s\" is too long", path, key);
+		return false;
+	}
+	snprintf(out, cap, "%s", v ? v : "");
+	return true;
+}
+
 int rt_replay_read(const char *path, rt_replay *r, cm_err *err)
 {
 	json_error_t je;
@@ -93,12 +110,10 @@ int rt_replay_read(const char *path, rt_replay *r, cm_err *err)
 	snprintf(r->target, sizeof(r->target), "%s", target);
 	snprintf(r->mutant, sizeof(r->mutant), "%s", mutant ? mutant : "");
 	snprintf(r->expect, sizeof(r->expect), "%s", get_str(o, "expect") ? get_str(o, "expect") : "");
-	const char *scenario = get_str(o, "scenario");
-	if (scenario != NULL && strlen(scenario) >= sizeof(r->scenario)) {
-		cm_err_set(err, "%s: \"scenario\" is too long", path);
+	if (!get_text(o, "scenario", r->scenario, sizeof(r->scenario), path, err) ||
+	    !get_text(o, "server", r->server, sizeof(r->server), path, err) ||
+	    !get_num(o, "order", 0, INT64_MAX, &r->order, path, err))
 		goto out;
-	}
-	snprintf(r->scenario, sizeof(r->scenario), "%s", scenario ? scenario : "");
 	if (json_is_array(tape)) {
 		r->ntape = json_array_size(tape);
 		r->tape = cm_xmalloc((r->ntape + 1) * sizeof(*r->tape));

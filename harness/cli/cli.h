@@ -34,16 +34,42 @@ int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
 int rt_cmd_run(int argc, char **argv);
 int rt_cmd_replay(int argc, char **argv);
 int rt_cmd_check(int argc, char **argv);
-/* `ratchet explore`: CM_EXIT_CLEAN when every scenario's bound is covered
- * without a violation, CM_EXIT_VIOLATIONS when a schedule fails,
- * CM_EXIT_USAGE for a bad option or scenario file, CM_EXIT_INTERNAL when
- * a run is not deterministic. */
+/* `ratchet explore`: CM_EXIT_CLEAN when every scenario's bound (with
+ * --target: every command order) is covered without a violation,
+ * CM_EXIT_VIOLATIONS when a schedule or order fails, CM_EXIT_USAGE for a
+ * bad option or scenario file or a target that cannot be reached or set
+ * up, CM_EXIT_INTERNAL when a run is not deterministic. */
 int rt_cmd_explore(int argc, char **argv);
 /* `ratchet replay` of a target "explore" file (the scenario and its
  * schedule), every event to hist when not NULL (the caller finishes
  * it): the same exit codes as rt_cmd_replay. */
 int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,
 		      model_history_writer *hist);
+/* `ratchet explore --target`: the state its scenarios share
+ * (cmd_explore_target.c). */
+struct rt_wire_explore;
+struct json_t;
+typedef struct rt_explore_target {
+	struct rt_wire_explore *x;  /* the open target */
+	uint64_t max_execs;         /* orders per scenario (0: all) */
+	uint64_t order;             /* --order: only this one */
+	bool order_given;
+	bool quiet;
+	struct json_t *json;        /* the report's scenarios (appended to) */
+	int exit_code;              /* the worst so far */
+} rt_explore_target;
+/* One scenario file's command orders against t->x: printed, added to
+ * t->json, its verdict into t->exit_code; a failing order's history and
+ * replay file are written to the current directory. */
+void rt_explore_target_file(rt_explore_target *t, const char *file);
+/* `ratchet replay` of a command order against a real server (an explore
+ * replay file with "server"): that order of the scenario again, against
+ * url (the file keeps no password; NULL: a one-line error asking for
+ * it), its history to history when not NULL. CM_EXIT_CLEAN, _VIOLATIONS,
+ * or CM_EXIT_USAGE after one error line (no URL, a scenario that changed
+ * since, a server that cannot be reached or set up). */
+int rt_replay_explore_target(const char *file, const rt_replay *rp, const char *url,
+			     const char *history);
 /* `ratchet --list-invariants [--json]` (argv[0] is the option): the
  * catalogue, one line per invariant (ID, family letter, severity, what it
  * says) or a JSON array. CM_EXIT_CLEAN, or CM_EXIT_USAGE after a one-line

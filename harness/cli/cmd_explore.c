@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "explore.h"
 #include "rs.h"
+#include "wire_explore.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,13 @@ typedef struct explore_cmd {
 	uint64_t depth, runs, seed;
 	const char *report;
 	bool quiet;
+	/* against a real server (cmd_explore_target.c) */
+	const char *server;         /* --target URL */
+	const char *mailbox_prefix;
+	bool reuse;
+	double timeout;
+	uint64_t order;
+	bool order_given;
 	json_t *json;               /* the report's scenarios */
 	int exit_code;
 } explore_cmd;
@@ -230,6 +238,26 @@ static void explore_file(explore_cmd *e, const char *file)
 	rt_explore_result_free(&r);
 }
 
+/* Every file's command orders against e->server (cmd_explore_target.c):
+ * the server is reached once, set-up failures are one line and exit 2. */
+static void explore_target(explore_cmd *e, char **files, size_t n)
+{
+	rt_wire_explore_opts o = {.target = e->server, .mailbox_prefix = e->mailbox_prefix,
+				  .reuse = e->reuse, .timeout = e->timeout};
+	rt_explore_target t = {.max_execs = e->max_execs, .order = e->order,
+			       .order_given = e->order_given, .quiet = e->quiet,
+			       .json = e->json};
+	int rc = rt_wire_explore_open(&o, &t.x);
+	if (rc != CM_EXIT_CLEAN) {
+		e->exit_code = rc;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		rt_explore_target_file(&t, files[i]);
+	rt_wire_explore_close(t.x);
+	e->exit_code = CM_MAX(e->exit_code, t.exit_code);
+}
+
 /* --report writable, --mutant and --mode known: 0, or -1 after the error
  * line. The scenario may be a directory: list_files reads it. */
 static int check_args(explore_cmd *e)
@@ -247,7 +275,53 @@ static int check_args(explore_cmd *e)
 		cm_error("explore: --mode must be exhaustive or pct, not '%s'", e->mode);
 		return -1;
 	}
+	/* A real server's internals cannot be preempted: only command
+	 * orders run there; and the options of a server only mean one. */
+	const char *sim_only = e->bound_given ? "--bound" : e->mutant ? "--mutant"
+			     : e->plain ? "--plain" : e->mode ? "--mode" : NULL;
+	const char *target_only = e->mailbox_prefix ? "--mailbox-prefix" : e->reuse ? "--reuse"
+				: e->order_given ? "--order" : e->timeout > 0 ? "--timeout" : NULL;
+	if (e->server != NULL && sim_only != NULL) {
+		cm_error("explore: %s is for the embedded store, not with --target (a real "
+			 "server runs every command order; docs/explore.md)", sim_only);
+		return -1;
+	}
+	if (e->server == NULL && target_only != NULL) {
+		cm_error("explore: %s needs --target", target_only);
+		return -1;
+	}
 	return 0;
+}
+
+/* Every scenario of target (a file or a directory), then the report:
+ * the command's exit code. e->json is given away. */
+static int explore_all(explore_cmd *e, const char *target)
+{
+	char **files;
+	size_t n;
+	if (list_files(target, &files, &n) != 0) {
+		json_decref(e->json);
+		return CM_EXIT_USAGE;
+	}
+	if (e->server != NULL)
+		explore_target(e, files, n);
+	for (size_t i = 0; i < n; i++) {
+		if (e->server == NULL)
+			explore_file(e, files[i]);
+		free(files[i]);
+	}
+	free(files);
+	if (e->report != NULL) {
+		json_t *doc = json_pack("{s:o}", "scenarios", e->json);
+		if (json_dump_file(doc, e->report, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0) {
+			cm_error("explore: cannot write %s", e->report);
+			e->exit_code = CM_MAX(e->exit_code, CM_EXIT_USAGE);
+		}
+		json_decref(doc);
+	} else {
+		json_decref(e->json);
+	}
+	return e->exit_code;
 }
 
 int rt_cmd_explore(int argc, char **argv)
@@ -261,7 +335,8 @@ int rt_cmd_explore(int argc, char **argv)
 		{.name = "mutant", .kind = CM_OPTION_STRING, .to.string = &e.mutant,
 		 .arg = "NAME", .help = "explore a mutant of the store (ratchet run --list-mutants)"},
 		{.name = "max-execs", .kind = CM_OPTION_U64, .to.u64 = &e.max_execs,
-		 .arg = "N", .help = "stop after N runs (the bound is then not covered)",
+		 .arg = "N", .help = "stop after N runs, with --target N orders\n"
+		 "(coverage is then partial)",
 		 .max = UINT64_MAX / 2},
 		{.name = "plain", .to.flag = &e.plain,
 		 .help = "no reduction: preempt before every file-system call\n"
@@ -279,6 +354,19 @@ int rt_cmd_explore(int argc, char **argv)
 		 .arg = "OUT.json", .help = "JSON report: per scenario, what was covered"},
 		{.name = "quiet", .short_name = 'q', .to.flag = &e.quiet,
 		 .help = "no per-bound lines"},
+		{.name = "target", .kind = CM_OPTION_STRING, .to.string = &e.server,
+		 .arg = "imap://USER:PASS@HOST:PORT", .help = "every command order against a "
+		 "real IMAP server,\non fresh mailboxes under --mailbox-prefix"},
+		{.name = "mailbox-prefix", .kind = CM_OPTION_STRING, .to.string = &e.mailbox_prefix,
+		 .arg = "NAME", .help = "--target: the run's mailboxes go under it\n"
+		 "(default ratchet-explore)"},
+		{.name = "reuse", .to.flag = &e.reuse,
+		 .help = "--target: delete what the prefix holds first"},
+		{.name = "timeout", .kind = CM_OPTION_SECONDS, .to.seconds = &e.timeout, .arg = "S",
+		 .help = "--target: per-command timeout (default 10)", .max_s = 1e7},
+		{.name = "order", .kind = CM_OPTION_U64, .to.u64 = &e.order, .arg = "N",
+		 .help = "--target: run command order N only (a failure names it)",
+		 .max = UINT64_MAX / 2, .given = &e.order_given},
 	};
 	cm_options cmdline = {.program = "ratchet", .command = "explore",
 			      .options = table, .noptions = CM_ARRAY_LEN(table),
@@ -293,28 +381,7 @@ int rt_cmd_explore(int argc, char **argv)
 		json_decref(e.json);
 		return CM_EXIT_USAGE;
 	}
-	char **files;
-	size_t n;
-	if (list_files(target, &files, &n) != 0) {
-		json_decref(e.json);
-		return CM_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < n; i++) {
-		explore_file(&e, files[i]);
-		free(files[i]);
-	}
-	free(files);
-	if (e.report != NULL) {
-		json_t *doc = json_pack("{s:o}", "scenarios", e.json);
-		if (json_dump_file(doc, e.report, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0) {
-			cm_error("explore: cannot write %s", e.report);
-			e.exit_code = CM_MAX(e.exit_code, CM_EXIT_USAGE);
-		}
-		json_decref(doc);
-	} else {
-		json_decref(e.json);
-	}
-	return e.exit_code;
+	return explore_all(&e, target);
 }
 
 int rt_replay_explore(const char *file, const rt_replay *rp, unsigned mutants,

@@ -81,12 +81,15 @@ static int replay_sim(const char *file, const rt_replay *rp, unsigned mutants,
 
 int rt_cmd_replay(int argc, char **argv)
 {
-	const char *file = NULL, *history = NULL, *report = NULL;
+	const char *file = NULL, *history = NULL, *report = NULL, *url = NULL;
 	const cm_option table[] = {
 		{.name = "history", .kind = CM_OPTION_STRING, .to.string = &history,
 		 .arg = "OUT.jsonl", .help = "every event, JSON Lines (docs/history.md)"},
 		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &report,
 		 .arg = "OUT.json", .help = "JSON report (violations + summary)"},
+		{.name = "target", .kind = CM_OPTION_STRING, .to.string = &url,
+		 .arg = "imap://USER:PASS@HOST:PORT", .help = "the server a command order of "
+		 "`explore --target` runs against\n(its replay file keeps no password)"},
 	};
 	cm_options cmdline = {.program = "ratchet", .command = "replay", .options = table,
 			   .noptions = CM_ARRAY_LEN(table), .args = &file, .nargs = 1,
@@ -106,6 +109,20 @@ int rt_cmd_replay(int argc, char **argv)
 		return CM_EXIT_USAGE;
 
 	bool explore = strcmp(rp.target, "explore") == 0;
+	if (explore && rp.server[0] != '\0') {
+		/* Its verdict is the explore report's; the history is the record. */
+		int rc = report != NULL ? (cm_error("replay: %s: --report is not for a command "
+					  "order (use --history)", file), CM_EXIT_USAGE)
+			 : rt_replay_explore_target(file, &rp, url, history);
+		rt_replay_free(&rp);
+		return rc;
+	}
+	if (url != NULL) {
+		cm_error("replay: %s: --target is for a command order against a real server, "
+			 "which this file is not", file);
+		rt_replay_free(&rp);
+		return CM_EXIT_USAGE;
+	}
 	FILE *hf = NULL;
 	model_history_writer *hw = NULL;
 	if (history != NULL && open_history(history, &rp, explore ? "explore replay" :

@@ -21,6 +21,7 @@
 #include "checker.h"
 #include "history.h"
 #include "pct.h"
+#include "states.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -165,33 +166,17 @@ static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 	return v;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	return (h ^ v) * 0x100000001b3ull + (h >> 29);
-}
-
 /* The step's expectations of its reply ev; the first unmet one of the
  * run is kept as its violation. */
 static void expect(exec *x, const model_event *ev, const rt_scenario_step *st)
 {
-	if (st->nexpect == 0)
-		return;
-	cm_buf why = {0};
+	model_violation v;
 	size_t c = ev->client - 1;
-	if (!rt_scenario_expect(st, &ev->res, &x->vars[c], &why) && !x->expect_failed) {
-		model_violation *v = &x->expect;
-		memset(v, 0, sizeof(*v));
-		v->inv = MODEL_INV_SCENARIO_EXPECT;
-		v->severity = MODEL_SEV_ERROR;
-		v->client = ev->client;
-		v->events[0] = ev->op_id;
-		snprintf(v->detail, sizeof(v->detail), "client %s, %s (line %u): %s",
-			 x->sc->client[c].name, st->kind == MODEL_OP_APPEND ||
-			 st->kind == MODEL_OP_DELIVER ? model_op_name(st->kind) : st->text,
-			 st->line, why.data);
+	if (!rt_scenario_expect(x->sc, c, st, &ev->res, ev->client, ev->op_id,
+				&x->vars[c], &v) && !x->expect_failed) {
+		x->expect = v;
 		x->expect_failed = true;
 	}
-	cm_buf_free(&why);
 }
 
 /* Captures, and the end audit's UIDs, flags and message ids. */
@@ -212,15 +197,7 @@ static void on_event(void *ctx, const model_event *ev)
 	}
 	if (ev->client != x->auditor || ev->op.kind != MODEL_OP_FETCH)
 		return;
-	x->state = mix(x->state, 0x5eed);
-	for (size_t i = 0; i < ev->res.nut; i++) {
-		const model_untagged *u = &ev->res.ut[i];
-		if (u->kind != MODEL_UT_FETCH)
-			continue;
-		x->state = mix(x->state, u->fetch.uid);
-		x->state = mix(x->state, (uint64_t)u->fetch.flags);
-		x->state = mix(x->state, cm_hash64(u->fetch.id, strlen(u->fetch.id)));
-	}
+	x->state = rt_state_add_fetch(x->state, &ev->res);
 }
 
 /* Runs the schedule prefix; x gets its decisions and end state, c its
@@ -230,7 +207,7 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	const rt_scenario *sc = x->sc;
 	x->nd = 0;
 	x->nondet = x->bad = x->expect_failed = false;
-	x->state = 0xcbf29ce484222325ull;
+	x->state = RT_STATE_BASIS;
 	memset(x->vars, 0, sizeof(x->vars));
 	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++) {
 		x->cur_step[i] = x->last_step[i] = x->select_step[i] = -1;
@@ -315,13 +292,7 @@ static void op_words(const rt_scenario *sc, uint32_t id, int step, cm_buf *out)
 		cm_buf_puts(out, "connecting");
 		return;
 	}
-	const rt_scenario_step *st = &sc->client[id - 1].step[step];
-	if (st->kind == MODEL_OP_APPEND || st->kind == MODEL_OP_DELIVER)
-		cm_buf_printf(out, "%s %s", model_op_name(st->kind),
-			      rt_scenario_boxes[st->box]);
-	else
-		cm_buf_puts(out, st->text);
-	cm_buf_printf(out, " (line %u)", st->line);
+	rt_scenario_step_words(&sc->client[id - 1].step[step], out);
 }
 
 /* A fault decision in words: "the store crashes while A is in UID MOVE
@@ -375,35 +346,6 @@ static void describe(const exec *x, cm_buf *out)
 		cm_buf_puts(out, "the clients run one op at a time, in order");
 }
 
-/* A set of end-state hashes (open addressing; 0 is free: never a hash
- * here, the walk starts from the FNV basis). */
-typedef struct state_set {
-	uint64_t *v;
-	size_t n, cap;
-} state_set;
-
-static bool state_add(state_set *s, uint64_t h)
-{
-	h |= 1;
-	if (2 * (s->n + 1) > s->cap) {
-		state_set bigger = {cm_xcalloc(s->cap ? 2 * s->cap : 64, sizeof(uint64_t)),
-				    0, s->cap ? 2 * s->cap : 64};
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->v[i] != 0)
-				state_add(&bigger, s->v[i]);
-		free(s->v);
-		*s = bigger;
-	}
-	size_t i = (size_t)(h * 0x9e3779b97f4a7c15ull >> 7) & (s->cap - 1);
-	while (s->v[i] != 0 && s->v[i] != h)
-		i = (i + 1) & (s->cap - 1);
-	if (s->v[i] == h)
-		return false;
-	s->v[i] = h;
-	s->n++;
-	return true;
-}
-
 /* The first error of c, if any, into r (with x's schedule). */
 static void judge(const exec *x, model_checker *c, unsigned preempted,
 		  rt_explore_result *r)
@@ -440,7 +382,7 @@ static void judge(const exec *x, model_checker *c, unsigned preempted,
 
 /* Counts a run into r; a judged one (a schedule counted at this bound,
  * or a PCT run) adds its end state and its verdict. */
-static void tally(const exec *x, model_checker *c, bool judged, state_set *states,
+static void tally(const exec *x, model_checker *c, bool judged, rt_state_set *states,
 		  rt_explore_result *r)
 {
 	r->execs_total++;
@@ -448,7 +390,7 @@ static void tally(const exec *x, model_checker *c, bool judged, state_set *state
 	r->points_skipped += x->points_skipped;
 	if (!judged)
 		return;
-	if (state_add(states, x->state)) {
+	if (rt_state_set_add(states, x->state)) {
 		r->states++;
 		r->states_digest += x->state | 1;
 	}
@@ -458,7 +400,7 @@ static void tally(const exec *x, model_checker *c, bool judged, state_set *state
 /* Every schedule with at most bound preemptions; those with exactly bound
  * are counted and judged (the others were at a lower bound). 0 (with
  * *cut when max_execs stopped the walk), or -1 with err. */
-static int walk(exec *x, const rt_explore_opts *o, unsigned bound, state_set *states,
+static int walk(exec *x, const rt_explore_opts *o, unsigned bound, rt_state_set *states,
 		rt_explore_result *r, bool *cut, cm_err *err)
 {
 	uint64_t *tape = NULL;
@@ -497,7 +439,7 @@ int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
 	r->covered = (unsigned)-1;
 	double t0 = now_s();
 	exec x = {.sc = sc};
-	state_set states = {0};
+	rt_state_set states = {0};
 	int rc = 0;
 	for (unsigned b = 0; b <= o->bound && rc == 0; b++) {
 		bool cut;
@@ -511,7 +453,7 @@ int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
 	r->complete = rc == 0 && !r->failed && r->covered == o->bound;
 	r->seconds = now_s() - t0;
 	free(x.d);
-	free(states.v);
+	rt_state_set_free(&states);
 	return rc;
 }
 
@@ -525,7 +467,7 @@ int rt_explore_pct(const rt_scenario *sc, unsigned mutants, unsigned depth,
 	rt_pct pct;
 	cm_rng_seed(&pct.rng, seed);
 	exec x = {.sc = sc};
-	state_set states = {0};
+	rt_state_set states = {0};
 	unsigned n = (unsigned)(sc->nclients + sc->nagents);
 	uint64_t k = 0;
 	int rc = 0;
@@ -548,7 +490,7 @@ int rt_explore_pct(const rt_scenario *sc, unsigned mutants, unsigned depth,
 		r->pct_p /= (double)k;
 	r->seconds = now_s() - t0;
 	free(x.d);
-	free(states.v);
+	rt_state_set_free(&states);
 	return rc;
 }
 
@@ -562,7 +504,7 @@ int rt_explore_replay(const rt_scenario *sc, unsigned mutants, const uint64_t *t
 	exec x = {.sc = sc, .prefix = tape, .nprefix = n, .hist = hist};
 	model_checker *c = NULL;
 	int rc = run_one(&x, mutants, false, &c);
-	state_set states = {0};
+	rt_state_set states = {0};
 	if (rc == 0) {
 		r->execs[CM_MIN(preemptions(&x, x.nd), RT_EXPLORE_BOUND_MAX)] = 1;
 		tally(&x, c, true, &states, r);
@@ -572,7 +514,7 @@ int rt_explore_replay(const rt_scenario *sc, unsigned mutants, const uint64_t *t
 		*err = x.err;
 	}
 	model_checker_free(c);
-	free(states.v);
+	rt_state_set_free(&states);
 	free(x.d);
 	r->seconds = now_s() - t0;
 	return rc;

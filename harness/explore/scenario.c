@@ -584,6 +584,30 @@ static void var_set(void *ctx, const char *name, size_t len, uint64_t v)
 	vars->value[k] = v;
 }
 
+void rt_scenario_step_words(const rt_scenario_step *st, cm_buf *out)
+{
+	if (st->kind == MODEL_OP_APPEND || st->kind == MODEL_OP_DELIVER)
+		cm_buf_printf(out, "%s %s", model_op_name(st->kind),
+			      rt_scenario_boxes[st->box]);
+	else
+		cm_buf_puts(out, st->text);
+	cm_buf_printf(out, " (line %u)", st->line);
+}
+
+void rt_scenario_order_words(const rt_scenario *sc, const uint32_t *seq, size_t len,
+			     cm_buf *out)
+{
+	size_t next[RT_SCENARIO_CLIENTS_MAX] = {0};
+	cm_buf_clear(out);
+	for (size_t i = 0; i < len; i++) {
+		assert(seq[i] < sc->nclients + sc->nagents);
+		const rt_scenario_client *c = &sc->client[seq[i]];
+		assert(next[seq[i]] < c->nsteps);
+		cm_buf_printf(out, "%s%s: ", i ? ", then " : "", c->name);
+		rt_scenario_step_words(&c->step[next[seq[i]]++], out);
+	}
+}
+
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 			 rt_scenario_vars *vars)
 {
@@ -597,14 +621,29 @@ void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 	var_set(vars, st->capture, strlen(st->capture), v);
 }
 
-bool rt_scenario_expect(const rt_scenario_step *st, const model_result *res,
-			rt_scenario_vars *vars, cm_buf *why)
+bool rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step *st,
+			const model_result *res, uint32_t id, uint64_t op_id,
+			rt_scenario_vars *vars, model_violation *v)
 {
+	assert(c < sc->nclients + sc->nagents);
 	rt_expect_vars cb = {var_get, var_set, vars};
-	for (size_t i = 0; i < st->nexpect; i++)
-		if (!rt_expect_check(&st->expect[i], res, &cb, why)) {
-			cm_buf_printf(why, " (expectation on line %u)", st->expect_line[i]);
-			return false;
-		}
-	return true;
+	cm_buf why = {0};
+	size_t i = 0;
+	while (i < st->nexpect && rt_expect_check(&st->expect[i], res, &cb, &why))
+		i++;
+	if (i < st->nexpect) {
+		memset(v, 0, sizeof(*v));
+		v->inv = MODEL_INV_SCENARIO_EXPECT;
+		v->severity = MODEL_SEV_ERROR;
+		v->client = id;
+		v->events[0] = op_id;
+		cm_buf step = {0};
+		rt_scenario_step_words(st, &step);
+		snprintf(v->detail, sizeof(v->detail), "client %s, %s: %s (expectation on "
+			 "line %u)", sc->client[c].name, step.data, why.data,
+			 st->expect_line[i]);
+		cm_buf_free(&step);
+	}
+	cm_buf_free(&why);
+	return i == st->nexpect;
 }

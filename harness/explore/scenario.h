@@ -90,13 +90,24 @@ typedef struct rt_scenario_vars {
  * every variable at 1). */
 int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars,
 			uint64_t msg_seq, model_op *op, cm_err *err);
+/* A step as written, with its line, appended to out: "UID FETCH 1
+ * (MODSEQ) (line 12)", "APPEND INBOX (line 9)". */
+void rt_scenario_step_words(const rt_scenario_step *st, cm_buf *out);
+/* A command order (orders.h: the client index of each command, in turn)
+ * in words, replacing what out held: "B: UID STORE 1 +FLAGS (\Flagged)
+ * (line 14), then A: ...". seq must hold each client's steps at most. */
+void rt_scenario_order_words(const rt_scenario *sc, const uint32_t *seq, size_t len,
+			     cm_buf *out);
 /* After a step's reply: its capture gets the MODSEQ of the reply's first
  * FETCH that has one (0 when none does). */
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 			 rt_scenario_vars *vars);
-/* After a step's reply: its expectations (expect.h), binding $vars. true,
- * or false with why saying which expectation failed and on what. */
-bool rt_scenario_expect(const rt_scenario_step *st, const model_result *res,
-			rt_scenario_vars *vars, cm_buf *why);
+/* After client c's reply res to its step st (op op_id of simulator or
+ * wire client id): its expectations (expect.h), binding $vars. true, or
+ * false with *v the SCENARIO-EXPECT violation saying which expectation
+ * failed and on what. */
+bool rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step *st,
+			const model_result *res, uint32_t id, uint64_t op_id,
+			rt_scenario_vars *vars, model_violation *v);
 
 #endif

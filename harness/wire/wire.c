@@ -515,9 +515,8 @@ static int open_history(wire_loop *loop, const rt_opts *o, rt_history_file *hf)
 		return -1;
 	if (hf->f == NULL)
 		return 0;
-	model_history_header h = {.version = 1, .seed = o->seed,
-				  .capabilities = w->setup->caps, .clients = w->users + 1};
-	snprintf(h.target, sizeof(h.target), "%.127s", w->setup->url.display);
+	model_history_header h;
+	rt_wire_history_header(w->setup, o->seed, w->users + 1, &h);
 	w->hist = model_history_writer_new(hf->f, &h);
 	return 0;
 }
@@ -582,11 +581,7 @@ static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t st
 		teardown(loop);
 		return CM_EXIT_USAGE;
 	}
-	model_checker_options co = {
-		.capabilities = w->setup->caps,
-		.imap4rev2 = (w->setup->caps & MODEL_CAP_IMAP4REV2) != 0,
-	};
-	w->checker = model_checker_new(&co);
+	w->checker = rt_wire_checker_new(w->setup, 0);
 	rt_salvage_now.history = hf.f;
 	rt_salvage_now.checker = w->checker;
 	rt_salvage_now.segment = 0;

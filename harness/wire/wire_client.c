@@ -18,6 +18,8 @@
  * and in `ratchet check`, reports RESPONSE-SYNTAX. */
 #include "wire_private.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,8 @@ static void finish(rt_wire_client *cl)
 		record_completion(w, cl->id, cl->op_id, &cl->op, &cl->res);
 	}
 	rt_client_state_apply(&cl->known, &w->work, &cl->op, &cl->res);
+	if (w->completed != NULL)
+		w->completed(w, cl, &cl->op, &cl->res);
 	if (cl->op.kind == MODEL_OP_CONNECT) {
 		bool ok = cl->res.status == MODEL_REPLY_OK;
 		cl->fails = ok ? 0 : cl->fails + 1;
@@ -311,6 +315,28 @@ void rt_wire_client_tick(rt_wire_client *cl, uint64_t now)
 	}
 	if (cl->state == RT_WIRE_IDLE && cl->closed)
 		drop_conn(cl);
+}
+
+void rt_wire_client_wait(rt_wire_client *cl)
+{
+	while (cl->state != RT_WIRE_IDLE) {
+		/* A closed connection ends its command (conn_fail calls done,
+		 * a greeting's wait ends in on_closed): busy means open. */
+		if (cl->conn == NULL || cl->closed)
+			cm_panic("wire: client %u busy without a connection", cl->id);
+		int ms = imapc_conn_timeout_ms(cl->conn, cm_now_ns());
+		struct pollfd p = {.fd = imapc_conn_fd(cl->conn),
+				   .events = imapc_conn_poll_events(cl->conn)};
+		/* 100 ms at most: the greeting's deadline is ours (tick). */
+		int rc = poll(&p, 1, ms >= 0 && ms < 100 ? ms : 100);
+		if (rc < 0 && errno != EINTR)
+			cm_panic("wire: poll: %s", strerror(errno));
+		imapc_conn_handle(cl->conn, rc > 0 ? p.revents : 0);
+		uint64_t now = cm_now_ns();
+		if (cl->conn != NULL && !cl->closed)
+			imapc_conn_check_timeouts(cl->conn, now);
+		rt_wire_client_tick(cl, now);
+	}
 }
 
 bool rt_wire_client_usable(const rt_wire_client *cl)

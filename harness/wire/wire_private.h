@@ -69,6 +69,7 @@ typedef struct rt_wire_setup {
 	bool inbox;                         /* boxes[0] is INBOX */
 	bool ready;                         /* the boxes are made: clean up */
 	bool prefix_existed;                /* keep the prefix mailbox itself */
+	bool made_any;                      /* a mailbox was created under it */
 	cm_flags allowed;                   /* flags the mailboxes keep */
 	uint64_t deadline_ns;               /* admin commands end by then (0: none) */
 } rt_wire_setup;
@@ -80,6 +81,27 @@ int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns)
 /* Creates the run's mailboxes under the prefix (refusing a prefix that
  * holds messages unless o->reuse). */
 int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
+/* The run's prefix alone (no mailboxes yet: the caller names them in
+ * boxes[0..nboxes) under it and calls rt_wire_setup_create): named, and
+ * refused when it holds messages unless o->reuse. CM_EXIT_CLEAN, or
+ * CM_EXIT_USAGE after one error line. */
+int rt_wire_setup_prefix(rt_wire_setup *s, const rt_opts *o);
+/* Creates boxes[0..nboxes) not created yet (INBOX with s->inbox is never
+ * created): CM_EXIT_CLEAN, or CM_EXIT_USAGE after one error line. */
+int rt_wire_setup_create(rt_wire_setup *s);
+/* Deletes the mailboxes created so far (children first): 0, or -1 after
+ * an error line for each one the server refused to delete. */
+int rt_wire_setup_delete(rt_wire_setup *s);
+/* s->allowed from the PERMANENTFLAGS a SELECT of name reports. */
+void rt_wire_setup_learn_flags(rt_wire_setup *s, const char *name);
+/* The checker a run against this target gets: its capabilities gate
+ * the rules (and IMAP4rev2 makes MOVE-NO-DUP an error), as in every
+ * wire run; max_violations as model_checker_options says. */
+model_checker *rt_wire_checker_new(const rt_wire_setup *s, size_t max_violations);
+/* The header of a history of this target: its URL without the password,
+ * its capabilities, the number of clients. */
+void rt_wire_history_header(const rt_wire_setup *s, uint64_t seed, unsigned clients,
+			    model_history_header *h);
 /* Deletes what the run created (unless o->keep); with INBOX in the run,
  * expunges the messages whose X-Ratchet-Id starts with id_prefix. */
 void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix,
@@ -151,6 +173,12 @@ struct rt_wire {
 	 * target play the server over socketpairs, in process. */
 	int (*connect_fd)(rt_wire *w, rt_wire_client *cl, cm_err *err);
 	void *connect_ctx;           /* for connect_fd */
+	/* Called with every op that ends, recorded or not, before its result
+	 * is cleared (may be NULL): the command-order exploration captures
+	 * $variables and checks the starting messages' UIDs here. */
+	void (*completed)(rt_wire *w, rt_wire_client *cl, const model_op *op,
+			  const model_result *res);
+	void *completed_ctx;
 };
 
 void rt_wire_client_init(rt_wire_client *cl, rt_wire *w, uint32_t id, rt_wire_role role);
@@ -158,6 +186,10 @@ void rt_wire_client_free(rt_wire_client *cl);
 /* Starts op (taken over). A CONNECT opens a new connection and logs in;
  * record = false keeps it out of the history (the LDA's connections). */
 void rt_wire_client_start(rt_wire_client *cl, model_op *op, bool record);
+/* Runs cl's connection alone until its op has ended (cl is idle): one
+ * command at a time, for the exploration of command orders
+ * (wire_explore.c), where nothing else is in flight. */
+void rt_wire_client_wait(rt_wire_client *cl);
 /* Timeouts of a greeting; frees a connection that ended while idle. */
 void rt_wire_client_tick(rt_wire_client *cl, uint64_t now);
 bool rt_wire_client_usable(const rt_wire_client *cl);

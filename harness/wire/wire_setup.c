@@ -264,7 +264,9 @@ static bool prefix_ok(const char *p)
 	       strncasecmp(p, "INBOX", 5) != 0;
 }
 
-static void name_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
+/* The run's prefix: --mailbox-prefix, or ratchet-SEED, under the
+ * personal namespace, without a trailing separator. */
+static void name_prefix(rt_wire_setup *s, const rt_opts *o)
 {
 	char user[MODEL_NAME_MAX];
 	if (o->mailbox_prefix != NULL)
@@ -275,6 +277,10 @@ static void name_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 	while (n > 0 && s->sep && user[n - 1] == s->sep)
 		user[--n] = '\0';
 	snprintf(s->prefix, sizeof(s->prefix), "%.40s%.50s", s->ns, user);
+}
+
+static void name_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
+{
 	s->nboxes = nboxes;
 	s->inbox = o->allow_inbox;
 	for (int i = 0; i < nboxes; i++) {
@@ -291,7 +297,7 @@ static void name_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
  * EXAMINE is read-only and answers PERMANENTFLAGS () (Dovecot, Cyrus),
  * then CLOSE: the admin session must not keep a mailbox it will delete
  * open (the run's own mailbox, so CLOSE's expunge is harmless). */
-static void learn_flags(rt_wire_setup *s, const char *name)
+void rt_wire_setup_learn_flags(rt_wire_setup *s, const char *name)
 {
 	imapc_cmd cmd;
 	imapc_result res;
@@ -313,31 +319,87 @@ static void learn_flags(rt_wire_setup *s, const char *name)
 	imapc_cmd_free(&cmd);
 }
 
-int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
+/* --mailbox-prefix is usable: CM_EXIT_CLEAN, or CM_EXIT_USAGE after the
+ * error line. */
+static int check_prefix_option(const rt_opts *o)
 {
-	char err[256];
 	if (o->mailbox_prefix != NULL && !prefix_ok(o->mailbox_prefix)) {
 		cm_error("--mailbox-prefix '%s': give a name that is not INBOX or "
 			 "below it and has no LIST wildcards (* %%)", o->mailbox_prefix);
 		return CM_EXIT_USAGE;
 	}
-	name_boxes(s, o, nboxes);
-	int rc = clear_prefix(s, o);
+	return CM_EXIT_CLEAN;
+}
+
+int rt_wire_setup_prefix(rt_wire_setup *s, const rt_opts *o)
+{
+	int rc = check_prefix_option(o);
 	if (rc != CM_EXIT_CLEAN)
 		return rc;
-	for (int i = 0; i < nboxes; i++) {
-		if (i == 0 && s->inbox)
+	name_prefix(s, o);
+	s->nboxes = 0;
+	rc = clear_prefix(s, o);
+	s->ready = rc == CM_EXIT_CLEAN;
+	return rc;
+}
+
+int rt_wire_setup_create(rt_wire_setup *s)
+{
+	char err[256];
+	assert(s->nboxes >= 0 && s->nboxes <= RT_MAX_BOXES);
+	for (int i = 0; i < s->nboxes; i++) {
+		if ((i == 0 && s->inbox) || s->created[i])
 			continue;
+		assert(rt_wire_name_under(s->prefix, s->sep, s->boxes[i]));
 		if (box_cmd(s, "CREATE", s->boxes[i], err, sizeof(err)) != 0) {
 			cm_error("cannot create mailbox '%s' on %s: %s", s->boxes[i],
 				 s->url.display, err);
 			return CM_EXIT_USAGE;
 		}
 		s->created[i] = true;
+		s->made_any = true;
 	}
-	learn_flags(s, s->boxes[nboxes - 1]);
+	return CM_EXIT_CLEAN;
+}
+
+int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
+{
+	int rc = check_prefix_option(o);
+	if (rc != CM_EXIT_CLEAN)
+		return rc;
+	name_prefix(s, o);
+	name_boxes(s, o, nboxes);
+	rc = clear_prefix(s, o);
+	if (rc == CM_EXIT_CLEAN)
+		rc = rt_wire_setup_create(s);
+	if (rc != CM_EXIT_CLEAN)
+		return rc;
+	rt_wire_setup_learn_flags(s, s->boxes[nboxes - 1]);
 	s->ready = true;
 	return CM_EXIT_CLEAN;
+}
+
+/* ---- what every run against the target shares ---- */
+
+model_checker *rt_wire_checker_new(const rt_wire_setup *s, size_t max_violations)
+{
+	model_checker_options co = {
+		.capabilities = s->caps,
+		.imap4rev2 = (s->caps & MODEL_CAP_IMAP4REV2) != 0,
+		.max_violations = max_violations,
+	};
+	return model_checker_new(&co);
+}
+
+void rt_wire_history_header(const rt_wire_setup *s, uint64_t seed, unsigned clients,
+			    model_history_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = 1;
+	h->seed = seed;
+	h->capabilities = s->caps;
+	h->clients = clients;
+	snprintf(h->target, sizeof(h->target), "%.127s", s->url.display);
 }
 
 /* ---- tear-down ---- */
@@ -400,10 +462,25 @@ static void clean_inbox(rt_wire_setup *s, const char *id_prefix)
 	cm_uidset_free(&uids);
 }
 
+int rt_wire_setup_delete(rt_wire_setup *s)
+{
+	char err[256];
+	int rc = 0;
+	for (int i = s->nboxes - 1; i >= 0; i--) {
+		if (!s->created[i])
+			continue;
+		if (box_cmd(s, "DELETE", s->boxes[i], err, sizeof(err)) != 0) {
+			cm_error("clean-up: cannot delete '%s': %s", s->boxes[i], err);
+			rc = -1;
+		}
+		s->created[i] = false;
+	}
+	return rc;
+}
+
 void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_prefix,
 			   uint64_t deadline_ns)
 {
-	char err[256];
 	bool any = false;
 	s->deadline_ns = deadline_ns;
 	if (s->admin != NULL)
@@ -414,12 +491,10 @@ void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_pr
 		return;
 	if (s->inbox && s->ready)
 		clean_inbox(s, id_prefix);
-	for (int i = s->nboxes - 1; i >= 0; i--)
-		if (s->created[i] && box_cmd(s, "DELETE", s->boxes[i], err, sizeof(err)) != 0)
-			cm_error("clean-up: cannot delete '%s': %s", s->boxes[i], err);
+	rt_wire_setup_delete(s);
 	/* The parent the hierarchy may have made (\Noselect), unless it was
 	 * there before; with other children left, the server refuses. */
-	if (s->sep && any && !s->prefix_existed)
+	if (s->sep && s->made_any && !s->prefix_existed)
 		box_cmd(s, "DELETE", s->prefix, NULL, 0);
 }
 
