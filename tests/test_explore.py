@@ -6,6 +6,7 @@ import pathlib
 import pytest
 
 from conftest import ROOT, run
+from test_mutants import SUBTLE
 
 SCENARIOS = ROOT / "scenarios"
 
@@ -111,20 +112,26 @@ def test_the_catalogue_is_clean_at_bound_zero(ratchet, tmp_path):
         assert s["design"], s
 
 
-@pytest.mark.parametrize("scenario,mutant,inv", [
-    ("unchangedsince-vs-store", "unchangedsince-stale", "UNCHANGEDSINCE-REJECT"),
-    ("flags-add-vs-remove", "flags-last-writer", "FLAGS-MERGE"),
-    ("modseq-across-rebuild", "modseq-reset", "MODSEQ-REBUILD-MONO"),
-    ("crash-in-deliver", "deliver-unsynced", "ADD-NO-LOSS"),
+@pytest.mark.parametrize("scenario,mutant,inv,preemptions", [
+    ("unchangedsince-vs-store", "unchangedsince-stale", "UNCHANGEDSINCE-REJECT", 0),
+    ("flags-add-vs-remove", "flags-last-writer", "FLAGS-MERGE", 0),
+    # The subtle mutants (tests/test_mutants.py SUBTLE): bound 0, every
+    # order of whole commands, cannot show them.
+    # A crash is the one unusual event these need (it counts as one).
+    ("modseq-across-rebuild", "modseq-reset", "MODSEQ-REBUILD-MONO", 1),
+    ("crash-in-deliver", "deliver-unsynced", "ADD-NO-LOSS", 1),
+    *[(scn, m, inv, n) for m, (scn, inv, n) in sorted(SUBTLE.items())],
 ])
 def test_a_mutant_fails_a_named_schedule_and_replays(ratchet, tmp_path, scenario,
-                                                     mutant, inv):
-    p = explore(ratchet, tmp_path, SCENARIOS / f"{scenario}.scn", "--bound", 1,
+                                                     mutant, inv, preemptions):
+    p = explore(ratchet, tmp_path, SCENARIOS / f"{scenario}.scn", "--bound", 2,
                 "--mutant", mutant, "--report", tmp_path / "r.json")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "schedule: " in p.stdout
     r = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
     assert r["failure"]["invariant"] == inv, r
+    # The walk goes bound by bound, so the failure has the fewest preemptions.
+    assert r["failure"]["preemptions"] == preemptions, r
     replay = tmp_path / r["failure"]["replay"]
     assert replay.exists()
     q = run([ratchet, "replay", str(replay), "--history", str(tmp_path / "h.jsonl")],
@@ -132,6 +139,17 @@ def test_a_mutant_fails_a_named_schedule_and_replays(ratchet, tmp_path, scenario
     assert q.returncode == 1 and inv in q.stdout, q.stdout + q.stderr
     c = run([ratchet, "check", "--quiet", str(tmp_path / "h.jsonl")], cwd=tmp_path)
     assert c.returncode == 1, c.stdout + c.stderr
+
+
+@pytest.mark.parametrize("scenario", sorted({scn for scn, _, _ in SUBTLE.values()}))
+def test_a_subtle_mutants_scenario_is_clean_at_bound_two(ratchet, tmp_path, scenario):
+    """What catches a subtle mutant is not a false alarm: the correct store
+    passes every schedule with at most two preemptions."""
+    p = explore(ratchet, tmp_path, SCENARIOS / f"{scenario}.scn", "--bound", 2,
+                "--report", tmp_path / "r.json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert r["complete"] and r["failing"] == 0 and r["schedules"]["2"] > 0, r
 
 
 def test_pct_finds_a_mutant_and_states_its_guarantee(ratchet, tmp_path):

@@ -77,12 +77,16 @@ void session_store_error(rt_session *s, model_result *res, rs_mailbox *mb,
 	case RS_ENOSPC: session_code_other(&res->code, "OVERQUOTA"); break;
 	case RS_ELOCKED: session_code_other(&res->code, "INUSE"); break;
 	case RS_EEXPUNGED: res->code.kind = MODEL_CODE_EXPUNGEISSUED; break;
-	case RS_ECORRUPT:
+	case RS_ECORRUPT: {
+		/* Always an anomaly, even when the handle given holds no
+		 * message: a COPY's missing source file is recorded on the
+		 * destination's handle (copy.c:copy_error puts that one in). */
+		const char *why = mb != NULL ? rs_last_error(mb) : s->open_error;
 		session_code_other(&res->code, "SERVERBUG");
 		snprintf(res->anomaly, sizeof(res->anomaly), "%s",
-			 mb != NULL ? rs_last_error(mb)
-			 : s->open_error[0] ? s->open_error : "store corrupt");
+			 why[0] != '\0' ? why : "store corrupt");
 		break;
+	}
 	default: break;
 	}
 }

@@ -58,19 +58,51 @@ static rs_err rollback_new(rs_mailbox *mb, const char *new_path, rs_err err)
 	return err;
 }
 
+/* Step 5: rename tmp/<name> into new/ and fsync new/ (skipped by
+ * deliver-unsynced). 0, or the -errno of the rename or the fsync, with
+ * the file left where the rename put it. *durable_r: new/ was fsynced. */
+static int rename_into_new(rs_mailbox *mb, const char *tmp_path, const char *new_path,
+			   bool *durable_r)
+{
+	rs_fs *fs = mb->fs;
+	*durable_r = false;
+	int r = fs->ops->rename(fs, tmp_path, new_path);
+	if (r == 0 && !rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED)) {
+		r = fs->ops->fsync_dir(fs, mb->p_new);
+		*durable_r = r == 0;
+	}
+	return r;
+}
+
+/* The deliver-rename-late mutant's last step: the A record is committed
+ * while the file is still in tmp/, where no reader looks (S5: the name is
+ * durable in new/ before anything names it). A lock-free reader that
+ * reads the log between the commit and this rename finds a UID without
+ * its file; a crash in between leaves the committed UID a tmp/ file that
+ * recovery removes. The commit may have happened (err is RS_OK or
+ * RS_EUNKNOWN), so the file goes to new/ either way, and a failure here is
+ * RS_EUNKNOWN. Returns err, or RS_EUNKNOWN. */
+static rs_err rename_after_commit(rs_mailbox *mb, const char *tmp_path,
+				  const char *new_path, rs_err err)
+{
+	bool durable;
+	RS_ASSERT(err == RS_OK || err == RS_EUNKNOWN, "only a commit that may have "
+		  "happened is followed by the late rename");
+	if (rename_into_new(mb, tmp_path, new_path, &durable) < 0)
+		return rs_fail(mb, RS_EUNKNOWN, "%s: rename into new/ after the commit "
+			       "failed", mb->path);
+	return err;
+}
+
 static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_path,
 			     const char *new_path, uint32_t uid, cm_flags flags,
 			     uint64_t *modseq_r)
 {
 	rs_fs *fs = mb->fs;
-	bool durable = false;
+	bool durable = false, late = rs_mutant_on(mb, RS_MUTANT_DELIVER_RENAME_LATE);
 	RS_ASSERT(rs_mutant_on(mb, RS_MUTANT_DELIVER_NOLOCK) || rs_uid_free(mb, uid),
 		  "S1 a delivery's UID is assigned under the lock, above all");
-	int r = fs->ops->rename(fs, tmp_path, new_path);
-	if (r == 0 && !rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED)) {
-		r = fs->ops->fsync_dir(fs, mb->p_new);
-		durable = r == 0;
-	}
+	int r = late ? 0 : rename_into_new(mb, tmp_path, new_path, &durable);
 	if (r < 0) {
 		fs->ops->unlink(fs, tmp_path);
 		if (fs->ops->stat(fs, new_path, &(rs_fs_stat){0}) == 0)
@@ -78,12 +110,14 @@ static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_p
 		return rs_fail(mb, rs_err_from_errno(r), "%s: rename into new/ failed",
 			       mb->path);
 	}
-	RS_ASSERT(durable || rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED),
+	RS_ASSERT(durable || late || rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED),
 		  "S5 the name in new/ is durable before the UID list names it");
 	cm_buf line = {0};
 	cm_buf_printf(&line, "%" PRIu32 " %s\n", uid, name);
 	rs_err err = rs_uidlist_append(mb, &line);
 	cm_buf_free(&line);
+	if (err != RS_OK && late)
+		fs->ops->unlink(fs, tmp_path);
 	if (err != RS_OK)
 		return rollback_new(mb, new_path, err);
 	mb->ul_nextuid = CM_MAX(mb->ul_nextuid, uid + 1);
@@ -93,9 +127,11 @@ static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_p
 	RS_ASSERT(mb->g_ul_pending, "S6 the UID line is written before the commit");
 	err = rs_log_commit(mb, 'A', &rec, modseq_r);
 	cm_buf_free(&rec);
+	if (err != RS_OK && err != RS_EUNKNOWN && late)
+		fs->ops->unlink(fs, tmp_path);
 	if (err != RS_OK && err != RS_EUNKNOWN)
 		return rollback_new(mb, new_path, err);
-	return err;
+	return late ? rename_after_commit(mb, tmp_path, new_path, err) : err;
 }
 
 rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,

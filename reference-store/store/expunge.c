@@ -17,8 +17,24 @@ static bool none_in_view(const rs_mailbox *mb, const cm_uidset *uids)
 	return true;
 }
 
+/* Unlinks the files of the named messages from new/ and cur/ and makes the
+ * unlinks durable before the UID list can drop their lines (or a crash
+ * would bring a file back as a foreign drop). */
+static void unlink_files(rs_mailbox *mb, char (*names)[RS_NAME_MAX], size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		rs_unlink_msg(mb, names[i]);
+	mb->fs->ops->fsync_dir(mb->fs, mb->p_new);
+	mb->fs->ops->fsync_dir(mb->fs, mb->p_cur);
+}
+
 rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq_r)
 {
+	/* The expunge-unlink-first mutant removes the files before the E
+	 * record, the order a plain Maildir expunge takes (S7: commit first).
+	 * Until the record commits, a lock-free reader's log still lists the
+	 * UIDs whose files are gone (STORE-LOCK-FREE-READ). */
+	bool early = rs_mutant_on(mb, RS_MUTANT_EXPUNGE_UNLINK_FIRST);
 	if (uids->n == 0) {
 		*modseq_r = 0;
 		return RS_OK;
@@ -31,6 +47,8 @@ rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq
 		for (; i < mb->n && mb->msgs[i].uid <= uids->r[r].hi && k < count; i++)
 			memcpy(names[k++], mb->msgs[i].name, RS_NAME_MAX);
 	}
+	if (early)
+		unlink_files(mb, names, k);
 	cm_buf body = {0};
 	cm_uidset_format(&body, uids);
 	rs_err err = rs_log_commit(mb, 'E', &body, modseq_r);
@@ -38,12 +56,8 @@ rs_err rs_expunge_locked(rs_mailbox *mb, const cm_uidset *uids, uint64_t *modseq
 	if (err == RS_OK) {
 		RS_ASSERT(none_in_view(mb, uids),
 			  "S7 an expunge commits before the files are unlinked");
-		for (size_t i = 0; i < k; i++)
-			rs_unlink_msg(mb, names[i]);
-		/* Durable before the UID lines can be compacted away, or a
-		 * crash would bring the file back as a foreign drop. */
-		mb->fs->ops->fsync_dir(mb->fs, mb->p_new);
-		mb->fs->ops->fsync_dir(mb->fs, mb->p_cur);
+		if (!early)
+			unlink_files(mb, names, k);
 	}
 	free(names);
 	return err;

@@ -111,11 +111,23 @@ rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
 		cm_flags flags, int64_t unchangedsince, rs_store_result *res)
 {
 	stale_state sv = {0};
+	bool read_unlocked = rs_mutant_on(mb, RS_MUTANT_FLAGS_READ_UNLOCKED);
 	bool stale_cond = rs_mutant_on(mb, RS_MUTANT_UNCHANGEDSINCE_STALE);
-	bool last_writer = rs_mutant_on(mb, RS_MUTANT_FLAGS_LAST_WRITER);
+	bool last_writer = rs_mutant_on(mb, RS_MUTANT_FLAGS_LAST_WRITER) ||
+			   rs_mutant_on(mb, RS_MUTANT_FLAGS_READ_UNLOCKED);
 	res->modseq = 0;
 	cm_uidset_clear(&res->changed);
 	cm_uidset_clear(&res->modified);
+	/* The flags-read-unlocked mutant first brings the handle up to date
+	 * without the lock, the fix one would try for flags-last-writer's
+	 * stale copy: the copy is then only as old as the wait for the lock,
+	 * but a writer that commits in that window is still overwritten by
+	 * final states computed from the state before it (S10: judge and
+	 * write under the lock, as +/- sets). A -FLAGS committed in the
+	 * window is lost to a +FLAGS of another flag. A failed read leaves
+	 * the copy as old as the handle. */
+	if (read_unlocked)
+		(void)rs_state_sync(mb);
 	if (stale_cond || last_writer)
 		stale_capture(mb, uids, &sv);
 	rs_err err = rs_write_begin(mb);

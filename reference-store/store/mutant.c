@@ -6,11 +6,13 @@
 static const char *const mutant_names[] = {
 	"move-rename", "deliver-nolock", "unchangedsince-stale",
 	"modseq-reset", "flags-last-writer", "copy-visible-early",
-	"deliver-unsynced", NULL,
+	"deliver-unsynced", "flags-read-unlocked",
+	"copy-link-once", "deliver-rename-late",
+	"expunge-unlink-first", NULL,
 };
 
 /* Name i is bit 1 << i: the last name is the last mutant. */
-_Static_assert(RS_MUTANT_DELIVER_UNSYNCED ==
+_Static_assert(RS_MUTANT_EXPUNGE_UNLINK_FIRST ==
 	       1u << (sizeof(mutant_names) / sizeof(*mutant_names) - 2),
 	       "one name per rs_mutant bit, in bit order");
 

@@ -48,8 +48,10 @@
  *     (append.c:deliver_locked), COPY before its commit
  *     (copy.c:batch_rename_new), adoption before its UID lines
  *     (recover.c:adopt). deliver-unsynced skips the fsync of delivery;
- *     copy-visible-early makes a MOVE commit copies still in tmp/. The
- *     assertions are skipped for them.
+ *     copy-visible-early makes a MOVE commit copies still in tmp/;
+ *     deliver-rename-late renames into new/ only after the commit
+ *     (append.c:rename_after_commit). The assertions are skipped for
+ *     them.
  *
  * S6  UID lines come before the commit. After a crash a file in new/ that
  *     the UID list names but the log does not belongs to a writer that died
@@ -69,6 +71,9 @@
  *     A listed file in cur/ below the store state's next UID that the store state does
  *     not have is an expunged file a crash brought back: it is removed,
  *     never adopted (recover.c:rs_drop_orphans_locked).
+ *     expunge-unlink-first unlinks before the commit; the assertion
+ *     (nothing expunged is in the store state after the E record) still
+ *     holds, and lock-free readers see the window (STORE-LOCK-FREE-READ).
  *
  * S8  Modseqs never go back within a UIDVALIDITY. A record's modseq is
  *     ((indexid + log_seq) << 32) | offset (txlog.c:rs_modseq_make):
@@ -97,7 +102,8 @@
  *     One F record per STORE (commit_delta); a STORE that changes nothing
  *     writes nothing. [#flags, #modseq step 7] The mutants
  *     unchangedsince-stale and flags-last-writer judge or write from the
- *     store state held before the lock; they pass the same enforcement points
+ *     store state held before the lock, flags-read-unlocked from one read
+ *     lock-free just before it; they pass the same enforcement points
  *     (the lock is held) and write wrong values, which the checker
  *     catches.
  *

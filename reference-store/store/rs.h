@@ -67,6 +67,12 @@ typedef enum rs_mutant {
 	RS_MUTANT_FLAGS_LAST_WRITER = 1 << 4,    /* final states, not +/- (#flags) */
 	RS_MUTANT_COPY_VISIBLE_EARLY = 1 << 5,   /* rename before UIDs (#copy-move) */
 	RS_MUTANT_DELIVER_UNSYNCED = 1 << 6,     /* no fsync of new/ (#delivery) */
+	/* The subtle ones: each is wrong only in a window of one or two
+	 * file-system calls, so only a specific interleaving shows it. */
+	RS_MUTANT_FLAGS_READ_UNLOCKED = 1 << 7,  /* final states read just before the lock (#flags) */
+	RS_MUTANT_COPY_LINK_ONCE = 1 << 8,       /* no second link() after a \Recent claim (#copy-move) */
+	RS_MUTANT_DELIVER_RENAME_LATE = 1 << 9,  /* committed, then renamed into new/ (#delivery) */
+	RS_MUTANT_EXPUNGE_UNLINK_FIRST = 1 << 10, /* files unlinked before the E record (#copy-move) */
 } rs_mutant;
 
 /* "move-rename" etc.; 0 if unknown. */

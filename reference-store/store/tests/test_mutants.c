@@ -348,13 +348,168 @@ static void t_deliver_unsynced(void)
 	CHECK_EQ(out.next_uid, 2);
 }
 
+/* ---- flags-read-unlocked ---- */
+
+static void b_unflag_msg1(void *ctx)
+{
+	world *w = ctx;
+	rs_store_result r = {0};
+	cm_uidset one = set_of("1");
+	REQUIRE(rs_store(w->b, &one, RS_STORE_REMOVE, CM_FLAG_FLAGGED, -1, &r) == RS_OK);
+	rs_store_result_free(&r);
+	cm_uidset_free(&one);
+}
+
+/* A adds \Seen to a \Flagged message; B removes \Flagged before A's STORE
+ * (in_window false) or while A waits for its lock (true). */
+static bool read_unlocked_run(unsigned mutants, bool in_window)
+{
+	world w;
+	world_init(&w, mutants, "S", "S");
+	deliver(w.a, "m", CM_FLAG_FLAGGED);
+	rs_sync(w.b, false);
+	if (in_window)
+		w.il = (interleave){.trigger = "lock.P100", .call = RS_FS_OPEN,
+				    .action = b_unflag_msg1, .ctx = &w};
+	else
+		b_unflag_msg1(&w);
+	rs_store_result r = {0};
+	cm_uidset one = set_of("1");
+	REQUIRE(rs_store(w.a, &one, RS_STORE_ADD, CM_FLAG_SEEN, -1, &r) == RS_OK);
+	CHECK(w.il.fired == in_window);
+	rs_sync(w.a, false);
+	/* Both changes survive: \Seen added, \Flagged removed. */
+	bool merged = rs_msg_find(w.a, 1)->flags == CM_FLAG_SEEN;
+	rs_store_result_free(&r);
+	cm_uidset_free(&one);
+	world_free(&w);
+	return merged;
+}
+
+static void t_flags_read_unlocked(void)
+{
+	CHECK(read_unlocked_run(0, true));
+	CHECK(read_unlocked_run(0, false));
+	/* Wrong only in the window between its read and its lock: a change
+	 * committed before the STORE began is read, and kept. */
+	CHECK(read_unlocked_run(RS_MUTANT_FLAGS_READ_UNLOCKED, false));
+	CHECK(!read_unlocked_run(RS_MUTANT_FLAGS_READ_UNLOCKED, true));
+	CHECK(!read_unlocked_run(RS_MUTANT_FLAGS_LAST_WRITER, false));
+}
+
+/* ---- copy-link-once ---- */
+
+static void c_claim_s1(void *ctx)
+{
+	world *w = ctx;
+	CHECK(rs_claim_recent(w->c, 1));
+}
+
+/* The actor copies S:1, still in new/, to D; between the look that finds
+ * the file in new/ and the link, C claims \Recent and moves it to cur/. */
+static rs_err link_once_run(unsigned mutants)
+{
+	world w;
+	world_init(&w, mutants, "S", "D");
+	w.c = fixture_open(&w.f, "S", &(rs_options){.pid = 300});
+	deliver(w.a, "m", 0);
+	REQUIRE(rs_sync(w.c, false) == RS_OK);
+	rs_mailbox *dst = fixture_open(&w.f, "D", &(rs_options){.pid = 100,
+							       .mutants = mutants});
+	w.il = (interleave){.trigger = "/S/new/", .call = RS_FS_LINK,
+			    .action = c_claim_s1, .ctx = &w};
+	cm_uidset one = set_of("1");
+	rs_copy_result r = {0};
+	rs_err err = rs_copy(w.a, dst, &one, &r);
+	CHECK(w.il.fired);
+	rs_sync(w.b, false);
+	if (err == RS_OK)
+		CHECK(rs_count(w.b) == 1 && strcmp(msg_id(w.b, 1), "m") == 0);
+	rs_copy_result_free(&r);
+	cm_uidset_free(&one);
+	rs_close(dst);
+	world_free(&w);
+	return err;
+}
+
+static void t_copy_link_once(void)
+{
+	CHECK_EQ(link_once_run(0), RS_OK);
+	CHECK_EQ(link_once_run(RS_MUTANT_COPY_LINK_ONCE), RS_ECORRUPT);
+}
+
+/* ---- deliver-rename-late ---- */
+
+static void b_read_s1(void *ctx)
+{
+	read_ctx *rc = ctx;
+	cm_buf b = {0};
+	REQUIRE(rs_sync(rc->w->b, false) == RS_OK);
+	rc->got = rs_fetch_body(rc->w->b, 1, &b, NULL);
+	cm_buf_free(&b);
+}
+
+/* B reads UID 1 when the actor's delivery renames its file into new/. */
+static rs_err rename_late_run(unsigned mutants)
+{
+	world w;
+	world_init(&w, mutants, "S", "S");
+	read_ctx rc = {&w, RS_OK};
+	w.il = (interleave){.trigger = "/S/tmp/", .call = RS_FS_RENAME,
+			    .action = b_read_s1, .ctx = &rc};
+	deliver(w.a, "m", 0);
+	CHECK(w.il.fired);
+	cm_buf b = {0};
+	REQUIRE(rs_sync(w.b, false) == RS_OK);
+	CHECK_EQ(rs_fetch_body(w.b, 1, &b, NULL), RS_OK);
+	cm_buf_free(&b);
+	world_free(&w);
+	return rc.got;
+}
+
+static void t_deliver_rename_late(void)
+{
+	/* Correct: no UID before the file is in new/. */
+	CHECK_EQ(rename_late_run(0), RS_ENOENT);
+	CHECK_EQ(rename_late_run(RS_MUTANT_DELIVER_RENAME_LATE), RS_ECORRUPT);
+}
+
+/* ---- expunge-unlink-first ---- */
+
+/* B reads UID 1 right after the actor's expunge unlinked its file. */
+static rs_err unlink_first_run(unsigned mutants)
+{
+	world w;
+	world_init(&w, mutants, "S", "S");
+	deliver(w.a, "m", CM_FLAG_DELETED);
+	REQUIRE(rs_sync(w.b, false) == RS_OK);
+	read_ctx rc = {&w, RS_OK};
+	w.il = (interleave){.trigger = "/S/new", .call = RS_FS_FSYNC_DIR,
+			    .action = b_read_s1, .ctx = &rc};
+	cm_uidset one = set_of("1"), gone = {0};
+	REQUIRE(rs_expunge(w.a, &one, &gone, NULL) == RS_OK);
+	CHECK(w.il.fired);
+	CHECK(cm_uidset_contains(&gone, 1));
+	cm_uidset_free(&one);
+	cm_uidset_free(&gone);
+	world_free(&w);
+	return rc.got;
+}
+
+static void t_expunge_unlink_first(void)
+{
+	/* Correct: the expunge is committed before the file goes. */
+	CHECK_EQ(unlink_first_run(0), RS_ENOENT);
+	CHECK_EQ(unlink_first_run(RS_MUTANT_EXPUNGE_UNLINK_FIRST), RS_ECORRUPT);
+}
+
 static void t_names(void)
 {
 	const char *const *names = rs_mutant_names();
 	int n = 0;
 	for (; names[n] != NULL; n++)
 		CHECK_STR(rs_mutant_name(rs_mutant_parse(names[n])), names[n]);
-	CHECK_EQ(n, 7);
+	CHECK_EQ(n, 11);
 	CHECK_EQ(rs_mutant_parse("nope"), 0);
 }
 
@@ -368,5 +523,9 @@ int main(void)
 	RUN(t_move_rename);
 	RUN(t_modseq_reset);
 	RUN(t_deliver_unsynced);
+	RUN(t_flags_read_unlocked);
+	RUN(t_copy_link_once);
+	RUN(t_deliver_rename_late);
+	RUN(t_expunge_unlink_first);
 	TEST_EXIT();
 }
