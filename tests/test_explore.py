@@ -99,17 +99,19 @@ def test_bound_one_covers_more_and_is_deterministic(ratchet, tmp_path):
     assert reports[0]["schedules"]["1"] > reports[0]["schedules"]["0"] > 0
 
 
-def test_the_catalogue_is_clean_at_bound_zero(ratchet, tmp_path):
+def test_the_catalogue_is_clean_at_bound_one(ratchet, tmp_path):
+    """make test explores the whole catalogue at bound 1 (bound 2, the
+    certificate, is measured by hand: docs/explore.md)."""
     names = sorted(p.stem for p in SCENARIOS.glob("*.scn"))
-    assert len(names) >= 9, names
-    p = explore(ratchet, tmp_path, SCENARIOS, "--bound", 0, "--report",
+    assert len(names) >= 20, names
+    p = explore(ratchet, tmp_path, SCENARIOS, "--bound", 1, "--report",
                 tmp_path / "r.json")
     assert p.returncode == 0, p.stdout + p.stderr
     got = json.loads((tmp_path / "r.json").read_text())["scenarios"]
     assert sorted(s["name"] for s in got) == names
     for s in got:
-        assert s["complete"] and s["failing"] == 0 and s["schedules"]["0"] > 0, s
-        assert s["design"], s
+        assert s["complete"] and s["failing"] == 0 and s["covered"] == 1, s
+        assert s["schedules"]["1"] > 0 and s["design"], s
 
 
 @pytest.mark.parametrize("scenario,mutant,inv,preemptions", [
