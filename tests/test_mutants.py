@@ -50,6 +50,10 @@ SUBTLE = {
     # design.md#copy-move: an expunge unlinks the files before its E record;
     # a reader between the two finds a UID without its file
     "expunge-unlink-first": ("expunge-vs-fetch", "STORE-LOCK-FREE-READ", 1),
+    # design.md#delivery: new/ fsynced after the commit, not before the UID
+    # line; only a crash at that one call (a fault, which counts as one)
+    # leaves a committed UID without its file
+    "deliver-sync-late": ("crash-in-deliver", "STORE-LOCK-FREE-READ", 1),
 }
 
 

@@ -67,7 +67,8 @@ static int rename_into_new(rs_mailbox *mb, const char *tmp_path, const char *new
 	rs_fs *fs = mb->fs;
 	*durable_r = false;
 	int r = fs->ops->rename(fs, tmp_path, new_path);
-	if (r == 0 && !rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED)) {
+	if (r == 0 && !rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED) &&
+	    !rs_mutant_on(mb, RS_MUTANT_DELIVER_SYNC_LATE)) {
 		r = fs->ops->fsync_dir(fs, mb->p_new);
 		*durable_r = r == 0;
 	}
@@ -94,6 +95,20 @@ static rs_err rename_after_commit(rs_mailbox *mb, const char *tmp_path,
 	return err;
 }
 
+/* The deliver-sync-late mutant's last step: new/ is fsynced after the
+ * commit, still before the reply, so an acknowledged message is durable.
+ * But the UID is published (the log and the UID list are synced) while
+ * the file's name is not: a crash at this one call leaves a committed UID
+ * whose file the power cut took (S5, "UIDNEXT published before the
+ * rename is durable"). Returns err, or RS_EUNKNOWN when the fsync fails. */
+static rs_err sync_after_commit(rs_mailbox *mb, rs_err err)
+{
+	if (err == RS_OK && mb->fs->ops->fsync_dir(mb->fs, mb->p_new) < 0)
+		return rs_fail(mb, RS_EUNKNOWN, "%s: fsync of new/ after the commit failed",
+			       mb->path);
+	return err;
+}
+
 static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_path,
 			     const char *new_path, uint32_t uid, cm_flags flags,
 			     uint64_t *modseq_r)
@@ -110,7 +125,8 @@ static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_p
 		return rs_fail(mb, rs_err_from_errno(r), "%s: rename into new/ failed",
 			       mb->path);
 	}
-	RS_ASSERT(durable || late || rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED),
+	bool sync_late = rs_mutant_on(mb, RS_MUTANT_DELIVER_SYNC_LATE);
+	RS_ASSERT(durable || late || sync_late || rs_mutant_on(mb, RS_MUTANT_DELIVER_UNSYNCED),
 		  "S5 the name in new/ is durable before the UID list names it");
 	cm_buf line = {0};
 	cm_buf_printf(&line, "%" PRIu32 " %s\n", uid, name);
@@ -131,6 +147,8 @@ static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_p
 		fs->ops->unlink(fs, tmp_path);
 	if (err != RS_OK && err != RS_EUNKNOWN)
 		return rollback_new(mb, new_path, err);
+	if (sync_late)
+		return sync_after_commit(mb, err);
 	return late ? rename_after_commit(mb, tmp_path, new_path, err) : err;
 }
 

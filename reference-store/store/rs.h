@@ -73,6 +73,8 @@ typedef enum rs_mutant {
 	RS_MUTANT_COPY_LINK_ONCE = 1 << 8,       /* no second link() after a \Recent claim (#copy-move) */
 	RS_MUTANT_DELIVER_RENAME_LATE = 1 << 9,  /* committed, then renamed into new/ (#delivery) */
 	RS_MUTANT_EXPUNGE_UNLINK_FIRST = 1 << 10, /* files unlinked before the E record (#copy-move) */
+	/* Wrong only when the store crashes in a window of one call. */
+	RS_MUTANT_DELIVER_SYNC_LATE = 1 << 11,   /* new/ fsynced after the commit (#delivery) */
 } rs_mutant;
 
 /* "move-rename" etc.; 0 if unknown. */

@@ -11,6 +11,8 @@ typedef struct interleave {
 	bool fired;
 	const char *fail_path; /* inject -EIO on the n-th matching rename */
 	int fail_nth, seen;
+	bool down;             /* the trigger is a power cut: every call from
+				* it on fails, as no process outlives it */
 } interleave;
 
 static int hook(void *ctx, rs_fs_call call, const char *path)
@@ -18,8 +20,11 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 	interleave *il = ctx;
 	if (!il->fired && il->trigger && call == il->call && strstr(path, il->trigger)) {
 		il->fired = true;
-		il->action(il->ctx);
+		if (il->action != NULL)
+			il->action(il->ctx);
 	}
+	if (il->fired && il->down)
+		return -EIO;
 	if (il->fail_path && call == RS_FS_RENAME && strstr(path, il->fail_path) &&
 	    ++il->seen == il->fail_nth)
 		return -EIO;
@@ -503,13 +508,47 @@ static void t_expunge_unlink_first(void)
 	CHECK_EQ(unlink_first_run(RS_MUTANT_EXPUNGE_UNLINK_FIRST), RS_ECORRUPT);
 }
 
+/* ---- deliver-sync-late ---- */
+
+/* The power goes as a delivery is about to fsync new/ (the correct store
+ * does that before its UID line, the mutant after its commit); on
+ * restart, a fresh handle reads UID 1. */
+static rs_err sync_late_run(unsigned mutants)
+{
+	world w;
+	world_init(&w, mutants, "S", "S");
+	w.il = (interleave){.trigger = "/S/new", .call = RS_FS_FSYNC_DIR, .down = true};
+	uint32_t uid = 0;
+	rs_err err = rs_append(w.a, "m\r\n", 3, 0, &uid, NULL);
+	CHECK(w.il.fired);
+	CHECK(err != RS_OK); /* nothing after the power cut is acknowledged */
+	rs_memfs_set_hook(w.f.fs, NULL, NULL);
+	rs_memfs_crash(w.f.fs, 0);
+	rs_mailbox *fresh = fixture_open(&w.f, "S", &(rs_options){.pid = 300});
+	cm_buf b = {0};
+	err = rs_sync(fresh, false);
+	if (err == RS_OK)
+		err = rs_fetch_body(fresh, 1, &b, NULL);
+	cm_buf_free(&b);
+	rs_close(fresh);
+	world_free(&w);
+	return err;
+}
+
+static void t_deliver_sync_late(void)
+{
+	/* Correct: the UID line comes after the fsync, so no UID is left. */
+	CHECK_EQ(sync_late_run(0), RS_ENOENT);
+	CHECK_EQ(sync_late_run(RS_MUTANT_DELIVER_SYNC_LATE), RS_ECORRUPT);
+}
+
 static void t_names(void)
 {
 	const char *const *names = rs_mutant_names();
 	int n = 0;
 	for (; names[n] != NULL; n++)
 		CHECK_STR(rs_mutant_name(rs_mutant_parse(names[n])), names[n]);
-	CHECK_EQ(n, 11);
+	CHECK_EQ(n, 12);
 	CHECK_EQ(rs_mutant_parse("nope"), 0);
 }
 
@@ -527,5 +566,6 @@ int main(void)
 	RUN(t_copy_link_once);
 	RUN(t_deliver_rename_late);
 	RUN(t_expunge_unlink_first);
+	RUN(t_deliver_sync_late);
 	TEST_EXIT();
 }
