@@ -21,6 +21,7 @@
 #include "checker.h"
 #include "history.h"
 #include "pct.h"
+#include "sleep.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -33,6 +34,8 @@ typedef struct decision {
 	rt_script_point at;        /* at.path is not kept: see file */
 	int step;                  /* at.ran's op: its step, -1 CONNECT */
 	char file[48];             /* the last part of at.path, copied */
+	uint64_t asleep;           /* values whose branch is redundant (bits) */
+	rt_sleep_step taken;       /* the turn value v began (sleep sets) */
 } decision;
 
 /* One scripted run. */
@@ -53,6 +56,14 @@ typedef struct exec {
 	model_history_writer *hist; /* every event too (NULL: none) */
 	uint64_t points_skipped;   /* the run's calls not offered */
 	rt_pct *pct;               /* PCT decides instead of the prefix */
+	/* Sleep sets (the bounded walk without --plain): sleep.h. */
+	bool sleep_on;
+	rt_sleep_run sl;
+	unsigned bound, preempted; /* the walk's bound; this run's so far */
+	size_t red_at;             /* sl.redundant: the decision it began at */
+	size_t turn_of;            /* the decision whose turn is under way+1 */
+	rt_sleep_set *done;        /* by depth: the explored siblings' turns */
+	size_t ndone, done_cap;    /* depths with a done set; the array's room */
 } exec;
 
 static double now_s(void)
@@ -106,24 +117,67 @@ static size_t client_ops(void *ctx, uint32_t id)
 	return cl->nsteps + (cl->agent ? 0 : 1); /* IMAP clients connect first */
 }
 
+/* Beyond the prefix with sleep sets: the first value whose branch is not
+ * redundant and fits the bound; none makes the rest of the run redundant
+ * (it still runs to its end, with 0s, uncounted). */
+static uint64_t first_awake(exec *x, uint64_t n, const rt_script_point *at,
+			    uint64_t asleep)
+{
+	for (uint64_t v = 0; v < n; v++) {
+		bool costs = v > 0 && !at->free;
+		if (!(asleep >> v & 1) && x->preempted + costs <= x->bound)
+			return v;
+	}
+	x->sl.redundant = true;
+	x->red_at = x->nd;
+	return 0;
+}
+
 static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 {
 	exec *x = ctx;
+	uint64_t asleep = 0;
+	bool was_redundant = x->sl.redundant;
+	if (x->sleep_on)
+		asleep = rt_sleep_decide(&x->sl, x->nd < x->ndone ? &x->done[x->nd] : NULL,
+					 at, n);
 	uint64_t v = x->pct != NULL ? rt_pct_pick(x->pct, n, at)
-		   : x->nd < x->nprefix ? x->prefix[x->nd] : 0;
+		   : x->nd < x->nprefix ? x->prefix[x->nd]
+		   : x->sleep_on && !was_redundant ? first_awake(x, n, at, asleep) : 0;
 	if (v >= n) {
 		x->nondet = true;
 		v = 0;
 	}
+	/* The walk never asks for a redundant branch (next_schedule). */
+	assert(x->nd >= x->nprefix || !(asleep >> v & 1));
+	x->preempted += v > 0 && !at->free;
 	CM_GROW(x->d, x->capd, x->nd + 1);
 	int step = at->ran >= 1 && at->ran <= RT_SCENARIO_CLIENTS_MAX
 		   ? x->last_step[at->ran - 1] : -2;
 	decision *d = &x->d[x->nd++];
-	*d = (decision){n, v, *at, step, ""};
+	*d = (decision){n, v, *at, step, "", asleep, {0}};
 	const char *base = strrchr(at->path, '/');
 	snprintf(d->file, sizeof(d->file), "%s", base ? base + 1 : at->path);
 	d->at.path = NULL; /* the caller's buffer: gone after the run */
+	x->turn_of = x->nd;
 	return v;
+}
+
+/* A turn begins or ends (sim.h); the one a decision began is kept with it. */
+static void on_turn(void *ctx, const rt_script_turn *t)
+{
+	exec *x = ctx;
+	if (!x->sleep_on)
+		return;
+	rt_sleep_step ended;
+	rt_sleep_turn(&x->sl, t, &ended);
+	if (!t->end)
+		return;
+	if (x->turn_of > 0) {
+		assert(x->d[x->turn_of - 1].at.cand[x->d[x->turn_of - 1].v] == t->id);
+		x->d[x->turn_of - 1].taken = ended;
+	}
+	x->turn_of = 0;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -137,6 +191,8 @@ static void on_event(void *ctx, const model_event *ev)
 	exec *x = ctx;
 	if (x->hist != NULL)
 		model_history_write(x->hist, ev);
+	if (x->sleep_on)
+		rt_sleep_event(&x->sl, ev->client);
 	if (ev->type == MODEL_EV_INVOKE)
 		return;
 	size_t c = ev->client - 1;
@@ -166,6 +222,10 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	const rt_scenario *sc = x->sc;
 	x->nd = 0;
 	x->nondet = x->bad = false;
+	x->preempted = 0;
+	x->turn_of = 0;
+	x->red_at = 0;
+	rt_sleep_run_reset(&x->sl);
 	x->state = 0xcbf29ce484222325ull;
 	memset(x->vars, 0, sizeof(x->vars));
 	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++)
@@ -174,7 +234,8 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	rt_script script = {.clients = (unsigned)sc->nclients,
 			    .agents = (unsigned)sc->nagents, .boxes = sc->boxes,
 			    .setup_op = setup_op, .next_op = next_op, .ops = client_ops,
-			    .decide = decide, .ctx = x, .every_call = plain};
+			    .decide = decide, .turn = on_turn, .ctx = x,
+			    .every_call = plain};
 	model_checker_options co = {.capabilities = RT_SIM_CAPS, .max_violations = 20};
 	model_checker *c = model_checker_new(&co);
 	rt_sim_hooks hooks = {on_event, x};
@@ -202,21 +263,45 @@ static unsigned preemptions(const exec *x, size_t upto)
 	return p;
 }
 
-/* The next schedule after x's in the walk (within bound), into tape;
- * false when the walk is over. */
-static bool next_schedule(const exec *x, unsigned bound, uint64_t **tape, size_t *n,
+/* The walk moves decision i on: the turn its old value began goes to
+ * sleep for the siblings after it (sleep.h), and the nodes below it are
+ * new ones, with no explored siblings yet. */
+static void sleep_done(exec *x, size_t i)
+{
+	const decision *d = &x->d[i];
+	CM_GROW(x->done, x->done_cap, i + 1);
+	for (size_t k = x->ndone; k <= i; k++)
+		x->done[k].n = 0;
+	x->ndone = i + 1;
+	/* Only a turn whose client the node would have to preempt anyway
+	 * sleeps without penalty, or one that leaves it free to switch. */
+	bool penalty = d->taken.can_go_on && !(d->v == 0 && !d->at.free);
+	assert(d->taken.client == d->at.cand[d->v]);
+	rt_sleep_add(&x->done[i], &d->taken, penalty);
+}
+
+/* The next schedule after x's in the walk (within bound, skipping the
+ * branches sleep sets show redundant), into tape; false when the walk is
+ * over. */
+static bool next_schedule(exec *x, unsigned bound, uint64_t **tape, size_t *n,
 			  size_t *cap)
 {
-	for (size_t i = x->nd; i-- > 0;) {
+	size_t top = x->sl.redundant ? x->red_at : x->nd;
+	unsigned before = preemptions(x, top); /* of the decisions below i */
+	for (size_t i = top; i-- > 0;) {
 		const decision *d = &x->d[i];
-		if (d->v + 1 >= d->n)
+		before -= d->v > 0 && !d->at.free;
+		uint64_t w = d->v + 1;
+		while (w < d->n && (d->asleep >> w & 1))
+			w++;
+		if (w >= d->n || before + (d->at.free ? 0 : 1) > bound)
 			continue;
-		if (preemptions(x, i) + (d->at.free ? 0 : 1) > bound)
-			continue;
+		if (x->sleep_on)
+			sleep_done(x, i);
 		CM_GROW(*tape, *cap, i + 1);
 		for (size_t k = 0; k < i; k++)
 			(*tape)[k] = x->d[k].v;
-		(*tape)[i] = d->v + 1;
+		(*tape)[i] = w;
 		*n = i + 1;
 		return true;
 	}
@@ -363,13 +448,21 @@ static int walk(exec *x, const rt_explore_opts *o, unsigned bound, state_set *st
 	size_t n = 0, cap = 0;
 	int rc = 0;
 	*cut = false;
+	x->sleep_on = !o->plain;
+	x->bound = bound;
+	x->ndone = 0;
+	uint64_t states0 = r->states, failing0 = r->failing;
+	double t0 = now_s();
 	for (;;) {
 		x->prefix = tape;
 		x->nprefix = n;
 		model_checker *c = NULL;
 		rc = run_one(x, o->mutants, o->plain, &c);
-		bool at_bound = rc == 0 && preemptions(x, x->nd) == bound;
+		/* A run that turned redundant is not a schedule of its own. */
+		bool at_bound = rc == 0 && !x->sl.redundant &&
+				preemptions(x, x->nd) == bound;
 		r->execs[bound] += at_bound;
+		r->pruned[bound] += rc == 0 && x->sl.redundant;
 		tally(x, c, at_bound, states, r);
 		model_checker_free(c);
 		if (rc < 0) {
@@ -384,6 +477,9 @@ static int walk(exec *x, const rt_explore_opts *o, unsigned bound, state_set *st
 		}
 	}
 	free(tape);
+	r->by_bound[bound].states = r->states - states0;
+	r->by_bound[bound].failing = r->failing - failing0;
+	r->by_bound[bound].seconds = now_s() - t0;
 	return rc;
 }
 
@@ -409,6 +505,7 @@ int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
 	r->complete = rc == 0 && !r->failed && r->covered == o->bound;
 	r->seconds = now_s() - t0;
 	free(x.d);
+	free(x.done);
 	free(states.v);
 	return rc;
 }
