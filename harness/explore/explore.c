@@ -156,8 +156,12 @@ static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 		   ? x->last_step[at->ran - 1] : -2;
 	decision *d = &x->d[x->nd++];
 	*d = (decision){n, v, *at, step, "", asleep, {0}};
+	/* A plain copy: snprintf here was a tenth of the walk's time. */
 	const char *base = strrchr(at->path, '/');
-	snprintf(d->file, sizeof(d->file), "%s", base ? base + 1 : at->path);
+	base = base ? base + 1 : at->path;
+	size_t len = strnlen(base, sizeof(d->file) - 1);
+	memcpy(d->file, base, len);
+	d->file[len] = '\0';
 	d->at.path = NULL; /* the caller's buffer: gone after the run */
 	x->turn_of = x->nd;
 	return v;
