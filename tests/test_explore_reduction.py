@@ -133,13 +133,14 @@ def test_reduction_keeps_states_and_verdicts_with_three_parties(ratchet, tmp_pat
 
 
 def test_the_reduction_prunes_and_says_so(ratchet, tmp_path):
-    """Not a reduction in name only: on a catalogue-like race at bound 2,
-    far fewer runs, and redundant ones counted per bound."""
-    text = "\n".join(["scenario: prune"] + HEAD + [
-        "client A:", "  SELECT INBOX", "  UID COPY 1 Archive",
-        "client B:", "  SELECT INBOX", "  UID STORE 2 +FLAGS (\\Seen)"]) + "\n"
+    """Not a reduction in name only: on a STORE racing a delivery at bound
+    2, at most 2/3 of plain enumeration's runs (some 3,800 of 8,000), and
+    the runs that turned redundant midway counted per bound."""
+    text = "\n".join(["scenario: prune"] + HEAD[:2] + [
+        "client A:", "  SELECT INBOX", "  UID STORE 1 +FLAGS (\\Seen)",
+        "agent D:", "  DELIVER INBOX"]) + "\n"
     a, b = same_outcome(ratchet, tmp_path, text, None, 2)
-    assert a["runs"] * 10 < b["runs"], (a["runs"], b["runs"])
+    assert 3 * a["runs"] < 2 * b["runs"], (a["runs"], b["runs"])
     assert set(a["by_bound"]) == {"0", "1", "2"}, a
     assert sum(a["pruned"].values()) > 0, a
     for k, v in a["by_bound"].items():

@@ -271,7 +271,8 @@ int rt_cmd_explore(int argc, char **argv)
 		 .max = UINT64_MAX / 2},
 		{.name = "plain", .to.flag = &e.plain,
 		 .help = "no reduction: preempt before every file-system call\n"
-		 "(to check the reduction; docs/explore.md)"},
+		 "and run every branch, no sleep sets (to check the\n"
+		 "reduction; docs/explore.md)"},
 		{.name = "mode", .kind = CM_OPTION_STRING, .to.string = &e.mode,
 		 .arg = "exhaustive|pct", .help = "every schedule within the bound (default),\n"
 		 "or PCT: --runs random-priority schedules of --depth"},

@@ -174,7 +174,12 @@ static void on_turn(void *ctx, const rt_script_turn *t)
 	if (!x->sleep_on)
 		return;
 	rt_sleep_step ended;
+	bool was_redundant = x->sl.redundant;
 	rt_sleep_turn(&x->sl, t, &ended);
+	/* Forced into a sleeper (nobody else could run): every run through
+	 * the decisions so far is redundant; the walk moves on above here. */
+	if (!was_redundant && x->sl.redundant)
+		x->red_at = x->nd;
 	if (!t->end)
 		return;
 	if (x->turn_of > 0) {
@@ -290,6 +295,8 @@ static void sleep_done(exec *x, size_t i)
 static bool next_schedule(exec *x, unsigned bound, uint64_t **tape, size_t *n,
 			  size_t *cap)
 {
+	/* A run turns redundant after a decision: the root is never asleep. */
+	assert(!x->sl.redundant || (x->red_at > 0 && x->red_at <= x->nd));
 	size_t top = x->sl.redundant ? x->red_at : x->nd;
 	unsigned before = preemptions(x, top); /* of the decisions below i */
 	for (size_t i = top; i-- > 0;) {
