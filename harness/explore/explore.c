@@ -61,7 +61,8 @@ typedef struct exec {
 	rt_sleep_run sl;
 	unsigned bound, preempted; /* the walk's bound; this run's so far */
 	size_t red_at;             /* sl.redundant: the decision it began at */
-	size_t turn_of;            /* the decision whose turn is under way+1 */
+	size_t turn_of;            /* 1 + the decision that began the turn
+				    * under way (0: no decision began it) */
 	rt_sleep_set *done;        /* by depth: the explored siblings' turns */
 	size_t ndone, done_cap;    /* depths with a done set; the array's room */
 } exec;
