@@ -110,7 +110,11 @@ static void print_result(const explore_cmd *e, const rt_explore_result *r,
 	bool pct = e->mode != NULL && strcmp(e->mode, "pct") == 0;
 	for (unsigned b = 0; b <= bound && !e->quiet && !pct; b++)
 		if (b <= r->covered || r->execs[b] > 0)
-			printf("  bound %u: %" PRIu64 " schedules\n", b, r->execs[b]);
+			printf("  bound %u: %" PRIu64 " schedules, %" PRIu64 " runs pruned "
+			       "as redundant, %" PRIu64 " new end states, %" PRIu64
+			       " failing, %.2f s\n", b, r->execs[b], r->pruned[b],
+			       r->by_bound[b].states, r->by_bound[b].failing,
+			       r->by_bound[b].seconds);
 	printf("  %" PRIu64 " runs, %" PRIu64 " decision points, %" PRIu64
 	       " calls skipped as invisible%s, %" PRIu64 " distinct end states, %"
 	       PRIu64 " failing, %.2f s\n", r->execs_total, r->decisions,
@@ -151,11 +155,18 @@ static json_t *result_json(const explore_cmd *e, const char *file,
 			   const rt_scenario *sc, const rt_explore_result *r,
 			   unsigned bound, const char *replay)
 {
-	json_t *ex = json_object();
+	json_t *ex = json_object(), *pruned = json_object(), *per = json_object();
 	for (unsigned b = 0; b <= bound; b++) {
 		char k[8];
 		snprintf(k, sizeof(k), "%u", b);
 		json_object_set_new(ex, k, json_integer((json_int_t)r->execs[b]));
+		json_object_set_new(pruned, k, json_integer((json_int_t)r->pruned[b]));
+		json_object_set_new(per, k, json_pack("{s:I, s:I, s:I, s:I, s:f}",
+			"schedules", (json_int_t)r->execs[b], "pruned",
+			(json_int_t)r->pruned[b], "new_states",
+			(json_int_t)r->by_bound[b].states, "failing",
+			(json_int_t)r->by_bound[b].failing, "seconds",
+			r->by_bound[b].seconds));
 	}
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:o, s:I, s:I, s:I, s:I, s:f}",
 			      "name", sc->name, "file", file, "design", sc->design,
@@ -168,7 +179,10 @@ static json_t *result_json(const explore_cmd *e, const char *file,
 	char digest[20];
 	snprintf(digest, sizeof(digest), "%016" PRIx64, r->states_digest);
 	json_object_set_new(o, "states_digest", json_string(digest));
-	json_object_set_new(o, "reduction", json_string(e->plain ? "none" : "invisible-calls"));
+	json_object_set_new(o, "pruned", pruned);
+	json_object_set_new(o, "by_bound", per);
+	json_object_set_new(o, "reduction", json_string(e->plain ? "none"
+						       : "invisible-calls+sleep-sets"));
 	json_t *inv = json_array();
 	for (int i = 0; i < MODEL_INV_COUNT; i++)
 		if (r->failed_inv[i])
@@ -340,7 +354,8 @@ int rt_cmd_explore(int argc, char **argv)
 		 .max = UINT64_MAX / 2},
 		{.name = "plain", .to.flag = &e.plain,
 		 .help = "no reduction: preempt before every file-system call\n"
-		 "(to check the reduction; docs/explore.md)"},
+		 "and run every branch, no sleep sets (to check the\n"
+		 "reduction; docs/explore.md)"},
 		{.name = "mode", .kind = CM_OPTION_STRING, .to.string = &e.mode,
 		 .arg = "exhaustive|pct", .help = "every schedule within the bound (default),\n"
 		 "or PCT: --runs random-priority schedules of --depth"},

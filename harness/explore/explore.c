@@ -22,6 +22,7 @@
 #include "history.h"
 #include "pct.h"
 #include "states.h"
+#include "sleep.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -34,6 +35,8 @@ typedef struct decision {
 	rt_script_point at;        /* at.path is not kept: see file */
 	int step;                  /* at.ran's op: its step, -1 CONNECT */
 	char file[48];             /* the last part of at.path, copied */
+	uint64_t asleep;           /* values whose branch is redundant (bits) */
+	rt_sleep_step taken;       /* the turn value v began (sleep sets) */
 } decision;
 
 /* One scripted run. */
@@ -59,6 +62,15 @@ typedef struct exec {
 	model_violation expect;    /* the first unmet expectation (inv
 				    * SCENARIO-EXPECT), when expect_failed */
 	bool expect_failed;
+	/* Sleep sets (the bounded walk without --plain): sleep.h. */
+	bool sleep_on;
+	rt_sleep_run sl;
+	unsigned bound, preempted; /* the walk's bound; this run's so far */
+	size_t red_at;             /* sl.redundant: the decision it began at */
+	size_t turn_of;            /* 1 + the decision that began the turn
+				    * under way (0: no decision began it) */
+	rt_sleep_set *done;        /* by depth: the explored siblings' turns */
+	size_t ndone, done_cap;    /* depths with a done set; the array's room */
 } exec;
 
 static double now_s(void)
@@ -145,25 +157,94 @@ static size_t client_ops(void *ctx, uint32_t id)
 	return cl->nsteps + (cl->agent ? 0 : 1); /* IMAP clients connect first */
 }
 
+/* Does value v at point at spend the bound? A preemption does, and so
+ * does an injected fault (docs/explore.md): a crash or a kill at a chosen
+ * point is as unusual an event as a preemption, and counting it keeps the
+ * cost of a bound the same with faults as without. */
+static bool costs(const rt_script_point *at, uint64_t v)
+{
+	return v > 0 && (at->fault || !at->free);
+}
+
+/* Beyond the prefix with sleep sets: the first value whose branch is not
+ * redundant and fits the bound; none makes the rest of the run redundant
+ * (it still runs to its end, with 0s, uncounted). */
+static uint64_t first_awake(exec *x, uint64_t n, const rt_script_point *at,
+			    uint64_t asleep)
+{
+	for (uint64_t v = 0; v < n; v++) {
+		if (!(asleep >> v & 1) && x->preempted + costs(at, v) <= x->bound)
+			return v;
+	}
+	x->sl.redundant = true;
+	x->red_at = x->nd;
+	return 0;
+}
+
 static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 {
 	exec *x = ctx;
-	/* PCT schedules clients by priority; it injects no faults. */
+	uint64_t asleep = 0;
+	bool was_redundant = x->sl.redundant;
+	if (x->sleep_on && !at->fault)
+		asleep = rt_sleep_decide(&x->sl, x->nd < x->ndone ? &x->done[x->nd] : NULL,
+					 at, n);
+	/* PCT schedules clients by priority; it injects no faults, and
+	 * beyond its prefix the walk injects none either. */
 	uint64_t v = x->pct != NULL ? (at->fault ? 0 : rt_pct_pick(x->pct, n, at))
-		   : x->nd < x->nprefix ? x->prefix[x->nd] : 0;
+		   : x->nd < x->nprefix ? x->prefix[x->nd]
+		   : x->sleep_on && !was_redundant && !at->fault
+		   ? first_awake(x, n, at, asleep) : 0;
 	if (v >= n) {
 		x->nondet = true;
 		v = 0;
+	}
+	/* The walk never asks for a redundant branch (next_schedule). */
+	assert(x->nd >= x->nprefix || !(asleep >> v & 1));
+	x->preempted += costs(at, v);
+	if (at->fault && v > 0 && x->sleep_on) {
+		/* A fault is dependent with every turn: every sleeper wakes,
+		 * and the turn under way touched everything. */
+		x->sl.cur.n = 0;
+		x->sl.turn.global = true;
 	}
 	CM_GROW(x->d, x->capd, x->nd + 1);
 	int step = at->ran >= 1 && at->ran <= RT_SCENARIO_CLIENTS_MAX
 		   ? x->last_step[at->ran - 1] : -2;
 	decision *d = &x->d[x->nd++];
-	*d = (decision){n, v, *at, step, ""};
+	*d = (decision){n, v, *at, step, "", asleep, {0}};
+	/* A plain copy: snprintf here was a tenth of the walk's time. */
 	const char *base = strrchr(at->path, '/');
-	snprintf(d->file, sizeof(d->file), "%s", base ? base + 1 : at->path);
+	base = base ? base + 1 : at->path;
+	size_t len = strnlen(base, sizeof(d->file) - 1);
+	memcpy(d->file, base, len);
+	d->file[len] = '\0';
 	d->at.path = NULL; /* the caller's buffer: gone after the run */
+	if (!at->fault)
+		x->turn_of = x->nd; /* a fault decision begins no turn */
 	return v;
+}
+
+/* A turn begins or ends (sim.h); the one a decision began is kept with it. */
+static void on_turn(void *ctx, const rt_script_turn *t)
+{
+	exec *x = ctx;
+	if (!x->sleep_on)
+		return;
+	rt_sleep_step ended;
+	bool was_redundant = x->sl.redundant;
+	rt_sleep_turn(&x->sl, t, &ended);
+	/* Forced into a sleeper (nobody else could run): every run through
+	 * the decisions so far is redundant; the walk moves on above here. */
+	if (!was_redundant && x->sl.redundant)
+		x->red_at = x->nd;
+	if (!t->end)
+		return;
+	if (x->turn_of > 0) {
+		assert(x->d[x->turn_of - 1].at.cand[x->d[x->turn_of - 1].v] == t->id);
+		x->d[x->turn_of - 1].taken = ended;
+	}
+	x->turn_of = 0;
 }
 
 /* The step's expectations of its reply ev; the first unmet one of the
@@ -185,6 +266,10 @@ static void on_event(void *ctx, const model_event *ev)
 	exec *x = ctx;
 	if (x->hist != NULL)
 		model_history_write(x->hist, ev);
+	/* A fault's event (client 0) comes in the turn it cut, which its
+	 * decision made dependent with everything already. */
+	if (x->sleep_on && ev->op.kind != MODEL_OP_FAULT)
+		rt_sleep_event(&x->sl, ev->client);
 	if (ev->type == MODEL_EV_INVOKE)
 		return;
 	size_t c = ev->client - 1;
@@ -207,6 +292,10 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	const rt_scenario *sc = x->sc;
 	x->nd = 0;
 	x->nondet = x->bad = x->expect_failed = false;
+	x->preempted = 0;
+	x->turn_of = 0;
+	x->red_at = 0;
+	rt_sleep_run_reset(&x->sl);
 	x->state = RT_STATE_BASIS;
 	memset(x->vars, 0, sizeof(x->vars));
 	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++) {
@@ -217,7 +306,8 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	rt_script script = {.clients = (unsigned)sc->nclients,
 			    .agents = (unsigned)sc->nagents, .boxes = sc->boxes,
 			    .setup_op = setup_op, .next_op = next_op, .ops = client_ops,
-			    .decide = decide, .ctx = x, .every_call = plain,
+			    .decide = decide, .turn = on_turn, .ctx = x,
+			    .every_call = plain,
 			    .crashes = sc->crashes, .killable = sc->killable << 1,
 			    .resume_op = resume_op, .lose_log_box = sc->lose_log,
 			    .log_rotate_bytes = sc->rotate_bytes};
@@ -239,13 +329,10 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	return 0;
 }
 
-/* Does d, with value v, spend the bound? A preemption does, and so does
- * an injected fault (docs/explore.md): a crash or a kill at a chosen
- * point is as unusual an event as a preemption, and counting it keeps
- * the cost of a bound the same with faults as without. */
+/* Does d, with value v, spend the bound (costs)? */
 static bool preempts(const decision *d, uint64_t v)
 {
-	return v > 0 && (d->at.fault || !d->at.free);
+	return costs(&d->at, v);
 }
 
 /* Preemptions of the decisions x->d[0..upto) with their values. */
@@ -257,21 +344,49 @@ static unsigned preemptions(const exec *x, size_t upto)
 	return p;
 }
 
-/* The next schedule after x's in the walk (within bound), into tape;
- * false when the walk is over. */
-static bool next_schedule(const exec *x, unsigned bound, uint64_t **tape, size_t *n,
+/* The walk moves decision i on: the turn its old value began goes to
+ * sleep for the siblings after it (sleep.h), and the nodes below it are
+ * new ones, with no explored siblings yet. */
+static void sleep_done(exec *x, size_t i)
+{
+	const decision *d = &x->d[i];
+	CM_GROW(x->done, x->done_cap, i + 1);
+	for (size_t k = x->ndone; k <= i; k++)
+		x->done[k].n = 0;
+	x->ndone = i + 1;
+	if (d->at.fault)
+		return; /* no turn: after a fault, nothing sleeps */
+	/* Only a turn whose client the node would have to preempt anyway
+	 * sleeps without penalty, or one that leaves it free to switch. */
+	bool penalty = d->taken.can_go_on && !(d->v == 0 && !d->at.free);
+	assert(d->taken.client == d->at.cand[d->v]);
+	rt_sleep_add(&x->done[i], &d->taken, penalty);
+}
+
+/* The next schedule after x's in the walk (within bound, skipping the
+ * branches sleep sets show redundant), into tape; false when the walk is
+ * over. */
+static bool next_schedule(exec *x, unsigned bound, uint64_t **tape, size_t *n,
 			  size_t *cap)
 {
-	for (size_t i = x->nd; i-- > 0;) {
+	/* A run turns redundant after a decision: the root is never asleep. */
+	assert(!x->sl.redundant || (x->red_at > 0 && x->red_at <= x->nd));
+	size_t top = x->sl.redundant ? x->red_at : x->nd;
+	unsigned before = preemptions(x, top); /* of the decisions below i */
+	for (size_t i = top; i-- > 0;) {
 		const decision *d = &x->d[i];
-		if (d->v + 1 >= d->n)
+		before -= preempts(d, d->v);
+		uint64_t w = d->v + 1;
+		while (w < d->n && (d->asleep >> w & 1))
+			w++;
+		if (w >= d->n || before + preempts(d, w) > bound)
 			continue;
-		if (preemptions(x, i) + preempts(d, d->v + 1) > bound)
-			continue;
+		if (x->sleep_on)
+			sleep_done(x, i);
 		CM_GROW(*tape, *cap, i + 1);
 		for (size_t k = 0; k < i; k++)
 			(*tape)[k] = x->d[k].v;
-		(*tape)[i] = d->v + 1;
+		(*tape)[i] = w;
 		*n = i + 1;
 		return true;
 	}
@@ -407,13 +522,21 @@ static int walk(exec *x, const rt_explore_opts *o, unsigned bound, rt_state_set 
 	size_t n = 0, cap = 0;
 	int rc = 0;
 	*cut = false;
+	x->sleep_on = !o->plain;
+	x->bound = bound;
+	x->ndone = 0;
+	uint64_t states0 = r->states, failing0 = r->failing;
+	double t0 = now_s();
 	for (;;) {
 		x->prefix = tape;
 		x->nprefix = n;
 		model_checker *c = NULL;
 		rc = run_one(x, o->mutants, o->plain, &c);
-		bool at_bound = rc == 0 && preemptions(x, x->nd) == bound;
+		/* A run that turned redundant is not a schedule of its own. */
+		bool at_bound = rc == 0 && !x->sl.redundant &&
+				preemptions(x, x->nd) == bound;
 		r->execs[bound] += at_bound;
+		r->pruned[bound] += rc == 0 && x->sl.redundant;
 		tally(x, c, at_bound, states, r);
 		model_checker_free(c);
 		if (rc < 0) {
@@ -428,6 +551,9 @@ static int walk(exec *x, const rt_explore_opts *o, unsigned bound, rt_state_set 
 		}
 	}
 	free(tape);
+	r->by_bound[bound].states = r->states - states0;
+	r->by_bound[bound].failing = r->failing - failing0;
+	r->by_bound[bound].seconds = now_s() - t0;
 	return rc;
 }
 
@@ -454,6 +580,7 @@ int rt_explore(const rt_scenario *sc, const rt_explore_opts *o,
 	r->seconds = now_s() - t0;
 	free(x.d);
 	rt_state_set_free(&states);
+	free(x.done);
 	return rc;
 }
 

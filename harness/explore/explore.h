@@ -20,12 +20,21 @@ typedef struct rt_explore_opts {
 	unsigned bound;              /* preemptions */
 	unsigned mutants;            /* rs_mutant bits */
 	uint64_t max_execs;          /* 0: no limit (coverage is then partial) */
-	bool plain;                  /* every call a preemption point: no
-				      * reduction (docs/explore.md) */
+	bool plain;                  /* every call a preemption point, no
+				      * sleep sets: no reduction at all
+				      * (docs/explore.md) */
 } rt_explore_opts;
 
 typedef struct rt_explore_result {
 	uint64_t execs[RT_EXPLORE_BOUND_MAX + 1]; /* by preemptions used */
+	/* Runs of each bound's walk that turned out redundant (sleep sets:
+	 * an equivalent schedule within the bound ran), uncounted above. */
+	uint64_t pruned[RT_EXPLORE_BOUND_MAX + 1];
+	struct {
+		uint64_t states;     /* end states first seen at this bound */
+		uint64_t failing;    /* failing schedules of this bound */
+		double seconds;      /* this bound's walk */
+	} by_bound[RT_EXPLORE_BOUND_MAX + 1];
 	uint64_t execs_total;
 	uint64_t decisions;          /* branch points met, all executions */
 	uint64_t points_skipped;     /* calls not offered as preemption points */

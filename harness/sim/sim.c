@@ -188,7 +188,10 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 			s->sleeper = cl;
 		s->point_call = (int)call;
 		s->point_path = path;
+		cl->pend_call = (int)call;
+		cl->pend_path = path;
 		switch_away(s);
+		cl->pend_call = -1;
 		return cl->dead ? -EIO : 0;
 	}
 	/* One decision per call; the top of the range holds the events, so
@@ -582,6 +585,23 @@ static int sim_open(sim *s, const rt_shape *cfg, rt_sim_result *res)
 	return 0;
 }
 
+/* A scripted run's turn of cl begins (end false) or ended (end true). */
+static void tell_turn(sim *s, const sim_client *cl, bool end)
+{
+	if (s->script == NULL || s->script->turn == NULL)
+		return;
+	rt_script_turn t = {.id = cl->id, .end = end, .call = -1, .path = ""};
+	if (!end && cl->pend_call >= 0) {
+		t.call = cl->pend_call;
+		t.path = cl->pend_path ? cl->pend_path : "";
+	}
+	if (end) {
+		t.waiting = runnable(cl) && cl->waiting;
+		t.can_go_on = runnable(cl) && !cl->waiting && !cl->at_boundary;
+	}
+	s->script->turn(s->script->ctx, &t);
+}
+
 /* Clients 1..ncl (the last nlda of them delivery agents), then the
  * scheduler until every client is done, the end checkpoint, teardown. */
 static void sim_go(sim *s, unsigned ncl, unsigned nlda)
@@ -595,6 +615,7 @@ static void sim_go(sim *s, unsigned ncl, unsigned nlda)
 		cl->id = i + 1;
 		cl->lda = i >= ncl - nlda;
 		cl->pid = new_pid(s);
+		cl->pend_call = -1;
 		rt_client_state_reset(&cl->known);
 		cl->co = rt_coro_new(STACK_SIZE, client_main, cl);
 	}
@@ -607,8 +628,10 @@ static void sim_go(sim *s, unsigned ncl, unsigned nlda)
 		if (next == NULL)
 			break;
 		last = next;
+		tell_turn(s, next, false);
 		rt_coro_resume(next->co);
 		s->cur = NULL;
+		tell_turn(s, next, true);
 	}
 	checkpoint(s); /* the end state, judged quietly */
 	rs_memfs_set_hook(s->fs, NULL, NULL);

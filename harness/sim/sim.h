@@ -71,6 +71,20 @@ typedef enum rt_fault {
 	RT_FAULT_KILL              /* the calling client dies, locks held */
 } rt_fault;
 
+/* A client's turn in a scripted run: resumed, it runs until its next
+ * point (a visible file-system call, an op boundary, its end), and every
+ * call it makes but the first is one no other client can observe. */
+typedef struct rt_script_turn {
+	uint32_t id;               /* the client */
+	bool end;                  /* false: the turn begins; true: it ended */
+	int call;                  /* begin: the rs_fs_call it makes first; -1
+				    * when it starts an op or its run */
+	const char *path;          /* begin: that call's path ("" if none) */
+	bool can_go_on;            /* end: id is inside an op, runnable and not
+				    * waiting: switching away is a preemption */
+	bool waiting;              /* end: it stopped at a lock back-off */
+} rt_script_turn;
+
 /* A scripted run (`ratchet explore`): fixed clients with fixed ops from
  * fixed mailboxes; nothing is drawn. The interleaving is decide()'s: it is
  * asked at every file-system call of a client and at every op boundary
@@ -92,6 +106,9 @@ typedef struct rt_script {
 	 * returned (below n); 0 is the one that ran last when it can go on.
 	 * at says where the last one stands. */
 	uint64_t (*decide)(void *ctx, uint64_t n, const struct rt_script_point *at);
+	/* Optional: told where each turn begins and ends (after the decision
+	 * that picked the client, if any), for the walk's sleep sets. */
+	void (*turn)(void *ctx, const rt_script_turn *t);
 	void *ctx;
 	/* Every file-system call is a point to preempt at; false skips the
 	 * calls no other client can observe (docs/explore.md). */

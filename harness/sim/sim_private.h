@@ -32,6 +32,8 @@ typedef struct sim_client {
 	bool waiting;        /* its last call was a lock back-off sleep */
 	bool at_boundary;    /* yielded between two of its ops */
 	size_t next_step;    /* scripted runs: its next op's index */
+	int pend_call;       /* scripted: the call it stopped before, or -1 */
+	const char *pend_path; /* its path (the caller's, alive while stopped) */
 	bool finished;
 	rt_coro *co;
 	rt_session *session;
