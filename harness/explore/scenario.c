@@ -320,7 +320,7 @@ static int parse_header(const pos *p, const char *s, rt_scenario *sc,
 		return parse_box_flags(p, v, &sc->lose_log, &none, false);
 	}
 	if (k == 12 && strncmp(s, "rotate-bytes", k) == 0) {
-		unsigned b;
+		unsigned b = 0;
 		if (parse_count(p, v, 1u << 20, "rotate-bytes must be 0 to 1048576", &b) < 0)
 			return -1;
 		sc->rotate_bytes = b;
