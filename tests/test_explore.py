@@ -114,16 +114,30 @@ def test_the_catalogue_is_clean_at_bound_one(ratchet, tmp_path):
         assert s["schedules"]["1"] > 0 and s["design"], s
 
 
-@pytest.mark.parametrize("scenario,mutant,inv,preemptions", [
+# For every mutant, a catalogue scenario whose exploration at bound 2
+# catches it: the invariant and the fewest preemptions (or faults).
+CAUGHT = [
     ("unchangedsince-vs-store", "unchangedsince-stale", "UNCHANGEDSINCE-REJECT", 0),
     ("flags-add-vs-remove", "flags-last-writer", "FLAGS-MERGE", 0),
-    # The subtle mutants (tests/test_mutants.py SUBTLE): bound 0, every
-    # order of whole commands, cannot show them.
+    ("move-vs-fetch", "move-rename", "STORE-LOCK-FREE-READ", 1),
+    ("move-vs-fetch", "copy-visible-early", "STORE-LOCK-FREE-READ", 0),
+    ("deliver-vs-deliver", "deliver-nolock", "APPENDUID-CONSISTENT", 1),
     # A crash is the one unusual event these need (it counts as one).
     ("modseq-across-rebuild", "modseq-reset", "MODSEQ-REBUILD-MONO", 1),
     ("crash-in-deliver", "deliver-unsynced", "ADD-NO-LOSS", 1),
+    # The subtle mutants (tests/test_mutants.py SUBTLE): bound 0, every
+    # order of whole commands, cannot show them.
     *[(scn, m, inv, n) for m, (scn, inv, n) in sorted(SUBTLE.items())],
-])
+]
+
+
+def test_every_mutant_is_caught_by_exploration(ratchet, tmp_path):
+    p = run([ratchet, "run", "--list-mutants"], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert sorted(p.stdout.split()) == sorted(m for _, m, _, _ in CAUGHT)
+
+
+@pytest.mark.parametrize("scenario,mutant,inv,preemptions", CAUGHT)
 def test_a_mutant_fails_a_named_schedule_and_replays(ratchet, tmp_path, scenario,
                                                      mutant, inv, preemptions):
     p = explore(ratchet, tmp_path, SCENARIOS / f"{scenario}.scn", "--bound", 2,
