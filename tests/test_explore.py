@@ -45,6 +45,8 @@ def explore(ratchet, cwd, *args, timeout=600):
      ":7:29:", "bad expectation: unbalanced parentheses"),
     (GOOD.replace("client A:\n", "client A:\n    OK\n"), ":5:5:",
      "an expectation before any step"),
+    (GOOD.replace("scenario: t", "scenario: t\ncapabilities: CONDSTORE XYZZY"), ":2:25:",
+     "unknown capability"),
     (GOOD.replace("scenario: t", "scenario: t\ncrash: 3"), ":2:8:", "crash must be 0 to 2"),
     (GOOD.replace("scenario: t", "scenario: t\nkill: A Z"), ":2:", "no client is named Z"),
     (GOOD.replace("scenario: t", "scenario: t\nlose-log: INBOX"), "",
@@ -275,3 +277,11 @@ def test_a_wrong_status_expectation_fails(ratchet, tmp_path):
                               "  UID STORE 1 +FLAGS (\\Seen)\n    NO\n"))
     p = explore(ratchet, tmp_path, f, "--bound", 0)
     assert p.returncode == 1 and "expected NO, got OK" in p.stdout, p.stdout
+
+
+def test_a_capability_the_store_lacks_is_usage(ratchet, tmp_path):
+    f = tmp_path / "c.scn"
+    f.write_text(GOOD.replace("scenario: t", "scenario: t\ncapabilities: ESEARCH"))
+    p = explore(ratchet, tmp_path, f)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "t needs ESEARCH, which the embedded store does not offer" in p.stderr

@@ -188,9 +188,18 @@ def test_server_without_extensions(ratchet, tmp_path, imapd):
         p, r = explore(ratchet, tmp_path, url, str(SCENARIOS / "move-vs-move.scn"))
         assert p.returncode == 2, p.stdout + p.stderr
         lines = p.stderr.strip().splitlines()
-        assert len(lines) == 1 and "UID MOVE 1" in lines[0], p.stderr
+        assert len(lines) == 1 and "move-vs-move needs MOVE" in lines[0], p.stderr
         (sc,) = r["scenarios"]
         assert sc["setup_failed"] and not sc["complete"] and sc["orders_run"] == 0, sc
+        # Without its "capabilities:" line, the step itself is refused.
+        bare = tmp_path / "bare.scn"
+        bare.write_text("".join(line for line in (SCENARIOS / "move-vs-move.scn")
+                                .read_text().splitlines(True)
+                                if not line.startswith("capabilities:")))
+        p, r = explore(ratchet, tmp_path, url, str(bare))
+        assert p.returncode == 2, p.stdout + p.stderr
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "UID MOVE 1" in lines[0], p.stderr
         p, r = explore(ratchet, tmp_path, url, str(SCENARIOS / "flags-add-vs-remove.scn"))
         assert p.returncode == 0, p.stdout + p.stderr
         (sc,) = r["scenarios"]

@@ -214,6 +214,13 @@ static void explore_file(explore_cmd *e, const char *file)
 		e->exit_code = CM_MAX(e->exit_code, CM_EXIT_USAGE);
 		return;
 	}
+	unsigned lack = sc.caps & ~(unsigned)RT_SIM_CAPS;
+	if (lack != 0) {
+		cm_error("explore: %s needs %s, which the embedded store does not offer",
+			 sc.name, model_cap_name(lack & -lack));
+		e->exit_code = CM_MAX(e->exit_code, CM_EXIT_USAGE);
+		return;
+	}
 	unsigned bound = e->bound_given ? (unsigned)e->bound : sc.bound;
 	bool pct = e->mode != NULL && strcmp(e->mode, "pct") == 0;
 	char how[64];

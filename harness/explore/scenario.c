@@ -264,6 +264,25 @@ static int parse_kill(const pos *p, const char *v, rt_scenario *sc)
 	return 0;
 }
 
+/* "capabilities: CONDSTORE MOVE": the extensions the scenario needs. */
+static int parse_caps(const pos *p, const char *v, rt_scenario *sc)
+{
+	while (*(v = skip_space(v)) != '\0') {
+		size_t n = word_len(v);
+		unsigned bit = 0;
+		for (unsigned b = 1; b != 0 && model_cap_name(b) != NULL; b <<= 1)
+			if (strlen(model_cap_name(b)) == n &&
+			    strncasecmp(model_cap_name(b), v, n) == 0)
+				bit = b;
+		if (bit == 0)
+			return fail_at(p, v, "unknown capability", "UIDPLUS, CONDSTORE, "
+				       "QRESYNC, MOVE, ENABLE, LITERAL+, ESEARCH, IMAP4rev2");
+		sc->caps |= bit;
+		v += n;
+	}
+	return 0;
+}
+
 /* A number 0..max at v into *out. */
 static int parse_count(const pos *p, const char *v, unsigned max, const char *what,
 		       unsigned *out)
@@ -315,6 +334,8 @@ static int parse_header(const pos *p, const char *s, rt_scenario *sc,
 		return parse_count(p, v, 2, "crash must be 0 to 2", &sc->crashes);
 	if (k == 4 && strncmp(s, "kill", k) == 0)
 		return parse_kill(p, v, sc);
+	if (k == 12 && strncmp(s, "capabilities", k) == 0)
+		return parse_caps(p, v, sc);
 	if (k == 8 && strncmp(s, "lose-log", k) == 0) {
 		cm_flags none;
 		return parse_box_flags(p, v, &sc->lose_log, &none, false);

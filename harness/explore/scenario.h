@@ -53,6 +53,8 @@ typedef struct rt_scenario {
 					  * the clients are known */
 	unsigned kill_line;              /* the "kill:" line, for errors */
 	int lose_log;                    /* "lose-log:" box, or -1 */
+	unsigned caps;                   /* "capabilities:" it requires
+					  * (MODEL_CAP_* bits) */
 	uint32_t rotate_bytes;           /* "rotate-bytes:", or 0 */
 	int boxes;                       /* mailboxes: INBOX, Archive, Work, Junk */
 	struct rt_scenario_message {

@@ -519,6 +519,18 @@ static int one_order(rt_wire_explore *x, const rt_scenario *sc, uint64_t index,
 	return rc;
 }
 
+/* The scenario's "capabilities:" the server lacks: -1 after one error
+ * line naming the first, before any order runs. */
+static int missing_caps(const rt_wire_explore *x, const rt_scenario *sc)
+{
+	unsigned lack = sc->caps & ~x->setup.caps;
+	if (lack == 0)
+		return 0;
+	cm_error("explore: %s needs %s, which %s does not offer", sc->name,
+		 model_cap_name(lack & -lack), x->setup.url.display);
+	return -1;
+}
+
 int rt_wire_explore_run(rt_wire_explore *x, const rt_scenario *sc, uint64_t first,
 			uint64_t max, rt_wire_explore_result *res)
 {
@@ -531,6 +543,8 @@ int rt_wire_explore_run(rt_wire_explore *x, const rt_scenario *sc, uint64_t firs
 		counts[c] = sc->client[c].nsteps;
 	res->orders = rt_orders_count(counts, sc->nclients + sc->nagents);
 	res->first = first;
+	if (missing_caps(x, sc) < 0)
+		return CM_EXIT_USAGE;
 	size_t len = 0;
 	bool more = rt_orders_nth(counts, sc->nclients + sc->nagents, first, seq, &len);
 	assert(len <= ORDER_MAX);
