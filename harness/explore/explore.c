@@ -465,21 +465,8 @@ static void describe(const exec *x, cm_buf *out)
 static void judge(const exec *x, model_checker *c, unsigned preempted,
 		  rt_explore_result *r)
 {
-	size_t nv;
-	const model_violation *v = model_checker_violations(c, &nv), *first = NULL;
-	for (size_t i = 0; i < nv; i++) {
-		if (v[i].severity != MODEL_SEV_ERROR || (unsigned)v[i].inv >= MODEL_INV_COUNT)
-			continue;
-		r->failed_inv[v[i].inv] = true;
-		if (first == NULL)
-			first = &v[i];
-	}
-	if (x->expect_failed) {
-		/* The checker's errors come first: it is the oracle. */
-		r->failed_inv[MODEL_INV_SCENARIO_EXPECT] = true;
-		if (first == NULL)
-			first = &x->expect;
-	}
+	const model_violation *first = rt_scenario_verdict(
+		c, x->expect_failed ? &x->expect : NULL, r->failed_inv);
 	if (first == NULL)
 		return;
 	r->failing++;

@@ -642,6 +642,27 @@ void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 	var_set(vars, st->capture, strlen(st->capture), v);
 }
 
+const model_violation *rt_scenario_verdict(const model_checker *c,
+					   const model_violation *expect, bool *failed)
+{
+	size_t nv;
+	const model_violation *v = model_checker_violations(c, &nv), *first = NULL;
+	for (size_t i = 0; i < nv; i++) {
+		if (v[i].severity != MODEL_SEV_ERROR || (unsigned)v[i].inv >= MODEL_INV_COUNT)
+			continue;
+		failed[v[i].inv] = true;
+		if (first == NULL)
+			first = &v[i];
+	}
+	if (expect != NULL) {
+		assert(expect->inv == MODEL_INV_SCENARIO_EXPECT);
+		failed[MODEL_INV_SCENARIO_EXPECT] = true;
+		if (first == NULL)
+			first = expect;
+	}
+	return first;
+}
+
 bool rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step *st,
 			const model_result *res, uint32_t id, uint64_t op_id,
 			rt_scenario_vars *vars, model_violation *v)

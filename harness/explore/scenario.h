@@ -10,6 +10,7 @@
 #include "cm.h"
 #include "model.h"
 #include "expect.h"
+#include "checker.h"
 
 #define RT_SCENARIO_CLIENTS_MAX 4
 #define RT_SCENARIO_STEPS_MAX 16
@@ -104,6 +105,12 @@ void rt_scenario_order_words(const rt_scenario *sc, const uint32_t *seq, size_t 
  * FETCH that has one (0 when none does). */
 void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 			 rt_scenario_vars *vars);
+/* A scenario run's verdict: the checker's errors, then the first unmet
+ * expectation (expect, NULL when all were met), each one's invariant
+ * marked in failed (MODEL_INV_COUNT of them). Returns the first error (the
+ * checker's first: it is the oracle), or NULL when the run passed. */
+const model_violation *rt_scenario_verdict(const model_checker *c,
+					   const model_violation *expect, bool *failed);
 /* After client c's reply res to its step st (op op_id of simulator or
  * wire client id): its expectations (expect.h), binding $vars. true, or
  * false with *v the SCENARIO-EXPECT violation saying which expectation

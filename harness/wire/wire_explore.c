@@ -436,26 +436,13 @@ static int checkpoint(order_run *r)
 static void judge(order_run *r, uint64_t index, const uint32_t *seq, size_t len,
 		  rt_wire_explore_result *res)
 {
-	size_t nv;
-	const model_violation *v = model_checker_violations(r->w.checker, &nv), *first = NULL;
 	res->run++;
 	res->states += rt_state_set_add(&r->x->states, r->state);
 	cm_buf_clear(&res->last_history);
 	cm_buf_append(&res->last_history, r->hbuf, r->hlen);
 	res->warnings += model_checker_get_stats(r->w.checker)->warnings;
-	for (size_t i = 0; i < nv; i++) {
-		if (v[i].severity != MODEL_SEV_ERROR || (unsigned)v[i].inv >= MODEL_INV_COUNT)
-			continue;
-		res->failed_inv[v[i].inv] = true;
-		if (first == NULL)
-			first = &v[i];
-	}
-	if (r->expect_failed) {
-		/* The checker's errors come first: it is the oracle. */
-		res->failed_inv[MODEL_INV_SCENARIO_EXPECT] = true;
-		if (first == NULL)
-			first = &r->expect;
-	}
+	const model_violation *first = rt_scenario_verdict(
+		r->w.checker, r->expect_failed ? &r->expect : NULL, res->failed_inv);
 	if (first == NULL)
 		return;
 	res->failing++;
