@@ -129,28 +129,21 @@ def same_outcome(ratchet, tmp_path, text, mutant, bound):
     return a, b
 
 
-@pytest.mark.parametrize("i", range(SCENARIOS))
-def test_reduction_keeps_states_and_verdicts(ratchet, tmp_path, i):
-    text, mutant = scenario(i)
-    same_outcome(ratchet, tmp_path, text, mutant, 1)
+# The generated families: how each scenario is made, how many, the bound.
+FAMILIES = {
+    "two-clients": (scenario, SCENARIOS, 1),
+    "two-parties-bound-two": (short_scenario, SHORT_SCENARIOS, 2),
+    "three-parties": (three_scenario, THREE_SCENARIOS, 1),
+    "faults": (fault_scenario, FAULT_SCENARIOS, 1),
+}
 
 
-@pytest.mark.parametrize("i", range(SHORT_SCENARIOS))
-def test_reduction_keeps_states_and_verdicts_at_bound_two(ratchet, tmp_path, i):
-    text, mutant = short_scenario(i)
-    same_outcome(ratchet, tmp_path, text, mutant, 2)
-
-
-@pytest.mark.parametrize("i", range(THREE_SCENARIOS))
-def test_reduction_keeps_states_and_verdicts_with_three_parties(ratchet, tmp_path, i):
-    text, mutant = three_scenario(i)
-    same_outcome(ratchet, tmp_path, text, mutant, 1)
-
-
-@pytest.mark.parametrize("i", range(FAULT_SCENARIOS))
-def test_reduction_keeps_states_and_verdicts_with_faults(ratchet, tmp_path, i):
-    text, mutant = fault_scenario(i)
-    same_outcome(ratchet, tmp_path, text, mutant, 1)
+@pytest.mark.parametrize("family,i", [(f, i) for f, (_, n, _) in FAMILIES.items()
+                                      for i in range(n)])
+def test_reduction_keeps_states_and_verdicts(ratchet, tmp_path, family, i):
+    make, _, bound = FAMILIES[family]
+    text, mutant = make(i)
+    same_outcome(ratchet, tmp_path, text, mutant, bound)
 
 
 def test_the_reduction_prunes_and_says_so(ratchet, tmp_path):
