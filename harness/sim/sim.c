@@ -186,8 +186,6 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 			return -EIO;
 		if (call == RS_FS_SLEEP)
 			s->sleeper = cl;
-		s->point_call = (int)call;
-		s->point_path = path;
 		cl->pend_call = (int)call;
 		cl->pend_path = path;
 		switch_away(s);
@@ -472,8 +470,10 @@ static sim_client *decide(sim *s, sim_client *last, sim_client **cand, unsigned 
 	rt_script_point at = {.ran = last ? last->id : 0, .call = -1, .path = ""};
 	at.free = cand[0] != last || last->at_boundary;
 	if (last != NULL && !last->at_boundary && !last->finished) {
-		at.call = s->point_call;
-		at.path = s->point_path ? s->point_path : "";
+		/* It stopped in switch_away, before this call. */
+		assert(last->pend_call >= 0);
+		at.call = last->pend_call;
+		at.path = last->pend_path ? last->pend_path : "";
 	}
 	for (unsigned i = 0; i < n && i < CM_ARRAY_LEN(at.cand); i++)
 		at.cand[i] = cand[i]->id;

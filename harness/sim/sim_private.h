@@ -67,8 +67,6 @@ struct sim {
 	uint32_t upto_crash, upto_kill, upto_enospc, upto_rename, upto_switch;
 	sim_client *sleeper; /* waiting for a lock: not first in line */
 	const rt_script *script; /* a scripted run: no draws, decide() picks */
-	int point_call;          /* scripted: the call a client switched at */
-	const char *point_path;
 	unsigned crashes_left;   /* scripted: faults still allowed */
 	uint32_t killed;         /* scripted: ids (bits) killed already */
 };
