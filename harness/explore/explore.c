@@ -202,12 +202,8 @@ static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 	/* The walk never asks for a redundant branch (next_schedule). */
 	assert(x->nd >= x->nprefix || !(asleep >> v & 1));
 	x->preempted += costs(at, v);
-	if (at->fault && v > 0 && x->sleep_on) {
-		/* A fault is dependent with every turn: every sleeper wakes,
-		 * and the turn under way touched everything. */
-		x->sl.cur.n = 0;
-		x->sl.turn.global = true;
-	}
+	if (at->fault && v > 0 && x->sleep_on)
+		rt_sleep_fault(&x->sl);
 	CM_GROW(x->d, x->capd, x->nd + 1);
 	int step = at->ran >= 1 && at->ran <= RT_SCENARIO_CLIENTS_MAX
 		   ? x->last_step[at->ran - 1] : -2;

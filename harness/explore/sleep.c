@@ -235,3 +235,10 @@ void rt_sleep_event(rt_sleep_run *r, uint32_t client)
 	assert(client == r->turn.client);
 	r->turn.event = true;
 }
+
+void rt_sleep_fault(rt_sleep_run *r)
+{
+	assert(r->in_turn); /* a fault point is a call of the running client */
+	r->cur.n = 0;
+	r->turn.global = true;
+}

@@ -73,5 +73,9 @@ uint64_t rt_sleep_decide(rt_sleep_run *r, const rt_sleep_set *done,
  * its step to *ended (when not NULL). */
 void rt_sleep_turn(rt_sleep_run *r, const rt_script_turn *t, rt_sleep_step *ended);
 void rt_sleep_event(rt_sleep_run *r, uint32_t client);
+/* A fault (a crash, a kill) was injected in the turn under way: it is
+ * dependent with every turn, so every sleeper wakes and the turn counts
+ * as touching everything. */
+void rt_sleep_fault(rt_sleep_run *r);
 
 #endif
