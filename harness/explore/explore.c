@@ -28,12 +28,14 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#define NOT_STARTED (-2)
 
 typedef struct decision {
 	uint64_t n, v;
 	rt_script_point at;        /* at.path is not kept: see file */
-	int step;                  /* at.ran's op: its step, -1 CONNECT */
+	int step;                  /* at.ran's op: its step, -1 CONNECT,
+				    * NOT_STARTED none */
 	char file[48];             /* the last part of at.path, copied */
 	uint64_t asleep;           /* values whose branch is redundant (bits) */
 	rt_sleep_step taken;       /* the turn value v began (sleep sets) */
@@ -51,8 +53,8 @@ typedef struct exec {
 	cm_err err;
 	rt_scenario_vars vars[RT_SCENARIO_CLIENTS_MAX];
 	int cur_step[RT_SCENARIO_CLIENTS_MAX];  /* awaiting its reply, or -1 */
-	int last_step[RT_SCENARIO_CLIENTS_MAX]; /* last started, -1 CONNECT */
-	bool connected[RT_SCENARIO_CLIENTS_MAX];  /* its CONNECT started */
+	int last_step[RT_SCENARIO_CLIENTS_MAX]; /* last started, -1 CONNECT,
+						  * NOT_STARTED before */
 	int select_step[RT_SCENARIO_CLIENTS_MAX]; /* its last SELECT, or -1 */
 	uint32_t auditor;
 	uint64_t state;            /* hash of the end audit */
@@ -75,9 +77,7 @@ typedef struct exec {
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)cm_now_ns() / 1e9;
 }
 
 static bool setup_op(void *ctx, size_t i, model_op *op)
@@ -99,7 +99,6 @@ static bool next_op(void *ctx, uint32_t id, size_t i, model_op *op)
 	if (!cl->agent && i == 0) {
 		model_op_init(op, MODEL_OP_CONNECT);
 		x->last_step[c] = -1;
-		x->connected[c] = true;
 		return true;
 	}
 	size_t k = cl->agent ? i : i - 1;
@@ -126,13 +125,14 @@ static bool next_op(void *ctx, uint32_t id, size_t i, model_op *op)
 }
 
 /* After client id died: a new connection, then its last SELECT or
- * EXAMINE again (nothing before it ever connected). */
+ * EXAMINE again (nothing for an agent, which opens the mailbox itself,
+ * or for a client that never started). */
 static bool resume_op(void *ctx, uint32_t id, size_t i, model_op *op)
 {
 	exec *x = ctx;
 	assert(id >= 1 && id <= x->sc->nclients + x->sc->nagents);
 	size_t c = id - 1;
-	if (!x->connected[c] || i > 1 || (i == 1 && x->select_step[c] < 0) || x->bad)
+	if (x->sc->client[c].agent || x->last_step[c] == NOT_STARTED || i > 1 || (i == 1 && x->select_step[c] < 0) || x->bad)
 		return false;
 	x->cur_step[c] = -1; /* nothing to capture */
 	if (i == 0) {
@@ -206,7 +206,7 @@ static uint64_t decide(void *ctx, uint64_t n, const rt_script_point *at)
 		rt_sleep_fault(&x->sl);
 	CM_GROW(x->d, x->capd, x->nd + 1);
 	int step = at->ran >= 1 && at->ran <= RT_SCENARIO_CLIENTS_MAX
-		   ? x->last_step[at->ran - 1] : -2;
+		   ? x->last_step[at->ran - 1] : NOT_STARTED;
 	decision *d = &x->d[x->nd++];
 	*d = (decision){n, v, *at, step, "", asleep, {0}};
 	/* A plain copy: snprintf here was a tenth of the walk's time. */
@@ -295,8 +295,8 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	x->state = RT_STATE_BASIS;
 	memset(x->vars, 0, sizeof(x->vars));
 	for (size_t i = 0; i < RT_SCENARIO_CLIENTS_MAX; i++) {
-		x->cur_step[i] = x->last_step[i] = x->select_step[i] = -1;
-		x->connected[i] = false;
+		x->cur_step[i] = x->select_step[i] = -1;
+		x->last_step[i] = NOT_STARTED;
 	}
 	x->auditor = (uint32_t)(sc->nclients + sc->nagents + 1);
 	rt_script script = {.clients = (unsigned)sc->nclients,
@@ -325,18 +325,12 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 	return 0;
 }
 
-/* Does d, with value v, spend the bound (costs)? */
-static bool preempts(const decision *d, uint64_t v)
-{
-	return costs(&d->at, v);
-}
-
 /* Preemptions of the decisions x->d[0..upto) with their values. */
 static unsigned preemptions(const exec *x, size_t upto)
 {
 	unsigned p = 0;
 	for (size_t i = 0; i < upto; i++)
-		p += preempts(&x->d[i], x->d[i].v);
+		p += costs(&x->d[i].at, x->d[i].v);
 	return p;
 }
 
@@ -371,11 +365,11 @@ static bool next_schedule(exec *x, unsigned bound, uint64_t **tape, size_t *n,
 	unsigned before = preemptions(x, top); /* of the decisions below i */
 	for (size_t i = top; i-- > 0;) {
 		const decision *d = &x->d[i];
-		before -= preempts(d, d->v);
+		before -= costs(&d->at, d->v);
 		uint64_t w = d->v + 1;
 		while (w < d->n && (d->asleep >> w & 1))
 			w++;
-		if (w >= d->n || before + preempts(d, w) > bound)
+		if (w >= d->n || before + costs(&d->at, w) > bound)
 			continue;
 		if (x->sleep_on)
 			sleep_done(x, i);
