@@ -61,9 +61,7 @@ typedef struct exec {
 	model_history_writer *hist; /* every event too (NULL: none) */
 	uint64_t points_skipped;   /* the run's calls not offered */
 	rt_pct *pct;               /* PCT decides instead of the prefix */
-	model_violation expect;    /* the first unmet expectation (inv
-				    * SCENARIO-EXPECT), when expect_failed */
-	bool expect_failed;
+	rt_scenario_unmet unmet;   /* the first unmet expectation */
 	/* Sleep sets (the bounded walk without --plain): sleep.h. */
 	bool sleep_on;
 	rt_sleep_run sl;
@@ -111,7 +109,7 @@ static bool next_op(void *ctx, uint32_t id, size_t i, model_op *op)
 		/* A $variable an unmet expectation left unbound (0) may make a
 		 * command that does not parse: the run has failed already,
 		 * and the client stops. Otherwise the scenario is broken. */
-		if (x->expect_failed)
+		if (x->unmet.failed)
 			return false;
 		x->bad = true;
 		cm_err_prefix(&x->err, "%s: client %s, line %u: ", x->sc->name,
@@ -243,19 +241,6 @@ static void on_turn(void *ctx, const rt_script_turn *t)
 	x->turn_of = 0;
 }
 
-/* The step's expectations of its reply ev; the first unmet one of the
- * run is kept as its violation. */
-static void expect(exec *x, const model_event *ev, const rt_scenario_step *st)
-{
-	model_violation v;
-	size_t c = ev->client - 1;
-	if (!rt_scenario_expect(x->sc, c, st, &ev->res, ev->client, ev->op_id,
-				&x->vars[c], &v) && !x->expect_failed) {
-		x->expect = v;
-		x->expect_failed = true;
-	}
-}
-
 /* Captures, and the end audit's UIDs, flags and message ids. */
 static void on_event(void *ctx, const model_event *ev)
 {
@@ -273,7 +258,8 @@ static void on_event(void *ctx, const model_event *ev)
 	    x->cur_step[c] >= 0) {
 		const rt_scenario_step *st = &x->sc->client[c].step[x->cur_step[c]];
 		rt_scenario_capture(st, &ev->res, &x->vars[c]);
-		expect(x, ev, st);
+		rt_scenario_expect(x->sc, c, st, &ev->res, ev->client, ev->op_id,
+				   &x->vars[c], &x->unmet);
 		x->cur_step[c] = -1;
 	}
 	if (ev->client != x->auditor || ev->op.kind != MODEL_OP_FETCH)
@@ -287,7 +273,7 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 {
 	const rt_scenario *sc = x->sc;
 	x->nd = 0;
-	x->nondet = x->bad = x->expect_failed = false;
+	x->nondet = x->bad = x->unmet.failed = false;
 	x->preempted = 0;
 	x->turn_of = 0;
 	x->red_at = 0;
@@ -455,8 +441,7 @@ static void describe(const exec *x, cm_buf *out)
 static void judge(const exec *x, model_checker *c, unsigned preempted,
 		  rt_explore_result *r)
 {
-	const model_violation *first = rt_scenario_verdict(
-		c, x->expect_failed ? &x->expect : NULL, r->failed_inv);
+	const model_violation *first = rt_scenario_verdict(c, &x->unmet, r->failed_inv);
 	if (first == NULL)
 		return;
 	r->failing++;

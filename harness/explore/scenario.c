@@ -39,8 +39,7 @@ static const char *skip_space(const char *s)
 	return s;
 }
 
-/* Mailbox index of the word at s (len n), or -1. */
-static int box_index(const char *s, size_t n)
+int rt_scenario_box(const char *s, size_t n)
 {
 	for (int i = 0; i < 4; i++)
 		if (strlen(rt_scenario_boxes[i]) == n &&
@@ -62,7 +61,7 @@ static int parse_box_flags(const pos *p, const char *s, int *box, cm_flags *flag
 			   bool flags_ok)
 {
 	size_t n = word_len(s);
-	*box = box_index(s, n);
+	*box = rt_scenario_box(s, n);
 	if (*box < 0)
 		return fail_at(p, s, "unknown mailbox",
 			       "a scenario uses INBOX, Archive, Work or Junk");
@@ -236,7 +235,7 @@ static int parse_boxes(const pos *p, const char *v, rt_scenario *sc)
 {
 	while (*(v = skip_space(v)) != '\0') {
 		size_t n = word_len(v);
-		int b = box_index(v, n);
+		int b = rt_scenario_box(v, n);
 		if (b < 0)
 			return fail_at(p, v, "unknown mailbox",
 				       "a scenario uses INBOX, Archive, Work or Junk");
@@ -643,7 +642,7 @@ void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
 }
 
 const model_violation *rt_scenario_verdict(const model_checker *c,
-					   const model_violation *expect, bool *failed)
+					   const rt_scenario_unmet *unmet, bool *failed)
 {
 	size_t nv;
 	const model_violation *v = model_checker_violations(c, &nv), *first = NULL;
@@ -654,18 +653,18 @@ const model_violation *rt_scenario_verdict(const model_checker *c,
 		if (first == NULL)
 			first = &v[i];
 	}
-	if (expect != NULL) {
-		assert(expect->inv == MODEL_INV_SCENARIO_EXPECT);
+	if (unmet->failed) {
+		assert(unmet->v.inv == MODEL_INV_SCENARIO_EXPECT);
 		failed[MODEL_INV_SCENARIO_EXPECT] = true;
 		if (first == NULL)
-			first = expect;
+			first = &unmet->v;
 	}
 	return first;
 }
 
-bool rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step *st,
+void rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step *st,
 			const model_result *res, uint32_t id, uint64_t op_id,
-			rt_scenario_vars *vars, model_violation *v)
+			rt_scenario_vars *vars, rt_scenario_unmet *unmet)
 {
 	assert(c < sc->nclients + sc->nagents);
 	rt_expect_vars cb = {var_get, var_set, vars};
@@ -673,7 +672,8 @@ bool rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step 
 	size_t i = 0;
 	while (i < st->nexpect && rt_expect_check(&st->expect[i], res, &cb, &why))
 		i++;
-	if (i < st->nexpect) {
+	if (i < st->nexpect && !unmet->failed) {
+		model_violation *v = &unmet->v;
 		memset(v, 0, sizeof(*v));
 		v->inv = MODEL_INV_SCENARIO_EXPECT;
 		v->severity = MODEL_SEV_ERROR;
@@ -685,7 +685,7 @@ bool rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step 
 			 "line %u)", sc->client[c].name, step.data, why.data,
 			 st->expect_line[i]);
 		cm_buf_free(&step);
+		unmet->failed = true;
 	}
 	cm_buf_free(&why);
-	return i == st->nexpect;
 }

@@ -70,6 +70,8 @@ typedef struct rt_scenario {
 
 /* The mailbox names a scenario may use, by index. */
 extern const char *const rt_scenario_boxes[4];
+/* The index of mailbox name[0..n) among them (any case), or -1. */
+int rt_scenario_box(const char *name, size_t n);
 
 /* Reads and checks a scenario file. 0, or -1 with err holding
  * "PATH:LINE:COL: what" (nothing to free either way). */
@@ -109,14 +111,20 @@ void rt_scenario_capture(const rt_scenario_step *st, const model_result *res,
  * expectation (expect, NULL when all were met), each one's invariant
  * marked in failed (MODEL_INV_COUNT of them). Returns the first error (the
  * checker's first: it is the oracle), or NULL when the run passed. */
+/* The first expectation a run left unmet (failed false: none yet). */
+typedef struct rt_scenario_unmet {
+	bool failed;
+	model_violation v;         /* SCENARIO-EXPECT, when failed */
+} rt_scenario_unmet;
+
 const model_violation *rt_scenario_verdict(const model_checker *c,
-					   const model_violation *expect, bool *failed);
+					   const rt_scenario_unmet *unmet, bool *failed);
 /* After client c's reply res to its step st (op op_id of simulator or
- * wire client id): its expectations (expect.h), binding $vars. true, or
- * false with *v the SCENARIO-EXPECT violation saying which expectation
- * failed and on what. */
-bool rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step *st,
+ * wire client id): its expectations (expect.h), binding $vars; the
+ * first of the run that fails goes into *unmet, as the SCENARIO-EXPECT
+ * violation saying which expectation failed and on what. */
+void rt_scenario_expect(const rt_scenario *sc, size_t c, const rt_scenario_step *st,
 			const model_result *res, uint32_t id, uint64_t op_id,
-			rt_scenario_vars *vars, model_violation *v);
+			rt_scenario_vars *vars, rt_scenario_unmet *unmet);
 
 #endif

@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define ORDER_MAX (RT_SCENARIO_CLIENTS_MAX * RT_SCENARIO_STEPS_MAX)
 #define MAX_VIOLATIONS 20
@@ -55,8 +54,7 @@ typedef struct order_run {
 	bool auditing;                       /* stage 5 */
 	uint64_t state;                      /* hash of the audit's FETCHes */
 	char error[300];                     /* why the order cannot go on */
-	model_violation expect;              /* the first unmet expectation */
-	bool expect_failed;
+	rt_scenario_unmet unmet;             /* the first unmet expectation */
 	char *hbuf;                          /* the history, in memory */
 	size_t hlen;
 	FILE *hf;
@@ -110,14 +108,6 @@ void rt_wire_explore_result_free(rt_wire_explore_result *r)
 
 /* ---- stage 1: the order's mailboxes ---- */
 
-static int scenario_box(const char *name)
-{
-	for (int i = 0; i < 4; i++)
-		if (strcasecmp(name, rt_scenario_boxes[i]) == 0)
-			return i;
-	return -1;
-}
-
 static int make_boxes(order_run *r, uint64_t index)
 {
 	rt_wire_setup *s = &r->x->setup;
@@ -150,7 +140,7 @@ static int map_mailbox(order_run *r, model_op *op)
 {
 	if (op->mailbox[0] == '\0')
 		return 0;
-	int b = scenario_box(op->mailbox);
+	int b = rt_scenario_box(op->mailbox, strlen(op->mailbox));
 	if (b < 0 || b >= r->sc->boxes) {
 		snprintf(r->error, sizeof(r->error), "mailbox '%.60s' is not in the "
 			 "scenario's \"mailboxes:\", so it has no fresh mailbox here",
@@ -250,12 +240,7 @@ static void completed(rt_wire *w, rt_wire_client *cl, const model_op *op,
 	if (c < RT_SCENARIO_CLIENTS_MAX && r->step[c] >= 0) {
 		const rt_scenario_step *st = &r->sc->client[c].step[r->step[c]];
 		rt_scenario_capture(st, res, &r->vars[c]);
-		model_violation v;
-		if (!rt_scenario_expect(r->sc, c, st, res, cl->id, 0, &r->vars[c], &v) &&
-		    !r->expect_failed) {
-			r->expect = v;
-			r->expect_failed = true;
-		}
+		rt_scenario_expect(r->sc, c, st, res, cl->id, 0, &r->vars[c], &r->unmet);
 		r->step[c] = -1;
 	}
 }
@@ -441,8 +426,8 @@ static void judge(order_run *r, uint64_t index, const uint32_t *seq, size_t len,
 	cm_buf_clear(&res->last_history);
 	cm_buf_append(&res->last_history, r->hbuf, r->hlen);
 	res->warnings += model_checker_get_stats(r->w.checker)->warnings;
-	const model_violation *first = rt_scenario_verdict(
-		r->w.checker, r->expect_failed ? &r->expect : NULL, res->failed_inv);
+	const model_violation *first = rt_scenario_verdict(r->w.checker, &r->unmet,
+							   res->failed_inv);
 	if (first == NULL)
 		return;
 	res->failing++;
