@@ -35,6 +35,7 @@ static const char *op_diff(const model_op *a, const model_op *b)
 	DIFF(items); DIFF(has_changedsince); DIFF(changedsince); DIFF(vanished);
 	DIFF_STR(msg_id); DIFF(body_hash); DIFF(size);
 	DIFF(caps); DIFF(status_items); DIFF(fault); DIFF(fault_client);
+	DIFF(replica); DIFF(peer); DIFF(opaque);
 	return NULL;
 }
 

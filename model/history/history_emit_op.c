@@ -96,6 +96,18 @@ static void emit_other_fields(hj_emit *e, char *sep, const model_op *op)
 		HJ_KEY(e, sep, "fault_client");
 		hj_emit_u32(e, op->fault_client);
 	}
+	if (op->replica) {
+		HJ_KEY(e, sep, "replica");
+		hj_emit_u32(e, op->replica);
+	}
+	if (op->peer) {
+		HJ_KEY(e, sep, "peer");
+		hj_emit_u32(e, op->peer);
+	}
+	if (op->opaque) {
+		HJ_KEY(e, sep, "opaque");
+		hj_emit_true(e);
+	}
 }
 
 void hj_emit_op(hj_emit *e, const model_op *op)

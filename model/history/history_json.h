@@ -17,7 +17,7 @@ extern const char *const hj_cap_names[HJ_CAP_COUNT];
  * of MODEL_F_*, faults by model_fault, STORE modes by model_store_mode. */
 #define HJ_ITEM_COUNT 7
 extern const char *const hj_item_names[HJ_ITEM_COUNT];
-#define HJ_FAULT_COUNT 6
+#define HJ_FAULT_COUNT 8
 extern const char *const hj_fault_names[HJ_FAULT_COUNT];
 #define HJ_MODE_COUNT 3
 extern const char *const hj_mode_names[HJ_MODE_COUNT];

@@ -16,6 +16,7 @@ const char *const hj_fault_names[HJ_FAULT_COUNT] = {
 	[MODEL_FAULT_NONE] = "none", [MODEL_FAULT_CRASH] = "crash",
 	[MODEL_FAULT_KILL] = "kill", [MODEL_FAULT_ENOSPC] = "enospc",
 	[MODEL_FAULT_RENAME] = "rename-failure", [MODEL_FAULT_INDEX_LOSS] = "index-loss",
+	[MODEL_FAULT_PARTITION] = "partition", [MODEL_FAULT_HEAL] = "heal",
 };
 
 const char *const hj_mode_names[HJ_MODE_COUNT] = {
@@ -81,6 +82,12 @@ static void op_other_fields(hj_obj *b, const model_op *op)
 			       ? json_string_nocheck(hj_fault_names[op->fault]) : NULL);
 	if (op->fault_client)
 		hj_obj_put(b, "fault_client", json_integer(op->fault_client));
+	if (op->replica)
+		hj_obj_put(b, "replica", json_integer(op->replica));
+	if (op->peer)
+		hj_obj_put(b, "peer", json_integer(op->peer));
+	if (op->opaque)
+		hj_obj_put(b, "opaque", json_true());
 }
 
 json_t *hj_op_to_json(const model_op *op)
@@ -102,15 +109,17 @@ json_t *hj_op_to_json(const model_op *op)
 
 enum {
 	O_BODY_HASH, O_CAPS, O_CHANGEDSINCE, O_CONDSTORE, O_FAULT, O_FAULT_CLIENT,
-	O_FLAGS, O_ITEMS, O_KIND, O_MAILBOX, O_MODE, O_MSG_ID, O_QRESYNC, O_READONLY,
-	O_SET, O_SILENT, O_SIZE, O_STATUS_ITEMS, O_UID, O_UNCHANGEDSINCE, O_VANISHED,
+	O_FLAGS, O_ITEMS, O_KIND, O_MAILBOX, O_MODE, O_MSG_ID, O_OPAQUE, O_PEER, O_QRESYNC,
+	O_READONLY, O_REPLICA, O_SET, O_SILENT, O_SIZE, O_STATUS_ITEMS, O_UID,
+	O_UNCHANGEDSINCE, O_VANISHED,
 };
 static const hj_key op_keys[] = {
 	{"body_hash", O_BODY_HASH}, {"caps", O_CAPS}, {"changedsince", O_CHANGEDSINCE},
 	{"condstore", O_CONDSTORE}, {"fault", O_FAULT}, {"fault_client", O_FAULT_CLIENT},
 	{"flags", O_FLAGS}, {"items", O_ITEMS}, {"kind", O_KIND}, {"mailbox", O_MAILBOX},
-	{"mode", O_MODE}, {"msg_id", O_MSG_ID}, {"qresync", O_QRESYNC},
-	{"readonly", O_READONLY}, {"set", O_SET}, {"silent", O_SILENT}, {"size", O_SIZE},
+	{"mode", O_MODE}, {"msg_id", O_MSG_ID}, {"opaque", O_OPAQUE}, {"peer", O_PEER},
+	{"qresync", O_QRESYNC}, {"readonly", O_READONLY}, {"replica", O_REPLICA},
+	{"set", O_SET}, {"silent", O_SILENT}, {"size", O_SIZE},
 	{"status_items", O_STATUS_ITEMS}, {"uid", O_UID},
 	{"unchangedsince", O_UNCHANGEDSINCE}, {"vanished", O_VANISHED},
 };
@@ -187,8 +196,11 @@ static int op_field(model_op *op, int id, const char *key, const json_t *v, cm_e
 	case O_MAILBOX: return hj_get_str(key, v, op->mailbox, sizeof(op->mailbox), e);
 	case O_MODE: return op_enum_field(op, id, key, v, e);
 	case O_MSG_ID: return hj_get_str(key, v, op->msg_id, sizeof(op->msg_id), e);
+	case O_OPAQUE: return hj_get_bool(key, v, &op->opaque, e);
+	case O_PEER: return hj_get_u32(key, v, &op->peer, e);
 	case O_QRESYNC: return op_qresync(key, v, op, e);
 	case O_READONLY: return hj_get_bool(key, v, &op->readonly, e);
+	case O_REPLICA: return hj_get_u32(key, v, &op->replica, e);
 	case O_SET: return hj_get_set(key, v, &op->set, e);
 	case O_SILENT: return hj_get_bool(key, v, &op->silent, e);
 	case O_SIZE: return hj_get_u32(key, v, &op->size, e);

@@ -15,6 +15,7 @@ enum {
 	O_KIND, O_UID, O_SET, O_MAILBOX, O_READONLY, O_CONDSTORE, O_QRESYNC, O_MODE,
 	O_FLAGS, O_SILENT, O_UNCHANGEDSINCE, O_ITEMS, O_CHANGEDSINCE, O_VANISHED,
 	O_MSG_ID, O_BODY_HASH, O_SIZE, O_CAPS, O_STATUS_ITEMS, O_FAULT, O_FAULT_CLIENT,
+	O_REPLICA, O_PEER, O_OPAQUE,
 };
 static const hj_sc_key op_keys[] = {
 	HJ_SC_KEY("kind", O_KIND), HJ_SC_KEY("uid", O_UID), HJ_SC_KEY("set", O_SET),
@@ -27,6 +28,8 @@ static const hj_sc_key op_keys[] = {
 	HJ_SC_KEY("body_hash", O_BODY_HASH), HJ_SC_KEY("size", O_SIZE),
 	HJ_SC_KEY("caps", O_CAPS), HJ_SC_KEY("status_items", O_STATUS_ITEMS),
 	HJ_SC_KEY("fault", O_FAULT), HJ_SC_KEY("fault_client", O_FAULT_CLIENT),
+	HJ_SC_KEY("replica", O_REPLICA), HJ_SC_KEY("peer", O_PEER),
+	HJ_SC_KEY("opaque", O_OPAQUE),
 };
 
 enum { Q_UIDVALIDITY, Q_MODSEQ, Q_KNOWN };
@@ -115,6 +118,9 @@ static bool op_field(hj_scan *s, int id, void *ctx)
 	case O_BODY_HASH: return hj_sc_hex64(s, &op->body_hash);
 	case O_SIZE: return hj_sc_u32(s, &op->size);
 	case O_FAULT_CLIENT: return hj_sc_u32(s, &op->fault_client);
+	case O_REPLICA: return hj_sc_u32(s, &op->replica);
+	case O_PEER: return hj_sc_u32(s, &op->peer);
+	case O_OPAQUE: return hj_sc_bool(s, &op->opaque);
 	default: return op_names_field(s, id, op);
 	}
 }

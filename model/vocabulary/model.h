@@ -42,6 +42,8 @@ typedef enum model_op_kind {
 	MODEL_OP_DELETE,
 	MODEL_OP_CHECKPOINT, /* marker: every session is quiet (see checker) */
 	MODEL_OP_FAULT,      /* simulator: an injected fault (info event) */
+	MODEL_OP_SYNC,       /* replication: one sync of a mailbox between two
+			      * replicas (docs/replication.md) */
 	MODEL_OP_KIND_COUNT
 } model_op_kind;
 
@@ -97,6 +99,8 @@ typedef enum model_fault {
 	MODEL_FAULT_ENOSPC,      /* one file-system call fails with ENOSPC */
 	MODEL_FAULT_RENAME,      /* one rename fails */
 	MODEL_FAULT_INDEX_LOSS,  /* a mailbox's log is lost: rebuilt, flags lost */
+	MODEL_FAULT_PARTITION,   /* replication: the link between replica and peer goes down */
+	MODEL_FAULT_HEAL,        /* ... and comes back */
 } model_fault;
 
 typedef struct model_op {
@@ -134,6 +138,15 @@ typedef struct model_op {
 	/* FAULT */
 	model_fault fault;
 	uint32_t fault_client;        /* KILL: who; 0 = n/a */
+	/* Replication (docs/replication.md): the replica the op runs
+	 * against, 1..N (0: the target is not replicated; a FAULT with 0 hits
+	 * every replica); SYNC and PARTITION/HEAL: the other replica. */
+	uint32_t replica;
+	uint32_t peer;
+	/* SYNC: its changes are not recorded as ops of their own (an
+	 * external command such as doveadm sync): each replica's checker
+	 * lets it add, expunge and change flags while it runs. */
+	bool opaque;
 } model_op;
 
 void model_op_init(model_op *op, model_op_kind kind);
@@ -328,6 +341,7 @@ typedef enum model_inv {
 	/* H */
 	MODEL_INV_STORE_DURABLE, MODEL_INV_STORE_LOCK_FREE_READ, MODEL_INV_MODSEQ_REBUILD_MONO,
 	MODEL_INV_REPL_CONVERGE, MODEL_INV_REPL_UID_FIXUP,
+	MODEL_INV_REPL_FLAGS_MERGE, MODEL_INV_REPL_NO_RESURRECT,
 	/* I */
 	MODEL_INV_RESPONSE_SYNTAX,
 	MODEL_INV_SCENARIO_EXPECT,

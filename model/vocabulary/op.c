@@ -20,6 +20,7 @@ static const char *const op_names[MODEL_OP_KIND_COUNT] = {
 	[MODEL_OP_MOVE] = "move",       [MODEL_OP_CREATE] = "create",
 	[MODEL_OP_DELETE] = "delete",   [MODEL_OP_CHECKPOINT] = "checkpoint",
 	[MODEL_OP_FAULT] = "fault",
+	[MODEL_OP_SYNC] = "sync",
 };
 
 const char *model_op_name(model_op_kind kind)
@@ -65,6 +66,8 @@ static const char *fault_name(model_fault f)
 	case MODEL_FAULT_ENOSPC: return "enospc";
 	case MODEL_FAULT_RENAME: return "rename-failure";
 	case MODEL_FAULT_INDEX_LOSS: return "index-loss";
+	case MODEL_FAULT_PARTITION: return "partition";
+	case MODEL_FAULT_HEAL: return "heal";
 	default: return "none";
 	}
 }
@@ -190,6 +193,15 @@ void model_op_describe(cm_buf *out, const model_op *op)
 			cm_buf_printf(out, " client %" PRIu32, op->fault_client);
 		if (op->mailbox[0])
 			cm_buf_printf(out, " %s", op->mailbox);
+		if (op->peer)
+			cm_buf_printf(out, " replicas %" PRIu32 "-%" PRIu32, op->replica,
+				      op->peer);
+		else if (op->replica)
+			cm_buf_printf(out, " replica %" PRIu32, op->replica);
+		break;
+	case MODEL_OP_SYNC:
+		cm_buf_printf(out, "SYNC %s replicas %" PRIu32 "-%" PRIu32 "%s", op->mailbox,
+			      op->replica, op->peer, op->opaque ? " (external)" : "");
 		break;
 	default:
 		for (const char *p = model_op_name(op->kind); *p; p++)

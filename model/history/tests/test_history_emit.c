@@ -296,7 +296,7 @@ static void test_unrepresentable(void)
 	ev.op.mode = (model_store_mode)7;
 	check_event(&ev, 0);
 	model_op_init(&ev.op, MODEL_OP_FAULT);
-	ev.op.fault = (model_fault)(MODEL_FAULT_INDEX_LOSS + 1);
+	ev.op.fault = (model_fault)(MODEL_FAULT_HEAL + 1);
 	check_event(&ev, 0);
 	model_op_init(&ev.op, (model_op_kind)1000);
 	check_event(&ev, 0);
