@@ -181,11 +181,14 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 	cm_buf lines = {0}, rec = {0};
 	uint32_t uid = rs_free_uid(mb);
 	RS_ASSERT(rs_uid_free(mb, uid), "S1 adoption takes UIDs above all");
-	for (size_t i = 0; i < names->n; i++, uid++) {
+	uint32_t first = uid;
+	for (size_t i = 0; i < names->n; i++) {
+		uid = rs_uid_nth(mb, first, i);
 		cm_buf_printf(&lines, "%" PRIu32 " %s\n", uid, names->v[i]);
 		cm_buf_printf(&rec, "%s%" PRIu32 " %s ()", i ? " " : "", uid,
 			      names->v[i]);
 	}
+	uid++; /* the next free one: above the last adopted */
 	/* Their names in new/ must be durable before the log names them: the
 	 * writer that put them there may have died before its fsync. */
 	err = mb->fs->ops->fsync_dir(mb->fs, mb->p_new) < 0

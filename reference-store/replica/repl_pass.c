@@ -1,0 +1,336 @@
+/* One direction of a sync (rs_repl.h): the records the source's log
+ * gained since the link's position, applied to the destination in log
+ * order, the position advanced past each one applied. */
+#include "repl_private.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A record found past the position (its body copied out of the log). */
+typedef struct rec {
+	char type;
+	uint64_t end;                /* offset after it */
+	char *body;
+	size_t len;                  /* without the origin tag */
+	uint32_t origin;
+} rec;
+
+typedef struct rec_list {
+	uint64_t from;
+	rec *v;
+	size_t n, cap;
+} rec_list;
+
+static int collect(void *ctx, const rs_log_record *lr)
+{
+	rec_list *l = ctx;
+	if (lr->offset < l->from || strchr("AFE", lr->type) == NULL)
+		return 0;
+	CM_GROW(l->v, l->cap, l->n + 1);
+	rec *r = &l->v[l->n++];
+	r->type = lr->type;
+	r->end = lr->offset + lr->body_len + 12; /* "T " body " crc8hex\n" */
+	r->body = cm_xmalloc(lr->body_len + 1);
+	memcpy(r->body, lr->body, lr->body_len);
+	r->body[lr->body_len] = '\0';
+	r->origin = rs_record_origin(r->body, lr->body_len, &r->len);
+	r->body[r->len] = '\0';
+	return 0;
+}
+
+static int read_all(rs_fs *fs, const char *path, cm_buf *out)
+{
+	int fd = fs->ops->open(fs, path, RS_O_RDONLY);
+	if (fd < 0)
+		return fd;
+	rs_fs_stat st;
+	int r = fs->ops->fstat(fs, fd, &st);
+	cm_buf_clear(out);
+	if (r == 0) {
+		cm_buf_reserve(out, st.size);
+		ssize_t n = fs->ops->pread(fs, fd, out->data, st.size, 0);
+		r = n < 0 ? (int)n : 0;
+		out->len = n < 0 ? 0 : (size_t)n;
+	}
+	fs->ops->close(fs, fd);
+	return r;
+}
+
+/* The source's records past the position. RS_OK, RS_EFAIL (the log could
+ * not be read) or RS_ECORRUPT (it is another log than the position's). */
+static rs_err records(repl_pass *p, rec_list *l)
+{
+	repl_link *k = p->link;
+	rs_fs *fs = p->r->o.fs[k->src];
+	if (read_all(fs, rs_log_path(p->src), &p->r->buf) < 0) {
+		*p->why = "cannot read a replica's log";
+		return RS_EFAIL;
+	}
+	uint32_t indexid, seq, uv;
+	uint64_t valid, durable;
+	const char *err = NULL;
+	l->from = k->off;
+	rs_err e = rs_log_scan(p->r->buf.data, p->r->buf.len, &indexid, &seq, &uv, collect, l,
+			       &valid, &durable, &err);
+	if (e != RS_OK) {
+		*p->why = "a replica's log does not parse";
+		return RS_EFAIL;
+	}
+	if (k->started && (indexid != k->indexid || seq != k->log_seq)) {
+		*p->why = "a log was rotated or rebuilt past the sync position (no full sync)";
+		return RS_ECORRUPT;
+	}
+	k->started = true;
+	k->indexid = indexid;
+	k->log_seq = seq;
+	return RS_OK;
+}
+
+static void free_records(rec_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].body);
+	free(l->v);
+}
+
+/* ---- A: messages ---- */
+
+/* "<uid> <name> (<flags>)" at *s; false at the end or on bad syntax. */
+static bool next_add(const char **s, uint32_t *uid, char name[RS_MSG_NAME_MAX],
+		     cm_flags *flags)
+{
+	const char *p = *s;
+	while (*p == ' ')
+		p++;
+	char *end;
+	unsigned long u = strtoul(p, &end, 10);
+	if (end == p || *end != ' ' || u == 0 || u > UINT32_MAX)
+		return false;
+	p = end + 1;
+	const char *sp = strchr(p, ' ');
+	if (sp == NULL || sp == p || (size_t)(sp - p) >= RS_MSG_NAME_MAX || sp[1] != '(')
+		return false;
+	memcpy(name, p, (size_t)(sp - p));
+	name[sp - p] = '\0';
+	const char *close = strchr(sp, ')');
+	if (close == NULL || cm_flags_parse(sp + 1, (size_t)(close + 1 - (sp + 1)), flags,
+					    NULL) < 0)
+		return false;
+	*uid = (uint32_t)u;
+	*s = close + 1;
+	return true;
+}
+
+/* The message's UID cannot be taken on the destination: it is renumbered
+ * on its own side to a UID above both sides' next, and the renumbered
+ * copy goes to the destination at once, before the other direction's
+ * fix-ups move that side's next UID again (else the two sides renumber
+ * each other's messages for ever). */
+static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name, cm_flags flags)
+{
+	char new_name[RS_MSG_NAME_MAX];
+	rs_repl_fixup_name(p->r, name, new_name);
+	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
+	rs_set_origin(p->src, 0); /* the source's own change: it would ship */
+	rs_err err = rs_repl_renumber(p->src, uid, to, new_name);
+	if (err == RS_EEXPUNGED || err == RS_EEXIST)
+		return RS_OK; /* gone meanwhile, or its UID taken: next round */
+	if (err != RS_OK)
+		return err;
+	p->st->fixups++;
+	p->shipped++;
+	rs_repl_name_add(p->link, to, new_name);
+	rs_set_origin(p->dst, p->link->src);
+	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, new_name, flags, to);
+	return err == RS_EEXIST ? RS_OK : err; /* taken meanwhile: next round's */
+}
+
+static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags flags)
+{
+	rs_repl_name_add(p->link, uid, name);
+	if (rs_repl_uid_of(p->dst, name) != 0 || rs_msg_find(p->src, uid) == NULL)
+		return RS_OK; /* there already, or expunged since: its E follows */
+	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
+	if (err == RS_ENOENT)
+		return RS_OK;
+	if (err != RS_OK)
+		return err;
+	rs_set_origin(p->dst, p->link->src);
+	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
+	if (err == RS_EEXIST)
+		return fix_up(p, uid, name, rs_msg_find(p->src, uid)->flags);
+	if (err == RS_OK) {
+		p->st->adds++;
+		p->shipped++;
+	}
+	return err;
+}
+
+static rs_err apply_add(repl_pass *p, const rec *r)
+{
+	const char *s = r->body;
+	uint32_t uid;
+	char name[RS_MSG_NAME_MAX];
+	cm_flags flags;
+	rs_err err = RS_OK;
+	while (err == RS_OK && next_add(&s, &uid, name, &flags)) {
+		if (r->origin != 0)
+			rs_repl_name_add(p->link, uid, name); /* known, not shipped */
+		else
+			err = add_one(p, uid, name, flags);
+	}
+	return err;
+}
+
+/* ---- F: flags ---- */
+
+typedef struct flag_rec {
+	cm_uidset uids;
+	cm_flags add, rm;
+	bool final;                  /* "=(flags)": a final state (a mutant's) */
+} flag_rec;
+
+static bool parse_flags_rec(const rec *r, flag_rec *f)
+{
+	const char *sp = strchr(r->body, ' ');
+	if (sp == NULL || cm_uidset_parse(&f->uids, r->body, (size_t)(sp - r->body),
+					  UINT32_MAX) < 0)
+		return false;
+	const char *p = sp + 1, *close = strchr(p, ')');
+	f->final = *p == '=';
+	if ((*p != '+' && *p != '=') || close == NULL ||
+	    cm_flags_parse(p + 1, (size_t)(close - p), &f->add, NULL) < 0)
+		return false;
+	if (f->final)
+		return true;
+	p = close + 1;
+	if (p[0] != ' ' || p[1] != '-')
+		return false;
+	if (p[2] == '*') {
+		f->rm = ~f->add; /* FLAGS replace: every other flag goes */
+		return true;
+	}
+	close = strchr(p, ')');
+	return close != NULL && cm_flags_parse(p + 2, (size_t)(close - p - 1), &f->rm, NULL) == 0;
+}
+
+/* One message's change on the destination, as +/- records (or, in the
+ * naive designs the mutants are, as final states). */
+static rs_err store_one(repl_pass *p, uint32_t dst_uid, uint32_t src_uid, cm_flags add,
+			cm_flags rm)
+{
+	cm_uidset one = {0};
+	cm_uidset_add(&one, dst_uid);
+	const rs_msg *m = rs_msg_find(p->src, src_uid);
+	cm_flags now = m != NULL ? m->flags : add;
+	unsigned mut = p->r->o.mutants;
+	rs_store_result res = {0};
+	rs_set_origin(p->dst, p->link->src);
+	rs_err err = RS_OK;
+	if (mut & RS_MUTANT_REPL_FINAL_FLAGS) {
+		err = rs_store(p->dst, &one, RS_STORE_REPLACE, now, -1, &res);
+	} else {
+		if (add != 0)
+			err = rs_store(p->dst, &one, RS_STORE_ADD, add, -1, &res);
+		rs_store_result_free(&res);
+		memset(&res, 0, sizeof(res));
+		/* The mixed mutant sends removals as the source's final state. */
+		if (err == RS_OK && rm != 0)
+			err = (mut & RS_MUTANT_REPL_MIXED_RECORDS)
+			      ? rs_store(p->dst, &one, RS_STORE_REPLACE, now | add, -1, &res)
+			      : rs_store(p->dst, &one, RS_STORE_REMOVE, rm, -1, &res);
+	}
+	rs_store_result_free(&res);
+	cm_uidset_free(&one);
+	return err;
+}
+
+static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f)
+{
+	const char *name = rs_repl_name_of(p->link, src_uid);
+	uint32_t dst_uid = name ? rs_repl_uid_of(p->dst, name) : 0;
+	if (dst_uid == 0)
+		return RS_OK; /* not there (yet, or any more): nothing to change */
+	cm_flags add = f->add, rm = f->final ? ~f->add : f->rm;
+	repl_won *w = rs_repl_won(p->r, name, p->lower);
+	if (p->lower) {
+		w->bits |= add | rm;
+	} else if (w != NULL && ((add | rm) & w->bits) != 0) {
+		p->st->conflicts++;
+		add &= ~w->bits;
+		rm &= ~w->bits;
+	}
+	if (add == 0 && rm == 0)
+		return RS_OK;
+	p->st->flag_changes++;
+	p->shipped++;
+	return store_one(p, dst_uid, src_uid, add, rm);
+}
+
+static rs_err apply_flags(repl_pass *p, const rec *r)
+{
+	flag_rec f = {0};
+	if (!parse_flags_rec(r, &f)) {
+		cm_uidset_free(&f.uids);
+		*p->why = "a replica's F record does not parse";
+		return RS_ECORRUPT;
+	}
+	rs_err err = RS_OK;
+	for (size_t i = 0; i < p->link->n && err == RS_OK; i++)
+		if (cm_uidset_contains(&f.uids, p->link->names[i].uid))
+			err = flags_one(p, p->link->names[i].uid, &f);
+	cm_uidset_free(&f.uids);
+	return err;
+}
+
+/* ---- E: expunges ---- */
+
+static rs_err apply_expunge(repl_pass *p, const rec *r)
+{
+	cm_uidset set = {0}, dst = {0};
+	if (cm_uidset_parse(&set, r->body, r->len, UINT32_MAX) < 0) {
+		*p->why = "a replica's E record does not parse";
+		return RS_ECORRUPT;
+	}
+	for (size_t i = 0; i < p->link->n; i++) {
+		if (!cm_uidset_contains(&set, p->link->names[i].uid))
+			continue;
+		uint32_t u = rs_repl_uid_of(p->dst, p->link->names[i].name);
+		if (u != 0)
+			cm_uidset_add(&dst, u);
+	}
+	rs_err err = RS_OK;
+	if (dst.n > 0) {
+		rs_set_origin(p->dst, p->link->src);
+		err = rs_repl_expunge(p->dst, &dst);
+		p->st->expunges += cm_uidset_count(&dst);
+		p->shipped++;
+	}
+	cm_uidset_free(&set);
+	cm_uidset_free(&dst);
+	return err;
+}
+
+/* ---- the pass ---- */
+
+rs_err rs_repl_pass(repl_pass *p)
+{
+	rec_list l = {0};
+	rs_err err = records(p, &l);
+	for (size_t i = 0; i < l.n && err == RS_OK; i++) {
+		const rec *r = &l.v[i];
+		if (r->type == 'A')
+			err = apply_add(p, r);
+		else if (r->origin == 0)
+			err = r->type == 'F' ? apply_flags(p, r) : apply_expunge(p, r);
+		if (err == RS_OK) {
+			p->link->off = r->end;
+			p->st->shipped++;
+		} else if (**p->why == '\0') {
+			*p->why = "a replica's store failed";
+		}
+	}
+	free_records(&l);
+	return err;
+}
