@@ -127,13 +127,20 @@ static bool next_add(const char **s, uint32_t *uid, char name[RS_MSG_NAME_MAX],
  * copy goes to the destination at once, before the other direction's
  * fix-ups move that side's next UID again (else the two sides renumber
  * each other's messages for ever). */
-static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name, cm_flags flags)
+static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 {
+	const rs_msg *m = rs_msg_find(p->src, uid);
+	if (m == NULL)
+		return RS_OK; /* expunged since */
+	cm_flags flags = m->flags; /* the renumbered copy's, with every change */
+	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
+	if (err != RS_OK)
+		return err == RS_ENOENT ? RS_OK : err;
 	char new_name[RS_MSG_NAME_MAX];
 	rs_repl_fixup_name(p->r, name, new_name);
 	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
 	rs_set_origin(p->src, 0); /* the source's own change: it would ship */
-	rs_err err = rs_repl_renumber(p->src, uid, to, new_name);
+	err = rs_repl_renumber(p->src, uid, to, new_name);
 	if (err == RS_EEXPUNGED || err == RS_EEXIST)
 		return RS_OK; /* gone meanwhile, or its UID taken: next round */
 	if (err != RS_OK)
@@ -158,8 +165,15 @@ static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags fla
 		return err;
 	rs_set_origin(p->dst, p->link->src);
 	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
-	if (err == RS_EEXIST)
-		return fix_up(p, uid, name, rs_msg_find(p->src, uid)->flags);
+	if (err == RS_EEXIST) {
+		/* Fixed up after every add that can keep its UID has landed:
+		 * a fix-up's new UID would push the destination's next UID
+		 * past theirs. */
+		CM_GROW(p->later, p->caplater, p->nlater + 1);
+		p->later[p->nlater].uid = uid;
+		snprintf(p->later[p->nlater++].name, RS_MSG_NAME_MAX, "%s", name);
+		return RS_OK;
+	}
 	if (err == RS_OK) {
 		p->st->adds++;
 		p->shipped++;
@@ -314,10 +328,14 @@ static rs_err apply_expunge(repl_pass *p, const rec *r)
 
 /* ---- the pass ---- */
 
+/* The position stays before the first record whose add waits for a
+ * fix-up until the fix-ups are done: a failure in between ships it again,
+ * never loses it. */
 rs_err rs_repl_pass(repl_pass *p)
 {
 	rec_list l = {0};
 	rs_err err = records(p, &l);
+	uint64_t end = p->link->off;
 	for (size_t i = 0; i < l.n && err == RS_OK; i++) {
 		const rec *r = &l.v[i];
 		if (r->type == 'A')
@@ -325,12 +343,19 @@ rs_err rs_repl_pass(repl_pass *p)
 		else if (r->origin == 0)
 			err = r->type == 'F' ? apply_flags(p, r) : apply_expunge(p, r);
 		if (err == RS_OK) {
-			p->link->off = r->end;
+			end = r->end;
+			if (p->nlater == 0)
+				p->link->off = end;
 			p->st->shipped++;
-		} else if (**p->why == '\0') {
-			*p->why = "a replica's store failed";
 		}
 	}
+	for (size_t i = 0; i < p->nlater && err == RS_OK; i++)
+		err = fix_up(p, p->later[i].uid, p->later[i].name);
+	if (err == RS_OK)
+		p->link->off = end;
+	else if (**p->why == '\0')
+		*p->why = "a replica's store failed";
+	free(p->later);
 	free_records(&l);
 	return err;
 }

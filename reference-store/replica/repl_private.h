@@ -61,6 +61,8 @@ typedef struct repl_pass {
 	bool lower;                  /* src is the lower replica: its flag
 				      * changes win */
 	uint64_t shipped;
+	repl_name *later;            /* adds waiting for a fix-up */
+	size_t nlater, caplater;
 	rs_repl_stats *st;
 	const char **why;
 } repl_pass;
