@@ -30,13 +30,13 @@ rs_repl *rs_repl_new(const rs_repl_options *o)
 	return r;
 }
 
-void rs_repl_crashed(rs_repl *r, uint32_t replica)
+void rs_repl_crashed(rs_repl *r, uint32_t replica, uint32_t new_pid)
 {
+	assert(replica >= 1 && replica <= r->o.replicas);
+	r->o.pid[replica] = new_pid;
 	for (size_t i = 0; i < r->nh; i++)
-		if (r->h[i].replica == replica && r->h[i].mb != NULL) {
-			rs_close(r->h[i].mb);
-			r->h[i].mb = NULL;
-		}
+		if (r->h[i].replica == replica)
+			r->h[i].stale = true;
 }
 
 void rs_repl_free(rs_repl *r)
@@ -137,8 +137,13 @@ static rs_err handle(rs_repl *r, uint32_t replica, const char *box, rs_mailbox *
 		snprintf(h->box, sizeof(h->box), "%s", box);
 	}
 	rs_err err = RS_OK;
+	if (h->stale) {
+		rs_close(h->mb);
+		h->mb = NULL;
+		h->stale = false;
+	}
 	if (h->mb == NULL) {
-		rs_options o = {.pid = r->o.pid, .log_rotate_bytes = r->o.log_rotate_bytes};
+		rs_options o = {.pid = r->o.pid[replica], .log_rotate_bytes = r->o.log_rotate_bytes};
 		rs_repl_store_options(r->o.replicas, r->o.replicas + 1, r->o.mutants, &o);
 		char *path = rs_namespace_mailbox_path(r->o.root[replica], box);
 		char *why = NULL;

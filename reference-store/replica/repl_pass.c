@@ -222,7 +222,7 @@ static bool parse_flags_rec(const rec *r, flag_rec *f)
 	if (p[0] != ' ' || p[1] != '-')
 		return false;
 	if (p[2] == '*') {
-		f->rm = ~f->add; /* FLAGS replace: every other flag goes */
+		f->rm = cm_flags_all_known() & ~f->add; /* FLAGS replace: every other flag */
 		return true;
 	}
 	close = strchr(p, ')');
@@ -266,7 +266,7 @@ static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f)
 	uint32_t dst_uid = name ? rs_repl_uid_of(p->dst, name) : 0;
 	if (dst_uid == 0)
 		return RS_OK; /* not there (yet, or any more): nothing to change */
-	cm_flags add = f->add, rm = f->final ? ~f->add : f->rm;
+	cm_flags add = f->add, rm = f->final ? cm_flags_all_known() & ~f->add : f->rm;
 	repl_won *w = rs_repl_won(p->r, name, p->lower);
 	if (p->lower) {
 		w->bits |= add | rm;

@@ -39,6 +39,7 @@ typedef struct repl_handle {
 	uint32_t replica;
 	char box[MODEL_NAME_MAX];
 	rs_mailbox *mb;
+	bool stale;                  /* its replica crashed: open it afresh */
 } repl_handle;
 
 struct rs_repl {

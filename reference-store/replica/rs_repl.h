@@ -49,7 +49,7 @@ typedef struct rs_repl_options {
 	rs_fs *fs[RS_REPL_MAX + 1];          /* replica r's file system (1-based) */
 	const char *root[RS_REPL_MAX + 1];   /* ... and its mailbox root */
 	unsigned mutants;                    /* rs_mutant bits (RS_MUTANTS_REPL) */
-	uint32_t pid;                        /* the agent's lock owner */
+	uint32_t pid[RS_REPL_MAX + 1];       /* its lock owner on replica r */
 	uint32_t log_rotate_bytes;           /* rs_options */
 } rs_repl_options;
 
@@ -77,9 +77,11 @@ void rs_repl_free(rs_repl *r);
 rs_err rs_repl_sync(rs_repl *r, const char *mailbox, uint32_t a, uint32_t b,
 		    rs_repl_stats *st, const char **why_r);
 
-/* Replica r crashed: the agent's handles on it are dropped (reopened at
- * the next sync); its sync positions stay (a terminated record is
- * durable). */
-void rs_repl_crashed(rs_repl *r, uint32_t replica);
+/* Replica r crashed: the agent's handles on it are dropped at the next
+ * sync and opened again as lock owner new_pid (the old one died with the
+ * replica, so its locks there are broken as a dead process's); its sync
+ * positions stay (a terminated record is durable). Safe while a call of
+ * the agent on that replica is in flight (the handle outlives it). */
+void rs_repl_crashed(rs_repl *r, uint32_t replica, uint32_t new_pid);
 
 #endif

@@ -17,7 +17,7 @@ static void pair_open(pair *p, unsigned mutants)
 {
 	memset(p, 0, sizeof(*p));
 	p->mutants = mutants;
-	rs_repl_options o = {.replicas = 2, .mutants = mutants, .pid = 900};
+	rs_repl_options o = {.replicas = 2, .mutants = mutants, .pid = {0, 900, 901}};
 	for (uint32_t r = 1; r <= 2; r++) {
 		p->fs[r] = rs_memfs_new();
 		CHECK_EQ(rs_namespace_init(p->fs[r], "/mail"), RS_OK);
