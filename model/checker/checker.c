@@ -125,6 +125,7 @@ ck_box *ck_box_get(model_checker *c, const char *name, uint32_t uidvalidity,
 	b->uidvalidity = uidvalidity;
 	b->next = c->boxes;
 	c->boxes = b;
+	ck_sync_bind(c, b);
 	return b;
 }
 
@@ -435,6 +436,7 @@ void model_checker_free(model_checker *c)
 		free(b);
 	}
 	free(c->names);
+	free(c->syncs);
 	free(c->v);
 	cm_buf_free(&c->tmp);
 	free(c->ut_uid);
