@@ -376,6 +376,9 @@ static bool carried_over(const model_checker *c, const ck_box *b, const char *id
 	return false;
 }
 
+static void unexplained_add(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
+			    const char *id, const ck_adder *failed, const ck_adder *taken);
+
 /* Finds the op that put message uid (identity id) into b. */
 static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 		    const char *id)
@@ -434,6 +437,15 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 		m->explained = true;
 		return;
 	}
+	unexplained_add(c, b, m, op, id, failed, taken);
+}
+
+/* Message m (identity id) appeared in b, first seen in op, and no op
+ * explains it: failed would have added it but failed, taken added it
+ * already at another UID (either may be NULL). */
+static void unexplained_add(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
+			    const char *id, const ck_adder *failed, const ck_adder *taken)
+{
 	if (failed != NULL)
 		ck_violation(c, failed_add_inv(failed->kind), op, b, m->uid, failed->op_id,
 			     "message '%s' appeared as UID %" PRIu32 " although %s op %"
