@@ -56,18 +56,36 @@ static void record(model_checker *c, model_inv inv, model_severity sev,
 		v.events[k++] = op->id;
 	if (other_op != 0 && (op == NULL || other_op != op->id))
 		v.events[k++] = other_op;
-	snprintf(v.detail, sizeof(v.detail), "%s", detail);
-	c->stats.violations[inv]++;
-	if (sev == MODEL_SEV_ERROR)
+	/* A replica's finding says where; its root keeps it. */
+	cm_buf d = {0};
+	if (c->root != NULL)
+		cm_buf_printf(&d, "replica %" PRIu32 ": ", c->sub_replica);
+	cm_buf_printf(&d, "%s", detail);
+	snprintf(v.detail, sizeof(v.detail), "%.*s", (int)CM_MIN(d.len, sizeof(v.detail) - 1),
+		 d.data);
+	cm_buf_free(&d);
+	if (c->root != NULL) {
+		c->stats.violations[inv]++;
+		ck_violation_adopt(c->root, &v);
+		return;
+	}
+	ck_violation_adopt(c, &v);
+}
+
+void ck_violation_adopt(model_checker *c, const model_violation *v)
+{
+	assert(c->root == NULL);
+	c->stats.violations[v->inv]++;
+	if (v->severity == MODEL_SEV_ERROR)
 		c->stats.errors++;
 	else
 		c->stats.warnings++;
 	if (c->nv < c->opts.max_violations) {
 		CM_GROW(c->v, c->capv, c->nv + 1);
-		c->v[c->nv++] = v;
+		c->v[c->nv++] = *v;
 	}
 	if (c->opts.on_violation != NULL)
-		c->opts.on_violation(c->opts.ctx, &v);
+		c->opts.on_violation(c->opts.ctx, v);
 }
 
 static void recordv(model_checker *c, model_inv inv, model_severity sev, const ck_op *op,
@@ -350,6 +368,12 @@ void model_checker_feed(model_checker *c, const model_event *ev)
 	if (ev->t_ns <= c->last_t && c->stats.events > 1)
 		cm_panic("checker: event times must strictly increase");
 	c->last_t = ev->t_ns;
+	if (ck_replicas_feed(c, ev))
+		return;
+	/* A SYNC is judged by a replica's checker (sync_window.c), where the
+	 * root routed it; a target that names no replica has none. */
+	if (ev->op.kind == MODEL_OP_SYNC && c->root == NULL)
+		return;
 	if (ev->type == MODEL_EV_INVOKE)
 		invoke(c, ev);
 	else
@@ -366,9 +390,9 @@ void model_checker_finish(model_checker *c)
 {
 	/* Ops never completed stay open forever: outcome unknown. */
 	ck_map_each(&c->ops, lost, NULL);
-	for (int i = 0; i < MODEL_INV_COUNT; i++)
-		if (model_inv_get((model_inv)i)->section == 'H' &&
-		    (i == MODEL_INV_REPL_CONVERGE || i == MODEL_INV_REPL_UID_FIXUP))
+	ck_replicas_finish(c);
+	if (c->repl == NULL)
+		for (int i = MODEL_INV_REPL_CONVERGE; i <= MODEL_INV_REPL_NO_RESURRECT; i++)
 			c->stats.skipped[i] = true;
 	if (!ck_cap(c, MODEL_CAP_CONDSTORE))
 		for (int i = MODEL_INV_MODSEQ_POSITIVE; i <= MODEL_INV_EXPUNGED_DURING_STORE; i++)
@@ -423,6 +447,7 @@ void model_checker_free(model_checker *c)
 {
 	if (c == NULL)
 		return;
+	ck_replicas_free(c);
 	ck_map_each(&c->ops, free_op, NULL);
 	ck_map_free(&c->ops);
 	ck_map_each(&c->sessions, free_session, NULL);

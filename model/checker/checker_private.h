@@ -7,7 +7,8 @@
 #include <assert.h>
 #include <string.h>
 
-#define CK_NEVER UINT64_MAX  /* completion time of a lost or pending op */
+#define CK_NEVER UINT64_MAX
+#define CK_REPLICAS_MAX 8    /* replicas of one target the checker follows */  /* completion time of a lost or pending op */
 #define CK_ALL_BITS (~(cm_flags)0)
 
 /* ---- small maps ---- */
@@ -292,6 +293,14 @@ struct model_checker {
 	uint32_t *ut_uid;           /* the completing op's ck_op.ut_uid */
 	size_t cap_ut_uid;
 	size_t view_held;           /* entries held by all sessions' views */
+	/* A replicated target (replicas.c): the root checker judges no
+	 * event itself; each replica's events go to sub[replica], a checker
+	 * of its own that judges that replica as one IMAP server, and all of
+	 * them to repl, which judges the replicas against each other. */
+	model_checker *root;        /* a sub-checker's root, NULL for the root */
+	model_checker *sub[CK_REPLICAS_MAX + 1];
+	uint32_t sub_replica;       /* a sub-checker's replica */
+	struct ck_repl *repl;
 };
 
 /* checker.c */
@@ -439,6 +448,23 @@ void ck_ops_checkpoint(model_checker *c, ck_op *op);
 
 /* add_no_loss.c: ADD-NO-LOSS, judged when a selection's view is fully known */
 void ck_lost_complete(model_checker *c, ck_session *s, const ck_op *op);
+
+/* checker.c: a sub-checker's violation, kept and counted by its root */
+void ck_violation_adopt(model_checker *root, const model_violation *v);
+
+/* replicas.c: a replicated target's events (op.replica > 0), routed */
+/* True when c is a replicated target's root and has taken ev (every
+ * event is, once the first with a replica has come). */
+bool ck_replicas_feed(model_checker *c, const model_event *ev);
+void ck_replicas_finish(model_checker *c);
+void ck_replicas_free(model_checker *c);
+
+/* repl.c: the replicas judged against each other (REPL-*) */
+struct ck_repl *ck_repl_new(void);
+void ck_repl_feed(model_checker *root, struct ck_repl *r, const model_event *ev);
+void ck_repl_free(struct ck_repl *r);
+/* repl_check.c: at a checkpoint after a sync to quiescence */
+struct ck_repl_state;
 
 /* consistency.c: CK_CHECK and ck_check_all */
 #include "consistency.h"

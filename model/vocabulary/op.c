@@ -131,6 +131,26 @@ static void describe_store(cm_buf *out, const model_op *op)
 	cm_buf_putc(out, ')');
 }
 
+/* FAULT and SYNC: what happened, to which replicas. */
+static void describe_replication(cm_buf *out, const model_op *op)
+{
+	if (op->kind == MODEL_OP_SYNC) {
+		cm_buf_printf(out, "SYNC %s replicas %" PRIu32 "-%" PRIu32 "%s",
+			      op->mailbox[0] ? op->mailbox : "(all)", op->replica, op->peer,
+			      op->opaque ? " (external)" : "");
+		return;
+	}
+	cm_buf_printf(out, "FAULT %s", fault_name(op->fault));
+	if (op->fault_client)
+		cm_buf_printf(out, " client %" PRIu32, op->fault_client);
+	if (op->mailbox[0])
+		cm_buf_printf(out, " %s", op->mailbox);
+	if (op->peer)
+		cm_buf_printf(out, " replicas %" PRIu32 "-%" PRIu32, op->replica, op->peer);
+	else if (op->replica)
+		cm_buf_printf(out, " replica %" PRIu32, op->replica);
+}
+
 void model_op_describe(cm_buf *out, const model_op *op)
 {
 	const char *u = op->uid ? "UID " : "";
@@ -188,20 +208,8 @@ void model_op_describe(cm_buf *out, const model_op *op)
 			      op->mailbox);
 		break;
 	case MODEL_OP_FAULT:
-		cm_buf_printf(out, "FAULT %s", fault_name(op->fault));
-		if (op->fault_client)
-			cm_buf_printf(out, " client %" PRIu32, op->fault_client);
-		if (op->mailbox[0])
-			cm_buf_printf(out, " %s", op->mailbox);
-		if (op->peer)
-			cm_buf_printf(out, " replicas %" PRIu32 "-%" PRIu32, op->replica,
-				      op->peer);
-		else if (op->replica)
-			cm_buf_printf(out, " replica %" PRIu32, op->replica);
-		break;
 	case MODEL_OP_SYNC:
-		cm_buf_printf(out, "SYNC %s replicas %" PRIu32 "-%" PRIu32 "%s", op->mailbox,
-			      op->replica, op->peer, op->opaque ? " (external)" : "");
+		describe_replication(out, op);
 		break;
 	default:
 		for (const char *p = model_op_name(op->kind); *p; p++)

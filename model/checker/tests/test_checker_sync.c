@@ -80,6 +80,7 @@ static void start(hb *h)
 	static const uint32_t uids[] = {1, 2};
 	static const char *const ids[] = {"m1", "m2"};
 	hb_init(h, MODEL_CAP_UIDPLUS);
+	h->replica = 1; /* replica 1 of a pair; the root routes the sync here */
 	connect(h, 1);
 	connect(h, 2);
 	read_box(h, 1, 3, 2, uids, ids, NULL);

@@ -51,8 +51,6 @@ static const elsewhere checked_elsewhere[] = {
 	{"SCENARIO-EXPECT", "not reported by the history checker: `ratchet explore` "
 	 "judges a scenario's expectations of its replies (harness/explore/expect.c); "
 	 "tests/test_explore.py test_an_expectation_*"},
-	{"REPL-CONVERGE", "not checked yet: replication is not implemented"},
-	{"REPL-UID-FIXUP", "not checked yet: replication is not implemented"},
 };
 
 typedef struct known {

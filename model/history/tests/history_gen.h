@@ -154,8 +154,11 @@ static inline void gen_op(gen_src *g, model_op *op)
 	op->size = bits & 8192 ? gen_num32(g) : 0;
 	op->caps = gen_u8(g) | (bits & 16384 ? 0x100u : 0);
 	op->status_items = gen_u8(g);
-	op->fault = (model_fault)(bits & 32768 ? gen_enum(g, MODEL_FAULT_INDEX_LOSS + 1) : 0);
+	op->fault = (model_fault)(bits & 32768 ? gen_enum(g, MODEL_FAULT_HEAL + 1) : 0);
 	op->fault_client = bits & 65536 ? gen_num32(g) : 0;
+	op->replica = bits & 131072 ? gen_num32(g) : 0;
+	op->peer = bits & 262144 ? gen_num32(g) : 0;
+	op->opaque = (bits & 524288) != 0;
 }
 
 static inline void gen_code(gen_src *g, model_code *c)

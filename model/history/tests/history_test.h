@@ -388,6 +388,16 @@ static inline void build_events(evlist *l)
 	fault(l, MODEL_FAULT_ENOSPC, 0, "");
 	fault(l, MODEL_FAULT_RENAME, 0, "");
 	fault(l, MODEL_FAULT_INDEX_LOSS, 0, "INBOX");
+	fault(l, MODEL_FAULT_PARTITION, 0, "");
+	fault(l, MODEL_FAULT_HEAL, 0, "");
+	/* A replicated target: an op of replica 2, a sync of 1 and 2. */
+	invoke(l, 1, MODEL_OP_NOOP, &id)->replica = 2;
+	complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
+	model_op *sync = invoke(l, 9, MODEL_OP_SYNC, &id);
+	sync->replica = 1;
+	sync->peer = 2;
+	sync->opaque = true;
+	complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	invoke(l, 1, MODEL_OP_LOGOUT, &id);
 	r = complete(l, id, MODEL_EV_OK, MODEL_REPLY_OK);
 	model_result_add(r, MODEL_UT_BYE);

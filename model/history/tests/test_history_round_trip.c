@@ -44,6 +44,7 @@ static void op_eq(const model_op *a, const model_op *b)
 	EQ(a, b, items); EQ(a, b, has_changedsince); EQ(a, b, changedsince);
 	EQ(a, b, vanished); EQ_STR(a, b, msg_id); EQ(a, b, body_hash); EQ(a, b, size);
 	EQ(a, b, caps); EQ(a, b, status_items); EQ(a, b, fault); EQ(a, b, fault_client);
+	EQ(a, b, replica); EQ(a, b, peer); EQ(a, b, opaque);
 }
 
 static void code_eq(const model_code *a, const model_code *b)
@@ -102,7 +103,7 @@ static void test_coverage(void)
 	/* The round trip below is only as good as the history it uses. */
 	evlist l = {0};
 	bool ops[MODEL_OP_KIND_COUNT] = {0}, uts[MODEL_UT_KIND_COUNT] = {0};
-	bool codes[MODEL_CODE_KIND_COUNT] = {0}, faults[6] = {0}, types[4] = {0};
+	bool codes[MODEL_CODE_KIND_COUNT] = {0}, faults[MODEL_FAULT_HEAL + 1] = {0}, types[4] = {0};
 	build_events(&l);
 	for (size_t i = 0; i < l.n; i++) {
 		const model_event *ev = &l.v[i];
