@@ -431,9 +431,10 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 		m->add_op = loose->op_id;
 		return;
 	}
-	/* A sync may bring any message, also one added elsewhere (a copy
-	 * renumbered), but not one whose only add failed. */
-	if (failed == NULL && ck_sync_explains_add(c, b, m, op)) {
+	/* A sync may bring any message: one added on the other replica, a
+	 * copy renumbered, a copy of one whose add here failed (identities
+	 * travel with COPY and MOVE, and across replicas). */
+	if (ck_sync_explains_add(c, b, m, op)) {
 		m->explained = true;
 		return;
 	}

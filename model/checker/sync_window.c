@@ -6,8 +6,10 @@
  * it may do exactly three things to every mailbox of the replica, and the
  * rules that would blame them ask this file first:
  *
- *  (a) add messages of any identity: a message that appears is explained
- *      by it (explain() in epoch.c), but only at a UID no lower than what
+ *  (a) add messages of any identity, even one an add here failed to add
+ *      (a copy of it may come from the other replica): a message that
+ *      appears is explained by it (explain() in epoch.c), but only at a
+ *      UID no lower than what
  *      an add completed or a fresh UIDNEXT showed before the sync began
  *      (else UID-ORDER-GLOBAL), and below the UIDNEXT of the first fresh
  *      read invoked after it ended (what it added existed by then);
