@@ -190,6 +190,10 @@ typedef struct rt_opts {
 	const char *target;
 	char target_display[128];   /* the URL without the password */
 	const char *mailbox_prefix;
+	/* a replicated pair: --target is replica 1, --replica replica 2, and
+	 * sync_cmd (a shell command line that may hold credentials: never
+	 * printed or written) syncs them */
+	const char *replica, *sync_cmd;
 	bool keep, allow_inbox, reuse;
 	double timeout;             /* per command, seconds */
 	uint32_t box_size;          /* trim mailboxes above this (0: never) */

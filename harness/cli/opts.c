@@ -101,6 +101,12 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		 .help = "trim mailboxes above N messages (default 300; 0 never)", .max = 1000000},
 		{.name = "timeout", .kind = CM_OPTION_SECONDS, .to.seconds = &o->timeout, .arg = "S",
 		 .help = "per-command timeout (default 10)", .max_s = 1e7},
+		{.name = "replica", .kind = CM_OPTION_STRING, .to.string = &o->replica, .arg = "URL",
+		 .help = "a second server replicating --target (replica 2; needs --sync-cmd)"},
+		{.name = "sync-cmd", .kind = CM_OPTION_STRING, .to.string = &o->sync_cmd, .arg = "CMD",
+		 .help = "syncs --target with --replica, run by /bin/sh -c at random moments\n"
+		 "and at every checkpoint; its environment has RATCHET_SYNC_STATE, the\n"
+		 "last line a run that exited 0 printed (doveadm sync -s); never printed"},
 		{.name = "max-unknown", .kind = CM_OPTION_STRING, .to.string = &a->max_unknown,
 		 .arg = "N|P%", .help = "fail (exit 1) when more than N ops, or P% of them,\n"
 		 "ended with outcome unknown (default 50%)"},
@@ -134,6 +140,11 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv)
 	o->mutant = a.mutants ? rs_mutant_name(o->mutants) : NULL;
 	if (o->target == NULL && (o->mailbox_prefix || o->keep || o->allow_inbox || o->reuse))
 		return bad("%s", "--mailbox-prefix, --keep, --allow-inbox and --reuse need --target");
+	if ((o->replica == NULL) != (o->sync_cmd == NULL))
+		return bad("%s", o->replica ? "--replica needs --sync-cmd (the command that syncs "
+			   "the two servers)" : "--sync-cmd needs --replica (the second server)");
+	if (o->replica != NULL && o->target == NULL)
+		return bad("%s", "--replica and --sync-cmd need --target (replica 1)");
 	if (o->target != NULL && o->mutant != NULL)
 		return bad("%s", "--mutant switches the embedded store's mutants; a real server "
 			   "takes none (ratchet-imapd --mutant NAME does)");

@@ -17,6 +17,15 @@
  * it cannot delete in time is named on stderr. So a server answering
  * every command in 9 s ends a `--seconds 5` run within 5 + 2 x 10 s.
  *
+ * A replicated pair (--replica URL --sync-cmd CMD): clients are spread over
+ * the two servers (client i on replica 1 + i % 2, the delivery connection
+ * on a side drawn from the seed), each server has an auditor of its own,
+ * and the sync command (wire_sync.c) runs beside the clients at random
+ * moments (one op in sync_every on average, drawn per run) and at every
+ * quiet point: after the drain, before the checkpoint's NOOPs and audits,
+ * retried up to SYNC_QUIET_TRIES times while it fails, so that the
+ * checker can hold the audits of both sides to each other.
+ *
  * Exit codes: 0 clean, 1 violations, 2 bad URL / unreachable server /
  * failed login / refused prefix (one line on stderr). */
 #include "wire_private.h"
@@ -30,10 +39,14 @@
 #include <unistd.h>
 
 #define MAX_CONNECT_FAILS 8
+/* Runs of the sync command at a quiet point until one succeeds: dsync
+ * exits 2 when a mailbox changed under it and asks to be run again. */
+#define SYNC_QUIET_TRIES 3
 
 typedef enum phase {
 	PH_RUN,     /* clients take ops from the workload */
 	PH_DRAIN,   /* waiting for every op in flight to end */
+	PH_SYNC,    /* replicated: the quiet point's sync command */
 	PH_NOOP,    /* the checkpoint's NOOPs */
 	PH_AUDIT,   /* the checkpoint's fresh reads */
 	PH_DONE,
@@ -54,6 +67,7 @@ typedef struct wire_loop {
 	uint64_t hard_deadline;     /* nothing in flight after it (+ grace) */
 	bool cut;                   /* the run was cut at hard_deadline */
 	uint64_t every, next_ckpt;  /* checkpoint spacing in ops */
+	unsigned sync_tries;        /* replicated: runs at this quiet point */
 	uint64_t ckpt_id, checkpoints;
 	uint64_t start_ns, progress_ns;
 	bool progress;
@@ -64,9 +78,17 @@ typedef struct wire_loop {
 
 /* ---- what clients do next ---- */
 
-static rt_wire_client *auditor(wire_loop *loop)
+/* The auditors: the last client, or the last two in a replicated pair
+ * (replica 1's, then replica 2's). */
+static unsigned auditors(const wire_loop *loop)
 {
-	return &loop->w.cl[loop->w.ncl - 1];
+	return loop->w.peer != NULL ? 2 : 1;
+}
+
+static rt_wire_client *auditor(wire_loop *loop, unsigned k)
+{
+	assert(k < auditors(loop));
+	return &loop->w.cl[loop->w.ncl - auditors(loop) + k];
 }
 
 static void next_workload_op(wire_loop *loop, rt_wire_client *cl, model_op *op)
@@ -126,6 +148,11 @@ static void feed_client(wire_loop *loop, rt_wire_client *cl, uint64_t now)
 		loop->next_ckpt += loop->every;
 	}
 	rt_wire_client_start(cl, &op, true);
+	/* A sync at a random moment, while the clients run. */
+	rt_wire *w = &loop->w;
+	if (w->sync != NULL && !rt_wire_sync_running(w->sync) && loop->ph == PH_RUN &&
+	    rt_wire_sync_due(w->sync))
+		rt_wire_sync_begin(w);
 }
 
 /* A scripted op (checkpoint); the auditor reconnects first if needed. */
@@ -143,6 +170,8 @@ static void feed_queue(rt_wire_client *cl, uint64_t now)
 
 static bool all_idle(const wire_loop *loop)
 {
+	if (loop->w.sync != NULL && rt_wire_sync_running(loop->w.sync))
+		return false;
 	for (unsigned i = 0; i < loop->w.ncl; i++)
 		if (loop->w.cl[i].state != RT_WIRE_IDLE || loop->w.cl[i].nqueue > 0)
 			return false;
@@ -166,18 +195,38 @@ static void begin_checkpoint(wire_loop *loop)
 	loop->ph = PH_NOOP;
 }
 
+/* Every auditor reads every mailbox of its server. */
 static void audit_ops(wire_loop *loop)
 {
 	rt_wire *w = &loop->w;
-	rt_wire_client *a = auditor(loop);
 	bool cs = (w->setup->caps & MODEL_CAP_CONDSTORE) != 0;
-	for (int b = 0; b < w->work.mix.boxes; b++) {
-		model_op ops[3];
-		rt_workload_audit(&w->work, b, cs, ops);
-		for (int k = 0; k < 3; k++)
-			rt_wire_client_push(a, &ops[k]);
-	}
+	for (unsigned i = 0; i < auditors(loop); i++)
+		for (int b = 0; b < w->work.mix.boxes; b++) {
+			model_op ops[3];
+			rt_workload_audit(&w->work, b, cs, ops);
+			for (int k = 0; k < 3; k++)
+				rt_wire_client_push(auditor(loop, i), &ops[k]);
+		}
 	loop->ph = PH_AUDIT;
+}
+
+/* Replicated: the quiet point's sync, before the checkpoint; again while
+ * it fails, SYNC_QUIET_TRIES times at most (the checkpoint after a
+ * failed one is not a synced one, and the checker knows it). */
+static void quiet_sync(wire_loop *loop)
+{
+	rt_wire_sync *s = loop->w.sync;
+	bool done = loop->ph == PH_SYNC &&
+		    (s->last == MODEL_REPLY_OK || loop->sync_tries >= SYNC_QUIET_TRIES);
+	if (done) {
+		begin_checkpoint(loop);
+		return;
+	}
+	if (loop->ph != PH_SYNC)
+		loop->sync_tries = 0;
+	loop->ph = PH_SYNC;
+	loop->sync_tries++;
+	rt_wire_sync_begin(&loop->w);
 }
 
 static void end_checkpoint(wire_loop *loop)
@@ -324,7 +373,13 @@ static bool schedule(wire_loop *loop, uint64_t now)
 		loop->ph = PH_DRAIN;
 	if (all_idle(loop)) {
 		switch (loop->ph) {
-		case PH_DRAIN: begin_checkpoint(loop); break;
+		case PH_DRAIN:
+			if (w->sync != NULL)
+				quiet_sync(loop);
+			else
+				begin_checkpoint(loop);
+			break;
+		case PH_SYNC: quiet_sync(loop); break;
 		case PH_NOOP: audit_ops(loop); break;
 		case PH_AUDIT: end_checkpoint(loop); break;
 		default: break;
@@ -367,7 +422,9 @@ static int poll_timeout(wire_loop *loop, uint64_t now)
 static void poll_once(wire_loop *loop)
 {
 	rt_wire *w = &loop->w;
-	nfds_t n = 0;
+	nfds_t n = 0, nsync = 0;
+	if (w->sync != NULL) /* its pipes first: pfd[0..nsync) */
+		n = nsync = rt_wire_sync_pollfds(w->sync, loop->pfd);
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (cl->conn == NULL || cl->closed)
@@ -379,7 +436,9 @@ static void poll_once(wire_loop *loop)
 	int rc = poll(loop->pfd, n, poll_timeout(loop, cm_now_ns()));
 	if (rc < 0 && errno != EINTR)
 		cm_panic("wire: poll: %s", strerror(errno));
-	for (nfds_t i = 0; i < n; i++) {
+	if (nsync > 0 && rc > 0)
+		rt_wire_sync_handle(w->sync, loop->pfd, nsync);
+	for (nfds_t i = nsync; i < n; i++) {
 		rt_wire_client *cl = loop->pcl[i];
 		if (cl->conn != NULL && !cl->closed)
 			imapc_conn_handle(cl->conn, rc > 0 ? loop->pfd[i].revents : 0);
@@ -391,6 +450,20 @@ static void poll_once(wire_loop *loop)
 			imapc_conn_check_timeouts(cl->conn, now);
 		rt_wire_client_tick(cl, now);
 	}
+	rt_wire_sync_poll_end(w, now);
+}
+
+/* A sync still running when the loop ends (cut, or the server lost) is
+ * killed now: its op ends with outcome unknown. */
+static void stop_sync(wire_loop *loop)
+{
+	rt_wire_sync *s = loop->w.sync;
+	if (s == NULL || !rt_wire_sync_running(s))
+		return;
+	s->deadline = 0;
+	bool ended = rt_wire_sync_poll_end(&loop->w, cm_now_ns());
+	assert(ended && !rt_wire_sync_running(s));
+	(void)ended;
 }
 
 static void show_progress(wire_loop *loop, bool force)
@@ -440,10 +513,11 @@ static void run_loop(wire_loop *loop)
 		if (loop->ph == PH_DONE)
 			break;
 		if (server_lost(loop))
-			return;
+			break;
 		poll_once(loop);
 		show_progress(loop, false);
 	}
+	stop_sync(loop);
 }
 
 /* ---- set-up ---- */
@@ -471,18 +545,39 @@ static void budget(wire_loop *loop, const rt_opts *o, uint64_t start_ns)
 	loop->hard_deadline = loop->deadline == UINT64_MAX ? UINT64_MAX : loop->deadline + grace_ns(o);
 }
 
+/* Clients 1..users, the delivery connection, the auditor(s); in a
+ * replicated pair the sync command's ops have the next number. */
 static void make_clients(wire_loop *loop)
 {
 	rt_wire *w = &loop->w;
-	w->ncl = w->users + 2;
+	w->ncl = w->users + 1 + auditors(loop);
 	w->cl = cm_xcalloc(w->ncl, sizeof(*w->cl));
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_role role = i < w->users ? RT_WIRE_USER
 				    : i == w->users ? RT_WIRE_LDA : RT_WIRE_AUDITOR;
 		rt_wire_client_init(&w->cl[i], w, i + 1, role);
 	}
-	loop->pfd = cm_xcalloc(w->ncl, sizeof(*loop->pfd));
-	loop->pcl = cm_xcalloc(w->ncl, sizeof(*loop->pcl));
+	loop->pfd = cm_xcalloc(w->ncl + 2, sizeof(*loop->pfd)); /* + the sync's pipes */
+	loop->pcl = cm_xcalloc(w->ncl + 2, sizeof(*loop->pcl));
+}
+
+/* Replicated: which server each client talks to, and how often the
+ * sync command runs between quiet points, from the run's seed. */
+static void place_replicas(wire_loop *loop, rt_choice_source *ch)
+{
+	rt_wire *w = &loop->w;
+	if (w->peer == NULL)
+		return;
+	for (unsigned i = 0; i < w->users; i++)
+		w->cl[i].replica = 1 + i % 2;
+	w->cl[w->users].replica = 1 + (uint32_t)rt_choice_below(ch, 2);
+	for (unsigned k = 0; k < auditors(loop); k++)
+		auditor(loop, k)->replica = 1 + k;
+	/* Between 1 in 10 and 1 in 80 ops: a few syncs, or many, between
+	 * two checkpoints (every 200 ops or more). */
+	assert(w->sync->client == w->ncl + 1);
+	rt_wire_sync_schedule(w->sync, rt_derive_seed(w->o->seed, w->sync->client),
+			      10 + rt_choice_below(ch, 71));
 }
 
 static void make_workload(wire_loop *loop, rt_choice_source *ch)
@@ -556,6 +651,13 @@ static void print_intro(const wire_loop *loop, const rt_opts *o)
 		putchar(' ');
 		cm_escape_puts(stdout, s->boxes[i]); /* the namespace is the server's */
 	}
+	if (loop->w.peer != NULL) {
+		/* The sync command itself may hold a password: never shown. */
+		printf("; replica 2 ");
+		cm_escape_puts(stdout, loop->w.peer->url.display);
+		printf(", the sync command every %" PRIu64 " ops on average and at "
+		       "every checkpoint", loop->w.sync->every);
+	}
 	printf("\n");
 	fflush(stdout);
 }
@@ -572,11 +674,13 @@ static void teardown(wire_loop *loop)
 	model_checker_free(w->checker);
 }
 
-static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t start_ns)
+static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t start_ns,
+		    rt_choice_source *ch)
 {
 	rt_wire *w = &loop->w;
 	rt_history_file hf;
 	make_clients(loop);
+	place_replicas(loop, ch);
 	if (open_history(loop, o, &hf) != 0) {
 		teardown(loop);
 		return CM_EXIT_USAGE;
@@ -613,6 +717,7 @@ static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t st
  * and delete them (rt_salvage.clean). */
 typedef struct salvage_clean_ctx {
 	rt_wire_setup *setup;
+	rt_wire_setup *peer;        /* replica 2, NULL none */
 	const rt_opts *opts;
 	const char *id_prefix;
 } salvage_clean_ctx;
@@ -620,27 +725,33 @@ typedef struct salvage_clean_ctx {
 static void salvage_clean(void *ctx)
 {
 	salvage_clean_ctx *sc = ctx;
-	rt_wire_setup *ws = sc->setup;
-	fprintf(stderr, "ratchet: this run's mailboxes on %s:", ws->url.display);
-	for (int i = 0; i < ws->nboxes; i++)
-		if (ws->created[i]) {
-			fputc(' ', stderr);
-			cm_escape_puts(stderr, ws->boxes[i]);
-		}
-	fputs("; deleting them\n", stderr);
-	rt_wire_setup_cleanup(ws, sc->opts, sc->id_prefix, cm_now_ns() + 10000000000ull);
+	rt_wire_setup *both[2] = {sc->setup, sc->peer};
+	for (int k = 0; k < 2 && both[k] != NULL; k++) {
+		rt_wire_setup *ws = both[k];
+		fprintf(stderr, "ratchet: this run's mailboxes on %s:", ws->url.display);
+		for (int i = 0; i < ws->nboxes; i++)
+			if (ws->created[i]) {
+				fputc(' ', stderr);
+				cm_escape_puts(stderr, ws->boxes[i]);
+			}
+		fputs("; deleting them\n", stderr);
+		rt_wire_setup_cleanup(ws, sc->opts, sc->id_prefix,
+				      cm_now_ns() + 10000000000ull);
+	}
 }
 
 int rt_wire_campaign(const rt_opts *o, rt_report *r)
 {
 	wire_loop loop;
-	rt_wire_setup setup;
+	rt_wire_setup setup, peer;
+	rt_wire_sync sync;
 	memset(&loop, 0, sizeof(loop));
 	loop.w.o = o;
 	loop.w.setup = &setup;
 	loop.w.users = o->clients ? o->clients : 4;
 	uint64_t start = cm_now_ns(), bound = time_bound(o, start);
-	int rc = rt_wire_setup_open(&setup, o, bound == UINT64_MAX ? 0 : bound + grace_ns(o));
+	uint64_t setup_end = bound == UINT64_MAX ? 0 : bound + grace_ns(o);
+	int rc = rt_wire_setup_open(&setup, o, setup_end);
 	if (rc != CM_EXIT_CLEAN) {
 		rt_wire_setup_close(&setup);
 		return rc;
@@ -649,17 +760,22 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 	rt_choice_prng(&ch, o->seed, false);
 	/* From here an internal error deletes what the run created (INBOX
 	 * only once setup is ready, by then the id prefix is set). */
-	salvage_clean_ctx sc = {&setup, o, loop.w.work.id_prefix};
+	salvage_clean_ctx sc = {&setup, NULL, o, loop.w.work.id_prefix};
 	rt_salvage_now.clean = salvage_clean;
 	rt_salvage_now.clean_ctx = &sc;
 	rc = rt_wire_setup_boxes(&setup, o, 2 + (int)rt_choice_below(&ch, 2));
+	if (rc == CM_EXIT_CLEAN && o->replica != NULL) {
+		sc.peer = &peer;
+		rc = rt_wire_replica_attach(&loop.w, &peer, &sync, setup_end);
+	}
 	if (rc == CM_EXIT_CLEAN) {
 		make_workload(&loop, &ch);
-		rc = campaign(&loop, o, r, start);
+		rc = campaign(&loop, o, r, start, &ch);
 	}
 	rt_salvage_now.clean = NULL; /* cleaned up here */
-	rt_wire_setup_cleanup(&setup, o, loop.w.work.id_prefix,
-			      bound == UINT64_MAX ? 0 : cm_now_ns() + grace_ns(o));
+	uint64_t clean_end = bound == UINT64_MAX ? 0 : cm_now_ns() + grace_ns(o);
+	rt_wire_setup_cleanup(&setup, o, loop.w.work.id_prefix, clean_end);
+	rt_wire_replica_detach(&loop.w, clean_end);
 	rt_wire_setup_close(&setup);
 	rt_choice_free(&ch);
 	return rc;

@@ -41,7 +41,7 @@ static void emit(rt_wire *w, const model_event *ev)
 		model_history_write(w->hist, ev);
 }
 
-static uint64_t record_invoke(rt_wire *w, uint32_t client, const model_op *op)
+uint64_t rt_wire_record_invoke(rt_wire *w, uint32_t client, const model_op *op)
 {
 	model_event ev;
 	model_event_init(&ev);
@@ -55,8 +55,8 @@ static uint64_t record_invoke(rt_wire *w, uint32_t client, const model_op *op)
 	return ev.op_id;
 }
 
-static void record_completion(rt_wire *w, uint32_t client, uint64_t op_id,
-			      const model_op *op, const model_result *res)
+void rt_wire_record_completion(rt_wire *w, uint32_t client, uint64_t op_id,
+			       const model_op *op, const model_result *res)
 {
 	model_event ev;
 	model_event_init(&ev);
@@ -79,11 +79,11 @@ uint64_t rt_wire_record_checkpoint(rt_wire *w, uint64_t op_id)
 	model_op op;
 	model_op_init(&op, MODEL_OP_CHECKPOINT);
 	if (op_id == 0)
-		return record_invoke(w, 0, &op);
+		return rt_wire_record_invoke(w, 0, &op);
 	model_result res;
 	model_result_init(&res);
 	res.status = MODEL_REPLY_OK;
-	record_completion(w, 0, op_id, &op, &res);
+	rt_wire_record_completion(w, 0, op_id, &op, &res);
 	model_result_free(&res);
 	return op_id;
 }
@@ -102,7 +102,7 @@ static void finish(rt_wire_client *cl)
 			memcpy(cl->res.protocol, cl->protocol, sizeof(cl->res.protocol));
 			cl->protocol[0] = '\0';
 		}
-		record_completion(w, cl->id, cl->op_id, &cl->op, &cl->res);
+		rt_wire_record_completion(w, cl->id, cl->op_id, &cl->op, &cl->res);
 	}
 	rt_client_state_apply(&cl->known, &w->work, &cl->op, &cl->res);
 	if (w->completed != NULL)
@@ -151,7 +151,7 @@ static void connection_ended(rt_wire_client *cl, imapc_conn *c, const char *reas
 
 static void send_login(rt_wire_client *cl)
 {
-	const rt_wire_url *u = &cl->w->setup->url;
+	const rt_wire_url *u = &rt_wire_client_setup(cl)->url;
 	imapc_cmd *cmd = &cl->w->cmd;
 	imapc_cmd_reset(cmd);
 	if (imapc_conn_caps(cl->conn)->mask & IMAPC_CAP_LOGINDISABLED)
@@ -246,13 +246,13 @@ static void drop_conn(rt_wire_client *cl)
 static void start_connect(rt_wire_client *cl)
 {
 	rt_wire *w = cl->w;
+	const rt_wire_setup *ws = rt_wire_client_setup(cl);
 	cm_err err = {{0}};
 	drop_conn(cl);
 	w->reconnects++;
 	int fd = w->connect_fd != NULL
 			 ? w->connect_fd(w, cl, &err)
-			 : imapc_connect_tcp(w->setup->url.host, w->setup->url.port,
-					     w->setup->timeout_ms, &err);
+			 : imapc_connect_tcp(ws->url.host, ws->url.port, ws->timeout_ms, &err);
 	if (fd < 0) {
 		fail_op(cl, MODEL_REPLY_NO, err.text);
 		return;
@@ -298,9 +298,10 @@ void rt_wire_client_start(rt_wire_client *cl, model_op *op, bool record)
 		cm_panic("wire: client %u started an op while busy", cl->id);
 	cl->op = *op;
 	memset(op, 0, sizeof(*op));
+	cl->op.replica = cl->replica; /* every event of its ops names it */
 	model_result_clear(&cl->res);
 	cl->recorded = record;
-	cl->op_id = record ? record_invoke(cl->w, cl->id, &cl->op) : 0;
+	cl->op_id = record ? rt_wire_record_invoke(cl->w, cl->id, &cl->op) : 0;
 	if (cl->op.kind == MODEL_OP_CONNECT)
 		start_connect(cl);
 	else
@@ -337,6 +338,12 @@ void rt_wire_client_wait(rt_wire_client *cl)
 			imapc_conn_check_timeouts(cl->conn, now);
 		rt_wire_client_tick(cl, now);
 	}
+}
+
+rt_wire_setup *rt_wire_client_setup(const rt_wire_client *cl)
+{
+	assert(cl->replica <= 2 && (cl->replica < 2 || cl->w->peer != NULL));
+	return cl->replica == 2 ? cl->w->peer : cl->w->setup;
 }
 
 bool rt_wire_client_usable(const rt_wire_client *cl)

@@ -6,11 +6,17 @@
  *  wire_setup.c  the blocking admin connection: log-in, capabilities,
  *                the run's mailboxes (create, refuse, delete)
  *  wire_client.c one virtual client = one non-blocking connection
+ *  wire_sync.c   the sync command of a replicated pair (--sync-cmd)
+ *  wire_replica.c the second server of a pair (--replica): its set-up
  *  wire.c        the campaign: one poll() loop, checkpoints, report */
 #ifndef RT_WIRE_PRIVATE_H
 #define RT_WIRE_PRIVATE_H
 
 #include "imapc.h"
+
+#include <assert.h>
+#include <poll.h>
+#include <sys/types.h>
 #include "wire.h"
 #include "workload.h"
 
@@ -78,6 +84,20 @@ typedef struct rt_wire_setup {
  * CM_EXIT_USAGE after one error line. No admin command of the set-up
  * runs past deadline_ns (cm_now_ns clock; 0: none). */
 int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns);
+/* The same for the server at url (--replica): o gives the timeout. */
+int rt_wire_setup_open_url(rt_wire_setup *s, const char *url, const rt_opts *o,
+			   uint64_t deadline_ns);
+/* The second server of a replicated pair, before the first sync: names
+ * from's prefix and mailboxes here (the same, or CM_EXIT_USAGE after one
+ * error line), refuses a prefix holding messages unless o->reuse and
+ * deletes empty leftovers of those names (a mailbox made on each side
+ * apart gets two GUIDs, which dsync never reconciles). CM_EXIT_CLEAN. */
+int rt_wire_setup_mirror(rt_wire_setup *s, const rt_wire_setup *from, const rt_opts *o);
+/* After the first sync: each of boxes[0..nboxes) must exist here and be
+ * empty (CM_EXIT_USAGE after one error line otherwise); then they are the
+ * run's own (cleanup deletes them) and their PERMANENTFLAGS are read.
+ * CM_EXIT_CLEAN. */
+int rt_wire_setup_adopt(rt_wire_setup *s);
 /* Creates the run's mailboxes under the prefix (refusing a prefix that
  * holds messages unless o->reuse). */
 int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes);
@@ -125,9 +145,61 @@ typedef enum rt_wire_state {
 
 typedef struct rt_wire rt_wire;
 
+/* ---- the sync command (wire_sync.c) ---- */
+
+typedef struct rt_wire_sync {
+	const char *cmd;             /* may hold credentials: never printed */
+	uint32_t client;             /* the SYNC ops' own client number */
+	uint64_t timeout_ns;
+	pid_t pid;                   /* the running child, 0 none */
+	int out_fd, err_fd;          /* its pipes, -1 once at EOF */
+	uint64_t deadline;           /* killed (its group) after it */
+	bool killed;
+	cm_buf out;                  /* its stdout, at most 1 MiB */
+	bool out_overflow;
+	char err_line[96];           /* the first line of its stderr */
+	size_t err_len;
+	bool err_done;
+	char *state;                 /* RATCHET_SYNC_STATE for the next run */
+	uint64_t op_id;              /* the recorded SYNC op running, 0 none */
+	model_reply last;            /* how the last recorded run ended */
+	uint64_t runs, ok;           /* recorded runs, those that exited 0 */
+	uint64_t every;              /* between checkpoints: one op in every */
+	rt_choice_source ch;         /* ... drawn from this */
+} rt_wire_sync;
+
+void rt_wire_sync_init(rt_wire_sync *s, const char *cmd, uint32_t client,
+		       double timeout_s);
+void rt_wire_sync_free(rt_wire_sync *s);
+/* The runs between quiet points: one op in every (>= 1) on average,
+ * drawn from seed. */
+void rt_wire_sync_schedule(rt_wire_sync *s, uint64_t seed, uint64_t every);
+/* Whether the op just started is followed by a run (a draw). */
+bool rt_wire_sync_due(rt_wire_sync *s);
+bool rt_wire_sync_running(const rt_wire_sync *s);
+/* Forks /bin/sh -c cmd: 0, or -1 with err filled (never the command). */
+int rt_wire_sync_spawn(rt_wire_sync *s, cm_err *err);
+/* The child's open pipes as pollfds (at most 2): how many. */
+size_t rt_wire_sync_pollfds(const rt_wire_sync *s, struct pollfd *pfd);
+/* Reads what poll reported on the pipes among pfd[0..n). */
+void rt_wire_sync_handle(rt_wire_sync *s, const struct pollfd *pfd, size_t n);
+/* Kills the child past its deadline, reaps it when it has ended: true
+ * (res filled: OK, NO with the reason, or UNKNOWN) or false (running). */
+bool rt_wire_sync_tick(rt_wire_sync *s, uint64_t now, model_result *res);
+/* Runs the command to its end, blocking and unrecorded (the set-up's
+ * first sync): 0 with res filled, or -1 with err filled. */
+int rt_wire_sync_run(rt_wire_sync *s, model_result *res, cm_err *err);
+/* Starts a recorded run: the SYNC op's invoke, then the fork (a fork that
+ * fails completes the op at once, NO). */
+void rt_wire_sync_begin(rt_wire *w);
+/* Ends a recorded run that has ended (its completion): true, or false
+ * while it runs. */
+bool rt_wire_sync_poll_end(rt_wire *w, uint64_t now);
+
 typedef struct rt_wire_client {
 	rt_wire *w;
 	uint32_t id;                 /* client number in the history */
+	uint32_t replica;            /* 1 or 2 in a replicated pair; 0 none */
 	rt_wire_role role;
 	rt_wire_state state;
 	imapc_conn *conn;
@@ -155,7 +227,9 @@ typedef struct rt_wire_client {
 /* The campaign's state shared by the loop and the clients. */
 struct rt_wire {
 	const rt_opts *o;
-	rt_wire_setup *setup;
+	rt_wire_setup *setup;        /* the target (replica 1) */
+	rt_wire_setup *peer;         /* --replica (replica 2), NULL none */
+	rt_wire_sync *sync;          /* --sync-cmd, NULL without --replica */
 	rt_workload work;
 	model_checker *checker;
 	model_history_writer *hist;
@@ -196,5 +270,26 @@ bool rt_wire_client_usable(const rt_wire_client *cl);
 void rt_wire_client_push(rt_wire_client *cl, const model_op *op);
 /* A checkpoint marker event (client 0): invoke returns its op id. */
 uint64_t rt_wire_record_checkpoint(rt_wire *w, uint64_t op_id);
+/* The recorder: an op's invoke (returns its new op id) and completion,
+ * fed to the checker and written to the history. */
+uint64_t rt_wire_record_invoke(rt_wire *w, uint32_t client, const model_op *op);
+void rt_wire_record_completion(rt_wire *w, uint32_t client, uint64_t op_id,
+			       const model_op *op, const model_result *res);
+/* The set-up of the server cl talks to (its replica's). */
+rt_wire_setup *rt_wire_client_setup(const rt_wire_client *cl);
+
+/* ---- the second server of a replicated pair (wire_replica.c) ---- */
+
+/* After the target's mailboxes are made (w->setup ready): w's replica 2
+ * is peer (w->o->replica) and its sync command sync (initialized here):
+ * opens peer, runs the first sync (unrecorded) that brings the mailboxes
+ * there, takes them as the run's own, and narrows the target's
+ * capabilities and flags to what both offer. CM_EXIT_CLEAN, or
+ * CM_EXIT_USAGE after one error line; either way detach ends it. */
+int rt_wire_replica_attach(rt_wire *w, rt_wire_setup *peer, rt_wire_sync *sync,
+			   uint64_t deadline_ns);
+/* Deletes replica 2's mailboxes (by deadline_ns; 0 none), closes it and
+ * frees the sync command's state. Nothing without a replica. */
+void rt_wire_replica_detach(rt_wire *w, uint64_t deadline_ns);
 
 #endif

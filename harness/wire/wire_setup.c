@@ -121,11 +121,17 @@ static void learn_namespace(rt_wire_setup *s)
 
 int rt_wire_setup_open(rt_wire_setup *s, const rt_opts *o, uint64_t deadline_ns)
 {
+	return rt_wire_setup_open_url(s, o->target, o, deadline_ns);
+}
+
+int rt_wire_setup_open_url(rt_wire_setup *s, const char *url, const rt_opts *o,
+			   uint64_t deadline_ns)
+{
 	cm_err err;
 	memset(s, 0, sizeof(*s));
 	s->deadline_ns = deadline_ns;
 	s->timeout_ms = (uint32_t)CM_MAX(o->timeout * 1000.0, 1.0);
-	if (rt_wire_url_parse(o->target, &s->url, &err) != 0) {
+	if (rt_wire_url_parse(url, &s->url, &err) != 0) {
 		cm_error("%s", err.text);
 		return CM_EXIT_USAGE;
 	}
@@ -375,6 +381,42 @@ int rt_wire_setup_boxes(rt_wire_setup *s, const rt_opts *o, int nboxes)
 	if (rc != CM_EXIT_CLEAN)
 		return rc;
 	rt_wire_setup_learn_flags(s, s->boxes[nboxes - 1]);
+	s->ready = true;
+	return CM_EXIT_CLEAN;
+}
+
+/* ---- the second server of a replicated pair ---- */
+
+int rt_wire_setup_mirror(rt_wire_setup *s, const rt_wire_setup *from, const rt_opts *o)
+{
+	assert(from->ready && from->nboxes > 0);
+	name_prefix(s, o);
+	if (strcmp(s->prefix, from->prefix) != 0 || s->sep != from->sep) {
+		cm_error("the replica %s names the run's mailboxes '%s', the target "
+			 "'%s': give both servers one namespace and separator",
+			 s->url.display, s->prefix, from->prefix);
+		return CM_EXIT_USAGE;
+	}
+	name_boxes(s, o, from->nboxes);
+	return clear_prefix(s, o);
+}
+
+int rt_wire_setup_adopt(rt_wire_setup *s)
+{
+	for (int i = 0; i < s->nboxes; i++) {
+		if (i == 0 && s->inbox)
+			continue;
+		char err[256] = "it holds messages";
+		if (box_cmd(s, "EXAMINE", s->boxes[i], err, sizeof(err)) != 0 ||
+		    messages_in(s, s->boxes[i]) != 0) {
+			cm_error("the first sync did not bring mailbox '%s' empty to the "
+				 "replica %s (%s)", s->boxes[i], s->url.display, err);
+			return CM_EXIT_USAGE;
+		}
+		s->created[i] = true;
+		s->made_any = true;
+	}
+	rt_wire_setup_learn_flags(s, s->boxes[s->nboxes - 1]);
 	s->ready = true;
 	return CM_EXIT_CLEAN;
 }

@@ -60,6 +60,11 @@ static bool removal_explains(const ck_box *b, const ck_adder *a, uint32_t uid)
 			continue;
 		if (x->kind == MODEL_OP_DELETE)
 			return true;
+		if (x->kind == MODEL_OP_SYNC) {
+			if (ck_sync_covers(b, x, uid))
+				return true;
+			continue;
+		}
 		if (x->all && could_be_deleted(b, a, uid))
 			return true;
 		if (x->all || x->uids.n == 0)

@@ -143,6 +143,7 @@ ck_box *ck_box_get(model_checker *c, const char *name, uint32_t uidvalidity,
 	b->uidvalidity = uidvalidity;
 	b->next = c->boxes;
 	c->boxes = b;
+	ck_sync_bind(c, b);
 	return b;
 }
 
@@ -369,8 +370,9 @@ void model_checker_feed(model_checker *c, const model_event *ev)
 	c->last_t = ev->t_ns;
 	if (ck_replicas_feed(c, ev))
 		return;
-	/* An opaque SYNC in one replica's history: not judged here yet. */
-	if (ev->op.kind == MODEL_OP_SYNC)
+	/* A SYNC is judged by a replica's checker (sync_window.c), where the
+	 * root routed it; a target that names no replica has none. */
+	if (ev->op.kind == MODEL_OP_SYNC && c->root == NULL)
 		return;
 	if (ev->type == MODEL_EV_INVOKE)
 		invoke(c, ev);
@@ -459,6 +461,7 @@ void model_checker_free(model_checker *c)
 		free(b);
 	}
 	free(c->names);
+	free(c->syncs);
 	free(c->v);
 	cm_buf_free(&c->tmp);
 	free(c->ut_uid);

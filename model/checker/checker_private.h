@@ -90,6 +90,9 @@ typedef struct ck_msg {
 	int64_t idate;
 	uint64_t id_op;             /* op whose response showed the id first */
 	uint64_t seen_t;            /* first completion time showing it exists */
+	uint64_t fresh_sel_t;       /* latest selection (its invoke) that showed
+				     * it existing: no sync that ended before
+				     * then removed it (sync_window.c) */
 	uint64_t told_gone_t;       /* first completion telling a session it's gone */
 	uint64_t told_gone_op;
 	uint64_t told_gone_crashes;
@@ -143,6 +146,8 @@ typedef struct ck_adder {
 	uint64_t at_invoke_max_modseq;   /* for MODSEQ-ON-APPEND */
 	uint32_t uid_floor;         /* every UID it assigns is at least this
 				     * (UID-ORDER-GLOBAL, UID-BELOW-UIDNEXT) */
+	uint32_t uid_ceiling;       /* SYNC: every UID it added is below this
+				     * (0: not known yet; sync_window.c) */
 	cm_flags flags;             /* APPEND/deliver: the flags it sets */
 	struct ck_box *src;         /* COPY/MOVE: the source epoch */
 } ck_adder;
@@ -167,6 +172,7 @@ typedef struct ck_wide {
 	uint64_t inv_t, cmp_t;
 	model_store_mode mode;
 	cm_flags flags;
+	bool any;                   /* an opaque SYNC: any flags, any message */
 } ck_wide;
 
 typedef struct ck_box {
@@ -255,6 +261,14 @@ typedef struct ck_session {
 	bool lost_tried;            /* ... tried once, waiting for identities */
 } ck_session;
 
+/* An opaque SYNC that new mailbox epochs must still bind to: in flight,
+ * or of unknown outcome (sync_window.c). */
+typedef struct ck_sync {
+	uint64_t op_id;
+	uint64_t inv_t, cmp_t;      /* cmp_t = CK_NEVER while it may act */
+	bool unknown;               /* its outcome is unknown: open forever */
+} ck_sync;
+
 /* ---- the checker ---- */
 
 struct model_checker {
@@ -272,6 +286,8 @@ struct model_checker {
 	uint64_t last_crash_t;
 	uint64_t checkpoint_open;   /* op id of an open checkpoint, 0 none */
 	uint64_t checkpoint_inv_t;
+	ck_sync *syncs;             /* opaque SYNCs that may still act */
+	size_t nsyncs, capsyncs;
 	/* scratch */
 	cm_buf tmp;
 	uint32_t *ut_uid;           /* the completing op's ck_op.ut_uid */
@@ -409,6 +425,23 @@ void ck_ops_complete_select(model_checker *c, ck_session *s, ck_op *op,
 			    const model_result *res);
 void ck_ops_complete_status(model_checker *c, ck_session *s, ck_op *op,
 			    const model_result *res);
+
+/* sync_window.c: what an opaque SYNC may do to a replica while it runs */
+void ck_sync_invoke(model_checker *c, ck_op *op);
+void ck_sync_complete(model_checker *c, const ck_op *op);
+/* A mailbox epoch met for the first time: syncs that may still act
+ * act on it too. */
+void ck_sync_bind(model_checker *c, ck_box *b);
+/* Could sync expunger x (kind SYNC) have removed uid (0: unknown)? */
+bool ck_sync_covers(const ck_box *b, const ck_expunger *x, uint32_t uid);
+/* A session showed m existing. */
+void ck_sync_seen(const ck_session *s, ck_msg *m);
+/* A fresh read (op) showed UIDNEXT uidnext in b. */
+void ck_sync_fresh(ck_box *b, const ck_op *op, uint32_t uidnext);
+/* Does a sync explain message m, first seen with its identity in op?
+ * True (explained, or UID-ORDER-GLOBAL reported), or false (no sync
+ * could have added it). */
+bool ck_sync_explains_add(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op);
 
 /* checkpoint.c: the quiet checkpoint */
 void ck_ops_checkpoint(model_checker *c, ck_op *op);

@@ -109,6 +109,9 @@ void ck_ops_invoke(model_checker *c, ck_session *s, ck_op *op)
 	case MODEL_OP_ENABLE:
 		op->was_condstore = s->condstore;
 		break;
+	case MODEL_OP_SYNC:
+		ck_sync_invoke(c, op);
+		break;
 	default:
 		break;
 	}
@@ -217,6 +220,7 @@ void ck_ops_complete(model_checker *c, ck_session *s, ck_op *op,
 	case MODEL_OP_COPY:
 	case MODEL_OP_MOVE: ck_ops_complete_copy(c, s, op, res); break;
 	case MODEL_OP_ENABLE: complete_enable(c, s, op, res); break;
+	case MODEL_OP_SYNC: ck_sync_complete(c, op); break;
 	case MODEL_OP_CREATE:
 	case MODEL_OP_DELETE:
 		if (op->status == MODEL_REPLY_OK)

@@ -80,6 +80,8 @@ ck_expunger *ck_expunger_new(ck_box *b, const ck_op *op, bool all,
 
 bool ck_expunger_covers(const ck_box *b, const ck_expunger *x, uint32_t uid)
 {
+	if (x->kind == MODEL_OP_SYNC)
+		return ck_sync_covers(b, x, uid);
 	if (x->status == MODEL_REPLY_NO || x->status == MODEL_REPLY_BAD)
 		return false;
 	if (x->kind == MODEL_OP_DELETE || cm_uidset_contains(&x->uids, uid))
@@ -263,6 +265,7 @@ void ck_box_seen(model_checker *c, ck_session *s, ck_box *b, const ck_op *op,
 	}
 	if (op->cmp_t < m->seen_t)
 		m->seen_t = op->cmp_t;
+	ck_sync_seen(s, m);
 }
 
 /* Which expunger could have removed uid, told in op's response? One that
@@ -278,7 +281,8 @@ static const ck_expunger *find_cause(const ck_box *b, const ck_msg *m, const ck_
 		if (e->inv_t >= op->cmp_t || e->status == MODEL_REPLY_NO ||
 		    e->status == MODEL_REPLY_BAD)
 			continue;
-		if (!e->all && !cm_uidset_contains(&e->uids, uid))
+		if (e->kind == MODEL_OP_SYNC ? !ck_sync_covers(b, e, uid)
+		    : !e->all && !cm_uidset_contains(&e->uids, uid))
 			continue;
 		if (e->kind != MODEL_OP_EXPUNGE || deleted)
 			return e;
@@ -319,8 +323,10 @@ void ck_box_told_gone(model_checker *c, ck_box *b, const ck_op *op, uint32_t uid
 	uint64_t latest = 0, floor = UINT64_MAX;
 	for (size_t i = 0; i < b->nexps; i++) {
 		const ck_expunger *x = &b->exps[i];
-		if (x->inv_t >= op->cmp_t || x->status == MODEL_REPLY_NO ||
-		    x->status == MODEL_REPLY_BAD || (!x->all && !cm_uidset_contains(&x->uids, uid)))
+		bool may = x->kind == MODEL_OP_SYNC ? ck_sync_covers(b, x, uid)
+			   : x->status != MODEL_REPLY_NO && x->status != MODEL_REPLY_BAD &&
+			     (x->all || cm_uidset_contains(&x->uids, uid));
+		if (x->inv_t >= op->cmp_t || !may)
 			continue;
 		latest = x->status == MODEL_REPLY_OK ? CM_MAX(latest, x->cmp_t) : CK_NEVER;
 		floor = CM_MIN(floor, x->highestmodseq_floor);
@@ -369,6 +375,9 @@ static bool carried_over(const model_checker *c, const ck_box *b, const char *id
 	}
 	return false;
 }
+
+static void unexplained_add(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
+			    const char *id, const ck_adder *failed, const ck_adder *taken);
 
 /* Finds the op that put message uid (identity id) into b. */
 static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
@@ -422,6 +431,22 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 		m->add_op = loose->op_id;
 		return;
 	}
+	/* A sync may bring any message: one added on the other replica, a
+	 * copy renumbered, a copy of one whose add here failed (identities
+	 * travel with COPY and MOVE, and across replicas). */
+	if (ck_sync_explains_add(c, b, m, op)) {
+		m->explained = true;
+		return;
+	}
+	unexplained_add(c, b, m, op, id, failed, taken);
+}
+
+/* Message m (identity id) appeared in b, first seen in op, and no op
+ * explains it: failed would have added it but failed, taken added it
+ * already at another UID (either may be NULL). */
+static void unexplained_add(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
+			    const char *id, const ck_adder *failed, const ck_adder *taken)
+{
 	if (failed != NULL)
 		ck_violation(c, failed_add_inv(failed->kind), op, b, m->uid, failed->op_id,
 			     "message '%s' appeared as UID %" PRIu32 " although %s op %"
@@ -552,6 +577,7 @@ void ck_box_fresh(model_checker *c, ck_box *b, const ck_op *op, bool has_uidnext
 				     "before", uidnext, op->at_invoke_max_uid_seen);
 		if (b->first_uidnext == 0)
 			b->first_uidnext = uidnext;
+		ck_sync_fresh(b, op, uidnext);
 		if (uidnext > b->max_uidnext) {
 			b->max_uidnext = uidnext;
 			b->max_uidnext_op = op->id;

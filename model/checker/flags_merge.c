@@ -88,6 +88,11 @@ void ck_flags_wide(ck_msg *m, const ck_wide *wd)
 	w->inv_t = wd->inv_t;
 	w->cmp_t = wd->cmp_t;
 	w->eff = CK_EFF_MAYBE; /* it may not have reached this message */
+	if (wd->any) {
+		w->touch = CK_ALL_BITS; /* an opaque SYNC: any value of any flag */
+		w->any_value = true;
+		return;
+	}
 	w->store = true;
 	model_op o;
 	model_op_init(&o, MODEL_OP_STORE);

@@ -6,6 +6,8 @@ scripts/bench.sh (make bench); also runnable by hand:
 
     /usr/bin/python3 scripts/servers/servers.py dovecot maildir
     /usr/bin/python3 scripts/servers/servers.py cyrus
+    /usr/bin/python3 scripts/servers/servers.py dovecot-pair maildir
+    (two Dovecots and the dsync command between them)
     (prints the imap:// URL, serves until Ctrl-C)
 """
 import os
@@ -204,6 +206,34 @@ def start_dovecot(storage="maildir", hardlinks=False, capability=None):
     return started(Server("dovecot-" + storage, proc, port, d, d / "dovecot.log"))
 
 
+def start_dovecot_pair(storage="maildir"):
+    """Two Dovecot instances (separate folders and ports, the same users)
+    to replicate with dsync: see dsync_command."""
+    a = start_dovecot(storage)
+    try:
+        return a, start_dovecot(storage)
+    except Exception:
+        a.stop()
+        raise
+
+
+DSYNC_MODES = ("stateless", "full", "stateful")
+
+
+def dsync_command(a, b, user="alice", mode="stateless"):
+    """The shell command that syncs user's mail of Dovecot a with Dovecot b
+    (servers.md; `env -i`, or dsync-server reads doveadm's environment and
+    hangs 30 s). mode: 'stateless' (`doveadm sync`, which skips a mailbox
+    whose UIDVALIDITY, UIDNEXT, message count and HIGHESTMODSEQ are equal
+    on both sides), 'full' (`sync -f`) or 'stateful' (`sync -s STATE`,
+    the state ratchet keeps in $RATCHET_SYNC_STATE between runs). It
+    holds no password."""
+    flags = {"stateless": "", "full": " -f",
+             "stateful": ' -s "$RATCHET_SYNC_STATE"'}[mode]
+    return (f"/usr/bin/doveadm -c {a.dir}/dovecot.conf sync -u {user}{flags} "
+            f'"env -i /usr/bin/doveadm -c {b.dir}/dovecot.conf dsync-server -u {user}"')
+
+
 IMAP4D_CONF = """\
 logging {{
   syslog no;
@@ -393,6 +423,20 @@ def start_cyrus():
     return started(Server("cyrus", proc, port, d, d / "master.log"))
 
 
+def serve_pair(storage):
+    a, b = start_dovecot_pair(storage)
+    print(a.url(), b.url(), dsync_command(a, b, mode="stateful"), sep="\n", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        signal.pause()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        a.stop()
+        b.stop()
+    return 0
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "imap4d-inetd":
         imap4d_inetd(argv[1], argv[2])
@@ -402,6 +446,8 @@ def main(argv):
     if why:
         print(why, file=sys.stderr)
         return 2
+    if kind == "dovecot-pair":
+        return serve_pair(argv[1] if len(argv) > 1 else "maildir")
     if kind == "imap4d":
         srv = start_imap4d()
     elif kind == "cyrus":

@@ -16,6 +16,13 @@
 typedef struct hb {
 	model_checker *c;
 	uint64_t t, id;
+	/* The replica every op runs against (0: an unreplicated target); an
+	 * op that names one keeps it. */
+	uint32_t replica;
+	/* Each op by id (ops[id - 1]): a completion carries its op, as the
+	 * history reader and the wire driver give it. */
+	model_op *ops;
+	size_t cap_ops;
 } hb;
 
 static inline void hb_init(hb *h, unsigned caps)
@@ -24,6 +31,9 @@ static inline void hb_init(hb *h, unsigned caps)
 	h->c = model_checker_new(&o);
 	h->t = 0;
 	h->id = 0;
+	h->replica = 0;
+	h->ops = NULL;
+	h->cap_ops = 0;
 }
 
 static inline uint64_t hb_invoke(hb *h, uint32_t client, const model_op *op)
@@ -35,6 +45,11 @@ static inline uint64_t hb_invoke(hb *h, uint32_t client, const model_op *op)
 	ev.op_id = ++h->id;
 	ev.t_ns = ++h->t;
 	model_op_copy(&ev.op, op);
+	if (ev.op.replica == 0)
+		ev.op.replica = h->replica;
+	CM_GROW(h->ops, h->cap_ops, (size_t)h->id);
+	model_op_init(&h->ops[h->id - 1], MODEL_OP_NONE); /* copy reuses its sets */
+	model_op_copy(&h->ops[h->id - 1], &ev.op);
 	model_checker_feed(h->c, &ev);
 	model_event_free(&ev);
 	return ev.op_id;
@@ -50,6 +65,8 @@ static inline void hb_done(hb *h, uint32_t client, uint64_t id, model_result *re
 	ev.op_id = id;
 	ev.t_ns = ++h->t;
 	ev.res = *res;
+	if (id >= 1 && id <= h->id)
+		ev.op = h->ops[id - 1]; /* shallow: the checker only reads it */
 	model_checker_feed(h->c, &ev);
 	model_result_free(res);
 }
@@ -75,6 +92,9 @@ static inline void dump(hb *h)
 
 static inline void hb_free(hb *h)
 {
+	for (uint64_t i = 0; i < h->id; i++)
+		model_op_free(&h->ops[i]);
+	free(h->ops);
 	model_checker_free(h->c);
 }
 

@@ -1,0 +1,258 @@
+"""A replicated pair: two Dovecot instances (maildir, the same users, their
+own folders and ports on 127.0.0.1, stopped by PID) synced by dsync, driven
+by `ratchet run --target A --replica B --sync-cmd CMD` (docs/wire.md,
+"Replicated pairs"). The sync command is scripts/servers/servers.py's
+dsync_command: stateless `doveadm sync`, `sync -f`, or stateful `sync -s
+"$RATCHET_SYNC_STATE"` (ratchet keeps the state between runs).
+
+What each replica shows must be one correct IMAP server's (no error but
+REPL-*), and what the replicas show against each other is judged by the
+REPL-* rules; the Dovecot findings are in README.md ("What the first runs
+found") with their evidence."""
+import json
+import os
+import re
+import sys
+
+import pytest
+
+from conftest import ROOT, run
+
+sys.path.insert(0, str(ROOT / "scripts" / "servers"))
+import servers  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pair():
+    why = servers.install("dovecot")
+    if why:
+        pytest.skip(f"dovecot is not installed: {why}")
+    a, b = servers.start_dovecot_pair("maildir")
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def history(path):
+    with open(path) as f:
+        next(f)
+        return [json.loads(line) for line in f]
+
+
+def replicated_run(ratchet, tmp_path, pair, sync_cmd, *args):
+    a, b = pair
+    report, hist = tmp_path / "r.json", tmp_path / "h.jsonl"
+    p = run([ratchet, "run", "--quiet", "--target", a.url(), "--replica", b.url(),
+             "--sync-cmd", sync_cmd, "--report", str(report), "--history", str(hist),
+             "--keep-going", *args], cwd=tmp_path, timeout=300)
+    r = json.loads(report.read_text()) if report.exists() else None
+    assert r is not None, p.stdout + p.stderr
+    return p, r, history(hist)
+
+
+def audits(events, box, readonly=True):
+    """(replica, op id) -> {uid: (identity, flags)} of every FETCH of box in
+    a session that selected it read-only (the auditors' EXAMINE), or with
+    readonly=False in any session."""
+    invoke = {e["id"]: e for e in events if e["ev"] == "invoke"}
+    selected, out = {}, {}
+    for e in events:
+        op = invoke[e["id"]]["op"]
+        if e["ev"] == "invoke":
+            if op["kind"] == "select":
+                selected[e["c"]] = (op.get("mailbox"), op.get("readonly", False))
+            continue
+        if op["kind"] != "fetch" or selected.get(e["c"], (None,))[0] != box or \
+                (readonly and not selected[e["c"]][1]):
+            continue
+        seen = {u["fetch"]["uid"]: (u["fetch"].get("id"), tuple(u["fetch"].get("flags", [])))
+                for u in e.get("untagged", []) if "fetch" in u and "uid" in u["fetch"]}
+        out[(op.get("replica"), e["id"])] = seen
+    return out
+
+
+def test_replica_needs_sync_cmd_one_line_exit_2(ratchet, tmp_path):
+    """Either option without the other is a usage error, before any work."""
+    for args, word in ((["--replica", "imap://a:b@127.0.0.1:1"], "--sync-cmd"),
+                       (["--sync-cmd", "true"], "--replica")):
+        p = run([ratchet, "run", "--target", "imap://a:b@127.0.0.1:1", *args],
+                cwd=tmp_path, timeout=30)
+        assert p.returncode == 2, p.stdout + p.stderr
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and word in lines[0], p.stderr
+
+
+def test_sync_command_is_never_printed(ratchet, tmp_path, pair):
+    """The sync command may hold a password: a first sync that fails is one
+    line naming "the sync command" and its stderr, never the command."""
+    secret = "s3cr3t-word"
+    p = run([ratchet, "run", "--target", pair[0].url(), "--replica", pair[1].url(),
+             "--sync-cmd", f"echo refused >&2; exit 3 # {secret}",
+             "--mailbox-prefix", "dsync-refused", "--ops", "10"],
+            cwd=tmp_path, timeout=60)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert secret not in p.stdout + p.stderr
+    assert p.stderr.strip().splitlines() == [
+        "ratchet: the first run of the sync command (before any op) failed: "
+        "sync command exited 3: refused"]
+
+
+INJECT = """#!/bin/sh
+# The sync command of test_stateless_sync_skips_a_changed_mailbox: from its
+# second run on (the first brings the run's mailboxes to B), once, it adds
+# one message on each side of {box}, then syncs.
+n=$(cat {dir}/runs 2>/dev/null || echo 0)
+echo $((n + 1)) > {dir}/runs
+if [ "$n" -ge 1 ] && [ ! -e {dir}/injected ]; then
+    touch {dir}/injected
+    printf 'X-Ratchet-Id: inject-a\\r\\nSubject: a\\r\\n\\r\\nbody a\\r\\n' |
+        /usr/bin/doveadm -c {a}/dovecot.conf save -u alice -m {box} || exit 9
+    printf 'X-Ratchet-Id: inject-b\\r\\nSubject: b\\r\\n\\r\\nbody b\\r\\n' |
+        /usr/bin/doveadm -c {b}/dovecot.conf save -u alice -m {box} || exit 9
+fi
+exec {sync}
+"""
+
+
+@pytest.mark.parametrize("mode", ["stateless", "full"])
+def test_stateless_sync_skips_a_changed_mailbox(ratchet, tmp_path, pair, mode):
+    """servers.md: stateless `doveadm sync` skips a mailbox whose
+    UIDVALIDITY, UIDNEXT, message count and HIGHESTMODSEQ are equal on both
+    sides, even when each side changed a different message. Built
+    deterministically: the sync command at the first checkpoint adds one
+    message to each side of <prefix>/A (each gets UID 1, both HIGHESTMODSEQ
+    2) and syncs; both replicas' audits then follow at once. Stateless:
+    REPL-CONVERGE names <prefix>/A, and the audits show UID 1 as inject-a on
+    replica 1 and inject-b on replica 2. The control, `sync -f`, converges
+    (it renumbers both): no REPL-CONVERGE. Either way each replica on its
+    own is a correct IMAP server (the sync explains the messages)."""
+    a, b = pair
+    prefix = f"dsync-{mode}"
+    box = f"{prefix}/A"
+    script = tmp_path / "sync.sh"
+    script.write_text(INJECT.format(dir=tmp_path, a=a.dir, b=b.dir, box=box,
+                                    sync=servers.dsync_command(a, b, mode=mode)))
+    script.chmod(0o755)
+    p, r, events = replicated_run(ratchet, tmp_path, pair, str(script), "--ops", "1",
+                                  "--clients", "2", "--seed", "3",
+                                  "--mailbox-prefix", prefix)
+    assert (tmp_path / "injected").exists()
+    errors = [v for v in r["violations"] if v["severity"] == "error"]
+    assert not [v for v in errors if not v["invariant"].startswith("REPL-")], errors
+    converge = [v for v in errors if v["invariant"] == "REPL-CONVERGE"]
+    first = audits(events, box)
+    shown = {(rep, seen.get(1, (None,))[0]) for (rep, _), seen in first.items()}
+    if mode == "stateless":
+        assert converge and {v["mailbox"] for v in converge} == {box}, r["violations"]
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert {(1, "inject-a"), (2, "inject-b")} <= shown, shown
+    else:
+        assert not converge, converge
+        assert (1, "inject-a") not in shown and (2, "inject-b") not in shown, shown
+
+
+def identity_uids(events, box):
+    """identity -> {(replica, uid)} any session was shown it at in box."""
+    out = {}
+    for seen_key, seen in audits(events, box, readonly=False).items():
+        for uid, (ident, _) in seen.items():
+            out.setdefault(ident, set()).add((seen_key[0], uid))
+    return out
+
+
+# REPL-UID-FIXUP: "UID 15 holds 'X' on replica 2 but 'Y' on replica 1".
+FIXUP = re.compile(r"^UID (\d+) holds '([^']+)' on replica (\d) but '([^']+)' on replica (\d): ")
+FLAGS_MERGE = re.compile(r"'([^']+)' \(UID (\d+)\) on replica \d has flag bit \d+ (set|clear)")
+
+
+def inset(setstr, uid):
+    for part in setstr.split(","):
+        lo, _, hi = part.partition(":")
+        if lo and int(lo) <= uid <= int(hi or lo):
+            return True
+    return False
+
+
+def stored_during_failed_sync(events, box, ident):
+    """Whether a client UID STORE on a UID where ident lived (on that
+    replica), answered OK, overlapped a sync run that exited non-zero."""
+    where = identity_uids(events, box).get(ident, set())
+    invoke = {e["id"]: e for e in events if e["ev"] == "invoke"}
+    failed = [(invoke[e["id"]]["t"], e["t"]) for e in events
+              if e["ev"] == "fail" and invoke[e["id"]]["op"]["kind"] == "sync"]
+    selected = {}
+    for e in events:
+        op = invoke[e["id"]]["op"]
+        if e["ev"] == "invoke":
+            if op["kind"] == "select":
+                selected[e["c"]] = op.get("mailbox")
+            continue
+        if op["kind"] != "store" or e["ev"] != "ok" or selected.get(e["c"]) != box:
+            continue
+        uids = {u for r, u in where if r == op.get("replica")}
+        # Its UID set, or the FETCH its reply has (a sequence-number STORE).
+        shown = {u["fetch"].get("uid") for u in e.get("untagged", []) if "fetch" in u}
+        hit = uids & shown or (op.get("uid") and any(inset(op.get("set", ""), u) for u in uids))
+        t0 = invoke[e["id"]]["t"]
+        if hit and any(s0 < e["t"] and t0 < s1 for s0, s1 in failed):
+            return True
+    return False
+
+
+def judged(v, events):
+    """Whether a REPL-* finding of the stateful run has the shape of one of
+    the two Dovecot dsync findings of the README:
+    - REPL-UID-FIXUP, dsync's design: both replicas assigned one UID to two
+      different messages between two syncs; dsync does not step UIDs and
+      gives both new UIDs when it next syncs (the two identities are then
+      each seen at another UID too);
+    - REPL-FLAGS-MERGE and REPL-CONVERGE "differ in flags", lost updates:
+      a flag change made while dsync renumbers a message is lost (the
+      message is one dsync renumbered: its identity seen at two UIDs of
+      the mailbox, which a COPY into the same mailbox also gives), or
+      one made while a sync ran that then exited 2 ("desync") is not sent
+      by the next run that exits 0 (a client STORE of it overlapped such a
+      run)."""
+    text = v["detail"].split(": ", 1)[1] if v["detail"].startswith("replica ") else v["detail"]
+    box = v["mailbox"]
+    where = identity_uids(events, box)
+    moved = lambda ident: len({u for _, u in where.get(ident, ())}) >= 2  # noqa: E731
+    if v["invariant"] == "REPL-UID-FIXUP":
+        m = FIXUP.match(text)
+        return bool(m) and m.group(2) != m.group(4)
+    lost = lambda ident: moved(ident) or stored_during_failed_sync(events, box, ident)  # noqa: E731
+    if v["invariant"] == "REPL-FLAGS-MERGE":
+        m = FLAGS_MERGE.search(text)
+        return bool(m) and lost(m.group(1))
+    if v["invariant"] == "REPL-CONVERGE" and "differ in flags" in text:
+        at = {seen.get(v["uid"], (None,))[0]
+              for key, seen in audits(events, box).items() if key[1] in v["events"]}
+        return bool(at) and all(ident and lost(ident) for ident in at)
+    return False
+
+
+def test_stateful_sync_run(ratchet, tmp_path, pair):
+    """Stateful dsync (`sync -s`, the state kept by ratchet) beside 4 clients
+    for 600 ops: every replica alone is a correct IMAP server (no error but
+    REPL-*, the sync window explaining what dsync does), syncs ran at random
+    and at every checkpoint, and every REPL-* finding has the shape of one of
+    the README's dsync findings (judged); anything else fails."""
+    a, b = pair
+    p, r, events = replicated_run(
+        ratchet, tmp_path, pair, servers.dsync_command(a, b, mode="stateful"),
+        "--ops", "600", "--clients", "4", "--seed", "11")
+    s = r["summary"]
+    assert s["ops"] >= 600 and s["checkpoints"] >= 2, s
+    errors = [v for v in r["violations"] if v["severity"] == "error"]
+    assert not [v for v in errors if not v["invariant"].startswith("REPL-")], errors
+    sync_ids = {e["id"] for e in events if e["ev"] == "invoke" and e["op"]["kind"] == "sync"}
+    syncs = [e for e in events if e["ev"] != "invoke" and e["id"] in sync_ids]
+    assert len(syncs) > s["checkpoints"], "syncs beside the clients too"
+    assert all(e.get("status") in ("OK", "NO", "unknown") for e in syncs)
+    unjudged = [v for v in errors if not judged(v, events)]
+    assert not unjudged, unjudged[:5]
+    assert p.returncode == (1 if errors else 0), p.stdout + p.stderr
+    # The two replicas' histories were both judged, each op naming its own.
+    replicas = {e["op"].get("replica", 0) for e in events if e["ev"] == "invoke"}
+    assert replicas == {0, 1, 2}, replicas
+    assert os.path.exists(a.log) and os.path.exists(b.log)
