@@ -93,18 +93,35 @@ uint32_t rs_repl_uid_of(const rs_mailbox *mb, const char *name)
 	return 0;
 }
 
-repl_won *rs_repl_won(rs_repl *r, const char *name, bool create)
+void rs_repl_won_add(rs_repl *r, const char *box, const char *name, cm_flags bits,
+		     uint64_t upto)
 {
-	for (size_t i = 0; i < r->nwon; i++)
-		if (strcmp(r->won[i].name, name) == 0)
-			return &r->won[i];
-	if (!create)
-		return NULL;
 	CM_GROW(r->won, r->capwon, r->nwon + 1);
 	repl_won *w = &r->won[r->nwon++];
+	snprintf(w->box, sizeof(w->box), "%s", box);
 	snprintf(w->name, sizeof(w->name), "%s", name);
-	w->bits = 0;
-	return w;
+	w->bits = bits;
+	w->upto = upto;
+}
+
+cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
+			  uint64_t off)
+{
+	cm_flags m = 0;
+	for (size_t i = 0; i < r->nwon; i++)
+		if (off <= r->won[i].upto && strcmp(r->won[i].name, name) == 0 &&
+		    strcmp(r->won[i].box, box) == 0)
+			m |= r->won[i].bits;
+	return m;
+}
+
+void rs_repl_won_prune(rs_repl *r, const char *box, uint64_t shipped)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < r->nwon; i++)
+		if (r->won[i].upto >= shipped || strcmp(r->won[i].box, box) != 0)
+			r->won[w++] = r->won[i];
+	r->nwon = w;
 }
 
 uint32_t rs_repl_fixup_uid(rs_repl *r, rs_mailbox *src, rs_mailbox *dst)
@@ -179,8 +196,10 @@ static repl_link *link_get(rs_repl *r, const char *box, uint32_t src, uint32_t d
 static rs_err one_way(rs_repl *r, const char *box, uint32_t src, uint32_t dst,
 		      uint64_t *shipped, rs_repl_stats *st, const char **why)
 {
+	link_get(r, box, dst, src); /* both exist before either pointer is kept */
 	repl_pass p = {.r = r, .link = link_get(r, box, src, dst), .lower = src < dst,
 		       .st = st, .why = why};
+	p.back = link_get(r, box, dst, src);
 	rs_err err = handle(r, src, box, &p.src);
 	if (err == RS_OK)
 		err = handle(r, dst, box, &p.dst);
@@ -203,7 +222,6 @@ rs_err rs_repl_sync(rs_repl *r, const char *mailbox, uint32_t a, uint32_t b,
 	const char *why = "";
 	assert(a != b && a >= 1 && b >= 1 && a <= r->o.replicas && b <= r->o.replicas);
 	uint32_t lo = CM_MIN(a, b), hi = CM_MAX(a, b);
-	r->nwon = 0; /* the lower replica's wins hold for this sync */
 	rs_err err = RS_OK;
 	for (unsigned round = 0; round < RS_REPL_ROUNDS && err == RS_OK; round++) {
 		uint64_t shipped = 0;

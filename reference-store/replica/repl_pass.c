@@ -10,7 +10,7 @@
 /* A record found past the position (its body copied out of the log). */
 typedef struct rec {
 	char type;
-	uint64_t end;                /* offset after it */
+	uint64_t start, end;         /* its offset, and the offset after it */
 	char *body;
 	size_t len;                  /* without the origin tag */
 	uint32_t origin;
@@ -30,6 +30,7 @@ static int collect(void *ctx, const rs_log_record *lr)
 	CM_GROW(l->v, l->cap, l->n + 1);
 	rec *r = &l->v[l->n++];
 	r->type = lr->type;
+	r->start = lr->offset;
 	r->end = lr->offset + lr->body_len + 12; /* "T " body " crc8hex\n" */
 	r->body = cm_xmalloc(lr->body_len + 1);
 	memcpy(r->body, lr->body, lr->body_len);
@@ -57,13 +58,13 @@ static int read_all(rs_fs *fs, const char *path, cm_buf *out)
 	return r;
 }
 
-/* The source's records past the position. RS_OK, RS_EFAIL (the log could
- * not be read) or RS_ECORRUPT (it is another log than the position's). */
-static rs_err records(repl_pass *p, rec_list *l)
+/* The records of k's source (read through mb) past k's position. RS_OK,
+ * RS_EFAIL (the log could not be read) or RS_ECORRUPT (it is another log
+ * than the position's). */
+static rs_err records(repl_pass *p, repl_link *k, rs_mailbox *mb, rec_list *l)
 {
-	repl_link *k = p->link;
 	rs_fs *fs = p->r->o.fs[k->src];
-	if (read_all(fs, rs_log_path(p->src), &p->r->buf) < 0) {
+	if (read_all(fs, rs_log_path(mb), &p->r->buf) < 0) {
 		*p->why = "cannot read a replica's log";
 		return RS_EFAIL;
 	}
@@ -84,7 +85,12 @@ static rs_err records(repl_pass *p, rec_list *l)
 	k->started = true;
 	k->indexid = indexid;
 	k->log_seq = seq;
-	return RS_OK;
+	/* The state must know every record read: an A record the state has
+	 * not caught up with would look like a message expunged since. */
+	e = rs_sync(mb, false);
+	if (e != RS_OK)
+		*p->why = "cannot read a replica's state";
+	return e;
 }
 
 static void free_records(rec_list *l)
@@ -129,10 +135,8 @@ static bool next_add(const char **s, uint32_t *uid, char name[RS_MSG_NAME_MAX],
  * each other's messages for ever). */
 static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 {
-	const rs_msg *m = rs_msg_find(p->src, uid);
-	if (m == NULL)
+	if (rs_msg_find(p->src, uid) == NULL)
 		return RS_OK; /* expunged since */
-	cm_flags flags = m->flags; /* the renumbered copy's, with every change */
 	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
 	if (err != RS_OK)
 		return err == RS_ENOENT ? RS_OK : err;
@@ -140,9 +144,14 @@ static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 	rs_repl_fixup_name(p->r, name, new_name);
 	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
 	rs_set_origin(p->src, 0); /* the source's own change: it would ship */
-	err = rs_repl_renumber(p->src, uid, to, new_name);
-	if (err == RS_EEXPUNGED || err == RS_EEXIST)
-		return RS_OK; /* gone meanwhile, or its UID taken: next round */
+	cm_flags flags = 0; /* the copy's: every change before the renumbering */
+	err = rs_repl_renumber(p->src, uid, to, new_name, &flags);
+	if (err == RS_EEXPUNGED)
+		return RS_OK; /* gone meanwhile: its E record follows */
+	if (err == RS_EEXIST) {
+		p->retry = true; /* its new UID taken meanwhile: again next round */
+		return RS_OK;
+	}
 	if (err != RS_OK)
 		return err;
 	p->st->fixups++;
@@ -260,26 +269,42 @@ static rs_err store_one(repl_pass *p, uint32_t dst_uid, uint32_t src_uid, cm_fla
 	return err;
 }
 
-static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f)
+/* The flags of name the lower replica changed concurrently with a
+ * higher one's record at off: already applied over it there, or not
+ * shipped yet. */
+static cm_flags lost_to_lower(const repl_pass *p, const char *name, uint64_t off)
+{
+	cm_flags m = rs_repl_won_mask(p->r, p->link->box, name, off);
+	for (size_t i = 0; i < p->npending; i++)
+		if (strcmp(p->pending[i].name, name) == 0)
+			m |= p->pending[i].bits;
+	return m;
+}
+
+static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f, uint64_t off)
 {
 	const char *name = rs_repl_name_of(p->link, src_uid);
 	uint32_t dst_uid = name ? rs_repl_uid_of(p->dst, name) : 0;
 	if (dst_uid == 0)
 		return RS_OK; /* not there (yet, or any more): nothing to change */
 	cm_flags add = f->add, rm = f->final ? cm_flags_all_known() & ~f->add : f->rm;
-	repl_won *w = rs_repl_won(p->r, name, p->lower);
-	if (p->lower) {
-		w->bits |= add | rm;
-	} else if (w != NULL && ((add | rm) & w->bits) != 0) {
+	cm_flags lost = p->lower ? 0 : lost_to_lower(p, name, off);
+	if (((add | rm) & lost) != 0) {
 		p->st->conflicts++;
-		add &= ~w->bits;
-		rm &= ~w->bits;
+		add &= ~lost;
+		rm &= ~lost;
 	}
 	if (add == 0 && rm == 0)
 		return RS_OK;
 	p->st->flag_changes++;
 	p->shipped++;
-	return store_one(p, dst_uid, src_uid, add, rm);
+	rs_err err = store_one(p, dst_uid, src_uid, add, rm);
+	/* The higher replica's records up to here were made before this
+	 * change reached it: where they touch the same flags, they lose. */
+	if (err == RS_OK && p->lower)
+		rs_repl_won_add(p->r, p->link->box, name, add | rm,
+				rs_highestmodseq(p->dst) & 0xffffffffu);
+	return err;
 }
 
 static rs_err apply_flags(repl_pass *p, const rec *r)
@@ -293,7 +318,7 @@ static rs_err apply_flags(repl_pass *p, const rec *r)
 	rs_err err = RS_OK;
 	for (size_t i = 0; i < p->link->n && err == RS_OK; i++)
 		if (cm_uidset_contains(&f.uids, p->link->names[i].uid))
-			err = flags_one(p, p->link->names[i].uid, &f);
+			err = flags_one(p, p->link->names[i].uid, &f, r->start);
 	cm_uidset_free(&f.uids);
 	return err;
 }
@@ -326,6 +351,42 @@ static rs_err apply_expunge(repl_pass *p, const rec *r)
 	return err;
 }
 
+/* ---- the lower replica's unshipped changes ---- */
+
+static void pending_add(repl_pass *p, const char *name, cm_flags bits)
+{
+	for (size_t i = 0; i < p->npending; i++)
+		if (strcmp(p->pending[i].name, name) == 0) {
+			p->pending[i].bits |= bits;
+			return;
+		}
+	CM_GROW(p->pending, p->cappending, p->npending + 1);
+	snprintf(p->pending[p->npending].name, RS_MSG_NAME_MAX, "%s", name);
+	p->pending[p->npending++].bits = bits;
+}
+
+/* Higher to lower: the flag changes in the lower replica's log that its
+ * own pass has not shipped yet (made after it read its log). */
+static rs_err pending_scan(repl_pass *p)
+{
+	rec_list l = {0};
+	rs_err err = records(p, p->back, p->dst, &l);
+	for (size_t i = 0; i < l.n && err == RS_OK; i++) {
+		flag_rec f = {0};
+		if (l.v[i].type != 'F' || l.v[i].origin != 0 || !parse_flags_rec(&l.v[i], &f)) {
+			cm_uidset_free(&f.uids);
+			continue;
+		}
+		cm_flags bits = f.add | (f.final ? cm_flags_all_known() & ~f.add : f.rm);
+		for (size_t k = 0; k < p->back->n; k++)
+			if (cm_uidset_contains(&f.uids, p->back->names[k].uid))
+				pending_add(p, p->back->names[k].name, bits);
+		cm_uidset_free(&f.uids);
+	}
+	free_records(&l);
+	return err;
+}
+
 /* ---- the pass ---- */
 
 /* The position stays before the first record whose add waits for a
@@ -334,8 +395,10 @@ static rs_err apply_expunge(repl_pass *p, const rec *r)
 rs_err rs_repl_pass(repl_pass *p)
 {
 	rec_list l = {0};
-	rs_err err = records(p, &l);
-	uint64_t end = p->link->off;
+	rs_err err = p->lower ? RS_OK : pending_scan(p);
+	if (err == RS_OK)
+		err = records(p, p->link, p->src, &l);
+	uint64_t end = p->link->off, hold = p->link->off;
 	for (size_t i = 0; i < l.n && err == RS_OK; i++) {
 		const rec *r = &l.v[i];
 		if (r->type == 'A')
@@ -345,17 +408,22 @@ rs_err rs_repl_pass(repl_pass *p)
 		if (err == RS_OK) {
 			end = r->end;
 			if (p->nlater == 0)
-				p->link->off = end;
+				hold = p->link->off = end;
 			p->st->shipped++;
 		}
 	}
 	for (size_t i = 0; i < p->nlater && err == RS_OK; i++)
 		err = fix_up(p, p->later[i].uid, p->later[i].name);
 	if (err == RS_OK)
-		p->link->off = end;
+		p->link->off = p->retry ? hold : end;
+	if (p->retry)
+		p->shipped++; /* not quiet: another round */
 	else if (**p->why == '\0')
 		*p->why = "a replica's store failed";
+	if (err == RS_OK && !p->lower)
+		rs_repl_won_prune(p->r, p->link->box, p->link->off);
 	free(p->later);
+	free(p->pending);
 	free_records(&l);
 	return err;
 }

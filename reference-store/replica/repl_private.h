@@ -28,12 +28,21 @@ typedef struct repl_link {
 	size_t n, cap;
 } repl_link;
 
-/* A message whose flags the lower replica changed in this sync: its
- * changes win over the higher one's to the same flags. */
+/* Flags of a message the lower replica changed and the agent applied on
+ * the higher one when that one's log ended at upto: the higher replica's
+ * changes to them in records up to there were concurrent, and lose. */
 typedef struct repl_won {
+	char box[MODEL_NAME_MAX];
 	char name[RS_MSG_NAME_MAX];
 	cm_flags bits;
+	uint64_t upto;
 } repl_won;
+
+/* A message's flags the lower replica changed and has not shipped yet. */
+typedef struct repl_pending {
+	char name[RS_MSG_NAME_MAX];
+	cm_flags bits;
+} repl_pending;
 
 typedef struct repl_handle {
 	uint32_t replica;
@@ -62,14 +71,25 @@ typedef struct repl_pass {
 	bool lower;                  /* src is the lower replica: its flag
 				      * changes win */
 	uint64_t shipped;
+	bool retry;                  /* a fix-up lost its UID to a writer */
+	repl_link *back;             /* the other direction's link */
+	repl_pending *pending;       /* higher to lower: the lower's unshipped
+				      * flag changes, which win */
+	size_t npending, cappending;
 	repl_name *later;            /* adds waiting for a fix-up */
 	size_t nlater, caplater;
 	rs_repl_stats *st;
 	const char **why;
 } repl_pass;
 
-/* repl.c */
-repl_won *rs_repl_won(rs_repl *r, const char *name, bool create);
+/* repl.c: the lower replica's wins (repl_won) */
+void rs_repl_won_add(rs_repl *r, const char *box, const char *name, cm_flags bits,
+		     uint64_t upto);
+/* The flags a higher replica's record at offset off must not change. */
+cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
+			  uint64_t off);
+/* Forgets wins over records up to shipped (all of them shipped now). */
+void rs_repl_won_prune(rs_repl *r, const char *box, uint64_t shipped);
 /* The UID a fix-up may take: the agent's next, above both sides. */
 uint32_t rs_repl_fixup_uid(rs_repl *r, rs_mailbox *src, rs_mailbox *dst);
 void rs_repl_fixup_name(rs_repl *r, const char *old, char out[RS_MSG_NAME_MAX]);

@@ -69,7 +69,7 @@ rs_err rs_repl_add(rs_mailbox *mb, const void *data, size_t len, const char *nam
 }
 
 rs_err rs_repl_renumber(rs_mailbox *mb, uint32_t uid, uint32_t new_uid,
-			const char *new_name)
+			const char *new_name, cm_flags *flags_r)
 {
 	assert(new_uid > uid && new_name[0] != '\0' && strlen(new_name) < RS_NAME_MAX);
 	rs_err err = rs_write_begin(mb);
@@ -83,8 +83,10 @@ rs_err rs_repl_renumber(rs_mailbox *mb, uint32_t uid, uint32_t new_uid,
 		err = RS_EEXIST;
 	else
 		err = rs_fetch_body(mb, uid, &body, NULL);
-	if (err == RS_OK)
+	if (err == RS_OK) {
+		*flags_r = m->flags; /* as of the lock: every change made before */
 		err = add_locked(mb, body.data, body.len, new_name, m->flags, new_uid);
+	}
 	if (err == RS_OK) {
 		/* Both exist until this commits: a crash here leaves a
 		 * duplicate, never a loss. */

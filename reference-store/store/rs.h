@@ -285,12 +285,13 @@ void rs_set_origin(rs_mailbox *mb, uint32_t origin);
 rs_err rs_repl_add(rs_mailbox *mb, const void *data, size_t len, const char *name,
 		   cm_flags flags, uint32_t uid);
 /* The fix-up of a UID the peer cannot take: under one lock, the message
- * at uid is copied to a new file (new_name) at new_uid, then uid is
- * expunged; no reader sees neither. RS_OK; RS_EEXPUNGED if uid is gone;
- * RS_EEXIST if new_uid is below the next free UID; RS_EUNKNOWN after a
- * failure past the first commit (both may exist: a duplicate). */
+ * at uid is copied to a new file (new_name) at new_uid with the flags it
+ * has then (*flags_r), then uid is expunged; no reader sees neither.
+ * RS_OK; RS_EEXPUNGED if uid is gone; RS_EEXIST if new_uid is below the
+ * next free UID; RS_EUNKNOWN after a failure past the first commit (both
+ * may exist: a duplicate). */
 rs_err rs_repl_renumber(rs_mailbox *mb, uint32_t uid, uint32_t new_uid,
-			const char *new_name);
+			const char *new_name, cm_flags *flags_r);
 /* Expunges the UIDs that exist, whatever their flags (an expunge another
  * replica made). RS_OK or as rs_expunge. */
 rs_err rs_repl_expunge(rs_mailbox *mb, const cm_uidset *uids);
