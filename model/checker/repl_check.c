@@ -123,7 +123,8 @@ static void no_resurrect(model_checker *root, repl_box *b, uint32_t r)
 /* Folds write w into the identities of the UIDs it named. A UID that is
  * gone by now may have been expunged, or renumbered by a fix-up (whose
  * copy took the flags as they were then), before the write came: its
- * effect on the identity is only possible, even when acknowledged. */
+ * effect on the identity is only possible, even when acknowledged. A UID
+ * whose identity no replica showed makes the write's flags unjudged. */
 static void resolve(repl_box *b, const repl_write *w, const repl_audit *now)
 {
 	for (size_t i = 0; i < w->uids.n; i++) {
@@ -134,8 +135,13 @@ static void resolve(repl_box *b, const repl_write *w, const repl_audit *now)
 		}
 		for (uint64_t u = lo; u <= hi; u++) {
 			repl_bind *x = ck_map_get(&b->binds, (uint64_t)w->uidvalidity << 32 | u);
-			if (x == NULL)
+			if (x == NULL) {
+				/* No replica ever showed whose it is (a UID
+				 * renumbered before anyone fetched it): the
+				 * write may be any message's. */
+				b->wild |= w->set | w->clr;
 				continue;
+			}
 			repl_ident *d = ck_repl_ident(b, x->id);
 			bool there = now->uidvalidity == w->uidvalidity &&
 				     find_uid(now, (uint32_t)u) != NULL;
