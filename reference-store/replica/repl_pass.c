@@ -162,11 +162,48 @@ static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 	return err == RS_EEXIST ? RS_OK : err; /* taken meanwhile: next round's */
 }
 
+/* One message (name) under two UIDs: an add of the agent's that a crash of
+ * the destination cut short was adopted there under a UID of its own,
+ * without its flags. Both copies move to one new UID, with the source's
+ * flags. */
+static rs_err reconcile(repl_pass *p, uint32_t uid, uint32_t dst_uid, const char *name)
+{
+	char new_name[RS_MSG_NAME_MAX];
+	rs_repl_fixup_name(p->r, name, new_name);
+	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
+	cm_flags flags = 0, lost = 0;
+	rs_set_origin(p->src, 0);
+	rs_err err = rs_repl_renumber(p->src, uid, to, new_name, &flags);
+	if (err == RS_OK) {
+		rs_repl_name_add(p->link, to, new_name);
+		rs_set_origin(p->dst, p->link->src);
+		err = rs_repl_renumber(p->dst, dst_uid, to, new_name, &lost);
+	}
+	if (err == RS_OK && lost != flags) {
+		cm_uidset one = {0};
+		rs_store_result res = {0};
+		cm_uidset_add(&one, to);
+		err = rs_store(p->dst, &one, RS_STORE_REPLACE, flags, -1, &res);
+		rs_store_result_free(&res);
+		cm_uidset_free(&one);
+	}
+	if (err == RS_EEXPUNGED || err == RS_EEXIST)
+		p->retry = true; /* a writer came first: again next round */
+	p->shipped++;
+	p->st->fixups++;
+	return err == RS_EEXPUNGED || err == RS_EEXIST ? RS_OK : err;
+}
+
 static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags flags)
 {
 	rs_repl_name_add(p->link, uid, name);
-	if (rs_repl_uid_of(p->dst, name) != 0 || rs_msg_find(p->src, uid) == NULL)
-		return RS_OK; /* there already, or expunged since: its E follows */
+	if (rs_msg_find(p->src, uid) == NULL)
+		return RS_OK; /* expunged since (or renumbered): its E follows */
+	uint32_t there = rs_repl_uid_of(p->dst, name);
+	if (there == uid)
+		return RS_OK;
+	if (there != 0)
+		return reconcile(p, uid, there, name);
 	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
 	if (err == RS_ENOENT)
 		return RS_OK;

@@ -132,6 +132,10 @@ rs_err rs_write_begin(rs_mailbox *mb)
 	rs_err err = rs_lock(mb);
 	if (err != RS_OK)
 		return err;
+	/* What this lock holder finishes for dead writers (a MOVE's expunge,
+	 * a rebuild) is theirs, not a change another replica sent: no tag. */
+	uint32_t origin = mb->origin;
+	mb->origin = 0;
 	err = rs_state_sync(mb);
 	if (err == RS_ECORRUPT)
 		err = rs_rebuild(mb, mb->err);
@@ -156,6 +160,7 @@ rs_err rs_write_begin(rs_mailbox *mb)
 	/* Rotate while nothing of this writer is in flight. */
 	if (err == RS_OK)
 		err = rs_log_maybe_rotate(mb);
+	mb->origin = origin;
 	if (err != RS_OK) {
 		rs_unlock(mb);
 		return err;
