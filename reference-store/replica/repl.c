@@ -46,8 +46,10 @@ void rs_repl_free(rs_repl *r)
 	for (size_t i = 0; i < r->nh; i++)
 		rs_close(r->h[i].mb);
 	free(r->h);
-	for (size_t i = 0; i < r->nlinks; i++)
+	for (size_t i = 0; i < r->nlinks; i++) {
 		free(r->links[i].names);
+		free(r->links[i].todo);
+	}
 	free(r->links);
 	free(r->won);
 	cm_buf_free(&r->buf);
@@ -93,33 +95,36 @@ uint32_t rs_repl_uid_of(const rs_mailbox *mb, const char *name)
 	return 0;
 }
 
-void rs_repl_won_add(rs_repl *r, const char *box, const char *name, cm_flags bits,
-		     uint64_t upto)
+void rs_repl_won_add(rs_repl *r, const char *box, const char *name, uint32_t on,
+		     cm_flags bits, uint64_t upto)
 {
 	CM_GROW(r->won, r->capwon, r->nwon + 1);
 	repl_won *w = &r->won[r->nwon++];
 	snprintf(w->box, sizeof(w->box), "%s", box);
 	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->on = on;
 	w->bits = bits;
 	w->upto = upto;
 }
 
 cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
-			  uint64_t off)
+			  uint32_t on, uint64_t off)
 {
 	cm_flags m = 0;
 	for (size_t i = 0; i < r->nwon; i++)
-		if (off <= r->won[i].upto && strcmp(r->won[i].name, name) == 0 &&
+		if (r->won[i].on == on && off <= r->won[i].upto &&
+		    strcmp(r->won[i].name, name) == 0 &&
 		    strcmp(r->won[i].box, box) == 0)
 			m |= r->won[i].bits;
 	return m;
 }
 
-void rs_repl_won_prune(rs_repl *r, const char *box, uint64_t shipped)
+void rs_repl_won_prune(rs_repl *r, const char *box, uint32_t on, uint64_t shipped)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < r->nwon; i++)
-		if (r->won[i].upto >= shipped || strcmp(r->won[i].box, box) != 0)
+		if (r->won[i].on != on || r->won[i].upto >= shipped ||
+		    strcmp(r->won[i].box, box) != 0)
 			r->won[w++] = r->won[i];
 	r->nwon = w;
 }

@@ -194,6 +194,51 @@ static rs_err reconcile(repl_pass *p, uint32_t uid, uint32_t dst_uid, const char
 	return err == RS_EEXPUNGED || err == RS_EEXIST ? RS_OK : err;
 }
 
+static void todo_add(repl_link *k, uint32_t uid, const char *name)
+{
+	for (size_t i = 0; i < k->ntodo; i++)
+		if (k->todo[i].uid == uid)
+			return;
+	CM_GROW(k->todo, k->captodo, k->ntodo + 1);
+	k->todo[k->ntodo].uid = uid;
+	snprintf(k->todo[k->ntodo++].name, RS_MSG_NAME_MAX, "%s", name);
+}
+
+/* A message of the source the destination could not take at its UID:
+ * renumbered, or reconciled with the copy the destination has. */
+static rs_err settle_one(repl_pass *p, uint32_t uid, const char *name)
+{
+	if (rs_msg_find(p->src, uid) == NULL)
+		return RS_OK; /* expunged or renumbered since */
+	uint32_t there = rs_repl_uid_of(p->dst, name);
+	if (there == uid)
+		return RS_OK;
+	return there != 0 ? reconcile(p, uid, there, name) : fix_up(p, uid, name);
+}
+
+/* Fixed up after every add of the pass that can keep its UID has landed
+ * (a fix-up's new UID pushes the destination's next UID past theirs);
+ * what a writer beats stays for the next round. */
+static rs_err settle_todo(repl_pass *p)
+{
+	repl_link *k = p->link;
+	size_t w = 0;
+	rs_err err = RS_OK;
+	bool again = false;
+	for (size_t i = 0; i < k->ntodo; i++) {
+		p->retry = false;
+		if (err == RS_OK)
+			err = settle_one(p, k->todo[i].uid, k->todo[i].name);
+		if (err != RS_OK || p->retry)
+			k->todo[w++] = k->todo[i];
+		again |= p->retry;
+	}
+	k->ntodo = w;
+	if (again)
+		p->shipped++; /* not quiet: another round */
+	return err;
+}
+
 static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags flags)
 {
 	rs_repl_name_add(p->link, uid, name);
@@ -202,8 +247,10 @@ static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags fla
 	uint32_t there = rs_repl_uid_of(p->dst, name);
 	if (there == uid)
 		return RS_OK;
-	if (there != 0)
-		return reconcile(p, uid, there, name);
+	if (there != 0) {
+		todo_add(p->link, uid, name); /* one message, two UIDs */
+		return RS_OK;
+	}
 	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
 	if (err == RS_ENOENT)
 		return RS_OK;
@@ -212,12 +259,7 @@ static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags fla
 	rs_set_origin(p->dst, p->link->src);
 	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
 	if (err == RS_EEXIST) {
-		/* Fixed up after every add that can keep its UID has landed:
-		 * a fix-up's new UID would push the destination's next UID
-		 * past theirs. */
-		CM_GROW(p->later, p->caplater, p->nlater + 1);
-		p->later[p->nlater].uid = uid;
-		snprintf(p->later[p->nlater++].name, RS_MSG_NAME_MAX, "%s", name);
+		todo_add(p->link, uid, name);
 		return RS_OK;
 	}
 	if (err == RS_OK) {
@@ -306,12 +348,39 @@ static rs_err store_one(repl_pass *p, uint32_t dst_uid, uint32_t src_uid, cm_fla
 	return err;
 }
 
+/* The lower replica's change (add, rm) won over a concurrent change of the
+ * higher one that the agent applied on the lower one after it (bits in
+ * over): the lower one takes its own values for them again, as the
+ * higher one does when this change reaches it. Tagged as the higher
+ * replica's: it is not shipped there. */
+static rs_err assert_again(repl_pass *p, uint32_t uid, cm_flags add, cm_flags rm,
+			   cm_flags over)
+{
+	add &= over;
+	rm &= over;
+	if (add == 0 && rm == 0)
+		return RS_OK;
+	p->st->conflicts++;
+	cm_uidset one = {0};
+	cm_uidset_add(&one, uid);
+	rs_store_result res = {0};
+	rs_set_origin(p->src, p->link->dst);
+	rs_err err = add ? rs_store(p->src, &one, RS_STORE_ADD, add, -1, &res) : RS_OK;
+	rs_store_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	if (err == RS_OK && rm)
+		err = rs_store(p->src, &one, RS_STORE_REMOVE, rm, -1, &res);
+	rs_store_result_free(&res);
+	cm_uidset_free(&one);
+	return err;
+}
+
 /* The flags of name the lower replica changed concurrently with a
  * higher one's record at off: already applied over it there, or not
  * shipped yet. */
 static cm_flags lost_to_lower(const repl_pass *p, const char *name, uint64_t off)
 {
-	cm_flags m = rs_repl_won_mask(p->r, p->link->box, name, off);
+	cm_flags m = rs_repl_won_mask(p->r, p->link->box, name, p->link->src, off);
 	for (size_t i = 0; i < p->npending; i++)
 		if (strcmp(p->pending[i].name, name) == 0)
 			m |= p->pending[i].bits;
@@ -336,11 +405,15 @@ static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f, uint6
 	p->st->flag_changes++;
 	p->shipped++;
 	rs_err err = store_one(p, dst_uid, src_uid, add, rm);
-	/* The higher replica's records up to here were made before this
-	 * change reached it: where they touch the same flags, they lose. */
-	if (err == RS_OK && p->lower)
-		rs_repl_won_add(p->r, p->link->box, name, add | rm,
+	/* The destination's records up to here were made before this change
+	 * reached it: where they touch the same flags they were concurrent
+	 * with it (the higher replica's lose; the lower one's win). */
+	if (err == RS_OK)
+		rs_repl_won_add(p->r, p->link->box, name, p->link->dst, add | rm,
 				rs_highestmodseq(p->dst) & 0xffffffffu);
+	if (err == RS_OK && p->lower)
+		err = assert_again(p, src_uid, add, rm,
+				   rs_repl_won_mask(p->r, p->link->box, name, p->link->src, off));
 	return err;
 }
 
@@ -426,16 +499,15 @@ static rs_err pending_scan(repl_pass *p)
 
 /* ---- the pass ---- */
 
-/* The position stays before the first record whose add waits for a
- * fix-up until the fix-ups are done: a failure in between ships it again,
- * never loses it. */
+/* The position moves past each record applied (an add that waits for a
+ * fix-up waits in the link's todo list, which the agent keeps), so no
+ * record is ever applied twice. */
 rs_err rs_repl_pass(repl_pass *p)
 {
 	rec_list l = {0};
 	rs_err err = p->lower ? RS_OK : pending_scan(p);
 	if (err == RS_OK)
 		err = records(p, p->link, p->src, &l);
-	uint64_t end = p->link->off, hold = p->link->off;
 	for (size_t i = 0; i < l.n && err == RS_OK; i++) {
 		const rec *r = &l.v[i];
 		if (r->type == 'A')
@@ -443,23 +515,16 @@ rs_err rs_repl_pass(repl_pass *p)
 		else if (r->origin == 0)
 			err = r->type == 'F' ? apply_flags(p, r) : apply_expunge(p, r);
 		if (err == RS_OK) {
-			end = r->end;
-			if (p->nlater == 0)
-				hold = p->link->off = end;
+			p->link->off = r->end;
 			p->st->shipped++;
 		}
 	}
-	for (size_t i = 0; i < p->nlater && err == RS_OK; i++)
-		err = fix_up(p, p->later[i].uid, p->later[i].name);
 	if (err == RS_OK)
-		p->link->off = p->retry ? hold : end;
-	if (p->retry)
-		p->shipped++; /* not quiet: another round */
-	else if (**p->why == '\0')
+		err = settle_todo(p);
+	if (err != RS_OK && **p->why == '\0')
 		*p->why = "a replica's store failed";
-	if (err == RS_OK && !p->lower)
-		rs_repl_won_prune(p->r, p->link->box, p->link->off);
-	free(p->later);
+	if (err == RS_OK)
+		rs_repl_won_prune(p->r, p->link->box, p->link->src, p->link->off);
 	free(p->pending);
 	free_records(&l);
 	return err;

@@ -26,14 +26,22 @@ typedef struct repl_link {
 				      * ascending: an E record names UIDs
 				      * already gone from its state */
 	size_t n, cap;
+	repl_name *todo;             /* source messages the destination could
+				      * not take at their UID: fixed up after
+				      * the adds that keep theirs, retried
+				      * while a writer beats the fix-up */
+	size_t ntodo, captodo;
 } repl_link;
 
-/* Flags of a message the lower replica changed and the agent applied on
- * the higher one when that one's log ended at upto: the higher replica's
- * changes to them in records up to there were concurrent, and lose. */
+/* Flags of a message one replica changed that the agent applied on
+ * replica `on` when on's log ended at upto: on's changes to them in
+ * records up to there were concurrent with it. On the higher replica they
+ * lose (never shipped); on the lower one they win (shipped, and asserted
+ * again there, over the higher one's change applied after them). */
 typedef struct repl_won {
 	char box[MODEL_NAME_MAX];
 	char name[RS_MSG_NAME_MAX];
+	uint32_t on;
 	cm_flags bits;
 	uint64_t upto;
 } repl_won;
@@ -76,20 +84,20 @@ typedef struct repl_pass {
 	repl_pending *pending;       /* higher to lower: the lower's unshipped
 				      * flag changes, which win */
 	size_t npending, cappending;
-	repl_name *later;            /* adds waiting for a fix-up */
-	size_t nlater, caplater;
 	rs_repl_stats *st;
 	const char **why;
 } repl_pass;
 
-/* repl.c: the lower replica's wins (repl_won) */
-void rs_repl_won_add(rs_repl *r, const char *box, const char *name, cm_flags bits,
-		     uint64_t upto);
-/* The flags a higher replica's record at offset off must not change. */
+/* repl.c: concurrent flag changes (repl_won) */
+void rs_repl_won_add(rs_repl *r, const char *box, const char *name, uint32_t on,
+		     cm_flags bits, uint64_t upto);
+/* The flags a record of replica on at offset off changed concurrently with
+ * a change of the other replica applied there after it. */
 cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
-			  uint64_t off);
-/* Forgets wins over records up to shipped (all of them shipped now). */
-void rs_repl_won_prune(rs_repl *r, const char *box, uint64_t shipped);
+			  uint32_t on, uint64_t off);
+/* Forgets entries of replica on up to shipped (its records up to there
+ * are all shipped now). */
+void rs_repl_won_prune(rs_repl *r, const char *box, uint32_t on, uint64_t shipped);
 /* The UID a fix-up may take: the agent's next, above both sides. */
 uint32_t rs_repl_fixup_uid(rs_repl *r, rs_mailbox *src, rs_mailbox *dst);
 void rs_repl_fixup_name(rs_repl *r, const char *old, char out[RS_MSG_NAME_MAX]);
