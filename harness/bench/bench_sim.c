@@ -19,9 +19,10 @@ static double secs_since(uint64_t t0)
 
 /* One run of bench_sim_ops, with a history written to hist (NULL: none).
  * Returns its time in ns; adds its ops and events. */
-static uint64_t sim_run_timed(uint64_t seed, FILE *hist, uint64_t *ops, uint64_t *events)
+static uint64_t sim_run_timed(uint64_t seed, unsigned replicas, FILE *hist, uint64_t *ops,
+			      uint64_t *events)
 {
-	rt_run_spec spec = {.seed = seed};
+	rt_run_spec spec = {.seed = seed, .replicas = replicas};
 	rt_run_out out;
 	uint64_t t0 = cm_now_ns();
 	model_history_writer *w = NULL;
@@ -40,24 +41,29 @@ static uint64_t sim_run_timed(uint64_t seed, FILE *hist, uint64_t *ops, uint64_t
 	return ns;
 }
 
-/* sim.ops: whole runs (swarm shapes, faults, checkpoints, online checker).
+/* sim.ops: whole runs (swarm shapes, faults, checkpoints, online checker;
+ * one in four replicated, as the default campaign draws them).
  * sim.ops.history: the same runs writing a history as `run --history`
  * does, to /dev/null (the writer's cost, not a disk's), each right after
  * its twin without, so that the machine's drift weighs on both alike;
- * sim.history.overhead: the time writing adds, in %. */
+ * sim.history.overhead: the time writing adds, in %. sim.repl.ops: the
+ * same seeds every one replicated (two replicas and the sync agent:
+ * `run --replicas 2`), each right after its twins. */
 static void bench_sim_ops(rt_bench *b)
 {
 	unsigned runs = b->quick ? 5 : 60;
 	FILE *null = fopen("/dev/null", "w");
-	uint64_t ops[2] = {0, 0}, events[2] = {0, 0}, ns[2] = {0, 0};
+	uint64_t ops[3] = {0, 0, 0}, events[3] = {0, 0, 0}, ns[3] = {0, 0, 0};
 	for (unsigned i = 0; i < runs; i++) {
 		uint64_t seed = rt_derive_seed(MASTER_SEED, i);
-		ns[0] += sim_run_timed(seed, NULL, &ops[0], &events[0]);
+		ns[0] += sim_run_timed(seed, 0, NULL, &ops[0], &events[0]);
 		if (null != NULL)
-			ns[1] += sim_run_timed(seed, null, &ops[1], &events[1]);
+			ns[1] += sim_run_timed(seed, 0, null, &ops[1], &events[1]);
+		ns[2] += sim_run_timed(seed, 2, NULL, &ops[2], &events[2]);
 	}
 	double s = (double)ns[0] / 1e9;
 	rt_bench_add(b, "sim.ops", "ops/s", (double)ops[0] / s);
+	rt_bench_add(b, "sim.repl.ops", "ops/s", (double)ops[2] / ((double)ns[2] / 1e9));
 	rt_bench_add(b, "sim.events", "events/s", (double)events[0] / s);
 	if (null == NULL)
 		return;

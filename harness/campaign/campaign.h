@@ -22,6 +22,7 @@ typedef struct rt_run_spec {
 	unsigned clients;           /* 0: as the swarm draws */
 	uint64_t ops;               /* 0: the default run length */
 	unsigned mutants;
+	unsigned replicas;          /* 0: as the swarm draws; 1: none; 2: two */
 } rt_run_spec;
 
 typedef struct rt_run_out {
@@ -94,6 +95,7 @@ typedef struct rt_replay {
 	uint64_t seed;              /* the run's seed */
 	unsigned clients;
 	uint64_t ops;
+	unsigned replicas;          /* rt_run_spec.replicas */
 	char mutant[64];
 	uint64_t *tape;             /* NULL: replay from the seed */
 	size_t ntape;
@@ -127,6 +129,7 @@ typedef struct rt_report {
 	unsigned capabilities;
 	uint64_t runs, ops, events, switches, checkpoints, decisions;
 	uint64_t faults[8];
+	uint64_t replicated, syncs, syncs_failed, fixups, conflicts; /* replication */
 	unsigned clients_min, clients_max;
 	double seconds;
 	model_violation *v;
@@ -178,6 +181,7 @@ void rt_violation_print(const model_violation *v, FILE *out, bool color);
 typedef struct rt_opts {
 	uint64_t seed;
 	unsigned clients;
+	unsigned replicas;          /* --replicas: rt_run_spec.replicas */
 	uint64_t ops;
 	double seconds;
 	uint64_t runs;

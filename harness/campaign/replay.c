@@ -18,6 +18,8 @@ int rt_replay_write(const char *path, const rt_replay *r)
 			      "seed", (json_int_t)r->seed, "clients", (int)r->clients,
 			      "ops", (json_int_t)r->ops, "mutant", r->mutant,
 			      "expect", r->expect);
+	if (r->replicas)
+		json_object_set_new(o, "replicas", json_integer(r->replicas));
 	if (r->shape != NULL)
 		json_object_set_new(o, "shape", rt_shape_json(r->shape));
 	if (r->scenario[0] != '\0')
@@ -96,8 +98,9 @@ int rt_replay_read(const char *path, rt_replay *r, cm_err *err)
 		cm_err_set(err, "%s: not a ratchet replay file", path);
 		goto out;
 	}
-	uint64_t version, clients;
+	uint64_t version, clients, replicas = 0;
 	if (!get_num(o, "ratchet_replay", 1, 1, &version, path, err) ||
+	    !get_num(o, "replicas", 0, RT_REPLICAS_MAX, &replicas, path, err) ||
 	    !get_num(o, "seed", 0, INT64_MAX, &r->seed, path, err) ||
 	    !get_num(o, "ops", 0, RT_REPLAY_MAX_OPS, &r->ops, path, err) ||
 	    !get_num(o, "clients", 0, RT_MAX_CLIENTS, &clients, path, err))
@@ -107,6 +110,7 @@ int rt_replay_read(const char *path, rt_replay *r, cm_err *err)
 		goto out;
 	}
 	r->clients = (unsigned)clients;
+	r->replicas = (unsigned)replicas;
 	snprintf(r->target, sizeof(r->target), "%s", target);
 	snprintf(r->mutant, sizeof(r->mutant), "%s", mutant ? mutant : "");
 	snprintf(r->expect, sizeof(r->expect), "%s", get_str(o, "expect") ? get_str(o, "expect") : "");

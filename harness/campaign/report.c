@@ -72,6 +72,11 @@ void rt_report_add_run(rt_report *r, uint32_t run, const rt_run_out *out)
 	r->decisions += out->sim.decisions;
 	for (int i = 0; i < 8; i++)
 		r->faults[i] += out->sim.faults[i];
+	r->replicated += out->cfg.replicas ? 1 : 0;
+	r->syncs += out->sim.syncs;
+	r->syncs_failed += out->sim.syncs_failed;
+	r->fixups += out->sim.fixups;
+	r->conflicts += out->sim.conflicts;
 	unsigned cl = out->cfg.clients;
 	if (r->clients_min == 0 || cl < r->clients_min)
 		r->clients_min = cl;
@@ -166,6 +171,11 @@ void rt_report_print(const rt_report *r, FILE *out, bool color)
 				fprintf(out, " %s %" PRIu64, fault_names[i], r->faults[i]);
 		fputc('\n', out);
 	}
+	if (r->replicated)
+		fprintf(out, "  replication: %" PRIu64 " replicated runs, %" PRIu64 " syncs (%"
+			PRIu64 " failed), %" PRIu64 " partitions, %" PRIu64 " UID fix-ups, %"
+			PRIu64 " flag conflicts\n", r->replicated, r->syncs, r->syncs_failed,
+			r->faults[MODEL_FAULT_PARTITION], r->fixups, r->conflicts);
 	if (r->wire)
 		fprintf(out, "  outcome unknown: %" PRIu64 " ops (timeouts %" PRIu64
 			", connections lost %" PRIu64 ", protocol errors %" PRIu64 ")\n",
@@ -293,6 +303,14 @@ int rt_report_write_json(const rt_report *r, const char *path)
 				  "timeouts", (json_int_t)r->timeouts,
 				  "connections_lost", (json_int_t)r->connections_lost,
 				  "protocol_errors", (json_int_t)r->protocol_errors));
+	if (r->replicated)
+		json_object_set_new(summary, "replication",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "runs", (json_int_t)r->replicated,
+				  "syncs", (json_int_t)r->syncs,
+				  "syncs_failed", (json_int_t)r->syncs_failed,
+				  "partitions", (json_int_t)r->faults[MODEL_FAULT_PARTITION],
+				  "fixups", (json_int_t)r->fixups,
+				  "conflicts", (json_int_t)r->conflicts));
 	if (r->failure[0])
 		json_object_set_new(summary, "failure", json_string(r->failure));
 	if (r->replay[0])

@@ -52,7 +52,8 @@ static int replay_sim(const char *file, const rt_replay *rp, unsigned mutants,
 		      model_history_writer *hw, const char *report)
 {
 	rt_run_spec spec = {.seed = rp->seed, .tape = rp->tape, .ntape = rp->ntape,
-			    .clients = rp->clients, .ops = rp->ops, .mutants = mutants};
+			    .clients = rp->clients, .ops = rp->ops, .mutants = mutants,
+			    .replicas = rp->replicas};
 	printf("ratchet: replaying %s (seed %" PRIu64 "%s%s%s)\n", file, rp->seed,
 	       rp->tape ? ", shrunk tape" : "", rp->mutant[0] ? ", mutant " : "",
 	       rp->mutant);

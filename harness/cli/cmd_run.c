@@ -82,6 +82,7 @@ static void write_replay(const char *path, const rt_opts *o, const rt_run_spec *
 	snprintf(rp.target, sizeof(rp.target), "sim");
 	rp.seed = spec->seed;
 	rp.clients = spec->clients;
+	rp.replicas = spec->replicas;
 	rp.ops = spec->ops;
 	snprintf(rp.mutant, sizeof(rp.mutant), "%s", o->mutant ? o->mutant : "");
 	snprintf(rp.expect, sizeof(rp.expect), "%s", model_inv_get(inv)->id);
@@ -134,6 +135,7 @@ static int campaign(const rt_opts *o, rt_report *r)
 			break;
 		rt_run_spec spec = {
 			.seed = rt_derive_seed(r->seed, run), .clients = o->clients,
+			.replicas = o->replicas,
 			.ops = CM_MIN((uint64_t)RUN_OPS, o->ops - r->ops), .mutants = o->mutants,
 		};
 		model_history_writer *hw = NULL;

@@ -49,7 +49,7 @@ static void defaults(rt_opts *o)
 /* What the table fills that rt_opts keeps in other types, or that is
  * checked with other options after the table. */
 typedef struct run_args {
-	uint64_t clients, box_size, mutants;
+	uint64_t clients, box_size, mutants, replicas;
 	const char *max_unknown;
 	bool list_mutants;
 } run_args;
@@ -63,6 +63,10 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		{.name = "clients", .kind = CM_OPTION_U64, .to.u64 = &a->clients, .arg = "N",
 		 .help = "clients per run (default: each run draws 2-8)", .min = 1,
 		 .max = RT_MAX_CLIENTS},
+		{.name = "replicas", .kind = CM_OPTION_U64, .to.u64 = &a->replicas, .arg = "N",
+		 .help = "1: no run replicated; 2: every run two replicas and a sync agent\n"
+		 "(docs/replication.md; default: one run in four drawn so)", .min = 1,
+		 .max = RT_REPLICAS_MAX},
 		{.name = "ops", .kind = CM_OPTION_U64, .to.u64 = &o->ops, .arg = "N",
 		 .help = "total ops (default 400000)", .min = 1, .max = UINT64_MAX / 2,
 		 .given = &o->ops_set},
@@ -129,6 +133,7 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv)
 		return CM_EXIT_CLEAN;
 	}
 	o->clients = (unsigned)a.clients;
+	o->replicas = (unsigned)a.replicas;
 	o->box_size = (uint32_t)a.box_size;
 	if (a.max_unknown != NULL && !parse_max_unknown(a.max_unknown, o))
 		return bad("--max-unknown needs a number of ops or a percentage (0%%-100%%), "

@@ -115,7 +115,8 @@ rs_err rs_deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_path,
 {
 	rs_fs *fs = mb->fs;
 	bool durable = false, late = rs_mutant_on(mb, RS_MUTANT_DELIVER_RENAME_LATE);
-	RS_ASSERT(rs_mutant_on(mb, RS_MUTANT_DELIVER_NOLOCK) || rs_uid_free(mb, uid),
+	RS_ASSERT(rs_mutant_on(mb, RS_MUTANT_DELIVER_NOLOCK | RS_MUTANT_REPL_REBIND |
+			       RS_MUTANT_REPL_RESURRECT) || rs_uid_free(mb, uid),
 		  "S1 a delivery's UID is assigned under the lock, above all");
 	int r = late ? 0 : rename_into_new(mb, tmp_path, new_path, &durable);
 	if (r < 0) {
