@@ -61,6 +61,11 @@ void rt_shape_format(const rt_shape *cfg, cm_buf *out)
 	cm_buf *l = out;
 	cm_buf_printf(l, "clients %u%s, ops %" PRIu64 ", ", cfg->clients,
 	    cfg->deliverer ? " +deliverer" : "", cfg->ops);
+	if (cfg->replicas) {
+		cm_buf_printf(l, "replicas %u", cfg->replicas);
+		put_probability(l, " (partition", cfg->p_partition);
+		cm_buf_printf(l, "), ");
+	}
 	put_mutants(l, cfg->mutants);
 	put_probability(l, ", switch", cfg->p_switch);
 	put_probability(l, ", crash", cfg->p_crash);
@@ -110,5 +115,10 @@ struct json_t *rt_shape_json(const rt_shape *cfg)
 			      "checkpoint_every", (json_int_t)cfg->checkpoint_every,
 			      "log_rotate_bytes", (json_int_t)cfg->log_rotate_bytes);
 	json_object_set_new(o, "mix", mix_json(&cfg->mix));
+	if (cfg->replicas) {
+		json_object_set_new(o, "replicas", json_integer(cfg->replicas));
+		json_object_set_new(o, "partition_per_million",
+				    json_integer(cfg->p_partition.per_million));
+	}
 	return o;
 }

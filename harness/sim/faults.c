@@ -26,20 +26,27 @@ void rt_sim_kill_client(sim *s, sim_client *cl, bool record)
 }
 
 /* The whole store crashes (tear: rs_memfs_crash's) and every client with
- * it. */
+ * it; in a replicated run, the replica the call was on and its clients
+ * (the sync agent lives apart: it only loses its handles there). */
 static void crash_store(sim *s, uint64_t tear)
 {
-	rs_memfs_crash(s->fs, tear);
+	uint32_t r = s->call_replica;
+	rs_memfs_crash(rt_sim_fs(s, r), tear);
 	rt_sim_record_fault(s, MODEL_FAULT_CRASH, 0, NULL);
 	for (unsigned i = 0; i < s->ncl; i++)
-		rt_sim_kill_client(s, &s->cl[i], false);
-	rt_sim_kill_client(s, &s->auditor, false);
+		if (!s->cl[i].agent && s->cl[i].replica == r)
+			rt_sim_kill_client(s, &s->cl[i], false);
+	if (s->auditor.replica == r)
+		rt_sim_kill_client(s, &s->auditor, false);
+	if (s->nrep > 0)
+		rt_sim_repl_crashed(s, r);
 }
 
 /* Everything is down: an administrator loses mailbox box's log. */
 static void lose_log(sim *s, int box)
 {
 	assert(box >= 0 && box < s->work.mix.boxes);
+	assert(s->nrep == 0); /* replicated runs keep their logs (no full sync) */
 	char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[box]);
 	char *log = cm_xmalloc(strlen(dir) + 16);
 	sprintf(log, "%s/ratchet-log", dir);

@@ -44,6 +44,13 @@
  * show (high UIDs and sequence numbers, logs near rotation). */
 #define STEADY_BOXES RT_RATIO(3, 4)
 static const uint32_t steady_sizes[] = {10, 25, 60, 150};
+/* One run in four is replicated (docs/replication.md): two replicas, a
+ * sync agent, the link between them going down and up at up to one in
+ * five of the agent's turns. Drawn last, so that every other draw of a
+ * shape is as before. Such a run keeps its logs (no rotation, no loss):
+ * the agent has no full sync to fall back on. */
+#define REPLICATED RT_RATIO(1, 4)
+#define PARTITION_MAX RT_RATIO(1, 5)
 
 void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch)
 {
@@ -67,4 +74,10 @@ void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch)
 	if (rt_choice_chance(ch, STEADY_BOXES))
 		cfg->mix.box_target = steady_sizes[rt_choice_below(ch, CM_ARRAY_LEN(steady_sizes))];
 	cfg->ops = 2000;
+	if (rt_choice_chance(ch, REPLICATED)) {
+		cfg->replicas = 2;
+		cfg->p_partition = rt_choice_probability(ch, PARTITION_MAX);
+		cfg->p_index_loss = (rt_probability){0};
+		cfg->log_rotate_bytes = 0;
+	}
 }

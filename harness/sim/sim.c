@@ -37,6 +37,11 @@ static uint32_t new_pid(sim *s)
 	return pid;
 }
 
+uint32_t rt_sim_new_pid(sim *s)
+{
+	return new_pid(s);
+}
+
 void rt_sim_pid_dies(sim *s, uint32_t pid)
 {
 	if (pid >= PID_BASE && pid - PID_BASE < s->npids)
@@ -113,11 +118,33 @@ void rt_sim_record_fault(sim *s, model_fault f, uint32_t client, const char *mai
 	ev.op.kind = MODEL_OP_FAULT;
 	ev.op.fault = f;
 	ev.op.fault_client = client;
+	if (s->nrep > 0) {
+		/* A replica's fault names it; the link's names both ends. */
+		ev.op.replica = s->call_replica;
+		if (f == MODEL_FAULT_PARTITION || f == MODEL_FAULT_HEAL)
+			ev.op.peer = 2;
+	}
 	if (mailbox != NULL)
 		snprintf(ev.op.mailbox, sizeof(ev.op.mailbox), "%s", mailbox);
 	ev.res.status = MODEL_REPLY_UNKNOWN;
 	emit(s, &ev);
 	s->res->faults[f]++;
+}
+
+rs_fs *rt_sim_fs(sim *s, uint32_t replica)
+{
+	assert(replica <= s->nrep);
+	return s->nrep > 0 ? s->rfs[CM_MAX(replica, 1u)] : s->fs;
+}
+
+void rt_sim_store_options(const sim *s, uint32_t replica, uint32_t pid, rs_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->pid = pid;
+	o->mutants = s->cfg.mutants;
+	o->log_rotate_bytes = s->cfg.log_rotate_bytes;
+	if (s->nrep > 0)
+		rs_repl_store_options(s->nrep, CM_MAX(replica, 1u), s->cfg.mutants, o);
 }
 
 /* ---- faults ---- */
@@ -165,12 +192,14 @@ static bool invisible_call(rs_fs_call call, const char *path)
 
 static int hook(void *ctx, rs_fs_call call, const char *path)
 {
-	sim *s = ctx;
+	struct sim_fs_ctx *fc = ctx;
+	sim *s = fc->s;
 	sim_client *cl = s->cur;
+	s->call_replica = fc->replica;
 	(void)path;
 	if (cl == NULL)
 		return 0; /* the simulator itself (checkpoints, set-up) */
-	if (cl->dead)
+	if (cl->dead || (cl->agent && s->agent_cut[fc->replica]))
 		return -EIO;
 	cl->waiting = call == RS_FS_SLEEP;
 	if (s->quiet)
@@ -201,7 +230,7 @@ static int hook(void *ctx, rs_fs_call call, const char *path)
 		rt_sim_crash(s);
 		return -EIO;
 	}
-	if (v < s->upto_kill) {
+	if (v < s->upto_kill && !cl->agent) { /* the agent is not a client */
 		rt_sim_kill_client(s, cl, true);
 		return -EIO;
 	}
@@ -241,11 +270,11 @@ static void exec_deliver(sim *s, sim_client *cl, const model_op *op, model_resul
 {
 	int box = rt_workload_box_index(&s->work, op->mailbox);
 	if (cl->lda_mb[box] == NULL) {
-		rs_options o = {.pid = cl->pid, .mutants = s->cfg.mutants,
-				.log_rotate_bytes = s->cfg.log_rotate_bytes};
+		rs_options o;
+		rt_sim_store_options(s, cl->replica, cl->pid, &o);
 		char *dir = rs_namespace_mailbox_path(s->root, op->mailbox);
 		char *why = NULL;
-		rs_err err = rs_open(s->fs, dir, &o, &cl->lda_mb[box], &why);
+		rs_err err = rs_open(rt_sim_fs(s, cl->replica), dir, &o, &cl->lda_mb[box], &why);
 		free(dir);
 		free(why);
 		if (err != RS_OK) {
@@ -276,11 +305,18 @@ static void exec_op(sim *s, sim_client *cl, const model_op *op, model_result *re
 		exec_deliver(s, cl, op, res);
 		return;
 	}
+	if (cl->agent) {
+		rt_sim_repl_exec(s, op, res);
+		return;
+	}
 	if (op->kind == MODEL_OP_CONNECT) {
 		rs_session_free(cl->session);
+		rs_options so;
+		rt_sim_store_options(s, cl->replica, cl->pid, &so);
 		rs_session_options o = {.pid = cl->pid, .mutants = s->cfg.mutants,
-					.log_rotate_bytes = s->cfg.log_rotate_bytes};
-		cl->session = rs_session_new(s->fs, s->root, &o);
+					.log_rotate_bytes = s->cfg.log_rotate_bytes,
+					.uid_step = so.uid_step, .uid_phase = so.uid_phase};
+		cl->session = rs_session_new(rt_sim_fs(s, cl->replica), s->root, &o);
 	}
 	if (cl->session == NULL) {
 		res->status = MODEL_REPLY_UNKNOWN;
@@ -298,12 +334,15 @@ static void run_op(sim *s, sim_client *cl, const model_op *op)
 {
 	model_result res;
 	model_result_init(&res);
-	uint64_t id = record_invoke(s, cl->id, op);
+	model_op at = *op; /* shallow: the replica it runs against, recorded */
+	if (!cl->agent)
+		at.replica = cl->replica;
+	uint64_t id = record_invoke(s, cl->id, &at);
 	cl->in_op = true;
 	exec_op(s, cl, op, &res);
 	cl->in_op = false;
 	bool lost = cl->dead;
-	record_completion(s, cl->id, id, op, &res, lost);
+	record_completion(s, cl->id, id, &at, &res, lost);
 	rt_client_state_apply(&cl->known, &s->work, op, &res);
 	if (res.status == MODEL_REPLY_UNKNOWN && !cl->lda) {
 		rs_session_free(cl->session);
@@ -324,6 +363,33 @@ static void resume(sim *s, sim_client *cl)
 	}
 }
 
+typedef enum next_kind {
+	NEXT_OP,     /* op filled: run it */
+	NEXT_EVENT,  /* an agent's turn that was only an event (the link) */
+	NEXT_STOP,   /* the client is done */
+} next_kind;
+
+/* cl's next op: its script's, or drawn. */
+static next_kind next_op(sim *s, sim_client *cl, model_op *op)
+{
+	if (s->script != NULL) {
+		if (!s->script->next_op(s->script->ctx, cl->id, cl->next_step, op))
+			return NEXT_STOP;
+		cl->next_step++;
+		return NEXT_OP;
+	}
+	/* An exhausted tape means "stop": a shorter tape, a shorter run. */
+	if (s->ops_started >= s->cfg.ops || s->ch->exhausted)
+		return NEXT_STOP;
+	if (cl->agent)
+		return rt_sim_repl_next(s, cl, op) ? NEXT_OP : NEXT_EVENT;
+	if (cl->lda)
+		rt_workload_deliver(&s->work, s->ch, op);
+	else
+		rt_workload_next(&s->work, &cl->known, s->ch, op);
+	return NEXT_OP;
+}
+
 static void client_main(void *arg)
 {
 	sim_client *cl = arg;
@@ -336,27 +402,18 @@ static void client_main(void *arg)
 				resume(s, cl); /* it may die again meanwhile */
 		}
 		model_op op;
-		if (s->script != NULL) {
-			if (!s->script->next_op(s->script->ctx, cl->id, cl->next_step, &op))
-				break;
-			cl->next_step++;
-		} else {
-			/* An exhausted tape means "stop": a shorter tape, a
-			 * shorter run. */
-			if (s->ops_started >= s->cfg.ops || s->ch->exhausted)
-				break;
-			if (cl->lda)
-				rt_workload_deliver(&s->work, s->ch, &op);
-			else
-				rt_workload_next(&s->work, &cl->known, s->ch, &op);
-		}
+		next_kind k = next_op(s, cl, &op);
+		if (k == NEXT_STOP)
+			break;
 		s->ops_started++;
 		if (s->ops_started >= s->next_checkpoint && s->cfg.checkpoint_every) {
 			s->want_checkpoint = true;
 			s->next_checkpoint += s->cfg.checkpoint_every;
 		}
-		run_op(s, cl, &op);
-		model_op_free(&op);
+		if (k == NEXT_OP) {
+			run_op(s, cl, &op);
+			model_op_free(&op);
+		}
 		/* A scripted client with nothing left ends here: a switch
 		 * before it ends would only double the schedules. */
 		if (s->script != NULL &&
@@ -394,37 +451,36 @@ static void audit_op(sim *s, model_op *op)
  * "quiet" means quiet for every reader of the checkpoint. */
 static void settle_store(sim *s)
 {
-	rs_options o = {.pid = s->auditor.pid, .mutants = s->cfg.mutants,
-			.log_rotate_bytes = s->cfg.log_rotate_bytes};
-	for (int b = 0; b < s->work.mix.boxes; b++) {
-		char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[b]);
-		rs_mailbox *mb = NULL;
-		char *why = NULL;
-		if (rs_open(s->fs, dir, &o, &mb, &why) == RS_OK)
-			rs_recover(mb);
-		rs_close(mb);
-		free(why);
-		free(dir);
+	for (uint32_t r = s->nrep ? 1 : 0; r <= s->nrep; r++) {
+		rs_options o;
+		rt_sim_store_options(s, r, s->auditor.pid, &o);
+		for (int b = 0; b < s->work.mix.boxes; b++) {
+			char *dir = rs_namespace_mailbox_path(s->root, s->work.boxes[b]);
+			rs_mailbox *mb = NULL;
+			char *why = NULL;
+			if (rs_open(rt_sim_fs(s, r), dir, &o, &mb, &why) == RS_OK)
+				rs_recover(mb);
+			rs_close(mb);
+			free(why);
+			free(dir);
+		}
 	}
 }
 
-static void checkpoint(sim *s)
+static void run_quiet(sim *s, sim_client *cl, const model_op *op)
+{
+	s->cur = cl;
+	run_op(s, cl, op);
+	s->cur = NULL;
+}
+
+/* The auditor reads every mailbox of replica r (0: the one store). A
+ * replicated run's auditor connects to each replica in turn. */
+static void audit_replica(sim *s, uint32_t r)
 {
 	model_op op;
-	s->quiet = true;
-	settle_store(s);
-	model_op_init(&op, MODEL_OP_CHECKPOINT);
-	uint64_t id = record_invoke(s, 0, &op);
-	for (unsigned i = 0; i < s->ncl; i++) {
-		sim_client *cl = &s->cl[i];
-		if (cl->lda || cl->session == NULL || cl->dead || !cl->known.selected)
-			continue;
-		model_op_init(&op, MODEL_OP_NOOP);
-		s->cur = cl;
-		run_op(s, cl, &op);
-		s->cur = NULL;
-	}
-	if (s->auditor.session == NULL || s->auditor.dead) {
+	if (s->auditor.session == NULL || s->auditor.dead || s->auditor.replica != r) {
+		s->auditor.replica = r;
 		model_op_init(&op, MODEL_OP_CONNECT);
 		audit_op(s, &op);
 	}
@@ -434,6 +490,27 @@ static void checkpoint(sim *s)
 		for (int k = 0; k < 3; k++)
 			audit_op(s, &ops[k]);
 	}
+}
+
+static void checkpoint(sim *s)
+{
+	model_op op;
+	s->quiet = true;
+	settle_store(s);
+	if (s->nrep > 0)
+		rt_sim_repl_quiesce(s, &s->cl[s->ncl - 1], run_quiet);
+	model_op_init(&op, MODEL_OP_CHECKPOINT);
+	uint64_t id = record_invoke(s, 0, &op);
+	for (unsigned i = 0; i < s->ncl; i++) {
+		sim_client *cl = &s->cl[i];
+		if (cl->lda || cl->agent || cl->session == NULL || cl->dead ||
+		    !cl->known.selected)
+			continue;
+		model_op_init(&op, MODEL_OP_NOOP);
+		run_quiet(s, cl, &op);
+	}
+	for (uint32_t r = s->nrep ? 1 : 0; r <= s->nrep; r++)
+		audit_replica(s, r);
 	model_op_init(&op, MODEL_OP_CHECKPOINT);
 	model_result res;
 	model_result_init(&res);
@@ -548,14 +625,39 @@ static void setup_thresholds(sim *s)
 		cm_panic("sim: probabilities add up to more than 1");
 }
 
-static int setup_store(sim *s)
+/* The mailboxes of one store; each replica's namespace counts UIDVALIDITY
+ * from the same start, so that the replicas' mailboxes share it. */
+static int setup_store(sim *s, rs_fs *fs)
 {
-	s->fs->ops->mkdir(s->fs, s->root);
-	s->fs->ops->fsync_dir(s->fs, "/");
+	fs->ops->mkdir(fs, s->root);
+	fs->ops->fsync_dir(fs, "/");
 	for (int b = 0; b < s->work.mix.boxes; b++)
-		if (rs_namespace_create_mailbox(s->fs, s->root, s->work.boxes[b]) != RS_OK)
+		if (rs_namespace_create_mailbox(fs, s->root, s->work.boxes[b]) != RS_OK)
 			return -1;
 	return 0;
+}
+
+/* Store r (0: the one store) of a fresh run. 0, or -1. */
+static int open_store(sim *s, uint32_t r)
+{
+	rs_fs *fs = rs_memfs_new();
+	rs_memfs_set_pid_alive(fs, pid_alive, s);
+	s->fsctx[r] = (struct sim_fs_ctx){s, r};
+	if (r <= 1)
+		s->fs = fs;
+	s->rfs[r] = fs;
+	return setup_store(s, fs);
+}
+
+static void close_stores(sim *s)
+{
+	if (s->nrep == 0) {
+		rs_fs_destroy(s->fs);
+		return;
+	}
+	rt_sim_repl_close(s); /* its handles, before their file systems */
+	for (uint32_t r = 1; r <= s->nrep; r++)
+		rs_fs_destroy(s->rfs[r]);
 }
 
 static const char *const sim_boxes[RT_MAX_BOXES] = {"INBOX", "Archive", "Work",
@@ -573,10 +675,14 @@ static int sim_open(sim *s, const rt_shape *cfg, rt_sim_result *res)
 	setup_thresholds(s);
 	rt_workload_init(&s->work, &cfg->mix, RT_SIM_CAPS, sim_boxes, "m");
 	s->work.message_bytes = model_message_bytes;
-	s->fs = rs_memfs_new();
-	rs_memfs_set_pid_alive(s->fs, pid_alive, s);
-	if (setup_store(s) < 0) {
-		rs_fs_destroy(s->fs);
+	s->nrep = cfg->replicas >= 2 ? CM_MIN(cfg->replicas, RT_REPLICAS_MAX) : 0;
+	int rc = 0;
+	for (uint32_t r = s->nrep ? 1 : 0; r <= s->nrep; r++)
+		rc |= open_store(s, r);
+	if (rc == 0 && s->nrep > 0)
+		rc = rt_sim_repl_open(s);
+	if (rc < 0) {
+		close_stores(s);
 		return -1;
 	}
 	s->auditor.sim = s;
@@ -602,18 +708,28 @@ static void tell_turn(sim *s, const sim_client *cl, bool end)
 	s->script->turn(s->script->ctx, &t);
 }
 
-/* Clients 1..ncl (the last nlda of them delivery agents), then the
- * scheduler until every client is done, the end checkpoint, teardown. */
+static void set_hooks(sim *s, bool on)
+{
+	for (uint32_t r = s->nrep ? 1 : 0; r <= s->nrep; r++)
+		rs_memfs_set_hook(s->rfs[r], on ? hook : NULL, on ? &s->fsctx[r] : NULL);
+}
+
+/* Clients 1..ncl (then nlda delivery agents, then the sync agent of a
+ * replicated run), the scheduler until every client is done, the end
+ * checkpoint, teardown. */
 static void sim_go(sim *s, unsigned ncl, unsigned nlda)
 {
-	rs_memfs_set_hook(s->fs, hook, s);
-	s->ncl = ncl;
+	set_hooks(s, true);
+	unsigned nagent = s->nrep > 0 ? 1 : 0;
+	s->ncl = ncl + nagent;
 	s->cl = cm_xcalloc(s->ncl, sizeof(*s->cl));
 	for (unsigned i = 0; i < s->ncl; i++) {
 		sim_client *cl = &s->cl[i];
 		cl->sim = s;
 		cl->id = i + 1;
-		cl->lda = i >= ncl - nlda;
+		cl->lda = i >= ncl - nlda && i < ncl;
+		cl->agent = i >= ncl;
+		cl->replica = s->nrep > 0 && !cl->agent ? 1 + i % s->nrep : 0;
 		cl->pid = new_pid(s);
 		cl->pend_call = -1;
 		rt_client_state_reset(&cl->known);
@@ -634,7 +750,7 @@ static void sim_go(sim *s, unsigned ncl, unsigned nlda)
 		tell_turn(s, next, true);
 	}
 	checkpoint(s); /* the end state, judged quietly */
-	rs_memfs_set_hook(s->fs, NULL, NULL);
+	set_hooks(s, false);
 	for (unsigned i = 0; i < s->ncl; i++) {
 		client_restart(s, &s->cl[i]);
 		rt_client_state_free(&s->cl[i].known);
@@ -644,7 +760,7 @@ static void sim_go(sim *s, unsigned ncl, unsigned nlda)
 	rt_client_state_free(&s->auditor.known);
 	free(s->cl);
 	free(s->dead_pids);
-	rs_fs_destroy(s->fs);
+	close_stores(s);
 }
 
 int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *hooks,

@@ -34,7 +34,15 @@ typedef struct rt_shape {
 	rt_probability p_index_loss; /* a mailbox's log is lost */
 	uint32_t checkpoint_every; /* ops between quiet checkpoints (0 none) */
 	uint32_t log_rotate_bytes; /* 0 = the store's default */
+	/* Replication (docs/replication.md): 0, or 2 replicas of the store,
+	 * the clients split between them, a sync agent syncing a mailbox at
+	 * each of its turns and at every checkpoint; a crash hits the replica
+	 * whose file the call is on. */
+	unsigned replicas;
+	rt_probability p_partition; /* per agent op: the link goes down or up */
 } rt_shape;
+
+#define RT_REPLICAS_MAX 2
 
 typedef struct rt_sim_hooks {
 	void (*on_event)(void *ctx, const model_event *ev);
@@ -45,6 +53,7 @@ typedef struct rt_sim_result {
 	uint64_t ops, events, switches, checkpoints, decisions;
 	uint64_t points_skipped;   /* scripted: calls not offered to preempt */
 	uint64_t faults[8];        /* by model_fault */
+	uint64_t syncs, syncs_failed, fixups, conflicts; /* replication */
 } rt_sim_result;
 
 /* Where a scripted run stands when the next client is picked. */

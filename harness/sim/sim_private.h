@@ -8,6 +8,7 @@
 #include "rs_session.h"
 #include "rs.h"
 #include "workload.h"
+#include "rs_repl.h"
 
 /* ---- coroutines (coro.c) ---- */
 typedef struct rt_coro rt_coro;
@@ -35,6 +36,8 @@ typedef struct sim_client {
 	int pend_call;       /* scripted: the call it stopped before, or -1 */
 	const char *pend_path; /* its path (the caller's, alive while stopped) */
 	bool finished;
+	bool agent;          /* the sync agent of a replicated run */
+	uint32_t replica;    /* the replica it talks to (0: not replicated) */
 	rt_coro *co;
 	rt_session *session;
 	rs_mailbox *lda_mb[RT_MAX_BOXES];
@@ -69,10 +72,41 @@ struct sim {
 	const rt_script *script; /* a scripted run: no draws, decide() picks */
 	unsigned crashes_left;   /* scripted: faults still allowed */
 	uint32_t killed;         /* scripted: ids (bits) killed already */
+	/* A replicated run (rt_shape.replicas; replication.c): replica r's
+	 * store is rfs[r] (s->fs is rfs[1]), a call's hook context names it. */
+	unsigned nrep;
+	rs_fs *rfs[RT_REPLICAS_MAX + 1];
+	struct sim_fs_ctx { struct sim *s; uint32_t replica; } fsctx[RT_REPLICAS_MAX + 1];
+	uint32_t call_replica;   /* the replica of the call being made */
+	struct rs_repl *agent;
+	uint32_t agent_pid[RT_REPLICAS_MAX + 1];
+	bool agent_cut[RT_REPLICAS_MAX + 1]; /* replica crashed during its sync */
+	bool link_down;
 };
+
+/* Replica r's store (s->fs when not replicated). */
+rs_fs *rt_sim_fs(sim *s, uint32_t replica);
+/* The store options of a client of replica r (its UID stepping). */
+void rt_sim_store_options(const sim *s, uint32_t replica, uint32_t pid, rs_options *o);
+
+/* ---- replication (replication.c) ---- */
+/* The stores of a replicated run and its agent; 0 or -1. */
+int rt_sim_repl_open(sim *s);
+void rt_sim_repl_close(sim *s);
+/* The agent's next op: a sync of a mailbox, or the link going down or up
+ * (recorded at once: false). */
+bool rt_sim_repl_next(sim *s, sim_client *agent, model_op *op);
+void rt_sim_repl_exec(sim *s, const model_op *op, model_result *res);
+/* Before a checkpoint: the link up, every mailbox synced (recorded). */
+void rt_sim_repl_quiesce(sim *s, sim_client *agent,
+			 void (*run)(sim *, sim_client *, const model_op *));
+/* Replica r crashed: its clients died; the agent forgets its handles. */
+void rt_sim_repl_crashed(sim *s, uint32_t replica);
 
 /* Records a fault event (sim.c). */
 void rt_sim_record_fault(sim *s, model_fault f, uint32_t client, const char *mailbox);
+/* A new process id (sim.c). */
+uint32_t rt_sim_new_pid(sim *s);
 /* Marks pid dead for the store's lock breaking (sim.c). */
 void rt_sim_pid_dies(sim *s, uint32_t pid);
 

@@ -151,10 +151,19 @@ static bool store_targets(const model_event *ev, cm_uidset *uids)
 				cm_uidset_remove(uids, (uint32_t)u);
 		return true;
 	}
-	for (size_t i = 0; i < ev->res.nut; i++)
-		if (ev->res.ut[i].kind == MODEL_UT_FETCH && (ev->res.ut[i].fetch.has & MODEL_F_UID))
-			cm_uidset_add(uids, ev->res.ut[i].fetch.uid);
-	return uids->n > 0 && !ev->op.silent;
+	/* By sequence number: the FETCH of each number named (no expunge
+	 * moves them during a STORE, RFC 3501 7.4.1); FETCHes of other
+	 * numbers are other sessions' changes. */
+	size_t named = 0;
+	for (size_t i = 0; i < ev->res.nut; i++) {
+		const model_untagged *u = &ev->res.ut[i];
+		if (u->kind == MODEL_UT_FETCH && (u->fetch.has & MODEL_F_UID) &&
+		    cm_uidset_contains(&ev->op.set, u->n)) {
+			cm_uidset_add(uids, u->fetch.uid);
+			named++;
+		}
+	}
+	return !ev->op.silent && named == cm_uidset_count(&ev->op.set);
 }
 
 static void store_done(struct ck_repl *r, const model_event *ev, repl_session *s)
@@ -191,10 +200,12 @@ static void add_done(struct ck_repl *r, const model_event *ev, repl_session *s)
 	const model_op *op = &ev->op;
 	repl_box *dst = ck_repl_box(r, op->mailbox);
 	if (op->kind == MODEL_OP_APPEND || op->kind == MODEL_OP_DELIVER) {
+		/* A lost reply: a file the add left in new/ is adopted by the
+		 * next writer without the flags it asked for. */
 		repl_ident *x = ck_repl_ident(dst, op->msg_id);
 		x->unchecked |= x->init_known; /* a second add of one id */
 		x->init = op->flags;
-		x->init_known = true;
+		x->init_known = ev->type == MODEL_EV_OK;
 		return;
 	}
 	if (!s->selected || !op->uid) {

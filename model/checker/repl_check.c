@@ -120,8 +120,12 @@ static void no_resurrect(model_checker *root, repl_box *b, uint32_t r)
 	}
 }
 
-/* Folds write w into the identities of the UIDs it named. */
-static void resolve(repl_box *b, const repl_write *w)
+/* Folds write w into the identities of the UIDs it named. A UID that is
+ * gone by now may have been expunged, or renumbered by a fix-up (whose
+ * copy took the flags as they were then), before the write came: its
+ * effect on the identity is only possible, even when acknowledged. A UID
+ * whose identity no replica showed makes the write's flags unjudged. */
+static void resolve(repl_box *b, const repl_write *w, const repl_audit *now)
 {
 	for (size_t i = 0; i < w->uids.n; i++) {
 		uint64_t lo = w->uids.r[i].lo, hi = w->uids.r[i].hi;
@@ -131,10 +135,17 @@ static void resolve(repl_box *b, const repl_write *w)
 		}
 		for (uint64_t u = lo; u <= hi; u++) {
 			repl_bind *x = ck_map_get(&b->binds, (uint64_t)w->uidvalidity << 32 | u);
-			if (x == NULL)
+			if (x == NULL) {
+				/* No replica ever showed whose it is (a UID
+				 * renumbered before anyone fetched it): the
+				 * write may be any message's. */
+				b->wild |= w->set | w->clr;
 				continue;
+			}
 			repl_ident *d = ck_repl_ident(b, x->id);
-			if (w->definite) {
+			bool there = now->uidvalidity == w->uidvalidity &&
+				     find_uid(now, (uint32_t)u) != NULL;
+			if (w->definite && there) {
 				d->def_set |= w->set;
 				d->def_clr |= w->clr;
 			} else {
@@ -225,7 +236,7 @@ static void judge_box(model_checker *root, struct ck_repl *r, repl_box *b)
 		return;
 	r->synced_checkpoints++;
 	for (size_t i = 0; i < b->nw; i++)
-		resolve(b, &b->w[i]);
+		resolve(b, &b->w[i], &b->cur[first]);
 	for (uint32_t k = first; k <= r->nrep && k <= CK_REPLICAS_MAX; k++) {
 		if (!b->cur[k].have)
 			continue;

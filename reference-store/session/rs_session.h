@@ -104,6 +104,7 @@ typedef struct rs_session_options {
 			    * IMAP4REV2 and ESEARCH are not implemented. */
 	uint64_t lock_timeout_ns;  /* rs_options; 0 = rs default */
 	uint32_t log_rotate_bytes; /* rs_options; 0 = rs default */
+	uint32_t uid_step, uid_phase; /* rs_options: a replica's UIDs */
 } rs_session_options;
 
 typedef struct rt_session rt_session;

@@ -123,7 +123,8 @@ static rs_err handle_open(rt_session *s, const char *canon, const char *path,
 {
 	rs_options o = {.pid = s->opt.pid, .mutants = s->opt.mutants,
 			.lock_timeout_ns = s->opt.lock_timeout_ns,
-			.log_rotate_bytes = s->opt.log_rotate_bytes};
+			.log_rotate_bytes = s->opt.log_rotate_bytes,
+			.uid_step = s->opt.uid_step, .uid_phase = s->opt.uid_phase};
 	char *msg = NULL;
 	rs_err err = rs_open(s->fs, path, &o, mb_r, &msg);
 	snprintf(s->open_error, sizeof(s->open_error), "%s", msg ? msg : "");

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int write_tmp(rs_mailbox *mb, const char *path, const void *data, size_t len)
+int rs_write_tmp(rs_mailbox *mb, const char *path, const void *data, size_t len)
 {
 	rs_fs *fs = mb->fs;
 	int fd = fs->ops->open(fs, path, RS_O_APPEND | RS_O_CREAT | RS_O_EXCL);
@@ -109,7 +109,7 @@ static rs_err sync_after_commit(rs_mailbox *mb, rs_err err)
 	return err;
 }
 
-static rs_err deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_path,
+rs_err rs_deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_path,
 			     const char *new_path, uint32_t uid, cm_flags flags,
 			     uint64_t *modseq_r)
 {
@@ -161,7 +161,7 @@ rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,
 	char *tmp_path = rs_join(mb->p_tmp, name);
 	char *new_path = rs_join(mb->p_new, name);
 	rs_err err = RS_OK;
-	int r = write_tmp(mb, tmp_path, data, len);
+	int r = rs_write_tmp(mb, tmp_path, data, len);
 	if (r < 0)
 		err = rs_fail(mb, rs_err_from_errno(r), "%s: writing tmp/ failed",
 			      mb->path);
@@ -177,7 +177,7 @@ rs_err rs_append(rs_mailbox *mb, const void *data, size_t len, cm_flags flags,
 	}
 	if (err == RS_OK) {
 		uint32_t uid = stale_uid ? stale_uid : rs_free_uid(mb);
-		err = deliver_locked(mb, name, tmp_path, new_path, uid, flags, &modseq);
+		err = rs_deliver_locked(mb, name, tmp_path, new_path, uid, flags, &modseq);
 		rs_write_end(mb);
 		if (uid_r != NULL)
 			*uid_r = uid;

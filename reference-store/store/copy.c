@@ -148,10 +148,10 @@ static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 		  "S1 a COPY's UIDs are assigned under the lock, above all");
 	cm_buf lines = {0}, rec = {0};
 	for (size_t i = 0; i < b->n; i++) {
-		cm_buf_printf(&lines, "%" PRIu32 " %s\n", first + (uint32_t)i,
+		cm_buf_printf(&lines, "%" PRIu32 " %s\n", rs_uid_nth(dst, first, i),
 			      b->v[i].dst_name);
 		cm_buf_printf(&rec, "%s%" PRIu32 " %s ", i ? " " : "",
-			      first + (uint32_t)i, b->v[i].dst_name);
+			      rs_uid_nth(dst, first, i), b->v[i].dst_name);
 		rs_format_flags(&rec, b->v[i].flags);
 	}
 	/* UID lines before the renames: after a crash, a file in new/ with a
@@ -161,7 +161,7 @@ static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 	if (err != RS_OK)
 		err = batch_discard(dst, b, b->n, err);
 	else
-		dst->ul_nextuid = CM_MAX(dst->ul_nextuid, first + (uint32_t)b->n);
+		dst->ul_nextuid = CM_MAX(dst->ul_nextuid, rs_uid_nth(dst, first, b->n - 1) + 1);
 	if (err == RS_OK && !rs_mutant_on(dst, RS_MUTANT_COPY_VISIBLE_EARLY))
 		err = batch_rename_new(dst, b);
 	uint64_t modseq;
@@ -175,7 +175,7 @@ static rs_err batch_commit(rs_mailbox *dst, copy_batch *b, rs_copy_result *res)
 	if (err == RS_OK) {
 		for (size_t i = 0; i < b->n; i++) {
 			cm_uidset_add(&res->src, b->v[i].src_uid);
-			cm_uidset_add(&res->dst, first + (uint32_t)i);
+			cm_uidset_add(&res->dst, rs_uid_nth(dst, first, i));
 		}
 		res->dst_uidvalidity = dst->uidvalidity;
 	}

@@ -8,11 +8,13 @@ static const char *const mutant_names[] = {
 	"modseq-reset", "flags-last-writer", "copy-visible-early",
 	"deliver-unsynced", "flags-read-unlocked",
 	"copy-link-once", "deliver-rename-late",
-	"expunge-unlink-first", "deliver-sync-late", NULL,
+	"expunge-unlink-first", "deliver-sync-late",
+	"repl-final-flags", "repl-no-step", "repl-rebind", "repl-resurrect",
+	"repl-mixed-records", NULL,
 };
 
 /* Name i is bit 1 << i: the last name is the last mutant. */
-_Static_assert(RS_MUTANT_DELIVER_SYNC_LATE ==
+_Static_assert(RS_MUTANT_REPL_MIXED_RECORDS ==
 	       1u << (sizeof(mutant_names) / sizeof(*mutant_names) - 2),
 	       "one name per rs_mutant bit, in bit order");
 

@@ -132,6 +132,10 @@ rs_err rs_write_begin(rs_mailbox *mb)
 	rs_err err = rs_lock(mb);
 	if (err != RS_OK)
 		return err;
+	/* What this lock holder finishes for dead writers (a MOVE's expunge,
+	 * a rebuild) is theirs, not a change another replica sent: no tag. */
+	uint32_t origin = mb->origin;
+	mb->origin = 0;
 	err = rs_state_sync(mb);
 	if (err == RS_ECORRUPT)
 		err = rs_rebuild(mb, mb->err);
@@ -156,6 +160,7 @@ rs_err rs_write_begin(rs_mailbox *mb)
 	/* Rotate while nothing of this writer is in flight. */
 	if (err == RS_OK)
 		err = rs_log_maybe_rotate(mb);
+	mb->origin = origin;
 	if (err != RS_OK) {
 		rs_unlock(mb);
 		return err;
@@ -181,11 +186,14 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 	cm_buf lines = {0}, rec = {0};
 	uint32_t uid = rs_free_uid(mb);
 	RS_ASSERT(rs_uid_free(mb, uid), "S1 adoption takes UIDs above all");
-	for (size_t i = 0; i < names->n; i++, uid++) {
+	uint32_t first = uid;
+	for (size_t i = 0; i < names->n; i++) {
+		uid = rs_uid_nth(mb, first, i);
 		cm_buf_printf(&lines, "%" PRIu32 " %s\n", uid, names->v[i]);
 		cm_buf_printf(&rec, "%s%" PRIu32 " %s ()", i ? " " : "", uid,
 			      names->v[i]);
 	}
+	uid++; /* the next free one: above the last adopted */
 	/* Their names in new/ must be durable before the log names them: the
 	 * writer that put them there may have died before its fsync. */
 	err = mb->fs->ops->fsync_dir(mb->fs, mb->p_new) < 0

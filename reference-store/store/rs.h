@@ -75,7 +75,16 @@ typedef enum rs_mutant {
 	RS_MUTANT_EXPUNGE_UNLINK_FIRST = 1 << 10, /* files unlinked before the E record (#copy-move) */
 	/* Wrong only when the store crashes in a window of one call. */
 	RS_MUTANT_DELIVER_SYNC_LATE = 1 << 11,   /* new/ fsynced after the commit (#delivery) */
+	/* The replication agent's naive designs (docs/replication.md). */
+	RS_MUTANT_REPL_FINAL_FLAGS = 1 << 12,    /* flags sent as final states (#flags) */
+	RS_MUTANT_REPL_NO_STEP = 1 << 13,        /* replicas share one UID sequence (#replication) */
+	RS_MUTANT_REPL_REBIND = 1 << 14,         /* a conflict keeps its UID below UIDNEXT (#replication) */
+	RS_MUTANT_REPL_RESURRECT = 1 << 15,      /* a union merge brings expunged mail back (#replication) */
+	RS_MUTANT_REPL_MIXED_RECORDS = 1 << 16,  /* additions as changes, removals as final states (#flags) */
 } rs_mutant;
+#define RS_MUTANTS_REPL (RS_MUTANT_REPL_FINAL_FLAGS | RS_MUTANT_REPL_NO_STEP | \
+			 RS_MUTANT_REPL_REBIND | RS_MUTANT_REPL_RESURRECT | \
+			 RS_MUTANT_REPL_MIXED_RECORDS)
 
 /* "move-rename" etc.; 0 if unknown. */
 unsigned rs_mutant_parse(const char *name);
@@ -97,6 +106,10 @@ typedef struct rs_options {
 	uint64_t lock_stale_ns;  /* foreign-host lock age takeover; 0 = 300 s */
 	uint32_t log_rotate_bytes; /* 0 = 1 MiB */
 	bool repair;             /* rebuild a corrupt UID list instead of failing */
+	/* Replication (docs/replication.md): UIDs this handle assigns are
+	 * those u with (u - 1) % uid_step == uid_phase, so that replicas
+	 * never assign the same one (0 or 1: every UID). */
+	uint32_t uid_step, uid_phase;
 } rs_options;
 
 /* The size of rs_msg.name. */
@@ -257,6 +270,38 @@ rs_err rs_changes_since(rs_mailbox *mb, uint64_t since, cm_uidset *changed_r,
 /* Claims \Recent for a message still in new/ by moving it to cur/: true for
  * exactly one claimer. Lock-free (rename is the arbiter). */
 bool rs_claim_recent(rs_mailbox *mb, uint32_t uid);
+
+/* ---- replication (the sync agent's primitives; docs/replication.md) ----
+ * Records a handle commits after rs_set_origin(mb, r) end with " @r": they
+ * apply changes that came from replica r, so the agent never ships them
+ * back there (0: the handle's own changes, untagged). */
+void rs_set_origin(rs_mailbox *mb, uint32_t origin);
+/* Adds a message under the name (its GUID across replicas) and UID it has
+ * on the replica it came from: tmp/, lock, rename into new/, UID-list
+ * line, A record, as a delivery. RS_OK (also when a message of that name
+ * is there already: nothing done); RS_EEXIST when uid is below the
+ * next free UID (taken, or it would appear out of order: the caller fixes
+ * it up); otherwise as rs_append. */
+rs_err rs_repl_add(rs_mailbox *mb, const void *data, size_t len, const char *name,
+		   cm_flags flags, uint32_t uid);
+/* The fix-up of a UID the peer cannot take: under one lock, the message
+ * at uid is copied to a new file (new_name) at new_uid with the flags it
+ * has then (*flags_r), then uid is expunged; no reader sees neither.
+ * RS_OK; RS_EEXPUNGED if uid is gone; RS_EEXIST if new_uid is below the
+ * next free UID; RS_EUNKNOWN after a failure past the first commit (both
+ * may exist: a duplicate). */
+rs_err rs_repl_renumber(rs_mailbox *mb, uint32_t uid, uint32_t new_uid,
+			const char *new_name, cm_flags *flags_r);
+/* Expunges the UIDs that exist, whatever their flags (an expunge another
+ * replica made). RS_OK or as rs_expunge. */
+rs_err rs_repl_expunge(rs_mailbox *mb, const cm_uidset *uids);
+/* The mailbox's log file, for a reader of its records (rs_log_scan). */
+const char *rs_log_path(const rs_mailbox *mb);
+/* The UID the next own add would take (a hint: taken under the lock). */
+uint32_t rs_uid_hint(const rs_mailbox *mb);
+/* The origin tag of a record body: the replica its change came from (0:
+ * none); *len_r gets the body's length without the tag. */
+uint32_t rs_record_origin(const char *body, size_t len, size_t *len_r);
 
 /* Forces a log rotation (tests; normally by size). */
 rs_err rs_rotate_log(rs_mailbox *mb);

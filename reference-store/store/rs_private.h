@@ -25,6 +25,7 @@ struct rs_mailbox {
 	char *p_uidlist, *p_lock, *p_log, *p_tmp, *p_new, *p_cur;
 	rs_options opts;
 	char host[32];
+	uint32_t origin;         /* rs_set_origin: tag of the records committed */
 
 	/* The store state: what the log said up to log_off. */
 	uint32_t uidvalidity;
@@ -151,6 +152,16 @@ void rs_view_remember(rs_mailbox *mb, const char *data, uint64_t restored,
 rs_err rs_write_begin(rs_mailbox *mb);
 /* The next UID a writer may assign (under the lock). */
 uint32_t rs_free_uid(const rs_mailbox *mb);
+/* append.c: a delivery's file in tmp/ (written and fsynced; 0 or -errno),
+ * and its steps under the lock: rename into new/, UID-list line, A record.
+ * RS_OK, or an error with the delivery rolled back (RS_EUNKNOWN: maybe
+ * not). */
+int rs_write_tmp(rs_mailbox *mb, const char *path, const void *data, size_t len);
+rs_err rs_deliver_locked(rs_mailbox *mb, const char *name, const char *tmp_path,
+			 const char *new_path, uint32_t uid, cm_flags flags,
+			 uint64_t *modseq_r);
+/* The i-th UID of an add whose first is first: i steps of uid_step. */
+uint32_t rs_uid_nth(const rs_mailbox *mb, uint32_t first, size_t i);
 /* RS_OK if n UIDs from rs_free_uid are free (S1), else RS_EFAIL: a log
  * that names UID 4294967295 leaves none, and the next would wrap. */
 rs_err rs_uids_left(rs_mailbox *mb, size_t n);

@@ -308,9 +308,29 @@ static int apply_floor(rs_mailbox *mb, tok *t)
 	return 0;
 }
 
+uint32_t rs_record_origin(const char *body, size_t len, size_t *len_r)
+{
+	size_t i = len;
+	uint64_t v = 0, mul = 1;
+	while (i > 0 && body[i - 1] >= '0' && body[i - 1] <= '9' && mul <= 1000000000u) {
+		v += (uint64_t)(body[i - 1] - '0') * mul;
+		mul *= 10;
+		i--;
+	}
+	*len_r = len;
+	if (i == len || i < 2 || body[i - 1] != '@' || body[i - 2] != ' ' || v == 0 ||
+	    v > UINT32_MAX)
+		return 0;
+	*len_r = i - 2;
+	return (uint32_t)v;
+}
+
 int rs_state_apply(rs_mailbox *mb, const rs_log_record *rec, uint64_t base)
 {
-	tok t = {rec->body, rec->body + rec->body_len};
+	size_t body_len = rec->body_len;
+	if (rec->type == 'A' || rec->type == 'F' || rec->type == 'E')
+		rs_record_origin(rec->body, rec->body_len, &body_len);
+	tok t = {rec->body, rec->body + body_len};
 	uint64_t modseq = (base << 32) | (rec->offset & 0xffffffffu);
 	if (rec->type == 'S' || rec->type == 'T' || rec->type == 'V')
 		mb->snap_end = rec->offset + rec->body_len + 12; /* "T " crc "\n" */
@@ -362,17 +382,43 @@ uint32_t rs_uidnext(const rs_mailbox *mb)
 	return mb->nextuid;
 }
 
+/* The first UID at or above u in this handle's class (rs_options.uid_step):
+ * UINT32_MAX + 1 when none is left. */
+static uint64_t uid_align(const rs_mailbox *mb, uint64_t u)
+{
+	uint32_t step = mb->opts.uid_step;
+	if (step <= 1 || u == 0)
+		return u;
+	uint64_t phase = mb->opts.uid_phase % step, at = (u - 1) % step;
+	return u + (phase + step - at) % step;
+}
+
 uint32_t rs_free_uid(const rs_mailbox *mb)
 {
 	if (!mb->locked)
 		cm_panic("rs_free_uid: not locked");
-	return CM_MAX(mb->nextuid, mb->ul_nextuid);
+	uint64_t u = uid_align(mb, CM_MAX(mb->nextuid, mb->ul_nextuid));
+	return u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+}
+
+uint32_t rs_uid_hint(const rs_mailbox *mb)
+{
+	uint64_t u = uid_align(mb, CM_MAX(mb->nextuid, mb->ul_nextuid));
+	return u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+}
+
+uint32_t rs_uid_nth(const rs_mailbox *mb, uint32_t first, size_t i)
+{
+	uint64_t u = (uint64_t)first + (uint64_t)i * CM_MAX(mb->opts.uid_step, 1u);
+	RS_ASSERT(u <= UINT32_MAX, "S1 UIDs of one add fit in 32 bits (rs_uids_left)");
+	return (uint32_t)u;
 }
 
 rs_err rs_uids_left(rs_mailbox *mb, size_t n)
 {
 	uint32_t first = rs_free_uid(mb);
-	if (n == 0 || (rs_uid_free(mb, first) && (uint64_t)first + (n - 1) <= UINT32_MAX))
+	uint64_t last = (uint64_t)first + (uint64_t)(n ? n - 1 : 0) * CM_MAX(mb->opts.uid_step, 1u);
+	if (n == 0 || (rs_uid_free(mb, first) && last <= UINT32_MAX))
 		return RS_OK;
 	return rs_fail(mb, RS_EFAIL, "%s: out of UIDs (the log names UID %" PRIu32
 		       "); the mailbox needs a new UIDVALIDITY", mb->path,

@@ -11,6 +11,8 @@
  *   V  <uid> <modseq>                        missing UIDs below uid vanished
  *   M  <uidset> <dst-path> <first-copy-name>  MOVE intent, before the copies
  *   X  <uidset>                              MOVE intent abandoned
+ * A, F and E may end with " @<replica>": the change came from that replica
+ * (docs/replication.md), so the sync agent does not ship it back.
  * The body is fsynced before the "\n" is written, so a terminated record is
  * always durable: readers never see a change a crash can take back. */
 #include "rs_private.h"
@@ -339,6 +341,8 @@ rs_err rs_log_commit(rs_mailbox *mb, char type, const cm_buf *body,
 	cm_buf_putc(w, type);
 	cm_buf_putc(w, ' ');
 	cm_buf_append(w, body->data, body->len);
+	if (mb->origin != 0 && (type == 'A' || type == 'F' || type == 'E'))
+		cm_buf_printf(w, " @%" PRIu32, mb->origin);
 	cm_buf_printf(w, " %08x", rs_crc32(w->data, w->len));
 	uint64_t off = mb->log_off;
 	if (off + w->len + 1 > 0xffffffffu)

@@ -548,7 +548,7 @@ static void t_names(void)
 	int n = 0;
 	for (; names[n] != NULL; n++)
 		CHECK_STR(rs_mutant_name(rs_mutant_parse(names[n])), names[n]);
-	CHECK_EQ(n, 12);
+	CHECK_EQ(n, 17);
 	CHECK_EQ(rs_mutant_parse("nope"), 0);
 }
 

@@ -1,0 +1,466 @@
+/* One direction of a sync (rs_repl.h): the records the source's log
+ * gained since the link's position, applied to the destination in log
+ * order, the position advanced past each one applied. */
+#include "repl_private.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A record found past the position (its body copied out of the log). */
+typedef struct rec {
+	char type;
+	uint64_t start, end;         /* its offset, and the offset after it */
+	char *body;
+	size_t len;                  /* without the origin tag */
+	uint32_t origin;
+} rec;
+
+typedef struct rec_list {
+	uint64_t from;
+	rec *v;
+	size_t n, cap;
+} rec_list;
+
+static int collect(void *ctx, const rs_log_record *lr)
+{
+	rec_list *l = ctx;
+	if (lr->offset < l->from || strchr("AFE", lr->type) == NULL)
+		return 0;
+	CM_GROW(l->v, l->cap, l->n + 1);
+	rec *r = &l->v[l->n++];
+	r->type = lr->type;
+	r->start = lr->offset;
+	r->end = lr->offset + lr->body_len + 12; /* "T " body " crc8hex\n" */
+	r->body = cm_xmalloc(lr->body_len + 1);
+	memcpy(r->body, lr->body, lr->body_len);
+	r->body[lr->body_len] = '\0';
+	r->origin = rs_record_origin(r->body, lr->body_len, &r->len);
+	r->body[r->len] = '\0';
+	return 0;
+}
+
+static int read_all(rs_fs *fs, const char *path, cm_buf *out)
+{
+	int fd = fs->ops->open(fs, path, RS_O_RDONLY);
+	if (fd < 0)
+		return fd;
+	rs_fs_stat st;
+	int r = fs->ops->fstat(fs, fd, &st);
+	cm_buf_clear(out);
+	if (r == 0) {
+		cm_buf_reserve(out, st.size);
+		ssize_t n = fs->ops->pread(fs, fd, out->data, st.size, 0);
+		r = n < 0 ? (int)n : 0;
+		out->len = n < 0 ? 0 : (size_t)n;
+	}
+	fs->ops->close(fs, fd);
+	return r;
+}
+
+/* The records of k's source (read through mb) past k's position. RS_OK,
+ * RS_EFAIL (the log could not be read) or RS_ECORRUPT (it is another log
+ * than the position's). */
+static rs_err records(repl_pass *p, repl_link *k, rs_mailbox *mb, rec_list *l)
+{
+	rs_fs *fs = p->r->o.fs[k->src];
+	if (read_all(fs, rs_log_path(mb), &p->r->buf) < 0) {
+		*p->why = "cannot read a replica's log";
+		return RS_EFAIL;
+	}
+	uint32_t indexid, seq, uv;
+	uint64_t valid, durable;
+	const char *err = NULL;
+	l->from = k->off;
+	rs_err e = rs_log_scan(p->r->buf.data, p->r->buf.len, &indexid, &seq, &uv, collect, l,
+			       &valid, &durable, &err);
+	if (e != RS_OK) {
+		*p->why = "a replica's log does not parse";
+		return RS_EFAIL;
+	}
+	if (k->started && (indexid != k->indexid || seq != k->log_seq)) {
+		*p->why = "a log was rotated or rebuilt past the sync position (no full sync)";
+		return RS_ECORRUPT;
+	}
+	k->started = true;
+	k->indexid = indexid;
+	k->log_seq = seq;
+	/* The state must know every record read: an A record the state has
+	 * not caught up with would look like a message expunged since. */
+	e = rs_sync(mb, false);
+	if (e != RS_OK)
+		*p->why = "cannot read a replica's state";
+	return e;
+}
+
+static void free_records(rec_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].body);
+	free(l->v);
+}
+
+/* ---- A: messages ---- */
+
+/* "<uid> <name> (<flags>)" at *s; false at the end or on bad syntax. */
+static bool next_add(const char **s, uint32_t *uid, char name[RS_MSG_NAME_MAX],
+		     cm_flags *flags)
+{
+	const char *p = *s;
+	while (*p == ' ')
+		p++;
+	char *end;
+	unsigned long u = strtoul(p, &end, 10);
+	if (end == p || *end != ' ' || u == 0 || u > UINT32_MAX)
+		return false;
+	p = end + 1;
+	const char *sp = strchr(p, ' ');
+	if (sp == NULL || sp == p || (size_t)(sp - p) >= RS_MSG_NAME_MAX || sp[1] != '(')
+		return false;
+	memcpy(name, p, (size_t)(sp - p));
+	name[sp - p] = '\0';
+	const char *close = strchr(sp, ')');
+	if (close == NULL || cm_flags_parse(sp + 1, (size_t)(close + 1 - (sp + 1)), flags,
+					    NULL) < 0)
+		return false;
+	*uid = (uint32_t)u;
+	*s = close + 1;
+	return true;
+}
+
+/* The message's UID cannot be taken on the destination: it is renumbered
+ * on its own side to a UID above both sides' next, and the renumbered
+ * copy goes to the destination at once, before the other direction's
+ * fix-ups move that side's next UID again (else the two sides renumber
+ * each other's messages for ever). */
+static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
+{
+	if (rs_msg_find(p->src, uid) == NULL)
+		return RS_OK; /* expunged since */
+	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
+	if (err != RS_OK)
+		return err == RS_ENOENT ? RS_OK : err;
+	char new_name[RS_MSG_NAME_MAX];
+	rs_repl_fixup_name(p->r, name, new_name);
+	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
+	rs_set_origin(p->src, 0); /* the source's own change: it would ship */
+	cm_flags flags = 0; /* the copy's: every change before the renumbering */
+	err = rs_repl_renumber(p->src, uid, to, new_name, &flags);
+	if (err == RS_EEXPUNGED)
+		return RS_OK; /* gone meanwhile: its E record follows */
+	if (err == RS_EEXIST) {
+		p->retry = true; /* its new UID taken meanwhile: again next round */
+		return RS_OK;
+	}
+	if (err != RS_OK)
+		return err;
+	p->st->fixups++;
+	p->shipped++;
+	rs_repl_name_add(p->link, to, new_name);
+	rs_set_origin(p->dst, p->link->src);
+	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, new_name, flags, to);
+	return err == RS_EEXIST ? RS_OK : err; /* taken meanwhile: next round's */
+}
+
+/* One message (name) under two UIDs: an add of the agent's that a crash of
+ * the destination cut short was adopted there under a UID of its own,
+ * without its flags. Both copies move to one new UID, with the source's
+ * flags. */
+static rs_err reconcile(repl_pass *p, uint32_t uid, uint32_t dst_uid, const char *name)
+{
+	char new_name[RS_MSG_NAME_MAX];
+	rs_repl_fixup_name(p->r, name, new_name);
+	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
+	cm_flags flags = 0, lost = 0;
+	rs_set_origin(p->src, 0);
+	rs_err err = rs_repl_renumber(p->src, uid, to, new_name, &flags);
+	if (err == RS_OK) {
+		rs_repl_name_add(p->link, to, new_name);
+		rs_set_origin(p->dst, p->link->src);
+		err = rs_repl_renumber(p->dst, dst_uid, to, new_name, &lost);
+	}
+	if (err == RS_OK && lost != flags) {
+		cm_uidset one = {0};
+		rs_store_result res = {0};
+		cm_uidset_add(&one, to);
+		err = rs_store(p->dst, &one, RS_STORE_REPLACE, flags, -1, &res);
+		rs_store_result_free(&res);
+		cm_uidset_free(&one);
+	}
+	if (err == RS_EEXPUNGED || err == RS_EEXIST)
+		p->retry = true; /* a writer came first: again next round */
+	p->shipped++;
+	p->st->fixups++;
+	return err == RS_EEXPUNGED || err == RS_EEXIST ? RS_OK : err;
+}
+
+static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags flags)
+{
+	rs_repl_name_add(p->link, uid, name);
+	if (rs_msg_find(p->src, uid) == NULL)
+		return RS_OK; /* expunged since (or renumbered): its E follows */
+	uint32_t there = rs_repl_uid_of(p->dst, name);
+	if (there == uid)
+		return RS_OK;
+	if (there != 0)
+		return reconcile(p, uid, there, name);
+	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
+	if (err == RS_ENOENT)
+		return RS_OK;
+	if (err != RS_OK)
+		return err;
+	rs_set_origin(p->dst, p->link->src);
+	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
+	if (err == RS_EEXIST) {
+		/* Fixed up after every add that can keep its UID has landed:
+		 * a fix-up's new UID would push the destination's next UID
+		 * past theirs. */
+		CM_GROW(p->later, p->caplater, p->nlater + 1);
+		p->later[p->nlater].uid = uid;
+		snprintf(p->later[p->nlater++].name, RS_MSG_NAME_MAX, "%s", name);
+		return RS_OK;
+	}
+	if (err == RS_OK) {
+		p->st->adds++;
+		p->shipped++;
+	}
+	return err;
+}
+
+static rs_err apply_add(repl_pass *p, const rec *r)
+{
+	const char *s = r->body;
+	uint32_t uid;
+	char name[RS_MSG_NAME_MAX];
+	cm_flags flags;
+	rs_err err = RS_OK;
+	while (err == RS_OK && next_add(&s, &uid, name, &flags)) {
+		if (r->origin != 0)
+			rs_repl_name_add(p->link, uid, name); /* known, not shipped */
+		else
+			err = add_one(p, uid, name, flags);
+	}
+	return err;
+}
+
+/* ---- F: flags ---- */
+
+typedef struct flag_rec {
+	cm_uidset uids;
+	cm_flags add, rm;
+	bool final;                  /* "=(flags)": a final state (a mutant's) */
+} flag_rec;
+
+static bool parse_flags_rec(const rec *r, flag_rec *f)
+{
+	const char *sp = strchr(r->body, ' ');
+	if (sp == NULL || cm_uidset_parse(&f->uids, r->body, (size_t)(sp - r->body),
+					  UINT32_MAX) < 0)
+		return false;
+	const char *p = sp + 1, *close = strchr(p, ')');
+	f->final = *p == '=';
+	if ((*p != '+' && *p != '=') || close == NULL ||
+	    cm_flags_parse(p + 1, (size_t)(close - p), &f->add, NULL) < 0)
+		return false;
+	if (f->final)
+		return true;
+	p = close + 1;
+	if (p[0] != ' ' || p[1] != '-')
+		return false;
+	if (p[2] == '*') {
+		f->rm = cm_flags_all_known() & ~f->add; /* FLAGS replace: every other flag */
+		return true;
+	}
+	close = strchr(p, ')');
+	return close != NULL && cm_flags_parse(p + 2, (size_t)(close - p - 1), &f->rm, NULL) == 0;
+}
+
+/* One message's change on the destination, as +/- records (or, in the
+ * naive designs the mutants are, as final states). */
+static rs_err store_one(repl_pass *p, uint32_t dst_uid, uint32_t src_uid, cm_flags add,
+			cm_flags rm)
+{
+	cm_uidset one = {0};
+	cm_uidset_add(&one, dst_uid);
+	const rs_msg *m = rs_msg_find(p->src, src_uid);
+	cm_flags now = m != NULL ? m->flags : add;
+	unsigned mut = p->r->o.mutants;
+	rs_store_result res = {0};
+	rs_set_origin(p->dst, p->link->src);
+	rs_err err = RS_OK;
+	if (mut & RS_MUTANT_REPL_FINAL_FLAGS) {
+		err = rs_store(p->dst, &one, RS_STORE_REPLACE, now, -1, &res);
+	} else {
+		if (add != 0)
+			err = rs_store(p->dst, &one, RS_STORE_ADD, add, -1, &res);
+		rs_store_result_free(&res);
+		memset(&res, 0, sizeof(res));
+		/* The mixed mutant sends removals as the source's final state. */
+		if (err == RS_OK && rm != 0)
+			err = (mut & RS_MUTANT_REPL_MIXED_RECORDS)
+			      ? rs_store(p->dst, &one, RS_STORE_REPLACE, now | add, -1, &res)
+			      : rs_store(p->dst, &one, RS_STORE_REMOVE, rm, -1, &res);
+	}
+	rs_store_result_free(&res);
+	cm_uidset_free(&one);
+	return err;
+}
+
+/* The flags of name the lower replica changed concurrently with a
+ * higher one's record at off: already applied over it there, or not
+ * shipped yet. */
+static cm_flags lost_to_lower(const repl_pass *p, const char *name, uint64_t off)
+{
+	cm_flags m = rs_repl_won_mask(p->r, p->link->box, name, off);
+	for (size_t i = 0; i < p->npending; i++)
+		if (strcmp(p->pending[i].name, name) == 0)
+			m |= p->pending[i].bits;
+	return m;
+}
+
+static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f, uint64_t off)
+{
+	const char *name = rs_repl_name_of(p->link, src_uid);
+	uint32_t dst_uid = name ? rs_repl_uid_of(p->dst, name) : 0;
+	if (dst_uid == 0)
+		return RS_OK; /* not there (yet, or any more): nothing to change */
+	cm_flags add = f->add, rm = f->final ? cm_flags_all_known() & ~f->add : f->rm;
+	cm_flags lost = p->lower ? 0 : lost_to_lower(p, name, off);
+	if (((add | rm) & lost) != 0) {
+		p->st->conflicts++;
+		add &= ~lost;
+		rm &= ~lost;
+	}
+	if (add == 0 && rm == 0)
+		return RS_OK;
+	p->st->flag_changes++;
+	p->shipped++;
+	rs_err err = store_one(p, dst_uid, src_uid, add, rm);
+	/* The higher replica's records up to here were made before this
+	 * change reached it: where they touch the same flags, they lose. */
+	if (err == RS_OK && p->lower)
+		rs_repl_won_add(p->r, p->link->box, name, add | rm,
+				rs_highestmodseq(p->dst) & 0xffffffffu);
+	return err;
+}
+
+static rs_err apply_flags(repl_pass *p, const rec *r)
+{
+	flag_rec f = {0};
+	if (!parse_flags_rec(r, &f)) {
+		cm_uidset_free(&f.uids);
+		*p->why = "a replica's F record does not parse";
+		return RS_ECORRUPT;
+	}
+	rs_err err = RS_OK;
+	for (size_t i = 0; i < p->link->n && err == RS_OK; i++)
+		if (cm_uidset_contains(&f.uids, p->link->names[i].uid))
+			err = flags_one(p, p->link->names[i].uid, &f, r->start);
+	cm_uidset_free(&f.uids);
+	return err;
+}
+
+/* ---- E: expunges ---- */
+
+static rs_err apply_expunge(repl_pass *p, const rec *r)
+{
+	cm_uidset set = {0}, dst = {0};
+	if (cm_uidset_parse(&set, r->body, r->len, UINT32_MAX) < 0) {
+		*p->why = "a replica's E record does not parse";
+		return RS_ECORRUPT;
+	}
+	for (size_t i = 0; i < p->link->n; i++) {
+		if (!cm_uidset_contains(&set, p->link->names[i].uid))
+			continue;
+		uint32_t u = rs_repl_uid_of(p->dst, p->link->names[i].name);
+		if (u != 0)
+			cm_uidset_add(&dst, u);
+	}
+	rs_err err = RS_OK;
+	if (dst.n > 0) {
+		rs_set_origin(p->dst, p->link->src);
+		err = rs_repl_expunge(p->dst, &dst);
+		p->st->expunges += cm_uidset_count(&dst);
+		p->shipped++;
+	}
+	cm_uidset_free(&set);
+	cm_uidset_free(&dst);
+	return err;
+}
+
+/* ---- the lower replica's unshipped changes ---- */
+
+static void pending_add(repl_pass *p, const char *name, cm_flags bits)
+{
+	for (size_t i = 0; i < p->npending; i++)
+		if (strcmp(p->pending[i].name, name) == 0) {
+			p->pending[i].bits |= bits;
+			return;
+		}
+	CM_GROW(p->pending, p->cappending, p->npending + 1);
+	snprintf(p->pending[p->npending].name, RS_MSG_NAME_MAX, "%s", name);
+	p->pending[p->npending++].bits = bits;
+}
+
+/* Higher to lower: the flag changes in the lower replica's log that its
+ * own pass has not shipped yet (made after it read its log). */
+static rs_err pending_scan(repl_pass *p)
+{
+	rec_list l = {0};
+	rs_err err = records(p, p->back, p->dst, &l);
+	for (size_t i = 0; i < l.n && err == RS_OK; i++) {
+		flag_rec f = {0};
+		if (l.v[i].type != 'F' || l.v[i].origin != 0 || !parse_flags_rec(&l.v[i], &f)) {
+			cm_uidset_free(&f.uids);
+			continue;
+		}
+		cm_flags bits = f.add | (f.final ? cm_flags_all_known() & ~f.add : f.rm);
+		for (size_t k = 0; k < p->back->n; k++)
+			if (cm_uidset_contains(&f.uids, p->back->names[k].uid))
+				pending_add(p, p->back->names[k].name, bits);
+		cm_uidset_free(&f.uids);
+	}
+	free_records(&l);
+	return err;
+}
+
+/* ---- the pass ---- */
+
+/* The position stays before the first record whose add waits for a
+ * fix-up until the fix-ups are done: a failure in between ships it again,
+ * never loses it. */
+rs_err rs_repl_pass(repl_pass *p)
+{
+	rec_list l = {0};
+	rs_err err = p->lower ? RS_OK : pending_scan(p);
+	if (err == RS_OK)
+		err = records(p, p->link, p->src, &l);
+	uint64_t end = p->link->off, hold = p->link->off;
+	for (size_t i = 0; i < l.n && err == RS_OK; i++) {
+		const rec *r = &l.v[i];
+		if (r->type == 'A')
+			err = apply_add(p, r);
+		else if (r->origin == 0)
+			err = r->type == 'F' ? apply_flags(p, r) : apply_expunge(p, r);
+		if (err == RS_OK) {
+			end = r->end;
+			if (p->nlater == 0)
+				hold = p->link->off = end;
+			p->st->shipped++;
+		}
+	}
+	for (size_t i = 0; i < p->nlater && err == RS_OK; i++)
+		err = fix_up(p, p->later[i].uid, p->later[i].name);
+	if (err == RS_OK)
+		p->link->off = p->retry ? hold : end;
+	if (p->retry)
+		p->shipped++; /* not quiet: another round */
+	else if (**p->why == '\0')
+		*p->why = "a replica's store failed";
+	if (err == RS_OK && !p->lower)
+		rs_repl_won_prune(p->r, p->link->box, p->link->off);
+	free(p->later);
+	free(p->pending);
+	free_records(&l);
+	return err;
+}

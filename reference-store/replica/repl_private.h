@@ -1,0 +1,105 @@
+/* Internals of the sync agent (rs_repl.h). */
+#ifndef RS_REPL_PRIVATE_H
+#define RS_REPL_PRIVATE_H
+
+#include "rs_repl.h"
+#include "rs_session.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <string.h>
+
+/* A UID of a source replica and the name (GUID) its A record gave it. */
+typedef struct repl_name {
+	uint32_t uid;
+	char name[RS_MSG_NAME_MAX];
+} repl_name;
+
+/* One mailbox in one direction: how far the source's log was shipped. */
+typedef struct repl_link {
+	char box[MODEL_NAME_MAX];
+	uint32_t src, dst;
+	bool started;
+	uint32_t indexid, log_seq;   /* the log the position is in */
+	uint64_t off;                /* bytes of records shipped */
+	repl_name *names;            /* every UID the source's log added,
+				      * ascending: an E record names UIDs
+				      * already gone from its state */
+	size_t n, cap;
+} repl_link;
+
+/* Flags of a message the lower replica changed and the agent applied on
+ * the higher one when that one's log ended at upto: the higher replica's
+ * changes to them in records up to there were concurrent, and lose. */
+typedef struct repl_won {
+	char box[MODEL_NAME_MAX];
+	char name[RS_MSG_NAME_MAX];
+	cm_flags bits;
+	uint64_t upto;
+} repl_won;
+
+/* A message's flags the lower replica changed and has not shipped yet. */
+typedef struct repl_pending {
+	char name[RS_MSG_NAME_MAX];
+	cm_flags bits;
+} repl_pending;
+
+typedef struct repl_handle {
+	uint32_t replica;
+	char box[MODEL_NAME_MAX];
+	rs_mailbox *mb;
+	bool stale;                  /* its replica crashed: open it afresh */
+} repl_handle;
+
+struct rs_repl {
+	rs_repl_options o;
+	repl_handle *h;
+	size_t nh, caph;
+	repl_link *links;
+	size_t nlinks, caplinks;
+	repl_won *won;
+	size_t nwon, capwon;
+	uint64_t fixups;             /* names of renumbered copies */
+	cm_buf buf;                  /* a log or a message body */
+};
+
+/* One direction's work in one round. */
+typedef struct repl_pass {
+	rs_repl *r;
+	repl_link *link;
+	rs_mailbox *src, *dst;
+	bool lower;                  /* src is the lower replica: its flag
+				      * changes win */
+	uint64_t shipped;
+	bool retry;                  /* a fix-up lost its UID to a writer */
+	repl_link *back;             /* the other direction's link */
+	repl_pending *pending;       /* higher to lower: the lower's unshipped
+				      * flag changes, which win */
+	size_t npending, cappending;
+	repl_name *later;            /* adds waiting for a fix-up */
+	size_t nlater, caplater;
+	rs_repl_stats *st;
+	const char **why;
+} repl_pass;
+
+/* repl.c: the lower replica's wins (repl_won) */
+void rs_repl_won_add(rs_repl *r, const char *box, const char *name, cm_flags bits,
+		     uint64_t upto);
+/* The flags a higher replica's record at offset off must not change. */
+cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
+			  uint64_t off);
+/* Forgets wins over records up to shipped (all of them shipped now). */
+void rs_repl_won_prune(rs_repl *r, const char *box, uint64_t shipped);
+/* The UID a fix-up may take: the agent's next, above both sides. */
+uint32_t rs_repl_fixup_uid(rs_repl *r, rs_mailbox *src, rs_mailbox *dst);
+void rs_repl_fixup_name(rs_repl *r, const char *old, char out[RS_MSG_NAME_MAX]);
+void rs_repl_name_add(repl_link *l, uint32_t uid, const char *name);
+const char *rs_repl_name_of(const repl_link *l, uint32_t uid);
+/* The UID of the message called name in mb's state, 0 if none. */
+uint32_t rs_repl_uid_of(const rs_mailbox *mb, const char *name);
+
+/* repl_pass.c: ships link's new records from src to dst. RS_OK or the
+ * first failure (nothing after it applied, the position before it). */
+rs_err rs_repl_pass(repl_pass *p);
+
+#endif
