@@ -11,8 +11,11 @@ REPL-* rules; the Dovecot findings are in README.md ("What the first runs
 found") with their evidence."""
 import json
 import os
+import pathlib
 import re
+import shutil
 import sys
+import time
 
 import pytest
 
@@ -68,6 +71,20 @@ def history(path):
     with open(path) as f:
         next(f)
         return [json.loads(line) for line in f]
+
+
+def keep_evidence(pair, tmp_path, name):
+    """Copies a failing run's history and report, and both servers' logs,
+    to /tmp/wire-evidence (the servers' folders go when they stop)."""
+    dest = pathlib.Path("/tmp/wire-evidence") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in ("h.jsonl", "r.json"):
+        if (tmp_path / f).exists():
+            shutil.copy(tmp_path / f, dest / f)
+    for k, srv in enumerate(pair, 1):
+        if os.path.exists(srv.log):
+            shutil.copy(srv.log, dest / f"replica{k}-{pathlib.Path(srv.log).name}")
+    return dest
 
 
 def replicated_run(ratchet, tmp_path, pair, sync_cmd, *args):
@@ -222,12 +239,16 @@ def test_stateful_sync_run(ratchet, tmp_path, pair):
     s = r["summary"]
     assert s["ops"] >= 1500 and s["checkpoints"] >= 2, s
     errors = [v for v in r["violations"] if v["severity"] == "error"]
+    if own_errors(pair, errors):
+        print("evidence kept in", keep_evidence(pair, tmp_path, "dsync-" + a.kind))
     assert not own_errors(pair, errors), own_errors(pair, errors)[:5]
     sync_ids = {e["id"] for e in events if e["ev"] == "invoke" and e["op"]["kind"] == "sync"}
     syncs = [e for e in events if e["ev"] != "invoke" and e["id"] in sync_ids]
     assert len(syncs) > s["checkpoints"], "syncs beside the clients too"
     assert all(e.get("status") in ("OK", "NO", "unknown") for e in syncs)
     unjudged = [v for v in errors if v["invariant"].startswith("REPL-") and not judged(v)]
+    if unjudged:
+        print("evidence kept in", keep_evidence(pair, tmp_path, "dsync-" + a.kind))
     assert not unjudged, unjudged[:5]
     assert p.returncode == (1 if errors else 0), p.stdout + p.stderr
     # The two replicas' histories were both judged, each op naming its own.
@@ -267,7 +288,9 @@ def test_cyrus_replication_run(ratchet, tmp_path, cyrus_pair):
     assert syncs and all(e["status"] == "OK" for e in syncs), syncs
     errors = [v for v in r["violations"] if v["severity"] == "error"]
     own = [v for v in errors if not v["invariant"].startswith("REPL-")]
-    assert not test_wire.unexplained_cyrus(a, own, tmp_path / "h.jsonl"), own[:5]
     unjudged = [v for v in errors if v["invariant"].startswith("REPL-") and not judged(v)]
+    if unjudged or test_wire.unexplained_cyrus(a, own, tmp_path / "h.jsonl"):
+        print("evidence kept in", keep_evidence(cyrus_pair, tmp_path, "dsync-cyrus"))
+    assert not test_wire.unexplained_cyrus(a, own, tmp_path / "h.jsonl"), own[:5]
     assert not unjudged, unjudged[:5]
     assert p.returncode == (1 if errors else 0), p.stdout + p.stderr
