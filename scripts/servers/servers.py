@@ -437,8 +437,11 @@ def start_cyrus_pair():
                              f'listen="127.0.0.1:{sync_port}" prefork=0\n',
                     users=USERS + admin)
     try:
+        # sync_try_imap: 0, or sync_client first speaks IMAP to the
+        # sync_server, gets BAD and waits 10 s before speaking csync.
         a = start_cyrus(conf=f"sync_host: 127.0.0.1\nsync_port: {sync_port}\n"
-                             "sync_authname: admin\nsync_password: adminpw\n",
+                             "sync_authname: admin\nsync_password: adminpw\n"
+                             "sync_try_imap: 0\n",
                         users=USERS + admin)
     except Exception:
         b.stop()
