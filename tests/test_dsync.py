@@ -11,8 +11,11 @@ REPL-* rules; the Dovecot findings are in README.md ("What the first runs
 found") with their evidence."""
 import json
 import os
+import pathlib
 import re
+import shutil
 import sys
+import time
 
 import pytest
 
@@ -22,21 +25,66 @@ sys.path.insert(0, str(ROOT / "scripts" / "servers"))
 import servers  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def pair():
+@pytest.fixture(scope="module", params=["maildir", "mdbox"])
+def pair(request):
     why = servers.install("dovecot")
     if why:
         pytest.skip(f"dovecot is not installed: {why}")
-    a, b = servers.start_dovecot_pair("maildir")
+    a, b = servers.start_dovecot_pair(request.param)
     yield a, b
     a.stop()
     b.stop()
+
+
+# Dovecot 2.3 maildir resurrects expunged messages under concurrency
+# (README, the first finding; tests/test_wire.py REAPPEARED), and dsync,
+# which expunges and saves again what it renumbers, makes it frequent: the
+# session that finds the file logs it, and gives it a new UID nobody was
+# told of. On maildir a replica's own error (not REPL-*) is therefore
+# judged only in a folder whose replica's log admits such a reappearance
+# or the duplicate uidlist entry that comes with it; mdbox must be clean.
+TROUBLE = re.compile(r"Maildir/\.([^:/ ]+)(?:: Expunged message reappeared|"
+                     r"/dovecot-uidlist: Duplicate file entry)")
+
+
+def troubled(srv):
+    """Folders (IMAP form) srv's log admits a reappearance in."""
+    if not srv.kind.endswith("maildir"):
+        return set()
+    with open(srv.log, errors="replace") as f:
+        return {m.group(1).replace(".", "/") for m in TROUBLE.finditer(f.read())}
+
+
+def own_errors(pair, violations):
+    """A replica's own errors (not REPL-*) its server's log does not admit."""
+    out = []
+    for v in violations:
+        if v["severity"] != "error" or v["invariant"].startswith("REPL-"):
+            continue
+        m = re.match(r"replica (\d): ", v["detail"])
+        if not (m and v.get("mailbox") in troubled(pair[int(m.group(1)) - 1])):
+            out.append(v)
+    return out
 
 
 def history(path):
     with open(path) as f:
         next(f)
         return [json.loads(line) for line in f]
+
+
+def keep_evidence(pair, tmp_path, name):
+    """Copies a failing run's history and report, and both servers' logs,
+    to /tmp/wire-evidence (the servers' folders go when they stop)."""
+    dest = pathlib.Path("/tmp/wire-evidence") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in ("h.jsonl", "r.json"):
+        if (tmp_path / f).exists():
+            shutil.copy(tmp_path / f, dest / f)
+    for k, srv in enumerate(pair, 1):
+        if os.path.exists(srv.log):
+            shutil.copy(srv.log, dest / f"replica{k}-{pathlib.Path(srv.log).name}")
+    return dest
 
 
 def replicated_run(ratchet, tmp_path, pair, sync_cmd, *args):
@@ -138,7 +186,7 @@ def test_stateless_sync_skips_a_changed_mailbox(ratchet, tmp_path, pair, mode):
                                   "--mailbox-prefix", prefix)
     assert (tmp_path / "injected").exists()
     errors = [v for v in r["violations"] if v["severity"] == "error"]
-    assert not [v for v in errors if not v["invariant"].startswith("REPL-")], errors
+    assert not own_errors(pair, errors), errors
     converge = [v for v in errors if v["invariant"] == "REPL-CONVERGE"]
     first = audits(events, box)
     shown = {(rep, seen.get(1, (None,))[0]) for (rep, _), seen in first.items()}
@@ -151,108 +199,100 @@ def test_stateless_sync_skips_a_changed_mailbox(ratchet, tmp_path, pair, mode):
         assert (1, "inject-a") not in shown and (2, "inject-b") not in shown, shown
 
 
-def identity_uids(events, box):
-    """identity -> {(replica, uid)} any session was shown it at in box."""
-    out = {}
-    for seen_key, seen in audits(events, box, readonly=False).items():
-        for uid, (ident, _) in seen.items():
-            out.setdefault(ident, set()).add((seen_key[0], uid))
-    return out
-
-
-# REPL-UID-FIXUP: "UID 15 holds 'X' on replica 2 but 'Y' on replica 1".
+# REPL-UID-FIXUP: "UID 15 holds 'X' on replica 2 but 'Y' on replica 1: ...".
 FIXUP = re.compile(r"^UID (\d+) holds '([^']+)' on replica (\d) but '([^']+)' on replica (\d): ")
-FLAGS_MERGE = re.compile(r"'([^']+)' \(UID (\d+)\) on replica \d has flag bit \d+ (set|clear)")
 
 
-def inset(setstr, uid):
-    for part in setstr.split(","):
-        lo, _, hi = part.partition(":")
-        if lo and int(lo) <= uid <= int(hi or lo):
-            return True
-    return False
-
-
-def stored_during_failed_sync(events, box, ident):
-    """Whether a client UID STORE on a UID where ident lived (on that
-    replica), answered OK, overlapped a sync run that exited non-zero."""
-    where = identity_uids(events, box).get(ident, set())
-    invoke = {e["id"]: e for e in events if e["ev"] == "invoke"}
-    failed = [(invoke[e["id"]]["t"], e["t"]) for e in events
-              if e["ev"] == "fail" and invoke[e["id"]]["op"]["kind"] == "sync"]
-    selected = {}
-    for e in events:
-        op = invoke[e["id"]]["op"]
-        if e["ev"] == "invoke":
-            if op["kind"] == "select":
-                selected[e["c"]] = op.get("mailbox")
-            continue
-        if op["kind"] != "store" or e["ev"] != "ok" or selected.get(e["c"]) != box:
-            continue
-        uids = {u for r, u in where if r == op.get("replica")}
-        # Its UID set, or the FETCH its reply has (a sequence-number STORE).
-        shown = {u["fetch"].get("uid") for u in e.get("untagged", []) if "fetch" in u}
-        hit = uids & shown or (op.get("uid") and any(inset(op.get("set", ""), u) for u in uids))
-        t0 = invoke[e["id"]]["t"]
-        if hit and any(s0 < e["t"] and t0 < s1 for s0, s1 in failed):
-            return True
-    return False
-
-
-def judged(v, events):
-    """Whether a REPL-* finding of the stateful run has the shape of one of
-    the two Dovecot dsync findings of the README:
+def judged(v):
+    """Whether a REPL-* finding of a stateful run is of one of the two
+    Dovecot dsync findings of the README that such a run shows:
     - REPL-UID-FIXUP, dsync's design: both replicas assigned one UID to two
-      different messages between two syncs; dsync does not step UIDs and
-      gives both new UIDs when it next syncs (the two identities are then
-      each seen at another UID too);
-    - REPL-FLAGS-MERGE and REPL-CONVERGE "differ in flags", lost updates:
-      a flag change made while dsync renumbers a message is lost (the
-      message is one dsync renumbered: its identity seen at two UIDs of
-      the mailbox, which a COPY into the same mailbox also gives), or
-      one made while a sync ran that then exited 2 ("desync") is not sent
-      by the next run that exits 0 (a client STORE of it overlapped such a
-      run)."""
-    text = v["detail"].split(": ", 1)[1] if v["detail"].startswith("replica ") else v["detail"]
-    box = v["mailbox"]
-    where = identity_uids(events, box)
-    moved = lambda ident: len({u for _, u in where.get(ident, ())}) >= 2  # noqa: E731
+      different messages between two syncs (dsync does not step UIDs; its
+      next run gives both new UIDs, so no UID is rebound on one replica);
+    - REPL-FLAGS-MERGE, and REPL-CONVERGE where the replicas "differ in
+      flags": flag values no client's STOREs explain, or different on the
+      two replicas, after runs that exited 0 (lost and crossed flag
+      updates; one way is reproduced by scripts/dsync_lost_flags.py).
+    Anything else (REPL-NO-RESURRECT, replicas that differ in messages or
+    UIDs after a sync to quiescence) is not."""
+    text = v["detail"]
     if v["invariant"] == "REPL-UID-FIXUP":
         m = FIXUP.match(text)
         return bool(m) and m.group(2) != m.group(4)
-    lost = lambda ident: moved(ident) or stored_during_failed_sync(events, box, ident)  # noqa: E731
     if v["invariant"] == "REPL-FLAGS-MERGE":
-        m = FLAGS_MERGE.search(text)
-        return bool(m) and lost(m.group(1))
-    if v["invariant"] == "REPL-CONVERGE" and "differ in flags" in text:
-        at = {seen.get(v["uid"], (None,))[0]
-              for key, seen in audits(events, box).items() if key[1] in v["events"]}
-        return bool(at) and all(ident and lost(ident) for ident in at)
-    return False
+        return True
+    return v["invariant"] == "REPL-CONVERGE" and "differ in flags" in text
 
 
 def test_stateful_sync_run(ratchet, tmp_path, pair):
     """Stateful dsync (`sync -s`, the state kept by ratchet) beside 4 clients
-    for 600 ops: every replica alone is a correct IMAP server (no error but
-    REPL-*, the sync window explaining what dsync does), syncs ran at random
-    and at every checkpoint, and every REPL-* finding has the shape of one of
-    the README's dsync findings (judged); anything else fails."""
+    for 1500 ops: every replica alone is a correct IMAP server (no error but
+    REPL-*, the sync window explaining what dsync does; on maildir, but in
+    a folder its log admits a reappearance), syncs ran at random and at
+    every checkpoint, and every REPL-* finding has the shape of one of the
+    README's dsync findings (judged: the replicas converge in messages and
+    UIDs, not always in flags); anything else fails."""
     a, b = pair
     p, r, events = replicated_run(
         ratchet, tmp_path, pair, servers.dsync_command(a, b, mode="stateful"),
-        "--ops", "600", "--clients", "4", "--seed", "11")
+        "--ops", "1500", "--clients", "4", "--seed", "11")
     s = r["summary"]
-    assert s["ops"] >= 600 and s["checkpoints"] >= 2, s
+    assert s["ops"] >= 1500 and s["checkpoints"] >= 2, s
     errors = [v for v in r["violations"] if v["severity"] == "error"]
-    assert not [v for v in errors if not v["invariant"].startswith("REPL-")], errors
+    if own_errors(pair, errors):
+        print("evidence kept in", keep_evidence(pair, tmp_path, "dsync-" + a.kind))
+    assert not own_errors(pair, errors), own_errors(pair, errors)[:5]
     sync_ids = {e["id"] for e in events if e["ev"] == "invoke" and e["op"]["kind"] == "sync"}
     syncs = [e for e in events if e["ev"] != "invoke" and e["id"] in sync_ids]
     assert len(syncs) > s["checkpoints"], "syncs beside the clients too"
     assert all(e.get("status") in ("OK", "NO", "unknown") for e in syncs)
-    unjudged = [v for v in errors if not judged(v, events)]
+    unjudged = [v for v in errors if v["invariant"].startswith("REPL-") and not judged(v)]
+    if unjudged:
+        print("evidence kept in", keep_evidence(pair, tmp_path, "dsync-" + a.kind))
     assert not unjudged, unjudged[:5]
     assert p.returncode == (1 if errors else 0), p.stdout + p.stderr
     # The two replicas' histories were both judged, each op naming its own.
     replicas = {e["op"].get("replica", 0) for e in events if e["ev"] == "invoke"}
     assert replicas == {0, 1, 2}, replicas
     assert os.path.exists(a.log) and os.path.exists(b.log)
+
+
+@pytest.fixture(scope="module")
+def cyrus_pair():
+    why = servers.install("cyrus")
+    if why:
+        if os.getuid() == 0:
+            pytest.fail(f"cannot install cyrus: {why}")
+        pytest.skip(f"cyrus is not installed and we are not root: {why}")
+    a, b = servers.start_cyrus_pair()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def test_cyrus_replication_run(ratchet, tmp_path, cyrus_pair):
+    """Cyrus 3.6 replication (sync_client -u alice from replica 1 to
+    sync_server on replica 2) beside 4 clients for 1000 ops: the sync
+    command ran, and exited 0 at least once per checkpoint, each replica's own errors are only Cyrus's
+    documented bugs (tests/test_wire.py CYRUS_KNOWN), and every REPL-*
+    finding has a shape judged above."""
+    import test_wire
+    a, b = cyrus_pair
+    p, r, events = replicated_run(ratchet, tmp_path, cyrus_pair,
+                                  servers.cyrus_sync_command(a), "--ops", "1000",
+                                  "--clients", "4", "--seed", "5")
+    s = r["summary"]
+    assert s["ops"] >= 1000 and s["checkpoints"] >= 2, s
+    invoke = {e["id"]: e for e in events if e["ev"] == "invoke"}
+    syncs = [e for e in events if e["ev"] != "invoke" and invoke[e["id"]]["op"]["kind"] == "sync"]
+    # Runs beside the clients may exit 1 (a mailbox changed under them;
+    # Cyrus says why only to syslog); the quiet ones succeed.
+    assert sum(e["status"] == "OK" for e in syncs) >= s["checkpoints"], syncs
+    errors = [v for v in r["violations"] if v["severity"] == "error"]
+    own = [v for v in errors if not v["invariant"].startswith("REPL-")]
+    unjudged = [v for v in errors if v["invariant"].startswith("REPL-") and not judged(v)]
+    if unjudged or test_wire.unexplained_cyrus(a, own, tmp_path / "h.jsonl"):
+        print("evidence kept in", keep_evidence(cyrus_pair, tmp_path, "dsync-cyrus"))
+    assert not test_wire.unexplained_cyrus(a, own, tmp_path / "h.jsonl"), own[:5]
+    assert not unjudged, unjudged[:5]
+    assert p.returncode == (1 if errors else 0), p.stdout + p.stderr

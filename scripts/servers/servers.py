@@ -308,7 +308,7 @@ def imap4d_inetd(port, folder):
 CYRUS_ROOT = ROOT / "build-servers" / "cyrus"
 CYRUS_BIN = CYRUS_ROOT / "usr" / "lib" / "cyrus" / "bin"
 CYRUS_LIB = CYRUS_ROOT / "usr" / "lib" / "x86_64-linux-gnu"
-CYRUS_DEBS = ("cyrus-common", "cyrus-imapd")
+CYRUS_DEBS = ("cyrus-common", "cyrus-imapd", "cyrus-replication")
 
 
 def install_cyrus():
@@ -342,7 +342,8 @@ def cyrus_missing():
 
 def unpack_cyrus():
     stamp = CYRUS_ROOT / ".done"
-    if stamp.exists() and (CYRUS_BIN / "master").exists():
+    if stamp.exists() and stamp.read_text().split() == list(CYRUS_DEBS) and \
+            (CYRUS_BIN / "master").exists():
         return None
     CYRUS_ROOT.mkdir(parents=True, exist_ok=True)
     dl = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-cyrus-debs-", dir="/tmp"))
@@ -387,26 +388,29 @@ START {{
 SERVICES {{
   imap cmd="{b}/imapd -C {d}/imapd.conf" listen="127.0.0.1:{port}" prefork=0
   lmtpunix cmd="{b}/lmtpd -C {d}/imapd.conf" listen="{d}/conf/lmtp.sock" prefork=0
-}}
+{services}}}
 DAEMON {{
   idled cmd="{b}/idled -C {d}/imapd.conf"
 }}
 """
 
 
-def start_cyrus():
+def start_cyrus(conf="", services="", users=USERS):
     """Cyrus IMAP 3.6 (unpacked debs, see install_cyrus) on a free port
     with users alice and bob in a sasldb; runs as nobody (the master drops
     to cyrus_user when started as root). Logs go to syslog only: the
-    Server's log is the master's own stderr."""
+    Server's log is the master's own stderr. conf: more imapd.conf lines;
+    services: more cyrus.conf SERVICES lines ({d}: the server's folder,
+    {b}: the binaries); users: (name, password) pairs."""
     d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-cyrus-", dir="/tmp"))
     for sub in ("conf", "conf/socket", "spool"):
         (d / sub).mkdir()
     port = free_port()
     user = "nobody" if os.getuid() == 0 else os.environ.get("USER", "nobody")
-    (d / "imapd.conf").write_text(CYRUS_IMAPD_CONF.format(d=d, user=user))
-    (d / "cyrus.conf").write_text(CYRUS_CONF.format(d=d, b=CYRUS_BIN, port=port))
-    for u, pw in USERS:
+    (d / "imapd.conf").write_text(CYRUS_IMAPD_CONF.format(d=d, user=user) + conf)
+    (d / "cyrus.conf").write_text(CYRUS_CONF.format(
+        d=d, b=CYRUS_BIN, port=port, services=services.format(d=d, b=CYRUS_BIN)))
+    for u, pw in users:
         subprocess.run(["saslpasswd2", "-p", "-c", "-f", str(d / "sasldb2"), u],
                        input=pw + "\n", text=True, check=True,
                        capture_output=True, timeout=30)
@@ -421,6 +425,38 @@ def start_cyrus():
                             start_new_session=True)
     log.close()
     return started(Server("cyrus", proc, port, d, d / "master.log"))
+
+
+def start_cyrus_pair():
+    """Two Cyrus instances for replication: b runs sync_server on a port of
+    its own, a names it (sync_host, sync_port) and authenticates as admin
+    (a password for these throwaway servers only); see cyrus_sync_command."""
+    admin = (("admin", "adminpw"),)
+    sync_port = free_port()
+    b = start_cyrus(services=f'  syncserver cmd="{{b}}/sync_server -C {{d}}/imapd.conf" '
+                             f'listen="127.0.0.1:{sync_port}" prefork=0\n',
+                    users=USERS + admin)
+    try:
+        # sync_try_imap: 0, or sync_client first speaks IMAP to the
+        # sync_server, gets BAD and waits 10 s before speaking csync.
+        a = start_cyrus(conf=f"sync_host: 127.0.0.1\nsync_port: {sync_port}\n"
+                             "sync_authname: admin\nsync_password: adminpw\n"
+                             "sync_try_imap: 0\n",
+                        users=USERS + admin)
+    except Exception:
+        b.stop()
+        raise
+    return a, b
+
+
+def cyrus_sync_command(a, user="alice"):
+    """The shell command that replicates user's mailboxes from Cyrus a to
+    the replica a's imapd.conf names (sync_client -u, one run; as the
+    servers' user)."""
+    run_as = ("setpriv --reuid=nobody --regid=nogroup --clear-groups -- "
+              if os.getuid() == 0 else "")
+    return (f"{run_as}env LD_LIBRARY_PATH={CYRUS_LIB} {CYRUS_BIN}/sync_client "
+            f"-C {a.dir}/imapd.conf -u {user}")
 
 
 def serve_pair(storage):
