@@ -11,6 +11,22 @@
 #include <assert.h>
 #include <string.h>
 
+rs_fs *rt_sim_fs(sim *s, uint32_t replica)
+{
+	assert(replica <= s->nrep);
+	return s->nrep > 0 ? s->rfs[CM_MAX(replica, 1u)] : s->fs;
+}
+
+void rt_sim_store_options(const sim *s, uint32_t replica, uint32_t pid, rs_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->pid = pid;
+	o->mutants = s->cfg.mutants;
+	o->log_rotate_bytes = s->cfg.log_rotate_bytes;
+	if (s->nrep > 0)
+		rs_repl_store_options(s->nrep, CM_MAX(replica, 1u), s->cfg.mutants, o);
+}
+
 int rt_sim_repl_open(sim *s)
 {
 	assert(s->nrep >= 2 && s->nrep <= RT_REPLICAS_MAX);
