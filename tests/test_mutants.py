@@ -29,6 +29,18 @@ EXPECTED = {
     # takes the message, so a later fresh read lacks an acknowledged add
     # (ADD-NO-LOSS, G)
     "deliver-unsynced": {"G"},
+    # design.md#replication and #flags, the sync agent's naive designs
+    # (replication.md): flags sent as final states, or removals as final
+    # states, lose a concurrent change (REPL-FLAGS-MERGE, REPL-CONVERGE);
+    # replicas sharing one UID sequence bind a UID twice (REPL-UID-FIXUP);
+    # a UID the peer cannot take added there anyway, or a sync that
+    # replays the whole log, show a UID out of order or back (each
+    # replica's own A and B rules, REPL-NO-RESURRECT)
+    "repl-final-flags": {"H"},
+    "repl-mixed-records": {"H"},
+    "repl-no-step": {"H"},
+    "repl-rebind": {"A", "B", "H"},
+    "repl-resurrect": {"A", "B", "H"},
 }
 
 # The subtle mutants: each is wrong only in a window of one or two
