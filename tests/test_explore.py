@@ -127,6 +127,12 @@ CAUGHT = [
     # A crash is the one unusual event these need (it counts as one).
     ("modseq-across-rebuild", "modseq-reset", "MODSEQ-REBUILD-MONO", 1),
     ("crash-in-deliver", "deliver-unsynced", "ADD-NO-LOSS", 1),
+    # The sync agent's naive designs (docs/replication.md), on two replicas.
+    ("flags-across-replicas", "repl-final-flags", "REPL-FLAGS-MERGE", 0),
+    ("flags-across-replicas", "repl-mixed-records", "REPL-FLAGS-MERGE", 1),
+    ("append-on-both-replicas", "repl-no-step", "REPL-UID-FIXUP", 0),
+    ("append-on-both-replicas", "repl-rebind", "SESSION-VIEW-CONVERGES", 0),
+    ("expunge-across-replicas", "repl-resurrect", "REPL-CONVERGE", 0),
     # The subtle mutants (tests/test_mutants.py SUBTLE): bound 0, every
     # order of whole commands, cannot show them.
     *[(scn, m, inv, n) for m, (scn, inv, n) in sorted(SUBTLE.items())],

@@ -142,6 +142,12 @@ void rt_explore_target_file(rt_explore_target *t, const char *file)
 		t->exit_code = CM_MAX(t->exit_code, CM_EXIT_USAGE);
 		return;
 	}
+	if (sc.replicas > 0) {
+		/* One server is no replicated pair (docs/replication.md). */
+		printf("scenario %s (%s): not run: it is replicated (\"replicas:\"), "
+		       "and --target is one server\n", sc.name, file);
+		return;
+	}
 	size_t counts[RT_SCENARIO_CLIENTS_MAX], steps = 0;
 	for (size_t c = 0; c < sc.nclients + sc.nagents; c++)
 		steps += counts[c] = sc.client[c].nsteps;

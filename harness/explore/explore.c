@@ -292,7 +292,7 @@ static int run_one(exec *x, unsigned mutants, bool plain, model_checker **c_r)
 			    .every_call = plain,
 			    .crashes = sc->crashes, .killable = sc->killable << 1,
 			    .resume_op = resume_op, .lose_log_box = sc->lose_log,
-			    .log_rotate_bytes = sc->rotate_bytes};
+			    .log_rotate_bytes = sc->rotate_bytes, .replicas = sc->replicas};
 	model_checker_options co = {.capabilities = RT_SIM_CAPS, .max_violations = 20};
 	model_checker *c = model_checker_new(&co);
 	rt_sim_hooks hooks = {on_event, x};

@@ -140,7 +140,8 @@ static int imap_op(const char *text, const rt_scenario_vars *vars, model_op *op,
 }
 
 /* One indented program line into st. 0, or -1 with the error set. */
-static int parse_step(const pos *p, const char *s, bool agent, rt_scenario_step *st)
+static int parse_step(const pos *p, const char *s, bool agent, bool syncs,
+		      rt_scenario_step *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->line = p->line;
@@ -163,6 +164,16 @@ static int parse_step(const pos *p, const char *s, bool agent, rt_scenario_step 
 	size_t w = word_len(body);
 	bool is_append = w == 6 && strncasecmp(body, "APPEND", 6) == 0;
 	bool is_deliver = w == 7 && strncasecmp(body, "DELIVER", 7) == 0;
+	bool is_sync = w == 4 && strncasecmp(body, "SYNC", 4) == 0;
+	if (syncs != is_sync)
+		return fail_at(p, s, syncs ? "a sync agent only syncs" :
+			       "SYNC is for a sync agent", "\"SYNC mailbox\"");
+	if (is_sync) {
+		cm_flags none;
+		st->kind = MODEL_OP_SYNC;
+		return parse_box_flags(p, s + (skip_space(body + w) - body), &st->box, &none,
+				       false);
+	}
 	if (agent != is_deliver)
 		return fail_at(p, s, agent ? "an agent only delivers" :
 			       "DELIVER is for agents", "\"DELIVER mailbox\"");
@@ -181,10 +192,11 @@ static int parse_step(const pos *p, const char *s, bool agent, rt_scenario_step 
 	return 0;
 }
 
-/* "client A:" or "agent D:"; 0 with a new client, or -1. */
+/* "client A:", "agent D:" or "sync S:"; 0 with a new client, or -1. */
 static int parse_client(const pos *p, const char *s, bool agent, rt_scenario *sc,
 			rt_scenario_client **cur)
 {
+	bool syncs = strncmp(s, "sync ", 5) == 0;
 	const char *name = skip_space(s + (agent ? 5 : 6));
 	size_t n = 0;
 	while (isalnum((unsigned char)name[n]) || name[n] == '_' || name[n] == '-')
@@ -196,10 +208,13 @@ static int parse_client(const pos *p, const char *s, bool agent, rt_scenario *sc
 		return fail_at(p, s, "too many clients", "at most 4");
 	if (!agent && sc->nagents > 0)
 		return fail_at(p, s, "IMAP clients come before agents", "");
+	if (sc->nagents > 0 && sc->client[sc->nclients + sc->nagents - 1].syncs)
+		return fail_at(p, s, "the sync agent comes last", "");
 	rt_scenario_client *c = &sc->client[sc->nclients + sc->nagents];
 	memset(c, 0, sizeof(*c));
 	memcpy(c->name, name, n);
 	c->agent = agent;
+	c->syncs = syncs;
 	for (size_t i = 0; i < sc->nclients + sc->nagents; i++)
 		if (strcmp(sc->client[i].name, c->name) == 0)
 			return fail_at(p, name, "client name used twice", "");
@@ -309,7 +324,7 @@ static int parse_header(const pos *p, const char *s, rt_scenario *sc,
 {
 	if (strncmp(s, "client ", 7) == 0)
 		return parse_client(p, s, false, sc, cur);
-	if (strncmp(s, "agent ", 6) == 0)
+	if (strncmp(s, "agent ", 6) == 0 || strncmp(s, "sync ", 5) == 0)
 		return parse_client(p, s, true, sc, cur);
 	const char *colon = strchr(s, ':');
 	if (colon == NULL)
@@ -331,6 +346,11 @@ static int parse_header(const pos *p, const char *s, rt_scenario *sc,
 		return parse_count(p, v, 8, "bound must be 0 to 8", &sc->bound);
 	if (k == 5 && strncmp(s, "crash", k) == 0)
 		return parse_count(p, v, 2, "crash must be 0 to 2", &sc->crashes);
+	if (k == 8 && strncmp(s, "replicas", k) == 0) {
+		if (parse_count(p, v, 2, "replicas must be 2", &sc->replicas) < 0)
+			return -1;
+		return sc->replicas == 2 ? 0 : fail_at(p, v, "replicas must be 2", "");
+	}
 	if (k == 4 && strncmp(s, "kill", k) == 0)
 		return parse_kill(p, v, sc);
 	if (k == 12 && strncmp(s, "capabilities", k) == 0)
@@ -439,7 +459,8 @@ static int check_whole(const pos *p, rt_scenario *sc)
 					  c->name);
 		for (size_t k = 0; k < c->nsteps; k++)
 			if ((c->step[k].kind == MODEL_OP_APPEND ||
-			     c->step[k].kind == MODEL_OP_DELIVER) &&
+			     c->step[k].kind == MODEL_OP_DELIVER ||
+			     c->step[k].kind == MODEL_OP_SYNC) &&
 			    c->step[k].box >= sc->boxes)
 				return cm_err_set(p->err, "%s:%u: mailbox %s is not in "
 						  "\"mailboxes:\"", p->path, c->step[k].line,
@@ -447,6 +468,14 @@ static int check_whole(const pos *p, rt_scenario *sc)
 	}
 	if (resolve_kill(p, sc) < 0 || check_vars(p, sc) < 0)
 		return -1;
+	bool syncer = sc->nagents > 0 && sc->client[sc->nclients + sc->nagents - 1].syncs;
+	if (syncer != (sc->replicas > 0))
+		return cm_err_set(p->err, "%s: %s", p->path, syncer
+				  ? "a sync agent needs \"replicas: 2\""
+				  : "\"replicas: 2\" needs a sync agent (\"sync S:\", last)");
+	if (syncer && (sc->crashes > 0 || sc->killable != 0 || sc->rotate_bytes != 0))
+		return cm_err_set(p->err, "%s: a replicated scenario has no crash:, kill: "
+				  "or rotate-bytes: (the agent has no full sync)", p->path);
 	if (sc->lose_log >= sc->boxes)
 		return cm_err_set(p->err, "%s: lose-log: mailbox %s is not in \"mailboxes:\"",
 				  p->path, rt_scenario_boxes[sc->lose_log]);
@@ -500,7 +529,8 @@ static int parse_line(pos *p, const char *s, rt_scenario *sc, rt_scenario_client
 		return e < 0 ? -1 : 0;
 	if ((*cur)->nsteps >= RT_SCENARIO_STEPS_MAX)
 		return fail_at(p, t, "too many steps", "at most 16 per client");
-	if (parse_step(p, t, (*cur)->agent, &(*cur)->step[(*cur)->nsteps]) < 0)
+	if (parse_step(p, t, (*cur)->agent && !(*cur)->syncs, (*cur)->syncs,
+		       &(*cur)->step[(*cur)->nsteps]) < 0)
 		return -1;
 	(*cur)->nsteps++;
 	return 0;
@@ -558,6 +588,14 @@ int rt_scenario_load(const char *path, rt_scenario *sc, cm_err *err)
 int rt_scenario_step_op(const rt_scenario_step *st, const rt_scenario_vars *vars,
 			uint64_t msg_seq, model_op *op, cm_err *err)
 {
+	if (st->kind == MODEL_OP_SYNC) {
+		model_op_init(op, MODEL_OP_SYNC);
+		snprintf(op->mailbox, sizeof(op->mailbox), "%s", rt_scenario_boxes[st->box]);
+		op->replica = 1;
+		op->peer = 2;
+		op->opaque = true; /* the agent's writes are not ops of their own */
+		return 0;
+	}
 	if (st->kind != MODEL_OP_APPEND && st->kind != MODEL_OP_DELIVER)
 		return imap_op(st->text, vars, op, err);
 	model_op_init(op, st->kind);

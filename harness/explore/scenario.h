@@ -36,6 +36,8 @@ typedef struct rt_scenario_step {
 typedef struct rt_scenario_client {
 	char name[16];
 	bool agent;                      /* a delivery agent, not an IMAP client */
+	bool syncs;                      /* ... the sync agent of a replicated
+					  * scenario: its steps are SYNC MAILBOX */
 	rt_scenario_step step[RT_SCENARIO_STEPS_MAX];
 	size_t nsteps;
 } rt_scenario_client;
@@ -57,6 +59,10 @@ typedef struct rt_scenario {
 	unsigned caps;                   /* "capabilities:" it requires
 					  * (MODEL_CAP_* bits) */
 	uint32_t rotate_bytes;           /* "rotate-bytes:", or 0 */
+	unsigned replicas;               /* "replicas:" 2, or 0: client i of
+					  * a replicated one is on replica
+					  * 1 + i % 2; a "sync" agent, last,
+					  * syncs them (docs/replication.md) */
 	int boxes;                       /* mailboxes: INBOX, Archive, Work, Junk */
 	struct rt_scenario_message {
 		int box;

@@ -698,21 +698,21 @@ static void set_hooks(sim *s, bool on)
 		rs_memfs_set_hook(s->rfs[r], on ? hook : NULL, on ? &s->fsctx[r] : NULL);
 }
 
-/* Clients 1..ncl (then nlda delivery agents, then the sync agent of a
- * replicated run), the scheduler until every client is done, the end
- * checkpoint, teardown. */
-static void sim_go(sim *s, unsigned ncl, unsigned nlda)
+/* Clients 1..ncl: IMAP clients, then nlda delivery agents, then nsync
+ * sync agents (a replicated run's one); the scheduler until every client
+ * is done, the end checkpoint, teardown. */
+static void sim_go(sim *s, unsigned ncl, unsigned nlda, unsigned nsync)
 {
+	assert(nsync == (s->nrep > 0 ? 1u : 0u) && nlda + nsync <= ncl);
 	set_hooks(s, true);
-	unsigned nagent = s->nrep > 0 ? 1 : 0;
-	s->ncl = ncl + nagent;
+	s->ncl = ncl;
 	s->cl = cm_xcalloc(s->ncl, sizeof(*s->cl));
 	for (unsigned i = 0; i < s->ncl; i++) {
 		sim_client *cl = &s->cl[i];
 		cl->sim = s;
 		cl->id = i + 1;
-		cl->lda = i >= ncl - nlda && i < ncl;
-		cl->agent = i >= ncl;
+		cl->agent = i >= ncl - nsync;
+		cl->lda = i >= ncl - nsync - nlda && !cl->agent;
 		cl->replica = s->nrep > 0 && !cl->agent ? 1 + i % s->nrep : 0;
 		cl->pid = new_pid(s);
 		cl->pend_call = -1;
@@ -757,9 +757,23 @@ int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *ho
 	s.checker = checker;
 	if (sim_open(&s, cfg, res) < 0)
 		return -1;
-	sim_go(&s, cfg->clients + (cfg->deliverer ? 1 : 0), cfg->deliverer ? 1 : 0);
+	unsigned nsync = s.nrep > 0 ? 1 : 0;
+	sim_go(&s, cfg->clients + (cfg->deliverer ? 1 : 0) + nsync, cfg->deliverer ? 1 : 0,
+	       nsync);
 	res->decisions = ch->decisions;
 	return 0;
+}
+
+/* A replicated script's starting messages reach the other replica before
+ * any client runs: the sync agent's syncs, recorded, on a client of its
+ * own that the scheduler never runs (the script's sync agent is another). */
+static void setup_sync(sim *s)
+{
+	sim_client setup = {.sim = s, .agent = true, .pend_call = -1};
+	setup.id = s->auditor.id + 1;
+	rt_client_state_reset(&setup.known);
+	rt_sim_repl_quiesce(s, &setup, run_quiet);
+	rt_client_state_free(&setup.known);
 }
 
 int rt_sim_run_script(const rt_script *script, unsigned mutants,
@@ -774,6 +788,7 @@ int rt_sim_run_script(const rt_script *script, unsigned mutants,
 	cfg.mutants = mutants;
 	cfg.mix.boxes = script->boxes;
 	cfg.log_rotate_bytes = script->log_rotate_bytes;
+	cfg.replicas = script->replicas;
 	sim s;
 	memset(&s, 0, sizeof(s));
 	s.script = script;
@@ -782,15 +797,21 @@ int rt_sim_run_script(const rt_script *script, unsigned mutants,
 	s.checker = checker;
 	if (sim_open(&s, &cfg, res) < 0)
 		return -1;
-	/* The starting messages: the auditor's APPENDs, recorded, quiet. */
+	/* The starting messages: the auditor's APPENDs, recorded, quiet
+	 * (on replica 1, then synced to the other, by the sync agent). */
+	unsigned nsync = s.nrep > 0 ? 1 : 0;
+	assert(script->agents >= nsync);
 	s.auditor.id = script->clients + script->agents + 1;
+	s.auditor.replica = s.nrep > 0 ? 1 : 0;
 	s.quiet = true;
 	model_op op;
 	model_op_init(&op, MODEL_OP_CONNECT);
 	audit_op(&s, &op);
 	for (size_t i = 0; script->setup_op(script->ctx, i, &op); i++)
 		audit_op(&s, &op);
+	if (nsync)
+		setup_sync(&s);
 	s.quiet = false;
-	sim_go(&s, script->clients + script->agents, script->agents);
+	sim_go(&s, script->clients + script->agents, script->agents - nsync, nsync);
 	return 0;
 }

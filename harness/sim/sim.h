@@ -130,6 +130,9 @@ typedef struct rt_script {
 	uint32_t killable;
 	int lose_log_box;           /* >= 0: each crash loses that box's log */
 	uint32_t log_rotate_bytes;  /* the store's option (0: its default) */
+	/* 2: a replicated run (client i on replica 1 + i % 2); the last
+	 * agent is then the sync agent, its ops SYNC. 0: one store. */
+	unsigned replicas;
 	/* After a client died (a crash or a kill), the i-th op it runs to
 	 * get back where it was before its next op (a CONNECT, a SELECT):
 	 * true with op filled, false when done. NULL: none. */
