@@ -224,6 +224,48 @@ def judged(v):
     return v["invariant"] == "REPL-CONVERGE" and "differ in flags" in text
 
 
+def unshipped_expunges(events):
+    """(mailbox, uid) of every UID a client's UID MOVE or UID EXPUNGE took
+    out of its selected mailbox (answered OK) and that a sync exiting 0
+    began after: the README's Dovecot finding "an expunge not shipped"
+    is one of these still held by the other replica after that sync."""
+    invoke = {e["id"]: e for e in events if e["ev"] == "invoke"}
+    selected, gone, out = {}, [], set()
+    for e in events:
+        op = invoke[e["id"]]["op"]
+        if e["ev"] == "invoke":
+            if op["kind"] == "select":
+                selected[e["c"]] = op.get("mailbox")
+            if op["kind"] == "sync":
+                out.update(gone)  # a sync began after these were answered
+            continue
+        if op["kind"] in ("move", "expunge") and op.get("uid") and \
+                e.get("status") == "OK" and e["c"] in selected:
+            for part in op.get("set", "").split(","):
+                lo, _, hi = part.partition(":")
+                if lo.isdigit() and (hi.isdigit() or not hi):
+                    gone += [(selected[e["c"]], u) for u in
+                             range(int(lo), int(hi or lo) + 1)][:1000]
+    return out
+
+
+def test_unshipped_expunge_rule_is_narrow():
+    """The allowance for the unshipped expunge takes only a UID a client
+    moved or expunged, answered OK, before a sync began."""
+    ev = [{"t": 1, "c": 2, "id": 1, "ev": "invoke",
+           "op": {"kind": "select", "mailbox": "p/B", "replica": 2}},
+          {"t": 2, "c": 2, "id": 1, "ev": "ok", "status": "OK"},
+          {"t": 3, "c": 2, "id": 2, "ev": "invoke",
+           "op": {"kind": "move", "uid": True, "set": "35", "mailbox": "p/C"}},
+          {"t": 4, "c": 2, "id": 2, "ev": "ok", "status": "OK"},
+          {"t": 5, "c": 2, "id": 3, "ev": "invoke",
+           "op": {"kind": "expunge", "uid": True, "set": "40"}},
+          {"t": 6, "c": 8, "id": 4, "ev": "invoke", "op": {"kind": "sync"}},
+          {"t": 7, "c": 2, "id": 3, "ev": "ok", "status": "OK"},
+          {"t": 8, "c": 8, "id": 4, "ev": "ok", "status": "OK"}]
+    assert unshipped_expunges(ev) == {("p/B", 35)}  # 40 was answered after
+
+
 def test_stateful_sync_run(ratchet, tmp_path, pair):
     """Stateful dsync (`sync -s`, the state kept by ratchet) beside 4 clients
     for 1500 ops: every replica alone is a correct IMAP server (no error but
@@ -246,7 +288,13 @@ def test_stateful_sync_run(ratchet, tmp_path, pair):
     syncs = [e for e in events if e["ev"] != "invoke" and e["id"] in sync_ids]
     assert len(syncs) > s["checkpoints"], "syncs beside the clients too"
     assert all(e.get("status") in ("OK", "NO", "unknown") for e in syncs)
-    unjudged = [v for v in errors if v["invariant"].startswith("REPL-") and not judged(v)]
+    # The README's "expunge not shipped" (seen on maildir): the replica
+    # still holds a UID the other one's client moved or expunged before a
+    # sync that then exited 0.
+    lost = unshipped_expunges(events) if a.kind.endswith("maildir") else set()
+    unjudged = [v for v in errors if v["invariant"].startswith("REPL-") and not judged(v)
+                and not (v["invariant"] in ("REPL-NO-RESURRECT", "REPL-CONVERGE") and
+                         (v.get("mailbox"), v.get("uid")) in lost)]
     if unjudged:
         print("evidence kept in", keep_evidence(pair, tmp_path, "dsync-" + a.kind))
     assert not unjudged, unjudged[:5]
