@@ -318,6 +318,12 @@ def cyrus_pair():
     b.stop()
 
 
+@pytest.mark.skipif(not os.environ.get("RATCHET_CYRUS_REPLICATION"),
+                    reason="Cyrus replicates master to replica: clients writing on the "
+                    "replica are outside its model, and some runs show unjudged errors "
+                    "of replica 2's own (FLAGS-MERGE, VANISHED-EARLIER-COMPLETE); "
+                    "not in make test until judged (README); "
+                    "RATCHET_CYRUS_REPLICATION=1 runs it")
 def test_cyrus_replication_run(ratchet, tmp_path, cyrus_pair):
     """Cyrus 3.6 replication (sync_client -u alice from replica 1 to
     sync_server on replica 2) beside 4 clients for 1000 ops: the sync
