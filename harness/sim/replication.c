@@ -42,10 +42,16 @@ int rt_sim_repl_open(sim *s)
 	return 0;
 }
 
-void rt_sim_repl_close(sim *s)
+void rt_sim_close_stores(sim *s)
 {
-	rs_repl_free(s->agent);
+	if (s->nrep == 0) {
+		rs_fs_destroy(s->fs);
+		return;
+	}
+	rs_repl_free(s->agent); /* its handles, before their file systems */
 	s->agent = NULL;
+	for (uint32_t r = 1; r <= s->nrep; r++)
+		rs_fs_destroy(s->rfs[r]);
 }
 
 static void record_link(sim *s, bool down)
@@ -117,6 +123,15 @@ void rt_sim_repl_quiesce(sim *s, sim_client *agent,
 		run(s, agent, &op);
 		model_op_free(&op);
 	}
+}
+
+void rt_sim_repl_setup(sim *s, void (*run)(sim *, sim_client *, const model_op *))
+{
+	sim_client setup = {.sim = s, .agent = true, .pend_call = -1};
+	setup.id = s->auditor.id + 1;
+	rt_client_state_reset(&setup.known);
+	rt_sim_repl_quiesce(s, &setup, run);
+	rt_client_state_free(&setup.known);
 }
 
 void rt_sim_repl_crashed(sim *s, uint32_t replica)

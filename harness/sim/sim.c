@@ -633,16 +633,6 @@ static int open_store(sim *s, uint32_t r)
 	return setup_store(s, fs);
 }
 
-static void close_stores(sim *s)
-{
-	if (s->nrep == 0) {
-		rs_fs_destroy(s->fs);
-		return;
-	}
-	rt_sim_repl_close(s); /* its handles, before their file systems */
-	for (uint32_t r = 1; r <= s->nrep; r++)
-		rs_fs_destroy(s->rfs[r]);
-}
 
 static const char *const sim_boxes[RT_MAX_BOXES] = {"INBOX", "Archive", "Work",
 						     "Junk"};
@@ -666,7 +656,7 @@ static int sim_open(sim *s, const rt_shape *cfg, rt_sim_result *res)
 	if (rc == 0 && s->nrep > 0)
 		rc = rt_sim_repl_open(s);
 	if (rc < 0) {
-		close_stores(s);
+		rt_sim_close_stores(s);
 		return -1;
 	}
 	s->auditor.sim = s;
@@ -744,7 +734,7 @@ static void sim_go(sim *s, unsigned ncl, unsigned nlda, unsigned nsync)
 	rt_client_state_free(&s->auditor.known);
 	free(s->cl);
 	free(s->dead_pids);
-	close_stores(s);
+	rt_sim_close_stores(s);
 }
 
 int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *hooks,
@@ -762,18 +752,6 @@ int rt_sim_run(const rt_shape *cfg, rt_choice_source *ch, const rt_sim_hooks *ho
 	       nsync);
 	res->decisions = ch->decisions;
 	return 0;
-}
-
-/* A replicated script's starting messages reach the other replica before
- * any client runs: the sync agent's syncs, recorded, on a client of its
- * own that the scheduler never runs (the script's sync agent is another). */
-static void setup_sync(sim *s)
-{
-	sim_client setup = {.sim = s, .agent = true, .pend_call = -1};
-	setup.id = s->auditor.id + 1;
-	rt_client_state_reset(&setup.known);
-	rt_sim_repl_quiesce(s, &setup, run_quiet);
-	rt_client_state_free(&setup.known);
 }
 
 int rt_sim_run_script(const rt_script *script, unsigned mutants,
@@ -810,7 +788,7 @@ int rt_sim_run_script(const rt_script *script, unsigned mutants,
 	for (size_t i = 0; script->setup_op(script->ctx, i, &op); i++)
 		audit_op(&s, &op);
 	if (nsync)
-		setup_sync(&s);
+		rt_sim_repl_setup(&s, run_quiet);
 	s.quiet = false;
 	sim_go(&s, script->clients + script->agents, script->agents - nsync, nsync);
 	return 0;

@@ -92,7 +92,8 @@ void rt_sim_store_options(const sim *s, uint32_t replica, uint32_t pid, rs_optio
 /* ---- replication (replication.c) ---- */
 /* The stores of a replicated run and its agent; 0 or -1. */
 int rt_sim_repl_open(sim *s);
-void rt_sim_repl_close(sim *s);
+/* The run's stores (and a replicated run's agent) go. */
+void rt_sim_close_stores(sim *s);
 /* The agent's next op: a sync of a mailbox, or the link going down or up
  * (recorded at once: false). */
 bool rt_sim_repl_next(sim *s, sim_client *agent, model_op *op);
@@ -100,6 +101,10 @@ void rt_sim_repl_exec(sim *s, const model_op *op, model_result *res);
 /* Before a checkpoint: the link up, every mailbox synced (recorded). */
 void rt_sim_repl_quiesce(sim *s, sim_client *agent,
 			 void (*run)(sim *, sim_client *, const model_op *));
+/* A replicated script's starting messages reach the other replica before
+ * any client runs: syncs recorded on a client of their own that the
+ * scheduler never runs (the script's sync agent is another). */
+void rt_sim_repl_setup(sim *s, void (*run)(sim *, sim_client *, const model_op *));
 /* Replica r crashed: its clients died; the agent forgets its handles. */
 void rt_sim_repl_crashed(sim *s, uint32_t replica);
 
