@@ -13,9 +13,8 @@
  *   - each replica's audit of each mailbox in the open checkpoint
  *     (REPL-CONVERGE);
  *   - when the pairs of replicas last synced to quiescence: a SYNC that
- *     succeeded and whose agent wrote nothing (an opaque SYNC, run by an
- *     external command, counts when it succeeded), invoked after every
- *     client op and fault.
+ *     succeeded, invoked after every client op and fault (a sync runs to
+ *     quiescence itself: the reference agent in rounds, dsync by design).
  * Ops the sync agent runs (op.peer set) are not clients': they neither
  * explain flags nor end quiescence; they only show identities. */
 #include "repl_private.h"
@@ -273,10 +272,6 @@ static void sync_invoke(struct ck_repl *r, const model_event *ev)
 	if (ev->op_id == UINT64_MAX)
 		return;
 	ck_map_put(&r->sync_inv, ev->op_id + 1, (void *)(uintptr_t)(ev->t_ns + 1));
-	if (!ev->op.opaque) {
-		r->open_sync = ev->op_id;
-		r->open_sync_dirty = false;
-	}
 }
 
 static void sync_done(struct ck_repl *r, const model_event *ev)
@@ -286,9 +281,6 @@ static void sync_done(struct ck_repl *r, const model_event *ev)
 	if (inv == 0)
 		return;
 	const model_op *op = &ev->op;
-	bool dirty = !op->opaque && r->open_sync == ev->op_id && r->open_sync_dirty;
-	if (r->open_sync == ev->op_id)
-		r->open_sync = 0;
 	uint32_t a = CM_MIN(op->replica, op->peer), b = CM_MAX(op->replica, op->peer);
 	size_t i = 0;
 	while (i < r->nsyncs && !(r->syncs[i].a == a && r->syncs[i].b == b &&
@@ -303,19 +295,19 @@ static void sync_done(struct ck_repl *r, const model_event *ev)
 	x->a = a;
 	x->b = b;
 	x->inv_t = inv - 1;
-	x->quiet = ev->type == MODEL_EV_OK && !dirty;
+	x->ok = ev->type == MODEL_EV_OK;
 }
 
 bool ck_repl_synced(const struct ck_repl *r, const char *box)
 {
-	if (r->inflight != 0 || r->checkpoint_op == 0)
+	if (r->counted.n != 0 || r->checkpoint_op == 0)
 		return false;
 	for (uint32_t a = 1; a <= r->nrep; a++)
 		for (uint32_t b = a + 1; b <= r->nrep; b++) {
 			bool done = false;
 			for (size_t i = 0; i < r->nsyncs && !done; i++) {
 				const repl_sync *x = &r->syncs[i];
-				done = x->a == a && x->b == b && x->quiet &&
+				done = x->a == a && x->b == b && x->ok &&
 				       (x->box[0] == '\0' || strcmp(x->box, box) == 0) &&
 				       x->inv_t > r->last_activity_t &&
 				       x->inv_t < r->checkpoint_inv_t;
@@ -324,12 +316,6 @@ bool ck_repl_synced(const struct ck_repl *r, const char *box)
 				return false;
 		}
 	return r->nrep >= 2;
-}
-
-static bool agent_write(model_op_kind k)
-{
-	return k == MODEL_OP_APPEND || k == MODEL_OP_STORE || k == MODEL_OP_EXPUNGE ||
-	       k == MODEL_OP_COPY || k == MODEL_OP_MOVE || k == MODEL_OP_DELIVER;
 }
 
 /* ---- feeding ---- */
@@ -342,12 +328,8 @@ static void invoke(struct ck_repl *r, const model_event *ev)
 	} else if (op->kind == MODEL_OP_CHECKPOINT) {
 		r->checkpoint_op = ev->op_id;
 		r->checkpoint_inv_t = ev->t_ns;
-	} else if (op->peer != 0) {
-		if (agent_write(op->kind) && r->open_sync != 0)
-			r->open_sync_dirty = true;
-	} else if (r->checkpoint_op == 0 && ev->op_id != UINT64_MAX) {
-		ck_map_put(&r->counted, ev->op_id + 1, (void *)1);
-		r->inflight++;
+	} else if (op->peer == 0 && r->checkpoint_op == 0 && ev->op_id != UINT64_MAX) {
+		ck_map_put(&r->counted, ev->op_id + 1, (void *)1); /* a client's */
 	}
 }
 
@@ -356,11 +338,8 @@ static void client_done(model_checker *root, struct ck_repl *r, const model_even
 	repl_session *s = session(r, ev->client);
 	const model_op *op = &ev->op;
 	bool client = op->peer == 0 && op->kind != MODEL_OP_SYNC;
-	if (ev->op_id != UINT64_MAX && ck_map_del(&r->counted, ev->op_id + 1) != NULL) {
-		assert(r->inflight > 0);
-		r->inflight--;
+	if (ev->op_id != UINT64_MAX && ck_map_del(&r->counted, ev->op_id + 1) != NULL)
 		r->last_activity_t = ev->t_ns;
-	}
 	untagged(root, r, ev, s);
 	switch (op->kind) {
 	case MODEL_OP_SELECT: select_done(s, ev); break;

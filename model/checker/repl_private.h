@@ -79,7 +79,7 @@ typedef struct repl_sync {
 	char box[MODEL_NAME_MAX];
 	uint32_t a, b;              /* a < b */
 	uint64_t inv_t;
-	bool quiet;                 /* OK, and applied nothing (or opaque) */
+	bool ok;                    /* it succeeded */
 } repl_sync;
 
 typedef struct repl_session {
@@ -92,14 +92,12 @@ struct ck_repl {
 	ck_map sessions;            /* client + 1 -> repl_session */
 	repl_box *boxes;
 	uint32_t nrep;              /* the highest replica named */
-	uint64_t inflight;          /* client ops in flight (outside checkpoints) */
-	ck_map counted;             /* ... their op ids + 1 */
+	ck_map counted;             /* op ids + 1 of client ops in flight
+				     * (outside checkpoints) */
 	uint64_t last_activity_t;   /* last client completion or fault */
 	repl_sync *syncs;
 	size_t nsyncs, capsyncs;
 	ck_map sync_inv;            /* SYNC op id -> its invoke time + 1 */
-	uint64_t open_sync;         /* the non-opaque SYNC running, 0 none */
-	bool open_sync_dirty;       /* ... its agent wrote something */
 	uint64_t checkpoint_op, checkpoint_inv_t;
 	uint64_t synced_checkpoints;
 };
