@@ -26,11 +26,7 @@ static void draw_shape(const rt_run_spec *spec, bool record_tape, rt_choice_sour
 	if (spec->replicas == 1) {
 		cfg->replicas = 0;
 	} else if (spec->replicas >= 2 && cfg->replicas == 0) {
-		/* As a replicated draw would have it (shape_draw.c). */
-		cfg->replicas = spec->replicas;
-		cfg->p_partition = RT_RATIO(1, 10);
-		cfg->p_index_loss = (rt_probability){0};
-		cfg->log_rotate_bytes = 0;
+		rt_shape_replicate(cfg, spec->replicas, RT_RATIO(1, 10));
 	}
 }
 

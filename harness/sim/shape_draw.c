@@ -4,6 +4,7 @@
  * one per crash, CRASH_TEARS, is in faults.c). */
 #include "sim.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* ---- how often: every probability of the simulator, and why ----
@@ -74,10 +75,15 @@ void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch)
 	if (rt_choice_chance(ch, STEADY_BOXES))
 		cfg->mix.box_target = steady_sizes[rt_choice_below(ch, CM_ARRAY_LEN(steady_sizes))];
 	cfg->ops = 2000;
-	if (rt_choice_chance(ch, REPLICATED)) {
-		cfg->replicas = 2;
-		cfg->p_partition = rt_choice_probability(ch, PARTITION_MAX);
-		cfg->p_index_loss = (rt_probability){0};
-		cfg->log_rotate_bytes = 0;
-	}
+	if (rt_choice_chance(ch, REPLICATED))
+		rt_shape_replicate(cfg, 2, rt_choice_probability(ch, PARTITION_MAX));
+}
+
+void rt_shape_replicate(rt_shape *cfg, unsigned replicas, rt_probability p_partition)
+{
+	assert(replicas >= 2 && replicas <= RT_REPLICAS_MAX);
+	cfg->replicas = replicas;
+	cfg->p_partition = p_partition;
+	cfg->p_index_loss = (rt_probability){0};
+	cfg->log_rotate_bytes = 0;
 }

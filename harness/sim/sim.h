@@ -147,6 +147,10 @@ int rt_sim_run_script(const rt_script *script, unsigned mutants,
 		      const rt_sim_hooks *hooks, model_checker *checker,
 		      rt_sim_result *res);
 
+/* Makes cfg a replicated run: its replicas, the link's partition rate, and
+ * logs that are kept (no rotation, no index loss: the sync agent has no
+ * full sync to fall back on). */
+void rt_shape_replicate(rt_shape *cfg, unsigned replicas, rt_probability p_partition);
 /* Draws a run's shape from the choice source (swarm testing). */
 void rt_shape_draw(rt_shape *cfg, rt_choice_source *ch);
 /* Runs one simulation; events go to the checker (may be NULL) and hooks.
