@@ -74,7 +74,8 @@ void rs_repl_name_add(repl_link *l, uint32_t uid, const char *name)
 	l->n++;
 }
 
-const char *rs_repl_name_of(const repl_link *l, uint32_t uid)
+/* The index of the first name with a UID at or above uid. */
+static size_t name_lower(const repl_link *l, uint32_t uid)
 {
 	size_t lo = 0, hi = l->n;
 	while (lo < hi) {
@@ -84,7 +85,24 @@ const char *rs_repl_name_of(const repl_link *l, uint32_t uid)
 		else
 			hi = mid;
 	}
-	return lo < l->n && l->names[lo].uid == uid ? l->names[lo].name : NULL;
+	return lo;
+}
+
+const char *rs_repl_name_of(const repl_link *l, uint32_t uid)
+{
+	size_t at = name_lower(l, uid);
+	return at < l->n && l->names[at].uid == uid ? l->names[at].name : NULL;
+}
+
+rs_err rs_repl_names_in(const repl_link *l, const cm_uidset *set, repl_name_fn *fn,
+			void *ctx)
+{
+	rs_err err = RS_OK;
+	for (size_t r = 0; r < set->n && err == RS_OK; r++)
+		for (size_t i = name_lower(l, set->r[r].lo);
+		     i < l->n && l->names[i].uid <= set->r[r].hi && err == RS_OK; i++)
+			err = fn(ctx, &l->names[i]);
+	return err;
 }
 
 uint32_t rs_repl_uid_of(const rs_mailbox *mb, const char *name)
@@ -127,12 +145,6 @@ void rs_repl_won_prune(rs_repl *r, const char *box, uint32_t on, uint64_t shippe
 		    strcmp(r->won[i].box, box) != 0)
 			r->won[w++] = r->won[i];
 	r->nwon = w;
-}
-
-uint32_t rs_repl_fixup_uid(rs_repl *r, rs_mailbox *src, rs_mailbox *dst)
-{
-	(void)r; /* the agent's handles step in the agent's own phase */
-	return CM_MAX(rs_uid_hint(src), rs_uid_hint(dst));
 }
 
 void rs_repl_fixup_name(rs_repl *r, const char *old, char out[RS_MSG_NAME_MAX])

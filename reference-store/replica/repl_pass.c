@@ -128,6 +128,56 @@ static bool next_add(const char **s, uint32_t *uid, char name[RS_MSG_NAME_MAX],
 	return true;
 }
 
+/* One STORE on one message of mb, committed as a change that came from
+ * replica origin (0: the replica's own). A +/- with no flags is none. */
+static rs_err store_uid(rs_mailbox *mb, uint32_t origin, uint32_t uid, rs_store_mode mode,
+			cm_flags flags)
+{
+	if (flags == 0 && mode != RS_STORE_REPLACE)
+		return RS_OK;
+	cm_uidset one = {0};
+	cm_uidset_add(&one, uid);
+	rs_store_result res = {0};
+	rs_set_origin(mb, origin);
+	rs_err err = rs_store(mb, &one, mode, flags, -1, &res);
+	rs_store_result_free(&res);
+	cm_uidset_free(&one);
+	return err;
+}
+
+/* +add, then -rm, on one message of mb (store_uid's origin). */
+static rs_err store_delta(rs_mailbox *mb, uint32_t origin, uint32_t uid, cm_flags add,
+			  cm_flags rm)
+{
+	rs_err err = store_uid(mb, origin, uid, RS_STORE_ADD, add);
+	return err == RS_OK ? store_uid(mb, origin, uid, RS_STORE_REMOVE, rm) : err;
+}
+
+/* Renumbers the source's message uid (name) to a new file new_name at
+ * *to_r, a UID above both sides' next (the agent's handles step in the
+ * agent's own phase), with the flags it has then (*flags_r). RS_OK,
+ * RS_EEXPUNGED (gone meanwhile), or a failure; a writer that took *to_r
+ * first sets p->retry (RS_OK: again next round). */
+static rs_err renumber_src(repl_pass *p, uint32_t uid, const char *name,
+			   char new_name[RS_MSG_NAME_MAX], uint32_t *to_r, cm_flags *flags_r)
+{
+	rs_repl_fixup_name(p->r, name, new_name);
+	*to_r = CM_MAX(rs_uid_hint(p->src), rs_uid_hint(p->dst));
+	*flags_r = 0;
+	rs_set_origin(p->src, 0); /* the source's own change: it ships */
+	rs_err err = rs_repl_renumber(p->src, uid, *to_r, new_name, flags_r);
+	if (err == RS_EEXIST) {
+		p->retry = true;
+		return RS_EEXPUNGED; /* nothing done: as if gone, for now */
+	}
+	if (err == RS_OK) {
+		p->st->fixups++;
+		p->shipped++;
+		rs_repl_name_add(p->link, *to_r, new_name);
+	}
+	return err;
+}
+
 /* The message's UID cannot be taken on the destination: it is renumbered
  * on its own side to a UID above both sides' next, and the renumbered
  * copy goes to the destination at once, before the other direction's
@@ -141,22 +191,13 @@ static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 	if (err != RS_OK)
 		return err == RS_ENOENT ? RS_OK : err;
 	char new_name[RS_MSG_NAME_MAX];
-	rs_repl_fixup_name(p->r, name, new_name);
-	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
-	rs_set_origin(p->src, 0); /* the source's own change: it would ship */
-	cm_flags flags = 0; /* the copy's: every change before the renumbering */
-	err = rs_repl_renumber(p->src, uid, to, new_name, &flags);
+	uint32_t to;
+	cm_flags flags;
+	err = renumber_src(p, uid, name, new_name, &to, &flags);
 	if (err == RS_EEXPUNGED)
 		return RS_OK; /* gone meanwhile: its E record follows */
-	if (err == RS_EEXIST) {
-		p->retry = true; /* its new UID taken meanwhile: again next round */
-		return RS_OK;
-	}
 	if (err != RS_OK)
 		return err;
-	p->st->fixups++;
-	p->shipped++;
-	rs_repl_name_add(p->link, to, new_name);
 	rs_set_origin(p->dst, p->link->src);
 	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, new_name, flags, to);
 	return err == RS_EEXIST ? RS_OK : err; /* taken meanwhile: next round's */
@@ -169,28 +210,17 @@ static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 static rs_err reconcile(repl_pass *p, uint32_t uid, uint32_t dst_uid, const char *name)
 {
 	char new_name[RS_MSG_NAME_MAX];
-	rs_repl_fixup_name(p->r, name, new_name);
-	uint32_t to = rs_repl_fixup_uid(p->r, p->src, p->dst);
-	cm_flags flags = 0, lost = 0;
-	rs_set_origin(p->src, 0);
-	rs_err err = rs_repl_renumber(p->src, uid, to, new_name, &flags);
+	uint32_t to;
+	cm_flags flags, lost = 0;
+	rs_err err = renumber_src(p, uid, name, new_name, &to, &flags);
 	if (err == RS_OK) {
-		rs_repl_name_add(p->link, to, new_name);
 		rs_set_origin(p->dst, p->link->src);
 		err = rs_repl_renumber(p->dst, dst_uid, to, new_name, &lost);
 	}
-	if (err == RS_OK && lost != flags) {
-		cm_uidset one = {0};
-		rs_store_result res = {0};
-		cm_uidset_add(&one, to);
-		err = rs_store(p->dst, &one, RS_STORE_REPLACE, flags, -1, &res);
-		rs_store_result_free(&res);
-		cm_uidset_free(&one);
-	}
+	if (err == RS_OK && lost != flags)
+		err = store_uid(p->dst, p->link->src, to, RS_STORE_REPLACE, flags);
 	if (err == RS_EEXPUNGED || err == RS_EEXIST)
 		p->retry = true; /* a writer came first: again next round */
-	p->shipped++;
-	p->st->fixups++;
 	return err == RS_EEXPUNGED || err == RS_EEXIST ? RS_OK : err;
 }
 
@@ -287,10 +317,11 @@ static rs_err apply_add(repl_pass *p, const rec *r)
 
 /* ---- F: flags ---- */
 
+/* An F record: "=(flags)", a final state (a store mutant's), is read as
+ * the change to it: +flags, -every other flag. */
 typedef struct flag_rec {
 	cm_uidset uids;
 	cm_flags add, rm;
-	bool final;                  /* "=(flags)": a final state (a mutant's) */
 } flag_rec;
 
 static bool parse_flags_rec(const rec *r, flag_rec *f)
@@ -300,16 +331,14 @@ static bool parse_flags_rec(const rec *r, flag_rec *f)
 					  UINT32_MAX) < 0)
 		return false;
 	const char *p = sp + 1, *close = strchr(p, ')');
-	f->final = *p == '=';
+	bool final = *p == '=';
 	if ((*p != '+' && *p != '=') || close == NULL ||
 	    cm_flags_parse(p + 1, (size_t)(close - p), &f->add, NULL) < 0)
 		return false;
-	if (f->final)
-		return true;
 	p = close + 1;
-	if (p[0] != ' ' || p[1] != '-')
+	if (!final && (p[0] != ' ' || p[1] != '-'))
 		return false;
-	if (p[2] == '*') {
+	if (final || p[2] == '*') {
 		f->rm = cm_flags_all_known() & ~f->add; /* FLAGS replace: every other flag */
 		return true;
 	}
@@ -322,30 +351,19 @@ static bool parse_flags_rec(const rec *r, flag_rec *f)
 static rs_err store_one(repl_pass *p, uint32_t dst_uid, uint32_t src_uid, cm_flags add,
 			cm_flags rm)
 {
-	cm_uidset one = {0};
-	cm_uidset_add(&one, dst_uid);
 	const rs_msg *m = rs_msg_find(p->src, src_uid);
 	cm_flags now = m != NULL ? m->flags : add;
 	unsigned mut = p->r->o.mutants;
-	rs_store_result res = {0};
-	rs_set_origin(p->dst, p->link->src);
-	rs_err err = RS_OK;
-	if (mut & RS_MUTANT_REPL_FINAL_FLAGS) {
-		err = rs_store(p->dst, &one, RS_STORE_REPLACE, now, -1, &res);
-	} else {
-		if (add != 0)
-			err = rs_store(p->dst, &one, RS_STORE_ADD, add, -1, &res);
-		rs_store_result_free(&res);
-		memset(&res, 0, sizeof(res));
-		/* The mixed mutant sends removals as the source's final state. */
-		if (err == RS_OK && rm != 0)
-			err = (mut & RS_MUTANT_REPL_MIXED_RECORDS)
-			      ? rs_store(p->dst, &one, RS_STORE_REPLACE, now | add, -1, &res)
-			      : rs_store(p->dst, &one, RS_STORE_REMOVE, rm, -1, &res);
+	uint32_t from = p->link->src;
+	if (mut & RS_MUTANT_REPL_FINAL_FLAGS)
+		return store_uid(p->dst, from, dst_uid, RS_STORE_REPLACE, now);
+	/* The mixed mutant sends removals as the source's final state. */
+	if ((mut & RS_MUTANT_REPL_MIXED_RECORDS) && rm != 0) {
+		rs_err err = store_uid(p->dst, from, dst_uid, RS_STORE_ADD, add);
+		return err == RS_OK ? store_uid(p->dst, from, dst_uid, RS_STORE_REPLACE, now | add)
+				    : err;
 	}
-	rs_store_result_free(&res);
-	cm_uidset_free(&one);
-	return err;
+	return store_delta(p->dst, from, dst_uid, add, rm);
 }
 
 /* The lower replica's change (add, rm) won over a concurrent change of the
@@ -361,18 +379,7 @@ static rs_err assert_again(repl_pass *p, uint32_t uid, cm_flags add, cm_flags rm
 	if (add == 0 && rm == 0)
 		return RS_OK;
 	p->st->conflicts++;
-	cm_uidset one = {0};
-	cm_uidset_add(&one, uid);
-	rs_store_result res = {0};
-	rs_set_origin(p->src, p->link->dst);
-	rs_err err = add ? rs_store(p->src, &one, RS_STORE_ADD, add, -1, &res) : RS_OK;
-	rs_store_result_free(&res);
-	memset(&res, 0, sizeof(res));
-	if (err == RS_OK && rm)
-		err = rs_store(p->src, &one, RS_STORE_REMOVE, rm, -1, &res);
-	rs_store_result_free(&res);
-	cm_uidset_free(&one);
-	return err;
+	return store_delta(p->src, p->link->dst, uid, add, rm);
 }
 
 /* The flags of name the lower replica changed concurrently with a
@@ -393,7 +400,7 @@ static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f, uint6
 	uint32_t dst_uid = name ? rs_repl_uid_of(p->dst, name) : 0;
 	if (dst_uid == 0)
 		return RS_OK; /* not there (yet, or any more): nothing to change */
-	cm_flags add = f->add, rm = f->final ? cm_flags_all_known() & ~f->add : f->rm;
+	cm_flags add = f->add, rm = f->rm;
 	cm_flags lost = p->lower ? 0 : lost_to_lower(p, name, off);
 	if (((add | rm) & lost) != 0) {
 		p->st->conflicts++;
@@ -417,6 +424,18 @@ static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f, uint6
 	return err;
 }
 
+struct flags_ctx {
+	repl_pass *p;
+	const flag_rec *f;
+	uint64_t off;
+};
+
+static rs_err flags_each(void *ctx, const repl_name *n)
+{
+	struct flags_ctx *x = ctx;
+	return flags_one(x->p, n->uid, x->f, x->off);
+}
+
 static rs_err apply_flags(repl_pass *p, const rec *r)
 {
 	flag_rec f = {0};
@@ -425,15 +444,27 @@ static rs_err apply_flags(repl_pass *p, const rec *r)
 		*p->why = "a replica's F record does not parse";
 		return RS_ECORRUPT;
 	}
-	rs_err err = RS_OK;
-	for (size_t i = 0; i < p->link->n && err == RS_OK; i++)
-		if (cm_uidset_contains(&f.uids, p->link->names[i].uid))
-			err = flags_one(p, p->link->names[i].uid, &f, r->start);
+	struct flags_ctx x = {p, &f, r->start};
+	rs_err err = rs_repl_names_in(p->link, &f.uids, flags_each, &x);
 	cm_uidset_free(&f.uids);
 	return err;
 }
 
 /* ---- E: expunges ---- */
+
+struct expunge_ctx {
+	repl_pass *p;
+	cm_uidset *dst;              /* the destination's UIDs of the names */
+};
+
+static rs_err expunge_each(void *ctx, const repl_name *n)
+{
+	struct expunge_ctx *x = ctx;
+	uint32_t u = rs_repl_uid_of(x->p->dst, n->name);
+	if (u != 0)
+		cm_uidset_add(x->dst, u);
+	return RS_OK;
+}
 
 static rs_err apply_expunge(repl_pass *p, const rec *r)
 {
@@ -442,13 +473,8 @@ static rs_err apply_expunge(repl_pass *p, const rec *r)
 		*p->why = "a replica's E record does not parse";
 		return RS_ECORRUPT;
 	}
-	for (size_t i = 0; i < p->link->n; i++) {
-		if (!cm_uidset_contains(&set, p->link->names[i].uid))
-			continue;
-		uint32_t u = rs_repl_uid_of(p->dst, p->link->names[i].name);
-		if (u != 0)
-			cm_uidset_add(&dst, u);
-	}
+	struct expunge_ctx x = {p, &dst};
+	rs_repl_names_in(p->link, &set, expunge_each, &x);
 	rs_err err = RS_OK;
 	if (dst.n > 0) {
 		rs_set_origin(p->dst, p->link->src);
@@ -475,6 +501,18 @@ static void pending_add(repl_pass *p, const char *name, cm_flags bits)
 	p->pending[p->npending++].bits = bits;
 }
 
+struct pending_ctx {
+	repl_pass *p;
+	cm_flags bits;
+};
+
+static rs_err pending_each(void *ctx, const repl_name *n)
+{
+	struct pending_ctx *x = ctx;
+	pending_add(x->p, n->name, x->bits);
+	return RS_OK;
+}
+
 /* Higher to lower: the flag changes in the lower replica's log that its
  * own pass has not shipped yet (made after it read its log). */
 static rs_err pending_scan(repl_pass *p)
@@ -487,10 +525,8 @@ static rs_err pending_scan(repl_pass *p)
 			cm_uidset_free(&f.uids);
 			continue;
 		}
-		cm_flags bits = f.add | (f.final ? cm_flags_all_known() & ~f.add : f.rm);
-		for (size_t k = 0; k < p->back->n; k++)
-			if (cm_uidset_contains(&f.uids, p->back->names[k].uid))
-				pending_add(p, p->back->names[k].name, bits);
+		struct pending_ctx x = {p, f.add | f.rm};
+		rs_repl_names_in(p->back, &f.uids, pending_each, &x);
 		cm_uidset_free(&f.uids);
 	}
 	free_records(&l);

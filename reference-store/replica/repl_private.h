@@ -98,11 +98,14 @@ cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
 /* Forgets entries of replica on up to shipped (its records up to there
  * are all shipped now). */
 void rs_repl_won_prune(rs_repl *r, const char *box, uint32_t on, uint64_t shipped);
-/* The UID a fix-up may take: the agent's next, above both sides. */
-uint32_t rs_repl_fixup_uid(rs_repl *r, rs_mailbox *src, rs_mailbox *dst);
 void rs_repl_fixup_name(rs_repl *r, const char *old, char out[RS_MSG_NAME_MAX]);
 void rs_repl_name_add(repl_link *l, uint32_t uid, const char *name);
 const char *rs_repl_name_of(const repl_link *l, uint32_t uid);
+/* Calls fn for each name of l whose UID is in set, ascending, until one
+ * fails: RS_OK, or that failure. */
+typedef rs_err repl_name_fn(void *ctx, const repl_name *n);
+rs_err rs_repl_names_in(const repl_link *l, const cm_uidset *set, repl_name_fn *fn,
+			void *ctx);
 /* The UID of the message called name in mb's state, 0 if none. */
 uint32_t rs_repl_uid_of(const rs_mailbox *mb, const char *name);
 
