@@ -244,9 +244,20 @@ static bool is_audit(const model_op *op)
 	       (op->items & want) == want && !op->has_changedsince;
 }
 
+static int by_uid(const void *x, const void *y)
+{
+	uint32_t a = ((const repl_msg *)x)->uid, b = ((const repl_msg *)y)->uid;
+	return a < b ? -1 : a > b;
+}
+
+/* A checkpoint's read of a whole mailbox (a client's FETCH of the same
+ * shape between checkpoints is no audit: the mailbox is not quiet). Its
+ * messages by UID: another session's change may come first as an
+ * unsolicited FETCH. */
 static void audit_done(struct ck_repl *r, const model_event *ev, repl_session *s)
 {
-	if (ev->type != MODEL_EV_OK || !s->selected || ev->op.replica == 0)
+	if (ev->type != MODEL_EV_OK || !s->selected || ev->op.replica == 0 ||
+	    r->checkpoint_op == 0)
 		return;
 	repl_audit *a = &ck_repl_box(r, s->box)->cur[ev->op.replica];
 	a->have = true;
@@ -263,6 +274,16 @@ static void audit_done(struct ck_repl *r, const model_event *ev, repl_session *s
 		snprintf(m->id, sizeof(m->id), "%s", (f->has & MODEL_F_ID) ? f->id : "");
 		m->flags = f->flags;
 	}
+	qsort(a->m, a->n, sizeof(*a->m), by_uid);
+	size_t w = 0; /* one entry per UID: the one that names the message */
+	for (size_t i = 0; i < a->n; i++)
+		if (w > 0 && a->m[w - 1].uid == a->m[i].uid) {
+			if (a->m[i].id[0] != '\0')
+				a->m[w - 1] = a->m[i];
+		} else {
+			a->m[w++] = a->m[i];
+		}
+	a->n = w;
 }
 
 /* ---- syncs and quiescence ---- */
