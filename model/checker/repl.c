@@ -274,7 +274,8 @@ static void audit_done(struct ck_repl *r, const model_event *ev, repl_session *s
 		snprintf(m->id, sizeof(m->id), "%s", (f->has & MODEL_F_ID) ? f->id : "");
 		m->flags = f->flags;
 	}
-	qsort(a->m, a->n, sizeof(*a->m), by_uid);
+	if (a->n > 1)
+		qsort(a->m, a->n, sizeof(*a->m), by_uid);
 	size_t w = 0; /* one entry per UID: the one that names the message */
 	for (size_t i = 0; i < a->n; i++)
 		if (w > 0 && a->m[w - 1].uid == a->m[i].uid) {
