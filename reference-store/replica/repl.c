@@ -52,6 +52,7 @@ void rs_repl_free(rs_repl *r)
 	}
 	free(r->links);
 	free(r->won);
+	free(r->inflight);
 	cm_buf_free(&r->buf);
 	free(r);
 }
@@ -145,6 +146,41 @@ void rs_repl_won_prune(rs_repl *r, const char *box, uint32_t on, uint64_t shippe
 		    strcmp(r->won[i].box, box) != 0)
 			r->won[w++] = r->won[i];
 	r->nwon = w;
+}
+
+static size_t inflight_at(const rs_repl *r, const char *box, const char *name,
+			  uint32_t on)
+{
+	size_t i = 0;
+	while (i < r->ninflight &&
+	       !(r->inflight[i].on == on && strcmp(r->inflight[i].name, name) == 0 &&
+		 strcmp(r->inflight[i].box, box) == 0))
+		i++;
+	return i;
+}
+
+void rs_repl_inflight_mark(rs_repl *r, const char *box, const char *name, uint32_t on,
+			   bool set)
+{
+	size_t i = inflight_at(r, box, name, on);
+	if (!set) {
+		if (i < r->ninflight)
+			r->inflight[i] = r->inflight[--r->ninflight];
+		return;
+	}
+	if (i < r->ninflight)
+		return;
+	CM_GROW(r->inflight, r->capinflight, r->ninflight + 1);
+	repl_inflight *x = &r->inflight[r->ninflight++];
+	snprintf(x->box, sizeof(x->box), "%s", box);
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	x->on = on;
+}
+
+bool rs_repl_inflight_has(const rs_repl *r, const char *box, const char *name,
+			  uint32_t on)
+{
+	return inflight_at(r, box, name, on) < r->ninflight;
 }
 
 void rs_repl_fixup_name(rs_repl *r, const char *old, char out[RS_MSG_NAME_MAX])

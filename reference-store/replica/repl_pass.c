@@ -153,6 +153,21 @@ static rs_err store_delta(rs_mailbox *mb, uint32_t origin, uint32_t uid, cm_flag
 	return err == RS_OK ? store_uid(mb, origin, uid, RS_STORE_REMOVE, rm) : err;
 }
 
+/* Adds the source's message (its body in the agent's buffer) to the
+ * destination as name at uid with flags, a change that came from the
+ * source. Until the add is known to have committed or been refused it is
+ * in flight (rs_repl_inflight_has). RS_OK, RS_EEXIST (uid taken) or the
+ * failure. */
+static rs_err ship_add(repl_pass *p, const char *name, cm_flags flags, uint32_t uid)
+{
+	rs_repl_inflight_mark(p->r, p->link->box, name, p->link->dst, true);
+	rs_set_origin(p->dst, p->link->src);
+	rs_err err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
+	if (err == RS_OK || err == RS_EEXIST)
+		rs_repl_inflight_mark(p->r, p->link->box, name, p->link->dst, false);
+	return err;
+}
+
 /* Renumbers the source's message uid (name) to a new file new_name at
  * *to_r, a UID above both sides' next (the agent's handles step in the
  * agent's own phase), with the flags it has then (*flags_r). RS_OK,
@@ -198,8 +213,7 @@ static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 		return RS_OK; /* gone meanwhile: its E record follows */
 	if (err != RS_OK)
 		return err;
-	rs_set_origin(p->dst, p->link->src);
-	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, new_name, flags, to);
+	err = ship_add(p, new_name, flags, to);
 	return err == RS_EEXIST ? RS_OK : err; /* taken meanwhile: next round's */
 }
 
@@ -219,6 +233,8 @@ static rs_err reconcile(repl_pass *p, uint32_t uid, uint32_t dst_uid, const char
 	}
 	if (err == RS_OK && lost != flags)
 		err = store_uid(p->dst, p->link->src, to, RS_STORE_REPLACE, flags);
+	if (err == RS_OK)
+		rs_repl_inflight_mark(p->r, p->link->box, name, p->link->dst, false);
 	if (err == RS_EEXPUNGED || err == RS_EEXIST)
 		p->retry = true; /* a writer came first: again next round */
 	return err == RS_EEXPUNGED || err == RS_EEXIST ? RS_OK : err;
@@ -242,6 +258,11 @@ static rs_err settle_one(repl_pass *p, uint32_t uid, const char *name)
 		return RS_OK; /* expunged or renumbered since */
 	uint32_t there = rs_repl_uid_of(p->dst, name);
 	if (there == uid)
+		return RS_OK;
+	/* The source's copy is the adopted one, without its flags: the
+	 * other direction reconciles, from the copy that has them (its
+	 * position is still before that copy's A record). */
+	if (there != 0 && rs_repl_inflight_has(p->r, p->link->box, name, p->link->src))
 		return RS_OK;
 	return there != 0 ? reconcile(p, uid, there, name) : fix_up(p, uid, name);
 }
@@ -286,8 +307,7 @@ static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags fla
 		return RS_OK;
 	if (err != RS_OK)
 		return err;
-	rs_set_origin(p->dst, p->link->src);
-	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
+	err = ship_add(p, name, flags, uid);
 	if (err == RS_EEXIST) {
 		todo_add(p->link, uid, name);
 		return RS_OK;
@@ -366,20 +386,82 @@ static rs_err store_one(repl_pass *p, uint32_t dst_uid, uint32_t src_uid, cm_fla
 	return store_delta(p->dst, from, dst_uid, add, rm);
 }
 
-/* The lower replica's change (add, rm) won over a concurrent change of the
- * higher one that the agent applied on the lower one after it (bits in
- * over): the lower one takes its own values for them again, as the
- * higher one does when this change reaches it. Tagged as the higher
- * replica's: it is not shipped there. */
-static rs_err assert_again(repl_pass *p, uint32_t uid, cm_flags add, cm_flags rm,
-			   cm_flags over)
+/* The flags of name that the source's own F records after offset `after`
+ * touch (read afresh from its log: a client may have written since the
+ * pass read it). RS_OK or the log's read failure. */
+static rs_err own_after(repl_pass *p, const char *name, uint64_t after, cm_flags *bits_r)
 {
-	add &= over;
-	rm &= over;
-	if (add == 0 && rm == 0)
-		return RS_OK;
-	p->st->conflicts++;
-	return store_delta(p->src, p->link->dst, uid, add, rm);
+	repl_link k = *p->link; /* a reading position only: k's lists are not touched */
+	k.off = after + 1;
+	rec_list l = {0};
+	*bits_r = 0;
+	rs_err err = records(p, &k, p->src, &l);
+	uint32_t uid = err == RS_OK ? rs_repl_uid_of(p->src, name) : 0;
+	for (size_t i = 0; i < l.n && uid != 0; i++) {
+		flag_rec f = {0};
+		if (l.v[i].type == 'F' && l.v[i].origin == 0 && parse_flags_rec(&l.v[i], &f) &&
+		    cm_uidset_contains(&f.uids, uid))
+			*bits_r |= f.add | f.rm;
+		cm_uidset_free(&f.uids);
+	}
+	free_records(&l);
+	return err;
+}
+
+/* The flags of the change at off that a change of the higher replica
+ * applied on this (lower) one after it overwrote, and that no later
+ * change of this replica's own has set again since. */
+static rs_err overwritten(repl_pass *p, const char *name, uint64_t off, cm_flags bits,
+			  cm_flags *over_r)
+{
+	*over_r = 0;
+	rs_err err = RS_OK;
+	for (size_t i = 0; i < p->r->nwon && err == RS_OK; i++) {
+		const repl_won *w = &p->r->won[i];
+		cm_flags later = 0;
+		if (w->on != p->link->src || off > w->upto || (w->bits & bits) == 0 ||
+		    strcmp(w->name, name) != 0 || strcmp(w->box, p->link->box) != 0)
+			continue;
+		err = own_after(p, name, w->upto, &later);
+		*over_r |= w->bits & bits & ~later;
+	}
+	return err;
+}
+
+/* The lower replica's change (add, rm) to name at off won over a
+ * concurrent change of the higher one that the agent applied on the lower
+ * one after it: the lower one takes its own values for those flags again,
+ * as the higher one does when this change reaches it, unless a later
+ * change of its own set them since. Conditional on the message being
+ * unchanged since it was read (a client's STORE in between is a later
+ * change: read again). Tagged as the higher replica's: not shipped. */
+static rs_err assert_again(repl_pass *p, const char *name, uint64_t off, cm_flags add,
+			   cm_flags rm)
+{
+	for (int attempt = 0; attempt < RS_REPL_ROUNDS; attempt++) {
+		cm_flags over;
+		rs_err err = overwritten(p, name, off, add | rm, &over);
+		uint32_t uid = err == RS_OK ? rs_repl_uid_of(p->src, name) : 0;
+		const rs_msg *m = uid != 0 ? rs_msg_find(p->src, uid) : NULL;
+		if (err != RS_OK || m == NULL)
+			return err; /* expunged or renumbered since: nothing to assert */
+		cm_flags want = (m->flags & ~(over & (add | rm))) | (add & over);
+		if (want == m->flags)
+			return RS_OK;
+		p->st->conflicts++;
+		cm_uidset one = {0};
+		cm_uidset_add(&one, uid);
+		rs_store_result res = {0};
+		rs_set_origin(p->src, p->link->dst);
+		err = rs_store(p->src, &one, RS_STORE_REPLACE, want, (int64_t)m->modseq, &res);
+		bool raced = res.modified.n > 0;
+		rs_store_result_free(&res);
+		cm_uidset_free(&one);
+		if (err != RS_OK || !raced)
+			return err;
+	}
+	*p->why = "a client kept changing a message the agent was merging";
+	return RS_EFAIL;
 }
 
 /* The flags of name the lower replica changed concurrently with a
@@ -419,8 +501,7 @@ static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f, uint6
 		rs_repl_won_add(p->r, p->link->box, name, p->link->dst, add | rm,
 				rs_highestmodseq(p->dst) & 0xffffffffu);
 	if (err == RS_OK && p->lower)
-		err = assert_again(p, src_uid, add, rm,
-				   rs_repl_won_mask(p->r, p->link->box, name, p->link->src, off));
+		err = assert_again(p, name, off, add, rm);
 	return err;
 }
 

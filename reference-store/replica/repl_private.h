@@ -52,6 +52,16 @@ typedef struct repl_pending {
 	cm_flags bits;
 } repl_pending;
 
+/* An add of the agent's to replica `on` that failed before it was known
+ * to have committed: a crash of `on` may have cut it short, and its
+ * recovery then adopts the file under a UID of its own, without the
+ * flags the add carried. */
+typedef struct repl_inflight {
+	char box[MODEL_NAME_MAX];
+	char name[RS_MSG_NAME_MAX];
+	uint32_t on;
+} repl_inflight;
+
 typedef struct repl_handle {
 	uint32_t replica;
 	char box[MODEL_NAME_MAX];
@@ -67,6 +77,8 @@ struct rs_repl {
 	size_t nlinks, caplinks;
 	repl_won *won;
 	size_t nwon, capwon;
+	repl_inflight *inflight;
+	size_t ninflight, capinflight;
 	uint64_t fixups;             /* names of renumbered copies */
 	cm_buf buf;                  /* a log or a message body */
 };
@@ -98,6 +110,13 @@ cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
 /* Forgets entries of replica on up to shipped (its records up to there
  * are all shipped now). */
 void rs_repl_won_prune(rs_repl *r, const char *box, uint32_t on, uint64_t shipped);
+/* Marks (set) or forgets (!set) an add of name to replica on as in flight. */
+void rs_repl_inflight_mark(rs_repl *r, const char *box, const char *name, uint32_t on,
+			   bool set);
+/* True when an add of name to replica on failed and was not settled
+ * since: the copy of name on `on` may be an adopted one, flags lost. */
+bool rs_repl_inflight_has(const rs_repl *r, const char *box, const char *name,
+			  uint32_t on);
 void rs_repl_fixup_name(rs_repl *r, const char *old, char out[RS_MSG_NAME_MAX]);
 void rs_repl_name_add(repl_link *l, uint32_t uid, const char *name);
 const char *rs_repl_name_of(const repl_link *l, uint32_t uid);
