@@ -215,6 +215,8 @@ static rs_err handle(rs_repl *r, uint32_t replica, const char *box, rs_mailbox *
 	if (h->mb == NULL) {
 		rs_options o = {.pid = r->o.pid[replica], .log_rotate_bytes = r->o.log_rotate_bytes};
 		rs_repl_store_options(r->o.replicas, r->o.replicas + 1, r->o.mutants, &o);
+		o.adopt_phase = replica - 1; /* what it adopts there is the replica's */
+		o.adopt_phase_set = o.uid_step > 1;
 		char *path = rs_namespace_mailbox_path(r->o.root[replica], box);
 		char *why = NULL;
 		err = path == NULL ? RS_EINVAL : rs_open(r->o.fs[replica], path, &o, &h->mb, &why);

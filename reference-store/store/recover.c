@@ -178,7 +178,7 @@ void rs_write_end(rs_mailbox *mb)
 
 /* ---- adoption of files in new/ ---- */
 
-static rs_err adopt(rs_mailbox *mb, const name_list *names)
+static rs_err adopt_in_phase(rs_mailbox *mb, const name_list *names)
 {
 	rs_err err = rs_uids_left(mb, names->n);
 	if (names->n == 0 || err != RS_OK)
@@ -209,6 +209,16 @@ static rs_err adopt(rs_mailbox *mb, const name_list *names)
 		mb->stats.adopted += names->n;
 	cm_buf_free(&lines);
 	cm_buf_free(&rec);
+	return err;
+}
+
+static rs_err adopt(rs_mailbox *mb, const name_list *names)
+{
+	uint32_t phase = mb->opts.uid_phase;
+	if (mb->opts.adopt_phase_set)
+		mb->opts.uid_phase = mb->opts.adopt_phase;
+	rs_err err = adopt_in_phase(mb, names);
+	mb->opts.uid_phase = phase;
 	return err;
 }
 

@@ -110,6 +110,13 @@ typedef struct rs_options {
 	 * those u with (u - 1) % uid_step == uid_phase, so that replicas
 	 * never assign the same one (0 or 1: every UID). */
 	uint32_t uid_step, uid_phase;
+	/* What this handle adopts for others (files a dead or foreign writer
+	 * left in new/) takes UIDs in adopt_phase when adopt_phase_set: the
+	 * sync agent's handles assign fix-ups in a phase of their own, whose
+	 * UIDs both replicas must agree on, and an adoption on one replica
+	 * must not take a UID a fix-up reserved there. */
+	uint32_t adopt_phase;
+	bool adopt_phase_set;
 } rs_options;
 
 /* The size of rs_msg.name. */
