@@ -145,12 +145,22 @@ static rs_err store_uid(rs_mailbox *mb, uint32_t origin, uint32_t uid, rs_store_
 	return err;
 }
 
-/* +add, then -rm, on one message of mb (store_uid's origin). */
+/* +add -rm on one message of mb as one change (store_uid's origin): a
+ * client's STORE between the two halves would be taken for a change made
+ * after all of it. */
 static rs_err store_delta(rs_mailbox *mb, uint32_t origin, uint32_t uid, cm_flags add,
 			  cm_flags rm)
 {
-	rs_err err = store_uid(mb, origin, uid, RS_STORE_ADD, add);
-	return err == RS_OK ? store_uid(mb, origin, uid, RS_STORE_REMOVE, rm) : err;
+	if (add == 0 && rm == 0)
+		return RS_OK;
+	cm_uidset one = {0};
+	cm_uidset_add(&one, uid);
+	rs_store_result res = {0};
+	rs_set_origin(mb, origin);
+	rs_err err = rs_store_delta(mb, &one, add, rm & ~add, &res);
+	rs_store_result_free(&res);
+	cm_uidset_free(&one);
+	return err;
 }
 
 /* Adds the source's message (its body in the agent's buffer) to the

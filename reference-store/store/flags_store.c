@@ -3,6 +3,7 @@
  * refreshed under the lock (the race docs/design.md#modseq closes). */
 #include "rs_private.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,38 @@ rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
 	}
 	rs_write_end(mb);
 	stale_free(&sv);
+	return err;
+}
+
+rs_err rs_store_delta(rs_mailbox *mb, const cm_uidset *uids, cm_flags add, cm_flags rm,
+		      rs_store_result *res)
+{
+	assert((add & rm) == 0);
+	res->modseq = 0;
+	cm_uidset_clear(&res->changed);
+	cm_uidset_clear(&res->modified);
+	rs_err err = rs_write_begin(mb);
+	if (err != RS_OK)
+		return err;
+	for (size_t r = 0; r < uids->n; r++) {
+		size_t i = rs_msg_lower(mb, uids->r[r].lo);
+		for (; i < mb->n && mb->msgs[i].uid <= uids->r[r].hi; i++)
+			if (((mb->msgs[i].flags | add) & ~rm) != mb->msgs[i].flags)
+				cm_uidset_add(&res->changed, mb->msgs[i].uid);
+	}
+	if (res->changed.n > 0) {
+		cm_buf body = {0};
+		cm_uidset_format(&body, &res->changed);
+		cm_buf_puts(&body, " +");
+		rs_format_flags(&body, add);
+		cm_buf_puts(&body, " -");
+		rs_format_flags(&body, rm);
+		err = rs_log_commit(mb, 'F', &body, &res->modseq);
+		cm_buf_free(&body);
+		if (err != RS_OK)
+			cm_uidset_clear(&res->changed);
+	}
+	rs_write_end(mb);
 	return err;
 }
 

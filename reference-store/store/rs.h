@@ -228,6 +228,12 @@ typedef struct rs_store_result {
  * one: a STORE that changes nothing bumps no modseq, docs/design.md#flags). */
 rs_err rs_store(rs_mailbox *mb, const cm_uidset *uids, rs_store_mode mode,
 		cm_flags flags, int64_t unchangedsince, rs_store_result *res);
+/* +add and -rm in one change (one record, one modseq: nothing can come
+ * between the two halves), on the messages of uids whose flags it
+ * changes; add and rm disjoint. The sync agent's way to apply another
+ * replica's change. RS_OK (res filled) or the failure. */
+rs_err rs_store_delta(rs_mailbox *mb, const cm_uidset *uids, cm_flags add, cm_flags rm,
+		      rs_store_result *res);
 void rs_store_result_free(rs_store_result *res);
 
 /* uids NULL: every \Deleted message (EXPUNGE); else UID EXPUNGE.
