@@ -385,7 +385,7 @@ static void serve_loop(imapd_conn *c)
  * still comes, into a fixed buffer, for at most LINGER_MS or until EOF. */
 enum { LINGER_MS = 1000 };
 
-static void linger(int fd)
+void imapd_conn_linger(int fd)
 {
 	char sink[4096];
 	uint64_t end = cm_now_ns() / 1000000 + LINGER_MS;
@@ -416,7 +416,7 @@ void imapd_conn_serve(int fd, const imapd_config *cfg)
 	imapd_log(cfg, "connected");
 	serve_loop(&c);
 	imapd_log(cfg, "disconnected");
-	linger(fd);
+	imapd_conn_linger(fd);
 	imapd_exec_cleanup(&c);
 	rs_fs_destroy(c.fs);
 	free(c.in);

@@ -19,6 +19,11 @@ typedef struct imapd_config {
 				    * IMAPD_PREAUTH_S in all */
 	unsigned max_conns;        /* concurrent connections */
 	int log_fd;                /* -1: no log */
+	/* LMTP listeners beside the IMAP one (imapd_lmtp_serve): a TCP port
+	 * on 127.0.0.1 (0 = any free one; -1: none) and a UNIX socket (NULL:
+	 * none). Their connections count against max_conns too. */
+	int lmtp_port;
+	const char *lmtp_socket;
 	/* An unlinked file every connection process inherits: its fcntl
 	 * lock is the server-wide login turn (imapd_conn_login_turn). */
 	int login_lock_fd;
@@ -30,10 +35,18 @@ extern volatile sig_atomic_t imapd_stop;
 
 /* Serves one client on fd (taken over) until it leaves. */
 void imapd_conn_serve(int fd, const imapd_config *cfg);
+/* Serves one LMTP client on fd (taken over) until it leaves
+ * (imapd_lmtp.c): it delivers into cfg->root with cfg->mutants. */
+void imapd_lmtp_serve(int fd, const imapd_config *cfg);
+/* Ends our side of fd and reads what the peer still sends, for at most a
+ * second, so that our last reply is not lost in a reset. Does not close. */
+void imapd_conn_linger(int fd);
 
-/* Listens on 127.0.0.1:port (0 = any free port), prints
- * "ratchet-imapd: listening on 127.0.0.1:PORT" and serves until SIGTERM.
- * Returns an exit code. */
+/* Listens on 127.0.0.1:port (0 = any free port) and on cfg's LMTP
+ * listeners, prints "ratchet-imapd: listening on 127.0.0.1:PORT" (then
+ * "ratchet-imapd: lmtp listening on 127.0.0.1:PORT" with an LMTP port;
+ * the UNIX socket is there by then) and serves until SIGTERM. Returns an
+ * exit code: 0 after SIGTERM, 2 if a listener cannot be set up. */
 int imapd_server_run(const imapd_config *cfg, int port);
 
 /* One log line "time pid text" (sanitised), if a log is configured. */

@@ -1,5 +1,6 @@
 /* ratchet-imapd: an IMAP server over the reference store, for testing the
- * wire driver and real clients against the store's semantics.
+ * wire driver and real clients against the store's semantics; with
+ * --lmtp-port or --lmtp-socket, an LMTP listener that delivers into it.
  *
  *   ratchet-imapd --root DIR [options]     (--help lists them)
  *
@@ -34,8 +35,8 @@ static const unsigned cap_bits[] = {
 
 /* What the table fills in other types than imapd_config's. */
 typedef struct args {
-	uint64_t port, idle_timeout_s, max_conns, mutants, caps;
-	bool caps_given;
+	uint64_t port, idle_timeout_s, max_conns, mutants, caps, lmtp_port;
+	bool caps_given, lmtp_port_given;
 } args;
 
 static cm_options_result parse_table(opts *o, args *a, int argc, char **argv)
@@ -63,7 +64,16 @@ static cm_options_result parse_table(opts *o, args *a, int argc, char **argv)
 		 "login a client has 10 s in all, 4 KiB per command and\n"
 		 "3 failed logins, each answered after 1, 2, 4 s", .min = 1, .max = 86400 * 7},
 		{.name = "max-conns", .kind = CM_OPTION_U64, .to.u64 = &a->max_conns, .arg = "N",
-		 .help = "concurrent connections, 1 to 10000 (default 100)", .min = 1, .max = 10000},
+		 .help = "concurrent connections, IMAP and LMTP together, 1 to\n"
+		 "10000 (default 100)", .min = 1, .max = 10000},
+		{.name = "lmtp-port", .kind = CM_OPTION_U64, .to.u64 = &a->lmtp_port, .arg = "N",
+		 .help = "also serve LMTP on this TCP port of 127.0.0.1, 0 to\n"
+		 "65535 (0 picks a free one); a second line says which:\n"
+		 "\"ratchet-imapd: lmtp listening on 127.0.0.1:PORT\"", .max = 65535,
+		 .given = &a->lmtp_port_given},
+		{.name = "lmtp-socket", .kind = CM_OPTION_STRING, .to.string = &o->cfg.lmtp_socket,
+		 .arg = "PATH", .help = "also serve LMTP on this UNIX socket (a stale one is\n"
+		 "replaced); LMTP delivers to U (INBOX) and U+MAILBOX"},
 	};
 	cm_options cmdline = {.program = "ratchet-imapd", .synopsis = "--root DIR [options]",
 			      .options = table, .noptions = CM_ARRAY_LEN(table)};
@@ -81,6 +91,11 @@ static int parse_args(opts *o, int argc, char **argv)
 	o->cfg.idle_timeout_s = (unsigned)a.idle_timeout_s;
 	o->cfg.max_conns = (unsigned)a.max_conns;
 	o->cfg.mutants = (unsigned)a.mutants;
+	o->cfg.lmtp_port = a.lmtp_port_given ? (int)a.lmtp_port : -1;
+	if (o->cfg.lmtp_socket != NULL && o->cfg.lmtp_socket[0] == '\0') {
+		cm_error("--lmtp-socket needs a path (try 'ratchet-imapd --help')");
+		return CM_EXIT_USAGE;
+	}
 	if (a.caps_given) {
 		unsigned caps = 0;
 		for (size_t i = 0; i < CM_ARRAY_LEN(cap_bits); i++)
