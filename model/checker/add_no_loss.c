@@ -28,10 +28,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* Is some message of b whose identity no session was shown, at a UID
+ * adder a could have given its message, one that could carry \Deleted?
+ * That message may be a's (a delivery's reply names no UID, and a STORE
+ * by UID may name a UID a session knows only from SEARCH or EXISTS). */
+static bool unidentified_could_be_deleted(const ck_box *b, const ck_adder *a)
+{
+	for (size_t i = 0; i < b->msgs.cap; i++) {
+		const ck_msg *m = b->msgs.vals[i];
+		if (b->msgs.keys[i] != 0 && m != NULL && !m->has_id && m->uid >= a->uid_floor &&
+		    ck_flags_could_be_set(m, CM_FLAG_DELETED, CK_NEVER))
+			return true;
+	}
+	return false;
+}
+
 /* Could anything have set \Deleted on message uid (0: not known) that
  * adder a put into b? A message nobody has seen has no recorded writes:
- * only the add itself or a STORE whose range reached past what was known
- * (a wide STORE) could have set it. */
+ * only the add itself, a STORE whose range reached past what was known
+ * (a wide STORE), or one on a message whose identity is unknown and that
+ * may be it, could have set it. */
 static bool could_be_deleted(const ck_box *b, const ck_adder *a, uint32_t uid)
 {
 	const ck_msg *m = uid != 0 ? ck_map_get(&b->msgs, uid) : NULL;
@@ -46,7 +62,7 @@ static bool could_be_deleted(const ck_box *b, const ck_adder *a, uint32_t uid)
 		    (uid == 0 || cm_uidset_contains(&w->uids, uid)))
 			return true;
 	}
-	return false;
+	return uid == 0 && unidentified_could_be_deleted(b, a);
 }
 
 /* Could an expunger that was not over before the add began have removed

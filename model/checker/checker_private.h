@@ -146,6 +146,10 @@ typedef struct ck_adder {
 	uint64_t at_invoke_max_modseq;   /* for MODSEQ-ON-APPEND */
 	uint32_t uid_floor;         /* every UID it assigns is at least this
 				     * (UID-ORDER-GLOBAL, UID-BELOW-UIDNEXT) */
+	uint32_t uid_fresh;         /* a UID it adds without naming it is at
+				     * least this: above every UID assigned,
+				     * announced (UIDNEXT) or seen before it
+				     * began (UID-ORDER-GLOBAL) */
 	uint32_t uid_ceiling;       /* SYNC: every UID it added is below this
 				     * (0: not known yet; sync_window.c) */
 	cm_flags flags;             /* APPEND/deliver: the flags it sets */

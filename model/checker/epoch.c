@@ -40,6 +40,8 @@ ck_adder *ck_adder_new(ck_box *b, const ck_op *op, size_t nslots)
 	a->cmp_t = CK_NEVER;
 	a->at_invoke_max_modseq = b->max_modseq;
 	a->uid_floor = CM_MAX(b->max_add_uid + 1, b->max_uidnext);
+	a->uid_fresh = b->max_uid_seen == UINT32_MAX ? UINT32_MAX
+		       : CM_MAX(a->uid_floor, b->max_uid_seen + 1);
 	a->nslots = nslots;
 	a->slots = cm_xcalloc(nslots + 1, sizeof(*a->slots));
 	return a;
@@ -346,6 +348,8 @@ static const char *adder_name(model_op_kind k)
 
 static model_inv failed_add_inv(model_op_kind k)
 {
+	if (k == MODEL_OP_DELIVER)
+		return MODEL_INV_DELIVER_ONCE;
 	if (k == MODEL_OP_COPY)
 		return MODEL_INV_COPY_ATOMIC;
 	if (k == MODEL_OP_MOVE)
@@ -425,6 +429,12 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 		}
 	}
 	if (loose != NULL) {
+		if (m->uid < loose->uid_fresh)
+			ck_violation(c, MODEL_INV_UID_ORDER_GLOBAL, op, b, m->uid, loose->op_id,
+				     "message '%s' appeared as UID %" PRIu32 ", but %s op %"
+				     PRIu64 " that added it began after UID %" PRIu32 " was "
+				     "assigned, announced (UIDNEXT) or seen", id, m->uid,
+				     adder_name(loose->kind), loose->op_id, loose->uid_fresh - 1);
 		loose_slot->used = true;
 		loose_slot->seen_uid = m->uid;
 		m->explained = true;
@@ -453,8 +463,9 @@ static void unexplained_add(model_checker *c, ck_box *b, ck_msg *m, const ck_op 
 			     PRIu64 " that would have added it failed", id, m->uid,
 			     adder_name(failed->kind), failed->op_id);
 	else if (taken != NULL)
-		ck_violation(c, taken->kind == MODEL_OP_APPEND || taken->kind ==
-			     MODEL_OP_DELIVER ? MODEL_INV_APPEND_ATOMIC : MODEL_INV_COPY_ATOMIC,
+		ck_violation(c, taken->kind == MODEL_OP_DELIVER ? MODEL_INV_DELIVER_ONCE
+			     : taken->kind == MODEL_OP_APPEND ? MODEL_INV_APPEND_ATOMIC
+			     : MODEL_INV_COPY_ATOMIC,
 			     op, b, m->uid, taken->op_id,
 			     "message '%s' appeared as UID %" PRIu32 " in addition to the "
 			     "UID %s op %" PRIu64 " assigned: added twice", id, m->uid,

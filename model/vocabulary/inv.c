@@ -91,6 +91,8 @@ static const model_inv_info catalogue[MODEL_INV_COUNT] = {
 	 "COPYUID pairs the copied UIDs with new destination UIDs", UIDPLUS},
 	{MODEL_INV_ADD_NO_LOSS, "ADD-NO-LOSS", 'G', E, false, "RFC 3501 6.3.11, 4315 3, 6851 3.3",
 	 "an acknowledged APPEND, delivery, COPY or MOVE is in every later fresh read", UNGATED},
+	{MODEL_INV_DELIVER_ONCE, "DELIVER-ONCE", 'G', E, false, "design.md#delivery, RFC 2033 4.2",
+	 "an acknowledged delivery is added once, a refused one never", UNGATED},
 	{MODEL_INV_MOVE_NO_LOSS, "MOVE-NO-LOSS", 'G', E, false, "RFC 6851 3.3",
 	 "after MOVE every message is in the source or the target", MOVE},
 	{MODEL_INV_MOVE_NO_DUP, "MOVE-NO-DUP", 'G', E, false, "RFC 6851 3.3, 9051",

@@ -243,6 +243,40 @@ static void t_add_no_loss_copy_move(void)
 	}
 }
 
+/* A delivery's reply names no UID: a session that knows a UID only from
+ * SEARCH (no identity) may mark it \Deleted and EXPUNGE it, and that UID
+ * may be the delivered message. Without them nothing removed it. */
+static void t_add_no_loss_unidentified(void)
+{
+	for (int stored = 0; stored <= 1; stored++) {
+		hb h;
+		hb_init(&h, MODEL_CAP_UIDPLUS);
+		connect(&h, 1);
+		fresh_read(&h, 1, "INBOX", 0, 1, NULL);
+		model_op op;
+		model_op_init(&op, MODEL_OP_DELIVER);
+		snprintf(op.mailbox, sizeof(op.mailbox), "INBOX");
+		snprintf(op.msg_id, sizeof(op.msg_id), "d1");
+		model_result r = ok(); /* LMTP 250: no UID */
+		do_op(&h, 3, &op, &r);
+		connect(&h, 2);
+		select_box(&h, 2, 1, 2, 13);
+		model_op_init(&op, MODEL_OP_SEARCH);
+		op.uid = true;
+		r = ok();
+		cm_uidset_add(&model_result_add(&r, MODEL_UT_SEARCH)->set, 1);
+		do_op(&h, 2, &op, &r);
+		if (stored) {
+			store_deleted(&h, 2, 1, 1, 20);
+			expunge_seq(&h, 2, 1);
+		}
+		connect(&h, 4);
+		fresh_read(&h, 4, "INBOX", 0, 2, NULL);
+		CHECK_EQ(count(&h, MODEL_INV_ADD_NO_LOSS), stored ? 0 : 1);
+		hb_free(&h);
+	}
+}
+
 int main(void)
 {
 	RUN(t_copy_atomic);
@@ -251,5 +285,6 @@ int main(void)
 	RUN(t_add_no_loss_expunged);
 	RUN(t_add_no_loss_window);
 	RUN(t_add_no_loss_copy_move);
+	RUN(t_add_no_loss_unidentified);
 	TEST_EXIT();
 }
