@@ -248,12 +248,24 @@ static bool expunge_allowed(const model_op *op)
 			    op->kind == MODEL_OP_SEARCH);
 }
 
+/* NOOP is the client's poll for new mail (3501 6.1.2): what a plain
+ * Maildir MDA dropped into new/ is adopted here, as SELECT does; other
+ * commands only read the log (a listing of new/ per command would cost
+ * every command what only a poll needs). A failed adoption leaves the
+ * files to the next writer: the poll itself still succeeds. */
+static void cmd_noop(rt_session *s, model_result *res)
+{
+	if (s->sel != NULL && !s->dead)
+		(void)rs_sync(s->sel, true);
+	res->status = MODEL_REPLY_OK;
+}
+
 static void run(rt_session *s, const model_op *op, model_result *res)
 {
 	switch (op->kind) {
 	case MODEL_OP_CONNECT: cmd_connect(s, res); break;
 	case MODEL_OP_LOGOUT: cmd_logout(s, res); break;
-	case MODEL_OP_NOOP: res->status = MODEL_REPLY_OK; break;
+	case MODEL_OP_NOOP: cmd_noop(s, res); break;
 	case MODEL_OP_ENABLE: cmd_enable(s, op, res); break;
 	case MODEL_OP_SELECT: session_cmd_select(s, op, res); break;
 	case MODEL_OP_STATUS: session_cmd_status(s, op, res); break;
