@@ -387,7 +387,7 @@ static void unexplained_add(model_checker *c, ck_box *b, ck_msg *m, const ck_op 
 static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 		    const char *id)
 {
-	ck_adder *loose = NULL, *failed = NULL, *taken = NULL;
+	ck_adder *loose = NULL, *failed = NULL, *taken = NULL, *low = NULL;
 	ck_slot *loose_slot = NULL;
 	if (m->uid <= b->index_loss_uids) {
 		m->explained = true; /* resurrected by the rebuild after index loss */
@@ -422,6 +422,8 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 				failed = a;
 			else if (sl->used || sl->uid != 0)
 				taken = a;
+			else if (m->uid < a->uid_fresh)
+				low = a; /* it began after UIDs above this one existed */
 			else if (loose == NULL || sl->id[0] != '\0') {
 				loose = a;
 				loose_slot = sl;
@@ -429,12 +431,6 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 		}
 	}
 	if (loose != NULL) {
-		if (m->uid < loose->uid_fresh)
-			ck_violation(c, MODEL_INV_UID_ORDER_GLOBAL, op, b, m->uid, loose->op_id,
-				     "message '%s' appeared as UID %" PRIu32 ", but %s op %"
-				     PRIu64 " that added it began after UID %" PRIu32 " was "
-				     "assigned, announced (UIDNEXT) or seen", id, m->uid,
-				     adder_name(loose->kind), loose->op_id, loose->uid_fresh - 1);
 		loose_slot->used = true;
 		loose_slot->seen_uid = m->uid;
 		m->explained = true;
@@ -445,6 +441,15 @@ static void explain(model_checker *c, ck_box *b, ck_msg *m, const ck_op *op,
 	 * copy renumbered, a copy of one whose add here failed (identities
 	 * travel with COPY and MOVE, and across replicas). */
 	if (ck_sync_explains_add(c, b, m, op)) {
+		m->explained = true;
+		return;
+	}
+	if (low != NULL && failed == NULL && taken == NULL) {
+		ck_violation(c, MODEL_INV_UID_ORDER_GLOBAL, op, b, m->uid, low->op_id,
+			     "message '%s' appeared as UID %" PRIu32 ", but %s op %" PRIu64
+			     " that added it began after UID %" PRIu32 " was assigned, "
+			     "announced (UIDNEXT) or seen", id, m->uid, adder_name(low->kind),
+			     low->op_id, low->uid_fresh - 1);
 		m->explained = true;
 		return;
 	}
