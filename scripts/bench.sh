@@ -1,5 +1,6 @@
 #!/bin/sh
 # `make bench`: every figure of `ratchet bench --json`, with wire.dovecot.*
+# (and wire.dovecot.lmtp.*, deliveries through its LMTP server)
 # measured against a Dovecot (mdbox) started here on 127.0.0.1 and stopped
 # afterwards (scripts/servers/servers.py installs it when missing).
 # Usage: scripts/bench.sh BUILD_DIR [ratchet bench options...]
@@ -18,7 +19,11 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 case "$url" in
-  imap://*) "$build/ratchet" bench --dovecot "$url" "$@" ;;
+  imap://*) sleep 0.2; lmtp=$(sed -n 2p "$out")
+            case "$lmtp" in
+              lmtp://*) "$build/ratchet" bench --dovecot "$url" --dovecot-lmtp "$lmtp" "$@" ;;
+              *) "$build/ratchet" bench --dovecot "$url" "$@" ;;
+            esac ;;
   *) echo "bench.sh: Dovecot did not start; wire.dovecot.* skipped" >&2
      "$build/ratchet" bench "$@" ;;
 esac

@@ -98,6 +98,7 @@ int rt_bench_run_capture(char *const argv[], char *out, size_t outlen, bool quie
 int rt_cmd_bench(int argc, char **argv)
 {
 	rt_bench b = {.dir = "/var/tmp", .dovecot = getenv("RATCHET_BENCH_DOVECOT"),
+		      .dovecot_lmtp = getenv("RATCHET_BENCH_DOVECOT_LMTP"),
 		      .imaptest = getenv("RATCHET_BENCH_IMAPTEST")};
 	bool json = false;
 	const cm_option table[] = {
@@ -111,6 +112,9 @@ int rt_cmd_bench(int argc, char **argv)
 		{.name = "dovecot", .kind = CM_OPTION_STRING, .to.string = &b.dovecot, .arg = "URL",
 		 .help = "imap://USER:PASS@127.0.0.1:PORT of a local Dovecot for\n"
 		 "wire.dovecot.* (default $RATCHET_BENCH_DOVECOT; none: skipped)"},
+		{.name = "dovecot-lmtp", .kind = CM_OPTION_STRING, .to.string = &b.dovecot_lmtp,
+		 .arg = "URL", .help = "lmtp://127.0.0.1:PORT of that Dovecot for\n"
+		 "wire.dovecot.lmtp.* (default $RATCHET_BENCH_DOVECOT_LMTP)"},
 		{.name = "imaptest", .kind = CM_OPTION_STRING, .to.string = &b.imaptest,
 		 .arg = "PATH", .help = "a locally built imaptest for wire.imaptest.*\n"
 		 "(default $RATCHET_BENCH_IMAPTEST; none: skipped)"},

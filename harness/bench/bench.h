@@ -24,6 +24,7 @@ typedef struct rt_bench {
 	const char *only;    /* run only benchmarks whose name starts so */
 	const char *dir;     /* real directory for the .disk figures */
 	const char *dovecot; /* imap:// URL for wire.dovecot (NULL: skipped) */
+	const char *dovecot_lmtp; /* its LMTP, for wire.dovecot.lmtp (NULL: skipped) */
 	const char *imaptest; /* imaptest binary for wire.imaptest (NULL: skipped) */
 	bool verbose;
 } rt_bench;

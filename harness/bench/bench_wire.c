@@ -62,9 +62,12 @@ static double child_cpu_seconds(void)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-/* Runs ratchet run against url; adds wire.<name>.ops and .harness_cpu.
- * 0, or -1 after an error line. */
-static int wire_run(rt_bench *b, const char *name, const char *url, const char *scratch)
+/* Runs ratchet run against url (deliveries by deliver, NULL: IMAP
+ * APPEND); adds wire.<name>.ops and .harness_cpu, and with deliver
+ * .deliveries (acknowledged deliveries per second). 0, or -1 after an
+ * error line. */
+static int wire_run(rt_bench *b, const char *name, const char *url, const char *deliver,
+		    const char *scratch)
 {
 	char self[PATH_MAX], report[PATH_MAX + 80], secs[16];
 	rt_bench_self_path(self, sizeof(self), NULL);
@@ -72,7 +75,7 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	snprintf(secs, sizeof(secs), "%d", b->quick ? 2 : 20);
 	char *argv[] = {self, "run", "--quiet", "--target", (char *)url, "--clients",
 			WIRE_CLIENTS, "--seconds", secs, "--seed", "1", "--report",
-			report, NULL};
+			report, deliver ? "--deliver" : NULL, (char *)deliver, NULL};
 	unsigned long long busy0 = cpu_busy_jiffies();
 	double cpu0 = child_cpu_seconds();
 	pid_t pid = fork();
@@ -94,6 +97,8 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	bool have_report = s != NULL;
 	double ops = json_number_value(json_object_get(s, "ops_per_second"));
 	json_int_t errors = json_integer_value(json_object_get(s, "errors"));
+	double delivered = json_number_value(json_object_get(json_object_get(s, "deliveries"),
+							     "per_second"));
 	json_decref(r);
 	if (!have_report || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {
 		cm_error("bench: wire.%s: ratchet run exited %d (no report)", name,
@@ -108,6 +113,10 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	char key[64];
 	snprintf(key, sizeof(key), "wire.%s.ops", name);
 	rt_bench_add(b, key, "ops/s", ops);
+	if (deliver != NULL) {
+		snprintf(key, sizeof(key), "wire.%s.deliveries", name);
+		rt_bench_add(b, key, "deliveries/s", delivered);
+	}
 	if (busy0 > 0 && busy1 > busy0) {
 		double hz = (double)sysconf(_SC_CLK_TCK);
 		snprintf(key, sizeof(key), "wire.%s.harness_cpu", name);
@@ -116,10 +125,11 @@ static int wire_run(rt_bench *b, const char *name, const char *url, const char *
 	return 0;
 }
 
-/* Starts ratchet-imapd on a free port over scratch/root: its pid, the URL
- * in url and its stdout in *out (kept open while it runs: a write to a
- * closed pipe would kill it); -1 after an error line. */
-static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
+/* Starts ratchet-imapd on a free port over scratch/root, with its LMTP
+ * listener: its pid, the URL in url, the LMTP one in lmtp and its stdout
+ * in *out (kept open while it runs: a write to a closed pipe would kill
+ * it); -1 after an error line. */
+static pid_t imapd_start(const char *scratch, char *url, size_t len, char *lmtp, FILE **out)
 {
 	char bin[PATH_MAX], root[PATH_MAX + 8];
 	rt_bench_self_path(bin, sizeof(bin), "ratchet-imapd");
@@ -134,7 +144,7 @@ static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		execl(bin, bin, "--root", root, "--port", "0", "--user", "bench",
-		      "--password", "bench", (char *)NULL);
+		      "--password", "bench", "--lmtp-port", "0", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -144,8 +154,11 @@ static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL &&
 	       sscanf(line, "ratchet-imapd: listening on 127.0.0.1:%d", &port) != 1)
 		;
+	int lport = 0;
+	if (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		sscanf(line, "ratchet-imapd: lmtp listening on 127.0.0.1:%d", &lport);
 	*out = f;
-	if (pid < 0 || port <= 0) {
+	if (pid < 0 || port <= 0 || lport <= 0) {
 		cm_error("bench: %s did not start", bin);
 		if (pid > 0) {
 			kill(pid, SIGTERM);
@@ -154,6 +167,7 @@ static pid_t imapd_start(const char *scratch, char *url, size_t len, FILE **out)
 		return -1;
 	}
 	snprintf(url, len, "imap://bench:bench@127.0.0.1:%d", port);
+	snprintf(lmtp, len, "lmtp://127.0.0.1:%d", lport);
 	return pid;
 }
 
@@ -215,10 +229,12 @@ int rt_bench_wire(rt_bench *b)
 		return -1;
 	}
 	if (imapd) {
-		char url[128];
+		char url[128], lmtp[128];
 		FILE *out = NULL;
-		pid_t pid = imapd_start(scratch, url, sizeof(url), &out);
-		rc |= pid < 0 ? -1 : wire_run(b, "refimapd", url, scratch);
+		pid_t pid = imapd_start(scratch, url, sizeof(url), lmtp, &out);
+		rc |= pid < 0 ? -1 : wire_run(b, "refimapd", url, NULL, scratch);
+		if (pid > 0 && rt_bench_wanted(b, "wire.refimapd.lmtp"))
+			rc |= wire_run(b, "refimapd.lmtp", url, lmtp, scratch);
 		if (pid > 0) {
 			kill(pid, SIGTERM);
 			waitpid(pid, NULL, 0);
@@ -230,7 +246,9 @@ int rt_bench_wire(rt_bench *b)
 		fprintf(stderr, "  %-28s %14s (give --dovecot imap://USER:PASS@127.0.0.1:PORT;"
 			" make bench starts one)\n", "wire.dovecot.ops", "skipped");
 	else if (dovecot)
-		rc |= wire_run(b, "dovecot", b->dovecot, scratch);
+		rc |= wire_run(b, "dovecot", b->dovecot, NULL, scratch);
+	if (dovecot && b->dovecot != NULL && b->dovecot_lmtp != NULL)
+		rc |= wire_run(b, "dovecot.lmtp", b->dovecot, b->dovecot_lmtp, scratch);
 	rt_bench_remove_dir(scratch);
 	return rc;
 }

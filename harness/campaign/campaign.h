@@ -148,6 +148,9 @@ typedef struct rt_report {
 	/* wire runs: ops that got no answer, and why connections ended */
 	bool wire;
 	uint64_t unknown, timeouts, connections_lost, protocol_errors;
+	/* --deliver other than imap-append: how the deliveries ended */
+	char deliver[160];          /* the driver ("" none) */
+	uint64_t delivered, refused, deliveries_unknown;
 	char failure[256];          /* a failure besides violations ("" none) */
 	/* simulated runs: each one's shape, in the order added */
 	struct rt_report_shape {
@@ -198,6 +201,10 @@ typedef struct rt_opts {
 	 * sync_cmd (a shell command line that may hold credentials: never
 	 * printed or written) syncs them */
 	const char *replica, *sync_cmd;
+	/* --deliver: the delivery stream's path (NULL: IMAP APPEND; a
+	 * cmd: may hold credentials: never printed), --deliver-rcpt: the
+	 * LMTP recipient template (NULL: the default) */
+	const char *deliver, *deliver_rcpt;
 	bool keep, allow_inbox, reuse;
 	double timeout;             /* per command, seconds */
 	uint32_t box_size;          /* trim mailboxes above this (0: never) */

@@ -180,6 +180,10 @@ void rt_report_print(const rt_report *r, FILE *out, bool color)
 		fprintf(out, "  outcome unknown: %" PRIu64 " ops (timeouts %" PRIu64
 			", connections lost %" PRIu64 ", protocol errors %" PRIu64 ")\n",
 			r->unknown, r->timeouts, r->connections_lost, r->protocol_errors);
+	if (r->deliver[0])
+		fprintf(out, "  deliveries by %s: %" PRIu64 " acknowledged, %" PRIu64
+			" refused, %" PRIu64 " outcome unknown\n", r->deliver, r->delivered,
+			r->refused, r->deliveries_unknown);
 	if (r->failure[0]) {
 		fputs("  failed: ", out);
 		cm_escape_puts(out, r->failure);
@@ -261,6 +265,15 @@ static json_t *shapes_json(const rt_report *r)
 	return a;
 }
 
+/* How the deliveries of a run with a delivery driver ended. */
+static json_t *deliveries_json(const rt_report *r)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:f}", "driver", r->deliver,
+			 "acknowledged", (json_int_t)r->delivered, "refused", (json_int_t)r->refused,
+			 "unknown", (json_int_t)r->deliveries_unknown, "per_second",
+			 r->seconds > 0 ? (double)r->delivered / r->seconds : 0.0);
+}
+
 int rt_report_write_json(const rt_report *r, const char *path)
 {
 	json_t *vs = json_array();
@@ -311,6 +324,8 @@ int rt_report_write_json(const rt_report *r, const char *path)
 				  "partitions", (json_int_t)r->faults[MODEL_FAULT_PARTITION],
 				  "fixups", (json_int_t)r->fixups,
 				  "conflicts", (json_int_t)r->conflicts));
+	if (r->deliver[0])
+		json_object_set_new(summary, "deliveries", deliveries_json(r));
 	if (r->failure[0])
 		json_object_set_new(summary, "failure", json_string(r->failure));
 	if (r->replay[0])

@@ -111,6 +111,11 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		 .help = "syncs --target with --replica, run by /bin/sh -c at random moments\n"
 		 "and at every checkpoint; its environment has RATCHET_SYNC_STATE, the\n"
 		 "last line a run that exited 0 printed (doveadm sync -s); never printed"},
+		{.name = "deliver", .kind = CM_OPTION_STRING, .to.string = &o->deliver,
+		 .arg = "SPEC", .help = "imap-append (default), lmtp://HOST:PORT, lmtp:/SOCKET,\n"
+		 "cmd:COMMAND (an LDA), maildir:/DIR (README, \"Delivery paths\")"},
+		{.name = "deliver-rcpt", .kind = CM_OPTION_STRING, .to.string = &o->deliver_rcpt,
+		 .arg = "T", .help = "LMTP recipient template (default %u+%m; %u for INBOX)"},
 		{.name = "max-unknown", .kind = CM_OPTION_STRING, .to.string = &a->max_unknown,
 		 .arg = "N|P%", .help = "fail (exit 1) when more than N ops, or P% of them,\n"
 		 "ended with outcome unknown (default 50%)"},
@@ -150,6 +155,11 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv)
 			   "the two servers)" : "--sync-cmd needs --replica (the second server)");
 	if (o->replica != NULL && o->target == NULL)
 		return bad("%s", "--replica and --sync-cmd need --target (replica 1)");
+	if ((o->deliver != NULL || o->deliver_rcpt != NULL) && o->target == NULL)
+		return bad("%s", "--deliver and --deliver-rcpt need --target (the embedded store's "
+			   "simulator delivers through the store itself)");
+	if (o->deliver != NULL && o->replica != NULL)
+		return bad("%s", "--deliver takes one server: not with --replica");
 	if (o->target != NULL && o->mutant != NULL)
 		return bad("%s", "--mutant switches the embedded store's mutants; a real server "
 			   "takes none (ratchet-imapd --mutant NAME does)");

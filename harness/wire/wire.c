@@ -98,6 +98,8 @@ static void next_workload_op(wire_loop *loop, rt_wire_client *cl, model_op *op)
 		rt_workload_deliver(&w->work, &cl->ch, op);
 	else
 		rt_workload_next(&w->work, &cl->known, &cl->ch, op);
+	if (cl->role == RT_WIRE_LDA && w->dlv != NULL)
+		return; /* a delivery driver needs no IMAP capability */
 	if (!rt_wire_op_fit(op, w->setup->caps, w->setup->allowed)) {
 		model_op_free(op);
 		model_op_init(op, MODEL_OP_NOOP);
@@ -128,7 +130,7 @@ static void feed_client(wire_loop *loop, rt_wire_client *cl, uint64_t now)
 		loop->stopping = true;
 		return;
 	}
-	if (cl->role == RT_WIRE_LDA && !rt_wire_client_usable(cl)) {
+	if (cl->role == RT_WIRE_LDA && loop->w.dlv == NULL && !rt_wire_client_usable(cl)) {
 		connect_op(cl, now, false); /* deliveries have no session to record */
 		return;
 	}
@@ -416,15 +418,18 @@ static int poll_timeout(wire_loop *loop, uint64_t now)
 		if (t >= 0 && t < ms)
 			ms = t;
 	}
-	return ms;
+	int t = loop->w.dlv != NULL ? rt_wire_deliver_timeout_ms(loop->w.dlv, now) : -1;
+	return t >= 0 && t < ms ? t : ms;
 }
 
 static void poll_once(wire_loop *loop)
 {
 	rt_wire *w = &loop->w;
-	nfds_t n = 0, nsync = 0;
+	nfds_t n = 0, nsync = 0, ndlv = 0;
 	if (w->sync != NULL) /* its pipes first: pfd[0..nsync) */
-		n = nsync = rt_wire_sync_pollfds(w->sync, loop->pfd);
+		n = nsync = rt_wire_child_pollfds(&w->sync->run, loop->pfd);
+	if (w->dlv != NULL) /* then the delivery driver's: pfd[nsync..nsync+ndlv) */
+		n += ndlv = rt_wire_deliver_pollfds(w->dlv, loop->pfd + n);
 	for (unsigned i = 0; i < w->ncl; i++) {
 		rt_wire_client *cl = &w->cl[i];
 		if (cl->conn == NULL || cl->closed)
@@ -437,8 +442,10 @@ static void poll_once(wire_loop *loop)
 	if (rc < 0 && errno != EINTR)
 		cm_panic("wire: poll: %s", strerror(errno));
 	if (nsync > 0 && rc > 0)
-		rt_wire_sync_handle(w->sync, loop->pfd, nsync);
-	for (nfds_t i = nsync; i < n; i++) {
+		rt_wire_child_handle(&w->sync->run, loop->pfd, nsync);
+	if (w->dlv != NULL)
+		rt_wire_deliver_handle(w->dlv, loop->pfd + nsync, rc > 0 ? ndlv : 0);
+	for (nfds_t i = nsync + ndlv; i < n; i++) {
 		rt_wire_client *cl = loop->pcl[i];
 		if (cl->conn != NULL && !cl->closed)
 			imapc_conn_handle(cl->conn, rc > 0 ? loop->pfd[i].revents : 0);
@@ -450,6 +457,8 @@ static void poll_once(wire_loop *loop)
 			imapc_conn_check_timeouts(cl->conn, now);
 		rt_wire_client_tick(cl, now);
 	}
+	if (w->dlv != NULL)
+		rt_wire_deliver_tick(w->dlv, now);
 	rt_wire_sync_poll_end(w, now);
 }
 
@@ -460,7 +469,7 @@ static void stop_sync(wire_loop *loop)
 	rt_wire_sync *s = loop->w.sync;
 	if (s == NULL || !rt_wire_sync_running(s))
 		return;
-	s->deadline = 0;
+	rt_wire_sync_kill(s);
 	bool ended = rt_wire_sync_poll_end(&loop->w, cm_now_ns());
 	assert(ended && !rt_wire_sync_running(s));
 	(void)ended;
@@ -496,6 +505,8 @@ static void cut_run(wire_loop *loop)
 			imapc_conn_close(cl->conn, "closed by client: the run's time "
 					 "(--seconds and its grace) is up");
 	}
+	if (w->dlv != NULL)
+		rt_wire_deliver_abort(w->dlv);
 	loop->cut = true;
 	loop->ph = PH_DONE;
 }
@@ -518,6 +529,8 @@ static void run_loop(wire_loop *loop)
 		show_progress(loop, false);
 	}
 	stop_sync(loop);
+	if (loop->w.dlv != NULL)
+		rt_wire_deliver_abort(loop->w.dlv); /* the server lost: it ends too */
 }
 
 /* ---- set-up ---- */
@@ -557,8 +570,9 @@ static void make_clients(wire_loop *loop)
 				    : i == w->users ? RT_WIRE_LDA : RT_WIRE_AUDITOR;
 		rt_wire_client_init(&w->cl[i], w, i + 1, role);
 	}
-	loop->pfd = cm_xcalloc(w->ncl + 2, sizeof(*loop->pfd)); /* + the sync's pipes */
-	loop->pcl = cm_xcalloc(w->ncl + 2, sizeof(*loop->pcl));
+	/* + the sync's pipes (2) and the delivery driver's descriptors (4) */
+	loop->pfd = cm_xcalloc(w->ncl + 6, sizeof(*loop->pfd));
+	loop->pcl = cm_xcalloc(w->ncl + 6, sizeof(*loop->pcl));
 }
 
 /* Replicated: which server each client talks to, and how often the
@@ -633,6 +647,12 @@ static void fill_report(wire_loop *loop, rt_report *r)
 	r->timeouts = w->timeouts;
 	r->connections_lost = w->connections_lost;
 	r->protocol_errors = w->protocol_errors;
+	if (w->dlv != NULL) {
+		snprintf(r->deliver, sizeof(r->deliver), "%s", w->dlv->spec.display);
+		r->delivered = w->dlv->count[0];
+		r->refused = w->dlv->count[1];
+		r->deliveries_unknown = w->dlv->count[2];
+	}
 	/* A run that mostly got no answers proved little: it fails. */
 	cm_err why;
 	if (!rt_opts_unknown_ok(w->o, w->unknown, w->ops, &why))
@@ -646,7 +666,8 @@ static void print_intro(const wire_loop *loop, const rt_opts *o)
 		return;
 	printf("ratchet: ");
 	cm_escape_puts(stdout, s->url.display);
-	printf(", %u clients + delivery, mailboxes", loop->w.users);
+	printf(", %u clients + delivery by %s, mailboxes", loop->w.users,
+	       loop->w.dlv != NULL ? loop->w.dlv->spec.display : "IMAP APPEND");
 	for (int i = 0; i < loop->w.work.mix.boxes; i++) {
 		putchar(' ');
 		cm_escape_puts(stdout, s->boxes[i]); /* the namespace is the server's */
@@ -713,38 +734,18 @@ static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t st
 	return CM_EXIT_CLEAN;
 }
 
-/* An internal error's last act on the server: name this run's mailboxes
- * and delete them (rt_salvage.clean). */
-typedef struct salvage_clean_ctx {
-	rt_wire_setup *setup;
-	rt_wire_setup *peer;        /* replica 2, NULL none */
-	const rt_opts *opts;
-	const char *id_prefix;
-} salvage_clean_ctx;
-
-static void salvage_clean(void *ctx)
-{
-	salvage_clean_ctx *sc = ctx;
-	rt_wire_setup *both[2] = {sc->setup, sc->peer};
-	for (int k = 0; k < 2 && both[k] != NULL; k++) {
-		rt_wire_setup *ws = both[k];
-		fprintf(stderr, "ratchet: this run's mailboxes on %s:", ws->url.display);
-		for (int i = 0; i < ws->nboxes; i++)
-			if (ws->created[i]) {
-				fputc(' ', stderr);
-				cm_escape_puts(stderr, ws->boxes[i]);
-			}
-		fputs("; deleting them\n", stderr);
-		rt_wire_setup_cleanup(ws, sc->opts, sc->id_prefix,
-				      cm_now_ns() + 10000000000ull);
-	}
-}
-
 int rt_wire_campaign(const rt_opts *o, rt_report *r)
 {
 	wire_loop loop;
 	rt_wire_setup setup, peer;
 	rt_wire_sync sync;
+	rt_wire_deliverer dlv;
+	rt_deliver_spec spec;
+	cm_err err = {{0}};
+	if (rt_deliver_parse(o->deliver, o->deliver_rcpt, &spec, &err) != 0) {
+		cm_error("%s", err.text);
+		return CM_EXIT_USAGE;
+	}
 	memset(&loop, 0, sizeof(loop));
 	loop.w.o = o;
 	loop.w.setup = &setup;
@@ -756,12 +757,16 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 		rt_wire_setup_close(&setup);
 		return rc;
 	}
+	if (spec.kind != RT_DELIVER_IMAP) {
+		rt_wire_deliver_init(&dlv, &loop.w, &spec);
+		loop.w.dlv = &dlv;
+	}
 	rt_choice_source ch;
 	rt_choice_prng(&ch, o->seed, false);
 	/* From here an internal error deletes what the run created (INBOX
 	 * only once setup is ready, by then the id prefix is set). */
-	salvage_clean_ctx sc = {&setup, NULL, o, loop.w.work.id_prefix};
-	rt_salvage_now.clean = salvage_clean;
+	rt_wire_salvage sc = {&setup, NULL, o, loop.w.work.id_prefix};
+	rt_salvage_now.clean = rt_wire_salvage_clean;
 	rt_salvage_now.clean_ctx = &sc;
 	rc = rt_wire_setup_boxes(&setup, o, 2 + (int)rt_choice_below(&ch, 2));
 	if (rc == CM_EXIT_CLEAN && o->replica != NULL) {
@@ -777,6 +782,8 @@ int rt_wire_campaign(const rt_opts *o, rt_report *r)
 	rt_wire_setup_cleanup(&setup, o, loop.w.work.id_prefix, clean_end);
 	rt_wire_replica_detach(&loop.w, clean_end);
 	rt_wire_setup_close(&setup);
+	if (loop.w.dlv != NULL)
+		rt_wire_deliver_free(loop.w.dlv);
 	rt_choice_free(&ch);
 	return rc;
 }

@@ -121,6 +121,12 @@ static void finish(rt_wire_client *cl)
 	model_result_clear(&cl->res);
 }
 
+void rt_wire_client_end(rt_wire_client *cl)
+{
+	assert(cl->state != RT_WIRE_IDLE);
+	finish(cl);
+}
+
 static void fail_op(rt_wire_client *cl, model_reply st, const char *why)
 {
 	cl->res.status = st;
@@ -302,10 +308,14 @@ void rt_wire_client_start(rt_wire_client *cl, model_op *op, bool record)
 	model_result_clear(&cl->res);
 	cl->recorded = record;
 	cl->op_id = record ? rt_wire_record_invoke(cl->w, cl->id, &cl->op) : 0;
-	if (cl->op.kind == MODEL_OP_CONNECT)
+	if (cl->op.kind == MODEL_OP_CONNECT) {
 		start_connect(cl);
-	else
+	} else if (cl->role == RT_WIRE_LDA && cl->w->dlv != NULL) {
+		cl->state = RT_WIRE_BUSY; /* a delivery driver's, not IMAP */
+		rt_wire_deliver_start(cl->w->dlv, cl);
+	} else {
 		start_command(cl);
+	}
 }
 
 void rt_wire_client_tick(rt_wire_client *cl, uint64_t now)

@@ -6,13 +6,17 @@
  *  wire_setup.c  the blocking admin connection: log-in, capabilities,
  *                the run's mailboxes (create, refuse, delete)
  *  wire_client.c one virtual client = one non-blocking connection
+ *  wire_child.c  a command run beside the connections (a child process)
  *  wire_sync.c   the sync command of a replicated pair (--sync-cmd)
+ *  wire_deliver*.c the delivery drivers (--deliver): LMTP, a command
+ *                (the server's LDA), a raw Maildir drop
  *  wire_replica.c the second server of a pair (--replica): its set-up
  *  wire.c        the campaign: one poll() loop, checkpoints, report */
 #ifndef RT_WIRE_PRIVATE_H
 #define RT_WIRE_PRIVATE_H
 
 #include "imapc.h"
+#include "lmtpc.h"
 
 #include <assert.h>
 #include <poll.h>
@@ -128,6 +132,16 @@ void rt_wire_setup_cleanup(rt_wire_setup *s, const rt_opts *o, const char *id_pr
 			   uint64_t deadline_ns);
 void rt_wire_setup_close(rt_wire_setup *s);
 
+/* An internal error's last act on the server: name this run's mailboxes
+ * and delete them (rt_salvage.clean). */
+typedef struct rt_wire_salvage {
+	rt_wire_setup *setup;
+	rt_wire_setup *peer;        /* replica 2, NULL none */
+	const rt_opts *opts;
+	const char *id_prefix;
+} rt_wire_salvage;
+void rt_wire_salvage_clean(void *ctx);
+
 /* ---- virtual clients ---- */
 
 typedef enum rt_wire_role {
@@ -144,6 +158,51 @@ typedef enum rt_wire_state {
 } rt_wire_state;
 
 typedef struct rt_wire rt_wire;
+typedef struct rt_wire_deliverer rt_wire_deliverer;
+
+/* ---- the sync command (wire_sync.c) ---- */
+
+/* ---- a command run beside the connections (wire_child.c) ---- */
+
+typedef struct rt_wire_child {
+	const char *what;            /* its role, for errors: "the sync command" */
+	pid_t pid;                   /* running, 0 none */
+	int in_fd, out_fd, err_fd;   /* its pipes, -1 once closed */
+	cm_buf in;                   /* what its stdin gets */
+	size_t in_off;               /* ... written so far */
+	bool in_written;             /* all of it was written */
+	uint64_t deadline;           /* killed (its group) after it */
+	bool killed;
+	cm_buf out;                  /* its stdout, at most out_max bytes */
+	size_t out_max;
+	bool out_overflow;
+	char err_line[96];           /* the first line of its stderr */
+	size_t err_len;
+	bool err_done;
+} rt_wire_child;
+
+void rt_wire_child_init(rt_wire_child *c, const char *what, size_t out_max);
+void rt_wire_child_free(rt_wire_child *c);
+/* Forks /bin/sh -c cmd in a process group of its own, with env (NAME,
+ * VALUE pairs, NULL-terminated; may be NULL) set and stdin fed with
+ * in[0..inlen) (in NULL: /dev/null). 0, or -1 with err filled (naming
+ * c->what, never the command). */
+int rt_wire_child_spawn(rt_wire_child *c, const char *cmd, const char *const *env,
+			const void *in, size_t inlen, uint64_t timeout_ns, cm_err *err);
+/* The child's open pipes as pollfds (at most 3): how many. */
+size_t rt_wire_child_pollfds(const rt_wire_child *c, struct pollfd *pfd);
+/* Writes and reads what poll reported on the pipes among pfd[0..n). */
+void rt_wire_child_handle(rt_wire_child *c, const struct pollfd *pfd, size_t n);
+/* Kills its group now (reaped by the next tick). Nothing if none runs. */
+void rt_wire_child_kill(rt_wire_child *c);
+/* Kills the child past its deadline, reaps it once it has ended: true
+ * with its wait status in *status_r (c->killed: we killed it), or false
+ * (running, or none). */
+bool rt_wire_child_tick(rt_wire_child *c, uint64_t now, int *status_r);
+/* Runs cmd to its end, blocking (stdin /dev/null): 0 with the wait
+ * status, or -1 with err filled. */
+int rt_wire_child_run(rt_wire_child *c, const char *cmd, const char *const *env,
+		      uint64_t timeout_ns, int *status_r, cm_err *err);
 
 /* ---- the sync command (wire_sync.c) ---- */
 
@@ -151,15 +210,7 @@ typedef struct rt_wire_sync {
 	const char *cmd;             /* may hold credentials: never printed */
 	uint32_t client;             /* the SYNC ops' own client number */
 	uint64_t timeout_ns;
-	pid_t pid;                   /* the running child, 0 none */
-	int out_fd, err_fd;          /* its pipes, -1 once at EOF */
-	uint64_t deadline;           /* killed (its group) after it */
-	bool killed;
-	cm_buf out;                  /* its stdout, at most 1 MiB */
-	bool out_overflow;
-	char err_line[96];           /* the first line of its stderr */
-	size_t err_len;
-	bool err_done;
+	rt_wire_child run;           /* the running child */
 	char *state;                 /* RATCHET_SYNC_STATE for the next run */
 	uint64_t op_id;              /* the recorded SYNC op running, 0 none */
 	model_reply last;            /* how the last recorded run ended */
@@ -177,15 +228,11 @@ void rt_wire_sync_schedule(rt_wire_sync *s, uint64_t seed, uint64_t every);
 /* Whether the op just started is followed by a run (a draw). */
 bool rt_wire_sync_due(rt_wire_sync *s);
 bool rt_wire_sync_running(const rt_wire_sync *s);
-/* Forks /bin/sh -c cmd: 0, or -1 with err filled (never the command). */
-int rt_wire_sync_spawn(rt_wire_sync *s, cm_err *err);
-/* The child's open pipes as pollfds (at most 2): how many. */
-size_t rt_wire_sync_pollfds(const rt_wire_sync *s, struct pollfd *pfd);
-/* Reads what poll reported on the pipes among pfd[0..n). */
-void rt_wire_sync_handle(rt_wire_sync *s, const struct pollfd *pfd, size_t n);
 /* Kills the child past its deadline, reaps it when it has ended: true
  * (res filled: OK, NO with the reason, or UNKNOWN) or false (running). */
 bool rt_wire_sync_tick(rt_wire_sync *s, uint64_t now, model_result *res);
+/* Ends the running child now (its op: outcome unknown at the next tick). */
+void rt_wire_sync_kill(rt_wire_sync *s);
 /* Runs the command to its end, blocking and unrecorded (the set-up's
  * first sync): 0 with res filled, or -1 with err filled. */
 int rt_wire_sync_run(rt_wire_sync *s, model_result *res, cm_err *err);
@@ -230,6 +277,7 @@ struct rt_wire {
 	rt_wire_setup *setup;        /* the target (replica 1) */
 	rt_wire_setup *peer;         /* --replica (replica 2), NULL none */
 	rt_wire_sync *sync;          /* --sync-cmd, NULL without --replica */
+	rt_wire_deliverer *dlv;      /* --deliver other than imap-append, or NULL */
 	rt_workload work;
 	model_checker *checker;
 	model_history_writer *hist;
@@ -277,6 +325,80 @@ void rt_wire_record_completion(rt_wire *w, uint32_t client, uint64_t op_id,
 			       const model_op *op, const model_result *res);
 /* The set-up of the server cl talks to (its replica's). */
 rt_wire_setup *rt_wire_client_setup(const rt_wire_client *cl);
+
+/* Ends the op in flight with cl->res (status and text filled): recorded,
+ * applied to the client's view, the client idle again. */
+void rt_wire_client_end(rt_wire_client *cl);
+
+/* ---- delivery drivers (wire_deliver*.c) ---- */
+
+typedef enum rt_deliver_kind {
+	RT_DELIVER_IMAP = 0,   /* APPEND from the delivery connection */
+	RT_DELIVER_LMTP,
+	RT_DELIVER_CMD,        /* the server's LDA */
+	RT_DELIVER_MAILDIR,    /* a raw drop into tmp/ and new/ */
+} rt_deliver_kind;
+
+typedef struct rt_deliver_spec {
+	rt_deliver_kind kind;
+	lmtpc_addr lmtp;
+	const char *rcpt;            /* LMTP recipient template */
+	bool rcpt_given;             /* --deliver-rcpt: also for INBOX */
+	const char *cmd;             /* may hold credentials: never printed */
+	const char *dir;             /* a Maildir++ root or a template */
+	char display[160];
+} rt_deliver_spec;
+
+/* --deliver text (NULL: imap-append) and --deliver-rcpt rcpt (NULL: the
+ * default) into *d (pointing into text and rcpt). 0, or -1 with err (one
+ * line naming what is wrong). */
+int rt_deliver_parse(const char *text, const char *rcpt, rt_deliver_spec *d, cm_err *err);
+/* Expands a template (wire_deliver.c: %u %m %p %e %%) for mailbox box of
+ * the target s into out (NUL-terminated); quote: each expansion
+ * shell-quoted. 0, or -1 with err filled. */
+int rt_deliver_expand(const char *tmpl, const rt_wire_setup *s, const char *box, bool quote,
+		      cm_buf *out, cm_err *err);
+
+struct rt_wire_deliverer {
+	rt_wire *w;
+	rt_deliver_spec spec;
+	uint64_t timeout_ns;
+	rt_wire_client *cl;          /* the delivery in flight: its client */
+	uint64_t count[3];           /* deliveries OK, refused, unknown */
+	rt_wire_child child;         /* cmd: the LDA run */
+	lmtpc_conn *lmtp;            /* LMTP: the connection, NULL none */
+	bool lmtp_sent;              /* ... the delivery in flight went out */
+	cm_buf lmtp_msg;             /* ... its message, until it goes out */
+	uint64_t seq;                /* maildir: file names made */
+};
+
+void rt_wire_deliver_init(rt_wire_deliverer *d, rt_wire *w, const rt_deliver_spec *spec);
+/* Nothing may be in flight (rt_wire_deliver_abort first). */
+void rt_wire_deliver_free(rt_wire_deliverer *d);
+/* Starts the DELIVER op cl just invoked (cl busy, recorded); it may end
+ * at once (rt_wire_deliver_end). */
+void rt_wire_deliver_start(rt_wire_deliverer *d, rt_wire_client *cl);
+/* Ends the delivery in flight: st and text become its client's result. */
+void rt_wire_deliver_end(rt_wire_deliverer *d, model_reply st, const char *text);
+/* The driver's descriptors as pollfds (at most 4): how many. */
+size_t rt_wire_deliver_pollfds(const rt_wire_deliverer *d, struct pollfd *pfd);
+void rt_wire_deliver_handle(rt_wire_deliverer *d, const struct pollfd *pfd, size_t n);
+/* Timeouts, the LDA's end, a delivery waiting for its connection. */
+void rt_wire_deliver_tick(rt_wire_deliverer *d, uint64_t now);
+/* Milliseconds until the driver's next deadline, -1 none. */
+int rt_wire_deliver_timeout_ms(const rt_wire_deliverer *d, uint64_t now);
+/* Ends what is in flight now (outcome unknown once the data may have
+ * gone, else refused): the run's time is up. */
+void rt_wire_deliver_abort(rt_wire_deliverer *d);
+/* The drivers (wire_deliver_lmtp.c, wire_deliver_maildir.c). */
+void rt_wire_deliver_maildir(rt_wire_deliverer *d, const cm_buf *msg);
+void rt_wire_deliver_lmtp_start(rt_wire_deliverer *d, const cm_buf *msg);
+void rt_wire_deliver_lmtp_free(rt_wire_deliverer *d);
+size_t rt_wire_deliver_lmtp_pollfd(const rt_wire_deliverer *d, struct pollfd *pfd);
+void rt_wire_deliver_lmtp_handle(rt_wire_deliverer *d, const struct pollfd *pfd, size_t n);
+void rt_wire_deliver_lmtp_tick(rt_wire_deliverer *d, uint64_t now);
+int rt_wire_deliver_lmtp_timeout_ms(const rt_wire_deliverer *d, uint64_t now);
+void rt_wire_deliver_lmtp_abort(rt_wire_deliverer *d, const char *why);
 
 /* ---- the second server of a replicated pair (wire_replica.c) ---- */
 

@@ -550,3 +550,21 @@ void rt_wire_setup_close(rt_wire_setup *s)
 	}
 	memset(s->url.pass, 0, sizeof(s->url.pass));
 }
+
+void rt_wire_salvage_clean(void *ctx)
+{
+	rt_wire_salvage *sc = ctx;
+	rt_wire_setup *both[2] = {sc->setup, sc->peer};
+	for (int k = 0; k < 2 && both[k] != NULL; k++) {
+		rt_wire_setup *ws = both[k];
+		fprintf(stderr, "ratchet: this run's mailboxes on %s:", ws->url.display);
+		for (int i = 0; i < ws->nboxes; i++)
+			if (ws->created[i]) {
+				fputc(' ', stderr);
+				cm_escape_puts(stderr, ws->boxes[i]);
+			}
+		fputs("; deleting them\n", stderr);
+		rt_wire_setup_cleanup(ws, sc->opts, sc->id_prefix,
+				      cm_now_ns() + 10000000000ull);
+	}
+}

@@ -31,14 +31,17 @@ def install(kind):
     come from deps.sh, its debs are unpacked by install_cyrus()."""
     if kind == "cyrus":
         return install_cyrus()
-    binary = {"dovecot": "/usr/sbin/dovecot", "imap4d": "/usr/sbin/imap4d"}[kind]
-    if os.path.exists(binary):
+    # Dovecot's LMTP server is a package of its own (dovecot-lmtpd).
+    binaries = {"dovecot": ["/usr/sbin/dovecot", "/usr/lib/dovecot/lmtp"],
+                "imap4d": ["/usr/sbin/imap4d"]}[kind]
+    if all(os.path.exists(b) for b in binaries):
         return None
     p = subprocess.run([str(ROOT / "scripts" / "deps.sh"), "servers"],
                        capture_output=True, text=True, timeout=1800)
-    if os.path.exists(binary):
+    missing = [b for b in binaries if not os.path.exists(b)]
+    if not missing:
         return None
-    return (p.stderr or p.stdout).strip() or f"{binary} is missing"
+    return (p.stderr or p.stdout).strip() or f"{missing[0]} is missing"
 
 
 def free_port():
@@ -113,7 +116,7 @@ def started(srv):
 
 
 DOVECOT_CONF = """\
-protocols = imap
+protocols = {protocols}
 listen = 127.0.0.1
 base_dir = {d}/run
 state_dir = {d}/state
@@ -157,7 +160,7 @@ service imap {{
   process_min_avail = 4
   client_limit = 1
 }}
-service anvil {{
+{lmtp}service anvil {{
   chroot =
 }}
 service ipc {{
@@ -178,23 +181,41 @@ namespace inbox {{
 # hard links avoids it, so the clean-run tests use that.
 NO_HARDLINKS = "maildir_copy_with_hardlinks = no\n"
 
+# LMTP on 127.0.0.1 (servers.md): RCPT TO:<alice+MAILBOX> saves into
+# MAILBOX (which must exist), <alice> into INBOX.
+LMTP_CONF = """\
+recipient_delimiter = +
+lmtp_save_to_detail_mailbox = yes
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+"""
 
-def start_dovecot(storage="maildir", hardlinks=False, capability=None):
+
+def start_dovecot(storage="maildir", hardlinks=False, capability=None, lmtp=False):
     """Dovecot on a free port with users alice and bob; storage is
     'maildir' or 'mdbox'; hardlinks=True keeps Dovecot's default maildir
     COPY by hard link (see NO_HARDLINKS); capability replaces the CAPABILITY
     it announces after login (e.g. "IMAP4rev1 LITERAL+": a server without
-    UIDPLUS, CONDSTORE, QRESYNC, MOVE and ENABLE)."""
+    UIDPLUS, CONDSTORE, QRESYNC, MOVE and ENABLE); lmtp=True also serves
+    LMTP on srv.lmtp_port. srv.lda is the dovecot-lda command line that
+    delivers to alice (add -m MAILBOX), srv.maildir alice's Maildir."""
     location = {"maildir": "maildir:~/Maildir", "mdbox": "mdbox:~/mdbox"}[storage]
     d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-dovecot-", dir="/tmp"))
     for sub in ("run", "state", "home"):
         (d / sub).mkdir()
     port = free_port()
+    lmtp_port = free_port() if lmtp else None
     user, group = ("nobody", "nogroup") if os.getuid() == 0 else (
         os.environ.get("USER", "nobody"), "nogroup")
     (d / "dovecot.conf").write_text(DOVECOT_CONF.format(
         d=d, port=port, location=location, user=user, group=group,
         hardlinks="" if hardlinks else NO_HARDLINKS,
+        protocols="imap lmtp" if lmtp else "imap",
+        lmtp=LMTP_CONF.format(port=lmtp_port) if lmtp else "",
         capability=f"imap_capability = {capability}\n" if capability else ""))
     (d / "passwd").write_text("".join(f"{u}:{p}::::::\n" for u, p in USERS))
     if os.getuid() == 0:
@@ -203,7 +224,11 @@ def start_dovecot(storage="maildir", hardlinks=False, capability=None):
                                        str(d / "dovecot.conf"), "-F"]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    return started(Server("dovecot-" + storage, proc, port, d, d / "dovecot.log"))
+    srv = started(Server("dovecot-" + storage, proc, port, d, d / "dovecot.log"))
+    srv.lmtp_port = lmtp_port
+    srv.lda = f"/usr/lib/dovecot/dovecot-lda -c {d}/dovecot.conf -d alice -f ratchet@example.test"
+    srv.maildir = d / "home" / "alice" / "Maildir"
+    return srv
 
 
 def start_dovecot_pair(storage="maildir"):
@@ -489,8 +514,10 @@ def main(argv):
     elif kind == "cyrus":
         srv = start_cyrus()
     else:
-        srv = start_dovecot(argv[1] if len(argv) > 1 else "maildir")
+        srv = start_dovecot(argv[1] if len(argv) > 1 else "maildir", lmtp=True)
     print(srv.url(), flush=True)
+    if getattr(srv, "lmtp_port", None):
+        print(f"lmtp://127.0.0.1:{srv.lmtp_port}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         signal.pause()
