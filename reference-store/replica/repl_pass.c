@@ -163,16 +163,57 @@ static rs_err store_delta(rs_mailbox *mb, uint32_t origin, uint32_t uid, cm_flag
 	return err;
 }
 
-/* Adds the source's message (its body in the agent's buffer) to the
- * destination as name at uid with flags, a change that came from the
- * source. Until the add is known to have committed or been refused it is
- * in flight (rs_repl_inflight_has). RS_OK, RS_EEXIST (uid taken) or the
- * failure. */
-static rs_err ship_add(repl_pass *p, const char *name, cm_flags flags, uint32_t uid)
+/* Whether the destination's log ever added name: in the A records the
+ * other direction has read (p->back's names) or in those past its
+ * position (read afresh). RS_OK, or the log's read failure. */
+static rs_err ever_added(repl_pass *p, const char *name, bool *had_r)
 {
+	*had_r = false;
+	for (size_t i = 0; i < p->back->n && !*had_r; i++)
+		*had_r = strcmp(p->back->names[i].name, name) == 0;
+	if (*had_r)
+		return RS_OK;
+	repl_link k = *p->back; /* a reading position only: k's lists are not touched */
+	rec_list l = {0};
+	rs_err err = records(p, &k, p->dst, &l);
+	for (size_t i = 0; i < l.n && err == RS_OK && !*had_r; i++) {
+		const char *s = l.v[i].body;
+		uint32_t uid;
+		char nm[RS_MSG_NAME_MAX];
+		cm_flags f;
+		while (l.v[i].type == 'A' && !*had_r && next_add(&s, &uid, nm, &f))
+			*had_r = strcmp(nm, name) == 0;
+	}
+	free_records(&l);
+	return err;
+}
+
+/* Adds the source's message src_uid to the destination as name at uid
+ * with flags, a change that came from the source. Until the add is known
+ * to have committed or been refused it is in flight
+ * (rs_repl_inflight_has); an add in flight that the destination's log
+ * shows it took, while it no longer has it, was expunged there since: it
+ * is not made again (its E record ships the expunge back). RS_OK,
+ * RS_EEXPUNGED (gone on either side), RS_EEXIST (uid taken) or the
+ * failure. */
+static rs_err ship_add(repl_pass *p, uint32_t src_uid, const char *name, cm_flags flags,
+		       uint32_t uid)
+{
+	bool had = false;
+	rs_err err = RS_OK;
+	if (rs_repl_inflight_has(p->r, p->link->box, name, p->link->dst))
+		err = ever_added(p, name, &had);
+	if (err == RS_OK && had) {
+		rs_repl_inflight_mark(p->r, p->link->box, name, p->link->dst, false);
+		return RS_EEXPUNGED;
+	}
+	if (err == RS_OK)
+		err = rs_fetch_body(p->src, src_uid, &p->r->buf, NULL);
+	if (err != RS_OK)
+		return err == RS_ENOENT ? RS_EEXPUNGED : err;
 	rs_repl_inflight_mark(p->r, p->link->box, name, p->link->dst, true);
 	rs_set_origin(p->dst, p->link->src);
-	rs_err err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
+	err = rs_repl_add(p->dst, p->r->buf.data, p->r->buf.len, name, flags, uid);
 	if (err == RS_OK || err == RS_EEXIST)
 		rs_repl_inflight_mark(p->r, p->link->box, name, p->link->dst, false);
 	return err;
@@ -212,19 +253,17 @@ static rs_err fix_up(repl_pass *p, uint32_t uid, const char *name)
 {
 	if (rs_msg_find(p->src, uid) == NULL)
 		return RS_OK; /* expunged since */
-	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
-	if (err != RS_OK)
-		return err == RS_ENOENT ? RS_OK : err;
 	char new_name[RS_MSG_NAME_MAX];
 	uint32_t to;
 	cm_flags flags;
-	err = renumber_src(p, uid, name, new_name, &to, &flags);
+	rs_err err = renumber_src(p, uid, name, new_name, &to, &flags);
 	if (err == RS_EEXPUNGED)
 		return RS_OK; /* gone meanwhile: its E record follows */
 	if (err != RS_OK)
 		return err;
-	err = ship_add(p, new_name, flags, to);
-	return err == RS_EEXIST ? RS_OK : err; /* taken meanwhile: next round's */
+	err = ship_add(p, to, new_name, flags, to);
+	/* taken meanwhile: next round's; gone: its E record follows */
+	return err == RS_EEXIST || err == RS_EEXPUNGED ? RS_OK : err;
 }
 
 /* One message (name) under two UIDs: an add of the agent's that a crash of
@@ -312,12 +351,9 @@ static rs_err add_one(repl_pass *p, uint32_t uid, const char *name, cm_flags fla
 		todo_add(p->link, uid, name); /* one message, two UIDs */
 		return RS_OK;
 	}
-	rs_err err = rs_fetch_body(p->src, uid, &p->r->buf, NULL);
-	if (err == RS_ENOENT)
-		return RS_OK;
-	if (err != RS_OK)
-		return err;
-	err = ship_add(p, name, flags, uid);
+	rs_err err = ship_add(p, uid, name, flags, uid);
+	if (err == RS_EEXPUNGED)
+		return RS_OK; /* gone from either side since: an E record says so */
 	if (err == RS_EEXIST) {
 		todo_add(p->link, uid, name);
 		return RS_OK;
