@@ -6,16 +6,18 @@ above every UID seen before it began (UID-ORDER-GLOBAL), a refused one
 never.
 
 Dovecot (maildir and mdbox) via dovecot-lmtpd and dovecot-lda, raw drops
-into Dovecot maildir; ratchet-imapd via its LMTP listener, rs-deliver as
+into Dovecot maildir; Cyrus via its LMTP socket; ratchet-imapd via its LMTP listener, rs-deliver as
 its LDA and raw drops into its root, where the store mutant that skips the
 delivery lock must be caught. Broken LDAs (a wrapper around dovecot-lda
 that lies about the outcome) must be caught too: those tests can fail.
 
 The servers run on 127.0.0.1, started and stopped by PID
 (scripts/servers/servers.py)."""
+import imaplib
 import json
 import re
 import sys
+import time
 
 import pytest
 
@@ -23,7 +25,7 @@ from conftest import ROOT, binary, run
 from test_imapd import PASSWORD, USER
 from test_imapd_lmtp import LmtpServer
 from test_mutants import EXPECTED
-from test_wire import need, ratchet_run, unexplained_maildir
+from test_wire import need, ratchet_run, unexplained, unexplained_maildir
 
 sys.path.insert(0, str(ROOT / "scripts" / "servers"))
 import servers  # noqa: E402
@@ -79,7 +81,8 @@ def judged_clean(srv, p, r):
 def delivered(tmp_path, srv, ratchet, spec, seed):
     hist = tmp_path / "h.jsonl"
     p, r = ratchet_run(ratchet, tmp_path, srv.url(), "--deliver", spec, "--ops", OPS,
-                       "--clients", "4", "--seed", str(seed), "--history", str(hist))
+                       "--clients", "4", "--seed", str(seed), "--history", str(hist),
+                       "--keep-going")
     return p, r, deliveries(hist)
 
 
@@ -209,3 +212,40 @@ def test_imapd_deliver_nolock_caught_over_the_wire(tmp_path, ratchet, imapd, pat
     assert p.returncode == 1, p.stdout + p.stderr
     families = {v["family"].split(".")[0] for v in errors(r)}
     assert families & EXPECTED["deliver-nolock"], (families, p.stdout)
+
+
+# ---- Cyrus: its LMTP on a UNIX socket ----
+
+@pytest.fixture(scope="module")
+def cyrus_lmtp():
+    """Cyrus with posting ("p") for anyone on alice's INBOX: Cyrus
+    delivers to "alice+FOLDER" only into a folder the sender may post to,
+    and the run's mailboxes, made under INBOX, inherit its ACL (without it
+    every delivery lands in INBOX, as Cyrus documents for plus addresses)."""
+    need("cyrus")
+    srv = servers.start_cyrus()
+    sock = srv.dir / "conf" / "lmtp.sock"
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    m = imaplib.IMAP4("127.0.0.1", srv.port)
+    m.login("alice", dict(servers.USERS)["alice"])
+    assert m.setacl("INBOX", "anyone", "p")[0] == "OK"
+    m.logout()
+    srv.lmtp_sock = sock
+    yield srv
+    srv.stop()
+
+
+def test_cyrus_lmtp(tmp_path, ratchet, cyrus_lmtp):
+    srv = cyrus_lmtp
+    hist = tmp_path / "h.jsonl"
+    p, r = ratchet_run(ratchet, tmp_path, srv.url(), "--deliver", f"lmtp:{srv.lmtp_sock}",
+                       "--ops", OPS, "--clients", "4", "--seed", "16", "--history", str(hist),
+                       "--keep-going")
+    assert r is not None, p.stdout + p.stderr
+    bad = unexplained(srv, r["violations"], hist)
+    assert bad == [], (p.stdout[-2000:], bad[:5])
+    d = deliveries(hist)
+    assert d["ok"] >= 100 and d["fail"] == 0, d
