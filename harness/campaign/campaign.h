@@ -151,6 +151,9 @@ typedef struct rt_report {
 	/* --deliver other than imap-append: how the deliveries ended */
 	char deliver[160];          /* the driver ("" none) */
 	uint64_t delivered, refused, deliveries_unknown;
+	/* wire runs: each command kind's latency (NULL: not measured;
+	 * owned by the report, freed by rt_report_free) */
+	struct rt_latency *latency;
 	char failure[256];          /* a failure besides violations ("" none) */
 	/* simulated runs: each one's shape, in the order added */
 	struct rt_report_shape {
@@ -213,6 +216,8 @@ typedef struct rt_opts {
 	 * percentage (0-100) of the recorded ops. Default 50%. */
 	uint64_t max_unknown;
 	bool max_unknown_pct;
+	/* --progress-every S: a wire run's line per interval (0: none) */
+	double progress_every;
 	bool ops_set, seconds_set;
 } rt_opts;
 

@@ -1,5 +1,6 @@
 /* Reports: the run summary for people, JSON for tools, JUnit XML for CI. */
 #include "campaign.h"
+#include "latency.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -18,6 +19,8 @@ void rt_report_free(rt_report *r)
 	free(r->v);
 	free(r->v_run);
 	free(r->shapes);
+	free(r->latency);
+	r->latency = NULL;
 	r->v = NULL;
 	r->v_run = NULL;
 	r->nv = r->capv = r->capv_run = 0;
@@ -180,6 +183,8 @@ void rt_report_print(const rt_report *r, FILE *out, bool color)
 		fprintf(out, "  outcome unknown: %" PRIu64 " ops (timeouts %" PRIu64
 			", connections lost %" PRIu64 ", protocol errors %" PRIu64 ")\n",
 			r->unknown, r->timeouts, r->connections_lost, r->protocol_errors);
+	if (r->latency != NULL)
+		rt_latency_print(r->latency, out);
 	if (r->deliver[0])
 		fprintf(out, "  deliveries by %s: %" PRIu64 " acknowledged, %" PRIu64
 			" refused, %" PRIu64 " outcome unknown\n", r->deliver, r->delivered,
@@ -265,6 +270,25 @@ static json_t *shapes_json(const rt_report *r)
 	return a;
 }
 
+/* Each command kind's count and latency quantiles in milliseconds. */
+static json_t *latency_json(const rt_latency *l)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < MODEL_OP_KIND_COUNT; i++) {
+		const rt_latency_kind *k = &l->k[i];
+		if (k->count == 0 && k->unknown == 0)
+			continue;
+		json_object_set_new(o, model_op_name((model_op_kind)i), json_pack(
+			"{s:I, s:I, s:f, s:f, s:f, s:f}", "count", (json_int_t)k->count,
+			"unknown", (json_int_t)k->unknown,
+			"p50_ms", (double)rt_latency_quantile(k, 0.5) / 1e6,
+			"p90_ms", (double)rt_latency_quantile(k, 0.9) / 1e6,
+			"p99_ms", (double)rt_latency_quantile(k, 0.99) / 1e6,
+			"max_ms", (double)k->max_ns / 1e6));
+	}
+	return o;
+}
+
 /* How the deliveries of a run with a delivery driver ended. */
 static json_t *deliveries_json(const rt_report *r)
 {
@@ -326,6 +350,8 @@ int rt_report_write_json(const rt_report *r, const char *path)
 				  "conflicts", (json_int_t)r->conflicts));
 	if (r->deliver[0])
 		json_object_set_new(summary, "deliveries", deliveries_json(r));
+	if (r->latency != NULL)
+		json_object_set_new(summary, "latency", latency_json(r->latency));
 	if (r->failure[0])
 		json_object_set_new(summary, "failure", json_string(r->failure));
 	if (r->replay[0])

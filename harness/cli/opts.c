@@ -114,6 +114,8 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		{.name = "deliver", .kind = CM_OPTION_STRING, .to.string = &o->deliver,
 		 .arg = "SPEC", .help = "imap-append (default), lmtp://HOST:PORT, lmtp:/SOCKET,\n"
 		 "cmd:COMMAND (an LDA), maildir:/DIR (README, \"Delivery paths\")"},
+		{.name = "progress-every", .kind = CM_OPTION_SECONDS, .to.seconds = &o->progress_every,
+		 .arg = "S", .help = "a line every S seconds: ops/s, commands, p50/p99 latency", .max_s = 86400},
 		{.name = "deliver-rcpt", .kind = CM_OPTION_STRING, .to.string = &o->deliver_rcpt,
 		 .arg = "T", .help = "LMTP recipient template (default %u+%m; %u for INBOX)"},
 		{.name = "max-unknown", .kind = CM_OPTION_STRING, .to.string = &a->max_unknown,

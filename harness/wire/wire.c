@@ -43,38 +43,7 @@
  * exits 2 when a mailbox changed under it and asks to be run again. */
 #define SYNC_QUIET_TRIES 3
 
-typedef enum phase {
-	PH_RUN,     /* clients take ops from the workload */
-	PH_DRAIN,   /* waiting for every op in flight to end */
-	PH_SYNC,    /* replicated: the quiet point's sync command */
-	PH_NOOP,    /* the checkpoint's NOOPs */
-	PH_AUDIT,   /* the checkpoint's fresh reads */
-	PH_DONE,
-} phase;
-
-typedef struct wire_loop {
-	rt_wire w;
-	phase ph;
-	bool stopping;              /* budget spent: one last checkpoint */
-	bool keep_going;            /* else stop at the first error */
-	struct conflict {           /* a scripted conflict, see conflict_step */
-		rt_wire_client *a, *b;
-		uint32_t uid;
-		int stage;          /* 0 none, 1 A reads, 2 B writes, 3 A stores */
-	} conflict;
-	uint64_t budget, started;   /* workload ops */
-	uint64_t deadline;          /* no op starts after it */
-	uint64_t hard_deadline;     /* nothing in flight after it (+ grace) */
-	bool cut;                   /* the run was cut at hard_deadline */
-	uint64_t every, next_ckpt;  /* checkpoint spacing in ops */
-	unsigned sync_tries;        /* replicated: runs at this quiet point */
-	uint64_t ckpt_id, checkpoints;
-	uint64_t start_ns, progress_ns;
-	bool progress;
-	char fatal[256];
-	struct pollfd *pfd;
-	rt_wire_client **pcl;
-} wire_loop;
+#include "wire_loop.h"
 
 /* ---- what clients do next ---- */
 
@@ -241,93 +210,6 @@ static void end_checkpoint(wire_loop *loop)
 /* ---- the scheduler: one pass over the clients ---- */
 
 /* Returns true if the phase changed: schedule again before polling. */
-/* ---- scripted conflicts ----
- *
- * The issue's "read a modseq, let another client change the message, then
- * store conditionally", in that order across two connections: A fetches
- * UID x's MODSEQ, B changes x (and completes), then A stores with
- * UNCHANGEDSINCE what it read. A correct server answers MODIFIED; one that
- * compares with stale state of its own (unchangedsince-stale) applies it,
- * and the checker has B's completed change as evidence. */
-
-/* A ready client starts such a conflict at one op in ten: often enough
- * that every run has many, rarely enough that the two connections still
- * spend most of their ops on the ordinary mix. */
-#define CONFLICT_START RT_RATIO(1, 10)
-
-static const rt_client_msg *known_uid(const rt_client_state *v, uint32_t uid)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (v->e[i].uid == uid)
-			return &v->e[i];
-	return NULL;
-}
-
-static bool ready(const rt_wire_client *cl)
-{
-	return cl->state == RT_WIRE_IDLE && cl->nqueue == 0 && cl->known.selected &&
-	       !cl->known.readonly && cl->known.condstore && rt_wire_client_usable(cl);
-}
-
-/* Picks A, B and a UID both know, with a probability from A's choices. */
-static void conflict_start(wire_loop *loop, rt_wire_client *a)
-{
-	if (!(loop->w.setup->caps & MODEL_CAP_CONDSTORE) || !ready(a) ||
-	    a->role != RT_WIRE_USER || !rt_choice_chance(&a->ch, CONFLICT_START))
-		return;
-	for (unsigned i = 0; i < loop->w.users; i++) {
-		rt_wire_client *b = &loop->w.cl[i];
-		if (b == a || !ready(b) || b->known.box != a->known.box || a->known.n == 0)
-			continue;
-		const rt_client_msg *e = &a->known.e[rt_choice_below(&a->ch, a->known.n)];
-		if (e->uid == 0 || known_uid(&b->known, e->uid) == NULL)
-			return;
-		loop->conflict = (struct conflict){a, b, e->uid, 1};
-		model_op op;
-		model_op_init(&op, MODEL_OP_FETCH);
-		op.uid = true;
-		cm_uidset_add(&op.set, e->uid);
-		op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_MODSEQ;
-		rt_wire_client_push(a, &op);
-		loop->started++;
-		return;
-	}
-}
-
-static void conflict_step(wire_loop *loop)
-{
-	struct conflict *scene = &loop->conflict;
-	if (scene->stage == 0 || scene->a->state != RT_WIRE_IDLE || scene->a->nqueue ||
-	    scene->b->state != RT_WIRE_IDLE || scene->b->nqueue)
-		return;
-	const rt_client_msg *e = known_uid(&scene->a->known, scene->uid);
-	if (!rt_wire_client_usable(scene->a) || !rt_wire_client_usable(scene->b) || e == NULL ||
-	    scene->stage == 3) {
-		scene->stage = 0; /* done, or the scene fell apart */
-		return;
-	}
-	model_op op;
-	model_op_init(&op, MODEL_OP_STORE);
-	op.uid = true;
-	cm_uidset_add(&op.set, scene->uid);
-	op.flags = (scene->stage == 2 ? CM_FLAG_SEEN : CM_FLAG_FLAGGED) & loop->w.setup->allowed;
-	if (scene->stage == 1) {
-		/* B toggles \Flagged, so that its STORE changes something. */
-		const rt_client_msg *eb = known_uid(&scene->b->known, scene->uid);
-		op.mode = eb != NULL && (eb->flags & CM_FLAG_FLAGGED) ? MODEL_STORE_REMOVE
-								       : MODEL_STORE_ADD;
-		rt_wire_client_push(scene->b, &op);
-		scene->stage = 2;
-	} else {
-		op.mode = MODEL_STORE_REPLACE;
-		op.has_unchangedsince = true;
-		op.unchangedsince = e->modseq;
-		rt_wire_client_push(scene->a, &op);
-		scene->stage = 3;
-	}
-	loop->started++;
-}
-
 /* Clients still thinking; if every idle one is and none is busy, the
  * nearest wakes up (nobody else would start an op to wake them). */
 static rt_wire_client *thinker_to_wake(wire_loop *loop)
@@ -355,7 +237,7 @@ static bool schedule(wire_loop *loop, uint64_t now)
 	if (wake != NULL)
 		wake->resume_at = events_now(loop);
 	if (run)
-		conflict_step(loop);
+		rt_wire_conflict_step(loop);
 	else
 		loop->conflict.stage = 0;
 	for (unsigned i = 0; i < w->ncl; i++) {
@@ -364,7 +246,7 @@ static bool schedule(wire_loop *loop, uint64_t now)
 			continue;
 		bool in_scene = loop->conflict.stage != 0 && (cl == loop->conflict.a || cl == loop->conflict.b);
 		if (run && !in_scene && loop->conflict.stage == 0 && cl->nqueue == 0)
-			conflict_start(loop, cl);
+			rt_wire_conflict_start(loop, cl);
 		if (cl->nqueue > 0)
 			feed_queue(cl, now);
 		else if (run && !in_scene && cl->role != RT_WIRE_AUDITOR &&
@@ -475,6 +357,17 @@ static void stop_sync(wire_loop *loop)
 	(void)ended;
 }
 
+/* --progress-every S: the interval's line on stderr, then a new one. */
+static void interval_line(wire_loop *loop, uint64_t now)
+{
+	if (loop->w.lat_iv == NULL || now < loop->line_ns + loop->line_every_ns)
+		return;
+	rt_latency_line(loop->w.lat_iv, (double)(now - loop->start_ns) / 1e9,
+			(double)(now - loop->line_ns) / 1e9, stderr);
+	rt_latency_clear(loop->w.lat_iv);
+	loop->line_ns = now;
+}
+
 static void show_progress(wire_loop *loop, bool force)
 {
 	uint64_t now = cm_now_ns();
@@ -527,6 +420,7 @@ static void run_loop(wire_loop *loop)
 			break;
 		poll_once(loop);
 		show_progress(loop, false);
+		interval_line(loop, cm_now_ns());
 	}
 	stop_sync(loop);
 	if (loop->w.dlv != NULL)
@@ -647,6 +541,8 @@ static void fill_report(wire_loop *loop, rt_report *r)
 	r->timeouts = w->timeouts;
 	r->connections_lost = w->connections_lost;
 	r->protocol_errors = w->protocol_errors;
+	r->latency = w->lat; /* the report's from now */
+	w->lat = NULL;
 	if (w->dlv != NULL) {
 		snprintf(r->deliver, sizeof(r->deliver), "%s", w->dlv->spec.display);
 		r->delivered = w->dlv->count[0];
@@ -691,6 +587,9 @@ static void teardown(wire_loop *loop)
 	free(w->cl);
 	free(loop->pfd);
 	free(loop->pcl);
+	free(w->lat);
+	free(w->lat_iv);
+	w->lat = w->lat_iv = NULL;
 	imapc_cmd_free(&w->cmd);
 	model_checker_free(w->checker);
 }
@@ -707,12 +606,17 @@ static int campaign(wire_loop *loop, const rt_opts *o, rt_report *r, uint64_t st
 		return CM_EXIT_USAGE;
 	}
 	w->checker = rt_wire_checker_new(w->setup, 0);
+	w->lat = cm_xcalloc(1, sizeof(*w->lat));
+	if (o->progress_every > 0)
+		w->lat_iv = cm_xcalloc(1, sizeof(*w->lat_iv));
 	rt_salvage_now.history = hf.f;
 	rt_salvage_now.checker = w->checker;
 	rt_salvage_now.segment = 0;
 	print_intro(loop, o);
 	budget(loop, o, start_ns);
-	loop->progress = !o->quiet && isatty(2);
+	loop->progress = !o->quiet && isatty(2) && o->progress_every <= 0;
+	loop->line_every_ns = (uint64_t)(o->progress_every * 1e9);
+	loop->line_ns = start_ns;
 	/* A fresh read of every mailbox first: the checker then knows each
 	 * mailbox's epoch before any op adds to it (without UIDPLUS nothing
 	 * else would tie an early APPEND to a mailbox). */

@@ -74,6 +74,15 @@ void rt_wire_record_completion(rt_wire *w, uint32_t client, uint64_t op_id,
 	emit(w, &ev);
 }
 
+void rt_wire_latency(rt_wire *w, model_op_kind kind, uint64_t inv_ns, bool unknown)
+{
+	uint64_t now = cm_now_ns(), ns = now > inv_ns ? now - inv_ns : 0;
+	if (w->lat != NULL)
+		rt_latency_add(w->lat, kind, ns, unknown);
+	if (w->lat_iv != NULL)
+		rt_latency_add(w->lat_iv, kind, ns, unknown);
+}
+
 uint64_t rt_wire_record_checkpoint(rt_wire *w, uint64_t op_id)
 {
 	model_op op;
@@ -98,6 +107,7 @@ static void finish(rt_wire_client *cl)
 	if (cl->recorded) {
 		if (cl->res.status == MODEL_REPLY_UNKNOWN)
 			w->unknown++;
+		rt_wire_latency(w, cl->op.kind, cl->inv_ns, cl->res.status == MODEL_REPLY_UNKNOWN);
 		if (cl->protocol[0] != '\0') {
 			memcpy(cl->res.protocol, cl->protocol, sizeof(cl->res.protocol));
 			cl->protocol[0] = '\0';
@@ -308,6 +318,7 @@ void rt_wire_client_start(rt_wire_client *cl, model_op *op, bool record)
 	model_result_clear(&cl->res);
 	cl->recorded = record;
 	cl->op_id = record ? rt_wire_record_invoke(cl->w, cl->id, &cl->op) : 0;
+	cl->inv_ns = cm_now_ns();
 	if (cl->op.kind == MODEL_OP_CONNECT) {
 		start_connect(cl);
 	} else if (cl->role == RT_WIRE_LDA && cl->w->dlv != NULL) {

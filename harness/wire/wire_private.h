@@ -11,7 +11,9 @@
  *  wire_deliver*.c the delivery drivers (--deliver): LMTP, a command
  *                (the server's LDA), a raw Maildir drop
  *  wire_replica.c the second server of a pair (--replica): its set-up
- *  wire.c        the campaign: one poll() loop, checkpoints, report */
+ *  wire.c        the campaign: one poll() loop, checkpoints, report
+ *  wire_loop.h   its state, shared with wire_conflict.c (scripted
+ *                UNCHANGEDSINCE conflicts) */
 #ifndef RT_WIRE_PRIVATE_H
 #define RT_WIRE_PRIVATE_H
 
@@ -21,6 +23,7 @@
 #include <assert.h>
 #include <poll.h>
 #include <sys/types.h>
+#include "latency.h"
 #include "wire.h"
 #include "workload.h"
 
@@ -213,6 +216,7 @@ typedef struct rt_wire_sync {
 	rt_wire_child run;           /* the running child */
 	char *state;                 /* RATCHET_SYNC_STATE for the next run */
 	uint64_t op_id;              /* the recorded SYNC op running, 0 none */
+	uint64_t inv_ns;             /* ... when it began (latency) */
 	model_reply last;            /* how the last recorded run ended */
 	uint64_t runs, ok;           /* recorded runs, those that exited 0 */
 	uint64_t every;              /* between checkpoints: one op in every */
@@ -255,6 +259,7 @@ typedef struct rt_wire_client {
 	bool recorded;               /* the op in flight is in the history */
 	model_op op;
 	uint64_t op_id;
+	uint64_t inv_ns;             /* when the op in flight began (latency) */
 	model_result res;
 	model_result early;          /* untagged data that came between ops */
 	rt_client_state known;
@@ -278,6 +283,8 @@ struct rt_wire {
 	rt_wire_setup *peer;         /* --replica (replica 2), NULL none */
 	rt_wire_sync *sync;          /* --sync-cmd, NULL without --replica */
 	rt_wire_deliverer *dlv;      /* --deliver other than imap-append, or NULL */
+	rt_latency *lat;             /* every recorded op's latency, by kind */
+	rt_latency *lat_iv;          /* ... since the last progress line */
 	rt_workload work;
 	model_checker *checker;
 	model_history_writer *hist;
@@ -316,6 +323,9 @@ void rt_wire_client_wait(rt_wire_client *cl);
 void rt_wire_client_tick(rt_wire_client *cl, uint64_t now);
 bool rt_wire_client_usable(const rt_wire_client *cl);
 void rt_wire_client_push(rt_wire_client *cl, const model_op *op);
+/* A recorded op of kind that began at inv_ns (cm_now_ns) ended now:
+ * its latency goes into w->lat and w->lat_iv (when set). */
+void rt_wire_latency(rt_wire *w, model_op_kind kind, uint64_t inv_ns, bool unknown);
 /* A checkpoint marker event (client 0): invoke returns its op id. */
 uint64_t rt_wire_record_checkpoint(rt_wire *w, uint64_t op_id);
 /* The recorder: an op's invoke (returns its new op id) and completion,

@@ -162,6 +162,7 @@ void rt_wire_sync_begin(rt_wire *w)
 	model_op op;
 	sync_op(&op);
 	s->op_id = rt_wire_record_invoke(w, s->client, &op);
+	s->inv_ns = cm_now_ns();
 	s->runs++;
 	cm_err err = {{0}};
 	if (spawn(s, &err) == 0)
@@ -191,6 +192,7 @@ bool rt_wire_sync_poll_end(rt_wire *w, uint64_t now)
 	sync_op(&op);
 	if (res.status == MODEL_REPLY_UNKNOWN)
 		w->unknown++;
+	rt_wire_latency(w, MODEL_OP_SYNC, s->inv_ns, res.status == MODEL_REPLY_UNKNOWN);
 	s->ok += res.status == MODEL_REPLY_OK;
 	s->last = res.status;
 	rt_wire_record_completion(w, s->client, s->op_id, &op, &res);
