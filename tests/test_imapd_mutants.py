@@ -55,6 +55,14 @@ def modseq_errors(r):
             if v["severity"] == "error" and "MODSEQ" in v["invariant"]]
 
 
+# Two adds that took one UID look, to a client, like one message whose
+# flags change by themselves: over the wire the first report of
+# deliver-nolock may be FLAGS-MERGE (C) on the shared UID (CI; a
+# --keep-going run of the same seed then shows UID-IMMUTABLE,
+# APPENDUID-CONSISTENT and DELIVER-ONCE by the hundred).
+WIRE_ALSO = {"deliver-nolock": {"C"}}
+
+
 def wire_cases():
     # modseq-reset needs lost logs: it has its own test below.
     # deliver-unsynced needs a power cut, which no process over the wire
@@ -85,7 +93,8 @@ def test_mutant_caught_over_the_wire(ratchet, imapd, tmp_path, mutant):
     assert p.returncode == 1, p.stdout + p.stderr
     families = {v["family"].split(".")[0] for v in r["violations"]
                 if v["severity"] == "error"}
-    assert families & EXPECTED[mutant], (mutant, families, p.stdout)
+    assert families & (EXPECTED[mutant] | WIRE_ALSO.get(mutant, set())), \
+        (mutant, families, p.stdout)
 
 
 def test_modseq_reset_caught_over_the_wire(ratchet, imapd, tmp_path):
