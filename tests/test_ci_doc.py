@@ -39,7 +39,7 @@ def run_script(tmp_path, ratchet, port, **env):
     path = tmp_path / "ratchet.sh"
     path.write_text(script())
     out = tmp_path / "out"
-    environ = {**os.environ, "PATH": f"{pathlib.Path(ratchet).parent}:{os.environ['PATH']}",
+    environ = {**os.environ, "PATH": f"{pathlib.Path(ratchet).resolve().parent}:{os.environ['PATH']}",
                "RATCHET_TARGET": f"imap://{USER}:{PASSWORD}@127.0.0.1:{port}",
                "RATCHET_OUT": str(out), **env}
     p = subprocess.run(["bash", str(path)], cwd=tmp_path, env=environ, capture_output=True,
