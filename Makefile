@@ -1,10 +1,14 @@
 # The README's two commands. Everything else is CMake presets.
 #   make run    the main job (default campaign on the embedded reference store)
 #   make test   every test: default build, then again under ASan+UBSan
+#   make install [PREFIX=/usr/local] [DESTDIR=]   the programs, the scenario
+#               catalogue and the man pages (README, "Installing")
+#   make deb    build/ratchet_VERSION_ARCH.deb (cpack -G DEB)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST = /usr/bin/python3 -m pytest
 
-.PHONY: run test deps deps-test build build-asan bench clean
+.PHONY: run test deps deps-test build build-asan bench clean install deb
+PREFIX ?= /usr/local
 
 deps:
 	@scripts/deps.sh build
@@ -39,6 +43,12 @@ test: deps-test
 	ctest --preset asan-ubsan -j $(JOBS)
 	@scripts/deps.sh libfuzzer
 	fuzz/smoke.sh 150
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
+
+deb: build
+	cd build && cpack -G DEB
 
 clean:
 	rm -rf build build-asan build-release build-fuzz build-afl

@@ -184,5 +184,6 @@ char *cm_xstrndup(const char *s, size_t n);
 
 /* The command-line option tables (cm_options.h). */
 #include "cm_options.h"
+#include "cm_man.h"
 
 #endif

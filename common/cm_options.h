@@ -8,6 +8,9 @@
  *                                argument is the value, whatever it is)
  *   --name, -x                   an option without one
  *   --help, -h                   the usage on stdout (never in a table)
+ *   --help-man                   hidden: the table as roff on stdout
+ *                                (cm_man.h), the whole page when the
+ *                                spec has one
  *   -  and anything not starting with '-'   a positional argument
  * Options and positional arguments may come in any order; an option given
  * twice keeps its last value (CHOICE adds, COUNT counts). A mistake is one
@@ -75,12 +78,16 @@ typedef struct cm_options {
 	const char **args;      /* the positional arguments, in order */
 	size_t nargs;           /* exactly this many (0: none allowed) */
 	const char *args_name;  /* "HISTORY.jsonl": for "missing ..." */
+	const struct cm_man_page *man; /* --help-man prints this page around
+				 * the options; NULL: the options alone (a
+				 * command's part of its program's page) */
 } cm_options;
 
 /* What cm_options_parse did; cm_options_exit gives a program's exit code. */
 typedef enum cm_options_result {
 	CM_OPTIONS_OK,    /* parsed: every given option stored, args filled */
-	CM_OPTIONS_HELP,  /* --help: the usage is on stdout; exit clean */
+	CM_OPTIONS_HELP,  /* --help or --help-man: the usage or the man page
+			   * is on stdout; exit clean */
 	CM_OPTIONS_USAGE, /* a mistake: its one line is on stderr; exit 2 */
 } cm_options_result;
 

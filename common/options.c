@@ -38,7 +38,8 @@ static void options_check(const cm_options *s)
 		if (o->name == NULL)
 			continue;
 		assert(o->name[0] != '\0' && o->name[0] != '-' && strchr(o->name, '=') == NULL);
-		assert(strcmp(o->name, "help") != 0 && o->short_name != 'h');
+		assert(strcmp(o->name, "help") != 0 && strcmp(o->name, "help-man") != 0);
+		assert(o->short_name != 'h');
 		assert(o->short_name != '-' && o->short_name != '=');
 		assert(o->to.flag != NULL); /* every member is a pointer: one test */
 		assert((o->arg != NULL) == takes_value(o));
@@ -193,6 +194,14 @@ cm_options_result cm_options_parse(const cm_options *s, int argc, char **argv)
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			cm_options_usage(s, stdout);
+			return CM_OPTIONS_HELP;
+		}
+		if (strcmp(a, "--help-man") == 0) {
+			if (s->man != NULL)
+				cm_man_head(s->man, s, stdout);
+			cm_man_options(s, stdout);
+			if (s->man != NULL)
+				cm_man_tail(s->man, stdout);
 			return CM_OPTIONS_HELP;
 		}
 		const cm_option *opt = find(s, a, &v);

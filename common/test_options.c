@@ -36,7 +36,7 @@ static cm_options_result parse(values *v, int argc, char **argv)
 		 .arg = "NAME", .help = "colours", .names = colours},
 	};
 	cm_options spec = {"prog", "cmd", NULL, table, CM_ARRAY_LEN(table), &v->file, 1,
-			   "FILE"};
+			   "FILE", NULL};
 	memset(v, 0, sizeof(*v));
 	v->timeout = 10;
 	return cm_options_parse(&spec, argc, argv);
@@ -180,6 +180,59 @@ static void test_help(void)
 	}
 }
 
+/* --help-man: the page a man(7) reader shows, every option of the table
+ * in it, its text escaped (a hyphen is \-, a backslash \e, a line never
+ * starts a request). */
+static void test_man_page(void)
+{
+	bool quiet = false;
+	const char *out = NULL, *arg = NULL;
+	const cm_option table[] = {
+		{.name = "quiet", .short_name = 'q', .to.flag = &quiet, .help = "no-progress\\"},
+		{.help = ".outputs:"},
+		{.name = "out", .kind = CM_OPTION_STRING, .to.string = &out, .arg = "FILE",
+		 .help = "a file,\n'quoted'"},
+	};
+	static const char *const exits[] = {"0", "ok", "2", "usage", NULL};
+	cm_man_page page = {.program = "my-prog", .version = "1.2", .summary = "does -x",
+			    .description = "One.\n\n.Two", .exits = exits,
+			    .see_also = "ratchet(1)"};
+	cm_options spec = {.program = "my-prog", .options = table, .noptions = 3,
+			   .args = &arg, .nargs = 1, .args_name = "DIR", .man = &page};
+	FILE *t = tmpfile();
+	REQUIRE(t != NULL);
+	fflush(stdout);
+	int saved = dup(1);
+	REQUIRE(saved >= 0 && dup2(fileno(t), 1) == 1);
+	cm_options_result r = cm_options_parse(&spec, ARGV("--help-man"));
+	fflush(stdout);
+	REQUIRE(dup2(saved, 1) == 1);
+	close(saved);
+	CHECK_EQ(r, CM_OPTIONS_HELP);
+	char text[8192];
+	rewind(t);
+	text[fread(text, 1, sizeof(text) - 1, t)] = '\0';
+	fclose(t);
+	static const char *const want[] = {
+		".TH \"MY-PROG\" 1 \"\" \"ratchet 1.2\" \"User Commands\"\n",
+		".SH NAME\nmy\\-prog \\- does \\-x\n",
+		".SH SYNOPSIS\n\\fBmy\\-prog\\fR [options] \\fIDIR\\fR\n",
+		".PP\nOne.\n.PP\n\\&.Two\n",
+		".SH OPTIONS\n.TP\n\\fB\\-\\-quiet\\fR, \\fB\\-q\\fR\nno\\-progress\\e\n",
+		".PP\n\\&.outputs:\n",
+		".TP\n\\fB\\-\\-out\\fR \\fIFILE\\fR\na file, 'quoted'\n",
+		".TP\n\\fB\\-\\-help\\fR, \\fB\\-h\\fR\n",
+		".SH EXIT STATUS\n.TP\n\\fB0\\fR\nok\n.TP\n\\fB2\\fR\nusage\n",
+		".SH SEE ALSO\nratchet(1)\n",
+	};
+	for (size_t i = 0; i < CM_ARRAY_LEN(want); i++) {
+		CHECK(strstr(text, want[i]) != NULL);
+		if (strstr(text, want[i]) == NULL)
+			fprintf(stderr, "  missing: %s", want[i]);
+	}
+	CHECK(!quiet && out == NULL); /* nothing parsed after --help-man */
+}
+
 /* A table with two entries of one name is a programmer's mistake: the
  * first parse stops on an assertion (in a child, to see it). */
 static void test_table_sanity(void)
@@ -209,6 +262,7 @@ int main(void)
 	RUN(test_every_kind);
 	RUN(test_mistakes);
 	RUN(test_help);
+	RUN(test_man_page);
 	RUN(test_table_sanity);
 	TEST_EXIT();
 }

@@ -30,6 +30,22 @@ int rt_paths_check(const rt_path *paths, size_t n, cm_err *err);
  * the one-line error "ratchet: CMD: ...". */
 int rt_paths_refuse(const char *cmd, const rt_path *paths, size_t n);
 
+/* ---- the scenario catalogue (catalogue.c) ---- */
+
+/* The catalogue folder: the installed one beside the running binary
+ * (BINDIR/../share/ratchet/scenarios), else the source tree's, else the
+ * install prefix's; NULL when none exists. Static storage. */
+const char *rt_cmd_catalogue_dir(void);
+/* `ratchet explore`'s argument as a path (malloc'd, the caller frees): arg
+ * itself when it exists or names a path (has a '/'); else a name in the
+ * catalogue: "scenarios" is the catalogue, NAME or NAME.scn a scenario
+ * of it. NULL after a one-line error for a name the catalogue lacks. */
+char *rt_cmd_catalogue_resolve(const char *arg);
+
+/* ---- the version (the commit is rt_version.c's, written at build time
+ * by version.cmake: "unknown" outside a git work tree) ---- */
+extern const char rt_cmd_commit[];
+
 /* ---- commands (argv[0] is the subcommand name) ---- */
 int rt_cmd_run(int argc, char **argv);
 int rt_cmd_replay(int argc, char **argv);

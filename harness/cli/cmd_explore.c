@@ -1,4 +1,4 @@
-/* `ratchet explore SCENARIO|DIR`: every schedule of a scenario up to a
+/* `ratchet explore SCENARIO|DIR|NAME`: every schedule of a scenario up to a
  * preemption bound on the embedded store (docs/explore.md), with a
  * certificate of what was covered, or the first failing schedule in words
  * and a replay file. */
@@ -320,10 +320,13 @@ static int explore_all(explore_cmd *e, const char *target)
 {
 	char **files;
 	size_t n;
-	if (list_files(target, &files, &n) != 0) {
+	char *path = rt_cmd_catalogue_resolve(target);
+	if (path == NULL || list_files(path, &files, &n) != 0) {
+		free(path);
 		json_decref(e->json);
 		return CM_EXIT_USAGE;
 	}
+	free(path);
 	if (e->server != NULL)
 		explore_target(e, files, n);
 	for (size_t i = 0; i < n; i++) {
@@ -350,6 +353,8 @@ int rt_cmd_explore(int argc, char **argv)
 	explore_cmd e = {.json = json_array(), .depth = 2, .runs = 1000, .seed = 1};
 	const char *target = NULL;
 	const cm_option table[] = {
+		{.help = "SCENARIO: a .scn file, a directory of them, or a name in the installed\n"
+		 "catalogue (move-vs-fetch; \"scenarios\" for all of it)"},
 		{.name = "bound", .kind = CM_OPTION_U64, .to.u64 = &e.bound, .arg = "N",
 		 .help = "preemptions to explore (default: the scenario's own)",
 		 .max = RT_EXPLORE_BOUND_MAX, .given = &e.bound_given},
@@ -393,7 +398,7 @@ int rt_cmd_explore(int argc, char **argv)
 	cm_options cmdline = {.program = "ratchet", .command = "explore",
 			      .options = table, .noptions = CM_ARRAY_LEN(table),
 			      .args = &target, .nargs = 1,
-			      .args_name = "SCENARIO.scn or a directory of them"};
+			      .args_name = "SCENARIO"};
 	cm_options_result parsed = cm_options_parse(&cmdline, argc, argv);
 	if (parsed != CM_OPTIONS_OK) {
 		json_decref(e.json);

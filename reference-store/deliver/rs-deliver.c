@@ -39,6 +39,26 @@ typedef struct deliver_args {
 	const char *dir;
 } deliver_args;
 
+/* `rs-deliver --help-man`: the page around the table (cm_man.h). */
+static const char *const man_exits[] = {
+	"0", "delivered (every copy, with --repeat), or --help",
+	"2", "usage error, or no mailbox at DIR: one line on standard error",
+	"3", "a delivery failed, or its record could not be written", NULL,
+};
+static const cm_man_page man_page = {
+	.program = "rs-deliver", .version = RATCHET_VERSION,
+	.summary = "deliver a message into a ratchet reference-store mailbox",
+	.description = "rs-deliver reads one message from standard input and delivers it "
+	"into the reference-store mailbox at DIR by the store's own locking protocol: "
+	"write to tmp/, lock, assign the UID, rename into new/, append to the UID list, "
+	"commit, unlock. It is the local delivery agent a test runs beside "
+	"ratchet-imapd(1) or ratchet(1) to race deliveries against IMAP clients.\n\n"
+	"With --repeat N it delivers N copies, each with its own X-Ratchet-Id header, and "
+	"prints one flushed line \"UID ID\" per delivery, so a deliverer killed half-way "
+	"has recorded every delivery but the one in progress.",
+	.exits = man_exits, .see_also = "ratchet(1), ratchet-imapd(1)",
+};
+
 /* -1 to go on, or an exit code (0 after --help, 2 after a usage error). */
 static int parse_args(deliver_args *d, int argc, char **argv)
 {
@@ -58,7 +78,8 @@ static int parse_args(deliver_args *d, int argc, char **argv)
 	};
 	cm_options cmdline = {.program = "rs-deliver", .synopsis = "[options] DIR < message",
 			      .options = table, .noptions = CM_ARRAY_LEN(table),
-			      .args = &d->dir, .nargs = 1, .args_name = "mailbox directory"};
+			      .args = &d->dir, .nargs = 1, .args_name = "mailbox directory",
+			      .man = &man_page};
 	cm_options_result r = cm_options_parse(&cmdline, argc, argv);
 	if (r != CM_OPTIONS_OK)
 		return cm_options_exit(r);

@@ -39,6 +39,25 @@ typedef struct args {
 	bool caps_given, lmtp_port_given;
 } args;
 
+/* `ratchet-imapd --help-man`: the page around the table (cm_man.h). */
+static const char *const man_exits[] = {
+	"0", "stopped by SIGTERM or SIGINT (every connection told BYE), or --help",
+	"2", "usage or set-up error: one line on standard error", NULL,
+};
+static const cm_man_page man_page = {
+	.program = "ratchet-imapd", .version = RATCHET_VERSION,
+	.summary = "an IMAP server over ratchet's reference mail store",
+	.description = "ratchet-imapd serves one account's mailboxes under --root over IMAP on "
+	"127.0.0.1, with UIDPLUS, CONDSTORE, QRESYNC, MOVE, ENABLE and LITERAL+, and "
+	"optionally LMTP delivery into them. It is the reference store of ratchet(1) on the "
+	"wire: a server to point ratchet run --target and ratchet explore --target at, and "
+	"the known-good server for testing ratchet itself.\n\n"
+	"Its first line on standard output is \"ratchet-imapd: listening on "
+	"127.0.0.1:PORT\". It never listens anywhere but 127.0.0.1. Its store mutants "
+	"(--mutant) are deliberately broken designs that ratchet must catch.",
+	.exits = man_exits, .see_also = "ratchet(1), rs-deliver(1)",
+};
+
 static cm_options_result parse_table(opts *o, args *a, int argc, char **argv)
 {
 	const cm_option table[] = {
@@ -76,7 +95,8 @@ static cm_options_result parse_table(opts *o, args *a, int argc, char **argv)
 		 "replaced); LMTP delivers to U (INBOX) and U+MAILBOX"},
 	};
 	cm_options cmdline = {.program = "ratchet-imapd", .synopsis = "--root DIR [options]",
-			      .options = table, .noptions = CM_ARRAY_LEN(table)};
+			      .options = table, .noptions = CM_ARRAY_LEN(table),
+			      .man = &man_page};
 	return cm_options_parse(&cmdline, argc, argv);
 }
 
