@@ -11,7 +11,8 @@
 #define HP_MAX_EVENTS 5000      /* events drawn; past it the page says it stopped */
 #define HP_MAX_CITED 128        /* cited op ids highlighted */
 #define HP_MAX_NOTES 32         /* violations explained beside the timeline */
-#define HP_MAX_HOVER 4096       /* bytes of an op's hover text */
+#define HP_MAX_HOVER 4096       /* bytes of an op's hover text (and its first line) */
+#define HP_MAX_LABEL 200        /* bytes of the command in an op's box */
 #define HP_MAX_UNTAGGED 40      /* untagged responses listed in it */
 
 /* One op as drawn: a box from row0 to row1 on its lane. */

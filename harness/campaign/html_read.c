@@ -113,12 +113,29 @@ static hp_op *new_op(hp_page *p, const model_event *ev, uint32_t lane)
 	o->id = ev->op_id;
 	o->lane = lane;
 	o->fault = ev->op.kind == MODEL_OP_FAULT;
+	/* A set of many ranges makes a long command: the box shows its start,
+	 * and only that much is kept, whatever the history holds. */
 	cm_buf label = {0};
 	model_op_describe(&label, &ev->op);
-	o->label = label.data ? label.data : cm_xstrdup("");
+	o->label = cm_xstrndup(label.data ? label.data : "", HP_MAX_LABEL);
+	cm_buf_free(&label);
 	cm_buf_printf(&o->hover, "client %" PRIu32 ", op %" PRIu64 ": %s\n", ev->client,
 		      ev->op_id, o->label);
 	return o;
+}
+
+/* The result's words into o's hover text, up to HP_MAX_HOVER bytes: the
+ * words of one reply (a VANISHED of many ranges) may be long, so they are
+ * made apart and only what fits is kept. */
+static void append_result(hp_op *o, const model_result *res)
+{
+	cm_buf words = {0};
+	rt_html_describe_result(&words, res, HP_MAX_UNTAGGED);
+	size_t room = o->hover.len < HP_MAX_HOVER ? HP_MAX_HOVER - o->hover.len : 0;
+	cm_buf_append(&o->hover, words.data, CM_MIN(room, words.len));
+	if (words.len > room)
+		cm_buf_puts(&o->hover, "...");
+	cm_buf_free(&words);
 }
 
 /* Adds ev's row, after a gap row when events were left out before it. */
@@ -150,13 +167,7 @@ static void keep(hp_page *p, const model_event *ev, uint64_t index, uint64_t *ne
 		o->ended = true;
 		o->row1 = row;
 		o->outcome = ev->type;
-		if (o->hover.len < HP_MAX_HOVER)
-			rt_html_describe_result(&o->hover, &ev->res, HP_MAX_UNTAGGED);
-		if (o->hover.len > HP_MAX_HOVER) {
-			o->hover.len = HP_MAX_HOVER;
-			o->hover.data[o->hover.len] = '\0';
-			cm_buf_puts(&o->hover, "...");
-		}
+		append_result(o, &ev->res);
 	}
 	cm_buf_printf(&o->hover, "\nt %" PRIu64 " ns: %s", ev->t_ns, model_ev_name(ev->type));
 	p->drawn++;

@@ -143,10 +143,42 @@ static void test_page(void)
 	unlink(path);
 }
 
+/* A reply of 10,000 ranges and a command of as many: the page keeps a
+ * few KiB of each op, not the history's megabytes. */
+static void test_page_bounds(void)
+{
+	char path[] = "/tmp/test_html_XXXXXX";
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	close(fd);
+	FILE *h = tmpfile();
+	REQUIRE(h != NULL);
+	fputs("{\"ratchet_history\":1}\n{\"t\":1,\"c\":1,\"id\":1,\"ev\":\"invoke\","
+	      "\"op\":{\"kind\":\"fetch\",\"uid\":true,\"set\":\"", h);
+	for (unsigned i = 1; i < 20000; i += 2)
+		fprintf(h, "%s%u", i > 1 ? "," : "", i);
+	fputs("\"}}\n{\"t\":2,\"c\":1,\"id\":1,\"ev\":\"ok\",\"status\":\"OK\","
+	      "\"untagged\":[{\"vanished\":\"", h);
+	for (unsigned i = 1; i < 20000; i += 2)
+		fprintf(h, "%s%u", i > 1 ? "," : "", i);
+	fputs("\"}]}\n", h);
+	fflush(h);
+	char *html = page(h, NULL, 0, path);
+	CHECK(strlen(html) < 16000);
+	CHECK(strstr(html, "UID FETCH 1,3,5,7") != NULL);
+	CHECK(strstr(html, "* VANISHED 1,3,5,7") != NULL);
+	CHECK(strstr(html, "19999") == NULL);
+	CHECK(strstr(html, "No violations.") != NULL);
+	free(html);
+	fclose(h);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN(test_escape);
 	RUN(test_window);
 	RUN(test_page);
+	RUN(test_page_bounds);
 	return cm_test_failures ? 1 : 0;
 }
