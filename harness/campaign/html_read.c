@@ -117,7 +117,8 @@ static hp_op *new_op(hp_page *p, const model_event *ev, uint32_t lane)
 	 * and only that much is kept, whatever the history holds. */
 	cm_buf label = {0};
 	model_op_describe(&label, &ev->op);
-	o->label = cm_xstrndup(label.data ? label.data : "", HP_MAX_LABEL);
+	const char *words = label.data ? label.data : "";
+	o->label = cm_xstrndup(words, strnlen(words, HP_MAX_LABEL)); /* copies n bytes */
 	cm_buf_free(&label);
 	cm_buf_printf(&o->hover, "client %" PRIu32 ", op %" PRIu64 ": %s\n", ev->client,
 		      ev->op_id, o->label);
