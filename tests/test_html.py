@@ -196,3 +196,27 @@ def test_run_without_failure_writes_a_page(ratchet, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     text = page.read_text()
     assert "No violations." in text and 'class="op ' not in text
+
+
+def test_wire_run_html_is_drawn_from_its_history(ratchet, imapd, tmp_path):
+    """`run --target ... --history H --html P` draws H: a mutant served by
+    ratchet-imapd, caught over TCP on 127.0.0.1 (real processes race for
+    real: up to three seeds, as test_imapd_mutants.py does)."""
+    from test_imapd import Server
+    from test_imapd_mutants import url
+    page, hist, report = tmp_path / "wire.html", tmp_path / "h.jsonl", tmp_path / "r.json"
+    for seed in ("3", "4", "5"):
+        s = Server(imapd, "--mutant", "deliver-nolock")
+        try:
+            p = run([ratchet, "run", "--quiet", "--target", url(s), "--clients", "4",
+                     "--seconds", "10", "--seed", seed, "--history", str(hist),
+                     "--report", str(report), "--html", str(page)], cwd=tmp_path, timeout=300)
+        finally:
+            s.stop()
+            shutil.rmtree(s.dir, ignore_errors=True)
+        if p.returncode != 0:
+            break
+    assert p.returncode == 1, p.stdout + p.stderr
+    dom = load(page, tmp_path, "wire-timeline.png")
+    no_external_references(page, dom, hostile=True)
+    check_page(dom, hist, json.loads(report.read_text())["violations"])

@@ -156,8 +156,8 @@ static void lane_name(cm_buf *b, const hp_lane *l)
 	if (l->kinds == 1u << MODEL_OP_DELIVER)
 		cm_buf_puts(b, " (delivery)");
 	else if (l->kinds == 1u << MODEL_OP_SYNC)
-		cm_buf_puts(b, " (sync agent)");
-	if (l->replica != 0 && !l->mixed_replica)
+		cm_buf_puts(b, " (sync agent)"); /* of two replicas: hover names them */
+	if (l->kinds != 1u << MODEL_OP_SYNC && l->replica != 0 && !l->mixed_replica)
 		cm_buf_printf(b, " @ replica %" PRIu32, l->replica);
 }
 
