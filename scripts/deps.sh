@@ -5,7 +5,9 @@
 set -eu
 
 pkgs_build="cmake make gcc clang libjansson-dev pkg-config"
-pkgs_test="python3-pytest python3-hypothesis dpkg-dev"
+# chromium: tests/test_html.py loads the HTML timeline in it, headless
+# dpkg-dev: tests/test_install.py builds and unpacks the Debian package
+pkgs_test="python3-pytest python3-hypothesis dpkg-dev chromium"
 pkgs_fuzz="clang libclang-rt-14-dev afl++"
 pkgs_libfuzzer="clang libclang-rt-14-dev"
 pkgs_servers="dovecot-imapd dovecot-core dovecot-lmtpd mailutils-imap4d sasl2-bin libsasl2-modules libsasl2-modules-db libclamav12 libical3 libicu72 libjansson4 libxapian30 libzephyr4 libpq5 libwrap0 libpcre3"

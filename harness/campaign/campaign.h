@@ -194,6 +194,7 @@ typedef struct rt_opts {
 	const char *mutant;
 	unsigned mutants;
 	const char *report, *junit, *history;
+	const char *html;           /* --html: the failing run's timeline (html.h) */
 	bool keep_going, no_shrink, quiet;
 	double shrink_seconds;
 	/* wire target */

@@ -1,6 +1,7 @@
 /* `ratchet check HISTORY.jsonl`: the checker on a recorded history, from
  * any source that writes docs/history.md. */
 #include "cli.h"
+#include "html.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -62,15 +63,54 @@ int rt_check_stream(FILE *in, const char *file, bool no_derived, rt_report *r)
 	return rc;
 }
 
+/* --html: the page of the run of the first error (else of the first
+ * violation, else the first run), with that run's violations. 0, or -1
+ * after the error line. */
+static int write_html(const char *html, const char *file, const rt_report *r)
+{
+	size_t first = 0;
+	while (first < r->nv && r->v[first].severity != MODEL_SEV_ERROR)
+		first++;
+	if (first == r->nv)
+		first = 0;
+	uint32_t segment = r->nv > 0 ? r->v_run[first] : 0;
+	model_violation *v = cm_xmalloc((r->nv + 1) * sizeof(*v));
+	size_t nv = 0;
+	for (size_t i = 0; i < r->nv; i++)
+		if (r->v_run[i] == segment)
+			v[nv++] = r->v[i];
+	cm_buf title = {0};
+	cm_buf_printf(&title, "run %" PRIu32 " of %s", segment + 1, file);
+	rt_html_info info = {.title = title.data};
+	FILE *in = fopen(file, "r");
+	cm_err err;
+	int rc = 0;
+	if (in == NULL) {
+		cm_error("check: --html: cannot read %s: %s", file, strerror(errno));
+		rc = -1;
+	} else if (rt_html_write(html, in, segment, v, nv, &info, &err) != 0) {
+		cm_error("check: --html: %s", err.text);
+		rc = -1;
+	}
+	if (in != NULL)
+		fclose(in);
+	free(v);
+	cm_buf_free(&title);
+	return rc;
+}
+
 int rt_cmd_check(int argc, char **argv)
 {
-	const char *file = NULL, *report = NULL, *junit = NULL;
+	const char *file = NULL, *report = NULL, *junit = NULL, *html = NULL;
 	bool no_derived = false, quiet = false;
 	const cm_option table[] = {
 		{.name = "report", .kind = CM_OPTION_STRING, .to.string = &report,
 		 .arg = "OUT.json", .help = "JSON report (violations + summary)"},
 		{.name = "junit", .kind = CM_OPTION_STRING, .to.string = &junit,
 		 .arg = "OUT.xml", .help = "JUnit XML, one testcase per invariant family"},
+		{.name = "html", .kind = CM_OPTION_STRING, .to.string = &html,
+		 .arg = "OUT.html", .help = "the failing run as a timeline in one HTML file\n"
+		 "(README, \"The HTML timeline\"; not for a history on stdin)"},
 		{.name = "no-derived", .to.flag = &no_derived,
 		 .help = "switch the DERIVED rules off (docs/invariants.md)"},
 		{.name = "quiet", .to.flag = &quiet, .help = "the summary only, not each violation"},
@@ -83,9 +123,15 @@ int rt_cmd_check(int argc, char **argv)
 		return cm_options_exit(parsed);
 	rt_path paths[] = {
 		{"the history", file, true}, {"--report", report, false}, {"--junit", junit, false},
+		{"--html", html, false},
 	};
 	if (rt_paths_refuse("check", paths, CM_ARRAY_LEN(paths)) != CM_EXIT_CLEAN)
 		return CM_EXIT_USAGE;
+	if (html != NULL && strcmp(file, "-") == 0) {
+		cm_error("check: --html needs a history file, not stdin (it reads the history "
+			 "again to draw the page)");
+		return CM_EXIT_USAGE;
+	}
 	FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	if (in == NULL) {
 		cm_error("check: cannot read %s: %s", file, strerror(errno));
@@ -109,6 +155,8 @@ int rt_cmd_check(int argc, char **argv)
 		if (report != NULL && rt_report_write_json(&r, report) != 0)
 			rc = CM_EXIT_USAGE;
 		if (junit != NULL && rt_report_write_junit(&r, junit) != 0)
+			rc = CM_EXIT_USAGE;
+		if (html != NULL && write_html(html, file, &r) != 0)
 			rc = CM_EXIT_USAGE;
 		if (rc == CM_EXIT_CLEAN && r.errors > 0)
 			rc = CM_EXIT_VIOLATIONS;

@@ -4,6 +4,7 @@
  * first. On the first failing run the campaign stops (unless --keep-going),
  * shrinks the run and writes replay files. */
 #include "cli.h"
+#include "html.h"
 #include "wire.h"
 #include "rs.h"
 
@@ -94,14 +95,92 @@ static void write_replay(const char *path, const rt_opts *o, const rt_run_spec *
 }
 
 
+/* ---- the HTML timeline (--html) ---- */
+
+/* Whether the page was written, and whether writing it failed. */
+typedef struct html_state {
+	bool written, failed;
+} html_state;
+
+/* The page of spec's run (with tape: of its shrunk form), run again with
+ * its history in a temporary file: the same tape gives the same run. */
+static void write_html(const rt_opts *o, const rt_run_spec *spec, const uint64_t *tape,
+		       size_t ntape, uint64_t run, const char *replay, html_state *hs)
+{
+	rt_run_spec s = *spec;
+	if (tape != NULL) {
+		s.tape = tape;
+		s.ntape = ntape;
+	}
+	hs->written = true;
+	FILE *tmp = tmpfile();
+	if (tmp == NULL) {
+		cm_error("run: --html: cannot make a temporary file: %s", strerror(errno));
+		hs->failed = true;
+		return;
+	}
+	model_history_header h = {.version = 1, .seed = spec->seed, .capabilities = RT_SIM_CAPS};
+	snprintf(h.target, sizeof(h.target), "sim run %" PRIu64, run);
+	snprintf(h.mutant, sizeof(h.mutant), "%s", o->mutant ? o->mutant : "");
+	model_history_writer *hw = model_history_writer_new(tmp, &h);
+	rt_run_out out;
+	int rc = rt_run_sim(&s, false, hw, &out);
+	if (model_history_writer_finish(hw) != 0)
+		rc = -1;
+	cm_buf shape = {0}, title = {0}, cmd = {0};
+	rt_shape_format(&out.cfg, &shape);
+	cm_buf_printf(&title, "%s of run %" PRIu64 " (seed %" PRIu64 ")",
+		      tape ? "the minimal failing case" : "the failing run", run, spec->seed);
+	cm_buf_printf(&cmd, "ratchet replay %s", replay);
+	rt_html_info info = {.title = title.data, .target = "sim (the embedded reference store)",
+			     .shape = shape.data, .replay = cmd.data};
+	cm_err err;
+	if (rc != 0) {
+		cm_error("run: --html: the run could not be recorded again");
+		hs->failed = true;
+	} else if (rt_html_write(o->html, tmp, 0, out.v, out.nv, &info, &err) != 0) {
+		cm_error("run: --html: %s", err.text);
+		hs->failed = true;
+	}
+	fclose(tmp);
+	rt_run_out_free(&out);
+	cm_buf_free(&shape);
+	cm_buf_free(&title);
+	cm_buf_free(&cmd);
+}
+
+/* A page without a timeline, when no run failed; with --target, the page
+ * of the recorded history. */
+static void write_html_end(const rt_opts *o, const rt_report *r, html_state *hs)
+{
+	if (o->html == NULL || hs->written)
+		return;
+	FILE *in = o->target != NULL ? fopen(o->history, "r") : NULL;
+	rt_html_info info = {.title = o->target ? "the run" : "no failing run",
+			     .target = r->target};
+	cm_err err;
+	if (o->target != NULL && in == NULL) {
+		cm_error("run: --html: cannot read %s: %s", o->history, strerror(errno));
+		hs->failed = true;
+	} else if (rt_html_write(o->html, in, 0, r->v, r->nv, &info, &err) != 0) {
+		cm_error("run: --html: %s", err.text);
+		hs->failed = true;
+	}
+	if (in != NULL)
+		fclose(in);
+}
+
 static void shrink_failure(const rt_opts *o, rt_report *r, const rt_run_spec *spec,
-			   uint64_t run, const rt_run_out *failed)
+			   uint64_t run, const rt_run_out *failed, html_state *hs)
 {
 	model_inv inv = rt_run_first_error(failed);
 	replay_path(r->replay, sizeof(r->replay), o, r->seed, run, "");
 	write_replay(r->replay, o, spec, NULL, 0, inv);
-	if (o->no_shrink)
+	if (o->no_shrink) {
+		if (o->html != NULL)
+			write_html(o, spec, NULL, 0, run, r->replay, hs);
 		return;
+	}
 	rt_shrink_result sr;
 	if (!o->quiet)
 		fprintf(stderr, "shrinking the failing run (%s, %" PRIu64 " ops)...\n",
@@ -113,13 +192,17 @@ static void shrink_failure(const rt_opts *o, rt_report *r, const rt_run_spec *sp
 		r->original_ops = failed->sim.ops;
 		r->minimal_ops = sr.ops;
 		r->shrink_attempts = sr.attempts;
+		if (o->html != NULL)
+			write_html(o, spec, sr.tape, sr.n, run, r->minimal_replay, hs);
 		free(sr.tape);
+	} else if (o->html != NULL) {
+		write_html(o, spec, NULL, 0, run, r->replay, hs);
 	}
 }
 
 /* ---- the campaign on the embedded store ---- */
 
-static int campaign(const rt_opts *o, rt_report *r)
+static int campaign(const rt_opts *o, rt_report *r, html_state *hs)
 {
 	rt_history_file hf;
 	if (rt_history_file_open(&hf, o->history) < 0)
@@ -166,7 +249,7 @@ static int campaign(const rt_opts *o, rt_report *r)
 				fputc('\n', stderr);
 			for (size_t i = 0; i < out.nv && i < 5; i++)
 				rt_violation_print(&out.v[i], stdout, isatty(1));
-			shrink_failure(o, r, &spec, run, &out);
+			shrink_failure(o, r, &spec, run, &out, hs);
 		}
 		rt_run_out_free(&out);
 		if (failed && !o->keep_going)
@@ -181,9 +264,12 @@ static int campaign(const rt_opts *o, rt_report *r)
 	return rc;
 }
 
-static int finish_report(const rt_opts *o, rt_report *r, int rc)
+static int finish_report(const rt_opts *o, rt_report *r, int rc, html_state *hs)
 {
 	rt_report_print(r, stdout, isatty(1));
+	write_html_end(o, r, hs);
+	if (hs->failed)
+		rc = CM_EXIT_USAGE;
 	if (o->report != NULL && rt_report_write_json(r, o->report) != 0) {
 		cm_error("cannot write %s", o->report);
 		rc = CM_EXIT_USAGE;
@@ -208,6 +294,7 @@ static int check_outputs(const rt_opts *o)
 		{"--history", o->history, false},
 		{"--report", o->report, false},
 		{"--junit", o->junit, false},
+		{"--html", o->html, false},
 	};
 	if (rt_paths_refuse("run", paths, CM_ARRAY_LEN(paths)) != CM_EXIT_CLEAN)
 		return CM_EXIT_USAGE;
@@ -236,18 +323,19 @@ int rt_cmd_run(int argc, char **argv)
 	rt_salvage_now.report_path = o.report;
 	rt_salvage_now.junit_path = o.junit;
 	int rc;
+	html_state hs = {0};
 	if (o.target != NULL) {
 		rc = rt_wire_campaign(&o, &r);
 	} else {
 		r.capabilities = RT_SIM_CAPS;
-		rc = campaign(&o, &r);
+		rc = campaign(&o, &r, &hs);
 	}
 	rt_salvage_now.report = NULL; /* finish_report writes it */
 	if (rc == CM_EXIT_USAGE) {
 		rt_report_free(&r);
 		return rc;
 	}
-	rc = finish_report(&o, &r, rc);
+	rc = finish_report(&o, &r, rc, &hs);
 	rt_report_free(&r);
 	return rc;
 }

@@ -85,6 +85,8 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		 .arg = "FILE.xml", .help = "JUnit XML, one testcase per invariant family"},
 		{.name = "history", .kind = CM_OPTION_STRING, .to.string = &o->history,
 		 .arg = "FILE", .help = "every event, JSON Lines (docs/history.md)"},
+		{.name = "html", .kind = CM_OPTION_STRING, .to.string = &o->html, .arg = "FILE.html",
+		 .help = "the failing run (its minimal case) as a timeline in one HTML file"},
 		{.name = "keep-going", .to.flag = &o->keep_going,
 		 .help = "do not stop at the first failing run"},
 		{.name = "no-shrink", .to.flag = &o->no_shrink,
@@ -160,6 +162,8 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv)
 	if ((o->deliver != NULL || o->deliver_rcpt != NULL) && o->target == NULL)
 		return bad("%s", "--deliver and --deliver-rcpt need --target (the embedded store's "
 			   "simulator delivers through the store itself)");
+	if (o->html != NULL && o->target != NULL && o->history == NULL)
+		return bad("%s", "--html with --target needs --history (the page is drawn from it)");
 	if (o->deliver != NULL && o->replica != NULL)
 		return bad("%s", "--deliver takes one server: not with --replica");
 	if (o->target != NULL && o->mutant != NULL)
