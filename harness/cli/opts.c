@@ -89,8 +89,7 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		 .help = "the failing run (its minimal case) as a timeline in one HTML file"},
 		{.name = "keep-going", .to.flag = &o->keep_going,
 		 .help = "do not stop at the first failing run"},
-		{.name = "no-shrink", .to.flag = &o->no_shrink,
-		 .help = "do not minimise a failing run"},
+		{.name = "no-shrink", .to.flag = &o->no_shrink, .help = "do not minimise a failing run"},
 		{.name = "shrink-seconds", .kind = CM_OPTION_SECONDS, .to.seconds = &o->shrink_seconds,
 		 .arg = "S", .help = "shrinking budget (default 30)", .max_s = 1e7},
 		{.name = "quiet", .to.flag = &o->quiet, .help = "no progress line"},
@@ -110,16 +109,15 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		{.name = "replica", .kind = CM_OPTION_STRING, .to.string = &o->replica, .arg = "URL",
 		 .help = "a second server replicating --target (replica 2; needs --sync-cmd)"},
 		{.name = "sync-cmd", .kind = CM_OPTION_STRING, .to.string = &o->sync_cmd, .arg = "CMD",
-		 .help = "syncs --target with --replica, run by /bin/sh -c at random moments\n"
-		 "and at every checkpoint; its environment has RATCHET_SYNC_STATE, the\n"
-		 "last line a run that exited 0 printed (doveadm sync -s); never printed"},
+		 .help = "syncs --target with --replica (/bin/sh -c; never printed), at random\n"
+		 "and at every checkpoint; $RATCHET_SYNC_STATE: docs/wire.md"},
 		{.name = "deliver", .kind = CM_OPTION_STRING, .to.string = &o->deliver,
 		 .arg = "SPEC", .help = "imap-append (default), lmtp://HOST:PORT, lmtp:/SOCKET,\n"
 		 "cmd:COMMAND (an LDA), maildir:/DIR (README, \"Delivery paths\")"},
-		{.name = "progress-every", .kind = CM_OPTION_SECONDS, .to.seconds = &o->progress_every,
-		 .arg = "S", .help = "a line every S seconds: ops/s, commands, p50/p99 latency", .max_s = 86400},
 		{.name = "deliver-rcpt", .kind = CM_OPTION_STRING, .to.string = &o->deliver_rcpt,
 		 .arg = "T", .help = "LMTP recipient template (default %u+%m; %u for INBOX)"},
+		{.name = "progress-every", .kind = CM_OPTION_SECONDS, .to.seconds = &o->progress_every,
+		 .arg = "S", .help = "a line every S s: ops/s, commands, p50/p99", .max_s = 86400},
 		{.name = "max-unknown", .kind = CM_OPTION_STRING, .to.string = &a->max_unknown,
 		 .arg = "N|P%", .help = "fail (exit 1) when more than N ops, or P% of them,\n"
 		 "ended with outcome unknown (default 50%)"},
