@@ -4,7 +4,7 @@
 # Root runs apt-get; anyone else gets the exact command printed.
 set -eu
 
-pkgs_build="cmake make gcc clang libjansson-dev pkg-config"
+pkgs_build="cmake make gcc clang libjansson-dev libssl-dev pkg-config"
 # chromium: tests/test_html.py loads the HTML timeline in it, headless
 # dpkg-dev: tests/test_install.py builds and unpacks the Debian package
 pkgs_test="python3-pytest python3-hypothesis dpkg-dev chromium"

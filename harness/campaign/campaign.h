@@ -201,6 +201,11 @@ typedef struct rt_opts {
 	const char *target;
 	char target_display[128];   /* the URL without the password */
 	const char *mailbox_prefix;
+	/* TLS and credentials (docs/security.md): --starttls on imap://,
+	 * --tls-ca FILE (NULL: the system's store), --tls-insecure (no
+	 * certificate check), --password-file FILE (a URL without password) */
+	bool starttls, tls_insecure;
+	const char *tls_ca, *password_file;
 	/* a replicated pair: --target is replica 1, --replica replica 2, and
 	 * sync_cmd (a shell command line that may hold credentials: never
 	 * printed or written) syncs them */

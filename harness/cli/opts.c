@@ -95,7 +95,17 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		{.name = "quiet", .to.flag = &o->quiet, .help = "no progress line"},
 		{.help = "a real server instead (README, \"Testing a real server\"):"},
 		{.name = "target", .kind = CM_OPTION_STRING, .to.string = &o->target, .arg = "URL",
-		 .help = "imap://USER:PASS@HOST:PORT"},
+		 .help = "imap://USER@HOST:PORT or imaps://USER@HOST:PORT; the password from\n"
+		 "RATCHET_PASSWORD or --password-file (USER:PASS@ only for throwaway\n"
+		 "accounts: ps shows it)"},
+		{.name = "password-file", .kind = CM_OPTION_STRING, .to.string = &o->password_file,
+		 .arg = "FILE", .help = "the password: the first line of FILE"},
+		{.name = "starttls", .to.flag = &o->starttls,
+		 .help = "imap://: STARTTLS before logging in"},
+		{.name = "tls-ca", .kind = CM_OPTION_STRING, .to.string = &o->tls_ca,
+		 .arg = "FILE", .help = "trust the CA certificates in FILE (PEM)"},
+		{.name = "tls-insecure", .to.flag = &o->tls_insecure,
+		 .help = "do not verify the server's certificate (a warning)"},
 		{.name = "mailbox-prefix", .kind = CM_OPTION_STRING, .to.string = &o->mailbox_prefix,
 		 .arg = "P", .help = "the run's mailboxes (default ratchet-SEED)"},
 		{.name = "keep", .to.flag = &o->keep, .help = "do not delete them at the end"},
@@ -152,6 +162,11 @@ int rt_opts_parse(rt_opts *o, int argc, char **argv)
 	o->mutant = a.mutants ? rs_mutant_name(o->mutants) : NULL;
 	if (o->target == NULL && (o->mailbox_prefix || o->keep || o->allow_inbox || o->reuse))
 		return bad("%s", "--mailbox-prefix, --keep, --allow-inbox and --reuse need --target");
+	if (o->target == NULL && (o->starttls || o->tls_ca || o->tls_insecure || o->password_file))
+		return bad("%s", "--starttls, --tls-ca, --tls-insecure and --password-file need "
+			   "--target");
+	if (o->tls_ca != NULL && o->tls_insecure)
+		return bad("%s", "--tls-ca and --tls-insecure: give one of them");
 	if ((o->replica == NULL) != (o->sync_cmd == NULL))
 		return bad("%s", o->replica ? "--replica needs --sync-cmd (the command that syncs "
 			   "the two servers)" : "--sync-cmd needs --replica (the second server)");

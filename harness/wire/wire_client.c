@@ -266,21 +266,23 @@ static void start_connect(rt_wire_client *cl)
 	cm_err err = {{0}};
 	drop_conn(cl);
 	w->reconnects++;
-	int fd = w->connect_fd != NULL
-			 ? w->connect_fd(w, cl, &err)
-			 : imapc_connect_tcp(ws->url.host, ws->url.port, ws->timeout_ms, &err);
+	char prefix[16];
+	snprintf(prefix, sizeof(prefix), "c%u.", cl->id);
+	imapc_conn_opts co = {.tag_prefix = prefix, .timeout_ms = w->setup->timeout_ms};
+	int fd = w->connect_fd != NULL ? w->connect_fd(w, cl, &err)
+				       : rt_wire_connect(ws, &co, &err);
 	if (fd < 0) {
 		fail_op(cl, MODEL_REPLY_NO, err.text);
 		return;
 	}
-	char prefix[16];
-	snprintf(prefix, sizeof(prefix), "c%u.", cl->id);
-	imapc_conn_opts co = {.tag_prefix = prefix, .timeout_ms = w->setup->timeout_ms};
 	imapc_conn_cb cb = {.response = on_response, .done = on_done,
 			    .closed = on_closed, .ctx = cl};
 	cl->conn = imapc_conn_new(fd, &co, &cb);
 	cl->state = RT_WIRE_GREETING;
 	cl->greet_deadline = cm_now_ns() + (uint64_t)w->setup->timeout_ms * 1000000u;
+	/* After STARTTLS no greeting comes: log in now. */
+	if (co.no_greeting)
+		send_login(cl);
 }
 
 static void start_command(rt_wire_client *cl)

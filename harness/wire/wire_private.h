@@ -31,14 +31,22 @@
 
 typedef struct rt_wire_url {
 	char user[256], pass[256];
+	bool has_pass;       /* the URL gave one (else see rt_wire_url_password) */
+	imapc_security sec;  /* imaps: TLS; imap: PLAIN (STARTTLS: --starttls) */
 	char host[256];      /* without brackets for IPv6 literals */
-	char port[8];
-	char display[160];   /* imap://user@host:port (no password) */
+	char port[8];        /* default 143, imaps 993 */
+	char display[160];   /* imap[s]://user@host:port (no password) */
 } rt_wire_url;
 
-/* imap://USER:PASS@HOST[:PORT] with %XX escapes in USER and PASS.
+/* imap[s]://USER[:PASS]@HOST[:PORT] with %XX escapes in USER and PASS.
  * 0, or -1 with err filled (one line, never the password). */
 int rt_wire_url_parse(const char *url, rt_wire_url *u, cm_err *err);
+/* Fills u->pass when the URL had none: the first line of file (may be
+ * NULL), else env (RATCHET_PASSWORD's value, may be NULL). 0, or -1 with
+ * err filled in one line (no password anywhere, a password in the URL and
+ * a file, an unreadable file, an empty or too long one), never showing
+ * the password. */
+int rt_wire_url_password(rt_wire_url *u, const char *file, const char *env, cm_err *err);
 
 /* ---- capabilities ---- */
 
@@ -69,6 +77,7 @@ void rt_wire_conv_code(const imapc_code *in, model_code *out);
 
 typedef struct rt_wire_setup {
 	rt_wire_url url;
+	imapc_tls_ctx *tls;                 /* imaps or STARTTLS; else NULL */
 	imapc_client *admin;
 	uint32_t timeout_ms;
 	unsigned caps;                      /* MODEL_CAP_* */
@@ -86,6 +95,22 @@ typedef struct rt_wire_setup {
 	cm_flags allowed;                   /* flags the mailboxes keep */
 	uint64_t deadline_ns;               /* admin commands end by then (0: none) */
 } rt_wire_setup;
+
+/* ---- how the target is reached (wire_secure.c) ---- */
+
+/* After the URL is parsed: --starttls, the password (the URL's,
+ * --password-file's or RATCHET_PASSWORD's) and the TLS context, with a
+ * warning on stderr for --tls-insecure. 0, or -1 with err filled (one
+ * line, never the password). */
+int rt_wire_secure_open(rt_wire_setup *s, const rt_opts *o, cm_err *err);
+/* Frees the TLS context and wipes the password. */
+void rt_wire_secure_close(rt_wire_setup *s);
+/* A connection to the target, secured as set up: the fd (co->tls and
+ * co->no_greeting filled for imapc_conn_new), or -1 with err filled. */
+int rt_wire_connect(const rt_wire_setup *s, imapc_conn_opts *co, cm_err *err);
+/* -1 with err telling to add --starttls when a plain connection's
+ * capabilities say LOGINDISABLED (the password would go in clear); else 0. */
+int rt_wire_check_plaintext(const rt_wire_setup *s, const imapc_caps *caps, cm_err *err);
 
 /* Connects and logs in with the admin connection: CM_EXIT_CLEAN or
  * CM_EXIT_USAGE after one error line. No admin command of the set-up

@@ -56,23 +56,39 @@ static int box_cmd(rt_wire_setup *s, const char *verb, const char *name, char *e
 static int login(rt_wire_setup *s, imapc_client *cl, cm_err *err)
 {
 	const imapc_caps *caps = imapc_client_caps(cl);
-	if (imapc_client_greeting(cl)->type == IMAPC_T_PREAUTH)
+	const imapc_response *greeting = imapc_client_greeting(cl); /* NULL: STARTTLS */
+	if (greeting != NULL && greeting->type == IMAPC_T_PREAUTH)
 		return 0; /* logged in already (imap4d --preauth) */
+	if (rt_wire_check_plaintext(s, caps, err) != 0)
+		return -1;
 	if ((caps->mask & IMAPC_CAP_LOGINDISABLED) && (caps->mask & IMAPC_CAP_AUTH_PLAIN))
 		return imapc_client_authenticate_plain(cl, s->url.user, s->url.pass, err);
 	return imapc_client_login(cl, s->url.user, s->url.pass, err);
 }
 
+/* The admin connection, secured as the target asks; NULL with err. */
+static imapc_client *admin_connect(rt_wire_setup *s, cm_err *err)
+{
+	imapc_conn_opts co = {.tag_prefix = "adm", .timeout_ms = s->timeout_ms};
+	int fd = rt_wire_connect(s, &co, err);
+	return fd < 0 ? NULL : imapc_client_new_fd(fd, s->timeout_ms, &co, err);
+}
+
 static int connect_admin(rt_wire_setup *s)
 {
 	cm_err err = {{0}};
-	imapc_conn_opts co = {.tag_prefix = "adm", .timeout_ms = s->timeout_ms};
-	s->admin = imapc_client_connect(s->url.host, s->url.port, s->timeout_ms, &co, &err);
+	s->admin = admin_connect(s, &err);
 	if (s->admin == NULL) {
 		cm_error("cannot reach %s: %s", s->url.display, err.text);
 		return CM_EXIT_USAGE;
 	}
 	imapc_client_set_deadline(s->admin, s->deadline_ns);
+	if (rt_wire_check_plaintext(s, imapc_client_caps(s->admin), &err) != 0) {
+		cm_error("%s", err.text);
+		imapc_client_free(s->admin);
+		s->admin = NULL;
+		return CM_EXIT_USAGE;
+	}
 	if (login(s, s->admin, &err) != 0) {
 		cm_error("login to %s failed: %s", s->url.display, err.text);
 		imapc_client_free(s->admin);
@@ -131,13 +147,17 @@ int rt_wire_setup_open_url(rt_wire_setup *s, const char *url, const rt_opts *o,
 	memset(s, 0, sizeof(*s));
 	s->deadline_ns = deadline_ns;
 	s->timeout_ms = (uint32_t)CM_MAX(o->timeout * 1000.0, 1.0);
-	if (rt_wire_url_parse(url, &s->url, &err) != 0) {
+	if (rt_wire_url_parse(url, &s->url, &err) != 0 ||
+	    rt_wire_secure_open(s, o, &err) != 0) {
 		cm_error("%s", err.text);
+		rt_wire_secure_close(s);
 		return CM_EXIT_USAGE;
 	}
 	int rc = connect_admin(s);
-	if (rc != CM_EXIT_CLEAN)
+	if (rc != CM_EXIT_CLEAN) {
+		rt_wire_secure_close(s);
 		return rc;
+	}
 	s->imapc_caps = imapc_client_caps(s->admin)->mask;
 	s->caps = rt_wire_model_caps(s->imapc_caps);
 	learn_separator(s);
@@ -460,8 +480,7 @@ static bool admin_alive(rt_wire_setup *s)
 	imapc_client_free(s->admin);
 	s->admin = NULL;
 	cm_err err = {{0}};
-	imapc_conn_opts co = {.tag_prefix = "adm", .timeout_ms = s->timeout_ms};
-	s->admin = imapc_client_connect(s->url.host, s->url.port, s->timeout_ms, &co, &err);
+	s->admin = admin_connect(s, &err);
 	if (s->admin != NULL)
 		imapc_client_set_deadline(s->admin, s->deadline_ns);
 	if (s->admin != NULL && login(s, s->admin, &err) == 0)
@@ -548,7 +567,7 @@ void rt_wire_setup_close(rt_wire_setup *s)
 		imapc_client_free(s->admin);
 		s->admin = NULL;
 	}
-	memset(s->url.pass, 0, sizeof(s->url.pass));
+	rt_wire_secure_close(s);
 }
 
 void rt_wire_salvage_clean(void *ctx)

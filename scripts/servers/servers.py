@@ -124,10 +124,7 @@ log_path = {d}/dovecot.log
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = {location}
+{ssl}mail_location = {location}
 postmaster_address = postmaster@example.test
 mail_max_userip_connections = 200
 # Test servers need no durability: fsync would dominate every write.
@@ -151,7 +148,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service imap {{
@@ -195,20 +193,42 @@ service lmtp {{
 """
 
 
-def start_dovecot(storage="maildir", hardlinks=False, capability=None, lmtp=False):
+def dovecot_ssl_conf(d, tls, plaintext):
+    """The ssl settings: none without tls, else tls = (cert, key) files
+    (PEM), copied into d (Dovecot, running as nobody, may not reach the
+    caller's folder), and plaintext = False for disable_plaintext_auth."""
+    if tls is None:
+        return "ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\n"
+    cert, key = d / "cert.pem", d / "key.pem"
+    shutil.copyfile(tls[0], cert)
+    shutil.copyfile(tls[1], key)
+    return (f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n"
+            f"disable_plaintext_auth = {'no' if plaintext else 'yes'}\n"
+            # Dovecot counts 127.0.0.1 to 127.0.0.1 secure and allows LOGIN
+            # there whatever disable_plaintext_auth says; without PLAIN it
+            # disables LOGIN (LOGINDISABLED) on every connection.
+            f"auth_mechanisms = {'plain login' if plaintext else 'login'}\n")
+
+
+def start_dovecot(storage="maildir", hardlinks=False, capability=None, lmtp=False,
+                  tls=None, plaintext=True):
     """Dovecot on a free port with users alice and bob; storage is
     'maildir' or 'mdbox'; hardlinks=True keeps Dovecot's default maildir
     COPY by hard link (see NO_HARDLINKS); capability replaces the CAPABILITY
     it announces after login (e.g. "IMAP4rev1 LITERAL+": a server without
     UIDPLUS, CONDSTORE, QRESYNC, MOVE and ENABLE); lmtp=True also serves
     LMTP on srv.lmtp_port. srv.lda is the dovecot-lda command line that
-    delivers to alice (add -m MAILBOX), srv.maildir alice's Maildir."""
+    delivers to alice (add -m MAILBOX), srv.maildir alice's Maildir.
+    tls = (cert file, key file) switches TLS on: STARTTLS on srv.port,
+    imaps on srv.imaps_port; plaintext=False then sets
+    disable_plaintext_auth = yes (LOGINDISABLED before STARTTLS)."""
     location = {"maildir": "maildir:~/Maildir", "mdbox": "mdbox:~/mdbox"}[storage]
     d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-dovecot-", dir="/tmp"))
     for sub in ("run", "state", "home"):
         (d / sub).mkdir()
     port = free_port()
     lmtp_port = free_port() if lmtp else None
+    imaps_port = free_port() if tls else 0
     user, group = ("nobody", "nogroup") if os.getuid() == 0 else (
         os.environ.get("USER", "nobody"), "nogroup")
     (d / "dovecot.conf").write_text(DOVECOT_CONF.format(
@@ -216,6 +236,7 @@ def start_dovecot(storage="maildir", hardlinks=False, capability=None, lmtp=Fals
         hardlinks="" if hardlinks else NO_HARDLINKS,
         protocols="imap lmtp" if lmtp else "imap",
         lmtp=LMTP_CONF.format(port=lmtp_port) if lmtp else "",
+        ssl=dovecot_ssl_conf(d, tls, plaintext), imaps_port=imaps_port,
         capability=f"imap_capability = {capability}\n" if capability else ""))
     (d / "passwd").write_text("".join(f"{u}:{p}::::::\n" for u, p in USERS))
     if os.getuid() == 0:
@@ -226,6 +247,7 @@ def start_dovecot(storage="maildir", hardlinks=False, capability=None, lmtp=Fals
                             start_new_session=True)
     srv = started(Server("dovecot-" + storage, proc, port, d, d / "dovecot.log"))
     srv.lmtp_port = lmtp_port
+    srv.imaps_port = imaps_port or None
     srv.lda = f"/usr/lib/dovecot/dovecot-lda -c {d}/dovecot.conf -d alice -f ratchet@example.test"
     srv.maildir = d / "home" / "alice" / "Maildir"
     return srv

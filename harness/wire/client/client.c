@@ -36,7 +36,7 @@ static void on_response(void *ctx, imapc_conn *c, const imapc_response *r,
 	imapc_client *cl = ctx;
 	imapc_result *res = cl->res;
 	(void)c, (void)inflight, (void)n;
-	if (cl->greeting == NULL) {
+	if (!cl->greeted) {
 		cl->greeting = imapc_response_dup(r);
 		cl->greeted = true;
 		return;
@@ -266,9 +266,18 @@ imapc_client *imapc_client_new_fd(int fd, uint32_t timeout_ms,
 	if (o.timeout_ms == 0)
 		o.timeout_ms = cl->timeout_ms;
 	cl->conn = imapc_conn_new(fd, &o, &cb);
+	/* After STARTTLS no greeting comes: ask for the capabilities. */
+	cl->greeted = o.no_greeting;
 	uint64_t deadline = cm_now_ns() + (uint64_t)cl->timeout_ms * 1000000;
 	if (!wait_for(cl, &cl->greeted, deadline) && !imapc_conn_closed(cl->conn))
 		imapc_conn_close(cl->conn, "timeout waiting for the greeting");
+	if (o.no_greeting) {
+		if (imapc_client_capability(cl, err) < 0) {
+			imapc_client_free(cl);
+			return NULL;
+		}
+		return cl;
+	}
 	if (cl->greeting == NULL || cl->greeting->type == IMAPC_T_BYE) {
 		snprintf(err->text, sizeof(err->text), "imapc: no greeting: %s",
 			 cl->greeting ? "server said BYE"

@@ -34,6 +34,7 @@ typedef struct conn_cmd {
 
 struct imapc_conn {
 	int fd;
+	imapc_tls *tls;          /* NULL: plain TCP, read() and send() */
 	imapc_conn_cb cb;
 	imapc_parser *parser;
 	char prefix[17];
@@ -78,6 +79,8 @@ static void conn_fail(imapc_conn *c, const char *fmt, ...)
 	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 	va_end(ap);
 	c->closed = true;
+	imapc_tls_free(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -197,6 +200,30 @@ static void compact_out(imapc_conn *c)
 	c->out_base = c->written;
 }
 
+/* The transport: the plain path is the bare system call. */
+static ssize_t conn_write(imapc_conn *c, const char *p, size_t len)
+{
+	if (c->tls == NULL)
+		return send(c->fd, p, len, MSG_NOSIGNAL);
+	return imapc_tls_write(c->tls, p, len);
+}
+
+static ssize_t conn_read(imapc_conn *c)
+{
+	if (c->tls == NULL)
+		return read(c->fd, c->rbuf, READ_CHUNK);
+	return imapc_tls_read(c->tls, c->rbuf, READ_CHUNK);
+}
+
+/* "read: ..." or "write: ..." for a failed transport call (errno set). */
+static void io_fail(imapc_conn *c, const char *what)
+{
+	if (c->tls != NULL && errno == EIO)
+		conn_fail(c, "%s: %s", what, imapc_tls_error(c->tls));
+	else
+		conn_fail(c, "%s: %s", what, strerror(errno));
+}
+
 void imapc_conn_on_writable(imapc_conn *c)
 {
 	while (!c->closed) {
@@ -204,13 +231,13 @@ void imapc_conn_on_writable(imapc_conn *c)
 		if (c->written >= limit)
 			break;
 		const char *p = c->out.data + (c->written - c->out_base);
-		ssize_t n = send(c->fd, p, (size_t)(limit - c->written), MSG_NOSIGNAL);
+		ssize_t n = conn_write(c, p, (size_t)(limit - c->written));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			conn_fail(c, "write: %s", strerror(errno));
+			io_fail(c, "write");
 			return;
 		}
 		c->written += (uint64_t)n;
@@ -229,7 +256,11 @@ short imapc_conn_poll_events(const imapc_conn *c)
 {
 	if (c->closed)
 		return 0;
-	return (short)(POLLIN | (imapc_conn_wants_write(c) ? POLLOUT : 0));
+	bool out = imapc_conn_wants_write(c);
+	/* A TLS read may wait to write (and a write to read: POLLIN is on). */
+	if (c->tls != NULL && imapc_tls_read_wants_write(c->tls))
+		out = true;
+	return (short)(POLLIN | (out ? POLLOUT : 0));
 }
 
 /* The server answered a command while we wait for "+" inside it (it
@@ -349,8 +380,10 @@ static void on_eof(imapc_conn *c)
 
 void imapc_conn_on_readable(imapc_conn *c)
 {
-	for (int round = 0; round < 4 && !c->closed; round++) {
-		ssize_t n = read(c->fd, c->rbuf, READ_CHUNK);
+	/* TLS may hold decrypted bytes poll() cannot see: drain those too. */
+	for (int round = 0; (round < 4 || (c->tls && imapc_tls_pending(c->tls))) &&
+			    !c->closed; round++) {
+		ssize_t n = conn_read(c);
 		if (n > 0) {
 			if (imapc_parser_feed(c->parser, c->rbuf, (size_t)n, on_response, c) < 0 &&
 			    !c->closed) {
@@ -359,7 +392,7 @@ void imapc_conn_on_readable(imapc_conn *c)
 				imapc_conn_protocol_error(c, ev, len, "%s",
 							  imapc_parser_error(c->parser));
 			}
-			if (n < READ_CHUNK)
+			if (n < READ_CHUNK && (c->tls == NULL || !imapc_tls_pending(c->tls)))
 				break;
 			continue;
 		}
@@ -370,7 +403,7 @@ void imapc_conn_on_readable(imapc_conn *c)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			conn_fail(c, "read: %s", strerror(errno));
+			io_fail(c, "read");
 		break;
 	}
 }
@@ -404,9 +437,16 @@ int imapc_conn_timeout_ms(const imapc_conn *c, uint64_t now_ns)
 
 void imapc_conn_handle(imapc_conn *c, short revents)
 {
-	if (!c->closed && (revents & (POLLIN | POLLHUP | POLLERR)))
+	bool in = revents & (POLLIN | POLLHUP | POLLERR);
+	/* TLS: a read that waited to write, a write that waited to read. */
+	if (c->tls != NULL && (revents & POLLOUT) && imapc_tls_read_wants_write(c->tls))
+		in = true;
+	bool out = revents & POLLOUT;
+	if (c->tls != NULL && (revents & POLLIN) && imapc_tls_write_wants_read(c->tls))
+		out = true;
+	if (!c->closed && in)
 		imapc_conn_on_readable(c);
-	if (!c->closed && (revents & POLLOUT))
+	if (!c->closed && out)
 		imapc_conn_on_writable(c);
 	if (!c->closed)
 		imapc_conn_check_timeouts(c, cm_now_ns());
@@ -473,6 +513,10 @@ imapc_conn *imapc_conn_new(int fd, const imapc_conn_opts *opts,
 		cm_panic("imapc_conn_new: fcntl on fd %d: %s", fd, strerror(errno));
 	imapc_conn *c = cm_xcalloc(1, sizeof(*c));
 	c->fd = fd;
+	c->tls = o.tls;
+	/* After STARTTLS the session goes on from the OK: no greeting. */
+	if (o.no_greeting)
+		c->greeting = IMAPC_T_OK;
 	if (cb != NULL)
 		c->cb = *cb;
 	snprintf(c->prefix, sizeof(c->prefix), "%s", prefix);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cm.h"
 #include "imap_syntax.h"
@@ -449,6 +450,58 @@ void imapc_wire_free(imapc_wire *w);
 int imapc_connect_tcp(const char *host, const char *port, uint32_t timeout_ms,
 		      cm_err *err);
 
+/* ---- TLS (tls.c) -------------------------------------------------------------
+ * A context per target, a session per connection. Certificates are
+ * verified unless insecure: against ca_file, else the system's store, and
+ * the certificate must name the host (a DNS name, or an IP address for an
+ * address literal). */
+typedef struct imapc_tls_cfg {
+	const char *ca_file;     /* PEM CA certificates; NULL = the system's */
+	bool insecure;           /* no certificate or host name check */
+} imapc_tls_cfg;
+
+typedef struct imapc_tls_ctx imapc_tls_ctx;
+typedef struct imapc_tls imapc_tls;
+
+/* The context, or NULL with err filled (an unreadable CA file). */
+imapc_tls_ctx *imapc_tls_ctx_new(const imapc_tls_cfg *cfg, cm_err *err);
+void imapc_tls_ctx_free(imapc_tls_ctx *x);      /* NULL is a no-op */
+/* The handshake over the connected non-blocking fd (which stays the
+ * caller's to close), blocking up to timeout_ms (0 = 10 s). The session,
+ * or NULL with err filled in one line (an untrusted certificate says
+ * which check failed and names --tls-ca and --tls-insecure). */
+imapc_tls *imapc_tls_handshake(imapc_tls_ctx *x, int fd, const char *host,
+			       uint32_t timeout_ms, cm_err *err);
+void imapc_tls_free(imapc_tls *t);              /* NULL is a no-op */
+/* Never block. Bytes moved (> 0); 0 at a clean TLS close (read only);
+ * -1 with errno EAGAIN when the session waits for the socket (see the
+ * *_wants_* below for the direction), or -1 with errno EIO on an error
+ * (imapc_tls_error tells). len > 0. */
+ssize_t imapc_tls_read(imapc_tls *t, void *buf, size_t len);
+ssize_t imapc_tls_write(imapc_tls *t, const void *buf, size_t len);
+bool imapc_tls_pending(const imapc_tls *t);     /* decrypted bytes buffered */
+bool imapc_tls_read_wants_write(const imapc_tls *t);  /* last read's EAGAIN */
+bool imapc_tls_write_wants_read(const imapc_tls *t);  /* last write's EAGAIN */
+const char *imapc_tls_error(const imapc_tls *t); /* "TLS: ..." (never NULL) */
+
+/* ---- a secured connection (secure.c) ------------------------------------------ */
+typedef enum imapc_security {
+	IMAPC_SEC_PLAIN = 0,     /* TCP */
+	IMAPC_SEC_TLS,           /* TLS from the first byte (imaps, port 993) */
+	IMAPC_SEC_STARTTLS,      /* greeting, STARTTLS, then TLS */
+} imapc_security;
+
+struct imapc_conn_opts;
+/* Connects to host and port and secures the connection as sec asks (tls
+ * is needed unless PLAIN), blocking up to timeout_ms (0 = 10 s) for each
+ * of the TCP connect and the rest. Sets co->tls (the session, taken over
+ * by imapc_conn_new) and co->no_greeting (after STARTTLS; co->tls must be
+ * NULL on entry). Returns the fd, or -1 with err filled in one line
+ * (STARTTLS refused, the handshake's verdict, ...). */
+int imapc_connect_secure(const char *host, const char *port, imapc_security sec,
+			 imapc_tls_ctx *tls, uint32_t timeout_ms,
+			 struct imapc_conn_opts *co, cm_err *err);
+
 /* ---- non-blocking connection ------------------------------------------------ */
 typedef struct imapc_conn imapc_conn;
 
@@ -494,9 +547,14 @@ typedef struct imapc_conn_opts {
 	const char *tag_prefix;       /* NULL = "a"; up to 16 atom chars */
 	uint32_t timeout_ms;          /* default per command; 0 = 30 s */
 	imapc_limits limits;          /* parser limits; zero = defaults */
+	imapc_tls *tls;               /* NULL: plain; else bytes go through it
+				       * (taken over, freed with the conn) */
+	bool no_greeting;             /* none comes (after STARTTLS): the
+				       * connection starts as after * OK */
 } imapc_conn_opts;
 
-/* Takes ownership of a connected fd (made non-blocking here). */
+/* Takes ownership of a connected fd (made non-blocking here) and of
+ * opts->tls. */
 imapc_conn *imapc_conn_new(int fd, const imapc_conn_opts *opts,
 			   const imapc_conn_cb *cb);
 /* Closes (completing pending commands, reason "closed by client") and frees. */
@@ -571,6 +629,7 @@ imapc_client *imapc_client_new_fd(int fd, uint32_t timeout_ms,
 void imapc_client_free(imapc_client *cl);
 
 imapc_conn *imapc_client_conn(imapc_client *cl);
+/* The greeting; NULL when none came (opts->no_greeting, after STARTTLS). */
 const imapc_response *imapc_client_greeting(const imapc_client *cl);
 const imapc_caps *imapc_client_caps(const imapc_client *cl);
 
