@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "rs.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +55,56 @@ typedef struct run_args {
 	bool list_mutants;
 } run_args;
 
+/* The real-server part of `ratchet run`'s table, copied to out (room
+ * entries): returns how many. */
+static size_t target_options(rt_opts *o, run_args *a, cm_option *out, size_t room)
+{
+	const cm_option t[] = {
+		{.help = "a real server instead (README, \"Testing a real server\"):"},
+		{.name = "target", .kind = CM_OPTION_STRING, .to.string = &o->target, .arg = "URL",
+		 .help = "imap[s]://USER@HOST:PORT; password: RATCHET_PASSWORD (docs/security.md)"},
+		{.name = "password-file", .kind = CM_OPTION_STRING, .to.string = &o->password_file,
+		 .arg = "FILE", .help = "the password: the first line of FILE"},
+		{.name = "starttls", .to.flag = &o->starttls, .help = "imap://: STARTTLS first"},
+		{.name = "tls-ca", .kind = CM_OPTION_STRING, .to.string = &o->tls_ca, .arg = "FILE",
+		 .help = "trust the CA certificates in FILE (PEM)"},
+		{.name = "tls-insecure", .to.flag = &o->tls_insecure, .help = "no certificate check"},
+		{.name = "mailbox-prefix", .kind = CM_OPTION_STRING, .to.string = &o->mailbox_prefix,
+		 .arg = "P", .help = "the run's mailboxes (default ratchet-SEED)"},
+		{.name = "keep", .to.flag = &o->keep, .help = "do not delete them at the end"},
+		{.name = "allow-inbox", .to.flag = &o->allow_inbox, .help = "use INBOX too"},
+		{.name = "reuse", .to.flag = &o->reuse,
+		 .help = "delete and recreate a prefix that holds messages"},
+		{.name = "mailbox-size", .kind = CM_OPTION_U64, .to.u64 = &a->box_size, .arg = "N",
+		 .help = "trim mailboxes above N messages (default 300; 0 never)", .max = 1000000},
+		{.name = "timeout", .kind = CM_OPTION_SECONDS, .to.seconds = &o->timeout, .arg = "S",
+		 .help = "per-command timeout (default 10)", .max_s = 1e7},
+		{.name = "replica", .kind = CM_OPTION_STRING, .to.string = &o->replica, .arg = "URL",
+		 .help = "a second server replicating --target (replica 2; needs --sync-cmd)"},
+		{.name = "sync-cmd", .kind = CM_OPTION_STRING, .to.string = &o->sync_cmd, .arg = "CMD",
+		 .help = "syncs --target with --replica (/bin/sh -c; never printed), at random\n"
+		 "and at every checkpoint; $RATCHET_SYNC_STATE: docs/wire.md"},
+		{.name = "deliver", .kind = CM_OPTION_STRING, .to.string = &o->deliver,
+		 .arg = "SPEC", .help = "imap-append (default), lmtp://HOST:PORT, lmtp:/SOCKET,\n"
+		 "cmd:COMMAND (an LDA), maildir:/DIR (README, \"Delivery paths\")"},
+		{.name = "deliver-rcpt", .kind = CM_OPTION_STRING, .to.string = &o->deliver_rcpt,
+		 .arg = "T", .help = "LMTP recipient template (default %u+%m; %u for INBOX)"},
+		{.name = "progress-every", .kind = CM_OPTION_SECONDS, .to.seconds = &o->progress_every,
+		 .arg = "S", .help = "a line every S s: ops/s, commands, p50/p99", .max_s = 86400},
+		{.name = "max-unknown", .kind = CM_OPTION_STRING, .to.string = &a->max_unknown,
+		 .arg = "N|P%", .help = "fail (exit 1) when more than N ops, or P% of them,\n"
+		 "ended with outcome unknown (default 50%)"},
+	};
+	assert(CM_ARRAY_LEN(t) <= room);
+	memcpy(out, t, sizeof(t));
+	return CM_ARRAY_LEN(t);
+}
+
 /* `ratchet run`'s one table: its options and their --help. */
 static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **argv)
 {
-	const cm_option table[] = {
+	cm_option table[64];
+	const cm_option run[] = {
 		{.name = "seed", .kind = CM_OPTION_U64, .to.u64 = &o->seed, .arg = "N",
 		 .help = "campaign seed (default: from the clock; printed first)", .max = INT64_MAX},
 		{.name = "clients", .kind = CM_OPTION_U64, .to.u64 = &a->clients, .arg = "N",
@@ -93,47 +140,12 @@ static cm_options_result parse_table(rt_opts *o, run_args *a, int argc, char **a
 		{.name = "shrink-seconds", .kind = CM_OPTION_SECONDS, .to.seconds = &o->shrink_seconds,
 		 .arg = "S", .help = "shrinking budget (default 30)", .max_s = 1e7},
 		{.name = "quiet", .to.flag = &o->quiet, .help = "no progress line"},
-		{.help = "a real server instead (README, \"Testing a real server\"):"},
-		{.name = "target", .kind = CM_OPTION_STRING, .to.string = &o->target, .arg = "URL",
-		 .help = "imap://USER@HOST:PORT or imaps://USER@HOST:PORT; the password from\n"
-		 "RATCHET_PASSWORD or --password-file (USER:PASS@ only for throwaway\n"
-		 "accounts: ps shows it)"},
-		{.name = "password-file", .kind = CM_OPTION_STRING, .to.string = &o->password_file,
-		 .arg = "FILE", .help = "the password: the first line of FILE"},
-		{.name = "starttls", .to.flag = &o->starttls,
-		 .help = "imap://: STARTTLS before logging in"},
-		{.name = "tls-ca", .kind = CM_OPTION_STRING, .to.string = &o->tls_ca,
-		 .arg = "FILE", .help = "trust the CA certificates in FILE (PEM)"},
-		{.name = "tls-insecure", .to.flag = &o->tls_insecure,
-		 .help = "do not verify the server's certificate (a warning)"},
-		{.name = "mailbox-prefix", .kind = CM_OPTION_STRING, .to.string = &o->mailbox_prefix,
-		 .arg = "P", .help = "the run's mailboxes (default ratchet-SEED)"},
-		{.name = "keep", .to.flag = &o->keep, .help = "do not delete them at the end"},
-		{.name = "allow-inbox", .to.flag = &o->allow_inbox, .help = "use INBOX too"},
-		{.name = "reuse", .to.flag = &o->reuse,
-		 .help = "delete and recreate a prefix that holds messages"},
-		{.name = "mailbox-size", .kind = CM_OPTION_U64, .to.u64 = &a->box_size, .arg = "N",
-		 .help = "trim mailboxes above N messages (default 300; 0 never)", .max = 1000000},
-		{.name = "timeout", .kind = CM_OPTION_SECONDS, .to.seconds = &o->timeout, .arg = "S",
-		 .help = "per-command timeout (default 10)", .max_s = 1e7},
-		{.name = "replica", .kind = CM_OPTION_STRING, .to.string = &o->replica, .arg = "URL",
-		 .help = "a second server replicating --target (replica 2; needs --sync-cmd)"},
-		{.name = "sync-cmd", .kind = CM_OPTION_STRING, .to.string = &o->sync_cmd, .arg = "CMD",
-		 .help = "syncs --target with --replica (/bin/sh -c; never printed), at random\n"
-		 "and at every checkpoint; $RATCHET_SYNC_STATE: docs/wire.md"},
-		{.name = "deliver", .kind = CM_OPTION_STRING, .to.string = &o->deliver,
-		 .arg = "SPEC", .help = "imap-append (default), lmtp://HOST:PORT, lmtp:/SOCKET,\n"
-		 "cmd:COMMAND (an LDA), maildir:/DIR (README, \"Delivery paths\")"},
-		{.name = "deliver-rcpt", .kind = CM_OPTION_STRING, .to.string = &o->deliver_rcpt,
-		 .arg = "T", .help = "LMTP recipient template (default %u+%m; %u for INBOX)"},
-		{.name = "progress-every", .kind = CM_OPTION_SECONDS, .to.seconds = &o->progress_every,
-		 .arg = "S", .help = "a line every S s: ops/s, commands, p50/p99", .max_s = 86400},
-		{.name = "max-unknown", .kind = CM_OPTION_STRING, .to.string = &a->max_unknown,
-		 .arg = "N|P%", .help = "fail (exit 1) when more than N ops, or P% of them,\n"
-		 "ended with outcome unknown (default 50%)"},
 	};
+	memcpy(table, run, sizeof(run));
+	size_t n = CM_ARRAY_LEN(run);
+	n += target_options(o, a, table + n, CM_ARRAY_LEN(table) - n);
 	cm_options cmdline = {.program = "ratchet", .command = "run", .options = table,
-			   .noptions = CM_ARRAY_LEN(table)};
+			   .noptions = n};
 	return cm_options_parse(&cmdline, argc, argv);
 }
 
