@@ -27,6 +27,9 @@ for c in fuzz/*.c; do
   fi
 done
 mkdir -p "$OUT/lib"
-for lib in $(ldconfig -p | sed -n 's/.*=> \(.*libjansson\.so\.[0-9]*\)$/\1/p' | head -1); do
-  cp -L "$lib" "$OUT/lib/"
+# OpenSSL (imapc's TLS) likewise: the runner's may be another version.
+for name in libjansson libssl libcrypto; do
+  for lib in $(ldconfig -p | sed -n "s/.*=> \(.*$name\.so\.[0-9]*\)\$/\1/p" | head -1); do
+    cp -L "$lib" "$OUT/lib/"
+  done
 done

@@ -221,7 +221,8 @@ def start_dovecot(storage="maildir", hardlinks=False, capability=None, lmtp=Fals
     delivers to alice (add -m MAILBOX), srv.maildir alice's Maildir.
     tls = (cert file, key file) switches TLS on: STARTTLS on srv.port,
     imaps on srv.imaps_port; plaintext=False then sets
-    disable_plaintext_auth = yes (LOGINDISABLED before STARTTLS)."""
+    disable_plaintext_auth = yes and leaves PLAIN out of auth_mechanisms
+    (dovecot_ssl_conf says why), so that Dovecot sends LOGINDISABLED."""
     location = {"maildir": "maildir:~/Maildir", "mdbox": "mdbox:~/mdbox"}[storage]
     d = pathlib.Path(tempfile.mkdtemp(prefix="ratchet-dovecot-", dir="/tmp"))
     for sub in ("run", "state", "home"):
