@@ -196,6 +196,15 @@ def test_password_is_never_written(ratchet, dovecot, pki, tmp_path, how):
         assert PASSWORD not in text
 
 
+def test_plain_with_password_file(ratchet, dovecot, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    p = run_ratchet(ratchet, tmp_path, plain(dovecot), "--password-file", str(pw),
+                    password="not-this-one")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "no violations" in p.stdout, p.stdout
+
+
 def test_password_file_problems(ratchet, dovecot, tmp_path):
     empty = tmp_path / "empty"
     empty.write_text("\n")

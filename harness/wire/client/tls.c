@@ -53,6 +53,10 @@ imapc_tls_ctx *imapc_tls_ctx_new(const imapc_tls_cfg *cfg, cm_err *err)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A server closing without close_notify reads as EOF, as over TCP: the
+	 * parser already tells a cut response ("mid-response") from a clean
+	 * end, and the reason stays "connection closed" or "server said BYE". */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* The output buffer moves (it grows and is compacted) between a write
 	 * that stopped and its retry; a short write is fine for the stream. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
