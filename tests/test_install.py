@@ -52,6 +52,7 @@ def test_package_metadata_and_files(deb):
     assert field("Version") == project_version()
     depends = [d.split()[0] for d in field("Depends").split(",")]
     assert "libc6" in depends and "libjansson4" in depends, depends
+    assert "libssl3" in depends, depends  # imapc's TLS (OpenSSL)
     for prog in PROGRAMS:
         assert os.access(root / "usr/bin" / prog, os.X_OK), prog
         assert (root / "usr/share/man/man1" / f"{prog}.1.gz").is_file(), prog
