@@ -4,6 +4,7 @@
  * Without PASS in the URL (which ps shows), it comes from --password-file
  * or RATCHET_PASSWORD. */
 #include "wire_private.h"
+#include "cm_net.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -47,24 +48,6 @@ static bool decode(const char *s, size_t len, char *out, size_t outlen)
 	return true;
 }
 
-static bool port_ok(const char *p, size_t len)
-{
-	unsigned v = 0;
-	if (len == 0 || len > 5)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(p[i] - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
-static bool host_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-}
 
 /* HOST[:PORT] or [V6][:PORT]. */
 static bool parse_hostport(const char *s, rt_wire_url *u, const char **why)
@@ -90,7 +73,7 @@ static bool parse_hostport(const char *s, rt_wire_url *u, const char **why)
 			return false;
 		}
 		for (const char *p = s; p < hend; p++)
-			if (!host_char(*p)) {
+			if (!cm_net_host_char(*p)) {
 				*why = "bad character in the host name";
 				return false;
 			}
@@ -101,7 +84,7 @@ static bool parse_hostport(const char *s, rt_wire_url *u, const char **why)
 			 u->sec == IMAPC_SEC_TLS ? "993" : "143");
 		return true;
 	}
-	if (!port_ok(colon + 1, (size_t)(end - colon - 1))) {
+	if (!cm_net_port_ok(colon + 1, (size_t)(end - colon - 1))) {
 		*why = "bad port (expected 1-65535)";
 		return false;
 	}

@@ -3,6 +3,7 @@
  * non-blocking connect and poll, within one overall deadline (as imapc's
  * net.c does); a UNIX socket is retried while its backlog is full. */
 #include "lmtpc.h"
+#include "cm_net.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -19,24 +20,6 @@
 #define LMTP_DEFAULT_PORT "24"   /* IANA's lmtp port */
 
 /* ---- addresses ------------------------------------------------------------ */
-static bool port_ok(const char *p, size_t len)
-{
-	unsigned v = 0;
-	if (len == 0 || len > 5)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(p[i] - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
-static bool host_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-}
 
 static bool v6_char(char c)
 {
@@ -74,13 +57,13 @@ static const char *parse_hostport(const char *s, lmtpc_addr *a)
 		if (hlen == 0)
 			return "no host";
 		for (size_t i = 0; i < hlen; i++)
-			if (!host_char(s[i]))
+			if (!cm_net_host_char(s[i]))
 				return s[i] == '@' ? "an lmtp URL takes no user"
 						   : "bad character in the host";
 	}
 	if (hlen >= sizeof(a->host))
 		return "host name too long";
-	if (port != NULL && !port_ok(port, plen))
+	if (port != NULL && !cm_net_port_ok(port, plen))
 		return "bad port (expected 1-65535)";
 	snprintf(a->host, sizeof(a->host), "%.*s", (int)hlen, host);
 	if (port != NULL)
@@ -132,75 +115,13 @@ int lmtpc_addr_parse(const char *url, lmtpc_addr *a, cm_err *err)
 }
 
 /* ---- connecting ------------------------------------------------------------- */
-/* Waits for a non-blocking connect on fd; 0, or -1 with *error. */
-static int wait_connected(int fd, uint64_t deadline_ns, int *error)
-{
-	for (;;) {
-		uint64_t now = cm_now_ns();
-		if (now >= deadline_ns) {
-			*error = ETIMEDOUT;
-			return -1;
-		}
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		int ms = (int)CM_MIN((deadline_ns - now + 999999) / 1000000, 60000);
-		int n = poll(&pfd, 1, ms);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*error = errno;
-			return -1;
-		}
-		if (n == 0)
-			continue;
-		int so = 0;
-		socklen_t sl = sizeof(so);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
-			so = errno;
-		if (so == 0)
-			return 0;
-		*error = so;
-		return -1;
-	}
-}
-
-static int try_connect(int family, int proto, const struct sockaddr *sa, socklen_t salen,
-		       uint64_t deadline_ns, int *error)
-{
-	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-	if (fd < 0) {
-		*error = errno;
-		return -1;
-	}
-	for (;;) {
-		if (connect(fd, sa, salen) == 0)
-			return fd;
-		if (errno == EINTR)
-			continue;
-		/* A UNIX socket whose backlog is full says EAGAIN: try again. */
-		if (errno == EAGAIN && family == AF_UNIX && cm_now_ns() < deadline_ns) {
-			poll(NULL, 0, 5);
-			continue;
-		}
-		break;
-	}
-	int e = errno;
-	if (e == EINPROGRESS) {
-		if (wait_connected(fd, deadline_ns, error) == 0)
-			return fd;
-	} else {
-		*error = e == EAGAIN ? ETIMEDOUT : e;
-	}
-	close(fd);
-	return -1;
-}
-
 static int connect_unix(const lmtpc_addr *a, uint64_t deadline, cm_err *err)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
 	int error = 0;
-	int fd = try_connect(AF_UNIX, 0, (const struct sockaddr *)&sun, sizeof(sun), deadline,
-			     &error);
+	int fd = cm_net_connect(AF_UNIX, 0, (const struct sockaddr *)&sun, sizeof(sun), deadline,
+				&error);
 	if (fd < 0)
 		return cm_err_set(err, "lmtpc: connect %s: %s", a->display, strerror(error));
 	return fd;
@@ -208,21 +129,10 @@ static int connect_unix(const lmtpc_addr *a, uint64_t deadline, cm_err *err)
 
 static int connect_tcp(const lmtpc_addr *a, uint64_t deadline, cm_err *err)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(a->host, a->port, &hints, &res);
-	if (rc != 0)
-		return cm_err_set(err, "lmtpc: resolve %s: %s", a->display, gai_strerror(rc));
-	int fd = -1, error = 0;
-	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
-		fd = try_connect(ai->ai_family, ai->ai_protocol, ai->ai_addr, ai->ai_addrlen,
-				 deadline, &error);
-	freeaddrinfo(res);
-	if (fd < 0)
-		return cm_err_set(err, "lmtpc: connect %s: %s", a->display, strerror(error));
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
+	uint64_t now = cm_now_ns();
+	uint32_t ms = deadline > now ? (uint32_t)CM_MIN((deadline - now + 999999) / 1000000,
+							  UINT32_MAX) : 1;
+	return cm_net_tcp(a->host, a->port, ms, "lmtpc", err);
 }
 
 int lmtpc_connect(const lmtpc_addr *a, uint32_t timeout_ms, cm_err *err)
