@@ -124,6 +124,19 @@ void rs_repl_won_add(rs_repl *r, const char *box, const char *name, uint32_t on,
 	w->on = on;
 	w->bits = bits;
 	w->upto = upto;
+	w->unresolved = false;
+	w->after = 0;
+	w->from = 0;
+}
+
+void rs_repl_won_add_unknown(rs_repl *r, const char *box, const char *name, uint32_t on,
+			     cm_flags bits, uint64_t after, uint32_t from)
+{
+	rs_repl_won_add(r, box, name, on, bits, UINT64_MAX);
+	repl_won *w = &r->won[r->nwon - 1];
+	w->unresolved = true;
+	w->after = after;
+	w->from = from;
 }
 
 cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,

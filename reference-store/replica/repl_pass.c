@@ -539,13 +539,18 @@ static rs_err flags_one(repl_pass *p, uint32_t src_uid, const flag_rec *f, uint6
 		return RS_OK;
 	p->st->flag_changes++;
 	p->shipped++;
+	uint64_t before = rs_highestmodseq(p->dst) & 0xffffffffu;
 	rs_err err = store_one(p, dst_uid, src_uid, add, rm);
 	/* The destination's records up to here were made before this change
 	 * reached it: where they touch the same flags they were concurrent
-	 * with it (the higher replica's lose; the lower one's win). */
+	 * with it (the higher replica's lose; the lower one's win). A crash
+	 * may have let it land unseen: then where is found later. */
 	if (err == RS_OK)
 		rs_repl_won_add(p->r, p->link->box, name, p->link->dst, add | rm,
 				rs_highestmodseq(p->dst) & 0xffffffffu);
+	else if (err == RS_EUNKNOWN)
+		rs_repl_won_add_unknown(p->r, p->link->box, name, p->link->dst, add | rm, before,
+					p->link->src);
 	if (err == RS_OK && p->lower)
 		err = assert_again(p, name, off, add, rm);
 	return err;
@@ -665,10 +670,50 @@ static rs_err pending_scan(repl_pass *p)
 /* The position moves past each record applied (an add that waits for a
  * fix-up waits in the link's todo list, which the agent keeps), so no
  * record is ever applied twice. */
+/* Where the change of w (unresolved, on this pass's source) landed in the
+ * source's log: upto at its record, or w dropped (bits 0) when it did not
+ * land. RS_OK or the log's read failure. */
+static rs_err won_resolve(repl_pass *p, repl_won *w)
+{
+	repl_link k = *p->link; /* a reading position only: k's lists are not touched */
+	k.off = w->after + 1;
+	rec_list l = {0};
+	rs_err err = records(p, &k, p->src, &l);
+	uint32_t uid = err == RS_OK ? rs_repl_uid_of(p->src, w->name) : 0;
+	for (size_t i = 0; i < l.n && w->unresolved && uid != 0; i++) {
+		flag_rec f = {0};
+		if (l.v[i].type == 'F' && l.v[i].origin == w->from && parse_flags_rec(&l.v[i], &f) &&
+		    cm_uidset_contains(&f.uids, uid)) {
+			w->upto = l.v[i].start;
+			w->unresolved = false;
+		}
+		cm_uidset_free(&f.uids);
+	}
+	free_records(&l);
+	if (err == RS_OK && w->unresolved) {
+		w->bits = 0; /* it never landed: nothing was concurrent with it */
+		w->unresolved = false;
+	}
+	return err;
+}
+
+static rs_err won_resolve_all(repl_pass *p)
+{
+	rs_err err = RS_OK;
+	for (size_t i = 0; i < p->r->nwon && err == RS_OK; i++) {
+		repl_won *w = &p->r->won[i];
+		if (w->unresolved && w->on == p->link->src && strcmp(w->box, p->link->box) == 0)
+			err = won_resolve(p, w);
+	}
+	return err;
+}
+
 rs_err rs_repl_pass(repl_pass *p)
 {
 	rec_list l = {0};
-	rs_err err = p->lower ? RS_OK : pending_scan(p);
+	rs_err err = won_resolve_all(p);
+	if (err == RS_OK && !p->lower)
+		err = pending_scan(p);
 	if (err == RS_OK)
 		err = records(p, p->link, p->src, &l);
 	for (size_t i = 0; i < l.n && err == RS_OK; i++) {

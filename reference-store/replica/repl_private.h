@@ -44,6 +44,13 @@ typedef struct repl_won {
 	uint32_t on;
 	cm_flags bits;
 	uint64_t upto;
+	/* An application whose outcome was unknown (a crash of `on` during
+	 * it): its record, if it landed, is the first F record tagged from
+	 * after offset `after` in on's log; found when a pass next reads
+	 * that log (upto then set), else the entry is dropped. */
+	bool unresolved;
+	uint64_t after;
+	uint32_t from;
 } repl_won;
 
 /* A message's flags the lower replica changed and has not shipped yet. */
@@ -103,6 +110,10 @@ typedef struct repl_pass {
 /* repl.c: concurrent flag changes (repl_won) */
 void rs_repl_won_add(rs_repl *r, const char *box, const char *name, uint32_t on,
 		     cm_flags bits, uint64_t upto);
+/* The same for an application of replica from's change on `on` whose
+ * outcome was unknown, on's log then ending at after (repl_won). */
+void rs_repl_won_add_unknown(rs_repl *r, const char *box, const char *name, uint32_t on,
+			     cm_flags bits, uint64_t after, uint32_t from);
 /* The flags a record of replica on at offset off changed concurrently with
  * a change of the other replica applied there after it. */
 cm_flags rs_repl_won_mask(const rs_repl *r, const char *box, const char *name,
