@@ -277,34 +277,6 @@ static void t_add_no_loss_unidentified(void)
 	}
 }
 
-/* A fresh read showing UIDs uids[0..n) with identities ids[]. */
-static void read_uids(hb *h, uint32_t client, const uint32_t *uids, const char *const *ids,
-		      uint32_t n)
-{
-	model_op op;
-	model_op_init(&op, MODEL_OP_SELECT);
-	op.readonly = true;
-	snprintf(op.mailbox, sizeof(op.mailbox), "INBOX");
-	model_result r = ok();
-	ut_exists(&r, n);
-	ut_code(&r, MODEL_CODE_UIDVALIDITY, UV);
-	ut_code(&r, MODEL_CODE_UIDNEXT, uids[n - 1] + 1);
-	do_op(h, client, &op, &r);
-	model_op_init(&op, MODEL_OP_SEARCH);
-	op.uid = true;
-	r = ok();
-	model_untagged *u = model_result_add(&r, MODEL_UT_SEARCH);
-	for (uint32_t i = 0; i < n; i++)
-		cm_uidset_add(&u->set, uids[i]);
-	do_op(h, client, &op, &r);
-	op = fetch_all_op();
-	op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_ID;
-	r = ok();
-	for (uint32_t i = 0; i < n; i++)
-		ut_fetch(&r, i + 1, uids[i], 0, 0, ids[i]);
-	do_op(h, client, &op, &r);
-}
-
 /* A delivery whose reply names no UID must take one above every UID a
  * session saw before it began: UID 5 was seen (an APPEND's, whose reply
  * named no UID either), so the delivered message may appear as UID 6, not
@@ -319,7 +291,7 @@ static void t_loose_add_uid_order(void)
 		connect(&h, 1);
 		fresh_read(&h, 1, "INBOX", 0, 1, NULL);
 		append_ok(&h, 1, "INBOX", "m5", 0, 0);
-		read_uids(&h, 1, before, one, 1);
+		read_box(&h, 1, 6, 1, before, one, NULL);
 		model_op op;
 		model_op_init(&op, MODEL_OP_DELIVER);
 		snprintf(op.mailbox, sizeof(op.mailbox), "INBOX");
@@ -327,7 +299,7 @@ static void t_loose_add_uid_order(void)
 		model_result r = ok();
 		do_op(&h, 3, &op, &r);
 		connect(&h, 2);
-		read_uids(&h, 2, is_low ? low : high, is_low ? after_low : after_high, 2);
+		read_box(&h, 2, 7, 2, is_low ? low : high, is_low ? after_low : after_high, NULL);
 		CHECK_EQ(count(&h, MODEL_INV_UID_ORDER_GLOBAL), is_low ? 1 : 0);
 		CHECK_EQ(errors(&h), is_low ? 1 : 0);
 		hb_free(&h);

@@ -4,35 +4,6 @@
  * sync (or with it over too early), which must be reported. */
 #include "checker_test.h"
 
-/* A fresh read of INBOX: EXAMINE (UIDNEXT uidnext), UID SEARCH ALL, UID
- * FETCH of the n messages' UIDs, identities and flags. */
-static void read_box(hb *h, uint32_t client, uint32_t uidnext, uint32_t n,
-		     const uint32_t *uids, const char *const *ids, const cm_flags *flags)
-{
-	model_op op;
-	model_op_init(&op, MODEL_OP_SELECT);
-	op.readonly = true;
-	snprintf(op.mailbox, sizeof(op.mailbox), "INBOX");
-	model_result r = ok();
-	ut_exists(&r, n);
-	ut_code(&r, MODEL_CODE_UIDVALIDITY, UV);
-	ut_code(&r, MODEL_CODE_UIDNEXT, uidnext);
-	do_op(h, client, &op, &r);
-	model_op_init(&op, MODEL_OP_SEARCH);
-	op.uid = true;
-	r = ok();
-	model_untagged *u = model_result_add(&r, MODEL_UT_SEARCH);
-	for (uint32_t i = 0; i < n; i++)
-		cm_uidset_add(&u->set, uids[i]);
-	do_op(h, client, &op, &r);
-	op = fetch_all_op();
-	op.items = MODEL_F_UID | MODEL_F_FLAGS | MODEL_F_ID;
-	r = ok();
-	for (uint32_t i = 0; i < n; i++)
-		ut_fetch(&r, i + 1, uids[i], flags ? flags[i] : 0, 0, ids[i]);
-	do_op(h, client, &op, &r);
-}
-
 static void append_uid(hb *h, uint32_t client, const char *id, uint32_t uid)
 {
 	model_op op;
