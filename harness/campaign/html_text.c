@@ -92,32 +92,7 @@ void rt_html_describe_code(cm_buf *out, const model_code *c)
 		cm_buf_append(out, c->text, strnlen(c->text, sizeof(c->text)));
 	else
 		cm_buf_puts(out, model_code_name(c->kind));
-	switch (c->kind) {
-	case MODEL_CODE_APPENDUID:
-		cm_buf_printf(out, " %" PRIu32, c->uidvalidity);
-		put_set(out, &c->set);
-		break;
-	case MODEL_CODE_COPYUID:
-		cm_buf_printf(out, " %" PRIu32, c->uidvalidity);
-		put_set(out, &c->set);
-		put_set(out, &c->dst);
-		break;
-	case MODEL_CODE_MODIFIED:
-		put_set(out, &c->set);
-		break;
-	case MODEL_CODE_HIGHESTMODSEQ:
-	case MODEL_CODE_UIDNEXT:
-	case MODEL_CODE_UIDVALIDITY:
-		cm_buf_printf(out, " %" PRIu64, c->value);
-		break;
-	case MODEL_CODE_PERMANENTFLAGS:
-		cm_buf_puts(out, " (");
-		cm_flags_format(out, c->flags);
-		cm_buf_puts(out, c->star ? " \\*)" : ")");
-		break;
-	default:
-		break;
-	}
+	model_code_args_format(out, c);
 	cm_buf_putc(out, ']');
 }
 

@@ -273,6 +273,10 @@ void model_code_free(model_code *c);
 void model_code_copy(model_code *dst, const model_code *src);
 const char *model_status_name(model_reply st);
 const char *model_code_name(model_code_kind kind);
+/* A response code's arguments as IMAP writes them after its name, each
+ * preceded by a space (APPENDUID 7 1:3, PERMANENTFLAGS (\Seen \*), ...);
+ * nothing for codes without any. */
+void model_code_args_format(cm_buf *out, const model_code *c);
 model_code_kind model_code_parse(const char *name);
 const char *model_ut_name(model_ut_kind kind);
 

@@ -1,6 +1,8 @@
 /* Results, response codes, untagged data and events: lifetime and names. */
 #include "model.h"
 
+#include <inttypes.h>
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,4 +159,41 @@ const char *model_ev_name(model_ev_type t)
 	case MODEL_EV_INFO: return "info";
 	}
 	return "?";
+}
+
+void model_code_args_format(cm_buf *out, const model_code *c)
+{
+	switch (c->kind) {
+	case MODEL_CODE_APPENDUID:
+	case MODEL_CODE_COPYUID:
+		cm_buf_printf(out, " %" PRIu32 " ", c->uidvalidity);
+		cm_uidset_format(out, &c->set);
+		if (c->kind == MODEL_CODE_COPYUID) {
+			cm_buf_putc(out, ' ');
+			cm_uidset_format(out, &c->dst);
+		}
+		break;
+	case MODEL_CODE_MODIFIED:
+		cm_buf_putc(out, ' ');
+		cm_uidset_format(out, &c->set);
+		break;
+	case MODEL_CODE_HIGHESTMODSEQ:
+	case MODEL_CODE_UIDNEXT:
+	case MODEL_CODE_UIDVALIDITY:
+		cm_buf_printf(out, " %" PRIu64, c->value);
+		break;
+	case MODEL_CODE_PERMANENTFLAGS:
+		cm_buf_puts(out, " (");
+		cm_flags_format(out, c->flags);
+		if (c->star)
+			cm_buf_puts(out, c->flags ? " \\*" : "\\*");
+		cm_buf_putc(out, ')');
+		break;
+	case MODEL_CODE_OTHER:
+		if (c->value != 0)
+			cm_buf_printf(out, " %" PRIu64, c->value);
+		break;
+	default:
+		break;
+	}
 }

@@ -95,39 +95,7 @@ void imapd_format_code(cm_buf *out, const model_code *c)
 {
 	cm_buf_putc(out, '[');
 	put_code_name(out, c);
-	switch (c->kind) {
-	case MODEL_CODE_APPENDUID:
-	case MODEL_CODE_COPYUID:
-		cm_buf_printf(out, " %" PRIu32 " ", c->uidvalidity);
-		cm_uidset_format(out, &c->set);
-		if (c->kind == MODEL_CODE_COPYUID) {
-			cm_buf_putc(out, ' ');
-			cm_uidset_format(out, &c->dst);
-		}
-		break;
-	case MODEL_CODE_MODIFIED:
-		cm_buf_putc(out, ' ');
-		cm_uidset_format(out, &c->set);
-		break;
-	case MODEL_CODE_HIGHESTMODSEQ:
-	case MODEL_CODE_UIDNEXT:
-	case MODEL_CODE_UIDVALIDITY:
-		cm_buf_printf(out, " %" PRIu64, c->value);
-		break;
-	case MODEL_CODE_PERMANENTFLAGS:
-		cm_buf_puts(out, " (");
-		cm_flags_format(out, c->flags);
-		if (c->star)
-			cm_buf_puts(out, c->flags ? " \\*" : "\\*");
-		cm_buf_putc(out, ')');
-		break;
-	case MODEL_CODE_OTHER:
-		if (c->value != 0)
-			cm_buf_printf(out, " %" PRIu64, c->value);
-		break;
-	default:
-		break;
-	}
+	model_code_args_format(out, c);
 	cm_buf_putc(out, ']');
 }
 
