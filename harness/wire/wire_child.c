@@ -112,6 +112,7 @@ int rt_wire_child_spawn(rt_wire_child *c, const char *cmd, const char *const *en
 	if (feed)
 		cm_buf_append(&c->in, in, inlen);
 	c->in_off = 0;
+	c->in_written = false;
 	c->pid = pid;
 	c->deadline = cm_now_ns() + timeout_ns;
 	c->killed = false;

@@ -197,10 +197,11 @@ static void cmd_end(rt_wire_deliverer *d, int st)
 		return;
 	}
 	if (WIFEXITED(st) && !c->killed) {
-		/* Exit 0 without reading the whole message is no delivery an
+		/* Exit 0 before the whole message went into its stdin (the
+		 * pipe broke: it stopped reading) is no delivery an
 		 * MTA would accept either: it is judged as the refusal it is. */
 		snprintf(text, sizeof(text), "the delivery command exited %d%s: %.80s",
-			 WEXITSTATUS(st), c->in_written ? "" : " before reading the message",
+			 WEXITSTATUS(st), c->in_written ? "" : " before taking the whole message",
 			 c->err_line[0] ? c->err_line : "(nothing on stderr)");
 		rt_wire_deliver_end(d, MODEL_REPLY_NO, text);
 		return;
