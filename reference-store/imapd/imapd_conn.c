@@ -412,6 +412,7 @@ void imapd_conn_serve(int fd, const imapd_config *cfg)
 	c.sopt.pid = (uint32_t)getpid();
 	c.login_deadline_ms = cm_now_ns() / 1000000 + (uint64_t)IMAPD_PREAUTH_S * 1000;
 	c.sopt.mutants = cfg->mutants;
+	c.sopt.noop_scans_new = true; /* a real directory: Maildir MDAs may drop mail */
 	c.sopt.caps = cfg->caps;
 	imapd_log(cfg, "connected");
 	serve_loop(&c);

@@ -248,14 +248,15 @@ static bool expunge_allowed(const model_op *op)
 			    op->kind == MODEL_OP_SEARCH);
 }
 
-/* NOOP is the client's poll for new mail (3501 6.1.2): what a plain
- * Maildir MDA dropped into new/ is adopted here, as SELECT does; other
- * commands only read the log (a listing of new/ per command would cost
- * every command what only a poll needs). A failed adoption leaves the
- * files to the next writer: the poll itself still succeeds. */
+/* NOOP is the client's poll for new mail (3501 6.1.2): with outside
+ * writers (rs_session_options.noop_scans_new), what a plain Maildir MDA
+ * dropped into new/ is adopted here, as SELECT does; other commands only
+ * read the log (a listing of new/ per command would cost every command
+ * what only a poll needs). A failed adoption leaves the files to the next
+ * writer: the poll itself still succeeds. */
 static void cmd_noop(rt_session *s, model_result *res)
 {
-	if (s->sel != NULL && !s->dead)
+	if (s->opt.noop_scans_new && s->sel != NULL && !s->dead)
 		(void)rs_sync(s->sel, true);
 	res->status = MODEL_REPLY_OK;
 }
